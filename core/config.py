@@ -1,0 +1,196 @@
+"""Configuration: where state lives, the TOML layers, and the settings the core reads.
+
+Layers, lowest first: the global ``~/.config/stoa/config.toml`` (``$STOA_HOME/config.toml`` when
+STOA_HOME is set), the project's ``.stoa/config.toml``, the personal ``.stoa/config.local.toml``,
+then environment, then command-line flags. Sections owned by other concerns
+(``[permissions]``, ``[mcp-servers.NAME]``) are parsed by their owners from ``layers``, so
+each keeps its file/line-aware error reporting; this module only loads and merges.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+KEY_ENV_VARS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "openai": ("OPENAI_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "ollama": ("OLLAMA_API_KEY",),
+    "lmstudio": ("LMSTUDIO_API_KEY",),
+    "vllm": ("VLLM_API_KEY",),
+    "openai-compatible": ("OPENAI_COMPATIBLE_API_KEY", "OPENAI_API_KEY"),
+}
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "ollama": "http://localhost:11434/v1",
+    "lmstudio": "http://localhost:1234/v1",
+    "vllm": "http://localhost:8000/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+}
+
+# Providers that need no key (local servers).
+KEYLESS_PROVIDERS: frozenset[str] = frozenset({"ollama", "lmstudio", "vllm", "openai-compatible"})
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class StoaPaths:
+    home: Path | None  # STOA_HOME, when set
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def global_config(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def keys_file(self) -> Path:
+        return self.config_dir / "keys.toml"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "sessions.db"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> StoaPaths:
+        env = dict(os.environ) if env is None else env
+        home = env.get("STOA_HOME")
+        if home:
+            root = Path(home).expanduser()
+            return cls(home=root, config_dir=root, data_dir=root / "data", log_dir=root / "logs")
+        user_home = Path(env.get("HOME") or Path.home())
+        config_root = Path(env.get("XDG_CONFIG_HOME") or user_home / ".config")
+        data_root = Path(env.get("XDG_DATA_HOME") or user_home / ".local" / "share")
+        state_root = Path(env.get("XDG_STATE_HOME") or user_home / ".local" / "state")
+        return cls(
+            home=None,
+            config_dir=config_root / "stoa",
+            data_dir=data_root / "stoa",
+            log_dir=state_root / "stoa",
+        )
+
+
+class Settings(BaseModel):
+    """The plain settings of the top level of the TOML files."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    model: str | None = None
+    effort: str | None = None
+    provider: str | None = None
+    base_url: str | None = Field(default=None, alias="base-url")
+    mode: str = "auto"
+    max_tokens: int | None = Field(default=None, alias="max-tokens", gt=0)
+    max_iterations: int = Field(default=50, alias="max-iterations", gt=0)
+
+
+@dataclass(frozen=True)
+class ConfigLayer:
+    path: Path
+    data: dict[str, Any]
+    text: str
+
+
+@dataclass
+class StoaConfig:
+    """Everything the app and the core need to start, after merging layers, env and flags."""
+
+    paths: StoaPaths
+    workspace: Path
+    settings: Settings = field(default_factory=Settings)
+    layers: list[ConfigLayer] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Problems found while loading that did not stop start-up (shown as notices).
+    warnings: list[str] = field(default_factory=list)
+
+    def section(self, name: str) -> list[tuple[ConfigLayer, Any]]:
+        """The raw value of a top-level table in every layer that has it, lowest first."""
+        return [(layer, layer.data[name]) for layer in self.layers if name in layer.data]
+
+    def api_key(self, provider: str) -> str | None:
+        return api_key_source(provider, self.env, self.paths)[0]
+
+    def key_source(self, provider: str) -> str | None:
+        return api_key_source(provider, self.env, self.paths)[1]
+
+
+def project_config_files(workspace: Path) -> list[Path]:
+    return [workspace / ".stoa" / "config.toml", workspace / ".stoa" / "config.local.toml"]
+
+
+def read_layer(path: Path) -> ConfigLayer | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read it ({exc.strerror}); fix its permissions or remove it"
+        ) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or move it aside") from exc
+    return ConfigLayer(path=path, data=data, text=text)
+
+
+def load_config(
+    workspace: Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> StoaConfig:
+    """Load and merge every layer. Raises ``ConfigError`` for files that cannot be used."""
+    env = dict(os.environ) if env is None else env
+    paths = StoaPaths.from_env(env)
+    workspace = (workspace or Path.cwd()).resolve()
+    layers = [
+        layer
+        for layer in (read_layer(p) for p in [paths.global_config, *project_config_files(workspace)])
+        if layer is not None
+    ]
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.data.items():
+            if not isinstance(value, dict):
+                merged[key] = value
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[key] = value
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        where = ", ".join(str(layer.path) for layer in layers) or "the command line"
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings ({problems}) in {where}") from exc
+    return StoaConfig(paths=paths, workspace=workspace, settings=settings, layers=layers, env=env)
+
+
+def _saved_keys(paths: StoaPaths) -> dict[str, str]:
+    try:
+        data = tomllib.loads(paths.keys_file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    keys = data.get("keys", data)
+    return {k: v for k, v in keys.items() if isinstance(v, str) and v}
+
+
+def api_key_source(provider: str, env: dict[str, str], paths: StoaPaths) -> tuple[str | None, str | None]:
+    """The key for a provider and where it came from. Environment variables always win."""
+    for var in KEY_ENV_VARS.get(provider, ()):
+        if env.get(var):
+            return env[var], f"environment variable {var}"
+    saved = _saved_keys(paths).get(provider)
+    if saved:
+        return saved, f"saved key in {paths.keys_file}"
+    return None, None

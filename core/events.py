@@ -1,0 +1,180 @@
+"""The events the agent emits: its only outbound port.
+
+``Agent.run_turn`` yields these, in order, as facts. The TUI bridge turns each into a Textual
+message, headless mode prints them, and nothing else reaches into the agent's state. They are
+immutable; payloads are plain values (strings, dicts, pydantic value types).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.providers.types import Message, StopReason, Usage
+
+if TYPE_CHECKING:
+    from core.permissions.approver import PermissionDecision, PermissionRequest
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    turn_id: str
+    user_text: str
+    model: str
+    effort: str
+
+
+@dataclass(frozen=True)
+class RequestStarted:
+    """A provider request went out (one per loop iteration and per retry)."""
+
+    iteration: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class AssistantTextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class AssistantMessageCompleted:
+    message: Message
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    # A short human label for the key argument (path, command, pattern, ...).
+    summary: str = ""
+    # MCP server name for MCP tools, else None.
+    server: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolCallOutput:
+    """Streamed output of a running tool (shell lines)."""
+
+    call_id: str
+    text: str
+    stream: Literal["stdout", "stderr"] = "stdout"
+
+
+@dataclass(frozen=True)
+class ToolCallFinished:
+    call_id: str
+    name: str
+    is_error: bool
+    # What the model receives (already capped).
+    result_text: str
+    # What the UI shows: {"kind": "diff", "diff": ...}, {"kind": "text", "text": ...},
+    # {"kind": "image", "width": .., "height": .., "bytes": ..}, or None.
+    display: dict[str, Any] | None = None
+    elapsed: float = 0.0
+    # "denied" / "skipped" / "interrupted" / None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class PermissionRequested:
+    """The agent waits on ``future``; the UI (or headless policy) sets its result."""
+
+    request: PermissionRequest
+    future: asyncio.Future[PermissionDecision] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    step: str
+    status: Literal["pending", "in_progress", "completed"]
+
+
+@dataclass(frozen=True)
+class PlanUpdated:
+    steps: tuple[PlanStep, ...]
+    explanation: str | None = None
+
+
+@dataclass(frozen=True)
+class UsageUpdated:
+    """Usage of the last request, the session totals, and the session's cost so far."""
+
+    usage: Usage
+    total: Usage
+    cost_usd: float
+    context_tokens: int
+    context_window: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: Literal["info", "warning", "error"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    attempt: int
+    max_attempts: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class SteeringDelivered:
+    text: str
+
+
+@dataclass(frozen=True)
+class ServerToolUsed:
+    name: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class TurnFinished:
+    stop_reason: StopReason | None
+    text: str
+    iterations: int
+
+
+@dataclass(frozen=True)
+class TurnInterrupted:
+    reason: str = "interrupted"
+
+
+@dataclass(frozen=True)
+class TurnFailed:
+    error: str
+    hint: str | None = None
+    kind: str = "other"
+
+
+Event = (
+    TurnStarted
+    | RequestStarted
+    | AssistantTextDelta
+    | ThinkingDelta
+    | AssistantMessageCompleted
+    | ToolCallStarted
+    | ToolCallOutput
+    | ToolCallFinished
+    | PermissionRequested
+    | PlanUpdated
+    | UsageUpdated
+    | Notice
+    | Retrying
+    | SteeringDelivered
+    | ServerToolUsed
+    | TurnFinished
+    | TurnInterrupted
+    | TurnFailed
+)

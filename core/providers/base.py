@@ -1,0 +1,137 @@
+"""The provider port: one streaming request, provider-neutral in and out.
+
+A provider turns a ``ProviderRequest`` into a stream of ``StreamEvent``s and ends the stream
+with exactly one ``MessageComplete`` (the whole assistant message, usage, stop reason), or
+raises ``ProviderError``. SDK exceptions never escape a provider: each module maps them to a
+``ProviderError`` whose ``kind`` says what happened and whether retrying can help.
+
+Provider modules import their SDK lazily (inside functions), because importing ``anthropic``
+or ``openai`` costs a second or more of start-up time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from core.providers.types import Message, StopReason, ToolSpec, Usage
+
+ErrorKind = Literal[
+    "auth",  # missing/invalid key (401/403)
+    "not_found",  # unknown model or endpoint (404)
+    "bad_request",  # the request was rejected (400/422); retrying will not help
+    "rate_limit",  # 429
+    "overloaded",  # 529/503/500/502/504
+    "connection",  # could not connect / timed out before the stream started
+    "stream_broken",  # the stream started and then broke (disconnect, malformed event, stall)
+    "context_length",  # the conversation is too long for the model
+    "other",
+]
+
+RETRYABLE_KINDS: frozenset[str] = frozenset({"rate_limit", "overloaded", "connection", "stream_broken"})
+
+
+class ProviderError(Exception):
+    """A failed provider request, with a message a person can act on."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.hint = hint
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    model: str  # the wire model id
+    system: str
+    messages: list[Message]
+    tools: list[ToolSpec]
+    max_tokens: int
+    # Effort level name (off/low/medium/high/xhigh/max) or None for the model's default.
+    effort: str | None = None
+    # Extra provider-specific request fields computed by the registry (thinking config,
+    # reasoning config, ...). Providers merge these into the SDK call.
+    wire_options: dict[str, Any] = field(default_factory=dict)
+    # Provider-native server tools to declare (e.g. web search), by neutral name.
+    server_tools: tuple[str, ...] = ()
+    # "auto" (default) or "none": the final summary request forbids tool calls but must still
+    # declare the tools, because the history contains tool_use blocks.
+    tool_choice: str = "auto"
+
+
+# ---- stream events (provider -> agent) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallStart:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    id: str
+    arguments_delta: str
+
+
+@dataclass(frozen=True)
+class ServerToolActivity:
+    """A provider-run tool (web search) did something worth showing."""
+
+    name: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class MessageComplete:
+    message: Message
+    usage: Usage
+    stop_reason: StopReason
+
+
+StreamEvent = TextDelta | ThinkingDelta | ToolCallStart | ToolCallDelta | ServerToolActivity | MessageComplete
+
+
+class Provider(Protocol):
+    """One configured provider endpoint."""
+
+    name: str
+
+    def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one assistant message. Raises ``ProviderError``."""
+        ...
+
+    async def list_models(self) -> list[str]:
+        """Model ids the endpoint offers (used by compatible/local providers and checks)."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,158 @@
+"""The composition root shared by headless mode and the TUI.
+
+``build_runtime`` turns a loaded ``StoaConfig`` plus command-line choices into a ready
+``Runtime``: the resolved model and effort, the provider resolver, the tool registry, the
+permission policy and the agent. Both front-ends build through here so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from core.agent.loop import Agent, RetryPolicy
+from core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaConfig
+from core.models import (
+    COMPATIBLE_PROVIDERS,
+    DEFAULT_MODEL,
+    DEFAULT_OPENAI_MODEL,
+    ModelInfo,
+    resolve_model,
+    validate_effort,
+)
+from core.permissions.approver import Approver
+from core.permissions.policy import PermissionPolicy
+from core.providers.base import Provider
+from core.providers.types import Message
+from core.tools.registry import ToolRegistry, default_registry
+
+
+class MissingKeyError(Exception):
+    def __init__(self, provider: str) -> None:
+        var = KEY_ENV_VARS.get(provider, ("an API key",))[0]
+        super().__init__(
+            f"no API key for {provider}: set {var} (e.g. export {var}=...) or add one with /key in the TUI"
+        )
+        self.provider = provider
+        self.variable = var
+
+
+@dataclass
+class Choices:
+    """What the person chose on the command line (None = use config / defaults)."""
+
+    model: str | None = None
+    effort: str | None = None
+    provider: str | None = None
+    base_url: str | None = None
+    mode: str | None = None
+    max_tokens: int | None = None
+
+
+def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
+    """The starting model: flag, then config, then a default for the provider that has a key."""
+    provider = choices.provider or config.settings.provider
+    name = choices.model or config.settings.model
+    if name is None:
+        if provider in COMPATIBLE_PROVIDERS:
+            name = config.env.get("STOA_DEFAULT_LOCAL_MODEL", "default")
+        elif provider == "openai" or (
+            provider is None and not config.api_key("anthropic") and config.api_key("openai")
+        ):
+            name = DEFAULT_OPENAI_MODEL
+        else:
+            name = DEFAULT_MODEL
+    return resolve_model(name, provider)
+
+
+def base_url_for(config: StoaConfig, provider: str, choices: Choices) -> str | None:
+    configured_provider = choices.provider or config.settings.provider
+    if provider == configured_provider or configured_provider is None:
+        return choices.base_url or config.settings.base_url
+    return None
+
+
+@dataclass
+class Runtime:
+    config: StoaConfig
+    choices: Choices
+    agent: Agent
+    registry: ToolRegistry
+    policy: PermissionPolicy
+    provider_for: Callable[[ModelInfo], Provider]
+    # Extra system-prompt sections (label, text), e.g. MCP server instructions.
+    prompt_sections: list[tuple[str, str]] = field(default_factory=list)
+    # Services other rooms attach (session store, MCP manager, sandbox state...).
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def has_key(self, provider: str) -> bool:
+        return provider in KEYLESS_PROVIDERS or bool(self.config.api_key(provider))
+
+    def check_key(self, model: ModelInfo) -> None:
+        if not self.has_key(model.provider):
+            raise MissingKeyError(model.provider)
+
+
+def build_runtime(
+    config: StoaConfig,
+    choices: Choices | None = None,
+    *,
+    approver: Approver | None = None,
+    history: list[Message] | None = None,
+    provider_for: Callable[[ModelInfo], Provider] | None = None,
+    registry: ToolRegistry | None = None,
+    retry: RetryPolicy | None = None,
+    today: Callable[[], date] = date.today,
+) -> Runtime:
+    """Build everything a front-end needs. Raises UnknownModelError / UnsupportedEffortError."""
+    from core.instructions import system_prompt_factory
+    from core.permissions.setup import make_policy
+    from core.providers.factory import ProviderPool
+
+    choices = choices or Choices()
+    model = choose_model(config, choices)
+    effort = validate_effort(model, choices.effort or _config_effort(config, model))
+    registry = registry or default_registry()
+    policy = make_policy(config, choices.mode or config.settings.mode)
+    pool = provider_for or ProviderPool(config, lambda p: base_url_for(config, p, choices))
+    sections: list[tuple[str, str]] = []
+    prompt = system_prompt_factory(
+        config.workspace,
+        lambda: [t.name for t in registry.offered(policy.mode)],
+        lambda: policy.mode,
+        lambda: sections,
+        today,
+    )
+    agent = Agent(
+        provider_for=pool,
+        model=model,
+        effort=effort,
+        tools=registry,
+        workspace=config.workspace,
+        system_prompt=prompt,
+        policy=policy,
+        approver=approver,
+        history=history,
+        max_iterations=config.settings.max_iterations,
+        max_tokens=choices.max_tokens or config.settings.max_tokens,
+        retry=retry,
+        config=config,
+    )
+    return Runtime(
+        config=config,
+        choices=choices,
+        agent=agent,
+        registry=registry,
+        policy=policy,
+        provider_for=pool,
+        prompt_sections=sections,
+    )
+
+
+def _config_effort(config: StoaConfig, model: ModelInfo) -> str | None:
+    effort = config.settings.effort
+    if effort is not None and effort not in model.efforts:
+        return None  # a config default that does not fit this model falls back to its default
+    return effort
