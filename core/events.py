@@ -178,3 +178,29 @@ Event = (
     | TurnInterrupted
     | TurnFailed
 )
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict of an event (stream-json output, logs). Futures are left out."""
+    from dataclasses import fields
+
+    from pydantic import BaseModel
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json", exclude_none=True)
+        if isinstance(value, asyncio.Future):
+            return None
+        if hasattr(value, "__dataclass_fields__"):
+            return {f.name: plain(getattr(value, f.name)) for f in fields(value) if f.name != "future"}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+            return value.value
+        return value
+
+    data = {"type": type(event).__name__}
+    data.update({f.name: plain(getattr(event, f.name)) for f in fields(event) if f.name != "future"})
+    return data

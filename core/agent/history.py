@@ -80,20 +80,18 @@ def repair_messages(messages: list[Message]) -> list[Message]:
             out.append(message)
             pending = message.tool_uses
             continue
+        found: dict[str, ToolResultBlock] = {}
+        others: list[ContentBlock] = []
         expected = {b.id for b in pending}
-        content: list[ContentBlock] = []
-        answered: set[str] = set()
         for block in message.content:
             if isinstance(block, ToolResultBlock):
-                if block.tool_use_id in expected and block.tool_use_id not in answered:
-                    answered.add(block.tool_use_id)
-                    content.append(block)
+                if block.tool_use_id in expected and block.tool_use_id not in found:
+                    found[block.tool_use_id] = block
                 continue
-            content.append(block)
-        missing = [error_result(b.id, INTERRUPTED_RESULT) for b in pending if b.id not in answered]
-        content = [*missing, *content]
-        # Results first, then any text (Anthropic wants tool_result blocks leading).
-        content.sort(key=lambda b: 0 if isinstance(b, ToolResultBlock) else 1)
+            others.append(block)
+        # Results first, in call order (Anthropic wants tool_result blocks leading), then text.
+        content: list[ContentBlock] = [found.get(b.id) or error_result(b.id, INTERRUPTED_RESULT) for b in pending]
+        content += others
         pending = []
         if not content:
             continue

@@ -1,0 +1,191 @@
+"""The `stoa` command: parse the command line, then run headless or the full-screen TUI.
+
+Kept import-light on purpose: argparse and the standard library only at module level, so
+`stoa --version` and the TUI's start-up do not pay for provider SDKs or Textual until needed.
+Exit codes: 0 done, 1 runtime error (API, config), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+
+OUTPUT_FORMATS = ("text", "json", "stream-json")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("stoa")
+    except Exception:
+        return "0.0.0+unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"stoa: error: {message}\nRun `stoa --help` for the options.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="stoa",
+        description="A terminal coding agent. With no prompt: the full-screen TUI. With a prompt: one headless turn.",
+    )
+    parser.add_argument("prompt", nargs="?", help='run one turn headless and print the reply ("-" reads stdin)')
+    parser.add_argument("-p", "--print", dest="print_prompt", metavar="TEXT", help="headless prompt (same as PROMPT)")
+    parser.add_argument("-m", "--model", help="a registry model id or alias (see /model)")
+    parser.add_argument("-e", "--effort", help="reasoning effort: off | low | medium | high | xhigh | max")
+    parser.add_argument(
+        "--provider",
+        help="anthropic | openai | ollama | lmstudio | vllm | openrouter | openai-compatible",
+    )
+    parser.add_argument("--base-url", help="override the provider's endpoint")
+    parser.add_argument("--mode", choices=("plan", "ask", "auto"), help="trust mode (default auto)")
+    parser.add_argument("--safe-mode", action="store_true", help="same as --mode plan")
+    parser.add_argument(
+        "-r",
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="ID-PREFIX",
+        help="resume a session (no id: picker in the TUI, most recent in headless)",
+    )
+    parser.add_argument("-c", "--continue", dest="continue_latest", action="store_true", help="resume the latest session here")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="text", help="headless output format")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="maximum output tokens per reply")
+    parser.add_argument("--check-connection", action="store_true", help="check each configured provider and exit")
+    parser.add_argument("--version", action="store_true", help="print the version and sandbox state, then exit")
+    return parser
+
+
+@dataclass
+class Invocation:
+    prompt: str | None
+    headless: bool
+
+
+def _piped_stdin() -> bool:
+    """True when stdin is a pipe or a file (not a terminal, not /dev/null, not closed)."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return False
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def resolve_prompt(args: argparse.Namespace) -> Invocation:
+    """Work out the headless prompt from PROMPT, -p and piped stdin."""
+    if args.prompt is not None and args.print_prompt is not None:
+        raise UsageError("give the prompt either as PROMPT or with -p, not both")
+    prompt = args.print_prompt if args.print_prompt is not None else args.prompt
+    piped = _piped_stdin()
+    if prompt == "-":
+        if not piped and sys.stdin is not None and sys.stdin.isatty():
+            raise UsageError('"-" reads the prompt from stdin, but stdin is a terminal; pipe text in')
+        prompt = sys.stdin.read() if sys.stdin is not None else ""
+        return Invocation(prompt=prompt, headless=True)
+    if piped:
+        data = sys.stdin.read()
+        if prompt is None:
+            return Invocation(prompt=data, headless=True)
+        if data.strip():
+            prompt = f"{prompt}\n\n<stdin>\n{data}\n</stdin>"
+        return Invocation(prompt=prompt, headless=True)
+    if prompt is None:
+        return Invocation(prompt=None, headless=False)
+    return Invocation(prompt=prompt, headless=True)
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"stoa {_version()}")
+        print(f"sandbox: {_sandbox_state()}")
+        return EXIT_OK
+    if args.safe_mode:
+        if args.mode not in (None, "plan"):
+            parser.error("--safe-mode conflicts with --mode " + args.mode)
+        args.mode = "plan"
+    if args.max_tokens is not None and args.max_tokens <= 0:
+        parser.error("--max-tokens must be a positive number")
+    if args.resume is not None and args.continue_latest:
+        parser.error("use either --resume or --continue, not both")
+    try:
+        invocation = resolve_prompt(args)
+    except UsageError as exc:
+        print(f"stoa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from core.config import ConfigError, load_config
+    from core.runtime import Choices
+
+    choices = Choices(
+        model=args.model,
+        effort=args.effort,
+        provider=args.provider,
+        base_url=args.base_url,
+        mode=args.mode,
+        max_tokens=args.max_tokens,
+    )
+    if choices.provider is not None:
+        from core.models import ALL_PROVIDERS
+
+        if choices.provider not in ALL_PROVIDERS:
+            print(f"stoa: error: unknown provider {choices.provider!r}; choose one of {', '.join(ALL_PROVIDERS)}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        config = load_config(Path.cwd())
+    except ConfigError as exc:
+        print(f"stoa: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+
+    if args.check_connection:
+        from app.headless import check_connection
+
+        return check_connection(config, choices)
+    if invocation.headless:
+        from app.headless import run_headless
+
+        return run_headless(
+            config,
+            choices,
+            invocation.prompt or "",
+            output_format=args.output_format,
+            resume=args.resume,
+            continue_latest=args.continue_latest,
+        )
+    if args.output_format != "text":
+        print("stoa: error: --output-format needs a prompt (headless mode)", file=sys.stderr)
+        return EXIT_USAGE
+    from app.tui import run_tui
+
+    return run_tui(config, choices, resume=args.resume, continue_latest=args.continue_latest)
+
+
+def _sandbox_state() -> str:
+    try:
+        from core.sandbox import describe_sandbox
+    except ImportError:
+        return "not available in this build"
+    return describe_sandbox()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Headless mode: run one turn from the shell and print it (`stoa -p`, `stoa "PROMPT"`).
+
+The same Agent and events as the TUI. Output formats: ``text`` (the reply on stdout, tool
+activity and notices on stderr), ``json`` (one object at the end), ``stream-json`` (one JSON
+event per line). Nobody is there to approve anything, so the approver refuses whatever would
+ask, with a tool error naming the rule that would allow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from core import events as ev
+from core.config import StoaConfig
+from core.runtime import Choices, MissingKeyError, Runtime
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+
+
+class HeadlessPrinter:
+    """Turns events into output in one of the three formats."""
+
+    def __init__(self, output_format: str, out: TextIO, err: TextIO) -> None:
+        self.format = output_format
+        self.out = out
+        self.err = err
+        self.texts: list[str] = []
+        self.error: ev.TurnFailed | None = None
+        self.interrupted = False
+        self._streamed_any = False
+
+    def handle(self, event: ev.Event) -> None:
+        if self.format == "stream-json":
+            self.out.write(json.dumps(ev.event_to_dict(event), ensure_ascii=False) + "\n")
+            self.out.flush()
+        if isinstance(event, ev.AssistantMessageCompleted):
+            text = event.message.text
+            if text.strip():
+                self.texts.append(text)
+                if self.format == "text":
+                    if self._streamed_any:
+                        self.out.write("\n")
+                    self.out.write(text.rstrip("\n") + "\n")
+                    self.out.flush()
+                    self._streamed_any = True
+        elif isinstance(event, ev.TurnFailed):
+            self.error = event
+        elif isinstance(event, ev.TurnInterrupted):
+            self.interrupted = True
+        if self.format == "text":
+            self._activity(event)
+
+    def _activity(self, event: ev.Event) -> None:
+        line: str | None = None
+        if isinstance(event, ev.ToolCallStarted):
+            where = f" [{event.server}]" if event.server else ""
+            line = f"→ {event.name}{where} {event.summary}".rstrip()
+        elif isinstance(event, ev.ToolCallFinished):
+            mark = "✗" if event.is_error else "✓"
+            line = f"{mark} {event.name} ({event.elapsed:.2f}s)"
+            if event.is_error:
+                line += f": {_first_line(event.result_text)}"
+        elif isinstance(event, ev.Notice):
+            line = f"{event.level}: {event.text}"
+        elif isinstance(event, ev.Retrying):
+            line = f"retrying in {event.delay:.1f}s (attempt {event.attempt + 1} of {event.max_attempts}): {event.reason}"
+        elif isinstance(event, ev.TurnFailed):
+            line = f"error: {event.error}" + (f"\n  → {event.hint}" if event.hint else "")
+        elif isinstance(event, ev.SteeringDelivered):
+            line = f"(steering delivered: {_first_line(event.text)})"
+        if line is not None:
+            self.err.write(line + "\n")
+            self.err.flush()
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def run_headless(
+    config: StoaConfig,
+    choices: Choices,
+    prompt: str,
+    *,
+    output_format: str = "text",
+    resume: str | None = None,
+    continue_latest: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not prompt.strip():
+        err.write("stoa: error: empty prompt; pass the text to send, e.g. stoa -p \"explain this repo\"\n")
+        return EXIT_USAGE
+    try:
+        return asyncio.run(
+            _run(config, choices, prompt, output_format, resume, continue_latest, out, err)
+        )
+    except KeyboardInterrupt:
+        err.write("stoa: interrupted\n")
+        return EXIT_RUNTIME
+
+
+def _build(config: StoaConfig, choices: Choices, err: TextIO) -> Runtime | int:
+    from core.models import UnknownModelError, UnsupportedEffortError
+    from core.permissions.approver import RefusingApprover
+    from core.runtime import build_runtime
+
+    try:
+        return build_runtime(config, choices, approver=RefusingApprover())
+    except (UnknownModelError, UnsupportedEffortError, ValueError) as exc:
+        err.write(f"stoa: error: {exc}\n")
+        return EXIT_USAGE
+
+
+async def _run(
+    config: StoaConfig,
+    choices: Choices,
+    prompt: str,
+    output_format: str,
+    resume: str | None,
+    continue_latest: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    started = time.monotonic()
+    built = _build(config, choices, err)
+    if isinstance(built, int):
+        return built
+    runtime = built
+    agent = runtime.agent
+    for warning in config.warnings:
+        err.write(f"warning: {warning}\n")
+    try:
+        runtime.check_key(agent.model)
+    except MissingKeyError as exc:
+        err.write(f"stoa: {exc}\n")
+        return EXIT_RUNTIME
+    printer = HeadlessPrinter(output_format, out, err)
+    try:
+        async for event in agent.run_turn(prompt):
+            printer.handle(event)
+    finally:
+        await _close(runtime)
+    success = printer.error is None and not printer.interrupted
+    if output_format == "json":
+        total = agent.ledger.total
+        result: dict[str, Any] = {
+            "success": success,
+            "response": printer.texts[-1] if printer.texts else "",
+            "session_id": runtime.services.get("session_id"),
+            "model": agent.model.id,
+            "provider": agent.model.provider,
+            "effort": agent.effort,
+            "usage": total.model_dump(),
+            "cost_usd": round(agent.ledger.cost_usd, 6),
+            "cache_hit_rate": round(agent.ledger.cache_hit_rate, 4),
+            "duration_ms": int((time.monotonic() - started) * 1000),
+        }
+        if printer.error is not None:
+            result["error"] = printer.error.error
+            result["hint"] = printer.error.hint
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.flush()
+    return EXIT_OK if success else EXIT_RUNTIME
+
+
+async def _close(runtime: Runtime) -> None:
+    closer = getattr(runtime.provider_for, "aclose", None)
+    if closer is not None:
+        try:
+            await closer()
+        except Exception:
+            pass
+
+
+def check_connection(config: StoaConfig, choices: Choices) -> int:
+    """`stoa --check-connection`: try each configured provider, report latency or the error."""
+    from app.status import connection_report
+
+    text, ok = asyncio.run(connection_report(config, choices))
+    print(text)
+    return EXIT_OK if ok else EXIT_RUNTIME
