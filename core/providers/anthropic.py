@@ -1,0 +1,563 @@
+"""Anthropic Messages API streaming through the ``anthropic`` SDK.
+
+Owns the translation between the neutral conversation and the Messages wire format: signed
+thinking carried forward only when Anthropic produced it, prompt-cache breakpoints, tool ids
+sanitized for Anthropic's charset, web search as a server tool, and every SDK, transport and
+decoding failure mapped to a ``ProviderError``. The SDK is imported lazily (it is slow to
+import); ``import core.providers.anthropic`` costs nothing.
+
+The stream is read as raw events (``messages.create(stream=True)``) rather than through the
+SDK's accumulating helper, because that helper raises on invalid tool-argument JSON; here a
+broken argument string becomes ``ToolUseBlock(input={}, input_error=...)`` for the agent to
+answer with an error result.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.providers.base import (
+    MessageComplete,
+    ProviderError,
+    ProviderRequest,
+    ServerToolActivity,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
+from core.providers.convert import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    PLACEHOLDER_TEXT,
+    body_error_message,
+    broken_stream,
+    connection_error,
+    key_variable,
+    retry_after_seconds,
+    sanitize_tool_id,
+    status_error,
+    stream_error,
+)
+from core.providers.types import (
+    ContentBlock,
+    ImageBlock,
+    Message,
+    RedactedThinkingBlock,
+    StopReason,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+)
+
+ORIGIN = "anthropic"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# The newest web search server tool in the SDK's types (anthropic 2.12: web_search_20260318).
+WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search_20260318", "name": "web_search", "max_uses": 5}
+MAX_CACHE_BREAKPOINTS = 4
+# Tool ids: ^[a-zA-Z0-9_-]+$.
+TOOL_ID_MAX_LEN = 64
+# A reply paused by the server (long server-tool turns) is resumed this many times in place.
+MAX_PAUSE_CONTINUATIONS = 4
+CONTINUE_TEXT = "Continue."
+
+_EPHEMERAL = {"type": "ephemeral"}
+
+_STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": StopReason.END_TURN,
+    "tool_use": StopReason.TOOL_USE,
+    "max_tokens": StopReason.MAX_TOKENS,
+    "model_context_window_exceeded": StopReason.MAX_TOKENS,
+    "refusal": StopReason.REFUSAL,
+    "pause_turn": StopReason.PAUSE_TURN,
+    "stop_sequence": StopReason.STOP_SEQUENCE,
+}
+
+
+# ---- neutral -> wire ----------------------------------------------------------------------
+
+
+def _tool_id(raw: str) -> str:
+    return sanitize_tool_id(raw, max_len=TOOL_ID_MAX_LEN)
+
+
+def _image(block: ImageBlock) -> dict[str, Any] | None:
+    if block.data is not None:
+        source: dict[str, Any] = {
+            "type": "base64",
+            "media_type": block.media_type or "image/png",
+            "data": block.data,
+        }
+    elif block.url:
+        source = {"type": "url", "url": block.url}
+    else:
+        return None
+    return {"type": "image", "source": source}
+
+
+def _tool_result(block: ToolResultBlock) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for part in block.content:
+        if isinstance(part, TextBlock):
+            if part.text.strip():
+                content.append({"type": "text", "text": part.text})
+        else:
+            image = _image(part)
+            if image is not None:
+                content.append(image)
+    if not content:
+        content = [{"type": "text", "text": "(no output)"}]
+    wire: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": _tool_id(block.tool_use_id),
+        "content": content,
+    }
+    if block.is_error:
+        wire["is_error"] = True
+    return wire
+
+
+def block_to_wire(block: ContentBlock) -> dict[str, Any] | None:
+    """One neutral block as an Anthropic content block, or None when it cannot cross."""
+    if isinstance(block, TextBlock):
+        # The API rejects empty and whitespace-only text blocks.
+        return {"type": "text", "text": block.text} if block.text.strip() else None
+    if isinstance(block, ThinkingBlock):
+        if block.origin != ORIGIN or not block.signature:
+            return None  # foreign reasoning (or unsigned) never crosses as signed thinking
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    if isinstance(block, RedactedThinkingBlock):
+        return {"type": "redacted_thinking", "data": block.data} if block.origin == ORIGIN else None
+    if isinstance(block, ImageBlock):
+        return _image(block)
+    if isinstance(block, ToolUseBlock):
+        return {"type": "tool_use", "id": _tool_id(block.id), "name": block.name, "input": dict(block.input)}
+    if isinstance(block, ToolResultBlock):
+        return _tool_result(block)
+    return None
+
+
+def _results_first(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # tool_result blocks must lead a user message.
+    return sorted(blocks, key=lambda b: 0 if b.get("type") == "tool_result" else 1)
+
+
+def to_wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Neutral history as Messages API ``messages``: roles alternate, nothing empty."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        blocks = [w for w in (block_to_wire(b) for b in message.content) if w is not None]
+        if out and out[-1]["role"] == message.role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": message.role, "content": blocks})
+    for wire in out:
+        if wire["role"] == "user":
+            wire["content"] = _results_first(wire["content"])
+        if not wire["content"]:
+            wire["content"] = [{"type": "text", "text": PLACEHOLDER_TEXT}]
+    if out and out[0]["role"] == "assistant":
+        out.insert(0, {"role": "user", "content": [{"type": "text", "text": PLACEHOLDER_TEXT}]})
+    if out and out[-1]["role"] == "assistant":
+        # A trailing assistant message would be read as a prefill; ask to continue instead.
+        out.append({"role": "user", "content": [{"type": "text", "text": CONTINUE_TEXT}]})
+    return out
+
+
+def _tool_loop_without_thinking(wire_messages: list[dict[str, Any]]) -> bool:
+    """True when the current tool loop's assistant message does not start with thinking.
+
+    With thinking enabled the API requires that message to begin with a thinking block; one
+    produced by another provider (or with thinking off) cannot, so thinking is turned off for
+    the request instead of failing it.
+    """
+    for wire in reversed(wire_messages):
+        if wire["role"] != "assistant":
+            continue
+        content = wire["content"]
+        if not any(b.get("type") == "tool_use" for b in content):
+            return False
+        return content[0].get("type") not in ("thinking", "redacted_thinking")
+    return False
+
+
+def _mark_cache(block: dict[str, Any]) -> None:
+    block["cache_control"] = dict(_EPHEMERAL)
+
+
+def build_params(request: ProviderRequest) -> dict[str, Any]:
+    """The keyword arguments of ``messages.create`` for a neutral request (pure; unit-tested)."""
+    messages = to_wire_messages(request.messages)
+    params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens, "messages": messages}
+    breakpoints = 0
+    if request.system.strip():
+        params["system"] = [{"type": "text", "text": request.system, "cache_control": dict(_EPHEMERAL)}]
+        breakpoints += 1
+    tools: list[dict[str, Any]] = [
+        {"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in request.tools
+    ]
+    if "web_search" in request.server_tools:
+        tools.append(dict(WEB_SEARCH_TOOL))
+    if tools:
+        _mark_cache(tools[-1])
+        breakpoints += 1
+        params["tools"] = tools
+        if request.tool_choice == "none":
+            params["tool_choice"] = {"type": "none"}
+    # Cache the conversation prefix: the last user message (this request) and the one before
+    # it (the previous request's breakpoint, so this request reads what that one wrote).
+    user_messages = [w for w in messages if w["role"] == "user" and w["content"]]
+    for wire in user_messages[::-1][: min(2, MAX_CACHE_BREAKPOINTS - breakpoints)]:
+        _mark_cache(wire["content"][-1])
+    for key, value in request.wire_options.items():
+        params[key] = copy.deepcopy(value)
+    thinking = params.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") != "disabled":
+        if _tool_loop_without_thinking(messages):
+            params["thinking"] = {"type": "disabled"}
+    return params
+
+
+# ---- wire -> neutral (stream accumulation) --------------------------------------------------
+
+
+@dataclass
+class _Block:
+    kind: str
+    text: str = ""
+    signature: str | None = None
+    data: str = ""
+    id: str = ""
+    name: str = ""
+    json: str = ""
+    start_input: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | None = None
+
+
+@dataclass
+class _Accumulator:
+    """Builds one assistant message from raw stream events."""
+
+    blocks: dict[int, _Block] = field(default_factory=dict)
+    done: list[tuple[ContentBlock | None, dict[str, Any] | None]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: str | None = None
+    stopped: bool = False
+
+    def handle(self, event: Any) -> list[StreamEvent]:
+        kind = getattr(event, "type", None)
+        if kind == "message_start":
+            self._usage(getattr(event.message, "usage", None))
+        elif kind == "content_block_start":
+            return self._start(event.index, event.content_block)
+        elif kind == "content_block_delta":
+            return self._delta(event.index, event.delta)
+        elif kind == "content_block_stop":
+            return self._stop(event.index)
+        elif kind == "message_delta":
+            reason = getattr(event.delta, "stop_reason", None)
+            if reason:
+                self.stop_reason = reason
+            self._usage(getattr(event, "usage", None))
+        elif kind == "message_stop":
+            self.stopped = True
+        return []
+
+    def _usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        u = self.usage
+        values = {
+            "input_tokens": getattr(usage, "input_tokens", None),
+            "output_tokens": getattr(usage, "output_tokens", None),
+            "cache_write_tokens": getattr(usage, "cache_creation_input_tokens", None),
+            "cache_read_tokens": getattr(usage, "cache_read_input_tokens", None),
+        }
+        details = getattr(usage, "output_tokens_details", None)
+        if details is not None:
+            values["reasoning_tokens"] = getattr(details, "thinking_tokens", None)
+        # Counts are cumulative: the latest non-null value wins.
+        self.usage = u.model_copy(update={k: int(v) for k, v in values.items() if v is not None})
+
+    def _start(self, index: int, block: Any) -> list[StreamEvent]:
+        kind = getattr(block, "type", "")
+        state = _Block(kind=kind)
+        self.blocks[index] = state
+        if kind == "text":
+            state.text = getattr(block, "text", "") or ""
+            return [TextDelta(state.text)] if state.text else []
+        if kind == "thinking":
+            state.text = getattr(block, "thinking", "") or ""
+            state.signature = getattr(block, "signature", None) or None
+            return [ThinkingDelta(state.text)] if state.text else []
+        if kind == "redacted_thinking":
+            state.data = getattr(block, "data", "") or ""
+            return []
+        if kind in ("tool_use", "server_tool_use"):
+            state.id = block.id
+            state.name = block.name
+            start_input = getattr(block, "input", None)
+            state.start_input = start_input if isinstance(start_input, dict) else {}
+            return [ToolCallStart(state.id, state.name)] if kind == "tool_use" else []
+        # Server tool results (web search) and anything newer: kept raw for a paused turn.
+        state.raw = _to_dict(block)
+        if kind.endswith("_tool_result"):
+            return [ServerToolActivity(name=_server_tool_name(kind), summary=_result_summary(block))]
+        return []
+
+    def _delta(self, index: int, delta: Any) -> list[StreamEvent]:
+        state = self.blocks.get(index)
+        if state is None:
+            return []
+        kind = getattr(delta, "type", "")
+        if kind == "text_delta":
+            state.text += delta.text
+            return [TextDelta(delta.text)] if delta.text else []
+        if kind == "thinking_delta":
+            state.text += delta.thinking
+            return [ThinkingDelta(delta.thinking)] if delta.thinking else []
+        if kind == "signature_delta":
+            state.signature = (state.signature or "") + delta.signature
+            return []
+        if kind == "input_json_delta":
+            state.json += delta.partial_json
+            if state.kind == "tool_use" and delta.partial_json:
+                return [ToolCallDelta(state.id, delta.partial_json)]
+        return []
+
+    def _stop(self, index: int) -> list[StreamEvent]:
+        state = self.blocks.pop(index, None)
+        if state is None:
+            return []
+        self.done.append(_finish(state))
+        if state.kind == "server_tool_use":
+            raw = self.done[-1][1] or {}
+            query = (raw.get("input") or {}).get("query") if isinstance(raw.get("input"), dict) else None
+            summary = f"searching: {query}" if query else f"using {state.name}"
+            return [ServerToolActivity(name=state.name, summary=summary)]
+        return []
+
+    def finish_open_blocks(self) -> None:
+        for index in sorted(self.blocks):
+            self.done.append(_finish(self.blocks[index]))
+        self.blocks.clear()
+
+    def content(self) -> list[ContentBlock]:
+        return [block for block, _ in self.done if block is not None]
+
+    def wire_content(self) -> list[dict[str, Any]]:
+        """The assistant content as sent back when resuming a paused turn."""
+        return [raw for _, raw in self.done if raw is not None]
+
+
+def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
+    from core.agent.loop import parse_tool_arguments
+
+    raw: dict[str, Any]
+    if state.kind == "text":
+        if not state.text:
+            return None, None
+        return TextBlock(text=state.text), {"type": "text", "text": state.text}
+    if state.kind == "thinking":
+        block = ThinkingBlock(thinking=state.text, signature=state.signature, origin=ORIGIN)
+        raw = {"type": "thinking", "thinking": state.text, "signature": state.signature or ""}
+        return block, raw
+    if state.kind == "redacted_thinking":
+        return RedactedThinkingBlock(data=state.data, origin=ORIGIN), {
+            "type": "redacted_thinking",
+            "data": state.data,
+        }
+    if state.kind in ("tool_use", "server_tool_use"):
+        if state.json.strip():
+            arguments, error = parse_tool_arguments(state.json)
+        else:
+            arguments, error = dict(state.start_input), None
+        raw = {"type": state.kind, "id": state.id, "name": state.name, "input": arguments}
+        if state.kind == "server_tool_use":
+            return None, raw
+        return ToolUseBlock(id=state.id, name=state.name, input=arguments, input_error=error), raw
+    return None, state.raw
+
+
+def _to_dict(block: Any) -> dict[str, Any]:
+    to_dict = getattr(block, "to_dict", None)
+    if callable(to_dict):
+        try:
+            return dict(to_dict(exclude_none=True))
+        except TypeError:
+            return dict(to_dict())
+    return dict(getattr(block, "__dict__", {}))
+
+
+def _server_tool_name(kind: str) -> str:
+    return kind.removesuffix("_tool_result")
+
+
+def _result_summary(block: Any) -> str:
+    content = getattr(block, "content", None)
+    if isinstance(content, list):
+        return f"{len(content)} result{'s' if len(content) != 1 else ''}"
+    code = getattr(content, "error_code", None)
+    return f"search failed ({code})" if code else "search finished"
+
+
+# ---- the provider ---------------------------------------------------------------------------
+
+
+class AnthropicProvider:
+    """Claude through the Messages API. One SDK client, created on first use."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None = None,
+        *,
+        name: str = "anthropic",
+        read_timeout: float | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.name = name
+        self.api_key = api_key
+        self._explicit_base_url = base_url
+        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
+        self.connect_timeout = connect_timeout
+        self._client: Any = None
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go (for messages): explicit, else ANTHROPIC_BASE_URL, else the default."""
+        return self._explicit_base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import anthropic
+            import httpx2
+
+            kwargs: dict[str, Any] = {
+                "api_key": self.api_key,
+                "max_retries": 0,  # the agent loop retries, with visible notices
+                "timeout": httpx2.Timeout(self.read_timeout, connect=self.connect_timeout),
+            }
+            if self._explicit_base_url:
+                kwargs["base_url"] = self._explicit_base_url
+            self._client = anthropic.AsyncAnthropic(**kwargs)
+        return self._client
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+        if not self.api_key:
+            var = key_variable(self.name)
+            raise ProviderError(
+                "auth",
+                f"no API key for {self.name}: set {var} (e.g. export {var}=...)",
+                hint="or add one with /key in the TUI",
+            )
+        params = build_params(request)
+        history = params["messages"]
+        usage = Usage()
+        content: list[ContentBlock] = []
+        resumed: list[dict[str, Any]] = []  # wire content of a paused turn, sent back to resume it
+        stop = StopReason.END_TURN
+        for attempt in range(MAX_PAUSE_CONTINUATIONS + 1):
+            acc = _Accumulator()
+            async for event in self._one_stream(params, request.model, acc):
+                yield event
+            acc.finish_open_blocks()
+            usage = usage + acc.usage
+            content.extend(acc.content())
+            stop = _STOP_REASONS.get(acc.stop_reason or "", StopReason.END_TURN)
+            if stop is not StopReason.PAUSE_TURN or attempt == MAX_PAUSE_CONTINUATIONS:
+                break
+            resumed = [*resumed, *acc.wire_content()]
+            params = {**params, "messages": [*history, {"role": "assistant", "content": resumed}]}
+        if stop is StopReason.END_TURN and any(isinstance(b, ToolUseBlock) for b in content):
+            stop = StopReason.TOOL_USE
+        message = Message(
+            role="assistant",
+            content=content,
+            model=request.model,
+            provider=self.name,
+            stop_reason=stop,
+            usage=usage,
+        )
+        yield MessageComplete(message=message, usage=usage, stop_reason=stop)
+
+    async def _one_stream(
+        self, params: dict[str, Any], model: str, acc: _Accumulator
+    ) -> AsyncIterator[StreamEvent]:
+        import anthropic
+        import httpx2
+
+        client = self._sdk()
+        try:
+            stream = await client.messages.create(stream=True, **params)
+        except anthropic.APIStatusError as exc:
+            raise self._status_error(exc, model) from exc
+        except anthropic.APITimeoutError as exc:
+            raise connection_error(self.name, self.base_url, exc, timeout=self.read_timeout) from exc
+        except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
+            raise connection_error(self.name, self.base_url, exc) from exc
+        except anthropic.AnthropicError as exc:
+            raise ProviderError("other", f"{self.name} request failed: {exc}") from exc
+        try:
+            async for event in stream:
+                for out in acc.handle(event):
+                    yield out
+                if acc.stopped:
+                    break
+        except anthropic.APIStatusError as exc:
+            if exc.status_code >= 400:
+                raise self._status_error(exc, model) from exc
+            detail = exc.api_message or body_error_message(exc.body) or exc.message
+            raise stream_error(self.name, exc.type, detail) from exc
+        except (anthropic.APIConnectionError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+            raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc
+        except anthropic.AnthropicError as exc:
+            raise ProviderError("stream_broken", f"{self.name} stream failed: {exc}") from exc
+        finally:
+            await stream.close()
+        if acc.stop_reason is None:
+            raise ProviderError(
+                "stream_broken",
+                f"{self.name} reply from {self.base_url} ended before the message was complete",
+            )
+
+    def _status_error(self, exc: Any, model: str) -> ProviderError:
+        detail = exc.api_message or body_error_message(exc.body) or exc.message
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        error = status_error(
+            self.name,
+            exc.status_code,
+            detail,
+            base_url=self.base_url,
+            model=model,
+            retry_after=retry_after_seconds(headers),
+        )
+        if error.kind == "auth":
+            error.hint = f"set a valid key in {key_variable(self.name)} (or with /key in the TUI)"
+        return error
+
+    async def list_models(self) -> list[str]:
+        import anthropic
+
+        if not self.api_key:
+            raise ProviderError("auth", f"no API key for {self.name}: set {key_variable(self.name)}")
+        try:
+            page = await self._sdk().models.list(limit=100)
+            return [m.id for m in page.data]
+        except anthropic.APIStatusError as exc:
+            raise self._status_error(exc, "") from exc
+        except anthropic.APIConnectionError as exc:
+            raise connection_error(self.name, self.base_url, exc) from exc
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()

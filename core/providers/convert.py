@@ -1,0 +1,220 @@
+"""Edge helpers shared by the provider modules: id sanitizing, placeholders, error mapping.
+
+Everything here is plain Python (no SDK import), so the provider modules can use it at import
+time without paying for ``anthropic`` or ``openai``.
+
+Cross-provider rules kept by every provider's request mapping (a conversation started on one
+provider must continue on another):
+
+- thinking/reasoning produced by another provider is dropped, never sent as signed thinking;
+- tool call ids are rewritten into the target's allowed charset and length by
+  ``sanitize_tool_id``, a pure function, so a call and its result always map to the same id;
+- a message whose content becomes empty gets ``PLACEHOLDER_TEXT``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from core.config import KEY_ENV_VARS
+from core.providers.base import ErrorKind, ProviderError
+from core.providers.types import ImageBlock
+
+PLACEHOLDER_TEXT = "(empty)"
+# Most restrictive charset among the providers (Anthropic: ^[a-zA-Z0-9_-]+$).
+_ID_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")
+
+DEFAULT_READ_TIMEOUT = 300.0
+DEFAULT_CONNECT_TIMEOUT = 15.0
+
+
+def sanitize_tool_id(raw: str, *, max_len: int = 64) -> str:
+    """A tool call id valid everywhere: ``[A-Za-z0-9_-]{1,max_len}``.
+
+    Valid ids are returned unchanged (so a provider's own ids round-trip untouched). Others
+    are cleaned and suffixed with a short hash of the original, so distinct ids stay distinct.
+    """
+    if raw and len(raw) <= max_len and not _ID_ALLOWED.search(raw):
+        return raw
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
+    cleaned = _ID_ALLOWED.sub("_", raw)
+    keep = max(0, max_len - len(digest) - 1)
+    return f"{cleaned[:keep]}_{digest}" if keep else digest[:max_len]
+
+
+def image_url(block: ImageBlock) -> str:
+    """A URL for an image block: the remote URL, or a ``data:`` URL for inline bytes."""
+    if block.data is not None:
+        return f"data:{block.media_type or 'image/png'};base64,{block.data}"
+    return block.url or ""
+
+
+def key_variable(provider: str) -> str:
+    return KEY_ENV_VARS.get(provider, ("an API key variable",))[0]
+
+
+_CONTEXT_MARKERS = (
+    "prompt is too long",
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "maximum context",
+    "too many tokens",
+    "input is too long",
+    "reduce the length",
+)
+
+
+def looks_like_context_length(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _CONTEXT_MARKERS)
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """``retry-after-ms`` / ``retry-after`` (seconds) from a response, when present and numeric."""
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(float(value) * scale, 0.0)
+        except ValueError:
+            continue
+    return None
+
+
+def body_error_message(body: object) -> str | None:
+    """The human message inside an error body, for the shapes both vendors use."""
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping):
+            message = error.get("message")
+            if isinstance(message, str) and message:
+                return message
+        elif isinstance(error, str) and error:
+            return error
+        message = body.get("message")
+        if isinstance(message, str) and message:
+            return message
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return None
+
+
+def status_error(
+    provider: str,
+    status: int,
+    detail: str,
+    *,
+    base_url: str,
+    model: str | None = None,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """Map an HTTP error status to a ``ProviderError`` whose message says what to do."""
+    what = f"{provider} answered {status}: {detail}"
+    if status in (401, 403):
+        var = key_variable(provider)
+        return ProviderError(
+            "auth",
+            f"{provider} rejected the API key ({status}): {detail}",
+            status=status,
+            hint=f"set a valid key in {var} (or with /key in the TUI)",
+        )
+    if status == 404:
+        target = f"model {model!r}" if model else "the endpoint"
+        return ProviderError(
+            "not_found",
+            f"{provider} could not find {target} at {base_url} (404): {detail}",
+            status=status,
+            hint="check the model name (/model) and the base URL",
+        )
+    if status == 429:
+        return ProviderError("rate_limit", what, status=status, retry_after=retry_after)
+    if status == 413:
+        return ProviderError(
+            "context_length" if looks_like_context_length(detail) else "bad_request",
+            what,
+            status=status,
+            hint="the request is too large; remove big images or start a new conversation with /clear",
+        )
+    if status in (400, 422):
+        if looks_like_context_length(detail):
+            return ProviderError("context_length", what, status=status)
+        return ProviderError("bad_request", what, status=status)
+    if status in (408, 409) or status >= 500:
+        return ProviderError("overloaded", what, status=status, retry_after=retry_after)
+    return ProviderError("other", what, status=status)
+
+
+# Error ``type`` / ``code`` strings sent inside a stream (Anthropic ``error`` events, OpenAI
+# ``error`` / ``response.failed`` events) and the kind each means.
+_STREAM_ERROR_KINDS: dict[str, ErrorKind] = {
+    "overloaded_error": "overloaded",
+    "api_error": "overloaded",
+    "server_error": "overloaded",
+    "internal_error": "overloaded",
+    "service_unavailable": "overloaded",
+    "rate_limit_error": "rate_limit",
+    "rate_limit_exceeded": "rate_limit",
+    "insufficient_quota": "rate_limit",
+    "authentication_error": "auth",
+    "permission_error": "auth",
+    "invalid_api_key": "auth",
+    "not_found_error": "not_found",
+    "model_not_found": "not_found",
+    "invalid_request_error": "bad_request",
+    "invalid_prompt": "bad_request",
+    "context_length_exceeded": "context_length",
+    "request_too_large": "bad_request",
+}
+
+
+def stream_error(provider: str, code: str | None, detail: str) -> ProviderError:
+    """An error the server reported inside an already started stream."""
+    kind: ErrorKind = _STREAM_ERROR_KINDS.get(code or "", "stream_broken")
+    if kind == "bad_request" and looks_like_context_length(detail):
+        kind = "context_length"
+    label = f" ({code})" if code else ""
+    message = f"{provider} reported an error mid-reply{label}: {detail}"
+    if kind == "auth":
+        return ProviderError(kind, message, hint=f"set a valid key in {key_variable(provider)}")
+    return ProviderError(kind, message)
+
+
+def connection_error(
+    provider: str, base_url: str, exc: BaseException, *, timeout: float | None = None
+) -> ProviderError:
+    if timeout is not None:
+        detail = f"no answer within {timeout:g} s"
+    else:
+        detail = str(exc) or type(exc).__name__
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and str(cause) and str(cause) not in detail:
+            detail = f"{detail} ({cause})"
+    return ProviderError(
+        "connection",
+        f"could not reach {provider} at {base_url}: {detail}",
+        hint="check your network and the base URL (--base-url or the provider's *_BASE_URL variable)",
+    )
+
+
+def broken_stream(provider: str, base_url: str, exc: BaseException, *, read_timeout: float) -> ProviderError:
+    """The stream started and then failed: disconnect, stall or an undecodable event."""
+    name = type(exc).__name__
+    if isinstance(exc, json.JSONDecodeError):
+        detail = f"received a malformed event ({exc.msg})"
+    elif "Timeout" in name or "timeout" in str(exc).lower():
+        detail = f"no data for {read_timeout:g} s (the stream stalled)"
+    else:
+        detail = f"the connection broke ({str(exc) or name})"
+    return ProviderError("stream_broken", f"{provider} reply from {base_url} was cut off: {detail}")
+
+
+def dumps_arguments(arguments: dict[str, Any]) -> str:
+    return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
