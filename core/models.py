@@ -60,6 +60,8 @@ class ModelInfo:
     budgets: dict[str, int] = field(default_factory=dict)
     # Models created at run time for compatible servers are not in the table.
     dynamic: bool = False
+    # OpenAI reasoning: the lowest ``reasoning.effort`` the model accepts; "off" is sent as this.
+    reasoning_floor: str = "none"
 
     @property
     def effort_range(self) -> str:
@@ -170,6 +172,8 @@ MODELS: tuple[ModelInfo, ...] = (
         prices=Prices(input=1.75, output=14.0, cache_read=0.175, cache_write=0.0),
         aliases=("codex",),
         server_tools=("web_search",),
+        # The codex models accept low..xhigh only (no "none").
+        reasoning_floor="low",
     ),
 )
 
@@ -262,9 +266,13 @@ def effort_wire_options(model: ModelInfo, effort: str, max_tokens: int) -> tuple
     ``off`` sends ``thinking={"type": "disabled"}``. Anthropic budget models: ``thinking`` with
     ``budget_tokens`` and max_tokens raised above the budget. OpenAI reasoning models:
     ``reasoning={"effort": ..., "summary": "auto"}``; ``off`` maps to the lowest effort the
-    model allows, with summaries suppressed.
+    model allows, with summaries suppressed. A max_tokens above a registry model's output limit is
+    clamped to it.
     """
     effort = validate_effort(model, effort)
+    if not model.dynamic:
+        # The APIs reject a max_tokens above the model's output limit (400), so clamp it.
+        max_tokens = min(max_tokens, model.max_output)
     if model.thinking == "adaptive":
         if effort == "off":
             return {"thinking": {"type": "disabled"}}, max_tokens
@@ -278,7 +286,7 @@ def effort_wire_options(model: ModelInfo, effort: str, max_tokens: int) -> tuple
         return {"thinking": {"type": "enabled", "budget_tokens": budget}}, raised
     if model.thinking == "openai_reasoning":
         if effort == "off":
-            return {"reasoning": {"effort": _OPENAI_LOWEST_EFFORT}}, max_tokens
+            return {"reasoning": {"effort": model.reasoning_floor or _OPENAI_LOWEST_EFFORT}}, max_tokens
         return {"reasoning": {"effort": effort, "summary": "auto"}}, max_tokens
     return {}, max_tokens
 

@@ -184,7 +184,7 @@ def switch_model(
     ``UnknownModelError`` / ``UnsupportedEffortError`` with messages a person can act on.
 
     ``effort=None`` keeps the current effort when the new model supports it, else the new
-    model's default (and says so).
+    model's default (and says so); coming from a model with no levels it takes the default.
     """
     model = target if isinstance(target, ModelInfo) else lookup_model(
         target, current=agent.model, local_models=local_models
@@ -193,6 +193,9 @@ def switch_model(
     notices: list[str] = []
     if effort is not None:
         chosen = validate_effort(model, effort)
+    elif len(agent.model.efforts) == 1:
+        # Coming from a model without reasoning levels: nothing was chosen, use the default.
+        chosen = model.default_effort
     elif agent.effort in model.efforts:
         chosen = agent.effort
     else:

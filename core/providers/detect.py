@@ -44,13 +44,14 @@ def ollama_root(env: Mapping[str, str] | None = None) -> str:
     host = (env.get("OLLAMA_HOST") or "").strip()
     if not host:
         return OLLAMA_ROOT
-    if "://" not in host:
-        host = f"http://{host}"
-    scheme, rest = host.split("://", 1)
+    # As Ollama reads it: no scheme means http and port 11434; a scheme brings its usual port.
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        scheme, rest = "http", host
     hostport = rest.rstrip("/")
     if hostport.startswith("0.0.0.0"):  # a bind address; connect locally
         hostport = "localhost" + hostport[len("0.0.0.0") :]
-    if ":" not in hostport.rsplit("]", 1)[-1]:
+    if not sep and ":" not in hostport.rsplit("]", 1)[-1]:
         hostport += ":11434"
     return f"{scheme}://{hostport}"
 
