@@ -73,7 +73,9 @@ async def _get_json(url: str, probe_timeout: float, api_key: str | None = None) 
         return None
 
 
-async def detect_ollama(root: str | None = None, *, probe_timeout: float = DEFAULT_TIMEOUT) -> LocalServer | None:
+async def detect_ollama(
+    root: str | None = None, *, probe_timeout: float = DEFAULT_TIMEOUT
+) -> LocalServer | None:
     root = (root or ollama_root()).rstrip("/")
     data = await _get_json(f"{root}/api/tags", probe_timeout)
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
@@ -117,7 +119,9 @@ async def list_compatible_models(
     return _parse_model_list(data)
 
 
-async def detect_lmstudio(root: str | None = None, *, probe_timeout: float = DEFAULT_TIMEOUT) -> LocalServer | None:
+async def detect_lmstudio(
+    root: str | None = None, *, probe_timeout: float = DEFAULT_TIMEOUT
+) -> LocalServer | None:
     root = (root or LMSTUDIO_ROOT).rstrip("/")
     listed = await list_compatible_models(f"{root}/v1", probe_timeout=probe_timeout)
     if listed is None:
@@ -136,7 +140,9 @@ async def detect_compatible(
     if listed is None:
         return None
     ids, windows = listed
-    return LocalServer(provider=provider, base_url=base_url.rstrip("/"), models=tuple(ids), context_windows=windows)
+    return LocalServer(
+        provider=provider, base_url=base_url.rstrip("/"), models=tuple(ids), context_windows=windows
+    )
 
 
 async def detect_local_servers(

@@ -1,0 +1,129 @@
+"""The provider pool: one cached provider per endpoint, built from the configuration.
+
+``ProviderPool(config, base_url_for)`` is the ``provider_for`` callable the agent takes:
+``pool(model)`` returns the provider serving ``model.provider`` (Anthropic Messages, OpenAI
+Responses, or Chat Completions for every OpenAI-compatible server), creating it on first use.
+No SDK is imported here or when a provider is built; the first request pays for that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from core.config import KEYLESS_PROVIDERS, StoaConfig
+from core.models import COMPATIBLE_PROVIDERS, ModelInfo
+from core.providers.base import Provider, ProviderError, ProviderRequest
+from core.providers.convert import key_variable
+from core.providers.types import user_text
+
+# Base-URL variables the SDKs read themselves; read from the config's environment too, so a
+# config built with an explicit env (tests, embedding) behaves like the process environment.
+BASE_URL_ENV_VARS: dict[str, str] = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}
+
+
+class ProviderPool:
+    """``pool(model) -> Provider``, cached per (provider, base URL, key)."""
+
+    def __init__(
+        self,
+        config: StoaConfig,
+        base_url_for: Callable[[str], str | None] | None = None,
+        *,
+        read_timeout: float | None = None,
+    ) -> None:
+        self.config = config
+        self.base_url_for = base_url_for or (lambda provider: None)
+        self.read_timeout = read_timeout
+        self._providers: dict[tuple[str, str | None, str | None], Provider] = {}
+
+    def __call__(self, model: ModelInfo) -> Provider:
+        return self.get(model.provider)
+
+    def base_url(self, provider: str) -> str | None:
+        """The endpoint override for a provider: the resolver first, then its *_BASE_URL variable."""
+        explicit = self.base_url_for(provider)
+        if explicit:
+            return explicit
+        var = BASE_URL_ENV_VARS.get(provider)
+        return (self.config.env.get(var) or None) if var else None
+
+    def get(self, provider: str) -> Provider:
+        """The provider for a provider name. Raises ``ProviderError`` ("auth") for a missing key."""
+        key = self.config.api_key(provider)
+        base_url = self.base_url(provider)
+        cache_key = (provider, base_url, key)
+        cached = self._providers.get(cache_key)
+        if cached is not None:
+            return cached
+        created = self._create(provider, key, base_url)
+        self._providers[cache_key] = created
+        return created
+
+    def _create(self, provider: str, key: str | None, base_url: str | None) -> Provider:
+        if not key and provider not in KEYLESS_PROVIDERS:
+            var = key_variable(provider)
+            raise ProviderError(
+                "auth",
+                f"no API key for {provider}: set {var} (e.g. export {var}=...)",
+                hint="or add one with /key in the TUI",
+            )
+        if provider == "anthropic":
+            from core.providers.anthropic import AnthropicProvider
+
+            return AnthropicProvider(key, base_url, read_timeout=self.read_timeout)
+        if provider == "openai":
+            from core.providers.openai_responses import OpenAIResponsesProvider
+
+            return OpenAIResponsesProvider(key, base_url, read_timeout=self.read_timeout)
+        if provider in COMPATIBLE_PROVIDERS:
+            from core.providers.openai_chat import OpenAIChatProvider
+
+            return OpenAIChatProvider.for_provider(provider, key, base_url, read_timeout=self.read_timeout)
+        raise ProviderError(
+            "bad_request",
+            f"unknown provider {provider!r}",
+            hint="choose one of anthropic, openai, " + ", ".join(COMPATIBLE_PROVIDERS),
+        )
+
+    @property
+    def providers(self) -> list[Provider]:
+        return list(self._providers.values())
+
+    async def aclose(self) -> None:
+        """Close every SDK client (idempotent)."""
+        providers, self._providers = list(self._providers.values()), {}
+        for provider in providers:
+            try:
+                await provider.aclose()
+            except Exception:  # closing must never mask the reason the app is stopping
+                pass
+
+
+async def check_connection(provider: Provider, model: str | None = None) -> tuple[bool, float, str]:
+    """A minimal round trip: list the models, or (when that endpoint is missing and a model id is
+    given) a one-token message. Returns (ok, latency in seconds, a sentence for a person)."""
+    started = time.monotonic()
+    try:
+        models = await provider.list_models()
+    except ProviderError as error:
+        if error.kind != "not_found" or model is None:
+            return False, time.monotonic() - started, str(error)
+        models = None
+    if models is not None:
+        elapsed = time.monotonic() - started
+        where = f"{provider.name}"
+        note = ""
+        if model is not None and models and model not in models:
+            note = f"; note: {model!r} is not among the {len(models)} models it lists"
+        return True, elapsed, f"{where} answered in {elapsed * 1000:.0f} ms ({len(models)} models){note}"
+    request = ProviderRequest(
+        model=model or "", system="", messages=[user_text("ping")], tools=[], max_tokens=1
+    )
+    try:
+        async for _ in provider.stream(request):
+            pass
+    except ProviderError as error:
+        return False, time.monotonic() - started, str(error)
+    elapsed = time.monotonic() - started
+    return True, elapsed, f"{provider.name} answered a one-token request in {elapsed * 1000:.0f} ms"

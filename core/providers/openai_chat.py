@@ -1,0 +1,407 @@
+"""OpenAI-compatible Chat Completions streaming (Ollama, LM Studio, vLLM, OpenRouter, generic).
+
+Owns the translation between the neutral conversation and Chat Completions messages: the
+system prompt as a system message, tool calls as ``tool_calls``, tool results as ``tool``
+messages (images a tool returned follow in a user message, since ``tool`` messages carry text
+only), tool-call deltas accumulated by index, and ``reasoning_content`` / ``reasoning`` deltas
+shown as thinking but never sent back. The ``openai`` SDK is imported lazily.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.config import DEFAULT_BASE_URLS, KEYLESS_PROVIDERS
+from core.providers.base import (
+    MessageComplete,
+    ProviderError,
+    ProviderRequest,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
+from core.providers.convert import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    PLACEHOLDER_TEXT,
+    dumps_arguments,
+    image_url,
+    sanitize_tool_id,
+)
+from core.providers.openai_responses import client_kwargs, openai_error
+from core.providers.types import (
+    ContentBlock,
+    ImageBlock,
+    Message,
+    StopReason,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+)
+
+# OpenAI's own Chat API caps tool_call ids at 40 characters; compatible servers follow it.
+TOOL_ID_MAX_LEN = 40
+NO_KEY = "not-needed"
+NO_TOOLS_HINT = "this model does not support tools; pick a model that does (/model)"
+
+_FINISH_REASONS: dict[str, StopReason] = {
+    "stop": StopReason.END_TURN,
+    "length": StopReason.MAX_TOKENS,
+    "tool_calls": StopReason.TOOL_USE,
+    "function_call": StopReason.TOOL_USE,
+    "content_filter": StopReason.REFUSAL,
+}
+
+
+# ---- neutral -> wire ----------------------------------------------------------------------
+
+
+def _call_id(raw: str) -> str:
+    return sanitize_tool_id(raw, max_len=TOOL_ID_MAX_LEN)
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any] | None:
+    url = image_url(block)
+    return {"type": "image_url", "image_url": {"url": url}} if url else None
+
+
+def _user_messages(message: Message) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if not isinstance(block, ToolResultBlock):
+            continue
+        text = block.text
+        if block.is_error and text:
+            text = f"Error: {text}"
+        out.append(
+            {"role": "tool", "tool_call_id": _call_id(block.tool_use_id), "content": text or "(no output)"}
+        )
+        images = [p for p in (_image_part(b) for b in block.content if isinstance(b, ImageBlock)) if p]
+        if images:
+            # tool messages carry text only: the images follow in a user message.
+            parts.append(
+                {"type": "text", "text": f"Image(s) returned by tool call {_call_id(block.tool_use_id)}:"}
+            )
+            parts.extend(images)
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            image = _image_part(block)
+            if image is not None:
+                parts.append(image)
+    if parts:
+        if all(p["type"] == "text" for p in parts):
+            # Plain strings are what the simplest compatible servers understand.
+            out.append({"role": "user", "content": "\n\n".join(p["text"] for p in parts)})
+        else:
+            out.append({"role": "user", "content": parts})
+    elif not out:
+        out.append({"role": "user", "content": PLACEHOLDER_TEXT})
+    return out
+
+
+def _assistant_message(message: Message) -> dict[str, Any]:
+    text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
+    calls = [
+        {
+            "id": _call_id(b.id),
+            "type": "function",
+            "function": {"name": b.name, "arguments": dumps_arguments(b.input)},
+        }
+        for b in message.content
+        if isinstance(b, ToolUseBlock)
+    ]
+    wire: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else PLACEHOLDER_TEXT)}
+    if calls:
+        wire["tool_calls"] = calls
+    return wire
+
+
+def to_wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
+    """Neutral history as Chat Completions ``messages`` (thinking is never sent back)."""
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system.strip() else []
+    for message in messages:
+        if message.role == "user":
+            out.extend(_user_messages(message))
+        else:
+            out.append(_assistant_message(message))
+    return out
+
+
+def build_params(request: ProviderRequest) -> dict[str, Any]:
+    """The keyword arguments of ``chat.completions.create`` (pure; unit-tested)."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": to_wire_messages(request.system, request.messages),
+        "max_tokens": request.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.tools:
+        params["tools"] = [
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.input_schema},
+            }
+            for t in request.tools
+        ]
+        params["tool_choice"] = "none" if request.tool_choice == "none" else "auto"
+    if request.wire_options:
+        # Server-specific fields go in the body as they are.
+        params["extra_body"] = copy.deepcopy(dict(request.wire_options))
+    return params
+
+
+# ---- wire -> neutral (stream accumulation) --------------------------------------------------
+
+
+@dataclass
+class _Call:
+    id: str
+    name: str = ""
+    arguments: str = ""
+    started: bool = False
+
+
+@dataclass
+class _Accumulator:
+    text: str = ""
+    thinking: str = ""
+    calls: list[_Call] = field(default_factory=list)
+    by_index: dict[int, _Call] = field(default_factory=dict)
+    finish: str | None = None
+    refused: bool = False
+    usage: Usage = field(default_factory=Usage)
+
+    def handle(self, chunk: Any) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self._usage(usage)
+        for choice in getattr(chunk, "choices", None) or []:
+            if getattr(choice, "index", 0) != 0:
+                continue
+            delta = getattr(choice, "delta", None)
+            if delta is not None:
+                out.extend(self._delta(delta))
+            if getattr(choice, "finish_reason", None):
+                self.finish = choice.finish_reason
+        return out
+
+    def _delta(self, delta: Any) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+        if isinstance(reasoning, str) and reasoning:
+            self.thinking += reasoning
+            out.append(ThinkingDelta(reasoning))
+        content = getattr(delta, "content", None)
+        if isinstance(content, str) and content:
+            self.text += content
+            out.append(TextDelta(content))
+        refusal = getattr(delta, "refusal", None)
+        if isinstance(refusal, str) and refusal:
+            self.refused = True
+            self.text += refusal
+            out.append(TextDelta(refusal))
+        for raw in getattr(delta, "tool_calls", None) or []:
+            out.extend(self._tool_delta(raw))
+        return out
+
+    def _tool_delta(self, raw: Any) -> list[StreamEvent]:
+        index = getattr(raw, "index", None)
+        if index is None:
+            index = len(self.calls)
+        call_id = getattr(raw, "id", None)
+        call = self.by_index.get(index)
+        # Some servers reuse index 0 for every call; a new id means a new call.
+        if call is None or (call_id and call.started and call_id != call.id):
+            call = _Call(id=call_id or f"call_{uuid.uuid4().hex[:24]}")
+            self.by_index[index] = call
+            self.calls.append(call)
+        function = getattr(raw, "function", None)
+        name = getattr(function, "name", None)
+        if name and not call.name:
+            call.name = name
+        out: list[StreamEvent] = []
+        if not call.started and call.name:
+            call.started = True
+            out.append(ToolCallStart(call.id, call.name))
+            if call.arguments:
+                out.append(ToolCallDelta(call.id, call.arguments))
+        arguments = getattr(function, "arguments", None)
+        if arguments:
+            call.arguments += arguments
+            if call.started:
+                out.append(ToolCallDelta(call.id, arguments))
+        return out
+
+    def _usage(self, usage: Any) -> None:
+        prompt = getattr(usage, "prompt_tokens", 0) or 0
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = getattr(details, "cached_tokens", 0) or 0
+        out_details = getattr(usage, "completion_tokens_details", None)
+        self.usage = Usage(
+            input_tokens=max(prompt - cached, 0),
+            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            cache_read_tokens=cached,
+            reasoning_tokens=getattr(out_details, "reasoning_tokens", 0) or 0,
+        )
+
+    def content(self, origin: str) -> list[ContentBlock]:
+        from core.agent.loop import parse_tool_arguments
+
+        blocks: list[ContentBlock] = []
+        if self.thinking:
+            # Shown and saved, never sent back (origin names a provider that takes none).
+            blocks.append(ThinkingBlock(thinking=self.thinking, origin=origin))
+        if self.text:
+            blocks.append(TextBlock(text=self.text))
+        for call in self.calls:
+            parsed, error = parse_tool_arguments(call.arguments)
+            if not call.name:
+                error = error or "the server sent a tool call without a name"
+            blocks.append(ToolUseBlock(id=call.id, name=call.name, input=parsed, input_error=error))
+        return blocks
+
+    def stop_reason(self) -> StopReason:
+        stop = _FINISH_REASONS.get(self.finish or "", StopReason.END_TURN)
+        if self.calls and stop is StopReason.END_TURN:
+            stop = StopReason.TOOL_USE  # some servers say "stop" after tool calls
+        if self.refused and stop is StopReason.END_TURN:
+            stop = StopReason.REFUSAL
+        return stop
+
+
+# ---- the provider ---------------------------------------------------------------------------
+
+
+class OpenAIChatProvider:
+    """Any OpenAI-compatible Chat Completions server. One SDK client, created on first use."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        read_timeout: float | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url
+        self.api_key = api_key or NO_KEY
+        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
+        self.connect_timeout = connect_timeout
+        self._client: Any = None
+
+    @classmethod
+    def for_provider(
+        cls, name: str, api_key: str | None = None, base_url: str | None = None, **kwargs: Any
+    ) -> OpenAIChatProvider:
+        url = base_url or DEFAULT_BASE_URLS.get(name)
+        if not url:
+            raise ProviderError(
+                "bad_request",
+                f"no base URL for {name}",
+                hint="pass --base-url URL (e.g. http://localhost:8080/v1) or set base-url in the config",
+            )
+        return cls(name, url, api_key, **kwargs)
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                **client_kwargs(self.api_key, self.base_url, self.read_timeout, self.connect_timeout)
+            )
+        return self._client
+
+    def _error(
+        self, exc: BaseException, request: ProviderRequest | None, *, started: bool
+    ) -> ProviderError | None:
+        error = openai_error(
+            exc,
+            provider=self.name,
+            base_url=self.base_url,
+            model=request.model if request else "",
+            read_timeout=self.read_timeout,
+            started=started,
+        )
+        if error is None:
+            return None
+        if (
+            error.kind == "bad_request"
+            and request is not None
+            and request.tools
+            and "tool" in error.message.lower()
+        ):
+            error.hint = NO_TOOLS_HINT
+        elif error.kind == "connection" and self.name in KEYLESS_PROVIDERS:
+            error.hint = f"is the {self.name} server running? Start it, or point --base-url at it"
+        elif error.kind == "auth" and self.api_key == NO_KEY:
+            error.message = f"{self.name} at {self.base_url} wants an API key ({error.status})"
+        return error
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+        params = build_params(request)
+        client = self._sdk()
+        try:
+            stream = await client.chat.completions.create(**params)
+        except Exception as exc:
+            error = self._error(exc, request, started=False)
+            if error is None:
+                raise
+            raise error from exc
+        acc = _Accumulator()
+        try:
+            async for chunk in stream:
+                for out in acc.handle(chunk):
+                    yield out
+        except Exception as exc:
+            error = self._error(exc, request, started=True)
+            if error is None:
+                raise
+            raise error from exc
+        finally:
+            await stream.close()
+        if acc.finish is None:
+            raise ProviderError(
+                "stream_broken",
+                f"{self.name} reply from {self.base_url} ended before the message was complete",
+            )
+        content = acc.content(self.name)
+        stop = acc.stop_reason()
+        message = Message(
+            role="assistant",
+            content=content,
+            model=request.model,
+            provider=self.name,
+            stop_reason=stop,
+            usage=acc.usage,
+        )
+        yield MessageComplete(message=message, usage=acc.usage, stop_reason=stop)
+
+    async def list_models(self) -> list[str]:
+        try:
+            page = await self._sdk().models.list()
+            return [m.id for m in page.data]
+        except Exception as exc:
+            error = self._error(exc, None, started=False)
+            if error is None:
+                raise
+            raise error from exc
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()

@@ -1,0 +1,558 @@
+"""OpenAI Responses API streaming through the ``openai`` SDK.
+
+Owns the translation between the neutral conversation and Responses input items: user
+messages, assistant ``output_text`` messages, ``function_call`` / ``function_call_output``
+items, and reasoning items carried forward (``store=False`` plus encrypted reasoning) only when
+OpenAI produced them. The stream is read as raw events (``responses.create(stream=True)``) so
+that a tool call with broken argument JSON becomes ``ToolUseBlock(input_error=...)`` instead of
+an exception. The SDK is imported lazily.
+
+The error mapping for the ``openai`` SDK lives here too; the Chat Completions provider reuses it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.providers.base import (
+    MessageComplete,
+    ProviderError,
+    ProviderRequest,
+    ServerToolActivity,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
+from core.providers.convert import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    PLACEHOLDER_TEXT,
+    body_error_message,
+    broken_stream,
+    connection_error,
+    dumps_arguments,
+    image_url,
+    key_variable,
+    retry_after_seconds,
+    sanitize_tool_id,
+    status_error,
+    stream_error,
+)
+from core.providers.types import (
+    ContentBlock,
+    ImageBlock,
+    Message,
+    StopReason,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+)
+
+ORIGIN = "openai"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+TOOL_ID_MAX_LEN = 64
+WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search"}
+
+
+# ---- neutral -> wire ----------------------------------------------------------------------
+
+
+def _call_id(raw: str) -> str:
+    return sanitize_tool_id(raw, max_len=TOOL_ID_MAX_LEN)
+
+
+def _input_image(block: ImageBlock) -> dict[str, Any] | None:
+    url = image_url(block)
+    return {"type": "input_image", "image_url": url, "detail": "auto"} if url else None
+
+
+def _function_output(block: ToolResultBlock) -> dict[str, Any]:
+    images = [i for i in (_input_image(b) for b in block.content if isinstance(b, ImageBlock)) if i]
+    text = block.text
+    if block.is_error and text:
+        text = f"Error: {text}"
+    output: str | list[dict[str, Any]]
+    if images:
+        # function_call_output accepts a list of input_text / input_image parts.
+        parts: list[dict[str, Any]] = [{"type": "input_text", "text": text}] if text else []
+        output = [*parts, *images]
+    else:
+        output = text or "(no output)"
+    return {"type": "function_call_output", "call_id": _call_id(block.tool_use_id), "output": output}
+
+
+def _user_items(message: Message) -> list[dict[str, Any]]:
+    items = [_function_output(b) for b in message.content if isinstance(b, ToolResultBlock)]
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, TextBlock) and block.text:
+            parts.append({"type": "input_text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            image = _input_image(block)
+            if image is not None:
+                parts.append(image)
+    if parts:
+        items.append({"role": "user", "content": parts})
+    elif not items:
+        items.append({"role": "user", "content": [{"type": "input_text", "text": PLACEHOLDER_TEXT}]})
+    return items
+
+
+def _assistant_text(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+
+
+def _assistant_items(message: Message) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, ThinkingBlock):
+            # Only OpenAI's own reasoning can be carried forward, and only with its
+            # encrypted content (store=False keeps nothing on the server).
+            if block.origin == ORIGIN and block.item_id and block.encrypted_content:
+                summary = [{"type": "summary_text", "text": block.thinking}] if block.thinking else []
+                items.append(
+                    {
+                        "type": "reasoning",
+                        "id": block.item_id,
+                        "summary": summary,
+                        "encrypted_content": block.encrypted_content,
+                    }
+                )
+        elif isinstance(block, TextBlock):
+            if not block.text:
+                continue
+            last = items[-1] if items else None
+            if last is not None and last.get("type") == "message":
+                last["content"].append({"type": "output_text", "text": block.text})
+            else:
+                items.append(_assistant_text(block.text))
+        elif isinstance(block, ToolUseBlock):
+            # The item id is not sent: with store=False the server keeps nothing to refer to,
+            # and an id paired with a dropped reasoning item is rejected.
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": _call_id(block.id),
+                    "name": block.name,
+                    "arguments": dumps_arguments(block.input),
+                }
+            )
+    # A reasoning item must be followed by the output it led to.
+    while items and items[-1].get("type") == "reasoning":
+        items.pop()
+    return items or [_assistant_text(PLACEHOLDER_TEXT)]
+
+
+def to_input_items(messages: list[Message]) -> list[dict[str, Any]]:
+    """Neutral history as Responses ``input`` items."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        items.extend(_user_items(message) if message.role == "user" else _assistant_items(message))
+    return items
+
+
+def build_params(request: ProviderRequest) -> dict[str, Any]:
+    """The keyword arguments of ``responses.create`` for a neutral request (pure; unit-tested)."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "input": to_input_items(request.messages),
+        "max_output_tokens": request.max_tokens,
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+    }
+    if request.system.strip():
+        params["instructions"] = request.system
+    tools: list[dict[str, Any]] = [
+        {
+            "type": "function",
+            "name": t.name,
+            "description": t.description,
+            "parameters": t.input_schema,
+            "strict": False,
+        }
+        for t in request.tools
+    ]
+    if "web_search" in request.server_tools:
+        tools.append(dict(WEB_SEARCH_TOOL))
+    if tools:
+        params["tools"] = tools
+        params["tool_choice"] = "none" if request.tool_choice == "none" else "auto"
+    for key, value in request.wire_options.items():
+        params[key] = copy.deepcopy(value)
+    return params
+
+
+# ---- openai SDK errors --------------------------------------------------------------------
+
+
+def openai_error(
+    exc: BaseException,
+    *,
+    provider: str,
+    base_url: str,
+    model: str,
+    read_timeout: float,
+    started: bool,
+) -> ProviderError | None:
+    """Map an ``openai`` SDK / transport / decoding exception; None if it is none of those."""
+    import openai
+
+    try:
+        import httpx2
+
+        transport: tuple[type[BaseException], ...] = (httpx2.HTTPError,)
+    except ImportError:  # pragma: no cover - the SDK depends on it
+        transport = ()
+    if isinstance(exc, openai.APIStatusError):
+        detail = body_error_message(exc.body) or exc.message
+        return status_error(
+            provider,
+            exc.status_code,
+            detail,
+            base_url=base_url,
+            model=model,
+            retry_after=retry_after_seconds(getattr(exc.response, "headers", None)),
+        )
+    if isinstance(exc, (openai.APIConnectionError, json.JSONDecodeError, *transport)):
+        if started:
+            return broken_stream(provider, base_url, exc, read_timeout=read_timeout)
+        timeout = read_timeout if isinstance(exc, openai.APITimeoutError) else None
+        return connection_error(provider, base_url, exc, timeout=timeout)
+    if isinstance(exc, openai.APIError):
+        # An error object sent inside the stream.
+        body = exc.body if isinstance(exc.body, dict) else {}
+        code = body.get("code") or body.get("type") or exc.code or exc.type
+        return stream_error(provider, str(code) if code else None, exc.message)
+    if isinstance(exc, openai.OpenAIError):
+        return ProviderError("other", f"{provider} request failed: {exc}")
+    return None
+
+
+def client_kwargs(
+    api_key: str, base_url: str | None, read_timeout: float, connect_timeout: float
+) -> dict[str, Any]:
+    import httpx2
+
+    kwargs: dict[str, Any] = {
+        "api_key": api_key,
+        "max_retries": 0,  # the agent loop retries, with visible notices
+        "timeout": httpx2.Timeout(read_timeout, connect=connect_timeout),
+    }
+    if base_url:
+        kwargs["base_url"] = base_url
+    return kwargs
+
+
+# ---- wire -> neutral (stream accumulation) --------------------------------------------------
+
+
+@dataclass
+class _Item:
+    type: str
+    item_id: str = ""
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+    text: str = ""
+    summary_parts: set[int] = field(default_factory=set)
+    done: Any = None
+
+
+_INCOMPLETE_STOPS: dict[str, StopReason] = {
+    "max_output_tokens": StopReason.MAX_TOKENS,
+    "content_filter": StopReason.REFUSAL,
+}
+
+
+@dataclass
+class _Accumulator:
+    provider: str
+    items: dict[int, _Item] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    status: str | None = None
+    incomplete_reason: str | None = None
+    refused: bool = False
+
+    def _item(self, event: Any) -> _Item | None:
+        index = getattr(event, "output_index", None)
+        if index is None:
+            return None
+        return self.items.get(index)
+
+    def handle(self, event: Any) -> list[StreamEvent]:
+        kind = getattr(event, "type", "")
+        if kind == "response.output_item.added":
+            return self._added(event.output_index, event.item)
+        if kind == "response.output_text.delta":
+            item = self._item(event)
+            if item is not None:
+                item.text += event.delta
+            return [TextDelta(event.delta)] if event.delta else []
+        if kind == "response.refusal.delta":
+            self.refused = True
+            return [TextDelta(event.delta)] if event.delta else []
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            item = self._item(event)
+            text = event.delta
+            part = getattr(event, "summary_index", None)
+            if item is not None and part is not None and part not in item.summary_parts:
+                if item.summary_parts:
+                    text = "\n\n" + text
+                item.summary_parts.add(part)
+            if item is not None:
+                item.text += text
+            return [ThinkingDelta(text)] if text else []
+        if kind == "response.function_call_arguments.delta":
+            item = self._item(event)
+            if item is None:
+                return []
+            item.arguments += event.delta
+            return [ToolCallDelta(item.call_id, event.delta)] if event.delta else []
+        if kind == "response.output_item.done":
+            return self._done(event.output_index, event.item)
+        if kind in ("response.completed", "response.incomplete"):
+            self._finish(event.response)
+        elif kind == "response.failed":
+            error = getattr(event.response, "error", None)
+            code = getattr(error, "code", None)
+            raise stream_error(self.provider, code, getattr(error, "message", None) or "the response failed")
+        elif kind == "error":
+            raise stream_error(
+                self.provider, getattr(event, "code", None), getattr(event, "message", "") or ""
+            )
+        return []
+
+    def _added(self, index: int, raw: Any) -> list[StreamEvent]:
+        kind = getattr(raw, "type", "")
+        item = _Item(type=kind, item_id=getattr(raw, "id", "") or "")
+        self.items[index] = item
+        if kind == "function_call":
+            item.call_id = getattr(raw, "call_id", "") or item.item_id
+            item.name = getattr(raw, "name", "") or ""
+            return [ToolCallStart(item.call_id, item.name)]
+        if kind == "web_search_call":
+            return [ServerToolActivity(name="web_search", summary="searching the web")]
+        return []
+
+    def _done(self, index: int, raw: Any) -> list[StreamEvent]:
+        item = self.items.get(index)
+        if item is None:
+            item = _Item(type=getattr(raw, "type", ""), item_id=getattr(raw, "id", "") or "")
+            self.items[index] = item
+        item.done = raw
+        if item.type == "web_search_call":
+            action = getattr(raw, "action", None)
+            query = getattr(action, "query", None)
+            return [
+                ServerToolActivity(name="web_search", summary=f"searched: {query}" if query else "searched")
+            ]
+        return []
+
+    def _finish(self, response: Any) -> None:
+        self.status = getattr(response, "status", None) or "completed"
+        details = getattr(response, "incomplete_details", None)
+        self.incomplete_reason = getattr(details, "reason", None)
+        usage = getattr(response, "usage", None)
+        if usage is None:
+            return
+        total_in = getattr(usage, "input_tokens", 0) or 0
+        in_details = getattr(usage, "input_tokens_details", None)
+        cached = getattr(in_details, "cached_tokens", 0) or 0
+        written = getattr(in_details, "cache_write_tokens", 0) or 0
+        out_details = getattr(usage, "output_tokens_details", None)
+        self.usage = Usage(
+            input_tokens=max(total_in - cached - written, 0),
+            output_tokens=getattr(usage, "output_tokens", 0) or 0,
+            cache_read_tokens=cached,
+            cache_write_tokens=written,
+            reasoning_tokens=getattr(out_details, "reasoning_tokens", 0) or 0,
+        )
+
+    def content(self) -> list[ContentBlock]:
+        from core.agent.loop import parse_tool_arguments
+
+        blocks: list[ContentBlock] = []
+        for index in sorted(self.items):
+            item = self.items[index]
+            raw = item.done
+            if item.type == "message":
+                parts = getattr(raw, "content", None) if raw is not None else None
+                if parts is None:
+                    if item.text:
+                        blocks.append(TextBlock(text=item.text))
+                    continue
+                for part in parts:
+                    ptype = getattr(part, "type", "")
+                    if ptype == "output_text" and part.text:
+                        blocks.append(TextBlock(text=part.text))
+                    elif ptype == "refusal" and getattr(part, "refusal", ""):
+                        self.refused = True
+                        blocks.append(TextBlock(text=part.refusal))
+            elif item.type == "reasoning":
+                summary = getattr(raw, "summary", None) or []
+                text = "\n\n".join(getattr(s, "text", "") for s in summary) or item.text
+                if not text:
+                    text = "\n\n".join(getattr(c, "text", "") for c in (getattr(raw, "content", None) or []))
+                blocks.append(
+                    ThinkingBlock(
+                        thinking=text,
+                        origin=ORIGIN,
+                        item_id=getattr(raw, "id", None) or item.item_id or None,
+                        encrypted_content=getattr(raw, "encrypted_content", None),
+                    )
+                )
+            elif item.type == "function_call":
+                arguments = getattr(raw, "arguments", None) if raw is not None else None
+                if arguments is None:
+                    arguments = item.arguments
+                call_id = (getattr(raw, "call_id", None) if raw is not None else None) or item.call_id
+                name = (getattr(raw, "name", None) if raw is not None else None) or item.name
+                parsed, error = parse_tool_arguments(arguments)
+                blocks.append(
+                    ToolUseBlock(
+                        id=call_id,
+                        name=name,
+                        input=parsed,
+                        input_error=error,
+                        item_id=(getattr(raw, "id", None) if raw is not None else None)
+                        or item.item_id
+                        or None,
+                    )
+                )
+        return blocks
+
+    def stop_reason(self, content: list[ContentBlock]) -> StopReason:
+        if self.status == "incomplete":
+            return _INCOMPLETE_STOPS.get(self.incomplete_reason or "", StopReason.MAX_TOKENS)
+        if any(isinstance(b, ToolUseBlock) for b in content):
+            return StopReason.TOOL_USE
+        if self.refused:
+            return StopReason.REFUSAL
+        return StopReason.END_TURN
+
+
+# ---- the provider ---------------------------------------------------------------------------
+
+
+class OpenAIResponsesProvider:
+    """OpenAI models through the Responses API. One SDK client, created on first use."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None = None,
+        *,
+        name: str = "openai",
+        read_timeout: float | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.name = name
+        self.api_key = api_key
+        self._explicit_base_url = base_url
+        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
+        self.connect_timeout = connect_timeout
+        self._client: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return self._explicit_base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import openai
+
+            assert self.api_key
+            self._client = openai.AsyncOpenAI(
+                **client_kwargs(
+                    self.api_key, self._explicit_base_url, self.read_timeout, self.connect_timeout
+                )
+            )
+        return self._client
+
+    def _error(self, exc: BaseException, model: str, *, started: bool) -> ProviderError | None:
+        return openai_error(
+            exc,
+            provider=self.name,
+            base_url=self.base_url,
+            model=model,
+            read_timeout=self.read_timeout,
+            started=started,
+        )
+
+    def _require_key(self) -> None:
+        if not self.api_key:
+            var = key_variable(self.name)
+            raise ProviderError(
+                "auth",
+                f"no API key for {self.name}: set {var} (e.g. export {var}=...)",
+                hint="or add one with /key in the TUI",
+            )
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
+        self._require_key()
+        params = build_params(request)
+        client = self._sdk()
+        try:
+            stream = await client.responses.create(stream=True, **params)
+        except Exception as exc:
+            error = self._error(exc, request.model, started=False)
+            if error is None:
+                raise
+            raise error from exc
+        acc = _Accumulator(self.name)
+        try:
+            async for event in stream:
+                for out in acc.handle(event):
+                    yield out
+                if acc.status is not None:
+                    break
+        except ProviderError:
+            raise
+        except Exception as exc:
+            error = self._error(exc, request.model, started=True)
+            if error is None:
+                raise
+            raise error from exc
+        finally:
+            await stream.close()
+        if acc.status is None:
+            raise ProviderError(
+                "stream_broken",
+                f"{self.name} reply from {self.base_url} ended before the response was complete",
+            )
+        content = acc.content()
+        stop = acc.stop_reason(content)
+        message = Message(
+            role="assistant",
+            content=content,
+            model=request.model,
+            provider=self.name,
+            stop_reason=stop,
+            usage=acc.usage,
+        )
+        yield MessageComplete(message=message, usage=acc.usage, stop_reason=stop)
+
+    async def list_models(self) -> list[str]:
+        self._require_key()
+        try:
+            page = await self._sdk().models.list()
+            return [m.id for m in page.data]
+        except Exception as exc:
+            error = self._error(exc, "", started=False)
+            if error is None:
+                raise
+            raise error from exc
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
