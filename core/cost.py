@@ -94,3 +94,159 @@ class UsageLedger:
                 peak_prompt_tokens=int(raw.get("peak_prompt_tokens", 0)),  # type: ignore[call-overload]
             )
         return ledger
+
+
+# ---- summaries: what the status bar, the quit line and headless json show ----------------------
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    """A ledger's totals in plain values (tokens, cache hit rate, estimated cost)."""
+
+    usage: Usage
+    cost_usd: float
+    requests: int
+    cache_hit_rate: float
+    peak_prompt_tokens: int
+    # Models used without registry prices (local servers): their cost shows as 0.
+    unpriced_models: tuple[str, ...]
+    by_model: tuple[tuple[str, ModelUsage], ...]
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.usage.prompt_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.usage.prompt_tokens + self.usage.output_tokens
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready (headless ``--output-format json``)."""
+        return {
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cache_read_tokens": self.usage.cache_read_tokens,
+            "cache_write_tokens": self.usage.cache_write_tokens,
+            "reasoning_tokens": self.usage.reasoning_tokens,
+            "prompt_tokens": self.prompt_tokens,
+            "total_tokens": self.total_tokens,
+            "cache_hit_rate": round(self.cache_hit_rate, 4),
+            "peak_prompt_tokens": self.peak_prompt_tokens,
+            "requests": self.requests,
+            "cost_usd": round(self.cost_usd, 6),
+            "unpriced_models": list(self.unpriced_models),
+            "by_model": {
+                model_id: {
+                    "requests": entry.requests,
+                    "input_tokens": entry.usage.input_tokens,
+                    "output_tokens": entry.usage.output_tokens,
+                    "cache_read_tokens": entry.usage.cache_read_tokens,
+                    "cache_write_tokens": entry.usage.cache_write_tokens,
+                    "reasoning_tokens": entry.usage.reasoning_tokens,
+                    "peak_prompt_tokens": entry.peak_prompt_tokens,
+                    "cost_usd": round(entry.cost_usd, 6),
+                }
+                for model_id, entry in self.by_model
+            },
+        }
+
+
+def summarize(ledger: UsageLedger) -> CostSummary:
+    unpriced = tuple(
+        model_id
+        for model_id, entry in ledger.by_model.items()
+        if entry.requests and _has_no_prices(model_id)
+    )
+    return CostSummary(
+        usage=ledger.total,
+        cost_usd=ledger.cost_usd,
+        requests=sum(e.requests for e in ledger.by_model.values()),
+        cache_hit_rate=ledger.cache_hit_rate,
+        peak_prompt_tokens=ledger.peak_prompt_tokens,
+        unpriced_models=unpriced,
+        by_model=tuple(ledger.by_model.items()),
+    )
+
+
+def _has_no_prices(model_id: str) -> bool:
+    model = find_model(model_id)
+    return model is None or model.prices is None
+
+
+def format_tokens(count: int) -> str:
+    """950, 12.3k, 1.25M."""
+    if count < 1_000:
+        return str(count)
+    if count < 1_000_000:
+        value = count / 1_000
+        return f"{value:.1f}k" if value < 100 else f"{value:.0f}k"
+    value = count / 1_000_000
+    return f"{value:.2f}M" if value < 10 else f"{value:.1f}M"
+
+
+def format_cost(usd: float) -> str:
+    """$0.00, $0.0042 (small amounts keep two significant digits), $1.23."""
+    if usd <= 0:
+        return "$0.00"
+    if usd < 0.01:
+        return f"${usd:.4f}"
+    if usd < 1_000:
+        return f"${usd:.2f}"
+    return f"${usd:,.0f}"
+
+
+def format_status_cost(ledger: UsageLedger) -> str:
+    """The status bar's running figure: '$0.42 · 128k tok'."""
+    summary = summarize(ledger)
+    if not summary.requests:
+        return "$0.00"
+    return f"{format_cost(summary.cost_usd)} · {format_tokens(summary.total_tokens)} tok"
+
+
+def format_usage_line(summary: CostSummary) -> str:
+    """'125k input (98k from cache, 78% hit rate), 4.2k output, ≈ $0.0412'."""
+    usage = summary.usage
+    parts = [f"{format_tokens(summary.prompt_tokens)} input"]
+    cache = []
+    if usage.cache_read_tokens:
+        cache.append(f"{format_tokens(usage.cache_read_tokens)} from cache")
+    if usage.cache_write_tokens:
+        cache.append(f"{format_tokens(usage.cache_write_tokens)} written to cache")
+    if summary.prompt_tokens:
+        cache.append(f"{summary.cache_hit_rate:.0%} cache hit rate")
+    if cache:
+        parts[0] += f" ({', '.join(cache)})"
+    output = f"{format_tokens(usage.output_tokens)} output"
+    if usage.reasoning_tokens:
+        output += f" ({format_tokens(usage.reasoning_tokens)} reasoning)"
+    parts.append(output)
+    cost = f"≈ {format_cost(summary.cost_usd)}"
+    if summary.unpriced_models:
+        cost += f" (no prices for {', '.join(summary.unpriced_models)})"
+    parts.append(cost)
+    return ", ".join(parts)
+
+
+def format_quit_summary(
+    ledger: UsageLedger, *, session_id: str | None = None, title: str | None = None
+) -> str:
+    """The lines printed to the terminal after the app exits."""
+    summary = summarize(ledger)
+    lines: list[str] = []
+    if session_id:
+        short = session_id[:8]
+        named = f" “{title}”" if title else ""
+        lines.append(f"Session {short}{named} is saved; resume it with: stoa -r {short}")
+    if not summary.requests:
+        lines.append("No model requests were made.")
+        return "\n".join(lines)
+    requests = f"{summary.requests} request{'s' if summary.requests != 1 else ''}"
+    lines.append(f"Usage: {requests}, {format_usage_line(summary)}")
+    if len(summary.by_model) > 1:
+        for model_id, entry in summary.by_model:
+            lines.append(
+                f"  {model_id}: {entry.requests} request{'s' if entry.requests != 1 else ''}, "
+                f"{format_tokens(entry.usage.prompt_tokens)} in, "
+                f"{format_tokens(entry.usage.output_tokens)} out, {format_cost(entry.cost_usd)}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""Display records: what the person saw, saved so a resumed session replays without the model.
+
+Each record is a ``kind`` and a plain JSON ``data`` dict. The kinds and their fields match the
+chat log's own records (``widgets/records.py``) so the TUI can rebuild its entries directly:
+
+``user``        ``text``, ``steering`` (typed mid-turn), ``images`` (count of attached images)
+``assistant``   ``text``, ``model``
+``thinking``    ``text``
+``tool``        ``call_id``, ``name``, ``arguments``, ``summary``, ``server``, ``status``
+                (running / ok / error / denied / interrupted / skipped), ``result_text``,
+                ``display`` (the tool's display payload: diff, text, image), ``elapsed``
+``notice``      ``level`` (info / warning / error), ``text``, ``hint``, ``title``
+                (errors carry ``title="Error"``; interrupted turns ``title="Interrupted"``)
+``plan``        ``steps`` (list of ``{"step", "status"}``), ``explanation``
+``server_tool`` ``name``, ``summary`` (a provider-run tool such as web search)
+
+A ``tool`` record is written when the call starts (status ``running``) and rewritten when it
+finishes, so a crash mid-tool still shows the call; on resume a call still ``running`` is
+shown as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import events as ev
+from core.providers.types import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock
+
+USER = "user"
+ASSISTANT = "assistant"
+THINKING = "thinking"
+TOOL = "tool"
+NOTICE = "notice"
+PLAN = "plan"
+SERVER_TOOL = "server_tool"
+
+KINDS: frozenset[str] = frozenset({USER, ASSISTANT, THINKING, TOOL, NOTICE, PLAN, SERVER_TOOL})
+
+INTERRUPTED_TITLE = "Interrupted"
+
+
+def user_records(content: list[Any], *, steering: bool, skip_texts: frozenset[str] = frozenset()) -> list[
+    tuple[str, dict[str, Any]]
+]:
+    """The ``user`` record for the typed part of a user message (tool results are not shown here)."""
+    texts = [b.text for b in content if isinstance(b, TextBlock) and b.text not in skip_texts]
+    images = sum(1 for b in content if isinstance(b, ImageBlock))
+    if not texts and not images:
+        return []
+    data: dict[str, Any] = {"text": "\n".join(texts), "steering": steering}
+    if images:
+        data["images"] = images
+    return [(USER, data)]
+
+
+def has_tool_results(content: list[Any]) -> bool:
+    return any(isinstance(b, ToolResultBlock) for b in content)
+
+
+def assistant_records(message: Message) -> list[tuple[str, dict[str, Any]]]:
+    """Thinking summaries, then the reply text, of one finished assistant message."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for block in message.content:
+        if isinstance(block, ThinkingBlock) and block.thinking.strip():
+            out.append((THINKING, {"text": block.thinking}))
+    text = message.text
+    if text.strip():
+        out.append((ASSISTANT, {"text": text, "model": message.model}))
+    return out
+
+
+def tool_started(event: ev.ToolCallStarted) -> dict[str, Any]:
+    return {
+        "call_id": event.call_id,
+        "name": event.name,
+        "arguments": event.arguments,
+        "summary": event.summary,
+        "server": event.server,
+        "status": "running",
+        "result_text": "",
+        "display": None,
+        "elapsed": None,
+    }
+
+
+def tool_finished(started: dict[str, Any] | None, event: ev.ToolCallFinished) -> dict[str, Any]:
+    data = dict(started) if started else {
+        "call_id": event.call_id,
+        "name": event.name,
+        "arguments": {},
+        "summary": "",
+        "server": None,
+    }
+    data.update(
+        status=event.status or ("error" if event.is_error else "ok"),
+        result_text=event.result_text,
+        display=event.display,
+        elapsed=round(event.elapsed, 3),
+    )
+    return data
+
+
+def notice(level: str, text: str, *, title: str | None = None, hint: str | None = None) -> dict[str, Any]:
+    return {"level": level, "text": text, "hint": hint, "title": title}
+
+
+def plan(event: ev.PlanUpdated) -> dict[str, Any]:
+    return {
+        "steps": [{"step": s.step, "status": s.status} for s in event.steps],
+        "explanation": event.explanation,
+    }
+
+
+def first_line(text: str, limit: int = 120) -> str:
+    """The first non-empty line, shortened to ``limit`` characters."""
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return ""
