@@ -1,4 +1,8 @@
-"""The list of native tools of the contract (see DESIGN.md), in the order they are offered."""
+"""The list of native tools of the contract (see DESIGN.md), in the order they are offered.
+
+Adding a tool is one line here plus its tests. Imports are local so that importing the
+registry stays cheap until the tools are needed.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,9 @@ from core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    return []
+    from core.tools import files, plan
+
+    tools: list[Tool] = []
+    tools += files.file_tools()
+    tools.append(plan.UpdatePlan())
+    return tools

@@ -1,0 +1,1215 @@
+"""The file tools: list_directory, read_file, write_file, edit_file, create_directory,
+move_file, copy_file, delete_file, delete_directory.
+
+Every path goes through ``core.permissions.paths.resolve``; every tool declares the accesses
+it needs (reads and writes on canonical paths) and never asks anyone itself. Writes are atomic
+(temp file in the same directory, fsync, rename, mode kept): on any failure the original stays
+as it was. ``read_file`` leaves a read stamp in ``ctx.state`` so ``edit_file``/``write_file``
+can refuse to work from a stale copy.
+
+Also home to the helpers the other tool modules share (path arguments, OS error wording).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import errno
+import hashlib
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+
+from core.permissions.paths import (
+    PathError,
+    ResolvedPath,
+    canonical_root,
+    check_path_text,
+    display_path,
+    is_inside,
+    resolve,
+)
+from core.tools import caps
+from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+
+# ---- shared helpers -------------------------------------------------------------------------
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+# Read stamps live in ctx.state under this key: canonical path -> ReadStamp.
+READ_STAMPS = "read_stamps"
+# Directory trees larger than this are not copied/moved/deleted file by file through the
+# permission check; the tool refuses and suggests the shell.
+TREE_ACCESS_LIMIT = 10_000
+
+
+def _valid_path(value: str) -> str:
+    try:
+        return check_path_text(value)
+    except PathError as exc:  # pydantic reports ValueError as a validation error
+        raise ValueError(str(exc)) from None
+
+
+PathText = Annotated[str, AfterValidator(_valid_path)]
+
+
+class PathArgs(BaseModel):
+    """Base of argument models that name paths: forbids unknown arguments, and remembers the
+    resolution judged by the permission check so ``run`` can refuse a path that changed
+    (a symlink swapped) between the check and the run."""
+
+    model_config = ConfigDict(extra="forbid")
+    _checked: dict[str, ResolvedPath] = PrivateAttr(default_factory=dict)
+
+
+def resolve_arg(
+    args: BaseModel, ctx: ToolContext, field: str = "path", *, follow_final: bool = True, checking: bool
+) -> ResolvedPath:
+    """Resolve one path argument. ``checking`` is True in ``accesses`` (remember the result)
+    and False in ``run`` (compare with what was checked)."""
+    value = getattr(args, field)
+    resolved = resolve(value, ctx.workspace, follow_final=follow_final, what=field)
+    checked: dict[str, ResolvedPath] | None = getattr(args, "_checked", None)
+    if checked is None:
+        return resolved
+    if checking:
+        checked[field] = resolved
+    else:
+        before = checked.get(field)
+        if before is not None and before.canonical != resolved.canonical:
+            raise ToolError(
+                f"{field} {value!r} now resolves to {resolved.canonical}, not to {before.canonical} as "
+                "when it was checked (a symlink changed in between); call the tool again"
+            )
+    return resolved
+
+
+def path_access(
+    resolved: ResolvedPath, scope: str, effect: Effect, verb: str, preview: str | None = None
+) -> Access:
+    return Access(
+        scope=scope,  # type: ignore[arg-type]
+        target=resolved.target,
+        effect=effect,
+        outside_workspace=not resolved.inside_workspace,
+        reason="" if resolved.inside_workspace else resolved.outside_reason(verb),
+        preview=preview,
+    )
+
+
+def os_error_message(exc: OSError, action: str, where: str, *, unchanged: str | None = None) -> str:
+    """An OS failure in words the model can act on."""
+    code = exc.errno
+    kept = f"; {unchanged} was not changed" if unchanged else ""
+    if code == errno.ENOENT:
+        return f"cannot {action} {where}: it does not exist{kept}"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"cannot {action} {where}: permission denied by the operating system{kept}"
+    if code == errno.ENOSPC:
+        return f"cannot {action} {where}: the disk is full; free some space and try again{kept}"
+    if code == errno.EDQUOT:
+        return f"cannot {action} {where}: the disk quota is exhausted{kept}"
+    if code == errno.EFBIG:
+        return f"cannot {action} {where}: the file would exceed the size limit{kept}"
+    if code == errno.EROFS:
+        return f"cannot {action} {where}: the file system is read-only{kept}"
+    if code == errno.EISDIR:
+        return f"cannot {action} {where}: it is a directory{kept}"
+    if code == errno.ENOTDIR:
+        return f"cannot {action} {where}: a component of the path is a file, not a directory{kept}"
+    if code == errno.ENAMETOOLONG:
+        return f"cannot {action} {where}: the name is too long for the file system{kept}"
+    if code == errno.ELOOP:
+        return f"cannot {action} {where}: too many levels of symbolic links (a symlink loop?){kept}"
+    if code == errno.ENOTEMPTY:
+        return f"cannot {action} {where}: the directory is not empty{kept}"
+    if code == errno.EXDEV:
+        return f"cannot {action} {where}: it is on another file system{kept}"
+    reason = exc.strerror or str(exc)
+    return f"cannot {action} {where}: {reason}{kept}"
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def quote_name(name: str) -> str:
+    """A name as shown to the model: quoted JSON-style only when it holds control characters."""
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        import json
+
+        return json.dumps(name)
+    return name
+
+
+_LANGUAGES = {
+    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".jsx": "javascript", ".ts": "typescript", ".tsx": "typescript", ".rs": "rust", ".go": "go",
+    ".java": "java", ".kt": "kotlin", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp",
+    ".cs": "csharp", ".rb": "ruby", ".php": "php", ".swift": "swift", ".sh": "bash", ".bash": "bash",
+    ".zsh": "bash", ".json": "json", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".md": "markdown",
+    ".html": "html", ".htm": "html", ".css": "css", ".tcss": "css", ".scss": "scss", ".sql": "sql",
+    ".xml": "xml", ".lua": "lua", ".r": "r", ".ini": "ini", ".cfg": "ini", ".dockerfile": "dockerfile",
+}  # fmt: skip
+
+
+def language_for(path: str | Path) -> str | None:
+    name = os.path.basename(os.fspath(path))
+    if name == "Dockerfile":
+        return "dockerfile"
+    if name == "Makefile":
+        return "makefile"
+    return _LANGUAGES.get(os.path.splitext(name)[1].lower())
+
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tiff", ".tif", ".ico"}
+
+
+def looks_binary(head: bytes) -> bool:
+    return b"\x00" in head
+
+
+def unified_diff(old: str, new: str, display: str) -> str:
+    if len(old) > caps.PREVIEW_MAX_BYTES or len(new) > caps.PREVIEW_MAX_BYTES:
+        return ""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{display}" if old else "/dev/null",
+        tofile=f"b/{display}",
+        n=3,
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    text = "".join(out)
+    if len(text) > caps.DIFF_DISPLAY_CHARS:
+        text = text[: caps.DIFF_DISPLAY_CHARS] + "\n[... diff cut ...]\n"
+    return text
+
+
+def diff_counts(diff: str) -> tuple[int, int]:
+    added = removed = 0
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
+
+
+def near_names(resolved: ResolvedPath) -> str:
+    """' Did you mean: ...' for a missing path whose parent exists, else ''."""
+    parent = resolved.canonical.parent
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(resolved.canonical.name, names, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    shown = ", ".join(display_path(parent / n, resolved.workspace) for n in close)
+    return f" Did you mean: {shown}?"
+
+
+def not_found(resolved: ResolvedPath, kind: str = "file") -> ToolError:
+    return ToolError(f"{kind} not found: {resolved.display}.{near_names(resolved)}")
+
+
+# ---- read stamps ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadStamp:
+    mtime_ns: int
+    size: int
+    digest: str | None  # None when only part of a large file was read
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def record_stamp(ctx: ToolContext, path: Path, st: os.stat_result, data: bytes | None) -> None:
+    stamps: dict[str, ReadStamp] = ctx.state.setdefault(READ_STAMPS, {})
+    stamps[str(path)] = ReadStamp(st.st_mtime_ns, st.st_size, _digest(data) if data is not None else None)
+
+
+def forget_stamp(ctx: ToolContext, path: Path) -> None:
+    ctx.state.get(READ_STAMPS, {}).pop(str(path), None)
+
+
+def check_fresh(ctx: ToolContext, path: Path, display: str, st: os.stat_result, data: bytes) -> None:
+    """Refuse to work from a stale read: the file changed on disk since read_file showed it."""
+    stamp: ReadStamp | None = ctx.state.get(READ_STAMPS, {}).get(str(path))
+    if stamp is None:
+        return
+    if (st.st_mtime_ns, st.st_size) == (stamp.mtime_ns, stamp.size):
+        return
+    if stamp.digest is not None and _digest(data) == stamp.digest:
+        return  # touched, not changed
+    raise ToolError(
+        f"{display} changed on disk since you last read it (by another program or a command); "
+        "read it again with read_file and base your change on its current content"
+    )
+
+
+# ---- atomic writing -------------------------------------------------------------------------
+
+
+def atomic_write(path: Path, data: bytes, *, prefix_from: Path | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically: the old content or the new, never half.
+
+    The temp file lives in the same directory (so the rename is atomic), is fsynced before
+    the rename, and takes the old file's mode (and owner, when we may set it). With
+    ``prefix_from``, that file's bytes are streamed in before ``data`` (appending to a file
+    too large to hold in memory).
+    """
+    parent = path.parent
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        old = None
+    prefix = "." + path.name[:80] + "."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".stoa-tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if prefix_from is not None:
+                with open(prefix_from, "rb") as source:
+                    shutil.copyfileobj(source, handle, 1 << 20)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if old is not None:
+            os.chmod(tmp, stat.S_IMODE(old.st_mode))
+            if hasattr(os, "chown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+                try:
+                    os.chown(tmp, old.st_uid, old.st_gid)
+                except OSError:
+                    pass  # not ours to give away; the mode is kept all the same
+        else:
+            os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> tuple[bytes, os.stat_result]:
+    """Read a regular file without following a final symlink or blocking on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise ToolError(
+                f"{display} changed into a symlink while being read; call the tool again"
+            ) from None
+        raise ToolError(os_error_message(exc, "read", display)) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ToolError(f"{display} is a directory, not a file; use list_directory to see what is in it")
+        if not stat.S_ISREG(st.st_mode):
+            raise ToolError(f"{display} is not a regular file (a device, FIFO or socket); it cannot be read")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise _TooLarge(st)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks), st
+    except OSError as exc:
+        raise ToolError(os_error_message(exc, "read", display)) from None
+    finally:
+        os.close(fd)
+
+
+class _TooLarge(Exception):
+    def __init__(self, st: os.stat_result) -> None:
+        super().__init__("too large")
+        self.st = st
+
+
+def ensure_parent(path: Path, display: str) -> None:
+    parent = path.parent
+    if parent.is_dir():
+        return
+    if parent.exists() or parent.is_symlink():
+        raise ToolError(f"cannot write {display}: its parent {parent} is a file, not a directory")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ToolError(os_error_message(exc, "create the parent directory of", display)) from None
+
+
+def _text_for_edit(data: bytes, display: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ToolError(f"{display} is UTF-16 text; edit_file edits UTF-8 text (rewrite it with write_file)")
+    if looks_binary(data[:8192]):
+        raise ToolError(f"{display} is a binary file; edit_file edits text files only")
+    # surrogateescape keeps bytes that are not UTF-8 exactly as they were.
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _encode(content: str, display: str) -> bytes:
+    try:
+        return content.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise ToolError(
+            f"the content for {display} has characters that cannot be written as UTF-8 "
+            f"(at position {exc.start}); remove them and try again"
+        ) from None
+
+
+async def _in_thread(func: Any, *args: Any) -> Any:
+    return await asyncio.to_thread(func, *args)
+
+
+# ---- list_directory -------------------------------------------------------------------------
+
+
+class ListDirectoryArgs(PathArgs):
+    path: PathText = Field(
+        description="Directory to list, relative to the workspace root (use '.' for the root) or absolute."
+    )
+
+
+class ListDirectory(Tool):
+    name = "list_directory"
+    description = (
+        "List the entries of one directory (not recursive): sub-directories first (marked with a "
+        "trailing '/'), then files with their sizes; symlinks show their target. Use glob_files to "
+        "find files by name pattern across the tree."
+    )
+    Args = ListDirectoryArgs
+    effect = Effect.READ
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, checking=True)
+        return [path_access(resolved, "read", Effect.READ, "lists")]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, checking=False)
+        return await _in_thread(self._list, resolved)
+
+    def _list(self, resolved: ResolvedPath) -> ToolOutput:
+        path = resolved.canonical
+        if not resolved.exists:
+            raise not_found(resolved, "directory")
+        if not path.is_dir():
+            raise ToolError(f"{resolved.display} is a file, not a directory; use read_file to read it")
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    name = quote_name(entry.name)
+                    try:
+                        if entry.is_symlink():
+                            try:
+                                target = os.readlink(entry.path)
+                            except OSError:
+                                target = "?"
+                            suffix = "/" if entry.is_dir() else ""
+                            (dirs if suffix else files).append(f"{name}{suffix} -> {quote_name(target)}")
+                        elif entry.is_dir():
+                            dirs.append(name + "/")
+                        else:
+                            files.append(f"{name}  ({human_size(entry.stat().st_size)})")
+                    except OSError:
+                        files.append(f"{name}  (unreadable)")
+        except OSError as exc:
+            raise ToolError(os_error_message(exc, "list", resolved.display)) from None
+        dirs.sort(key=lambda s: (s.casefold(), s))
+        files.sort(key=lambda s: (s.casefold(), s))
+        entries_out = dirs + files
+        total = len(entries_out)
+        shown = entries_out[: caps.LIST_MAX_ENTRIES]
+        header = f"{resolved.display}: {len(dirs)} directories, {len(files)} files"
+        lines = [header, *shown]
+        if total > len(shown):
+            lines.append(
+                f"[... {total - len(shown):,} more entries not shown; use glob_files with a pattern to narrow]"
+            )
+        if not entries_out:
+            lines.append("(empty directory)")
+        text = "\n".join(lines)
+        return ToolOutput.text(text, display={"kind": "text", "text": text, "language": None})
+
+
+# ---- read_file ------------------------------------------------------------------------------
+
+
+class ReadFileArgs(PathArgs):
+    path: PathText = Field(description="File to read, relative to the workspace root or absolute.")
+    offset: int | None = Field(
+        default=None,
+        ge=0,
+        description="1-based line number to start reading at (default: 1). Use it to page through long files.",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description=f"How many lines to read (default: up to {caps.READ_DEFAULT_LINES}).",
+    )
+
+
+class ReadFile(Tool):
+    name = "read_file"
+    description = (
+        "Read a text file. Lines come back numbered ('  12\\tcode'; the number and tab are not part of "
+        "the file). Long files come back in parts: the result says how to read the rest with "
+        f"offset/limit. Files over {caps.READ_MAX_BYTES // (1024 * 1024)} MB need offset/limit. Binary "
+        "files are refused (use view_image for images). Read a file before editing it."
+    )
+    Args = ReadFileArgs
+    effect = Effect.READ
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, checking=True)
+        return [path_access(resolved, "read", Effect.READ, "reads")]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, checking=False)
+        return await _in_thread(self._read, args, resolved, ctx)
+
+    def _read(self, args: ReadFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        path, display = resolved.canonical, resolved.display
+        if not resolved.exists:
+            raise not_found(resolved)
+        if path.is_dir():
+            raise ToolError(f"{display} is a directory, not a file; use list_directory to see what is in it")
+        partial = args.offset is not None or args.limit is not None
+        try:
+            data, st = read_regular(path, display, max_bytes=caps.READ_MAX_BYTES)
+        except _TooLarge as big:
+            if not partial:
+                raise ToolError(
+                    f"{display} is {human_size(big.st.st_size)}, over the {human_size(caps.READ_MAX_BYTES)} "
+                    "read_file limit; read a part with offset and limit (e.g. offset=1, limit=200), or "
+                    "find what you need with search_code"
+                ) from None
+            return self._read_large(args, resolved, ctx)
+        if looks_binary(data[:8192]) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            hint = (
+                "; use view_image to look at it"
+                if path.suffix.lower() in _IMAGE_SUFFIXES
+                else "; read_file shows text files only"
+            )
+            raise ToolError(f"{display} is a binary file ({human_size(len(data))}){hint}")
+        record_stamp(ctx, path, st, data)
+        text, note = _decode(data)
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return self._format(args, resolved, [ln.removesuffix("\r") for ln in lines], note, len(lines))
+
+    def _read_large(self, args: ReadFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        """Stream only the requested lines of a file over the size cap."""
+        start = max(args.offset or 1, 1)
+        limit = args.limit or caps.READ_DEFAULT_LINES
+        picked: list[str] = []
+        count = 0
+        total: int | None = None
+        try:
+            with open(resolved.canonical, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                head = handle.read(8192)
+                if looks_binary(head):
+                    raise ToolError(f"{resolved.display} is a binary file ({human_size(st.st_size)})")
+                handle.seek(0)
+                for raw in handle:
+                    count += 1
+                    if count < start:
+                        continue
+                    if len(picked) == limit:
+                        break  # at least one more line: the total stays unknown
+                    picked.append(raw.decode("utf-8", errors="replace").rstrip("\n").removesuffix("\r"))
+                else:
+                    total = count
+        except OSError as exc:
+            raise ToolError(os_error_message(exc, "read", resolved.display)) from None
+        record_stamp(ctx, resolved.canonical, st, None)
+        # Pad so _format's slicing picks exactly the lines read.
+        lines = [""] * (start - 1) + picked if picked or total is None else [""] * (total or 0)
+        return self._format(args, resolved, lines, "", total)
+
+    def _format(
+        self, args: ReadFileArgs, resolved: ResolvedPath, lines: list[str], note: str, total: int | None
+    ) -> ToolOutput:
+        display = resolved.display
+        start = max(args.offset or 1, 1)
+        limit = args.limit or caps.READ_DEFAULT_LINES
+        known_total = total if total is not None else len(lines)
+        if known_total == 0:
+            text = f"{display} is empty (0 lines)"
+            return ToolOutput.text(
+                text, display={"kind": "text", "text": "", "language": language_for(display)}
+            )
+        if start > len(lines):
+            raise ToolError(
+                f"offset {start} is past the end of {display}, which has {known_total} lines; "
+                f"use an offset from 1 to {known_total}"
+            )
+        chosen = lines[start - 1 : start - 1 + limit]
+        width = len(str(start + len(chosen) - 1))
+        numbered = [
+            f"{n:>{width}}\t{caps.cap_line(line, caps.READ_LINE_CHARS)}"
+            for n, line in enumerate(chosen, start=start)
+        ]
+        kept, dropped = caps.cap_lines(numbered, caps.MODEL_OUTPUT_CHARS, reserve=400)
+        last = start + len(kept) - 1
+        parts = ["\n".join(kept)]
+        more = last < known_total if total is not None else True
+        if dropped or more:
+            of = f" of {known_total}" if total is not None else ""
+            parts.append(
+                f"\n[showing lines {start}-{last}{of}; call read_file with offset={last + 1} to read more]"
+            )
+        if note:
+            parts.append(f"\n[{note}]")
+        text = "".join(parts)
+        shown = "\n".join(chosen)
+        display_payload = {
+            "kind": "text",
+            "text": shown[: caps.DISPLAY_CHARS],
+            "language": language_for(display),
+            "path": display,
+            "first_line": start,
+        }
+        return ToolOutput.text(text, display=display_payload)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "UTF-16 text, shown decoded"
+    try:
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return (
+            data.decode("utf-8", errors="replace"),
+            "the file is not valid UTF-8; undecodable bytes are shown as \ufffd",
+        )
+
+
+# ---- write_file -----------------------------------------------------------------------------
+
+
+class WriteFileArgs(PathArgs):
+    path: PathText = Field(description="File to write, relative to the workspace root or absolute.")
+    content: str = Field(description="The complete text to write (or to append, with append=true).")
+    append: bool = Field(
+        default=False,
+        description="Add content to the end of the file instead of replacing it (creates the file if missing).",
+    )
+
+
+class WriteFile(Tool):
+    name = "write_file"
+    description = (
+        "Create a file, or replace a file's whole content, with the given text (UTF-8). Missing parent "
+        "directories are created. The write is atomic. To change part of an existing file, prefer "
+        "edit_file; with append=true the text is added at the end."
+    )
+    Args = WriteFileArgs
+    effect = Effect.MUTATE
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, checking=True)
+        preview = _write_preview(args, resolved)
+        return [path_access(resolved, "write", Effect.MUTATE, "writes", preview)]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, checking=False)
+        return await _in_thread(self._write, args, resolved, ctx)
+
+    def _write(self, args: WriteFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        path, display = resolved.canonical, resolved.display
+        if path.is_dir():
+            raise ToolError(f"{display} is a directory; pass a file path to write_file")
+        new_bytes = _encode(args.content, display)
+        old_bytes = b""
+        existed = resolved.exists
+        big = False  # the existing file is over the read cap: streamed, never diffed
+        if existed:
+            try:
+                old_bytes, st = read_regular(path, display, max_bytes=caps.READ_MAX_BYTES)
+            except _TooLarge as too_large:
+                big, st = True, too_large.st
+            if not args.append:
+                check_fresh(ctx, path, display, st, old_bytes)
+        else:
+            ensure_parent(path, display)
+        streamed = big and args.append
+        data = old_bytes + new_bytes if args.append and not streamed else new_bytes
+        try:
+            atomic_write(path, data, prefix_from=path if streamed else None)
+        except OSError as exc:
+            raise ToolError(
+                os_error_message(exc, "write", display, unchanged=display if existed else None)
+            ) from None
+        record_stamp(ctx, path, os.stat(path), None if streamed else data)
+        old_text = old_bytes.decode("utf-8", errors="replace")
+        new_text = data.decode("utf-8", errors="replace")
+        diff = "" if big or looks_binary(old_bytes[:8192]) else unified_diff(old_text, new_text, display)
+        lines = new_text.count("\n") + (0 if new_text.endswith("\n") or not new_text else 1)
+        if args.append:
+            summary = f"Appended {human_size(len(new_bytes))} to {display}" + (
+                "" if streamed else f" (now {lines} lines)"
+            )
+        elif existed:
+            added, removed = diff_counts(diff)
+            change = f", +{added} -{removed} lines" if diff else ""
+            summary = f"Wrote {display} ({lines} lines, {human_size(len(data))}{change})"
+        else:
+            summary = f"Created {display} ({lines} lines, {human_size(len(data))})"
+        return ToolOutput.text(summary, display={"kind": "diff", "diff": diff, "path": display})
+
+
+def _write_preview(args: WriteFileArgs, resolved: ResolvedPath) -> str | None:
+    try:
+        old = b""
+        if resolved.exists:
+            if not resolved.canonical.is_file() or resolved.canonical.stat().st_size > caps.PREVIEW_MAX_BYTES:
+                return None
+            old = resolved.canonical.read_bytes()
+            if looks_binary(old[:8192]):
+                return None
+        old_text = old.decode("utf-8", errors="replace")
+        new_text = old_text + args.content if args.append else args.content
+        return unified_diff(old_text, new_text, resolved.display) or None
+    except (OSError, ValueError):
+        return None
+
+
+# ---- edit_file ------------------------------------------------------------------------------
+
+
+class EditFileArgs(PathArgs):
+    path: PathText = Field(description="File to edit, relative to the workspace root or absolute.")
+    old_string: str = Field(
+        description=(
+            "The exact text to replace, copied from the file (without read_file's line-number prefixes), "
+            "including whitespace and indentation. It must match exactly once unless replace_all is true; "
+            "include enough surrounding lines to make it unique."
+        )
+    )
+    new_string: str = Field(description="The text to put in its place (must differ from old_string).")
+    replace_all: bool = Field(
+        default=False, description="Replace every occurrence of old_string, not just one."
+    )
+
+
+@dataclass
+class _EditPlan:
+    old_text: str
+    new_text: str
+    count: int
+    first_line: int
+
+
+def _plan_edit(args: EditFileArgs, text: str, display: str) -> _EditPlan:
+    old, new = args.old_string, args.new_string
+    if old == new:
+        raise ToolError("old_string and new_string are the same; there is nothing to change")
+    if old == "":
+        if text == "":
+            return _EditPlan(text, new, 1, 1)
+        raise ToolError(
+            f"old_string is empty but {display} is not; pass the exact text to replace "
+            "(to replace the whole file, use write_file)"
+        )
+    count = text.count(old)
+    if count == 0 and "\r\n" in text and "\n" in old and "\r\n" not in old:
+        # The file uses CRLF line endings; the model wrote LF.
+        old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
+        count = text.count(old)
+    if count == 0:
+        hint = ""
+        if old.strip() and old.strip() != old and text.count(old.strip()) > 0:
+            hint = " (it would match without its leading/trailing whitespace)"
+        raise ToolError(
+            f"old_string was not found in {display}{hint}. Read the file again (read_file) and copy the "
+            "exact text, including whitespace and indentation, without the line-number prefixes"
+        )
+    if count > 1 and not args.replace_all:
+        raise ToolError(
+            f"old_string was found {count} times in {display}; pass replace_all=true to replace every "
+            "occurrence, or include more surrounding context in old_string so it matches exactly once"
+        )
+    first_line = text[: text.index(old)].count("\n") + 1
+    replaced = text.replace(old, new) if args.replace_all else text.replace(old, new, 1)
+    return _EditPlan(text, replaced, count if args.replace_all else 1, first_line)
+
+
+class EditFile(Tool):
+    name = "edit_file"
+    description = (
+        "Replace exact text in a file: old_string must match the file exactly once (or pass "
+        "replace_all=true). Read the file first; if it changed on disk since, the edit is refused. "
+        "With an empty old_string, creates a new file (or fills an empty one) with new_string."
+    )
+    Args = EditFileArgs
+    effect = Effect.MUTATE
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, checking=True)
+        preview = None
+        try:
+            if resolved.exists and resolved.canonical.stat().st_size <= caps.PREVIEW_MAX_BYTES:
+                text = _text_for_edit(resolved.canonical.read_bytes(), resolved.display)
+                plan = _plan_edit(args, text, resolved.display)
+                preview = unified_diff(_shown(plan.old_text), _shown(plan.new_text), resolved.display) or None
+        except (ToolError, OSError, ValueError):
+            preview = None  # the run reports the problem; nothing about the file leaks before approval
+        return [
+            path_access(resolved, "read", Effect.READ, "reads"),
+            path_access(resolved, "write", Effect.MUTATE, "edits", preview),
+        ]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, checking=False)
+        return await _in_thread(self._edit, args, resolved, ctx)
+
+    def _edit(self, args: EditFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        path, display = resolved.canonical, resolved.display
+        if not resolved.exists:
+            if args.old_string == "":
+                ensure_parent(path, display)
+                return self._commit(path, display, _EditPlan("", args.new_string, 1, 1), ctx, created=True)
+            raise ToolError(
+                f"file not found: {display}.{near_names(resolved)} To create a new file, use write_file"
+            )
+        if path.is_dir():
+            raise ToolError(f"{display} is a directory, not a file")
+        try:
+            data, st = read_regular(path, display, max_bytes=caps.READ_MAX_BYTES)
+        except _TooLarge as big:
+            raise ToolError(
+                f"{display} is {human_size(big.st.st_size)}, over the {human_size(caps.READ_MAX_BYTES)} "
+                "limit for edit_file; change it with a command instead"
+            ) from None
+        check_fresh(ctx, path, display, st, data)
+        text = _text_for_edit(data, display)
+        plan = _plan_edit(args, text, display)
+        return self._commit(path, display, plan, ctx, created=False)
+
+    def _commit(
+        self, path: Path, display: str, plan: _EditPlan, ctx: ToolContext, *, created: bool
+    ) -> ToolOutput:
+        data = _encode(plan.new_text, display)
+        try:
+            atomic_write(path, data)
+        except OSError as exc:
+            raise ToolError(
+                os_error_message(exc, "write", display, unchanged=None if created else display)
+            ) from None
+        record_stamp(ctx, path, os.stat(path), data)
+        diff = unified_diff(_shown(plan.old_text), _shown(plan.new_text), display)
+        added, removed = diff_counts(diff)
+        if created:
+            summary = f"Created {display} ({plan.new_text.count(chr(10)) + 1} lines)"
+        else:
+            times = "1 occurrence" if plan.count == 1 else f"{plan.count} occurrences"
+            summary = (
+                f"Edited {display}: replaced {times} at line {plan.first_line} (+{added} -{removed} lines)"
+            )
+        return ToolOutput.text(summary, display={"kind": "diff", "diff": diff, "path": display})
+
+
+def _shown(text: str) -> str:
+    """Text for diffs: undecodable bytes (kept as surrogates) shown as replacement characters."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+# ---- create_directory -----------------------------------------------------------------------
+
+
+class CreateDirectoryArgs(PathArgs):
+    path: PathText = Field(
+        description="Directory to create (parents too), relative to the workspace or absolute."
+    )
+
+
+class CreateDirectory(Tool):
+    name = "create_directory"
+    description = "Create a directory, and any missing parent directories. Succeeds if it already exists."
+    Args = CreateDirectoryArgs
+    effect = Effect.MUTATE
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, checking=True)
+        return [path_access(resolved, "write", Effect.MUTATE, "creates")]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, checking=False)
+        return await _in_thread(self._create, resolved)
+
+    def _create(self, resolved: ResolvedPath) -> ToolOutput:
+        path, display = resolved.canonical, resolved.display
+        if path.is_dir():
+            return ToolOutput.text(f"{display} already exists (a directory); nothing to do")
+        if resolved.exists or path.is_symlink():
+            raise ToolError(f"{display} already exists and is a file, not a directory")
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            if not path.is_dir():
+                raise ToolError(f"{display} already exists and is not a directory") from None
+        except OSError as exc:
+            raise ToolError(os_error_message(exc, "create directory", display)) from None
+        return ToolOutput.text(f"Created directory {display}")
+
+
+# ---- move_file / copy_file ------------------------------------------------------------------
+
+
+class TransferArgs(PathArgs):
+    source: PathText = Field(
+        description="The file or directory to take, relative to the workspace or absolute."
+    )
+    destination: PathText = Field(
+        description=(
+            "Where it goes: a new path, or an existing directory to put it in. An existing file is "
+            "never overwritten (delete it first if that is intended)."
+        )
+    )
+
+
+def _tree_accesses(root: Path, workspace: Path, scope: str, effect: Effect, verb: str) -> list[Access]:
+    """One access per entry below a (canonical) directory, so deny rules on anything inside
+    still apply. Links inside are not followed: each entry is judged as the entry itself."""
+    out: list[Access] = []
+    ws = canonical_root(workspace)
+    for current, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in [*dirnames, *filenames]:
+            target = os.path.join(current, name)
+            inside = is_inside(target, ws)
+            out.append(
+                Access(
+                    scope=scope,  # type: ignore[arg-type]
+                    target=target,
+                    effect=effect,
+                    outside_workspace=not inside,
+                    reason="" if inside else f"{verb} a path outside the workspace: {target}",
+                )
+            )
+            if len(out) > TREE_ACCESS_LIMIT:
+                raise ToolError(
+                    f"{display_path(root, workspace)} holds more than {TREE_ACCESS_LIMIT:,} entries, too many "
+                    "to check one by one; use execute_bash for this"
+                )
+    return out
+
+
+def _final_destination(source: ResolvedPath, dest: ResolvedPath, ctx: ToolContext) -> ResolvedPath:
+    """An existing directory as destination means 'into it', as mv and cp do."""
+    if dest.exists and dest.canonical.is_dir():
+        return resolve(os.path.join(dest.canonical, source.canonical.name), ctx.workspace, follow_final=False)
+    return dest
+
+
+class _Transfer(Tool):
+    Args = TransferArgs
+    effect = Effect.MUTATE
+    verb: ClassVar[str]
+    follow_source: ClassVar[bool]
+
+    def summary(self, args: Any) -> str:
+        return f"{args.source} → {args.destination}"
+
+    def _resolve_pair(self, args: Any, ctx: ToolContext, checking: bool) -> tuple[ResolvedPath, ResolvedPath]:
+        source = resolve_arg(args, ctx, "source", follow_final=self.follow_source, checking=checking)
+        dest = resolve_arg(args, ctx, "destination", checking=checking)
+        return source, _final_destination(source, dest, ctx)
+
+    def _source_accesses(self, source: ResolvedPath, ctx: ToolContext) -> list[Access]:
+        accesses = [path_access(source, "read", Effect.READ, "reads")]
+        if source.exists and source.canonical.is_dir() and not source.canonical.is_symlink():
+            accesses += _tree_accesses(source.canonical, ctx.workspace, "read", Effect.READ, "reads")
+        return accesses
+
+    def _check(self, source: ResolvedPath, dest: ResolvedPath) -> None:
+        if not source.exists:
+            raise not_found(source, "source")
+        if dest.exists or dest.canonical.is_symlink():
+            raise ToolError(
+                f"{dest.display} already exists; {self.name} never overwrites. Delete it first "
+                "(delete_file) if replacing it is intended, or choose another destination"
+            )
+        if source.canonical == source.workspace:
+            raise ToolError(f"cannot {self.verb} the workspace root itself")
+        src = str(source.canonical)
+        if str(dest.canonical).startswith(src.rstrip(os.sep) + os.sep):
+            raise ToolError(f"cannot {self.verb} {source.display} into itself ({dest.display})")
+
+
+class MoveFile(_Transfer):
+    name = "move_file"
+    description = (
+        "Move or rename a file or directory. If destination is an existing directory, the source is "
+        "moved into it. Never overwrites an existing file; missing parent directories are created."
+    )
+    verb = "move"
+    follow_source = False  # moving a symlink moves the link
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        source, dest = self._resolve_pair(args, ctx, checking=True)
+        return [
+            *self._source_accesses(source, ctx),
+            path_access(source, "write", Effect.MUTATE, "moves"),
+            path_access(dest, "write", Effect.MUTATE, "writes"),
+        ]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        source, dest = self._resolve_pair(args, ctx, checking=False)
+        return await _in_thread(self._move, source, dest, ctx)
+
+    def _move(self, source: ResolvedPath, dest: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        self._check(source, dest)
+        ensure_parent(dest.canonical, dest.display)
+        try:
+            os.rename(source.canonical, dest.canonical)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise ToolError(
+                    os_error_message(
+                        exc, "move", f"{source.display} to {dest.display}", unchanged=source.display
+                    )
+                ) from None
+            try:
+                shutil.move(os.fspath(source.canonical), os.fspath(dest.canonical))
+            except OSError as exc2:
+                raise ToolError(
+                    os_error_message(exc2, "move", f"{source.display} to {dest.display}")
+                ) from None
+        forget_stamp(ctx, source.canonical)
+        return ToolOutput.text(f"Moved {source.display} to {dest.display}")
+
+
+class CopyFile(_Transfer):
+    name = "copy_file"
+    description = (
+        "Copy a file (or a directory, recursively; symlinks inside are copied as links). If destination "
+        "is an existing directory, the copy goes into it. Never overwrites an existing file."
+    )
+    verb = "copy"
+    follow_source = True  # copying a symlink copies what it points to
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        source, dest = self._resolve_pair(args, ctx, checking=True)
+        return [*self._source_accesses(source, ctx), path_access(dest, "write", Effect.MUTATE, "writes")]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        source, dest = self._resolve_pair(args, ctx, checking=False)
+        return await _in_thread(self._copy, source, dest)
+
+    def _copy(self, source: ResolvedPath, dest: ResolvedPath) -> ToolOutput:
+        self._check(source, dest)
+        ensure_parent(dest.canonical, dest.display)
+        src, dst = source.canonical, dest.canonical
+        where = f"{source.display} to {dest.display}"
+        if src.is_dir():
+            try:
+                shutil.copytree(src, dst, symlinks=True)
+            except (OSError, shutil.Error) as exc:
+                shutil.rmtree(dst, ignore_errors=True)
+                detail = (
+                    os_error_message(exc, "copy", where)
+                    if isinstance(exc, OSError) and exc.errno
+                    else str(exc)
+                )
+                raise ToolError(f"{detail}; nothing was copied") from None
+            count = sum(len(f) for _, _, f in os.walk(dst))
+            return ToolOutput.text(f"Copied directory {where} ({count} files)")
+        if not src.is_file():
+            raise ToolError(f"{source.display} is not a regular file; it cannot be copied")
+        fd, tmp = tempfile.mkstemp(prefix="." + dst.name[:80] + ".", suffix=".stoa-tmp", dir=dst.parent)
+        os.close(fd)
+        try:
+            shutil.copy2(src, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            if os.path.lexists(dst):
+                raise ToolError(f"{dest.display} appeared while copying; nothing was overwritten")
+            os.replace(tmp, dst)
+        except OSError as exc:
+            raise ToolError(os_error_message(exc, "copy", where)) from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return ToolOutput.text(f"Copied {where} ({human_size(dst.stat().st_size)})")
+
+
+# ---- delete_file / delete_directory ---------------------------------------------------------
+
+
+class DeleteArgs(PathArgs):
+    path: PathText = Field(description="What to delete, relative to the workspace root or absolute.")
+
+
+def _refuse_root(resolved: ResolvedPath) -> None:
+    ws = str(resolved.workspace)
+    target = str(resolved.canonical)
+    if target == ws or ws.startswith(target.rstrip(os.sep) + os.sep):
+        raise ToolError(f"refusing to delete {resolved.canonical}: it is the workspace or contains it")
+
+
+class DeleteFile(Tool):
+    name = "delete_file"
+    description = (
+        "Delete one file (or a symlink: the link itself, not what it points to). Always asks the user "
+        "first. Use delete_directory for directories."
+    )
+    Args = DeleteArgs
+    effect = Effect.DESTRUCTIVE
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, follow_final=False, checking=True)
+        return [path_access(resolved, "write", Effect.DESTRUCTIVE, "deletes")]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
+        return await _in_thread(self._delete, resolved, ctx)
+
+    def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        path, display = resolved.canonical, resolved.display
+        if not resolved.exists:
+            raise not_found(resolved)
+        if path.is_dir() and not path.is_symlink():
+            raise ToolError(f"{display} is a directory; use delete_directory to delete it")
+        size = path.lstat().st_size
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise ToolError(os_error_message(exc, "delete", display)) from None
+        forget_stamp(ctx, path)
+        what = "symlink" if resolved.via_symlink else f"file ({human_size(size)})"
+        return ToolOutput.text(f"Deleted {what} {display}")
+
+
+class DeleteDirectory(Tool):
+    name = "delete_directory"
+    description = (
+        "Delete a directory and everything in it. Always asks the user first. A symlink to a directory "
+        "is not followed: use delete_file to remove the link."
+    )
+    Args = DeleteArgs
+    effect = Effect.DESTRUCTIVE
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        resolved = resolve_arg(args, ctx, follow_final=False, checking=True)
+        _refuse_root(resolved)
+        accesses = [path_access(resolved, "write", Effect.DESTRUCTIVE, "deletes")]
+        if resolved.exists and resolved.canonical.is_dir() and not resolved.canonical.is_symlink():
+            accesses += _tree_accesses(
+                resolved.canonical, ctx.workspace, "write", Effect.DESTRUCTIVE, "deletes"
+            )
+        count = len(accesses) - 1
+        if count:
+            first = accesses[0]
+            accesses[0] = Access(
+                scope=first.scope,
+                target=first.target,
+                effect=first.effect,
+                outside_workspace=first.outside_workspace,
+                reason=first.reason,
+                preview=f"deletes {resolved.display}/ and the {count:,} entries inside it",
+            )
+        return accesses
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
+        return await _in_thread(self._delete, resolved, ctx)
+
+    def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        _refuse_root(resolved)
+        path, display = resolved.canonical, resolved.display
+        if not resolved.exists:
+            raise not_found(resolved, "directory")
+        if path.is_symlink():
+            raise ToolError(
+                f"{display} is a symlink; use delete_file to remove the link (what it points to is kept)"
+            )
+        if not path.is_dir():
+            raise ToolError(f"{display} is a file; use delete_file to delete it")
+        count = sum(len(d) + len(f) for _, d, f in os.walk(path))
+        errors: list[str] = []
+
+        def on_error(func: Any, failed: str, exc: BaseException) -> None:
+            errors.append(
+                f"{display_path(failed, resolved.workspace)}: {getattr(exc, 'strerror', None) or exc}"
+            )
+
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=on_error)
+        else:
+            shutil.rmtree(path, onerror=lambda f, p, info: on_error(f, p, info[1]))
+        stamps = ctx.state.get(READ_STAMPS, {})
+        for key in [k for k in stamps if k == str(path) or k.startswith(str(path) + os.sep)]:
+            stamps.pop(key, None)
+        if errors:
+            listed = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+            raise ToolError(f"deleted part of {display}, but not everything: {listed}")
+        return ToolOutput.text(f"Deleted directory {display} ({count:,} entries inside)")
+
+
+def file_tools() -> list[Tool]:
+    return [
+        ListDirectory(),
+        ReadFile(),
+        WriteFile(),
+        EditFile(),
+        CreateDirectory(),
+        MoveFile(),
+        CopyFile(),
+        DeleteFile(),
+        DeleteDirectory(),
+    ]
+
+
+__all__ = [
+    "PathArgs",
+    "PathError",
+    "PathText",
+    "atomic_write",
+    "file_tools",
+    "os_error_message",
+    "path_access",
+    "resolve_arg",
+]
