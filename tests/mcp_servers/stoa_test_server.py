@@ -191,12 +191,12 @@ def build_server(name: str, *, instructions: str | None, bad_tools: bool) -> Ser
         if tool == "huge_text":
             return types.CallToolResult(content=text("x" * int(args["n"])))
         if tool == "touch":
-            Path(str(args["path"])).touch()
+            Path(str(args["path"])).touch()  # noqa: ASYNC240
             return types.CallToolResult(content=text("touched"))
         if tool == "wait_for_file":
             deadline = time.monotonic() + float(args.get("timeout", 10))
             path = Path(str(args["path"]))
-            while not path.exists():
+            while not path.exists():  # noqa: ASYNC240
                 if time.monotonic() > deadline:
                     return types.CallToolResult(content=text("the file never appeared"), is_error=True)
                 await asyncio.sleep(0.02)

@@ -1,0 +1,942 @@
+"""The MCP manager: starts servers in the background, keeps their tools registered, routes calls.
+
+Each server runs in its own asyncio task that owns its connection from start to end (the
+SDK's transports are anyio task groups, which must be entered and left by one task). That
+task spawns the process (stdio) or opens the session (streamable HTTP), performs the
+initialize handshake and lists the tools, all within ``startup_timeout_seconds``; then it
+waits, re-listing tools when the server says they changed, until it is stopped or the
+connection ends. Tool calls come from the agent's tasks and go through the shared client
+with ``tool_timeout_seconds``; calls to different servers never wait on each other.
+
+Nothing here blocks start-up (``start_all`` returns at once), nothing waits without a bound,
+and nothing a server does (a bad command, junk on stdout, a 401, a crash, a hang) raises
+into the app: each becomes a status with a message that says what to do next. Status
+changes are pushed to subscribers (the UI, headless mode) as they happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.config import StoaConfig, project_config_files, read_layer
+from core.mcp.config import SECTION, McpConfig, McpServerConfig, describe_problems, parse_layers
+from core.mcp.results import convert_result
+from core.mcp.tool import McpTool, RejectedTool, make_tool
+from core.tools.base import ToolOutput
+from core.tools.registry import ToolRegistry
+
+log = logging.getLogger(__name__)
+
+# Characters of a server's instructions added to the system prompt.
+MAX_INSTRUCTIONS_CHARS = 8_000
+# Bound on a graceful stop (close stdin / DELETE the HTTP session) before cancelling.
+STOP_TIMEOUT = 8.0
+# Environment variables a stdio server inherits besides the SDK's own short list
+# (HOME, LOGNAME, PATH, SHELL, TERM, USER); anything else goes in its ``env`` table.
+INHERITED_ENV = (
+    "HOME",
+    "LOGNAME",
+    "PATH",
+    "SHELL",
+    "TERM",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "NODE_EXTRA_CA_CERTS",
+)
+_LIST_CHANGED = "notifications/tools/list_changed"
+
+
+class ServerStatus(StrEnum):
+    STARTING = "starting"
+    CONNECTED = "connected"
+    FAILED = "failed"
+    DISCONNECTED = "disconnected"
+    DISABLED = "disabled"
+
+
+@dataclass
+class ServerState:
+    """What the UI shows about one server. Updated in place; subscribers hear of each change."""
+
+    name: str
+    transport: str  # "stdio" | "http" | "?" for an entry too broken to tell
+    target: str  # the command line or the URL
+    source: Path | None
+    status: ServerStatus = ServerStatus.STARTING
+    message: str = ""
+    tools: list[str] = field(default_factory=list)  # registered SERVER___TOOL names
+    skipped_tools: list[str] = field(default_factory=list)  # "tool: reason"
+    instructions: str | None = None
+    server_info: str = ""  # name and version the server gave
+    offered_in_plan: bool = False
+    safe_mode: str = "disabled"
+    connected_at: float | None = None
+
+    @property
+    def tool_count(self) -> int:
+        return len(self.tools)
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status.value}: {self.message}" if self.message else self.status.value
+
+
+@dataclass
+class _Runner:
+    """The live side of one server: its task, client and wake-up flags. Internal."""
+
+    config: McpServerConfig
+    state: ServerState
+    task: asyncio.Task[None] | None = None
+    client: Any = None  # mcp.Client once connected
+    scope: Any = None  # anyio.CancelScope around the whole connection
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    settled: asyncio.Event = field(default_factory=asyncio.Event)  # left "starting"
+    stopping: bool = False
+    eof: bool = False
+    refresh: bool = False
+    junk_lines: int = 0
+    first_junk: str = ""
+    http_error: str = ""
+    stderr: TextIO | None = None
+    stderr_start: int = 0
+    registered: dict[str, McpTool] = field(default_factory=dict)
+
+
+Listener = Callable[[ServerState], None]
+
+
+class McpManager:
+    """All MCP servers of one session. Create it, ``await start_all()``, ``await close()`` at exit."""
+
+    def __init__(
+        self,
+        config: StoaConfig,
+        registry: ToolRegistry,
+        *,
+        prompt_sections: list[tuple[str, str]] | None = None,
+        log_dir: Path | None = None,
+        mode: Callable[[], str] = lambda: "auto",
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.prompt_sections = prompt_sections if prompt_sections is not None else []
+        self.log_dir = log_dir if log_dir is not None else config.paths.log_dir / "mcp"
+        self.mode = mode
+        self.states: dict[str, ServerState] = {}
+        # Config problems and tool warnings, one line each (shown as notices).
+        self.warnings: list[str] = []
+        self._runners: dict[str, _Runner] = {}
+        self._listeners: list[Listener] = []
+        self._closed = False
+        self._mcp_config = _parse(config)
+        self.warnings.extend(describe_problems(self._mcp_config))
+        # The SDK logs junk lines and transport faults with tracebacks; with no handler
+        # configured Python would print them on the terminal, under the TUI.
+        for name in ("mcp", "httpx2", "mcp_types"):
+            logging.getLogger(name).addHandler(logging.NullHandler())
+
+    # ---- public API ---------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(state)`` on every status or tool-list change. Returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def start_all(self) -> None:
+        """Start every configured server in the background and return at once."""
+        for name in list(self._mcp_config.broken) + list(self._mcp_config.servers):
+            if name not in self.states:
+                self._start_entry(name)
+
+    async def wait_started(self, within: float | None = None) -> None:
+        """Wait until no server is starting (each is bounded by its own startup timeout)."""
+        waits = [r.settled.wait() for r in self._runners.values() if not r.settled.is_set()]
+        if not waits:
+            return
+        if within is None:
+            within = max(r.config.startup_timeout for r in self._runners.values()) + STOP_TIMEOUT
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*waits), within)
+
+    async def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> ToolOutput:
+        """Call ``tool`` on ``server``. Every failure comes back as an error result, never raised."""
+        runner = self._runners.get(server)
+        label = f"{server}___{tool}"
+        if runner is None:
+            return ToolOutput.error(f"the MCP server {server!r} is not running (it was removed or stopped)")
+        state = runner.state
+        if state.status is not ServerStatus.CONNECTED or runner.client is None:
+            return ToolOutput.error(
+                f"the MCP server {server!r} is {state.status_text}. Tell the user; they can run "
+                f"/mcp reconnect {server} to bring it back."
+            )
+        timeout = runner.config.tool_timeout
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+        from pydantic import ValidationError
+
+        try:
+            # The SDK's own read timeout cancels the request on the server; ours is a backstop.
+            async with asyncio.timeout(timeout + 5.0):
+                result = await runner.client.call_tool(tool, arguments, read_timeout_seconds=timeout)
+        except MCPError as exc:
+            if exc.code == REQUEST_TIMEOUT:
+                return ToolOutput.error(_timeout_text(label, runner.config))
+            if exc.code == CONNECTION_CLOSED:
+                return ToolOutput.error(
+                    f"the MCP server {server!r} closed the connection during the call (it exited or crashed). "
+                    f"Tell the user; they can run /mcp reconnect {server}."
+                )
+            return ToolOutput.error(f"the MCP server {server!r} refused the call: {exc.message} (error {exc.code})")
+        except TimeoutError:
+            return ToolOutput.error(_timeout_text(label, runner.config))
+        except ValidationError as exc:
+            return ToolOutput.error(f"the MCP server {server!r} sent a malformed result: {_first_error(exc)}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return ToolOutput.error(f"calling {label} failed: {_describe_leaf(_leaves(exc)[0])}")
+        return convert_result(result, label=label)
+
+    async def reconnect(self, name: str, *, wait: bool = False, reread: bool = False) -> ServerState:
+        """Stop ``name`` if running and start it again (``reread``: from the config files as they are now).
+
+        Raises ``KeyError`` when no server of that name is configured.
+        """
+        if reread:
+            self._reread()
+        if name not in self._mcp_config.servers and name not in self._mcp_config.broken:
+            raise KeyError(name)
+        await self._stop(name)
+        self._start_entry(name)
+        if wait:
+            runner = self._runners.get(name)
+            if runner is not None:
+                await asyncio.wait_for(runner.settled.wait(), runner.config.startup_timeout + STOP_TIMEOUT)
+        return self.states[name]
+
+    async def reload(self) -> list[str]:
+        """Re-read the config files: start new servers, stop removed ones, restart changed ones."""
+        before = {name: runner.config for name, runner in self._runners.items()}
+        before_states = set(self.states)
+        self._reread()
+        wanted = set(self._mcp_config.servers) | set(self._mcp_config.broken)
+        changes: list[str] = []
+        for name in sorted(before_states - wanted):
+            await self._stop(name)
+            self.states.pop(name, None)
+            changes.append(f"removed {name}")
+        for name in sorted(wanted):
+            new = self._mcp_config.servers.get(name)
+            if name in self.states and new is not None and before.get(name) == new:
+                continue
+            if name in self.states:
+                await self._stop(name)
+                changes.append(f"restarted {name}")
+            else:
+                changes.append(f"started {name}")
+            self._start_entry(name)
+        return changes
+
+    async def stop(self, name: str) -> None:
+        """Stop one server and forget it (its tools leave the registry)."""
+        await self._stop(name)
+        self.states.pop(name, None)
+
+    async def close(self) -> None:
+        """Stop every server: stdio processes are terminated, HTTP sessions closed. Idempotent."""
+        self._closed = True
+        await asyncio.gather(*(self._stop(name) for name in list(self._runners)), return_exceptions=True)
+
+    def rows(self) -> list[ServerState]:
+        return sorted(self.states.values(), key=lambda s: s.name)
+
+    @property
+    def connected_count(self) -> int:
+        return sum(1 for s in self.states.values() if s.status is ServerStatus.CONNECTED)
+
+    def plan_mode_note(self) -> str:
+        """Which servers' tools plan mode hides (empty when none)."""
+        hidden = [s.name for s in self.rows() if s.status is not ServerStatus.DISABLED and not s.offered_in_plan]
+        if not hidden:
+            return ""
+        return (
+            f"plan mode hides the tools of: {', '.join(hidden)} "
+            '(set safe_mode = "read_only" or "allow" in their [mcp-servers.NAME] table to offer them)'
+        )
+
+    # ---- starting and stopping ----------------------------------------------------------------
+
+    def _reread(self) -> None:
+        paths = [self.config.paths.global_config, *project_config_files(self.config.workspace)]
+        layers = []
+        for path in paths:
+            try:
+                layer = read_layer(path)
+            except Exception as exc:  # ConfigError: keep going with the other files
+                self._warn(str(exc))
+                continue
+            if layer is not None:
+                layers.append(layer)
+        sections = [(layer, layer.data[SECTION]) for layer in layers if SECTION in layer.data]
+        self._mcp_config = parse_layers(sections, self.config.env, self.config.workspace)
+        for line in describe_problems(self._mcp_config):
+            self._warn(line)
+
+    def _start_entry(self, name: str) -> None:
+        if self._closed:
+            return
+        broken = self._mcp_config.broken.get(name)
+        if broken is not None:
+            self.states[name] = ServerState(
+                name=name,
+                transport=broken.transport or "?",
+                target="",
+                source=broken.source,
+                status=ServerStatus.FAILED,
+                message=f"invalid entry in {broken.source}: {broken.reason}",
+            )
+            self._notify(self.states[name])
+            return
+        config = self._mcp_config.servers[name]
+        state = ServerState(
+            name=name,
+            transport=config.transport,
+            target=config.target,
+            source=config.source,
+            offered_in_plan=config.offered_in_plan,
+            safe_mode=config.safe_mode,
+        )
+        self.states[name] = state
+        if not config.enabled:
+            state.status = ServerStatus.DISABLED
+            state.message = f"enabled = false in {config.source}"
+            self._notify(state)
+            return
+        runner = _Runner(config=config, state=state)
+        self._runners[name] = runner
+        self._notify(state)
+        runner.task = asyncio.get_running_loop().create_task(self._run(runner), name=f"mcp:{name}")
+
+    async def _stop(self, name: str) -> None:
+        runner = self._runners.pop(name, None)
+        if runner is None:
+            return
+        runner.stopping = True
+        runner.wake.set()
+        task = runner.task
+        if task is not None and not task.done():
+            if runner.client is None and runner.scope is not None:
+                runner.scope.cancel()  # still starting: anyio cancellation keeps the shielded cleanup
+            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+            if not done:
+                if runner.scope is not None:
+                    runner.scope.cancel()
+                done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+                if not done:
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=1.0)
+        self._drop_tools(runner)
+        self._set_instructions(runner.config.name, None)
+        self._close_stderr(runner)
+
+    # ---- one server's life --------------------------------------------------------------------
+
+    async def _run(self, runner: _Runner) -> None:
+        await _import_sdk()
+        import anyio
+
+        config, state = runner.config, runner.state
+        timed_out = False
+        if runner.stopping:
+            runner.settled.set()
+            return
+        try:
+            client = self._make_client(runner)
+            with anyio.CancelScope(deadline=anyio.current_time() + config.startup_timeout) as scope:
+                runner.scope = scope
+                async with client:
+                    await self._load_tools(runner, client)
+                    scope.deadline = math.inf
+                    runner.client = client
+                    self._connected(runner, client)
+                    await self._serve(runner)
+                    # Leaving the context closes stdin / DELETEs the session: bound it.
+                    scope.deadline = anyio.current_time() + STOP_TIMEOUT
+            timed_out = scope.cancelled_caught and runner.client is None and not runner.stopping
+        except asyncio.CancelledError:
+            was_connected = runner.client is not None
+            runner.client = None
+            if not runner.stopping:
+                if was_connected:
+                    self._set(state, ServerStatus.DISCONNECTED, "stopped")
+                else:
+                    self._set(state, ServerStatus.FAILED, "stopped while starting")
+            raise
+        except Exception as exc:
+            message = self._explain(runner, exc, connected=runner.client is not None)
+            was_connected = runner.client is not None
+            runner.client = None
+            if not runner.stopping:
+                self._set(state, ServerStatus.DISCONNECTED if was_connected else ServerStatus.FAILED, message)
+            return
+        finally:
+            runner.settled.set()
+        was_connected = runner.client is not None
+        runner.client = None
+        if runner.stopping:
+            return
+        if timed_out:
+            self._set(state, ServerStatus.FAILED, self._timeout_reason(runner))
+        elif was_connected:
+            self._set(state, ServerStatus.DISCONNECTED, self._closed_reason(runner))
+        else:
+            self._set(state, ServerStatus.FAILED, self._closed_reason(runner))
+
+    async def _serve(self, runner: _Runner) -> None:
+        import anyio
+
+        while True:
+            await runner.wake.wait()
+            runner.wake.clear()
+            if runner.stopping or runner.eof:
+                return
+            if runner.refresh:
+                runner.refresh = False
+                try:
+                    with anyio.fail_after(runner.config.startup_timeout):
+                        await self._load_tools(runner, runner.client)
+                except Exception as exc:
+                    if runner.eof or runner.stopping:
+                        return
+                    self._warn(f"MCP server {runner.config.name}: could not re-list its tools ({exc})")
+                self._notify(runner.state)
+
+    def _connected(self, runner: _Runner, client: Any) -> None:
+        state = runner.state
+        info = client.server_info
+        state.server_info = f"{info.name} {info.version}".strip() if info is not None else ""
+        state.connected_at = time.time()
+        instructions = client.instructions
+        state.instructions = instructions
+        self._set_instructions(runner.config.name, instructions)
+        message = ""
+        if runner.junk_lines:
+            message = f"ignored {runner.junk_lines} line(s) on stdout that are not MCP messages"
+        self._set(state, ServerStatus.CONNECTED, message)
+
+    async def _load_tools(self, runner: _Runner, client: Any) -> None:
+        config = runner.config
+        listed: list[Any] = []
+        capabilities = client.server_capabilities
+        if capabilities is not None and capabilities.tools is not None:
+            cursor: str | None = None
+            for _ in range(100):  # a paginator that never ends cannot hang us
+                page = await client.list_tools(cursor=cursor)
+                listed.extend(page.tools)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+        tools: dict[str, McpTool] = {}
+        skipped: list[str] = []
+        for tool in listed:
+            if not config.allows_tool(tool.name):
+                continue
+            try:
+                made = make_tool(config, tool, self)
+            except RejectedTool as exc:
+                skipped.append(f"{tool.name}: {exc}")
+                continue
+            if made.name in tools:
+                skipped.append(f"{tool.name}: its name {made.name!r} is taken by another tool of this server")
+                continue
+            tools[made.name] = made
+        self._sync_tools(runner, tools, skipped)
+
+    def _sync_tools(self, runner: _Runner, tools: dict[str, McpTool], skipped: list[str]) -> None:
+        server = runner.config.name
+        for name in list(runner.registered):
+            if name not in tools:
+                self._unregister(name, server)
+                del runner.registered[name]
+        for name, tool in tools.items():
+            current = self.registry.get(name)
+            mine = isinstance(current, McpTool) and current.server == server
+            if self.registry.register(tool, replace=mine):
+                runner.registered[name] = tool
+            else:
+                skipped.append(f"{tool.tool_name}: the name {name} is already taken by another tool; kept that one")
+        for line in skipped:
+            if line not in runner.state.skipped_tools:
+                self._warn(f"MCP server {server}: tool {line}")
+        runner.state.skipped_tools = skipped
+        runner.state.tools = sorted(runner.registered)
+
+    def _drop_tools(self, runner: _Runner) -> None:
+        for name in list(runner.registered):
+            self._unregister(name, runner.config.name)
+        runner.registered.clear()
+        runner.state.tools = []
+
+    def _unregister(self, name: str, server: str) -> None:
+        current = self.registry.get(name)
+        if isinstance(current, McpTool) and current.server == server:
+            self.registry.unregister(name)
+
+    # ---- transports ---------------------------------------------------------------------------
+
+    def _make_client(self, runner: _Runner) -> Any:
+        from mcp import Client
+        from mcp_types import Implementation
+
+        config = runner.config
+        transport = self._stdio_transport(runner) if config.transport == "stdio" else self._http_transport(runner)
+
+        async def on_message(message: Any) -> None:
+            if isinstance(message, Exception):
+                runner.junk_lines += 1
+                if not runner.first_junk:
+                    runner.first_junk = _junk_sample(message)
+                return
+            if getattr(message, "method", None) == _LIST_CHANGED:
+                runner.refresh = True
+                runner.wake.set()
+
+        return Client(
+            _watch_eof(transport, runner),
+            mode="legacy",
+            read_timeout_seconds=config.startup_timeout,
+            message_handler=on_message,
+            client_info=Implementation(name="stoa", version=_version()),
+            cache=None,
+        )
+
+    def _stdio_transport(self, runner: _Runner) -> Any:
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        config = runner.config
+        env = {k: v for k, v in self.config.env.items() if k in INHERITED_ENV} | config.env
+        command = _resolve_command(config, env.get("PATH", os.defpath))
+        params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
+        runner.stderr = self._open_stderr(runner)
+        return stdio_client(params, errlog=runner.stderr)
+
+    def _http_transport(self, runner: _Runner) -> Any:
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        config = runner.config
+
+        async def on_response(response: Any) -> None:
+            if response.status_code >= 400:
+                runner.http_error = _http_status_text(response, config)
+
+        http = httpx2.AsyncClient(
+            headers=config.headers,
+            timeout=httpx2.Timeout(min(config.startup_timeout, 30.0), read=300.0),
+            event_hooks={"response": [on_response]},
+        )
+        return _owning(http, streamable_http_client(config.url or "", http_client=http))
+
+    def _open_stderr(self, runner: _Runner) -> TextIO:
+        """Where the server's stderr goes: a log file per server (never the terminal under the TUI)."""
+        self._close_stderr(runner)
+        name = runner.config.name
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            handle: TextIO = open(self.log_dir / f"{name}.log", "a+", encoding="utf-8", errors="replace")
+        except OSError:
+            import tempfile
+
+            handle = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {runner.config.target}\n")
+        handle.flush()
+        runner.stderr_start = handle.tell()
+        return handle
+
+    def _close_stderr(self, runner: _Runner) -> None:
+        if runner.stderr is not None:
+            with contextlib.suppress(OSError):
+                runner.stderr.close()
+            runner.stderr = None
+
+    def stderr_tail(self, name: str, lines: int = 3) -> str:
+        runner = self._runners.get(name)
+        return _stderr_tail(runner, lines) if runner else ""
+
+    # ---- messages -----------------------------------------------------------------------------
+
+    def _explain(self, runner: _Runner, exc: BaseException, *, connected: bool) -> str:
+        config = runner.config
+        if runner.http_error:
+            return runner.http_error
+        leaves = _leaves(exc)
+        leaf = _pick_leaf(leaves)
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+        if isinstance(leaf, MCPError) and leaf.code == CONNECTION_CLOSED:
+            return self._closed_reason(runner)
+        if isinstance(leaf, MCPError) and leaf.code == REQUEST_TIMEOUT:
+            return self._timeout_reason(runner)
+        if isinstance(leaf, _CommandError):
+            return str(leaf)
+        if isinstance(leaf, FileNotFoundError) and config.transport == "stdio":
+            if config.cwd is not None and not config.cwd.is_dir():
+                return f"the folder {config.cwd} (cwd) does not exist"
+            return _not_found_text(config)
+        if isinstance(leaf, PermissionError) and config.transport == "stdio":
+            return f"cannot run {config.command!r}: permission denied (is it executable? chmod +x)"
+        described = _describe_leaf(leaf, config)
+        tail = _stderr_tail(runner)
+        return described + (f"; its last output on stderr: {tail}" if tail else "")
+
+    def _closed_reason(self, runner: _Runner) -> str:
+        config = runner.config
+        if runner.http_error:
+            return runner.http_error
+        if config.transport == "http":
+            return f"the connection to {config.url} closed; check that the server is running, then /mcp reconnect {config.name}"
+        parts = ["the server process exited or closed its stdout"]
+        tail = _stderr_tail(runner)
+        if tail:
+            parts.append(f"its last output on stderr: {tail}")
+        if runner.junk_lines:
+            parts.append(_junk_text(runner))
+        return "; ".join(parts) + f" (run /mcp reconnect {config.name} once it is fixed)"
+
+    def _timeout_reason(self, runner: _Runner) -> str:
+        config = runner.config
+        text = (
+            f"no answer to initialize within {config.startup_timeout:g} s "
+            f"(startup_timeout_seconds in {config.source})"
+        )
+        if runner.junk_lines:
+            text += "; " + _junk_text(runner)
+        tail = _stderr_tail(runner)
+        if tail:
+            text += f"; its last output on stderr: {tail}"
+        return text
+
+    # ---- state, listeners, prompt -------------------------------------------------------------
+
+    def _set(self, state: ServerState, status: ServerStatus, message: str) -> None:
+        state.status = status
+        state.message = message
+        if status is not ServerStatus.STARTING:
+            runner = self._runners.get(state.name)
+            if runner is not None and runner.state is state:
+                runner.settled.set()
+        if status in (ServerStatus.FAILED, ServerStatus.DISCONNECTED):
+            self._set_instructions(state.name, None)
+        self._notify(state)
+
+    def _notify(self, state: ServerState) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:
+                log.exception("an MCP status listener failed")
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+            log.warning("%s", text)
+
+    def _set_instructions(self, server: str, text: str | None) -> None:
+        label = instructions_label(server)
+        self.prompt_sections[:] = [s for s in self.prompt_sections if s[0] != label]
+        if text and text.strip():
+            self.prompt_sections.append((label, sanitize_instructions(text)))
+
+
+def instructions_label(server: str) -> str:
+    """The provenance label of a server's instructions in the system prompt."""
+    return f"MCP server {server} (its own instructions, not the user's)"
+
+
+def sanitize_instructions(text: str) -> str:
+    """Cap the text and defuse tags that could close the provenance block early."""
+    text = text.strip()
+    if len(text) > MAX_INSTRUCTIONS_CHARS:
+        text = text[:MAX_INSTRUCTIONS_CHARS] + "\n[... truncated ...]"
+    return text.replace("</instructions", "<\\/instructions").replace("<instructions", "<\\instructions")
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+class _CommandError(Exception):
+    """The command of a stdio server cannot be run; the message says why and what to do."""
+
+
+def _parse(config: StoaConfig) -> McpConfig:
+    return parse_layers(config.section(SECTION), config.env, config.workspace)
+
+
+def _resolve_command(config: McpServerConfig, path_var: str) -> str:
+    command = config.command or ""
+    if os.sep in command:
+        candidate = Path(command)
+        if not candidate.is_absolute() and config.cwd is not None:
+            candidate = config.cwd / candidate
+        if not candidate.exists():
+            raise _CommandError(f"the command {command!r} does not exist ({candidate}); fix command in {config.source}")
+        if not os.access(candidate, os.X_OK):
+            raise _CommandError(f"{candidate} is not executable (chmod +x it, or run it through its interpreter)")
+        return str(candidate)
+    found = shutil.which(command, path=path_var)
+    if found is None:
+        raise _CommandError(_not_found_text(config))
+    return found
+
+
+def _not_found_text(config: McpServerConfig) -> str:
+    return (
+        f"command not found: {config.command!r} (not on PATH); install it or give its full path "
+        f"in command of [mcp-servers.{config.name}] in {config.source}"
+    )
+
+
+def _timeout_text(label: str, config: McpServerConfig) -> str:
+    return (
+        f"{label} did not answer within {config.tool_timeout:g} s, so the call was cancelled "
+        f"(tool_timeout_seconds of [mcp-servers.{config.name}] sets the limit)"
+    )
+
+
+def _http_status_text(response: Any, config: McpServerConfig) -> str:
+    code = response.status_code
+    reason = getattr(response, "reason_phrase", "") or ""
+    base = f"the server answered HTTP {code} {reason}".rstrip()
+    where = f"[mcp-servers.{config.name}] in {config.source}"
+    if code in (401, 403):
+        hint = (
+            f'send a token: headers = {{ Authorization = "Bearer ${{TOKEN}}" }} in {where}'
+            if not config.headers
+            else f"check the token in headers of {where}"
+        )
+        if "www-authenticate" in response.headers and "oauth" in response.headers.get("www-authenticate", "").lower():
+            hint += " (OAuth sign-in is not supported; use a token header)"
+        return f"{base}: {hint}"
+    if code == 404:
+        return f"{base}: check the url in {where} (the endpoint is often /mcp)"
+    if code == 405:
+        return f"{base}: the url in {where} does not accept MCP requests (is it the streamable HTTP endpoint?)"
+    return f"{base} at {config.url}"
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        found: list[BaseException] = []
+        for inner in exc.exceptions:
+            found.extend(_leaves(inner))
+        return found or [exc]
+    return [exc]
+
+
+def _pick_leaf(leaves: list[BaseException]) -> BaseException:
+    """The most telling of several errors (a transport error explains a closed connection)."""
+
+    def rank(exc: BaseException) -> int:
+        module = type(exc).__module__
+        if isinstance(exc, _CommandError):
+            return 0
+        if module.startswith("httpx"):
+            return 1
+        if isinstance(exc, OSError):
+            return 2
+        if module.startswith("mcp"):
+            return 4
+        return 3
+
+    return min(leaves, key=rank)
+
+
+def _describe_leaf(exc: BaseException, config: McpServerConfig | None = None) -> str:
+    module = type(exc).__module__
+    name = type(exc).__name__
+    text = str(exc) or name
+    if module.startswith("httpx") and config is not None:
+        if "Connect" in name:
+            detail = "connection refused" if "attempts failed" in text or "refused" in text.lower() else text
+            return f"cannot connect to {config.url} ({detail}); is the server running?"
+        if "Timeout" in name:
+            return f"{config.url} did not answer in time ({name})"
+        return f"HTTP error talking to {config.url}: {text}"
+    if name == "ValidationError":
+        return f"the server sent a malformed answer: {_first_error(exc)}"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or text}"
+    if name == "MCPError":
+        return f"the server answered with an error: {getattr(exc, 'message', text)} (error {getattr(exc, 'code', '?')})"
+    return f"{name}: {text}"
+
+
+def _first_error(exc: Any) -> str:
+    try:
+        errors = exc.errors()
+        first = errors[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    except Exception:
+        return str(exc)[:300]
+
+
+def _junk_sample(exc: Exception) -> str:
+    text = str(exc)
+    marker = "input_value="
+    if marker in text:
+        text = text.split(marker, 1)[1].split(", input_type", 1)[0]
+    return text[:120]
+
+
+def _junk_text(runner: _Runner) -> str:
+    return (
+        f"it printed {runner.junk_lines} line(s) on stdout that are not MCP messages"
+        + (f" (first: {runner.first_junk})" if runner.first_junk else "")
+        + "; an MCP server must print only JSON-RPC on stdout and log to stderr"
+    )
+
+
+def _stderr_tail(runner: _Runner, lines: int = 3) -> str:
+    handle = runner.stderr
+    if handle is None:
+        return ""
+    try:
+        handle.flush()
+        handle.seek(runner.stderr_start)
+        text = handle.read()[-4000:]
+        handle.seek(0, os.SEEK_END)
+    except (OSError, ValueError):
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)[:500]
+
+
+_SDK_MODULES = (
+    "anyio",
+    "httpx2",
+    "jsonschema",
+    "mcp",
+    "mcp.client.stdio",
+    "mcp.client.streamable_http",
+    "mcp_types",
+    "referencing",
+)
+_sdk_imported = False
+
+
+async def _import_sdk() -> None:
+    """Import the SDK in a thread: it takes a few hundred ms, which must not freeze the UI."""
+    global _sdk_imported
+    if _sdk_imported:
+        return
+    import importlib
+
+    def load() -> None:
+        for module in _SDK_MODULES:
+            importlib.import_module(module)
+
+    await asyncio.to_thread(load)
+    _sdk_imported = True
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("stoa")
+    except Exception:
+        return "0"
+
+
+@contextlib.asynccontextmanager
+async def _owning(http: Any, transport: Any) -> AsyncIterator[Any]:
+    """Enter the HTTP client we made, then the transport that uses it; close both in order."""
+    async with http, transport as streams:
+        yield streams
+
+
+@contextlib.asynccontextmanager
+async def _watch_eof(transport: Any, runner: _Runner) -> AsyncIterator[Any]:
+    """The transport's streams, with the read side telling the runner when the connection ends."""
+    async with transport as (read_stream, write_stream):
+        yield _EofWatchingStream(read_stream, runner), write_stream
+
+
+class _EofWatchingStream:
+    """A read stream that flags the end of the connection (process exit, HTTP stream closed)."""
+
+    def __init__(self, inner: Any, runner: _Runner) -> None:
+        self._inner = inner
+        self._runner = runner
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    def _ended(self) -> None:
+        if not self._runner.eof:
+            self._runner.eof = True
+            self._runner.wake.set()
+
+    async def receive(self) -> Any:
+        import anyio
+
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._ended()
+            raise
+
+    def __aiter__(self) -> _EofWatchingStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _EofWatchingStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
