@@ -1,0 +1,403 @@
+"""The key manager (``/key``) and the first-run onboarding screen.
+
+``KeyManagerScreen`` lists the providers with where each current key comes from (an
+environment variable, which always wins, or the saved-keys file), lets the person pick one and
+paste a key into a masked input, and saves it with ``core.keys.save_key`` (mode 0600, in the
+user config folder). It dismisses with the set of providers whose saved key changed, so the
+caller can drop cached clients.
+
+``OnboardingScreen`` is shown at a first run with no key at all: paste a key for a cloud
+provider, or use a detected local server (Ollama, LM Studio). It dismisses with an
+``OnboardingChoice`` (or None to quit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.config import KEYLESS_PROVIDERS, StoaPaths
+from core.keys import (
+    KEY_PAGES,
+    PROVIDER_LABELS,
+    KeySaveError,
+    KeyStatus,
+    delete_key,
+    env_var_for,
+    key_file_problem,
+    key_status,
+    save_key,
+)
+from core.models import ALL_PROVIDERS
+from core.providers.detect import LocalServer
+
+STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+
+# Providers listed in the key manager: the ones a key is normally needed for come first.
+_KEYED_FIRST = ("anthropic", "openai", "openrouter")
+KEY_PROVIDERS: tuple[str, ...] = (*_KEYED_FIRST, *(p for p in ALL_PROVIDERS if p not in _KEYED_FIRST))
+
+
+def describe_status(status: KeyStatus) -> Content:
+    if status.origin == "env":
+        extra = "  (a saved key is overridden)" if status.saved_shadowed else ""
+        return Content.assemble(
+            ("✓ ", "$text-success bold"), f"{status.masked}  from {status.source}", (extra, "$text-muted")
+        )
+    if status.origin == "saved":
+        return Content.assemble(("✓ ", "$text-success bold"), f"{status.masked}  from {status.source}")
+    if status.origin == "not needed":
+        return Content.styled("no key needed (local server)", "$text-muted")
+    return Content.styled(f"no key (set {env_var_for(status.provider)} or paste one)", "$text-warning")
+
+
+class KeyManagerScreen(ModalScreen[set[str]]):
+    """Pick a provider, paste a key (masked), save. Esc closes."""
+
+    CSS_PATH = STYLES / "pickers.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+d", "delete", "Delete saved key"),
+    ]
+
+    def __init__(
+        self,
+        paths: StoaPaths,
+        env: Mapping[str, str],
+        *,
+        provider: str | None = None,
+        message: str | None = None,
+        workspace: Path | None = None,
+        providers: Sequence[str] = KEY_PROVIDERS,
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.env = dict(env)
+        self.initial_provider = provider
+        self.message = message
+        self.workspace = workspace
+        self.providers = list(providers)
+        self.changed: set[str] = set()
+        self.selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="key-manager", classes="picker"):
+            yield Static(Content.from_markup("[b]API keys[/b]"), classes="picker-title")
+            message = self.message or key_file_problem(self.paths)
+            yield Static(message or "", id="key-message", classes="picker-message")
+            yield OptionList(*self._options(), id="providers")
+            with Vertical(id="key-entry", classes="key-entry -hidden"):
+                yield Static("", id="key-label", classes="key-label")
+                yield Input(password=True, placeholder="paste the key here", id="key-input")
+            yield Static(
+                f"Enter choose / save · ctrl+d delete the saved key · Esc close · keys are saved to "
+                f"{self.paths.keys_file} (mode 600); environment variables win",
+                classes="picker-hint",
+            )
+
+    def on_mount(self) -> None:
+        message = self.query_one("#key-message", Static)
+        message.display = bool(self.message or key_file_problem(self.paths))
+        option_list = self.query_one("#providers", OptionList)
+        if self.initial_provider in self.providers:
+            option_list.highlighted = self.providers.index(self.initial_provider)
+            if self.initial_provider not in KEYLESS_PROVIDERS or self.message:
+                self._open_entry(self.initial_provider)
+                return
+        option_list.focus()
+
+    def status(self, provider: str) -> KeyStatus:
+        return key_status(provider, self.env, self.paths)
+
+    def _options(self) -> list[Option]:
+        options = []
+        for provider in self.providers:
+            status = self.status(provider)
+            options.append(
+                Option(
+                    Content.assemble((f"{PROVIDER_LABELS.get(provider, provider):<19}", "bold"), describe_status(status)),
+                    id=provider,
+                )
+            )
+        return options
+
+    def _refresh(self) -> None:
+        option_list = self.query_one("#providers", OptionList)
+        highlighted = option_list.highlighted
+        option_list.set_options(self._options())
+        option_list.highlighted = highlighted
+
+    def _open_entry(self, provider: str) -> None:
+        self.selected = provider
+        label = PROVIDER_LABELS.get(provider, provider)
+        page = KEY_PAGES.get(provider)
+        where = f" (get one at {page})" if page else ""
+        self.query_one("#key-label", Static).update(f"Paste the {label} API key{where}, then Enter:")
+        entry = self.query_one("#key-entry")
+        entry.remove_class("-hidden")
+        key_input = self.query_one("#key-input", Input)
+        key_input.value = ""
+        key_input.focus()
+
+    def _close_entry(self) -> None:
+        self.selected = None
+        self.query_one("#key-input", Input).value = ""
+        self.query_one("#key-entry").add_class("-hidden")
+        self.query_one("#providers", OptionList).focus()
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#key-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+        message.set_class(not error, "-ok")
+        message.display = bool(text)
+
+    @on(OptionList.OptionSelected, "#providers")
+    def _provider_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self._open_entry(event.option.id)
+
+    @on(Input.Submitted, "#key-input")
+    def _key_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.selected is None:
+            return
+        provider = self.selected
+        try:
+            result = save_key(self.paths, provider, event.value, env=self.env, workspace=self.workspace)
+        except (KeySaveError, OSError) as exc:
+            # The typed key stays in the box so it can be fixed, never echoed in the message.
+            self._say(str(exc), error=True)
+            return
+        self.changed.add(provider)
+        label = PROVIDER_LABELS.get(provider, provider)
+        notes = " ".join(result.notices)
+        self._say(f"saved the {label} key ({result.status.masked}) to {result.path}. {notes}".strip())
+        self._refresh()
+        self._close_entry()
+
+    def action_delete(self) -> None:
+        option = self.query_one("#providers", OptionList).highlighted_option
+        provider = self.selected or (option.id if option is not None else None)
+        if provider is None:
+            return
+        try:
+            removed = delete_key(self.paths, provider)
+        except KeySaveError as exc:
+            self._say(str(exc), error=True)
+            return
+        label = PROVIDER_LABELS.get(provider, provider)
+        if removed:
+            self.changed.add(provider)
+            self._say(f"deleted the saved {label} key")
+        else:
+            self._say(f"there is no saved {label} key to delete")
+        self._refresh()
+
+    def action_close(self) -> None:
+        if self.selected is not None:
+            self._close_entry()
+            return
+        self.dismiss(self.changed)
+
+
+@dataclass(frozen=True)
+class OnboardingChoice:
+    """What the newcomer chose: a provider with a key saved, or a local server and model."""
+
+    provider: str
+    model: str | None = None
+    base_url: str | None = None
+
+
+class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
+    """First run with no key: paste a key, or use a detected local server."""
+
+    CSS_PATH = STYLES / "pickers.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+r", "rescan", "Search again for local servers"),
+    ]
+
+    def __init__(
+        self,
+        paths: StoaPaths,
+        env: Mapping[str, str],
+        *,
+        servers: Sequence[LocalServer] | None = None,
+        detect: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None,
+        workspace: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.env = dict(env)
+        self.workspace = workspace
+        self.servers: list[LocalServer] | None = list(servers) if servers is not None else None
+        if detect is None and servers is None:
+            from core.providers.detect import detect_local_servers
+
+            async def detect_default() -> Sequence[LocalServer]:
+                return await detect_local_servers(env=self.env)
+
+            detect = detect_default
+        self.detect = detect
+        self.selected: str | None = None
+        self.server: LocalServer | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="onboarding", classes="picker"):
+            yield Static(Content.from_markup("[b]Welcome to Stoa[/b]"), classes="picker-title")
+            yield Static(
+                "No API key was found (ANTHROPIC_API_KEY, OPENAI_API_KEY, or a saved key). "
+                "Choose how to start; you can change it later with /key and /model.",
+                classes="key-label",
+            )
+            yield Static("", id="onboarding-message", classes="picker-message")
+            yield OptionList(*self._options(), id="choices")
+            with Vertical(id="key-entry", classes="key-entry -hidden"):
+                yield Static("", id="key-label", classes="key-label")
+                yield Input(password=True, placeholder="paste the key here", id="key-input")
+            yield Static(
+                f"Enter choose · Esc back · ctrl+r search again for local servers · keys are saved to "
+                f"{self.paths.keys_file} (mode 600)",
+                classes="picker-hint",
+            )
+
+    def _options(self) -> list[Option]:
+        if self.server is not None:
+            options = [
+                Option(
+                    Content.assemble(("Use ", ""), (model_id, "bold")),
+                    id=f"model:{model_id}",
+                )
+                for model_id in self.server.models
+            ]
+            if not options:
+                options = [
+                    Option(
+                        f"{self.server.label} has no models yet: pull or load one, then ctrl+r",
+                        id="none",
+                        disabled=True,
+                    )
+                ]
+            return options
+        options = [
+            Option(Content.assemble("Paste an ", ("Anthropic", "bold"), " API key (Claude)"), id="key:anthropic"),
+            Option(Content.assemble("Paste an ", ("OpenAI", "bold"), " API key (GPT)"), id="key:openai"),
+            Option(Content.assemble("Paste an ", ("OpenRouter", "bold"), " API key"), id="key:openrouter"),
+        ]
+        if self.servers is None:
+            options.append(Option("Looking for a local server (Ollama, LM Studio)…", id="searching", disabled=True))
+        elif not self.servers:
+            options.append(
+                Option(
+                    "No local server found: start Ollama (localhost:11434) or LM Studio (localhost:1234), then ctrl+r",
+                    id="none",
+                    disabled=True,
+                )
+            )
+        else:
+            for index, server in enumerate(self.servers):
+                count = len(server.models)
+                plural = "model" if count == 1 else "models"
+                options.append(
+                    Option(
+                        Content.assemble("Use ", (server.label, "bold"), f" ({count} {plural})"),
+                        id=f"server:{index}",
+                    )
+                )
+        options.append(Option("Quit", id="quit"))
+        return options
+
+    def on_mount(self) -> None:
+        self.query_one("#onboarding-message", Static).display = False
+        self.query_one("#choices", OptionList).focus()
+        if self.servers is None:
+            self.action_rescan()
+
+    def action_rescan(self) -> None:
+        if self.detect is None:
+            return
+        self.servers = None if self.server is None else self.servers
+        self._refresh()
+        self.run_worker(self._detect(), group="onboarding", description="detect local servers", exit_on_error=False)
+
+    async def _detect(self) -> None:
+        assert self.detect is not None
+        try:
+            found = list(await self.detect())
+        except Exception:
+            found = []
+        self.servers = found
+        if self.server is not None:
+            self.server = next((s for s in found if s.base_url == self.server.base_url), None)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        option_list = self.query_one("#choices", OptionList)
+        option_list.set_options(self._options())
+        option_list.highlighted = next((i for i, o in enumerate(option_list.options) if not o.disabled), None)
+
+    def _say(self, text: str) -> None:
+        message = self.query_one("#onboarding-message", Static)
+        message.update(text)
+        message.set_class(True, "-error")
+        message.display = bool(text)
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        choice = event.option.id or ""
+        kind, _, value = choice.partition(":")
+        if kind == "key":
+            self.selected = value
+            label = PROVIDER_LABELS.get(value, value)
+            page = KEY_PAGES.get(value)
+            where = f" (get one at {page})" if page else ""
+            self.query_one("#key-label", Static).update(f"Paste the {label} API key{where}, then Enter:")
+            self.query_one("#key-entry").remove_class("-hidden")
+            key_input = self.query_one("#key-input", Input)
+            key_input.value = ""
+            key_input.focus()
+        elif kind == "server" and self.servers:
+            self.server = self.servers[int(value)]
+            self._refresh()
+        elif kind == "model" and self.server is not None:
+            self.dismiss(OnboardingChoice(provider=self.server.provider, model=value, base_url=self.server.base_url))
+        elif kind == "quit":
+            self.dismiss(None)
+
+    @on(Input.Submitted, "#key-input")
+    def _key_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.selected is None:
+            return
+        try:
+            save_key(self.paths, self.selected, event.value, env=self.env, workspace=self.workspace)
+        except (KeySaveError, OSError) as exc:
+            self._say(str(exc))
+            return
+        self.dismiss(OnboardingChoice(provider=self.selected))
+
+    def action_back(self) -> None:
+        if self.selected is not None:
+            self.selected = None
+            self.query_one("#key-input", Input).value = ""
+            self.query_one("#key-entry").add_class("-hidden")
+            self.query_one("#choices", OptionList).focus()
+        elif self.server is not None:
+            self.server = None
+            self._refresh()
+        else:
+            self.dismiss(None)

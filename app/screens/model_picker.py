@@ -1,0 +1,359 @@
+"""The model picker and the effort picker.
+
+``ModelPickerScreen`` lists every registry model grouped by provider, with its context window,
+price and effort range, plus the models of detected or configured local servers. Models of a
+provider without a key are dimmed ("no key: press k to add") and the cursor skips them. Typing
+filters; Enter dismisses with a model spec that ``core.switching.lookup_model`` resolves (a
+registry id, or ``provider/id`` for a local model); Esc dismisses with None.
+
+``EffortPickerScreen`` lists only the levels the active model supports, the current one marked,
+and dismisses with the chosen level (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.events import Key
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.keys import PROVIDER_LABELS
+from core.models import ALL_PROVIDERS, MODELS, ModelInfo
+from core.providers.detect import LocalServer
+from core.switching import effort_description
+
+STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+
+NO_KEY_HINT = "no key: press k to add"
+
+
+def format_tokens(count: int) -> str:
+    """1_000_000 -> "1M", 1_050_000 -> "1.05M", 200_000 -> "200K"."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.2f}".rstrip("0").rstrip(".") + "M"
+    if count >= 1_000:
+        return f"{count // 1_000}K"
+    return str(count)
+
+
+def format_price(model: ModelInfo) -> str:
+    if model.prices is None:
+        return "free (local)" if model.dynamic else "—"
+
+    return f"${model.prices.input:.2f} / ${model.prices.output:.2f}"
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def local_model_infos(servers: Iterable[LocalServer]) -> list[ModelInfo]:
+    """The models of detected/configured servers as (dynamic) registry entries."""
+    from core.models import compatible_model
+
+    out: list[ModelInfo] = []
+    for server in servers:
+        for model_id in server.models:
+            window = server.context_windows.get(model_id)
+            if window:
+                out.append(compatible_model(model_id, server.provider, context_window=window))
+            else:
+                out.append(compatible_model(model_id, server.provider))
+    return out
+
+
+def model_spec(model: ModelInfo) -> str:
+    """What the picker returns: a registry id, or ``provider/id`` for a local model."""
+    return f"{model.provider}/{model.id}" if model.dynamic else model.id
+
+
+@dataclass(frozen=True)
+class PickerRow:
+    model: ModelInfo
+    available: bool
+
+    @property
+    def spec(self) -> str:
+        return model_spec(self.model)
+
+    def matches(self, words: Sequence[str]) -> bool:
+        haystack = " ".join(
+            [
+                self.model.id,
+                self.model.label,
+                self.model.provider,
+                PROVIDER_LABELS.get(self.model.provider, ""),
+                *self.model.aliases,
+            ]
+        ).lower()
+        return all(word in haystack for word in words)
+
+
+class FilterInput(Input):
+    """The filter box. With nothing typed yet, ``k`` asks for the key manager instead."""
+
+    class KeyRequested(Message):
+        pass
+
+    async def _on_key(self, event: Key) -> None:
+        if event.character == "k" and not self.value:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.KeyRequested())
+            return
+        await super()._on_key(event)
+
+
+class ModelPickerScreen(ModalScreen[str | None]):
+    """Choose a model. Dismisses with a model spec, or None on Esc."""
+
+    CSS_PATH = STYLES / "pickers.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "cursor(1)", "Next", show=False),
+        Binding("up", "cursor(-1)", "Previous", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("ctrl+k", "add_key", "Add a key"),
+    ]
+
+    def __init__(
+        self,
+        current: str | None = None,
+        *,
+        has_key: Callable[[str], bool] = lambda provider: True,
+        local_servers: Sequence[LocalServer] = (),
+        detect: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None,
+        key_screen: Callable[[str | None], Screen[object]] | None = None,
+        models: Sequence[ModelInfo] = MODELS,
+    ) -> None:
+        super().__init__()
+        self.current = current
+        self.has_key = has_key
+        self.local_servers: list[LocalServer] = list(local_servers)
+        self.detect = detect
+        self.key_screen = key_screen
+        self.registry_models = list(models)
+        self.rows: list[PickerRow] = []
+        self._rebuild_rows()
+
+    # ---- data -------------------------------------------------------------------------------
+
+    def _rebuild_rows(self) -> None:
+        rows = [PickerRow(m, self.has_key(m.provider)) for m in self.registry_models]
+        rows += [PickerRow(m, True) for m in local_model_infos(self.local_servers)]
+        order = {p: i for i, p in enumerate(ALL_PROVIDERS)}
+        rows.sort(key=lambda r: order.get(r.model.provider, len(order)))
+        self.rows = rows
+
+    def visible_rows(self) -> list[PickerRow]:
+        words = self.query_one(FilterInput).value.lower().split() if self.is_mounted else []
+        return [r for r in self.rows if r.matches(words)]
+
+    def _server_label(self, provider: str) -> str:
+        for server in self.local_servers:
+            if server.provider == provider:
+                return server.label
+        return PROVIDER_LABELS.get(provider, provider)
+
+    def _row_content(self, row: PickerRow) -> Content:
+        model = row.model
+        marker = "●" if self.current in (model.id, row.spec) else " "
+        name_style = "bold" if row.available else ""
+        if model.dynamic:
+            # Local model ids are their own label; give them both columns.
+            names: list[str | tuple[str, str]] = [(f"{_fit(model.id, 37):<37} ", name_style)]
+        else:
+            names = [
+                (f"{_fit(model.label, 18):<18} ", name_style),
+                (f"{_fit(model.id, 18):<18} ", "$text-muted" if row.available else ""),
+            ]
+        parts: list[str | tuple[str, str]] = [
+            (f"{marker} ", "$accent bold"),
+            *names,
+            f"{format_tokens(model.context_window):>5} ctx  ",
+            f"{format_price(model):<15} ",
+            f"{model.effort_range:<10}",
+        ]
+        if not row.available:
+            parts.append((f" {NO_KEY_HINT}", "italic"))
+        return Content.assemble(*parts)
+
+    def _options(self) -> list[Option]:
+        options: list[Option] = []
+        rows = self.visible_rows()
+        last_provider: str | None = None
+        for row in rows:
+            provider = row.model.provider
+            if provider != last_provider:
+                header = self._server_label(provider)
+                if not row.available:
+                    header += "  (no key)"
+                options.append(
+                    Option(Content.assemble((header, "$text-primary bold")), id=f"header:{provider}", disabled=True)
+                )
+                last_provider = provider
+            options.append(Option(self._row_content(row), id=row.spec, disabled=not row.available))
+        if not rows:
+            text = self.query_one(FilterInput).value if self.is_mounted else ""
+            options.append(Option(Content(f"no model matches {text!r}"), id="empty", disabled=True))
+        return options
+
+    # ---- view -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker", classes="picker"):
+            yield Static(Content.from_markup("[b]Switch model[/b]"), classes="picker-title")
+            yield FilterInput(placeholder="type to filter", id="filter", select_on_focus=False)
+            yield OptionList(*self._options(), id="models")
+            yield Static(
+                "↑↓ move · Enter switch · Esc cancel · ctrl+k add a key · prices per million tokens in / out",
+                classes="picker-hint",
+            )
+
+    def on_mount(self) -> None:
+        self._refresh_list(keep=self.current)
+        self.query_one(FilterInput).focus()
+        if self.detect is not None:
+            self.run_worker(self._detect(), group="model-picker", description="detect local servers", exit_on_error=False)
+
+    async def _detect(self) -> None:
+        assert self.detect is not None
+        found = await self.detect()
+        known = {s.base_url for s in self.local_servers}
+        new = [s for s in found if s.base_url not in known]
+        if new:
+            self.local_servers += new
+            self._rebuild_rows()
+            self._refresh_list()
+
+    def _refresh_list(self, keep: str | None = None) -> None:
+        option_list = self.query_one("#models", OptionList)
+        previous = option_list.highlighted_option
+        keep = keep or (previous.id if previous is not None else None)
+        option_list.set_options(self._options())
+        target = None
+        if keep is not None:
+            for index, option in enumerate(option_list.options):
+                if option.id == keep and not option.disabled:
+                    target = index
+                    break
+        if target is None:
+            target = next((i for i, o in enumerate(option_list.options) if not o.disabled), None)
+        option_list.highlighted = target
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._refresh_list()
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_choose()
+
+    @on(OptionList.OptionSelected, "#models")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id and not event.option.disabled:
+            self.dismiss(event.option.id)
+
+    @on(FilterInput.KeyRequested)
+    def _key_requested(self) -> None:
+        self.action_add_key()
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        option_list = self.query_one("#models", OptionList)
+        if step > 0:
+            option_list.action_cursor_down()
+        else:
+            option_list.action_cursor_up()
+
+    def action_page(self, step: int) -> None:
+        option_list = self.query_one("#models", OptionList)
+        if step > 0:
+            option_list.action_page_down()
+        else:
+            option_list.action_page_up()
+
+    def action_choose(self) -> None:
+        option = self.query_one("#models", OptionList).highlighted_option
+        if option is None or option.disabled or option.id is None:
+            self.app.bell()
+            self.notify("no model to choose: change the filter", severity="warning")
+            return
+        self.dismiss(option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_add_key(self) -> None:
+        missing = next((r.model.provider for r in self.rows if not r.available), None)
+        if self.key_screen is None:
+            self.notify("add keys with /key", severity="information")
+            return
+        self.app.push_screen(self.key_screen(missing), callback=self._after_key)
+
+    def _after_key(self, _result: object) -> None:
+        self._rebuild_rows()
+        self._refresh_list()
+
+
+class EffortPickerScreen(ModalScreen[str | None]):
+    """Choose a reasoning effort among the levels the active model supports."""
+
+    CSS_PATH = STYLES / "pickers.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, model: ModelInfo, current: str) -> None:
+        super().__init__()
+        self.model = model
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options = []
+        for level in self.model.efforts:
+            marker = "●" if level == self.current else " "
+            options.append(
+                Option(
+                    Content.assemble(
+                        (f"{marker} ", "$accent bold"),
+                        (f"{level:<8}", "bold"),
+                        (effort_description(self.model, level), "$text-muted"),
+                        ("  (current)" if level == self.current else "", "$accent"),
+                    ),
+                    id=level,
+                )
+            )
+        with Vertical(id="effort-picker", classes="picker"):
+            yield Static(
+                Content.assemble(("Reasoning effort", "bold"), f" for {self.model.label} ({self.model.id})"),
+                classes="picker-title",
+            )
+            yield OptionList(*options, id="efforts")
+            yield Static("↑↓ move · Enter choose · Esc cancel", classes="picker-hint")
+
+    def on_mount(self) -> None:
+        option_list = self.query_one("#efforts", OptionList)
+        if self.current in self.model.efforts:
+            option_list.highlighted = self.model.efforts.index(self.current)
+        option_list.focus()
+
+    @on(OptionList.OptionSelected, "#efforts")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
