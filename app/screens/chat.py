@@ -1,0 +1,764 @@
+"""The chat screen: the conversation log, the composer, the status bar and the plan panel.
+
+It owns the agent worker. A submitted message starts a turn (``Agent.run_turn``) in a worker
+of group ``agent``; the worker hands every core event to a ``Bridge``, which posts Textual
+messages back here, where they become log entries, tool rows, plan and status updates.
+
+Messages typed while a turn runs are queued: they go to the agent at once (``agent.steer``),
+which delivers them at the next tool-result boundary (``SteeringDelivered``); whatever is left
+when the turn finishes runs as the next turn. The screen keeps a mirror of that queue for the
+queue bar; Up on the first line pops the last queued message back into the editor (taken back
+from the agent too). After an interrupt or a failure the queue goes back into the editor:
+nothing is sent that the person did not see go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message as TextualMessage
+from textual.screen import Screen
+from textual.worker import Worker
+
+from app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
+from app.commands import REGISTRY, CommandContext, parse_slash
+from core import events as ev
+from core.permissions.approver import PermissionDecision
+from widgets.chat_log import ChatLog
+from widgets.composer import Composer
+from widgets.messages import AssistantMessage, ThinkingMessage
+from widgets.plan_panel import PlanPanel
+from widgets.queue_bar import QueueBar
+from widgets.records import (
+    AssistantRecord,
+    NoticeLevel,
+    NoticeRecord,
+    Record,
+    ThinkingRecord,
+    ToolRecord,
+    UserRecord,
+    WelcomeRecord,
+)
+from widgets.status_bar import StatusBar
+from widgets.tool_call import ToolCallView
+
+if TYPE_CHECKING:
+    from core.providers.types import Message
+    from core.runtime import Runtime
+
+MODES_CYCLE = ("plan", "ask", "auto")
+MODE_DESCRIPTIONS = {
+    "plan": "read-only: the model can look but not change anything",
+    "ask": "every change asks for your approval",
+    "auto": "changes inside the workspace run without asking; destructive and outside actions ask",
+}
+
+
+def shorten_path(path: Path, home: str | None) -> str:
+    text = str(path)
+    if home:
+        home = home.rstrip("/")
+        if text == home:
+            return "~"
+        if text.startswith(home + "/"):
+            return "~" + text[len(home) :]
+    return text
+
+
+class ChatScreen(Screen[None]):
+    """The default screen."""
+
+    AUTO_FOCUS = "#prompt"
+
+    BINDINGS = [
+        Binding("escape", "interrupt", "Interrupt", show=False),
+        Binding("ctrl+o", "toggle_tools", "Tool details", show=False),
+        Binding("ctrl+t", "toggle_plan", "Plan panel", show=False),
+        Binding("shift+tab", "cycle_mode", "Trust mode", show=False),
+        Binding("ctrl+l", "new_conversation", "New conversation", show=False),
+        Binding("pageup", "scroll_log('up')", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_log('down')", "Scroll down", show=False, priority=True),
+        Binding("f1", "help", "Help", show=False),
+    ]
+
+    class ConversationCleared(TextualMessage):
+        """/clear or Ctrl+L started a new conversation (session store: start a new session)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        history: list[Message] | None = None,
+    ) -> None:
+        super().__init__(id="chat")
+        self.runtime = runtime
+        self._initial_history = history
+        self.clock = clock
+        self.log_view = ChatLog(clock=clock, id="log")
+        self.plan_panel = PlanPanel()
+        self.queue_bar = QueueBar()
+        self.prompt_history: list[str] = []
+        self.composer = Composer(
+            slash_items=REGISTRY.slash_items, take_queued=self._pop_queued, history=self.prompt_history
+        )
+        self.status_bar = StatusBar(clock=clock)
+        # Turn state.
+        self.busy = False
+        self.queued: list[str] = []
+        self._next_turn: list[str] = []
+        self._interrupting = False
+        self._turn_worker: Worker[None] | None = None
+        self._permission_worker: Worker[None] | None = None
+        self._permission_screen: Screen[Any] | None = None
+        self._turn_input: tuple[str, str] | None = None
+        self._turn_replied = False
+        self._assistant: AssistantMessage | None = None
+        self._assistant_record: AssistantRecord | None = None
+        self._thinking: ThinkingRecord | None = None
+        self._attempt: list[Record] = []
+        self._retry_notice: NoticeRecord | None = None
+        self._tools: dict[str, ToolRecord] = {}
+        self.tools_expanded = False
+        self._plan_hidden_by_user = False
+
+    # ---- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield self.log_view
+            yield self.plan_panel
+        yield self.queue_bar
+        yield self.composer
+        yield self.status_bar
+
+    @property
+    def agent(self) -> Any:
+        return self.runtime.agent
+
+    async def on_mount(self) -> None:
+        self._refresh_status()
+        self.composer.set_placeholder("Message Stoa…  (/ for commands)")
+        if self._initial_history:
+            await self.load_history(self._initial_history)
+            self._initial_history = None
+        else:
+            await self._welcome()
+
+    async def _welcome(self) -> None:
+        lines: list[str] = []
+        for warning in getattr(self.runtime.config, "warnings", []):
+            lines.append(f"⚠ {warning}")
+        await self.log_view.add(
+            WelcomeRecord(model=self._model_label(), workspace=self.workspace_label(), lines=tuple(lines))
+        )
+        await self._warn_if_no_key()
+
+    async def _warn_if_no_key(self) -> None:
+        model = self.agent.model
+        if self.runtime.has_key(model.provider):
+            return
+        from core.config import KEY_ENV_VARS
+
+        variable = KEY_ENV_VARS.get(model.provider, ("an API key",))[0]
+        how = f"set {variable} in your shell (export {variable}=…) and start stoa again"
+        if "key" in REGISTRY:
+            how = f"add one now with /key, or {how}"
+        await self.log_view.add(
+            NoticeRecord(
+                "warning",
+                f"{model.id} is served by {model.provider}, and no {variable} is set.",
+                hint=how + "; /model switches to a model whose key you have",
+                title=f"No API key for {model.provider}",
+            )
+        )
+
+    def workspace_label(self) -> str:
+        config = self.runtime.config
+        return shorten_path(config.workspace, config.env.get("HOME"))
+
+    def _model_label(self) -> str:
+        return str(self.agent.model.id)
+
+    def _sandbox_label(self) -> str:
+        sandbox = self.runtime.services.get("sandbox")
+        if sandbox is None:
+            return ""
+        label = getattr(sandbox, "label", sandbox)
+        return str(label() if callable(label) else label)
+
+    def _refresh_status(self, **changes: Any) -> None:
+        agent = self.agent
+        self.status_bar.set_info(
+            model=self._model_label(),
+            effort=agent.effort,
+            mode=self.runtime.policy.mode,
+            sandbox=self._sandbox_label(),
+            workspace=self.workspace_label(),
+            context_window=agent.model.context_window,
+            queued=len(self.queued),
+            **changes,
+        )
+
+    def refresh_status(self) -> None:
+        """Re-read model, effort and mode (call after changing them from a picker)."""
+        self._refresh_status()
+
+    # ---- notices -------------------------------------------------------------------------------
+
+    def show_notice(
+        self, level: NoticeLevel, text: str, *, hint: str | None = None, title: str | None = None
+    ) -> None:
+        self.run_worker(self.log_view.add(NoticeRecord(level, text, hint=hint, title=title)), group="ui")
+
+    # ---- input ---------------------------------------------------------------------------------
+
+    @on(Composer.Submitted)
+    async def _submitted(self, event: Composer.Submitted) -> None:
+        event.stop()
+        if parse_slash(event.text) is not None:
+            self.run_slash(event.text)
+            return
+        text = event.text[1:] if event.text.startswith("//") else event.text
+        display = event.display[1:] if event.display.startswith("//") else event.display
+        await self.send(text, display)
+
+    @on(Composer.QuitRequested)
+    def _quit_requested(self, event: Composer.QuitRequested) -> None:
+        event.stop()
+        self.app.exit(0)
+
+    async def send(self, text: str, display: str | None = None) -> None:
+        """Send a message: start a turn, or queue it while one runs."""
+        display = text if display is None else display
+        if not text.strip():
+            return
+        if self.busy:
+            if self._interrupting:
+                self._next_turn.append(text)
+            else:
+                self.agent.steer(text)
+                self.queued.append(text)
+            self._queue_changed()
+            return
+        await self.start_turn(text, display)
+
+    def run_slash(self, text: str) -> None:
+        parsed = parse_slash(text)
+        if parsed is None:
+            return
+        name, args = parsed
+        cmd = REGISTRY.get(name)
+        if cmd is None:
+            self.show_notice(
+                "error",
+                f"unknown command /{name}; nothing was sent",
+                hint="type / to see the commands, /help for all of them, or start with // to send a message beginning with /",
+            )
+            return
+        if self.busy and not cmd.while_busy:
+            self.show_notice("error", f"/{cmd.name} cannot run while the agent works", hint="wait, or press Esc to interrupt")
+            return
+        self.run_worker(self._run_command(cmd, CommandContext(self, cmd.name, args)), group="command")
+
+    async def _run_command(self, cmd: Any, ctx: CommandContext) -> None:
+        try:
+            await cmd.run(ctx)
+        except Exception as exc:  # a broken command must not take the app down
+            self.show_notice("error", f"/{cmd.name} failed: {exc}", hint="see the logs, or report this")
+
+    def _pop_queued(self) -> str | None:
+        """Up on the first line while messages are queued: take the last one back."""
+        if not self.queued:
+            return None
+        item = self.queued.pop()
+        pending = self.agent.take_pending_steering()
+        if item in pending:
+            index = len(pending) - 1 - pending[::-1].index(item)
+            del pending[index]
+        for text in pending:
+            self.agent.steer(text)
+        self._queue_changed()
+        return item
+
+    def _queue_changed(self) -> None:
+        self.queue_bar.show_queue([*self.queued, *self._next_turn])
+        self.status_bar.set_info(queued=len(self.queued) + len(self._next_turn))
+
+    # ---- turns ---------------------------------------------------------------------------------
+
+    async def start_turn(self, text: str, display: str | None = None) -> None:
+        from core.runtime import MissingKeyError
+
+        display = text if display is None else display
+        try:
+            self.runtime.check_key(self.agent.model)
+        except MissingKeyError as exc:
+            await self.log_view.add(
+                NoticeRecord("error", str(exc), title="Not sent", hint="your message is back in the editor")
+            )
+            if not self.composer.text.strip():
+                self.composer.set_text(display)
+            return
+        await self.log_view.add(UserRecord(display))
+        self.log_view.anchor()
+        self.busy = True
+        self._interrupting = False
+        self._turn_input = (text, display)
+        self._turn_replied = False
+        self._tools.clear()
+        self.composer.set_class(True, "-busy")
+        self.composer.set_placeholder("Queue a message for the agent…  (Esc interrupts)")
+        self.status_bar.set_info(busy_since=self.clock())
+        self._turn_worker = self._run_turn(text, Bridge(self))
+
+    @work(group="agent", exclusive=False, exit_on_error=False, description="agent turn")
+    async def _run_turn(self, text: str, bridge: Bridge) -> None:
+        outcome: Any = "finished"
+        try:
+            async for event in self.agent.run_turn(text):
+                if isinstance(event, ev.TurnFailed):
+                    outcome = "failed"
+                bridge.post(event)
+        except asyncio.CancelledError:
+            outcome = "interrupted"
+            bridge.post(ev.TurnInterrupted())
+            raise
+        except Exception as exc:
+            outcome = "failed"
+            bridge.post(ev.TurnFailed(error=f"internal error: {exc!r}", hint="please report this", kind="internal"))
+        finally:
+            bridge.end_turn(outcome)
+
+    def action_interrupt(self) -> None:
+        if self.composer.slash_list.is_open:
+            self.composer.slash_list.hide()
+            return
+        self.interrupt()
+
+    def interrupt(self) -> bool:
+        """Cancel the running turn (and its shell commands). True if there was one."""
+        if not self.busy or self._interrupting or self._turn_worker is None:
+            return False
+        self._interrupting = True
+        self._close_permission_prompt()
+        self._turn_worker.cancel()
+        return True
+
+    @on(TurnEnded)
+    async def _turn_ended(self, message: TurnEnded) -> None:
+        message.stop()
+        await self._finish_streams()
+        self.busy = False
+        self._interrupting = False
+        self._turn_worker = None
+        self.composer.set_class(False, "-busy")
+        self.composer.set_placeholder("Message Stoa…  (/ for commands)")
+        self.status_bar.set_info(busy_since=None)
+        leftover = self.agent.take_pending_steering()
+        typed_after_interrupt, self._next_turn = self._next_turn, []
+        self.queued.clear()
+        if message.outcome == "finished":
+            follow_up = [*leftover, *typed_after_interrupt]
+        else:
+            # Interrupted or failed: the queue was not sent; give it back to the editor.
+            if leftover:
+                current = self.composer.text
+                self.composer.set_text("\n\n".join([*leftover, *([current] if current.strip() else [])]))
+            follow_up = typed_after_interrupt
+        self._queue_changed()
+        if follow_up:
+            combined = "\n\n".join(follow_up)
+            await self.start_turn(combined)
+
+    # ---- events --------------------------------------------------------------------------------
+
+    @on(StreamChunk)
+    async def _stream_chunk(self, chunk: StreamChunk) -> None:
+        chunk.stop()
+        if chunk.kind == "text":
+            text = chunk.take()
+            await self._fold_thinking()
+            if self._assistant is None:
+                record = AssistantRecord()
+                self._assistant_record = record
+                self._attempt.append(record)
+                widget = await self.log_view.add(record)
+                assert isinstance(widget, AssistantMessage)
+                self._assistant = widget
+            await self._assistant.add_text(text)
+        elif chunk.kind == "thinking":
+            text = chunk.take()
+            if self._thinking is None:
+                self._thinking = ThinkingRecord()
+                self._attempt.append(self._thinking)
+                await self.log_view.add(self._thinking)
+            widget = self.log_view.widget_of(self._thinking)
+            if isinstance(widget, ThinkingMessage):
+                widget.append(text)
+            else:
+                self._thinking.text += text
+        elif chunk.kind == "output" and chunk.call_id is not None:
+            parts = chunk.take_parts()
+            record = self._tools.get(chunk.call_id)
+            if record is None:
+                return
+            view = self.log_view.widget_of(record)
+            if isinstance(view, ToolCallView):
+                view.add_output(parts)
+            else:
+                for part in parts:
+                    record.output.extend(part.removesuffix("\n").split("\n"))
+
+    async def _fold_thinking(self) -> None:
+        if self._thinking is not None:
+            widget = self.log_view.widget_of(self._thinking)
+            if isinstance(widget, ThinkingMessage):
+                widget.finish()
+            else:
+                self._thinking.done = True
+                self._thinking.expanded = False
+            self._thinking = None
+
+    async def _finish_streams(self, final_text: str | None = None) -> None:
+        await self._fold_thinking()
+        if self._assistant is not None:
+            await self._assistant.finish(final_text)
+        elif self._assistant_record is not None:
+            self._assistant_record.done = True
+        self._assistant = None
+        self._assistant_record = None
+
+    @on(AgentEvent)
+    async def _agent_event(self, message: AgentEvent) -> None:
+        message.stop()
+        event = message.event
+        handler = getattr(self, f"_on_{type(event).__name__}", None)
+        if handler is not None:
+            await handler(event)
+
+    async def _on_RequestStarted(self, event: ev.RequestStarted) -> None:
+        await self._finish_streams()
+        self._attempt = []
+
+    async def _on_AssistantMessageCompleted(self, event: ev.AssistantMessageCompleted) -> None:
+        self._turn_replied = True
+        text = event.message.text
+        await self._finish_streams(text if self._assistant is not None else None)
+        if self._retry_notice is not None:
+            await self.log_view.remove_record(self._retry_notice)
+            self._retry_notice = None
+
+    async def _on_ToolCallStarted(self, event: ev.ToolCallStarted) -> None:
+        await self._finish_streams()
+        record = ToolRecord(
+            call_id=event.call_id,
+            name=event.name,
+            arguments=dict(event.arguments),
+            summary=event.summary,
+            server=event.server,
+            started_at=self.clock(),
+            expanded=self.tools_expanded,
+        )
+        self._tools[event.call_id] = record
+        await self.log_view.add(record)
+
+    async def _on_ToolCallFinished(self, event: ev.ToolCallFinished) -> None:
+        record = self._tools.get(event.call_id)
+        if record is None:
+            record = ToolRecord(call_id=event.call_id, name=event.name, started_at=self.clock())
+            self._tools[event.call_id] = record
+            await self.log_view.add(record)
+        status = event.status or ("error" if event.is_error else "ok")
+        elapsed = max(0.0, self.clock() - record.started_at)
+        view = self.log_view.widget_of(record)
+        expand = True if self.tools_expanded else None
+        if isinstance(view, ToolCallView):
+            await view.finish(
+                status=status, result_text=event.result_text, display=event.display, elapsed=elapsed, expand=expand
+            )
+        else:
+            record.status = status  # type: ignore[assignment]
+            record.result_text = event.result_text
+            record.display = event.display
+            record.elapsed = elapsed
+            record.expanded = record.is_error if expand is None else expand
+
+    async def _on_ServerToolUsed(self, event: ev.ServerToolUsed) -> None:
+        await self._finish_streams()
+        await self.log_view.add(
+            ToolRecord(call_id="", name=event.name, summary=event.summary, status="ok", elapsed=None)
+        )
+
+    async def _on_PermissionRequested(self, event: ev.PermissionRequested) -> None:
+        await self._finish_streams()
+        self._permission_worker = self._ask_permission(event)
+
+    async def _on_PlanUpdated(self, event: ev.PlanUpdated) -> None:
+        self.plan_panel.update_plan(event.steps, event.explanation)
+        if not self._plan_hidden_by_user:
+            self.plan_panel.show(True)
+
+    async def _on_UsageUpdated(self, event: ev.UsageUpdated) -> None:
+        total = event.total
+        self.status_bar.set_info(
+            input_tokens=total.input_tokens + total.cache_write_tokens,
+            output_tokens=total.output_tokens,
+            cache_read_tokens=total.cache_read_tokens,
+            cost_usd=event.cost_usd,
+            context_tokens=event.context_tokens,
+            context_window=event.context_window,
+        )
+
+    async def _on_Notice(self, event: ev.Notice) -> None:
+        await self.log_view.add(NoticeRecord(event.level, event.text))
+
+    async def _on_Retrying(self, event: ev.Retrying) -> None:
+        # The partial reply of the failed attempt is discarded; the next attempt streams anew.
+        self._assistant = None
+        self._assistant_record = None
+        self._thinking = None
+        for record in self._attempt:
+            await self.log_view.remove_record(record)
+        self._attempt = []
+        if self._retry_notice is not None:
+            await self.log_view.remove_record(self._retry_notice)
+        self._retry_notice = NoticeRecord(
+            "warning",
+            f"{event.reason}; retrying in {event.delay:.0f}s (attempt {event.attempt + 1} of {event.max_attempts})",
+        )
+        await self.log_view.add(self._retry_notice)
+
+    async def _on_SteeringDelivered(self, event: ev.SteeringDelivered) -> None:
+        if event.text in self.queued:
+            self.queued.remove(event.text)
+        self._queue_changed()
+        await self._finish_streams()
+        await self.log_view.add(UserRecord(event.text, steering=True))
+
+    async def _on_TurnFinished(self, event: ev.TurnFinished) -> None:
+        await self._finish_streams()
+
+    async def _on_TurnFailed(self, event: ev.TurnFailed) -> None:
+        await self._finish_streams()
+        restored = self._restore_failed_input()
+        hint = event.hint
+        if restored:
+            hint = (hint + "; " if hint else "") + "your message is back in the editor"
+        await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=_failure_title(event.kind)))
+
+    async def _on_TurnInterrupted(self, event: ev.TurnInterrupted) -> None:
+        await self._finish_streams()
+        for record in self._tools.values():
+            if record.status == "running":
+                view = self.log_view.widget_of(record)
+                elapsed = max(0.0, self.clock() - record.started_at)
+                if isinstance(view, ToolCallView):
+                    await view.finish(
+                        status="interrupted", result_text="interrupted", display=None, elapsed=elapsed, expand=False
+                    )
+                else:
+                    record.status = "interrupted"
+                    record.elapsed = elapsed
+        await self.log_view.add(
+            NoticeRecord("warning", "the turn was stopped; the conversation is kept", title="Interrupted")
+        )
+
+    def _restore_failed_input(self) -> bool:
+        """A first request that failed: take the message back from the history into the editor.
+
+        Only when nothing of this turn reached the model's reply (otherwise the message is part of
+        a conversation the provider accepted and stays there).
+        """
+        if self._turn_replied or self._turn_input is None:
+            return False
+        text, display = self._turn_input
+        history = self.agent.history
+        last = history.last
+        if last is None or last.role != "user" or last.text != text or last.tool_results:
+            return False
+        history.messages.pop()
+        if not self.composer.text.strip():
+            self.composer.set_text(display)
+        return True
+
+    # ---- permission prompts --------------------------------------------------------------------
+
+    @work(group="permission", exclusive=False, exit_on_error=False, description="permission prompt")
+    async def _ask_permission(self, event: ev.PermissionRequested) -> None:
+        future = event.future
+        decision: PermissionDecision | None = None
+        try:
+            screen = _permission_screen(event.request)
+            if screen is None:
+                decision = PermissionDecision(
+                    "reject", feedback="Not run: this build has no permission prompt to ask the user with."
+                )
+            else:
+                self._permission_screen = screen
+                decision = await self.app.push_screen_wait(screen)
+        finally:
+            self._permission_screen = None
+        if decision is not None and not future.done():
+            with suppress(asyncio.InvalidStateError):
+                future.set_result(decision)
+
+    def _close_permission_prompt(self) -> None:
+        screen = self._permission_screen
+        if self._permission_worker is not None:
+            self._permission_worker.cancel()
+            self._permission_worker = None
+        if screen is not None and screen.is_current:
+            self.app.pop_screen()
+        self._permission_screen = None
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    def action_toggle_tools(self) -> None:
+        self.tools_expanded = not self.tools_expanded
+        for record in self.log_view.records:
+            if isinstance(record, ToolRecord) and record.finished:
+                view = self.log_view.widget_of(record)
+                if isinstance(view, ToolCallView):
+                    view.set_expanded(self.tools_expanded)
+                else:
+                    record.expanded = self.tools_expanded
+
+    def action_toggle_plan(self) -> None:
+        if not self.plan_panel.has_plan:
+            self.show_notice("info", "no plan yet: the plan panel appears when the model makes one")
+            return
+        visible = not self.plan_panel.shown
+        self.plan_panel.show(visible)
+        self._plan_hidden_by_user = not visible
+
+    def action_cycle_mode(self) -> None:
+        current = self.runtime.policy.mode
+        index = MODES_CYCLE.index(current) if current in MODES_CYCLE else -1
+        self.set_mode(MODES_CYCLE[(index + 1) % len(MODES_CYCLE)])
+
+    def set_mode(self, mode: str) -> None:
+        from core.permissions.policy import MODES
+
+        if mode not in MODES:
+            self.show_notice("error", f"unknown trust mode {mode!r}", hint=f"choose one of {', '.join(MODES)}")
+            return
+        policy = self.runtime.policy
+        setter = getattr(policy, "set_mode", None)
+        if callable(setter):
+            setter(mode)
+        else:
+            policy.mode = mode
+        self._refresh_status()
+        self.show_notice("info", f"trust mode: {mode} ({MODE_DESCRIPTIONS.get(mode, '')})")
+
+    def action_scroll_log(self, direction: str) -> None:
+        if direction == "up":
+            self.log_view.scroll_page_up()
+        else:
+            self.log_view.scroll_page_down()
+
+    def action_help(self) -> None:
+        self.run_slash("/help")
+
+    async def action_new_conversation(self) -> None:
+        if self.busy:
+            self.show_notice("error", "a turn is running", hint="press Esc to interrupt it first")
+            return
+        await self.new_conversation()
+
+    async def new_conversation(self) -> None:
+        from core.agent.history import History
+
+        self.agent.history = History()
+        self.agent.tool_state.clear()
+        self._tools.clear()
+        self.plan_panel.clear_plan()
+        self._plan_hidden_by_user = False
+        await self.log_view.clear()
+        await self._welcome()
+        self.status_bar.set_info(context_tokens=0)
+        self.post_message(self.ConversationCleared())
+
+    # ---- resumed conversations -----------------------------------------------------------------
+
+    async def load_history(self, messages: Iterable[Message]) -> None:
+        """Show a saved conversation (resume). The agent's history is set by the caller."""
+        records = records_from_history(list(messages))
+        await self.log_view.load(records)
+        for record in records:
+            if isinstance(record, UserRecord) and not record.steering:
+                self.prompt_history.append(record.text)
+
+
+def _failure_title(kind: str) -> str:
+    return {
+        "auth": "Authentication failed",
+        "not_found": "Not found",
+        "rate_limit": "Rate limited",
+        "overloaded": "Provider overloaded",
+        "connection": "Connection failed",
+        "stream_broken": "The reply broke off",
+        "context_length": "Conversation too long",
+        "bad_request": "Request rejected",
+        "usage": "Nothing sent",
+        "internal": "Internal error",
+    }.get(kind, "Error")
+
+
+def _permission_screen(request: Any) -> Screen[PermissionDecision] | None:
+    try:
+        from app.screens.permission import PermissionScreen  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return PermissionScreen(request)  # type: ignore[no-any-return]
+
+
+def records_from_history(messages: list[Message]) -> list[Record]:
+    """Log records for a saved conversation: user text, replies, and tool calls with results."""
+    from core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+
+    results: dict[str, ToolResultBlock] = {}
+    for message in messages:
+        for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                results[block.tool_use_id] = block
+    records: list[Record] = []
+    for message in messages:
+        if message.role == "user":
+            steering = any(isinstance(b, ToolResultBlock) for b in message.content)
+            text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
+            if text.strip():
+                records.append(UserRecord(text, steering=steering))
+            continue
+        for block in message.content:
+            if isinstance(block, ThinkingBlock) and block.thinking.strip():
+                records.append(ThinkingRecord(block.thinking, done=True, expanded=False))
+            elif isinstance(block, TextBlock) and block.text.strip():
+                if records and isinstance(records[-1], AssistantRecord):
+                    records[-1].text += block.text
+                else:
+                    records.append(AssistantRecord(block.text, done=True))
+            elif isinstance(block, ToolUseBlock):
+                result = results.get(block.id)
+                status: Any = "ok" if result is not None and not result.is_error else "error"
+                records.append(
+                    ToolRecord(
+                        call_id=block.id,
+                        name=block.name,
+                        arguments=dict(block.input),
+                        status=status if result is not None else "interrupted",
+                        result_text=result.text if result is not None else "",
+                        expanded=False,
+                    )
+                )
+    return records

@@ -1,0 +1,230 @@
+"""The scrolling conversation: one widget per record, anchored to the bottom, bounded in height.
+
+All records stay in memory; only a contiguous tail of them is mounted as widgets. When the
+mounted tail grows past a height budget while the view follows the bottom, the oldest widgets
+are unmounted (their records stay). Scrolling to the top mounts earlier records again in
+batches, keeping the view where it was. A long conversation therefore costs the same to draw
+as a short one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from widgets.messages import AssistantMessage, NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
+from widgets.records import (
+    AssistantRecord,
+    NoticeRecord,
+    Record,
+    ThinkingRecord,
+    ToolRecord,
+    UserRecord,
+    WelcomeRecord,
+)
+from widgets.tool_call import ToolCallView
+
+DEFAULT_BUDGET_LINES = 1_500
+RESTORE_BATCH = 20
+# Never unmount below this many entries, whatever their height.
+MIN_MOUNTED = 8
+# How many entries a loaded (resumed) conversation mounts at first.
+INITIAL_TAIL = 40
+
+
+class EarlierIndicator(Static):
+    DEFAULT_CSS = """
+    EarlierIndicator {
+        color: $text-muted;
+        text-style: italic;
+        content-align: center middle;
+        width: 100%;
+        display: none;
+    }
+    """
+
+
+class ChatLog(VerticalScroll, can_focus=True):
+    """The conversation. ``add`` appends a record and returns its widget."""
+
+    DEFAULT_CSS = """
+    ChatLog {
+        height: 1fr;
+        padding: 0 1 1 1;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        budget_lines: int = DEFAULT_BUDGET_LINES,
+        restore_batch: int = RESTORE_BATCH,
+        clock: Callable[[], float] | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.records: list[Record] = []
+        self.budget_lines = budget_lines
+        self.restore_batch = restore_batch
+        self._clock = clock
+        self._widgets: dict[int, Widget] = {}
+        # records[_first:] are mounted.
+        self._first = 0
+        self._restoring = False
+        self._indicator = EarlierIndicator()
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield self._indicator
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    # ---- queries -----------------------------------------------------------------------------
+
+    @property
+    def mounted_records(self) -> list[Record]:
+        return self.records[self._first :]
+
+    @property
+    def unmounted_count(self) -> int:
+        return self._first
+
+    def widget_of(self, record: Record) -> Widget | None:
+        return self._widgets.get(id(record))
+
+    # ---- building ----------------------------------------------------------------------------
+
+    def _build(self, record: Record, index: int) -> Widget:
+        widget: Widget
+        if isinstance(record, UserRecord):
+            widget = UserMessage(record)
+        elif isinstance(record, AssistantRecord):
+            widget = AssistantMessage(record)
+        elif isinstance(record, ThinkingRecord):
+            widget = ThinkingMessage(record)
+        elif isinstance(record, ToolRecord):
+            widget = ToolCallView(record, clock=self._clock)
+            previous = self.records[index - 1] if index > 0 else None
+            widget.set_class(not isinstance(previous, ToolRecord), "-first")
+        elif isinstance(record, NoticeRecord):
+            widget = NoticeMessage(record)
+        elif isinstance(record, WelcomeRecord):
+            widget = WelcomeBanner(record)
+        else:  # pragma: no cover - a new record type without a widget is a programming error
+            raise TypeError(f"no widget for {type(record).__name__}")
+        self._widgets[id(record)] = widget
+        return widget
+
+    # ---- changes -----------------------------------------------------------------------------
+
+    async def add(self, record: Record) -> Widget:
+        """Append a record and mount its widget at the bottom."""
+        self.records.append(record)
+        widget = self._build(record, len(self.records) - 1)
+        await self.mount(widget)
+        self.call_after_refresh(self.prune)
+        return widget
+
+    async def remove_record(self, record: Record) -> None:
+        widget = self._widgets.pop(id(record), None)
+        index = next((i for i, r in enumerate(self.records) if r is record), None)
+        if index is not None:
+            del self.records[index]
+            if index < self._first:
+                self._first -= 1
+        if widget is not None:
+            await widget.remove()
+        self._update_indicator()
+
+    async def clear(self) -> None:
+        await self.remove_children([w for w in self.children if w is not self._indicator])
+        self.records.clear()
+        self._widgets.clear()
+        self._first = 0
+        self._update_indicator()
+        self.anchor()
+
+    async def load(self, records: Iterable[Record], *, tail: int = INITIAL_TAIL) -> None:
+        """Replace the conversation; mount only its last ``tail`` entries."""
+        await self.clear()
+        self.records = list(records)
+        self._first = max(0, len(self.records) - tail)
+        widgets = [self._build(r, i) for i, r in enumerate(self.records) if i >= self._first]
+        if widgets:
+            await self.mount_all(widgets)
+        self._update_indicator()
+        self.anchor()
+
+    # ---- height budget -------------------------------------------------------------------------
+
+    def _following_bottom(self) -> bool:
+        return self.max_scroll_y - self.scroll_y <= 1 and not self._anchor_released
+
+    def prune(self) -> None:
+        """Unmount the oldest widgets while the mounted tail is taller than the budget."""
+        if not self.is_mounted or not self._following_bottom():
+            return
+        height = self.virtual_size.height
+        if height <= self.budget_lines:
+            return
+        drop: list[Widget] = []
+        first = self._first
+        mounted = len(self.records) - first
+        while height > self.budget_lines and mounted - len(drop) > MIN_MOUNTED:
+            record = self.records[first]
+            if not record.finished:
+                break
+            widget = self._widgets.get(id(record))
+            if widget is None:
+                break
+            height -= widget.outer_size.height + widget.styles.margin.top
+            drop.append(widget)
+            first += 1
+        if not drop:
+            return
+        for record in self.records[self._first : first]:
+            self._widgets.pop(id(record), None)
+        self._first = first
+        self.remove_children(drop)
+        self._update_indicator()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 0 and self._first > 0 and not self._restoring and self.is_mounted:
+            self._restoring = True
+            self.call_later(self.restore_earlier)
+
+    async def restore_earlier(self, count: int | None = None) -> int:
+        """Mount up to ``count`` earlier records above the view, keeping the view still."""
+        try:
+            count = self.restore_batch if count is None else count
+            start = max(0, self._first - count)
+            if start == self._first:
+                return 0
+            anchor = self._widgets.get(id(self.records[self._first])) if self._first < len(self.records) else None
+            before_y = anchor.virtual_region.y if anchor is not None else 0
+            widgets = [self._build(self.records[i], i) for i in range(start, self._first)]
+            added = self._first - start
+            self._first = start
+            await self.mount_all(widgets, after=self._indicator)
+            self._update_indicator()
+            if anchor is not None:
+
+                def keep_view() -> None:
+                    shift = anchor.virtual_region.y - before_y
+                    self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
+
+                self.call_after_refresh(keep_view)
+            return added
+        finally:
+            self._restoring = False
+
+    def _update_indicator(self) -> None:
+        count = self._first
+        self._indicator.display = count > 0
+        if count:
+            self._indicator.update(f"▲ {count} earlier entr{'ies' if count != 1 else 'y'} · scroll up to show")

@@ -1,0 +1,348 @@
+"""The composer: a multi-line prompt editor with history, slash completion and paste folding.
+
+Keys: Enter sends; Shift+Enter, Alt+Enter and Ctrl+J insert a newline (many terminals send
+the same bytes for Enter and Shift+Enter, so the last two always work); Ctrl+U / Ctrl+W /
+Ctrl+K delete to line start / previous word / line end; Up on the first line and Down on the
+last walk the prompt history (the draft is kept and comes back). A leading ``/`` opens the
+inline list of slash commands: Up/Down choose, Enter runs, Tab completes, Esc closes. A paste
+longer than ``PASTE_FOLD_CHARS`` shows as a one-line placeholder; the full text is sent.
+
+The composer knows nothing about the agent: it posts ``Composer.Submitted`` and asks two
+callables for the slash commands and for a queued message to pop back (``take_queued``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import OptionList, TextArea
+from textual.widgets.option_list import Option
+
+PASTE_FOLD_CHARS = 500
+NEWLINE_KEYS = frozenset({"shift+enter", "alt+enter", "ctrl+j", "newline"})
+_PLACEHOLDER = re.compile(r"\[Pasted text #\d+ · [\d,]+ chars(?: · [\d,]+ lines)?\]")
+
+
+@dataclass(frozen=True)
+class SlashItem:
+    """One entry of the inline slash list (what the command registry exposes)."""
+
+    name: str
+    description: str
+    args: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+def match_slash(items: Sequence[SlashItem], query: str) -> list[SlashItem]:
+    """Commands whose name (or alias) starts with the query, then those that contain it."""
+    query = query.lower()
+    starts = [i for i in items if i.name.startswith(query) or any(a.startswith(query) for a in i.aliases)]
+    contains = [i for i in items if i not in starts and query in i.name]
+    return starts + contains
+
+
+class SlashList(OptionList):
+    """The inline list of slash commands shown above the prompt."""
+
+    DEFAULT_CSS = """
+    SlashList {
+        display: none;
+        height: auto;
+        max-height: 10;
+        border: round $primary 60%;
+        background: $surface;
+        padding: 0;
+    }
+    SlashList.-visible {
+        display: block;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="slash-list")
+        self.can_focus = False
+        self.items: list[SlashItem] = []
+
+    def show_items(self, items: list[SlashItem]) -> None:
+        self.items = items
+        self.clear_options()
+        width = max((len(i.name) + len(i.args) + 2 for i in items), default=0)
+        for item in items:
+            label = Text()
+            label.append(f"/{item.name}", style="bold")
+            if item.args:
+                label.append(f" {item.args}", style="italic")
+            label.pad_right(max(0, width - label.cell_len + 2))
+            label.append(item.description, style="dim")
+            self.add_option(Option(label, id=item.name))
+        self.highlighted = 0 if items else None
+        self.set_class(bool(items), "-visible")
+
+    def hide(self) -> None:
+        self.items = []
+        self.set_class(False, "-visible")
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-visible")
+
+    @property
+    def current(self) -> SlashItem | None:
+        if self.highlighted is None or not self.items:
+            return None
+        return self.items[self.highlighted]
+
+
+class PromptInput(TextArea):
+    """The text editor of the composer; key handling lives here, state in ``Composer``."""
+
+    BINDINGS = [
+        Binding("ctrl+k", "delete_to_end_of_line", "Delete to line end", show=False),
+        Binding("ctrl+d", "ctrl_d", "Delete right / quit", show=False),
+    ]
+
+    def __init__(self, composer: Composer) -> None:
+        super().__init__(
+            id="prompt",
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            highlight_cursor_line=False,
+        )
+        self.composer = composer
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.composer.handle_key(event.key):
+            event.stop()
+            event.prevent_default()
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.insert("\n")
+            return
+        await super()._on_key(event)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if len(event.text) > PASTE_FOLD_CHARS and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            self.insert(self.composer.fold_paste(event.text))
+            return
+        await super()._on_paste(event)
+
+    def action_cursor_up(self, select: bool = False) -> None:
+        if not select and self.cursor_at_first_line and self.composer.history_back():
+            return
+        super().action_cursor_up(select)
+
+    def action_cursor_down(self, select: bool = False) -> None:
+        if not select and self.cursor_at_last_line and self.composer.history_forward():
+            return
+        super().action_cursor_down(select)
+
+    def action_ctrl_d(self) -> None:
+        if not self.text:
+            self.composer.post_message(Composer.QuitRequested())
+            return
+        self.action_delete_right()
+
+
+class Composer(Vertical):
+    """Slash list + prompt editor."""
+
+    DEFAULT_CSS = """
+    Composer {
+        height: auto;
+    }
+    Composer > #prompt {
+        height: auto;
+        min-height: 1;
+        max-height: 12;
+        border: round $foreground 30%;
+        padding: 0 1;
+    }
+    Composer > #prompt:focus {
+        border: round $primary;
+    }
+    Composer.-busy > #prompt:focus {
+        border: round $accent;
+    }
+    """
+
+    class Submitted(Message):
+        """Enter on a non-empty prompt. ``text`` is what to send, ``display`` what to show."""
+
+        def __init__(self, text: str, display: str) -> None:
+            super().__init__()
+            self.text = text
+            self.display = display
+
+    class QuitRequested(Message):
+        """Ctrl+D on an empty prompt."""
+
+    def __init__(
+        self,
+        *,
+        slash_items: Callable[[], Sequence[SlashItem]] = lambda: (),
+        take_queued: Callable[[], str | None] = lambda: None,
+        history: list[str] | None = None,
+        id: str | None = "composer",
+    ) -> None:
+        super().__init__(id=id)
+        self.slash_items = slash_items
+        self.take_queued = take_queued
+        self.history: list[str] = history if history is not None else []
+        self._history_index: int | None = None
+        self._draft = ""
+        self._pastes: dict[str, str] = {}
+        self._paste_count = 0
+        # Text for which the slash list was dismissed with Esc (do not reopen until it changes).
+        self._slash_dismissed: str | None = None
+        self.slash_list = SlashList()
+        self.input = PromptInput(self)
+
+    def compose(self) -> ComposeResult:
+        yield self.slash_list
+        yield self.input
+
+    # ---- public API ----------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        return self.input.text
+
+    def set_text(self, text: str) -> None:
+        self.input.load_text(text)
+        self.input.move_cursor(self.input.document.end)
+
+    def focus_input(self) -> None:
+        self.input.focus()
+
+    def set_placeholder(self, text: str) -> None:
+        self.input.placeholder = text
+
+    def expand(self, text: str) -> str:
+        """Replace paste placeholders with the pasted text."""
+        return _PLACEHOLDER.sub(lambda m: self._pastes.get(m.group(0), m.group(0)), text)
+
+    def fold_paste(self, pasted: str) -> str:
+        self._paste_count += 1
+        lines = pasted.count("\n") + 1
+        label = f"[Pasted text #{self._paste_count} · {len(pasted):,} chars"
+        label += f" · {lines:,} lines]" if lines > 1 else "]"
+        self._pastes[label] = pasted
+        return label
+
+    def submit(self) -> None:
+        raw = self.input.text
+        if not raw.strip():
+            return
+        self.slash_list.hide()
+        if not self.history or self.history[-1] != raw:
+            self.history.append(raw)
+        self._history_index = None
+        self._draft = ""
+        self.input.clear()
+        self.post_message(self.Submitted(self.expand(raw).strip("\n"), raw.strip("\n")))
+
+    # ---- history -------------------------------------------------------------------------------
+
+    def history_back(self) -> bool:
+        """Up on the first line: pop a queued message, else the previous prompt."""
+        queued = self.take_queued()
+        if queued is not None:
+            current = self.input.text
+            self.set_text(queued if not current.strip() else f"{queued}\n{current}")
+            return True
+        if not self.history:
+            return False
+        if self._history_index is None:
+            self._draft = self.input.text
+            self._history_index = len(self.history) - 1
+        elif self._history_index > 0:
+            self._history_index -= 1
+        else:
+            return True
+        self.set_text(self.history[self._history_index])
+        return True
+
+    def history_forward(self) -> bool:
+        if self._history_index is None:
+            return False
+        self._history_index += 1
+        if self._history_index >= len(self.history):
+            self._history_index = None
+            self.set_text(self._draft)
+        else:
+            self.set_text(self.history[self._history_index])
+        return True
+
+    # ---- slash list ----------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#prompt")
+    def _text_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.refresh_slash_list()
+
+    def refresh_slash_list(self) -> None:
+        text = self.input.text
+        if text != self._slash_dismissed:
+            self._slash_dismissed = None
+        query = self._slash_query(text)
+        if query is None or self._slash_dismissed is not None:
+            self.slash_list.hide()
+            return
+        self.slash_list.show_items(match_slash(list(self.slash_items()), query))
+
+    @staticmethod
+    def _slash_query(text: str) -> str | None:
+        if not text.startswith("/") or any(c.isspace() for c in text):
+            return None
+        return text[1:]
+
+    def handle_key(self, key: str) -> bool:
+        """Keys the composer itself handles (slash list, Enter). True when handled."""
+        slash = self.slash_list
+        if slash.is_open:
+            if key == "up":
+                slash.action_cursor_up()
+                return True
+            if key == "down":
+                slash.action_cursor_down()
+                return True
+            if key == "tab":
+                item = slash.current
+                if item is not None:
+                    self.set_text(f"/{item.name} ")
+                slash.hide()
+                return True
+            if key == "escape":
+                self._slash_dismissed = self.input.text
+                slash.hide()
+                return True
+            if key == "enter":
+                item = slash.current
+                if item is not None:
+                    self.set_text(f"/{item.name}")
+                self.submit()
+                return True
+        if key == "enter":
+            self.submit()
+            return True
+        return False
+
+    @on(OptionList.OptionSelected, "#slash-list")
+    def _slash_clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.set_text(f"/{event.option.id}")
+            self.submit()

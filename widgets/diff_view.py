@@ -1,0 +1,127 @@
+"""A coloured unified diff with old/new line numbers."""
+
+from __future__ import annotations
+
+import re
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
+
+
+def diff_stats(diff: str) -> tuple[int, int]:
+    """(added, removed) line counts of a unified diff."""
+    added = removed = 0
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
+
+
+def render_diff(
+    diff: str,
+    *,
+    added: Style,
+    removed: Style,
+    hunk: Style,
+    gutter: Style,
+    max_lines: int | None = None,
+) -> Text:
+    """Render a unified diff as Rich text: ``old new │ ±line``, hunks and file headers dimmed."""
+    lines = diff.splitlines()
+    old = new = 0
+    width = max(3, len(str(_max_line_number(lines))))
+    out = Text(no_wrap=False, end="")
+    shown = 0
+    for line in lines:
+        if max_lines is not None and shown >= max_lines:
+            rest = len(lines) - shown
+            out.append(f"… {rest} more diff line{'s' if rest != 1 else ''}\n", style=gutter)
+            break
+        shown += 1
+        if line.startswith(("---", "+++")):
+            out.append(line + "\n", style=hunk)
+            continue
+        match = _HUNK.match(line)
+        if match:
+            old, new = int(match.group(1)), int(match.group(3))
+            out.append(line + "\n", style=hunk)
+            continue
+        if line.startswith("+"):
+            out.append(f"{'':>{width}} {new:>{width}} ", style=gutter)
+            out.append(line + "\n", style=added)
+            new += 1
+        elif line.startswith("-"):
+            out.append(f"{old:>{width}} {'':>{width}} ", style=gutter)
+            out.append(line + "\n", style=removed)
+            old += 1
+        elif line.startswith("\\"):
+            out.append(line + "\n", style=gutter)
+        else:
+            out.append(f"{old:>{width}} {new:>{width}} ", style=gutter)
+            out.append(line + "\n")
+            old += 1
+            new += 1
+    out.rstrip()
+    return out
+
+
+def _max_line_number(lines: list[str]) -> int:
+    top = 0
+    for line in lines:
+        match = _HUNK.match(line)
+        if match:
+            top = max(
+                top,
+                int(match.group(1)) + int(match.group(2) or 1),
+                int(match.group(3)) + int(match.group(4) or 1),
+            )
+    return top
+
+
+class DiffView(Static):
+    """A unified diff, coloured with the theme's success/error colours."""
+
+    COMPONENT_CLASSES = {"diff--added", "diff--removed", "diff--hunk", "diff--gutter"}
+
+    DEFAULT_CSS = """
+    DiffView {
+        height: auto;
+        padding: 0 1;
+    }
+    DiffView > .diff--added {
+        color: $text-success;
+        background: $success 15%;
+    }
+    DiffView > .diff--removed {
+        color: $text-error;
+        background: $error 15%;
+    }
+    DiffView > .diff--hunk {
+        color: $text-accent;
+    }
+    DiffView > .diff--gutter {
+        color: $text-muted;
+    }
+    """
+
+    def __init__(self, diff: str, *, max_lines: int | None = 400, classes: str | None = None) -> None:
+        super().__init__(classes=classes, markup=False)
+        self.diff = diff
+        self.max_lines = max_lines
+
+    def on_mount(self) -> None:
+        self.update(
+            render_diff(
+                self.diff,
+                added=self.get_component_rich_style("diff--added"),
+                removed=self.get_component_rich_style("diff--removed"),
+                hunk=self.get_component_rich_style("diff--hunk"),
+                gutter=self.get_component_rich_style("diff--gutter"),
+                max_lines=self.max_lines,
+            )
+        )

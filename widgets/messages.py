@@ -1,0 +1,237 @@
+"""Chat log entries that are plain text or Markdown: user, assistant, thinking, notices, welcome.
+
+Each widget is built from its record (``widgets.records``) and keeps it current, so the chat
+log can drop the widget and rebuild it later. The assistant reply streams into one Markdown
+widget through ``Markdown.get_stream`` (which batches fragments when the UI falls behind).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from widgets.records import AssistantRecord, NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
+
+
+class UserMessage(Static):
+    """What the person typed (or steered in while the agent worked)."""
+
+    DEFAULT_CSS = """
+    UserMessage {
+        margin: 1 0 0 0;
+        padding: 0 1;
+        border-left: thick $primary;
+        background: $primary 10%;
+        color: $text;
+    }
+    UserMessage.-steering {
+        border-left: thick $secondary;
+        background: $secondary 10%;
+    }
+    """
+
+    def __init__(self, record: UserRecord) -> None:
+        self.record = record
+        super().__init__(self._content(), classes="-steering" if record.steering else "", markup=False)
+
+    def _content(self) -> Text:
+        text = Text(self.record.text)
+        if self.record.steering:
+            text = Text.assemble(("steer ▸ ", "italic"), text)
+        return text
+
+
+class AssistantMessage(Markdown):
+    """One assistant reply. Streams while the model writes; plain Markdown once done."""
+
+    DEFAULT_CSS = """
+    AssistantMessage {
+        margin: 1 0 0 0;
+        padding: 0 1 0 2;
+        background: transparent;
+    }
+    AssistantMessage > MarkdownBlock:last-child {
+        margin-bottom: 0;
+    }
+    """
+
+    def __init__(self, record: AssistantRecord) -> None:
+        self.record = record
+        super().__init__(record.text if record.done else None)
+        self._stream: MarkdownStream | None = None
+        self._pending = record.text if not record.done else ""
+
+    def on_mount(self) -> None:
+        if not self.record.done:
+            self._stream = Markdown.get_stream(self)
+            if self._pending:
+                self.run_worker(self._stream.write(self._pending), group="markdown")
+                self._pending = ""
+
+    async def add_text(self, fragment: str) -> None:
+        """Append streamed text (not ``append``: that is Markdown's own, used by the stream)."""
+        if not fragment:
+            return
+        self.record.text += fragment
+        if self._stream is not None:
+            await self._stream.write(fragment)
+        else:
+            self._pending += fragment
+
+    async def finish(self, final_text: str | None = None) -> None:
+        """Stop streaming; if the provider's final text differs from the stream, show the final."""
+        self.record.done = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.stop()
+        if final_text is not None and final_text != self.record.text:
+            self.record.text = final_text
+            await self.update(final_text)
+
+
+class ThinkingMessage(Vertical):
+    """The model's reasoning, dimmed; click the title (or press Enter on it) to fold it."""
+
+    DEFAULT_CSS = """
+    ThinkingMessage {
+        height: auto;
+        margin: 1 0 0 0;
+        padding: 0 1 0 2;
+    }
+    ThinkingMessage > .thinking-title {
+        color: $text-muted;
+        text-style: italic;
+    }
+    ThinkingMessage > .thinking-title:hover {
+        color: $text;
+    }
+    ThinkingMessage > .thinking-body {
+        color: $text-muted;
+        text-style: italic;
+        padding: 0 0 0 2;
+        max-height: 12;
+        overflow-y: auto;
+    }
+    ThinkingMessage.-collapsed > .thinking-body {
+        display: none;
+    }
+    """
+
+    class Toggled(Message):
+        pass
+
+    def __init__(self, record: ThinkingRecord) -> None:
+        self.record = record
+        super().__init__(classes="" if record.expanded else "-collapsed")
+        self._title = Static(self._title_text(), classes="thinking-title", markup=False)
+        self._body = Static(record.text, classes="thinking-body", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self._title
+        yield self._body
+
+    def _title_text(self) -> Text:
+        arrow = "▾" if self.record.expanded else "▸"
+        label = "Thinking…" if not self.record.done else "Thought"
+        lines = self.record.text.count("\n") + 1 if self.record.text else 0
+        suffix = f" ({lines} lines)" if self.record.done and not self.record.expanded else ""
+        return Text(f"{arrow} {label}{suffix}")
+
+    def append(self, text: str) -> None:
+        self.record.text += text
+        self._body.update(self.record.text)
+        self._body.scroll_end(animate=False, immediate=False)
+
+    def finish(self) -> None:
+        """The reply that followed the thinking has started or ended: fold it away."""
+        if self.record.done:
+            return
+        self.record.done = True
+        self.record.expanded = False
+        self._refresh_state()
+
+    def toggle(self) -> None:
+        self.record.expanded = not self.record.expanded
+        self._refresh_state()
+
+    def _refresh_state(self) -> None:
+        self.set_class(not self.record.expanded, "-collapsed")
+        self._title.update(self._title_text())
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.toggle()
+
+
+class NoticeMessage(Static):
+    """An info / warning / error line, with the next step to take when there is one."""
+
+    DEFAULT_CSS = """
+    NoticeMessage {
+        margin: 1 0 0 0;
+        padding: 0 1 0 2;
+        color: $text-muted;
+    }
+    NoticeMessage.-warning {
+        color: $text-warning;
+    }
+    NoticeMessage.-error {
+        color: $text-error;
+        border-left: thick $error;
+        background: $error 10%;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, record: NoticeRecord) -> None:
+        self.record = record
+        super().__init__(self._content(), classes=f"-{record.level}", markup=False)
+
+    def _content(self) -> Text:
+        record = self.record
+        icon = {"info": "·", "warning": "⚠", "error": "✗"}[record.level]
+        text = Text(f"{icon} ")
+        if record.title:
+            text.append(f"{record.title}: ", style="bold")
+        text.append(record.text)
+        if record.hint:
+            text.append(f"\n  → {record.hint}", style="italic")
+        return text
+
+
+class WelcomeBanner(Static):
+    """The first entry of an empty conversation: what runs where, and how to start."""
+
+    DEFAULT_CSS = """
+    WelcomeBanner {
+        margin: 1 0 0 0;
+        padding: 0 2;
+        border: round $primary 50%;
+        height: auto;
+    }
+    """
+
+    def __init__(self, record: WelcomeRecord) -> None:
+        self.record = record
+        super().__init__(self._content(), markup=False)
+
+    def _content(self) -> Text:
+        record = self.record
+        text = Text()
+        text.append("Stoa", style="bold")
+        text.append(f"  ·  {record.model}  ·  {record.workspace}\n", style="dim")
+        text.append("Type a message and press Enter. ", style="")
+        text.append("/", style="bold")
+        text.append(" for commands, ")
+        text.append("Ctrl+P", style="bold")
+        text.append(" for the palette, ")
+        text.append("/help", style="bold")
+        text.append(" for every key.")
+        for line in record.lines:
+            text.append(f"\n{line}")
+        return text
