@@ -1,0 +1,61 @@
+"""Sessions on disk: the SQLite store, the recorder that saves a conversation as it happens,
+titles, and resume.
+
+Front-ends call ``open_session(runtime, resume, continue_latest)`` after ``build_runtime``;
+see ``core.sessions.resume``.
+"""
+
+from core.sessions.recorder import SessionRecorder, SessionState
+from core.sessions.resume import (
+    NoSessionToContinueError,
+    SessionHandle,
+    clear_session,
+    close_session,
+    open_session,
+    open_store,
+    resume_session,
+    switch_to,
+)
+from core.sessions.store import (
+    AmbiguousSessionError,
+    DatabaseUnusableError,
+    DisplayRecord,
+    InvalidSessionIdError,
+    SaveError,
+    SchemaTooNewError,
+    SessionInfo,
+    SessionNotFoundError,
+    SessionSeed,
+    SessionStore,
+    SessionStoreError,
+    validate_session_id,
+)
+from core.sessions.summary import AwaySummary, format_age, format_duration
+
+__all__ = [
+    "AmbiguousSessionError",
+    "AwaySummary",
+    "DatabaseUnusableError",
+    "DisplayRecord",
+    "InvalidSessionIdError",
+    "NoSessionToContinueError",
+    "SaveError",
+    "SchemaTooNewError",
+    "SessionHandle",
+    "SessionInfo",
+    "SessionNotFoundError",
+    "SessionRecorder",
+    "SessionSeed",
+    "SessionState",
+    "SessionStore",
+    "SessionStoreError",
+    "clear_session",
+    "close_session",
+    "format_age",
+    "format_duration",
+    "open_session",
+    "open_store",
+    "resume_session",
+    "switch_to",
+    "validate_session_id",
+]

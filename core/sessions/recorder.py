@@ -98,6 +98,10 @@ class SessionRecorder:
     def turn_open(self) -> bool:
         return self._turn_open
 
+    def remember_first_prompt(self, text: str) -> None:
+        """A resumed session's first prompt (a model title may still be owed to it)."""
+        self._first_prompt = text
+
     # ---- TurnObserver -------------------------------------------------------------------------
 
     async def message_added(self, message: Message, *, replaces_last: bool) -> None:
@@ -321,6 +325,7 @@ class SessionRecorder:
                 self.title_source = "model"
                 with contextlib.suppress(SaveError):
                     await self._update(title=title, title_source="model")
+                    await self.sync_state()  # the title call's usage is in the ledger
 
         self._title_task = asyncio.create_task(make(), name="stoa-session-title")
 

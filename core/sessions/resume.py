@@ -1,0 +1,377 @@
+"""Wiring a session into a runtime: start a new one, or resume a saved one exactly.
+
+``open_session(runtime, resume, continue_latest)`` is what both front-ends call after
+``build_runtime``. It opens the store (kept in ``runtime.services["store"]``), then either
+starts a fresh session (nothing is written until the first message) or loads a saved one:
+the history goes through ``repair_messages`` (a crash can leave dangling tool calls), the
+model, effort, trust mode and cost ledger are restored unless the command line chose
+otherwise, and the display records come back for the chat log with an ``AwaySummary``.
+Either way the session's ``SessionRecorder`` becomes the agent's observer.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from core.agent.history import History, repair_messages
+from core.cost import UsageLedger, format_quit_summary
+from core.models import ModelInfo, UnknownModelError, UnsupportedEffortError, resolve_model, validate_effort
+from core.sessions import records as rec
+from core.sessions.recorder import SessionRecorder, SessionState
+from core.sessions.store import (
+    DisplayRecord,
+    SessionInfo,
+    SessionNotFoundError,
+    SessionSeed,
+    SessionStore,
+    SessionStoreError,
+)
+from core.sessions.summary import AwaySummary, away_summary
+from core.sessions.titles import make_titler
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+STORE_SERVICE = "store"
+SESSION_SERVICE = "session"
+
+
+@dataclass
+class SessionHandle:
+    """The session a runtime is writing to, and what a front-end needs to show it.
+
+    ``records`` and ``away`` are set when a saved session was resumed (replay them into the chat
+    log; show the away summary). ``read_only`` is set when the session's model belongs to a
+    provider without a key: show ``read_only_reason`` and do not send until the person sets a
+    key or switches model. ``notices`` are things to tell the person once (a database moved
+    aside, a model no longer known).
+    """
+
+    store: SessionStore
+    recorder: SessionRecorder
+    info: SessionInfo | None = None
+    resumed: bool = False
+    records: list[DisplayRecord] = field(default_factory=list)
+    away: AwaySummary | None = None
+    read_only: bool = False
+    read_only_reason: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def session_id(self) -> str:
+        return self.recorder.session_id
+
+    @property
+    def title(self) -> str:
+        return self.recorder.title
+
+    async def close(self) -> None:
+        """Save the final state (mode, model, costs), close an open turn. Idempotent."""
+        await self.recorder.aclose()
+
+    def quit_summary(self, ledger: UsageLedger) -> str:
+        """The lines to print after the app exits (tokens, cache hit rate, estimated cost)."""
+        saved = self.recorder.started
+        return format_quit_summary(
+            ledger, session_id=self.session_id if saved else None, title=self.title or None
+        )
+
+
+class NoSessionToContinueError(SessionStoreError):
+    pass
+
+
+async def open_store(runtime: Runtime, *, clock: Callable[[], float] = time.time) -> SessionStore:
+    """The runtime's store, opened once at ``config.paths.database`` and kept in its services."""
+    store = runtime.services.get(STORE_SERVICE)
+    if isinstance(store, SessionStore):
+        return store
+    store = await SessionStore.open(runtime.config.paths.database, clock=clock)
+    runtime.services[STORE_SERVICE] = store
+    return store
+
+
+async def open_session(
+    runtime: Runtime,
+    resume: str | None = None,
+    continue_latest: bool = False,
+    *,
+    clock: Callable[[], float] = time.time,
+    titles: bool = True,
+) -> SessionHandle:
+    """Start or resume the runtime's session and attach its recorder to the agent.
+
+    ``resume`` is an id or id prefix; ``continue_latest`` takes the most recent session of this
+    project. Raises ``InvalidSessionIdError``, ``SessionNotFoundError``,
+    ``AmbiguousSessionError`` (lists candidates), ``NoSessionToContinueError``,
+    ``SchemaTooNewError`` or ``DatabaseUnusableError``; each message says what to do.
+    """
+    store = await open_store(runtime, clock=clock)
+    info: SessionInfo | None = None
+    if resume:
+        info = await store.resolve(resume)
+    elif continue_latest or resume == "":
+        info = await store.latest(runtime.config.workspace)
+        if info is None:
+            raise NoSessionToContinueError(
+                f"no saved session for {runtime.config.workspace} yet; start one with `stoa`, or "
+                "pick a session of another project with `stoa -r`"
+            )
+    if info is None:
+        handle = new_session(runtime, store, titles=titles)
+    else:
+        handle = await resume_session(runtime, store, info, clock=clock, titles=titles)
+    handle.notices[:0] = store.notices
+    store.notices = []
+    return handle
+
+
+def new_session(runtime: Runtime, store: SessionStore, *, titles: bool = True) -> SessionHandle:
+    """A fresh session id with an empty history and ledger (start-up, or ``/clear``).
+
+    Nothing is written until the first message, so opening and quitting leaves no empty session.
+    """
+    agent = runtime.agent
+    agent.history = History()
+    agent.ledger = UsageLedger()
+    agent.last_turn_interrupted = False
+    seed = SessionSeed(
+        id=str(uuid.uuid4()),
+        project=str(runtime.config.workspace),
+        model=agent.model.id,
+        provider=agent.model.provider,
+        mode=runtime.policy.mode,
+        effort=agent.effort,
+    )
+    recorder = _recorder(runtime, store, seed, titles=titles)
+    handle = SessionHandle(store=store, recorder=recorder)
+    _attach(runtime, handle)
+    return handle
+
+
+async def resume_session(
+    runtime: Runtime,
+    store: SessionStore,
+    info: SessionInfo,
+    *,
+    clock: Callable[[], float] = time.time,
+    titles: bool = True,
+) -> SessionHandle:
+    """Load ``info``'s session into the runtime's agent (also used by the TUI's picker)."""
+    agent = runtime.agent
+    notices: list[str] = []
+    saved = await store.load_messages(info.id)
+    history = repair_messages(saved)
+    if history != saved:
+        # Keep "what is saved" equal to "what the agent holds", so later in-place updates of
+        # the last message touch the right row.
+        await store.replace_messages(info.id, history)
+    agent.history = History(history)
+    agent.ledger = UsageLedger.from_dict(info.ledger) if info.ledger else _ledger_from_counters(info)
+    agent.last_turn_interrupted = info.last_turn_interrupted
+    notices += _restore_model(runtime, info)
+    if runtime.choices.mode is None and info.mode in ("plan", "ask", "auto"):
+        runtime.policy.mode = info.mode
+
+    records = await store.load_records(info.id)
+    crashed = info.turn_open
+    if crashed:
+        # The process died mid-turn: say so in the replay, once, and close the turn.
+        records = await _close_crashed_turn(store, info, records)
+    away = away_summary(info, records, crashed=crashed, now=clock())
+    records = [_settled(r) for r in records]
+
+    seed = SessionSeed(
+        id=info.id,
+        project=info.project,
+        model=info.model,
+        provider=info.provider,
+        mode=info.mode,
+        effort=info.effort,
+        title=info.title,
+    )
+    first_prompt = next((r.data.get("text", "") for r in records if r.kind == rec.USER), None)
+    recorder = _recorder(
+        runtime,
+        store,
+        seed,
+        titles=titles,
+        exists=True,
+        next_seq=max((r.seq for r in records), default=0),
+        last_message=history[-1] if history else None,
+        title=info.title,
+        title_source=info.title_source,
+        first_prompt=first_prompt,
+    )
+    read_only = not runtime.has_key(agent.model.provider)
+    reason = None
+    if read_only:
+        from core.config import KEY_ENV_VARS
+
+        var = KEY_ENV_VARS.get(agent.model.provider, ("an API key",))[0]
+        reason = (
+            f"This session uses {agent.model.id} ({agent.model.provider}), and no API key for "
+            f"{agent.model.provider} is set, so it is shown read-only. Set {var} (or add a key with "
+            "/key) to continue it, or switch to a model you have a key for with /model."
+        )
+    handle = SessionHandle(
+        store=store,
+        recorder=recorder,
+        info=info,
+        resumed=True,
+        records=records,
+        away=away,
+        read_only=read_only,
+        read_only_reason=reason,
+        notices=notices,
+    )
+    _attach(runtime, handle)
+    return handle
+
+
+async def switch_to(runtime: Runtime, session_id: str, *, clock: Callable[[], float] = time.time) -> SessionHandle:
+    """Resume another session inside a running app (the picker's choice): closes the current one."""
+    store = await open_store(runtime, clock=clock)
+    info = await store.get(session_id)
+    if info is None:
+        raise SessionNotFoundError(f"session {session_id[:8]} no longer exists (deleted elsewhere?)")
+    current = runtime.services.get(SESSION_SERVICE)
+    if isinstance(current, SessionHandle):
+        await current.close()
+    return await resume_session(runtime, store, info, clock=clock)
+
+
+async def clear_session(runtime: Runtime) -> SessionHandle:
+    """``/clear``: close the current session and start a fresh one with a new id."""
+    store = await open_store(runtime)
+    current = runtime.services.get(SESSION_SERVICE)
+    if isinstance(current, SessionHandle):
+        await current.close()
+    return new_session(runtime, store)
+
+
+async def close_session(runtime: Runtime) -> None:
+    """Save the final state and close the store (quit)."""
+    current = runtime.services.get(SESSION_SERVICE)
+    if isinstance(current, SessionHandle):
+        await current.close()
+    store = runtime.services.get(STORE_SERVICE)
+    if isinstance(store, SessionStore):
+        await store.aclose()
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _recorder(
+    runtime: Runtime,
+    store: SessionStore,
+    seed: SessionSeed,
+    *,
+    titles: bool,
+    first_prompt: str | None = None,
+    **kwargs: Any,
+) -> SessionRecorder:
+    agent = runtime.agent
+
+    def state() -> SessionState:
+        return SessionState(
+            model=agent.model.id,
+            provider=agent.model.provider,
+            effort=agent.effort,
+            mode=runtime.policy.mode,
+            ledger=agent.ledger,
+        )
+
+    titler = (
+        make_titler(lambda: agent.model, runtime.provider_for, runtime.has_key, lambda: agent.ledger)
+        if titles
+        else None
+    )
+    recorder = SessionRecorder(store, seed, state=state, titler=titler, **kwargs)
+    if first_prompt:
+        recorder.remember_first_prompt(first_prompt)
+    return recorder
+
+
+def _attach(runtime: Runtime, handle: SessionHandle) -> None:
+    runtime.agent.observer = handle.recorder
+    runtime.services[SESSION_SERVICE] = handle
+    runtime.services["session_id"] = handle.session_id
+
+
+def _restore_model(runtime: Runtime, info: SessionInfo) -> list[str]:
+    """Back to the session's model and effort, unless the command line chose them."""
+    agent = runtime.agent
+    choices = runtime.choices
+    if choices.model is not None or choices.provider is not None:
+        if choices.effort is None:
+            _set_effort(agent, info.effort)
+        return []
+    try:
+        model: ModelInfo = resolve_model(info.model, info.provider)
+    except UnknownModelError:
+        return [
+            f"this session used {info.model} ({info.provider}), which this Stoa does not know; "
+            f"continuing with {agent.model.id}"
+        ]
+    effort = choices.effort or info.effort
+    try:
+        agent.set_model(model, effort)
+    except UnsupportedEffortError:
+        agent.set_model(model)
+    return []
+
+
+def _set_effort(agent: Any, effort: str) -> None:
+    try:
+        agent.set_effort(validate_effort(agent.model, effort))
+    except UnsupportedEffortError:
+        pass
+
+
+def _ledger_from_counters(info: SessionInfo) -> UsageLedger:
+    """A ledger for sessions saved before the per-model ledger existed (schema 1)."""
+    ledger = UsageLedger()
+    if info.usage.prompt_tokens or info.usage.output_tokens:
+        from core.cost import ModelUsage
+
+        ledger.by_model[info.model] = ModelUsage(
+            usage=info.usage,
+            cost_usd=info.cost_usd,
+            requests=0,
+            peak_prompt_tokens=info.peak_prompt_tokens,
+        )
+    return ledger
+
+
+async def _close_crashed_turn(
+    store: SessionStore, info: SessionInfo, records: list[DisplayRecord]
+) -> list[DisplayRecord]:
+    seq = max((r.seq for r in records), default=0) + 1
+    data = rec.notice(
+        "warning",
+        "Stoa stopped before this turn finished; the reply may be incomplete.",
+        title=rec.INTERRUPTED_TITLE,
+    )
+    seed = SessionSeed(info.id, info.project, info.model, info.provider, info.mode, info.effort)
+    try:
+        for record in records:
+            if record.kind == rec.TOOL and record.data.get("status") == "running":
+                await store.update_record(info.id, record.seq, {**record.data, "status": "interrupted"})
+        await store.add_record(seed, seq, rec.NOTICE, data)
+        await store.update_session(info.id, turn_open=False, interrupted=True)
+    except SessionStoreError:
+        pass  # shown anyway from memory; saved next time
+    return [*records, DisplayRecord(seq=seq, kind=rec.NOTICE, data=data, created_at=store.clock())]
+
+
+def _settled(record: DisplayRecord) -> DisplayRecord:
+    """A tool call still "running" in a resumed session can only have been interrupted."""
+    if record.kind == rec.TOOL and record.data.get("status") == "running":
+        return DisplayRecord(record.seq, record.kind, {**record.data, "status": "interrupted"}, record.created_at)
+    return record

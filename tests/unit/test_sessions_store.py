@@ -1,0 +1,337 @@
+"""The session store on real SQLite files: round trips, lookups, bad ids, damaged and newer files."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from core.providers.types import (
+    ImageBlock,
+    Message,
+    RedactedThinkingBlock,
+    StopReason,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    user_text,
+)
+from core.sessions.schema import SCHEMA_VERSION
+from core.sessions.store import (
+    AmbiguousSessionError,
+    InvalidSessionIdError,
+    SaveError,
+    SchemaTooNewError,
+    SessionNotFoundError,
+    SessionSeed,
+    SessionStore,
+    validate_session_id,
+)
+
+
+class Clock:
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def seed(session_id: str | None = None, project: str = "/work/proj", **kw: str) -> SessionSeed:
+    return SessionSeed(
+        id=session_id or str(uuid.uuid4()),
+        project=project,
+        model=kw.get("model", "claude-sonnet-4-6"),
+        provider=kw.get("provider", "anthropic"),
+        mode=kw.get("mode", "auto"),
+        effort=kw.get("effort", "medium"),
+        title=kw.get("title", ""),
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    s = await SessionStore.open(tmp_path / "data" / "sessions.db", clock=Clock())
+    yield s
+    await s.aclose()
+
+
+def every_block_history() -> list[Message]:
+    return [
+        Message(role="user", content=[TextBlock(text="look at this"), ImageBlock(media_type="image/png", data="aGVsbG8=")]),
+        Message(
+            role="assistant",
+            content=[
+                ThinkingBlock(thinking="hmm", signature="sig-123", origin="anthropic"),
+                RedactedThinkingBlock(data="opaque"),
+                TextBlock(text="Reading."),
+                ToolUseBlock(id="call_1", name="read_file", input={"path": "a.txt", "offset": None}),
+            ],
+            model="claude-sonnet-4-6",
+            provider="anthropic",
+            stop_reason=StopReason.TOOL_USE,
+            usage=Usage(input_tokens=10, output_tokens=5, cache_read_tokens=3),
+        ),
+        Message(role="user", content=[ToolResultBlock(tool_use_id="call_1", content=[TextBlock(text="x" * 5000)])]),
+        Message(
+            role="assistant",
+            content=[ThinkingBlock(thinking="summary", origin="openai", item_id="rs_1", encrypted_content="enc")],
+        ),
+    ]
+
+
+async def test_messages_round_trip_exactly(store: SessionStore) -> None:
+    s = seed()
+    history = every_block_history()
+    for message in history:
+        await store.save_message(s, message)
+    assert await store.load_messages(s.id) == history
+    info = await store.get(s.id)
+    assert info is not None
+    assert info.message_count == 4
+    assert info.project == "/work/proj"
+
+
+async def test_replaces_last_updates_the_user_message_in_place(store: SessionStore) -> None:
+    s = seed()
+    await store.save_message(s, user_text("first"))
+    merged = Message(role="user", content=[TextBlock(text="first"), TextBlock(text="second")])
+    await store.save_message(s, merged, replaces_last=True)
+    assert await store.load_messages(s.id) == [merged]
+    info = await store.get(s.id)
+    assert info is not None and info.message_count == 1
+
+
+async def test_replaces_last_after_an_assistant_message_appends(store: SessionStore) -> None:
+    s = seed()
+    await store.save_message(s, user_text("q"))
+    answer = Message(role="assistant", content=[TextBlock(text="a")])
+    await store.save_message(s, answer)
+    follow = user_text("next")
+    await store.save_message(s, follow, replaces_last=True)
+    assert await store.load_messages(s.id) == [user_text("q"), answer, follow]
+
+
+async def test_display_records_keep_order_and_bytes(store: SessionStore) -> None:
+    s = seed()
+    await store.save_message(s, user_text("hi"), records=[(1, "user", {"text": "hi", "steering": False})])
+    await store.add_record(s, 3, "tool", {"name": "view_image", "display": {"kind": "image", "bytes": b"\x89PNG\x00"}})
+    await store.add_record(s, 2, "notice", {"level": "info", "text": "between"})
+    assert await store.update_record(s.id, 3, {"name": "view_image", "status": "ok", "display": {"bytes": b"\x01"}})
+    records = await store.load_records(s.id)
+    assert [r.seq for r in records] == [1, 2, 3]
+    assert records[2].data["display"]["bytes"] == b"\x01"
+    assert records[2].data["status"] == "ok"
+
+
+async def test_title_from_the_first_prompt_is_kept_once_set(store: SessionStore) -> None:
+    s = seed()
+    await store.save_message(s, user_text("one"), title="one")
+    await store.save_message(s, Message(role="assistant", content=[TextBlock(text="ok")]), preview="ok")
+    await store.save_message(s, user_text("two"), title="two")
+    info = await store.get(s.id)
+    assert info is not None
+    assert (info.title, info.preview) == ("one", "ok")
+    await store.update_session(s.id, title="Model title", title_source="model")
+    info = await store.get(s.id)
+    assert info is not None and (info.title, info.title_source) == ("Model title", "model")
+
+
+async def test_update_session_refuses_unknown_columns(store: SessionStore) -> None:
+    s = seed()
+    await store.create_session(s)
+    with pytest.raises(ValueError, match="not updatable"):
+        await store.update_session(s.id, **{"id = 'x', title": "boom"})
+
+
+async def test_list_latest_and_search(tmp_path: Path) -> None:
+    clock = Clock()
+    store = await SessionStore.open(tmp_path / "s.db", clock=clock)
+    try:
+        ids = []
+        for i, project in enumerate(["/a", "/b", "/a"]):
+            clock.now += 10
+            s = seed(project=project)
+            ids.append(s.id)
+            await store.save_message(s, user_text(f"prompt {i} about 100%_done"), title=f"title {i}")
+        empty = seed(project="/a")
+        await store.create_session(empty)  # no messages: never listed
+        assert [i.id for i in await store.list_sessions()] == ids[::-1]
+        assert [i.id for i in await store.list_sessions("/a")] == [ids[2], ids[0]]
+        latest = await store.latest("/a")
+        assert latest is not None and latest.id == ids[2]
+        assert await store.latest("/nowhere") is None
+        assert [i.id for i in await store.list_sessions(query="TITLE 1")] == [ids[1]]
+        # LIKE wildcards in a query are literal.
+        assert await store.list_sessions(query="%") == []
+        found = await store.search("100%_done")
+        assert {i.id for i in found} == set()  # prompts only reach search through records
+        await store.add_record(seed(ids[1], project="/b"), 1, "user", {"text": "the 100%_done thing"})
+        assert [i.id for i in await store.search("100%_DONE")] == [ids[1]]
+        assert [i.id for i in await store.search("100%_done", "/a")] == []
+        assert await store.count_sessions() == 3
+    finally:
+        await store.aclose()
+
+
+async def test_resolve_by_prefix_with_ambiguity(store: SessionStore) -> None:
+    a = seed("aaaa1111-0000-4000-8000-000000000001")
+    b = seed("aaaa2222-0000-4000-8000-000000000002")
+    for s in (a, b):
+        await store.save_message(s, user_text("x"), title=s.id[:8])
+    assert (await store.resolve("aaaa1")).id == a.id
+    assert (await store.resolve("AAAA2222")).id == b.id
+    assert (await store.resolve(a.id)).id == a.id
+    with pytest.raises(AmbiguousSessionError) as caught:
+        await store.resolve("aaaa")
+    assert {c.id for c in caught.value.candidates} == {a.id, b.id}
+    assert a.id in str(caught.value) and b.id in str(caught.value)
+    with pytest.raises(SessionNotFoundError, match="stoa -r"):
+        await store.resolve("bbbb")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "../etc/passwd", "abc/def", "abc\\def", "a%", "a_b", "0x12", "abc def", "é", "a" * 37, "-abc"],
+)
+async def test_junk_session_ids_are_rejected(store: SessionStore, bad: str) -> None:
+    with pytest.raises(InvalidSessionIdError, match="not a session id"):
+        await store.resolve(bad)
+    with pytest.raises(InvalidSessionIdError):
+        validate_session_id(bad)
+
+
+async def test_full_ids_are_required_for_writes(store: SessionStore) -> None:
+    with pytest.raises(InvalidSessionIdError):
+        await store.create_session(seed("abcd"))
+    with pytest.raises(InvalidSessionIdError):
+        await store.delete("../x")
+
+
+async def test_delete_removes_messages_and_records(store: SessionStore) -> None:
+    keep, gone = seed(), seed()
+    for s in (keep, gone):
+        await store.save_message(s, user_text("x"), records=[(1, "user", {"text": "x"})])
+    assert await store.delete(gone.id)
+    assert not await store.delete(gone.id)
+    assert await store.get(gone.id) is None
+    assert await store.load_messages(gone.id) == []
+    assert await store.load_records(gone.id) == []
+    assert len(await store.load_messages(keep.id)) == 1
+
+
+async def test_database_is_in_wal_mode_with_current_schema(store: SessionStore) -> None:
+    assert await store.schema_version() == SCHEMA_VERSION
+    with sqlite3.connect(store.path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    junk = b"this is not sqlite\n" * 500
+    path.write_bytes(junk)
+    store = await SessionStore.open(path)
+    try:
+        assert len(store.notices) == 1
+        notice = store.notices[0]
+        moved = [p for p in tmp_path.iterdir() if p.name.startswith("sessions.db.corrupt-")]
+        assert len(moved) == 1
+        assert moved[0].read_bytes() == junk  # never deleted, never changed
+        assert str(path) in notice and str(moved[0]) in notice and "new one" in notice
+        s = seed()
+        await store.save_message(s, user_text("works"))
+        assert len(await store.load_messages(s.id)) == 1
+    finally:
+        await store.aclose()
+
+
+async def test_a_damaged_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    store = await SessionStore.open(path)
+    await store.save_message(seed(), user_text("x"))
+    await store.aclose()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # wreck the schema page
+    path.write_bytes(bytes(data))
+    store = await SessionStore.open(path)
+    try:
+        assert store.notices and "moved aside" in store.notices[0]
+        names = sorted(p.name for p in tmp_path.iterdir())
+        moved = [n for n in names if n.startswith("sessions.db.corrupt-")]
+        assert len(moved) == 1 and (tmp_path / moved[0]).read_bytes() == bytes(data)
+        assert await store.list_sessions() == []
+    finally:
+        await store.aclose()
+
+
+async def test_a_folder_in_place_of_the_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    path.mkdir()
+    (path / "keep.txt").write_text("mine")
+    store = await SessionStore.open(path)
+    try:
+        assert store.notices
+        moved = next(p for p in tmp_path.iterdir() if p.name.startswith("sessions.db.corrupt-"))
+        assert (moved / "keep.txt").read_text() == "mine"
+    finally:
+        await store.aclose()
+
+
+async def test_a_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE future (x)")
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(SchemaTooNewError) as caught:
+        await SessionStore.open(path)
+    message = str(caught.value)
+    assert str(path) in message and "newer Stoa" in message and "STOA_HOME" in message
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sessions.db"]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+async def test_disk_full_is_a_clear_save_error_and_the_store_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    store = await SessionStore.open(path)
+    try:
+        s = seed()
+        await store.save_message(s, user_text("small"))
+        pages = (await store._read("PRAGMA page_count"))[0][0]
+        # A real SQLITE_FULL: the database may not grow past its current size.
+        await store._db.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(SaveError) as caught:
+            await store.save_message(s, user_text("y" * 200_000))
+        assert caught.value.disk_full
+        assert "full" in str(caught.value) and str(path) in str(caught.value)
+        assert len(await store.load_messages(s.id)) == 1  # the failed write left nothing half-done
+        await store._db.execute("PRAGMA max_page_count = 1073741823")
+        await store.save_message(s, user_text("y" * 200_000))
+        assert len(await store.load_messages(s.id)) == 2
+    finally:
+        await store.aclose()
+
+
+async def test_unreadable_message_rows_are_skipped_not_fatal(store: SessionStore) -> None:
+    s = seed()
+    await store.save_message(s, user_text("good"))
+    await store._db.execute(
+        "INSERT INTO messages (session_id, seq, role, body, created_at) VALUES (?, 99, 'user', '{bad', 0)",
+        (s.id,),
+    )
+    assert await store.load_messages(s.id) == [user_text("good")]
+
+
+async def test_closing_twice_and_using_after_close(tmp_path: Path) -> None:
+    store = await SessionStore.open(tmp_path / "x.db")
+    await store.aclose()
+    await store.aclose()
+    with pytest.raises(SaveError, match="closed"):
+        await store.save_message(seed(), user_text("late"))
