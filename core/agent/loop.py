@@ -117,6 +117,7 @@ class Agent:
         self._pending_saves: set[asyncio.Future[None]] = set()
         # Results of calls that finished before an interrupt, kept for the history repair.
         self._partial_results: list[ToolResultBlock] = []
+        self._task: asyncio.Task[None] | None = None
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -143,6 +144,19 @@ class Agent:
         return pending
 
     @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def interrupt(self) -> bool:
+        """Cancel the running turn (also kills running shell commands). The history is repaired
+        and the event stream ends. Consumers should iterate ``run_turn`` inside
+        ``contextlib.aclosing`` so that cancelling them closes the stream at once, too."""
+        if self._task is None or self._task.done():
+            return False
+        self._task.cancel()
+        return True
+
+    @property
     def pending_steering(self) -> tuple[str, ...]:
         return tuple(self._steering)
 
@@ -158,6 +172,7 @@ class Agent:
         queue: asyncio.Queue[ev.Event | _Done] = asyncio.Queue()
         self._queue = queue
         task = asyncio.create_task(self._turn(content), name="stoa-turn")
+        self._task = task
         try:
             while True:
                 item = await queue.get()
@@ -228,6 +243,7 @@ class Agent:
             await self._loop()
         except asyncio.CancelledError:
             self.last_turn_interrupted = True
+            queue.put_nowait(ev.TurnInterrupted())
             if self._partial_results and self.history.unanswered_tool_uses():
                 self.history.add_user(list(self._partial_results))
                 results: list[ToolResultBlock] = self._partial_results
@@ -409,9 +425,12 @@ class Agent:
         async def flush() -> None:
             if not batch:
                 return
-            outcomes = await asyncio.gather(*(self._execute(c, t, a, s) for c, t, a, s in batch))
-            for (call, _, _, _), result in zip(batch, outcomes, strict=True):
-                results[call.id] = result
+
+            async def run_one(call: ToolUseBlock, tool: Tool, args: Any, started: float) -> None:
+                # Stored as each finishes, so an interrupt keeps the results that were ready.
+                results[call.id] = await self._execute(call, tool, args, started)
+
+            await asyncio.gather(*(run_one(*item) for item in batch))
             batch.clear()
 
         try:
