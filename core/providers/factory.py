@@ -61,6 +61,12 @@ class ProviderPool:
         return created
 
     def _create(self, provider: str, key: str | None, base_url: str | None) -> Provider:
+        if provider not in ("anthropic", "openai", *COMPATIBLE_PROVIDERS):
+            raise ProviderError(
+                "bad_request",
+                f"unknown provider {provider!r}",
+                hint="choose one of anthropic, openai, " + ", ".join(COMPATIBLE_PROVIDERS),
+            )
         if not key and provider not in KEYLESS_PROVIDERS:
             var = key_variable(provider)
             raise ProviderError(
@@ -76,15 +82,9 @@ class ProviderPool:
             from core.providers.openai_responses import OpenAIResponsesProvider
 
             return OpenAIResponsesProvider(key, base_url, read_timeout=self.read_timeout)
-        if provider in COMPATIBLE_PROVIDERS:
-            from core.providers.openai_chat import OpenAIChatProvider
+        from core.providers.openai_chat import OpenAIChatProvider
 
-            return OpenAIChatProvider.for_provider(provider, key, base_url, read_timeout=self.read_timeout)
-        raise ProviderError(
-            "bad_request",
-            f"unknown provider {provider!r}",
-            hint="choose one of anthropic, openai, " + ", ".join(COMPATIBLE_PROVIDERS),
-        )
+        return OpenAIChatProvider.for_provider(provider, key, base_url, read_timeout=self.read_timeout)
 
     @property
     def providers(self) -> list[Provider]:
