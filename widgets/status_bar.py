@@ -125,7 +125,7 @@ class StatusBar(Static):
         self.refresh_line()
 
     def refresh_line(self) -> None:
-        self.update(self.render_line(max(10, self.size.width - 2) if self.size.width else 200))
+        self.update(self.build_line(max(10, self.size.width - 2) if self.size.width else 200))
 
     # ---- rendering ----------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class StatusBar(Static):
         meter.append(f" {fraction * 100:.0f}%")
         return meter
 
-    def render_line(self, width: int) -> Text:
+    def build_line(self, width: int) -> Text:
         segments = self.segments()
         separator = Text(" │ ", style=self._style("dim"))
         while True:
