@@ -455,6 +455,12 @@ class FakeServer:
         request = RecordedRequest(http.method, path, http.headers, body, query, http.body, fmt)
         if fmt is None:
             self._record(request)
+            if self.api_key is not None and path.startswith("/v1/") and not self._key_ok(request):
+                # The real APIs authenticate the model list too (connection checks rely on it).
+                wire = self._wires["anthropic" if request.header("anthropic-version") else "chat"]
+                status, payload = wire.error("auth", f"The fake server expected API key {self.api_key!r}.")
+                await self._send_json(conn, status, payload)
+                return True
             status, payload = self._info_endpoint(request)
             await self._send_json(conn, status, payload)
             return True
