@@ -152,7 +152,7 @@ async def test_independent_reads_run_and_return_in_order(
     results = agent.history.messages[2].tool_results
     calls = agent.history.messages[1].tool_uses
     assert [r.tool_use_id for r in results] == [c.id for c in calls]
-    assert [("content %d" % i) in r.text for i, r in enumerate(results)] == [True, True, True]
+    assert [f"content {i}" in r.text for i, r in enumerate(results)] == [True, True, True]
 
 
 async def test_bad_tool_calls_become_error_results(
@@ -270,8 +270,16 @@ async def test_interrupt_mid_tool_answers_every_call(
     )
     agent = make_agent(tmp_path, fake_server, provider, registry=registry)
     (agent.workspace / "a.txt").write_text("a\n")
-    task = asyncio.create_task(run(agent, "go"))
-    await asyncio.wait_for(slow.running.wait(), 10)
+    read_done = asyncio.Event()
+
+    async def consume() -> None:
+        async with aclosing(agent.run_turn("go")) as stream:
+            async for event in stream:
+                if isinstance(event, ev.ToolCallFinished) and event.name == "read_file":
+                    read_done.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(asyncio.gather(slow.running.wait(), read_done.wait()), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
