@@ -160,6 +160,9 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Ctrl+L", "clear the screen and start a new conversation"),
     ("PageUp / PageDown", "scroll the conversation"),
     ("F1", "this help"),
+    ("F2 · Alt+M", "model picker (/model NAME switches directly)"),
+    ("F3 · Alt+E", "reasoning effort picker (/effort LEVEL sets it directly)"),
+    ("F4 · Alt+T", "cycle to the next reasoning effort"),
 )
 
 
@@ -244,3 +247,7 @@ def _safe(ctx: CommandContext) -> None:
 def _normal(ctx: CommandContext) -> None:
     configured = ctx.runtime.config.settings.mode
     ctx.screen.set_mode(configured if configured != "plan" else "auto")
+
+
+# /model, /effort, /key, /status (registered by importing their module).
+import app.model_commands  # noqa: E402, F401

@@ -88,6 +88,9 @@ class ChatScreen(Screen[None]):
         Binding("pageup", "scroll_log('up')", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_log('down')", "Scroll down", show=False, priority=True),
         Binding("f1", "help", "Help", show=False),
+        Binding("f2,alt+m", "model_picker", "Model", show=False),
+        Binding("f3,alt+e", "effort_picker", "Effort", show=False),
+        Binding("f4,alt+t", "cycle_effort", "Next effort", show=False),
     ]
 
     class ConversationCleared(TextualMessage):
@@ -166,6 +169,11 @@ class ChatScreen(Screen[None]):
     async def _warn_if_no_key(self) -> None:
         model = self.agent.model
         if self.runtime.has_key(model.provider):
+            return
+        from app.model_commands import needs_onboarding
+
+        if needs_onboarding(self.runtime):
+            self.run_worker(self._onboard(), group="picker", description="onboarding", exit_on_error=False)
             return
         from core.config import KEY_ENV_VARS
 
@@ -555,6 +563,11 @@ class ChatScreen(Screen[None]):
         if restored:
             hint = (hint + "; " if hint else "") + "your message is back in the editor"
         await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=_failure_title(event.kind)))
+        if event.kind == "auth":
+            from app.model_commands import open_rejected_key
+
+            provider = self.agent.model.provider
+            self.run_worker(open_rejected_key(self, provider), group="picker", exit_on_error=False)
 
     async def _on_TurnInterrupted(self, event: ev.TurnInterrupted) -> None:
         await self._finish_streams()
@@ -666,6 +679,29 @@ class ChatScreen(Screen[None]):
             self.log_view.scroll_page_up()
         else:
             self.log_view.scroll_page_down()
+
+    # ---- model, effort, keys (app/model_commands.py) ------------------------------------------
+
+    def action_model_picker(self) -> None:
+        from app.model_commands import open_model_picker
+
+        self.run_worker(open_model_picker(self), group="picker", description="model picker", exit_on_error=False)
+
+    def action_effort_picker(self) -> None:
+        from app.model_commands import open_effort_picker
+
+        self.run_worker(open_effort_picker(self), group="picker", description="effort picker", exit_on_error=False)
+
+    def action_cycle_effort(self) -> None:
+        from app.model_commands import cycle_effort_now
+
+        cycle_effort_now(self)
+
+    async def _onboard(self) -> None:
+        from app.model_commands import run_onboarding
+
+        if not await run_onboarding(self):
+            self.app.exit(0)
 
     def action_help(self) -> None:
         self.run_slash("/help")

@@ -295,7 +295,6 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
         options = [
             Option(Content.assemble("Paste an ", ("Anthropic", "bold"), " API key (Claude)"), id="key:anthropic"),
             Option(Content.assemble("Paste an ", ("OpenAI", "bold"), " API key (GPT)"), id="key:openai"),
-            Option(Content.assemble("Paste an ", ("OpenRouter", "bold"), " API key"), id="key:openrouter"),
         ]
         if self.servers is None:
             options.append(Option("Looking for a local server (Ollama, LM Studio)…", id="searching", disabled=True))

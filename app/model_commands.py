@@ -1,0 +1,302 @@
+"""Model, effort and key commands of the TUI: ``/model``, ``/effort``, ``/key``, ``/status``, the
+key-binding actions that open the pickers or cycle the effort, and first-run onboarding.
+
+Each command is one registry entry (``app.commands.command``); the chat screen's bindings call
+``open_model_picker`` / ``open_effort_picker`` / ``cycle_effort_now`` through a worker, because
+the pickers are awaited with ``push_screen_wait``. Every switch goes through
+``core.switching`` so the CLI, the pickers and the slash commands validate the same way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from app.commands import REGISTRY, CommandContext, command
+from core.keys import env_var_for, has_any_cloud_key, rejected_key_message
+from core.models import (
+    COMPATIBLE_PROVIDERS,
+    DEFAULT_MODEL,
+    DEFAULT_OPENAI_MODEL,
+    UnknownModelError,
+    UnsupportedEffortError,
+    compatible_model,
+    resolve_model,
+)
+from core.switching import SwitchError, SwitchResult, cycle_effort, switch_effort, switch_model
+
+if TYPE_CHECKING:
+    from app.screens.chat import ChatScreen
+    from app.screens.keys import KeyManagerScreen
+    from core.models import ModelInfo
+    from core.providers.detect import LocalServer
+    from core.runtime import Runtime
+
+# runtime.services keys: what detection found, and (for tests or embedding) a replacement probe.
+LOCAL_SERVERS = "local_servers"
+DETECT = "detect_local_servers"
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def local_servers(runtime: Runtime) -> list[LocalServer]:
+    """Local servers found so far (detection results are kept on the runtime)."""
+    servers: list[LocalServer] = runtime.services.setdefault(LOCAL_SERVERS, [])
+    return servers
+
+
+def local_models(runtime: Runtime) -> list[ModelInfo]:
+    from app.screens.model_picker import local_model_infos
+
+    return local_model_infos(local_servers(runtime))
+
+
+async def detect_servers(runtime: Runtime) -> list[LocalServer]:
+    """Probe Ollama/LM Studio and a configured compatible server; remember what answered."""
+    from core.providers.detect import detect_compatible, detect_local_servers
+
+    config = runtime.config
+    probe = runtime.services.get(DETECT)
+    found = list(await probe()) if probe is not None else await detect_local_servers(env=config.env)
+    provider = runtime.choices.provider or config.settings.provider
+    base_url = runtime.choices.base_url or config.settings.base_url
+    if provider in COMPATIBLE_PROVIDERS and provider not in ("ollama", "lmstudio"):
+        from core.config import DEFAULT_BASE_URLS
+
+        url = base_url or DEFAULT_BASE_URLS.get(provider)
+        if url:
+            server = await detect_compatible(provider, url, api_key=config.api_key(provider))
+            if server is not None:
+                found.append(server)
+    known = local_servers(runtime)
+    by_url = {s.base_url: s for s in known}
+    for server in found:
+        by_url[server.base_url] = server
+    known[:] = list(by_url.values())
+    return found
+
+
+def _show_switch(screen: ChatScreen, result: SwitchResult) -> None:
+    if result.changed:
+        divider = getattr(screen, "show_divider", None)
+        if callable(divider):
+            divider(result.divider)
+        else:
+            screen.show_notice("info", result.divider)
+    for notice in result.notices:
+        screen.show_notice("warning", notice)
+    screen.refresh_status()
+
+
+def _effort_hint(model: ModelInfo) -> str:
+    if len(model.efforts) == 1:
+        return f"{model.id} has no reasoning levels"
+    return f"valid levels for {model.id}: {', '.join(model.efforts)}"
+
+
+def apply_model(screen: ChatScreen, spec: str, effort: str | None = None) -> SwitchResult | None:
+    """Switch to a model by name/alias/``provider/id``; errors are shown, never raised."""
+    runtime = screen.runtime
+    try:
+        result = switch_model(
+            runtime.agent,
+            spec,
+            effort,
+            has_key=runtime.has_key,
+            key_variable=env_var_for,
+            local_models=local_models(runtime),
+        )
+    except UnknownModelError as exc:
+        screen.show_notice("error", str(exc), hint="/model alone opens the picker")
+        return None
+    except UnsupportedEffortError as exc:
+        screen.show_notice("error", str(exc))
+        return None
+    except SwitchError as exc:
+        screen.show_notice("error", str(exc))
+        return None
+    if result.model.dynamic:
+        _remember_local_endpoint(runtime, result.model)
+    _show_switch(screen, result)
+    return result
+
+
+def _remember_local_endpoint(runtime: Runtime, model: ModelInfo) -> None:
+    """A model of a detected server at a non-default address: point the provider pool there."""
+    from core.config import DEFAULT_BASE_URLS
+
+    server = next((s for s in local_servers(runtime) if s.provider == model.provider and model.id in s.models), None)
+    if server is None or server.base_url == DEFAULT_BASE_URLS.get(model.provider):
+        return
+    choices = runtime.choices
+    if choices.provider in (None, model.provider) and not choices.base_url:
+        choices.provider = model.provider
+        choices.base_url = server.base_url
+
+
+def apply_effort(screen: ChatScreen, level: str) -> SwitchResult | None:
+    agent = screen.runtime.agent
+    try:
+        result = switch_effort(agent, level)
+    except UnsupportedEffortError:
+        screen.show_notice("error", f"{level!r} is not an effort level of {agent.model.id}", hint=_effort_hint(agent.model))
+        return None
+    _show_switch(screen, result)
+    return result
+
+
+def key_manager_for(screen: Any, provider: str | None = None, *, message: str | None = None) -> KeyManagerScreen:
+    from app.screens.keys import KeyManagerScreen
+
+    config = screen.runtime.config
+    return KeyManagerScreen(config.paths, config.env, provider=provider, message=message, workspace=config.workspace)
+
+
+# ---- picker flows (run inside a worker: they await the screens) ------------------------------
+
+
+async def open_model_picker(screen: ChatScreen) -> None:
+    from app.screens.model_picker import ModelPickerScreen, model_spec
+
+    runtime = screen.runtime
+
+    async def detect() -> list[LocalServer]:
+        return await detect_servers(runtime)
+
+    picker = ModelPickerScreen(
+        model_spec(runtime.agent.model),
+        has_key=runtime.has_key,
+        local_servers=local_servers(runtime),
+        detect=detect,
+        key_screen=lambda provider: key_manager_for(screen, provider),
+    )
+    choice = await screen.app.push_screen_wait(picker)
+    if choice:
+        apply_model(screen, choice)
+
+
+async def open_effort_picker(screen: ChatScreen) -> None:
+    from app.screens.model_picker import EffortPickerScreen
+
+    agent = screen.runtime.agent
+    if len(agent.model.efforts) == 1:
+        screen.show_notice("info", f"{agent.model.id} has no reasoning effort levels to choose from")
+        return
+    level = await screen.app.push_screen_wait(EffortPickerScreen(agent.model, agent.effort))
+    if level:
+        apply_effort(screen, level)
+
+
+def cycle_effort_now(screen: ChatScreen) -> None:
+    agent = screen.runtime.agent
+    if len(agent.model.efforts) == 1:
+        screen.app.notify(f"{agent.model.id} has no reasoning effort levels", timeout=2)
+        return
+    result = cycle_effort(agent)
+    screen.refresh_status()
+    screen.app.notify(f"effort: {result.effort}", timeout=1.5)
+
+
+async def open_key_manager(screen: ChatScreen, provider: str | None = None, *, message: str | None = None) -> None:
+    changed = await screen.app.push_screen_wait(key_manager_for(screen, provider, message=message))
+    if changed:
+        names = ", ".join(sorted(changed))
+        screen.show_notice("info", f"keys updated: {names}; the next request uses them")
+        screen.refresh_status()
+
+
+async def open_rejected_key(screen: ChatScreen, provider: str) -> None:
+    """After a 401: the key manager, saying which key was rejected and where it came from."""
+    config = screen.runtime.config
+    await open_key_manager(screen, provider, message=rejected_key_message(provider, config.env, config.paths))
+
+
+def needs_onboarding(runtime: Runtime) -> bool:
+    """A first run with no key at all, on a cloud provider (a local provider needs none)."""
+    config = runtime.config
+    if runtime.agent.model.provider in COMPATIBLE_PROVIDERS:
+        return False
+    return not has_any_cloud_key(config.env, config.paths)
+
+
+async def run_onboarding(screen: ChatScreen) -> bool:
+    """Show the onboarding screen and set the session up from the choice. False = quit."""
+    from app.screens.keys import OnboardingScreen
+
+    runtime = screen.runtime
+    config = runtime.config
+    async def detect() -> list[LocalServer]:
+        return await detect_servers(runtime)
+
+    onboarding = OnboardingScreen(config.paths, config.env, detect=detect, workspace=config.workspace)
+    choice = await screen.app.push_screen_wait(onboarding)
+    if choice is None:
+        return False
+    agent = runtime.agent
+    if choice.model is not None:
+        runtime.choices.provider = choice.provider
+        runtime.choices.base_url = choice.base_url
+        agent.set_model(compatible_model(choice.model, choice.provider))
+    elif agent.model.provider != choice.provider:
+        default = {"anthropic": DEFAULT_MODEL, "openai": DEFAULT_OPENAI_MODEL}.get(choice.provider)
+        if default is not None:
+            agent.set_model(resolve_model(default))
+    screen.show_notice("info", f"ready: {agent.model.id} ({agent.effort}); /model and /key change it any time")
+    screen.refresh_status()
+    return True
+
+
+# ---- slash commands ---------------------------------------------------------------------------
+
+
+def _register(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Register unless the chat room already did (one registry, no double entries)."""
+
+    def decorate(handler: Any) -> Any:
+        if name in REGISTRY:
+            return handler
+        return command(name, *args, **kwargs)(handler)
+
+    return decorate
+
+
+@_register("model", "Switch the model: a picker, or /model NAME [EFFORT]", args="[name] [effort]")
+async def _model_command(ctx: CommandContext) -> None:
+    parts = ctx.args.split()
+    if not parts:
+        await open_model_picker(ctx.screen)
+        return
+    if len(parts) > 2:
+        ctx.error("usage: /model NAME [EFFORT]", hint="e.g. /model opus high; /model alone opens the picker")
+        return
+    apply_model(ctx.screen, parts[0], parts[1] if len(parts) == 2 else None)
+
+
+@_register("effort", "Set the reasoning effort: a picker, or /effort LEVEL", args="[level]")
+async def _effort_command(ctx: CommandContext) -> None:
+    level = ctx.args.strip()
+    if not level:
+        await open_effort_picker(ctx.screen)
+        return
+    apply_effort(ctx.screen, level)
+
+
+@_register("key", "Add, replace or delete API keys (saved to your user config, mode 600)", args="[provider]",
+           aliases=("keys",))
+async def _key_command(ctx: CommandContext) -> None:
+    provider = ctx.args.strip().lower() or None
+    from core.models import ALL_PROVIDERS
+
+    if provider is not None and provider not in ALL_PROVIDERS:
+        ctx.error(f"unknown provider {provider!r}", hint="choose one of " + ", ".join(ALL_PROVIDERS))
+        return
+    await open_key_manager(ctx.screen, provider)
+
+
+@_register("status", "Show the model, usage per model, and check each provider's connection")
+async def _status_command(ctx: CommandContext) -> None:
+    from app.status import status_report
+
+    ctx.info("checking the providers…")
+    text, ok = await status_report(ctx.runtime)
+    ctx.screen.show_notice("info" if ok else "warning", text, title="Status")
