@@ -120,7 +120,7 @@ class PromptInput(TextArea):
         self.composer = composer
 
     async def _on_key(self, event: events.Key) -> None:
-        if self.composer.handle_key(event.key):
+        if self.composer.handle_prompt_key(event.key):
             event.stop()
             event.prevent_default()
             return
@@ -128,16 +128,14 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             self.insert("\n")
-            return
-        await super()._on_key(event)
+        # Anything else: TextArea's own _on_key runs next (Textual dispatches along the MRO).
 
     async def _on_paste(self, event: events.Paste) -> None:
         if len(event.text) > PASTE_FOLD_CHARS and not self.read_only:
             event.stop()
             event.prevent_default()
             self.insert(self.composer.fold_paste(event.text))
-            return
-        await super()._on_paste(event)
+        # A short paste: TextArea's own _on_paste runs next.
 
     def action_cursor_up(self, select: bool = False) -> None:
         if not select and self.cursor_at_first_line and self.composer.history_back():
@@ -309,7 +307,7 @@ class Composer(Vertical):
             return None
         return text[1:]
 
-    def handle_key(self, key: str) -> bool:
+    def handle_prompt_key(self, key: str) -> bool:
         """Keys the composer itself handles (slash list, Enter). True when handled."""
         slash = self.slash_list
         if slash.is_open:

@@ -1,0 +1,93 @@
+"""Fixtures for the TUI tests: a test config pointed at the fake server, an app factory, waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.tui import StoaApp, make_app
+from core.agent.loop import RetryPolicy
+from core.config import StoaConfig, load_config
+from core.runtime import Choices, build_runtime
+from tests.fake_server import FakeServer
+from tests.snapshot_support import *  # noqa: F403  (snapshots go to the top-level snapshots/)
+
+SIZE = (120, 40)
+FIXED_CLOCK = 1_000.0
+
+
+def fixed_clock() -> float:
+    return FIXED_CLOCK
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """The project folder, at ``~/project`` for a HOME of ``tmp_path`` (a stable label)."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
+
+
+def make_env(tmp_path: Path, server: FakeServer | None, *, keys: bool = True) -> dict[str, str]:
+    env = {
+        "HOME": str(tmp_path),
+        "STOA_HOME": str(tmp_path / "stoa-home"),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+    }
+    if keys:
+        env["ANTHROPIC_API_KEY"] = "test-key"
+        env["OPENAI_API_KEY"] = "test-key"
+    if server is not None:
+        env["ANTHROPIC_BASE_URL"] = server.base_url
+        env["OPENAI_BASE_URL"] = server.openai_base_url
+    return env
+
+
+@pytest.fixture
+def config(tmp_path: Path, workspace: Path, fake_server: FakeServer) -> StoaConfig:
+    return load_config(workspace, env=make_env(tmp_path, fake_server))
+
+
+AppFactory = Callable[..., StoaApp]
+
+
+@pytest.fixture
+def app_factory(config: StoaConfig) -> AppFactory:
+    """``app_factory(**choices)`` -> a deterministic app (fixed clock, no animation, no blink)
+    whose runtime retries fast."""
+
+    def build(cfg: StoaConfig | None = None, *, history: Any = None, **choices: Any) -> StoaApp:
+        cfg = cfg or config
+        runtime = build_runtime(
+            cfg, Choices(**choices), retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+            history=history,
+        )
+        return make_app(cfg, runtime=runtime, clock=fixed_clock, animations=False, cursor_blink=False,
+                        history=history)
+
+    return build
+
+
+async def wait_idle(app: StoaApp, limit: float = 10.0) -> None:
+    """Until no turn runs and the UI has handled every message."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while app.chat.busy or any(w.group == "agent" for w in app.workers):
+        if loop.time() > deadline:
+            raise AssertionError("the turn did not finish in time")
+        await asyncio.sleep(0.02)
+    await app.workers.wait_for_complete()
+    await asyncio.sleep(0.05)
+
+
+async def wait_for(predicate: Callable[[], bool], limit: float = 10.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
