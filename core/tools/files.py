@@ -71,11 +71,19 @@ class PathArgs(BaseModel):
 
 
 def resolve_arg(
-    args: BaseModel, ctx: ToolContext, field: str = "path", *, follow_final: bool = True, checking: bool
+    args: BaseModel,
+    ctx: ToolContext,
+    field: str = "path",
+    *,
+    follow_final: bool = True,
+    checking: bool,
+    value: str | None = None,
 ) -> ResolvedPath:
     """Resolve one path argument. ``checking`` is True in ``accesses`` (remember the result)
-    and False in ``run`` (compare with what was checked)."""
-    value = getattr(args, field)
+    and False in ``run`` (compare with what was checked). ``value`` overrides the argument's
+    text (a default, or a path derived from it)."""
+    if value is None:
+        value = getattr(args, field)
     resolved = resolve(value, ctx.workspace, follow_final=follow_final, what=field)
     checked: dict[str, ResolvedPath] | None = getattr(args, "_checked", None)
     if checked is None:

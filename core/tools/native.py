@@ -10,9 +10,19 @@ from core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from core.tools import files, plan
+    from core.tools import files, plan, search
 
-    tools: list[Tool] = []
-    tools += files.file_tools()
-    tools.append(plan.UpdatePlan())
-    return tools
+    return [
+        files.ListDirectory(),
+        files.ReadFile(),
+        search.GlobFiles(),
+        search.SearchCode(),
+        files.WriteFile(),
+        files.EditFile(),
+        files.CreateDirectory(),
+        files.MoveFile(),
+        files.CopyFile(),
+        files.DeleteFile(),
+        files.DeleteDirectory(),
+        plan.UpdatePlan(),
+    ]

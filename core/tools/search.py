@@ -1,0 +1,849 @@
+"""The search tools: glob_files (find files by name) and search_code (find lines by regex).
+
+Both run on ripgrep (``rg`` from the PyPI ``ripgrep`` wheel, found next to the interpreter or
+on PATH), which honours .gitignore/.ignore, skips binary files and does not follow symlinks.
+When ``rg`` is missing, a pure-Python walker with the same rules and the same output shape
+takes over. Noise directories (.git, node_modules, .venv, target, __pycache__, ...) are
+skipped unless the pattern or the path names them.
+
+Glob syntax (both tools, and search_code's ``glob``), as ripgrep and .gitignore read it: a
+pattern without ``/`` matches file names at any depth (``*.py``); with ``/`` it matches paths
+from the search directory (``src/*.py`` = files directly in src, ``src/**/*.py`` = any depth);
+``**``, ``*``, ``?``, ``[abc]`` and ``{a,b}`` work as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from core.permissions.paths import ResolvedPath, display_path, is_inside
+from core.tools import caps
+from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from core.tools.files import PathArgs, path_access, resolve_arg
+
+NOISE_DIRS: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "target",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    ".gradle",
+    ".next",
+)
+_GLOB_META = set("*?[{")
+_IGNORE_FILES = (".gitignore", ".ignore", ".rgignore")
+
+# ---- finding rg -----------------------------------------------------------------------------
+
+_RG_UNSET = object()
+_rg_cache: Any = _RG_UNSET
+
+
+def find_rg() -> str | None:
+    """The ripgrep binary: next to the interpreter (the wheel's), else on PATH; None if absent.
+
+    ``STOA_RG`` overrides (a path, or ``none`` to force the pure-Python fallback).
+    """
+    global _rg_cache
+    override = os.environ.get("STOA_RG")
+    if override is not None:
+        if override.lower() in ("", "none", "0", "off"):
+            return None
+        return override if os.access(override, os.X_OK) else None
+    if _rg_cache is _RG_UNSET:
+        beside = Path(sys.executable).parent / ("rg.exe" if os.name == "nt" else "rg")
+        _rg_cache = str(beside) if os.access(beside, os.X_OK) else shutil.which("rg")
+    result: str | None = _rg_cache
+    return result
+
+
+# ---- glob syntax ----------------------------------------------------------------------------
+
+
+def glob_to_regex(glob: str) -> str:
+    """Translate one glob (gitignore/ripgrep flavour, no anchoring logic) to a regex body."""
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("/**", i) and i + 3 == n:
+            out.append("/.*")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = glob.find("]", i + 2 if glob[i + 1 : i + 2] in ("!", "^", "]") else i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+                i += 1
+                continue
+            body = glob[i + 1 : end]
+            negate = body[:1] in ("!", "^")
+            body = body[1:] if negate else body
+            body = body.replace("\\", "\\\\")
+            out.append(f"[{'^' if negate else ''}{body}]")
+            i = end + 1
+        elif c == "{":
+            end = glob.find("}", i)
+            if end < 0:
+                out.append(re.escape(c))
+                i += 1
+                continue
+            options = glob[i + 1 : end].split(",")
+            out.append("(?:" + "|".join(glob_to_regex(o) for o in options) + ")")
+            i = end + 1
+        elif c == "\\" and i + 1 < n:
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class GlobRule:
+    """One glob as ripgrep's -g and .gitignore read it, compiled for a relative path."""
+
+    regex: re.Pattern[str]
+    negate: bool
+    dir_only: bool
+
+    @classmethod
+    def parse(cls, text: str) -> GlobRule | None:
+        negate = text.startswith("!")
+        if negate:
+            text = text[1:]
+        if text.startswith("\\!") or text.startswith("\\#"):
+            text = text[1:]
+        dir_only = text.endswith("/")
+        text = text.rstrip("/")
+        if not text:
+            return None
+        anchored = "/" in text
+        text = text.lstrip("/")
+        body = glob_to_regex(text)
+        if not anchored:
+            body = "(?:.*/)?" + body
+        return cls(re.compile(body, re.DOTALL), negate, dir_only)
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        if self.dir_only and not is_dir:
+            return False
+        return self.regex.fullmatch(rel) is not None
+
+
+def split_pattern(pattern: str) -> tuple[str, str]:
+    """Split a glob into its literal leading directories and the glob proper.
+
+    ``src/app/**/*.py`` -> (``src/app``, ``/**/*.py``); ``*.py`` -> (``""``, ``*.py``);
+    ``src/main.py`` -> (``src``, ``/main.py``). The glob part keeps its anchoring: a pattern
+    with a ``/`` matches from the search directory.
+    """
+    trimmed = pattern
+    while trimmed.startswith("./"):
+        trimmed = trimmed[2:]
+    absolute = trimmed.startswith("/")
+    parts = trimmed.split("/")
+    literal: list[str] = []
+    for index, part in enumerate(parts):
+        if index == len(parts) - 1 or any(ch in _GLOB_META for ch in part) or "\\" in part:
+            break
+        literal.append(part)
+    rest = "/".join(parts[len(literal) :])
+    prefix = "/".join(literal)
+    if absolute and not prefix:
+        prefix = "/"
+    if prefix or "/" in rest.rstrip("/"):
+        rest = "/" + rest.lstrip("/")
+    return prefix, rest
+
+
+def _names_in(glob: str | None) -> set[str]:
+    if not glob:
+        return set()
+    return {part for part in re.split(r"[/{},]", glob) if part}
+
+
+def noise_excludes(*globs: str | None) -> list[str]:
+    """The noise directories to skip, less those a pattern names explicitly."""
+    named: set[str] = set()
+    for glob in globs:
+        named |= _names_in(glob)
+    return [d for d in NOISE_DIRS if d not in named]
+
+
+# ---- the pure-Python walker (fallback) -----------------------------------------------------
+
+
+@dataclass
+class _Ignores:
+    """Ignore rules in force for one directory, in order (later rules win).
+
+    Each rule carries the base it is relative to: ``""`` for the search root, ``"a/b"`` for a
+    directory below it, or ``"\x00p/q"`` for an ancestor of the root, where ``p/q`` is the root
+    relative to that ancestor.
+    """
+
+    rules: list[tuple[str, GlobRule]] = field(default_factory=list)
+
+    def child(self, base: str, directory: str) -> _Ignores:
+        added = [(base, rule) for rule in _read_ignore_files(directory)]
+        return _Ignores(self.rules + added) if added else self
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        verdict = False
+        for base, rule in self.rules:
+            if base.startswith("\x00"):
+                sub = f"{base[1:]}/{rel}"
+            elif base:
+                if not rel.startswith(base + "/"):
+                    continue
+                sub = rel[len(base) + 1 :]
+            else:
+                sub = rel
+            if rule.matches(sub, is_dir):
+                verdict = not rule.negate
+        return verdict
+
+
+def _read_ignore_files(directory: str) -> list[GlobRule]:
+    rules: list[GlobRule] = []
+    for name in _IGNORE_FILES:
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.rstrip()
+            if line and not line.startswith("#"):
+                rule = GlobRule.parse(line)
+                if rule is not None:
+                    rules.append(rule)
+    return rules
+
+
+def _ancestor_ignores(root: Path, workspace: Path) -> _Ignores:
+    """Ignore files of the directories above the search root, up to the workspace root (as
+    ripgrep reads parent ignore files)."""
+    ignores = _Ignores()
+    if root == workspace or not is_inside(root, workspace):
+        return ignores
+    parts = root.relative_to(workspace).parts
+    directory = workspace
+    for index in range(len(parts)):
+        prefix = "/".join(parts[index:])
+        ignores.rules += [("\x00" + prefix, rule) for rule in _read_ignore_files(str(directory))]
+        directory = directory / parts[index]
+    return ignores
+
+
+def walk_files(
+    root: Path,
+    workspace: Path,
+    *,
+    include: GlobRule | None,
+    excludes: list[str],
+    use_ignore_files: bool,
+) -> Iterator[tuple[str, os.stat_result]]:
+    """Files under ``root`` as (relative path, lstat), the way ``rg --files --hidden`` walks."""
+    exclude_rules = [r for r in (GlobRule.parse(e) for e in excludes) if r is not None]
+    base_ignores = _ancestor_ignores(root, workspace) if use_ignore_files else _Ignores()
+
+    def excluded(rel: str, is_dir: bool, ignores: _Ignores) -> bool:
+        if any(r.matches(rel, is_dir) for r in exclude_rules):
+            return True
+        return use_ignore_files and ignores.ignored(rel, is_dir)
+
+    stack: list[tuple[str, _Ignores]] = [("", base_ignores)]
+    while stack:
+        rel_dir, ignores = stack.pop()
+        directory = os.path.join(root, rel_dir) if rel_dir else str(root)
+        if use_ignore_files:
+            ignores = ignores.child(rel_dir, directory)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                continue  # like rg without -L: links are not followed
+            if stat.S_ISDIR(st.st_mode):
+                if not excluded(rel, True, ignores):
+                    subdirs.append((rel, ignores))
+                continue
+            if not stat.S_ISREG(st.st_mode) or excluded(rel, False, ignores):
+                continue
+            if include is not None and not include.matches(rel, False):
+                continue
+            yield rel, st
+        stack.extend(reversed(subdirs))
+
+
+# ---- running rg ----------------------------------------------------------------------------
+
+
+async def _run_rg(
+    argv: list[str], cwd: Path, on_chunk: Callable[[bytes], bool]
+) -> tuple[int | None, str, bool]:
+    """Run rg, feeding stdout chunks to ``on_chunk`` until it returns False (then rg is
+    stopped). Returns (exit code or None when stopped early, stderr text, stopped)."""
+    env = {k: v for k, v in os.environ.items() if k != "RIPGREP_CONFIG_PATH"}
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=str(cwd),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr_task = asyncio.ensure_future(proc.stderr.read(64 * 1024))
+    stopped = False
+    try:
+        while True:
+            chunk = await proc.stdout.read(1 << 16)
+            if not chunk:
+                break
+            if not on_chunk(chunk):
+                stopped = True
+                break
+    except BaseException:  # cancelled, or the parser failed: never leave rg running
+        _kill(proc)
+        stderr_task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(proc.wait())
+        raise
+    if stopped:
+        _kill(proc)
+    code = await proc.wait()
+    err = await stderr_task
+    return (None if stopped else code), err.decode("utf-8", "replace"), stopped
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+def _rg_error(stderr: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    return "\n".join(lines[:12])
+
+
+# ---- glob_files -----------------------------------------------------------------------------
+
+
+class GlobFilesArgs(PathArgs):
+    pattern: str = Field(
+        description=(
+            "Glob pattern. Without '/', matches file names at any depth ('*.py', 'test_*.rs'); with '/', "
+            "paths from the search directory ('src/*.ts' = directly in src, 'src/**/*.ts' = any depth). "
+            "Supports **, *, ?, [abc], {a,b}."
+        )
+    )
+    path: str | None = Field(
+        default=None, description="Directory to search in (default: the workspace root)."
+    )
+
+
+@dataclass
+class _GlobPlan:
+    root: ResolvedPath
+    glob: str
+    excludes: list[str]
+
+
+class GlobFiles(Tool):
+    name = "glob_files"
+    description = (
+        "Find files by name pattern, recursively (honours .gitignore; skips .git, node_modules, .venv, "
+        f"target, __pycache__ and similar unless the pattern names them). Newest first, at most "
+        f"{caps.GLOB_MAX_RESULTS} paths. Use search_code to search file contents."
+    )
+    Args = GlobFilesArgs
+    effect = Effect.READ
+
+    def __init__(self, rg: str | None = "auto") -> None:
+        # "auto": find rg at run time; None: always use the pure-Python search; else a path.
+        self._rg = rg
+
+    def rg_path(self) -> str | None:
+        return find_rg() if self._rg == "auto" else self._rg
+
+    def summary(self, args: Any) -> str:
+        return f"{args.pattern}" + (f" in {args.path}" if args.path else "")
+
+    def _plan(self, args: GlobFilesArgs, ctx: ToolContext, checking: bool) -> _GlobPlan:
+        pattern = args.pattern
+        if not pattern.strip():
+            raise ToolError("pattern is empty; pass a glob such as '**/*.py' or 'src/*.ts'")
+        if "\x00" in pattern:
+            raise ToolError("pattern contains a NUL byte; remove it")
+        prefix, glob = split_pattern(pattern)
+        base = args.path if args.path else "."
+        joined = os.path.join(base, prefix) if prefix else base
+        root = resolve_arg(args, ctx, "path", checking=checking, value=joined)
+        return _GlobPlan(root, glob, noise_excludes(glob))
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        plan = self._plan(args, ctx, checking=True)
+        return [path_access(plan.root, "read", Effect.READ, "searches")]
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        plan = self._plan(args, ctx, checking=False)
+        root = plan.root
+        if not root.exists:
+            raise ToolError(f"directory not found: {root.display}")
+        if not root.canonical.is_dir():
+            raise ToolError(f"{root.display} is a file, not a directory; pass a directory as path")
+        rg = self.rg_path()
+        if rg is not None:
+            rels = await self._rg_files(rg, plan)
+            found = await asyncio.to_thread(_stat_all, root.canonical, rels)
+        else:
+            found = await asyncio.to_thread(self._walk, plan, ctx.workspace)
+        return _glob_output(args.pattern, root, found)
+
+    async def _rg_files(self, rg: str, plan: _GlobPlan) -> list[str]:
+        argv = [rg, "--files", "--hidden", "--no-require-git", "--no-config", "--null", "--no-messages"]
+        if plan.glob:
+            argv += ["-g", plan.glob]
+        for name in plan.excludes:
+            argv += ["-g", f"!{name}"]
+        chunks: list[bytes] = []
+
+        def take(chunk: bytes) -> bool:
+            chunks.append(chunk)
+            return True
+
+        code, stderr, _ = await _run_rg([*argv, "."], plan.root.canonical, take)
+        if code not in (0, 1):
+            raise ToolError(f"glob_files failed: {_rg_error(stderr) or f'rg exited with {code}'}")
+        out = b"".join(chunks)
+        rels = []
+        for raw in out.split(b"\x00"):
+            if raw:
+                rel = os.fsdecode(raw)
+                rels.append(rel[2:] if rel.startswith("./") else rel)
+        return rels
+
+    def _walk(self, plan: _GlobPlan, workspace: Path) -> list[tuple[str, float]]:
+        include = GlobRule.parse(plan.glob) if plan.glob else None
+        return [
+            (rel, st.st_mtime)
+            for rel, st in walk_files(
+                plan.root.canonical,
+                Path(os.path.realpath(workspace)),
+                include=include,
+                excludes=plan.excludes,
+                use_ignore_files=True,
+            )
+        ]
+
+
+def _stat_all(root: Path, rels: list[str]) -> list[tuple[str, float]]:
+    out = []
+    base = str(root)
+    for rel in rels:
+        try:
+            out.append((rel, os.lstat(os.path.join(base, rel)).st_mtime))
+        except OSError:
+            continue
+    return out
+
+
+def _glob_output(pattern: str, root: ResolvedPath, found: list[tuple[str, float]]) -> ToolOutput:
+    found.sort(key=lambda item: (-item[1], item[0]))
+    total = len(found)
+    where = root.display
+    if not found:
+        text = f"No files match {pattern!r} in {where}."
+        return ToolOutput.text(text, display={"kind": "text", "text": text, "language": None})
+    shown = [
+        _show(display_path(root.canonical / rel, root.workspace)) for rel, _ in found[: caps.GLOB_MAX_RESULTS]
+    ]
+    kept, _ = caps.cap_lines(shown, caps.MODEL_OUTPUT_CHARS, reserve=300)
+    lines = list(kept)
+    if len(kept) < total:
+        lines.append(
+            f"[showing {len(kept)} of {total:,} files, newest first; narrow the pattern or the path to see the rest]"
+        )
+    else:
+        lines.append(f"[{total} file{'s' if total != 1 else ''}, newest first]")
+    text = "\n".join(lines)
+    display_text = "\n".join(shown)
+    return ToolOutput.text(text, display={"kind": "text", "text": display_text, "language": None})
+
+
+def _show(path: str) -> str:
+    if any(ord(c) < 32 for c in path):
+        import json
+
+        return json.dumps(path)
+    return path
+
+
+# ---- search_code ----------------------------------------------------------------------------
+
+
+class SearchCodeArgs(PathArgs):
+    pattern: str = Field(
+        description=(
+            "Regular expression to search for (ripgrep / Rust regex syntax, e.g. 'def \\w+_handler', "
+            "'TODO|FIXME'). Escape special characters to search for them literally ('foo\\(')."
+        )
+    )
+    path: str | None = Field(
+        default=None, description="File or directory to search (default: the workspace root)."
+    )
+    glob: str | None = Field(
+        default=None,
+        description="Only search files matching this glob ('*.py', 'src/**/*.ts', '!*_test.go' to exclude).",
+    )
+    case_insensitive: bool = Field(default=False, description="Match regardless of letter case.")
+    include_ignored: bool = Field(
+        default=False,
+        description="Also search files that .gitignore excludes and noise directories like node_modules.",
+    )
+
+
+@dataclass
+class _Hits:
+    """Matching lines grouped by file, in arrival order, capped."""
+
+    limit: int
+    files: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    count: int = 0
+    more: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, path: str, line_no: int, text: str) -> bool:
+        """Record one hit; False once the cap is exceeded (the search can stop)."""
+        if self.count >= self.limit:
+            self.more = True
+            return False
+        self.files.setdefault(path, []).append((line_no, text))
+        self.count += 1
+        return True
+
+
+class _RgParser:
+    """Parses ``rg --null --no-heading -n`` output: ``path NUL lineno : text LF``.
+
+    Paths cannot hold NUL and lines cannot hold LF, so names with newlines or colons parse.
+    """
+
+    def __init__(self, hits: _Hits, keep: Callable[[str], bool]) -> None:
+        self.hits = hits
+        self.keep = keep
+        self.buffer = b""
+
+    def feed(self, chunk: bytes) -> bool:
+        data = self.buffer + chunk
+        pos = 0
+        while True:
+            nul = data.find(b"\x00", pos)
+            if nul < 0:
+                # A line with no path (e.g. "binary file matches") ends at LF.
+                nl = data.find(b"\n", pos)
+                if nl >= 0 and b"\x00" not in data[pos:nl]:
+                    note = data[pos:nl].decode("utf-8", "replace").strip()
+                    if note:
+                        self.hits.notes.append(note)
+                    pos = nl + 1
+                    continue
+                break
+            nl = data.find(b"\n", nul)
+            if nl < 0:
+                break
+            raw_path = data[pos:nul]
+            rest = data[nul + 1 : nl]
+            pos = nl + 1
+            colon = rest.find(b":")
+            if colon < 0:
+                continue
+            try:
+                line_no = int(rest[:colon])
+            except ValueError:
+                continue
+            path = os.fsdecode(raw_path)
+            if path.startswith("./"):
+                path = path[2:]
+            if not self.keep(path):
+                continue
+            text = rest[colon + 1 :].decode("utf-8", "replace").rstrip("\r")
+            if not self.hits.add(path, line_no, text):
+                self.buffer = b""
+                return False
+        self.buffer = data[pos:]
+        return True
+
+
+def _deny_filter(ctx: ToolContext, root: Path) -> Callable[[str], bool]:
+    """Drop results in files a ``deny`` Read rule covers: searching must not read around it.
+
+    Uses the permission rules of the loaded configuration; without them, keeps everything.
+    """
+    config = ctx.config
+    if config is None or not hasattr(config, "section"):
+        return lambda rel: True
+    try:
+        from core.permissions.rules import parse_layers
+
+        rules, _ = parse_layers(config.section("permissions"), workspace=Path(config.workspace))
+    except Exception:
+        return lambda rel: True
+    deny = [r for r in getattr(rules, "deny", []) if getattr(r, "tool", "") in ("Read", "Write")]
+    if not deny:
+        return lambda rel: True
+    base = str(root)
+
+    def keep(rel: str) -> bool:
+        full = os.path.join(base, rel) if rel else base
+        return not any(rule.matches_path(full) for rule in deny)
+
+    return keep
+
+
+class SearchCode(Tool):
+    name = "search_code"
+    description = (
+        "Search file contents with a regular expression (ripgrep). Returns matching lines with line "
+        "numbers, grouped by file; honours .gitignore and skips binary files and noise directories "
+        f"unless include_ignored is true. At most {caps.SEARCH_MAX_MATCHES} matching lines per call."
+    )
+    Args = SearchCodeArgs
+    effect = Effect.READ
+
+    def __init__(self, rg: str | None = "auto") -> None:
+        # "auto": find rg at run time; None: always use the pure-Python search; else a path.
+        self._rg = rg
+
+    def rg_path(self) -> str | None:
+        return find_rg() if self._rg == "auto" else self._rg
+
+    def summary(self, args: Any) -> str:
+        return args.pattern + (f" in {args.path}" if args.path else "")
+
+    def _root(self, args: SearchCodeArgs, ctx: ToolContext, checking: bool) -> ResolvedPath:
+        return resolve_arg(args, ctx, "path", checking=checking, value=args.path or ".")
+
+    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
+        self._validate(args)
+        root = self._root(args, ctx, checking=True)
+        return [path_access(root, "read", Effect.READ, "searches")]
+
+    @staticmethod
+    def _validate(args: SearchCodeArgs) -> None:
+        if args.pattern == "":
+            raise ToolError("pattern is empty; pass a regular expression to search for")
+        if "\x00" in args.pattern or (args.glob and "\x00" in args.glob):
+            raise ToolError("pattern contains a NUL byte; remove it")
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        self._validate(args)
+        root = self._root(args, ctx, checking=False)
+        if not root.exists:
+            raise ToolError(f"path not found: {root.display}")
+        is_file = not root.canonical.is_dir()
+        cwd = root.canonical.parent if is_file else root.canonical
+        target = root.canonical.name if is_file else "."
+        hits = _Hits(caps.SEARCH_MAX_MATCHES)
+        keep = _deny_filter(ctx, cwd)
+        rg = self.rg_path()
+        if rg is not None:
+            await self._rg_search(rg, args, cwd, target, hits, keep)
+        else:
+            await asyncio.to_thread(self._py_search, args, cwd, target, hits, keep, ctx.workspace)
+        return _search_output(args, root, cwd, hits)
+
+    async def _rg_search(
+        self,
+        rg: str,
+        args: SearchCodeArgs,
+        cwd: Path,
+        target: str,
+        hits: _Hits,
+        keep: Callable[[str], bool],
+    ) -> None:
+        argv = [
+            rg,
+            "--no-config",
+            "--null",
+            "--no-heading",
+            "--line-number",
+            "--with-filename",
+            "--color=never",
+            "--hidden",
+            "--no-require-git",
+            f"--max-columns={caps.SEARCH_LINE_CHARS}",
+            "--max-columns-preview",
+        ]
+        argv.append("--ignore-case" if args.case_insensitive else "--case-sensitive")
+        if args.include_ignored:
+            argv.append("--no-ignore")
+            excludes = [".git"] if ".git" not in _names_in(args.glob) else []
+        else:
+            excludes = noise_excludes(args.glob)
+        if args.glob:
+            argv += ["-g", args.glob]
+        for name in excludes:
+            argv += ["-g", f"!{name}"]
+        argv += ["-e", args.pattern, "--", target]
+        parser = _RgParser(hits, keep)
+        code, stderr, stopped = await _run_rg(argv, cwd, parser.feed)
+        if stopped or code in (0, 1):
+            return
+        message = _rg_error(stderr)
+        if "regex parse error" in message or "error parsing" in message or "regex" in message.lower():
+            raise ToolError(
+                f"invalid regular expression {args.pattern!r}:\n{message}\n"
+                "Fix the pattern (escape special characters such as ( [ { . * + ? with a backslash to "
+                "match them literally)"
+            )
+        if hits.count:
+            hits.notes.append("some files could not be searched: " + message.splitlines()[0])
+            return
+        raise ToolError(f"search_code failed: {message or f'rg exited with {code}'}")
+
+    def _py_search(
+        self,
+        args: SearchCodeArgs,
+        cwd: Path,
+        target: str,
+        hits: _Hits,
+        keep: Callable[[str], bool],
+        workspace: Path,
+    ) -> None:
+        flags = re.IGNORECASE if args.case_insensitive else 0
+        try:
+            regex = re.compile(args.pattern, flags)
+        except re.error as exc:
+            raise ToolError(
+                f"invalid regular expression {args.pattern!r}: {exc}. Fix the pattern (escape special "
+                "characters such as ( [ { . * + ? with a backslash to match them literally)"
+            ) from None
+        if target != ".":
+            files: Iterator[str] = iter([target])
+        else:
+            if args.include_ignored:
+                excludes = [".git"] if ".git" not in _names_in(args.glob) else []
+            else:
+                excludes = noise_excludes(args.glob)
+            include = None
+            if args.glob:
+                rule = GlobRule.parse(args.glob)
+                if rule is not None and rule.negate:
+                    excludes = [*excludes, args.glob[1:]]
+                else:
+                    include = rule
+            files = (
+                rel
+                for rel, _ in walk_files(
+                    cwd,
+                    Path(os.path.realpath(workspace)),
+                    include=include,
+                    excludes=excludes,
+                    use_ignore_files=not args.include_ignored,
+                )
+            )
+        for rel in files:
+            if not keep(rel):
+                continue
+            path = os.path.join(cwd, rel)
+            try:
+                if os.path.getsize(path) > caps.SEARCH_FALLBACK_MAX_FILE_BYTES:
+                    continue
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            if b"\x00" in data[:8192]:
+                continue
+            text = data.decode("utf-8", "replace")
+            if regex.search(text) is None:
+                continue
+            for number, line in enumerate(text.split("\n"), start=1):
+                line = line.rstrip("\r")
+                if regex.search(line):
+                    if len(line.encode("utf-8")) > caps.SEARCH_LINE_CHARS:
+                        line = line.encode("utf-8")[: caps.SEARCH_LINE_CHARS].decode("utf-8", "ignore")
+                        line += " [... omitted end of long line]"
+                    if not hits.add(rel, number, line):
+                        return
+
+
+def _search_output(args: SearchCodeArgs, root: ResolvedPath, cwd: Path, hits: _Hits) -> ToolOutput:
+    where = root.display
+    if not hits.count:
+        text = f"No matches for {args.pattern!r} in {where}."
+        if hits.notes:
+            text += "\n[" + "; ".join(hits.notes[:3]) + "]"
+        return ToolOutput.text(text, display={"kind": "text", "text": text, "language": None})
+    blocks: list[str] = []
+    for rel in sorted(hits.files):
+        shown = _show(display_path(Path(os.path.join(cwd, rel)), root.workspace))
+        body = "\n".join(
+            f"{n}:{caps.cap_line(t, caps.SEARCH_LINE_CHARS)}" for n, t in sorted(hits.files[rel])
+        )
+        blocks.append(f"{shown}\n{body}")
+    full = "\n\n".join(blocks)
+    lines = full.split("\n")
+    kept, dropped = caps.cap_lines(lines, caps.MODEL_OUTPUT_CHARS, reserve=400)
+    files = len(hits.files)
+    if hits.more or dropped:
+        shown_count = hits.count if not dropped else sum(1 for ln in kept if ln[:1].isdigit())
+        summary = (
+            f"[showing the first {shown_count} matches; there are more. Narrow the search with path, glob "
+            "or a more specific pattern]"
+        )
+    else:
+        summary = f"[{hits.count} match{'es' if hits.count != 1 else ''} in {files} file{'s' if files != 1 else ''}]"
+    notes = f"\n[{'; '.join(hits.notes[:3])}]" if hits.notes else ""
+    text = "\n".join(kept) + "\n\n" + summary + notes
+    return ToolOutput.text(
+        text, display={"kind": "text", "text": full[: caps.DISPLAY_CHARS], "language": None}
+    )
+
+
+def search_tools() -> list[Tool]:
+    return [GlobFiles(), SearchCode()]
