@@ -72,7 +72,7 @@ async def test_tools_are_registered_with_server_prefix_and_instructions_are_labe
     assert spec.input_schema["properties"] == {"text": {"type": "string"}}
     assert spec.description.startswith("[MCP server good]")
     state = manager.states["good"]
-    assert state.tool_count == len(state.tools) == 14
+    assert state.tool_count == len(state.tools) == 15
     assert state.server_info.startswith("stoa-test")
     # The server's instructions are one labelled section; the closing tag is defused.
     assert len(sections) == 1
@@ -154,11 +154,11 @@ async def test_tool_list_changes_are_followed(good) -> None:
     out = await manager.call_tool("good", "add_tool", {"name": "fresh"})
     assert out.text_content == "added fresh"
     await _until(lambda: "good___fresh" in manager.registry)
-    assert manager.states["good"].tool_count == 15
+    assert manager.states["good"].tool_count == 16
     assert (await manager.call_tool("good", "fresh", {})).text_content == "fresh ran"
     await manager.call_tool("good", "remove_tool", {"name": "fresh"})
     await _until(lambda: "good___fresh" not in manager.registry)
-    assert manager.states["good"].tool_count == 14
+    assert manager.states["good"].tool_count == 15
     assert changes, "subscribers hear of tool list changes"
 
 
@@ -239,7 +239,7 @@ async def test_invalid_tools_are_skipped_with_a_warning(tmp_path: Path) -> None:
         assert "bad_schema: its input schema is not valid JSON Schema" in reasons
         assert "has___separator: its name contains '___'" in reasons
         assert any("bad_schema" in w for w in manager.warnings)
-        assert state.tool_count == 14
+        assert state.tool_count == 15
     finally:
         await manager.close()
 

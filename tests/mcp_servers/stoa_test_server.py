@@ -10,7 +10,7 @@ and one whose name contains the ``___`` separator.
 
 Tools: echo, add (structured content), fail (isError), hang, image, big_image, resource,
 add_tool / remove_tool (change the tool list and notify), crash (the process exits mid-call),
-pid, huge_text, touch / wait_for_file (to prove calls to two servers run concurrently).
+pid, sessions (open HTTP sessions), huge_text, touch / wait_for_file (to prove calls to two servers run concurrently).
 """
 
 from __future__ import annotations
@@ -92,6 +92,11 @@ STATIC_TOOLS: list[types.Tool] = [
     ),
     types.Tool(name="crash", description="The server process exits mid-call.", input_schema=_schema()),
     types.Tool(name="pid", description="The server's process id.", input_schema=_schema()),
+    types.Tool(
+        name="sessions",
+        description="How many streamable HTTP sessions are open (0 over stdio).",
+        input_schema=_schema(),
+    ),
     types.Tool(
         name="huge_text",
         description="Return N characters of text.",
@@ -188,6 +193,10 @@ def build_server(name: str, *, instructions: str | None, bad_tools: bool) -> Ser
             os._exit(3)
         if tool == "pid":
             return types.CallToolResult(content=text(str(os.getpid())))
+        if tool == "sessions":
+            manager = getattr(server, "_session_manager", None)
+            count = len(getattr(manager, "_server_instances", {})) if manager is not None else 0
+            return types.CallToolResult(content=text(str(count)))
         if tool == "huge_text":
             return types.CallToolResult(content=text("x" * int(args["n"])))
         if tool == "touch":
@@ -205,7 +214,8 @@ def build_server(name: str, *, instructions: str | None, bad_tools: bool) -> Ser
             return types.CallToolResult(content=text(f"{tool} ran"))
         return types.CallToolResult(content=text(f"unknown tool {tool}"), is_error=True)
 
-    return Server(name, instructions=instructions, on_list_tools=list_tools, on_call_tool=call_tool)
+    server: Server[Any] = Server(name, instructions=instructions, on_list_tools=list_tools, on_call_tool=call_tool)
+    return server
 
 
 def _options(server: Server[Any]) -> Any:
