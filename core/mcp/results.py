@@ -154,10 +154,38 @@ def convert_image(data: str, mime: str | None) -> ConvertedImage | str:
                 block = ImageBlock(media_type=media, data=base64.b64encode(raw).decode("ascii"))
                 return ConvertedImage(block, width, height, len(raw))
             return _reencode(img)
-    except UnidentifiedImageError:
-        return f"it is not an image Stoa can read ({mime or 'unknown type'})"
+    except (UnidentifiedImageError, SyntaxError):
+        # Pillow is strict (e.g. a bad checksum in an ancillary PNG chunk); other decoders are
+        # not, so a small image of a sendable type still goes, unchanged.
+        return _unchecked(raw) or f"it is not an image Stoa can read ({mime or 'unknown type'})"
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        return f"it could not be decoded ({exc})"
+        return _unchecked(raw) or f"it could not be decoded ({exc})"
+
+
+def _unchecked(raw: bytes) -> ConvertedImage | None:
+    """A sendable image recognised by its signature alone, when it is small enough to send as is."""
+    media = _sniff(raw)
+    if media is None or len(raw) > IMAGE_MAX_SEND_BYTES:
+        return None
+    width = height = 0
+    if media == "image/png" and len(raw) >= 24 and raw[12:16] == b"IHDR":
+        width, height = int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+        if max(width, height) > IMAGE_MAX_SIDE:
+            return None
+    block = ImageBlock(media_type=media, data=base64.b64encode(raw).decode("ascii"))
+    return ConvertedImage(block, width, height, len(raw))
+
+
+def _sniff(raw: bytes) -> str | None:
+    if raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if raw.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if raw[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def _reencode(img: Any) -> ConvertedImage | str:
