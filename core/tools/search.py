@@ -203,6 +203,31 @@ def noise_excludes(*globs: str | None) -> list[str]:
     return [d for d in NOISE_DIRS if d not in named]
 
 
+def rg_glob_args(glob: str | None) -> tuple[list[str], GlobRule | None]:
+    """How to apply a glob with rg without letting it override the ignore files.
+
+    rg's ``-g`` re-includes ignored files that match a positive glob, so a positive glob goes
+    in as a file type (types are matched after the ignore rules, on file names) when it is a
+    name pattern, or is applied in Python to rg's results when it names directories. Negative
+    globs only exclude, so they go to rg as they are. Returns (rg arguments, Python filter).
+    """
+    if not glob:
+        return [], None
+    if glob.startswith("!"):
+        return ["-g", glob], None
+    rule = GlobRule.parse(glob)
+    body = glob.strip("/")
+    if body in ("**", "**/*"):
+        return [], None
+    anchored = glob.startswith("/") or "/" in body
+    if anchored and body.startswith("**/") and "/" not in body[3:]:
+        body, anchored = body[3:], False
+    if ":" in body or "\\" in body or "/" in body:
+        return [], rule
+    typed = ["--type-add", f"stoaglob:{body}", "-t", "stoaglob"]
+    return ([*typed, "--max-depth", "1"] if anchored else typed), None
+
+
 # ---- the pure-Python walker (fallback) -----------------------------------------------------
 
 
@@ -445,8 +470,8 @@ class GlobFiles(Tool):
 
     async def _rg_files(self, rg: str, plan: _GlobPlan) -> list[str]:
         argv = [rg, "--files", "--hidden", "--no-require-git", "--no-config", "--null", "--no-messages"]
-        if plan.glob:
-            argv += ["-g", plan.glob]
+        glob_args, python_filter = rg_glob_args(plan.glob)
+        argv += glob_args
         for name in plan.excludes:
             argv += ["-g", f"!{name}"]
         chunks: list[bytes] = []
@@ -463,7 +488,9 @@ class GlobFiles(Tool):
         for raw in out.split(b"\x00"):
             if raw:
                 rel = os.fsdecode(raw)
-                rels.append(rel[2:] if rel.startswith("./") else rel)
+                rel = rel[2:] if rel.startswith("./") else rel
+                if python_filter is None or python_filter.matches(rel, False):
+                    rels.append(rel)
         return rels
 
     def _walk(self, plan: _GlobPlan, workspace: Path) -> list[tuple[str, float]]:
@@ -724,11 +751,17 @@ class SearchCode(Tool):
             excludes = [".git"] if ".git" not in _names_in(args.glob) else []
         else:
             excludes = noise_excludes(args.glob)
-        if args.glob:
-            argv += ["-g", args.glob]
+        glob_args, python_filter = rg_glob_args(args.glob) if target == "." else ([], None)
+        argv += glob_args
         for name in excludes:
             argv += ["-g", f"!{name}"]
         argv += ["-e", args.pattern, "--", target]
+        if python_filter is not None:
+            deny_keep, rule = keep, python_filter
+
+            def keep(rel: str) -> bool:
+                return rule.matches(rel, False) and deny_keep(rel)
+
         parser = _RgParser(hits, keep)
         code, stderr, stopped = await _run_rg(argv, cwd, parser.feed)
         if stopped or code in (0, 1):
@@ -754,7 +787,8 @@ class SearchCode(Tool):
         keep: Callable[[str], bool],
         workspace: Path,
     ) -> None:
-        flags = re.IGNORECASE if args.case_insensitive else 0
+        # MULTILINE: the whole-file pre-check must accept whatever a single line would.
+        flags = re.MULTILINE | (re.IGNORECASE if args.case_insensitive else 0)
         try:
             regex = re.compile(args.pattern, flags)
         except re.error as exc:
@@ -803,8 +837,8 @@ class SearchCode(Tool):
             if regex.search(text) is None:
                 continue
             for number, line in enumerate(text.split("\n"), start=1):
-                line = line.rstrip("\r")
                 if regex.search(line):
+                    line = line.removesuffix("\r")
                     if len(line.encode("utf-8")) > caps.SEARCH_LINE_CHARS:
                         line = line.encode("utf-8")[: caps.SEARCH_LINE_CHARS].decode("utf-8", "ignore")
                         line += " [... omitted end of long line]"
@@ -823,7 +857,7 @@ def _search_output(args: SearchCodeArgs, root: ResolvedPath, cwd: Path, hits: _H
     for rel in sorted(hits.files):
         shown = _show(display_path(Path(os.path.join(cwd, rel)), root.workspace))
         body = "\n".join(
-            f"{n}:{caps.cap_line(t, caps.SEARCH_LINE_CHARS)}" for n, t in sorted(hits.files[rel])
+            f"{n}:{caps.cap_line(t, caps.SEARCH_LINE_CHARS + 40)}" for n, t in sorted(hits.files[rel])
         )
         blocks.append(f"{shown}\n{body}")
     full = "\n\n".join(blocks)
