@@ -220,4 +220,5 @@ def _reencode(img: Any) -> ConvertedImage | str:
 
 
 def _b64_size(data: str) -> int:
-    return len(data) * 3 // 4
+    data = data.strip()
+    return len(data) * 3 // 4 - (len(data) - len(data.rstrip("=")))
