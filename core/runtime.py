@@ -30,11 +30,14 @@ from core.tools.registry import ToolRegistry, default_registry
 
 
 class MissingKeyError(Exception):
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, *, alternatives: bool = False) -> None:
         var = KEY_ENV_VARS.get(provider, ("an API key",))[0]
-        super().__init__(
-            f"no API key for {provider}: set {var} (e.g. export {var}=...) or add one with /key in the TUI"
-        )
+        message = f"no API key for {provider}: set {var} (e.g. export {var}=...) or add one with /key in the TUI"
+        if alternatives:
+            message += (
+                "; or set OPENAI_API_KEY for GPT models, or use a local server with --provider ollama|lmstudio"
+            )
+        super().__init__(message)
         self.provider = provider
         self.variable = var
 
@@ -92,7 +95,8 @@ class Runtime:
 
     def check_key(self, model: ModelInfo) -> None:
         if not self.has_key(model.provider):
-            raise MissingKeyError(model.provider)
+            chosen = self.choices.model or self.choices.provider or self.config.settings.model
+            raise MissingKeyError(model.provider, alternatives=chosen is None)
 
 
 def build_runtime(

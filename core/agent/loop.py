@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +59,12 @@ class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 1.0
     max_delay: float = 30.0
+
+    # A refused connection rarely heals in seconds: try it once more, then say so.
+    max_attempts_by_kind: dict[str, int] = field(default_factory=lambda: {"connection": 2})
+
+    def attempts_for(self, error: pb.ProviderError) -> int:
+        return min(self.max_attempts, self.max_attempts_by_kind.get(error.kind, self.max_attempts))
 
     def delay(self, attempt: int, error: pb.ProviderError) -> float:
         if error.retry_after is not None:

@@ -1,0 +1,179 @@
+"""`stoa -p` end to end: real subprocesses of the installed console script against the fake
+provider server, reached through ANTHROPIC_BASE_URL / OPENAI_BASE_URL as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_server import FakeServer, fault, reply, tool_call
+
+STOA = [sys.executable, "-m", "app.cli"]
+
+
+def stoa(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*STOA, *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "README.md").write_text("# Demo project\nIt prints hello.\n")
+    return ws
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-6", "gpt-5.5"])
+def test_one_line_answer(model: str, stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="Four."))
+    result = stoa(["-m", model, "-p", "what is 2+2?"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Four.\n"
+    request = fake_server.model_requests()[0]
+    assert request.model == model
+    assert "what is 2+2?" in json.dumps(request.json)
+
+
+def test_tool_activity_goes_to_stderr(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("read_file", {"path": "README.md"})]),
+        reply(text="It is a demo project."),
+    )
+    result = stoa(["summarize README.md"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "It is a demo project.\n"
+    assert "read_file README.md" in result.stderr and "✓ read_file" in result.stderr
+    assert "It prints hello." in json.dumps(fake_server.model_requests()[1].json)
+
+
+def test_json_output(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="Done.", input_tokens=1200, output_tokens=30, cache_read_tokens=800))
+    result = stoa(["-p", "hi", "--output-format", "json"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["success"] is True and data["response"] == "Done."
+    assert data["model"] == "claude-sonnet-4-6"
+    assert data["usage"]["input_tokens"] == 1200 and data["usage"]["cache_read_tokens"] == 800
+    assert data["cost_usd"] == pytest.approx((1200 * 3 + 30 * 15 + 800 * 0.3) / 1e6, abs=1e-6)
+    assert "session_id" in data
+
+
+def test_stream_json_is_one_event_per_line(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(tool_calls=[tool_call("list_directory", {"path": "."})]), reply(text="Listed."))
+    result = stoa(["-p", "list", "--output-format", "stream-json"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "TurnStarted" and kinds[-1] == "TurnFinished"
+    assert "ToolCallStarted" in kinds and "ToolCallFinished" in kinds and "UsageUpdated" in kinds
+
+
+def test_piped_stdin_is_appended(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="Looks fine."))
+    result = stoa(["review this"], stoa_env, workspace, stdin="diff --git a/x b/x\n+added line\n")
+    assert result.returncode == 0, result.stderr
+    sent = json.dumps(fake_server.model_requests()[0].json)
+    assert "review this" in sent and "+added line" in sent
+
+
+def test_dash_reads_the_prompt_from_stdin(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="ok"))
+    result = stoa(["-p", "-"], stoa_env, workspace, stdin="prompt from stdin\n")
+    assert result.returncode == 0, result.stderr
+    assert "prompt from stdin" in json.dumps(fake_server.model_requests()[0].json)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["-p", "   "], "empty prompt"),
+        (["-m", "gpt-2", "-p", "hi"], "Supported models"),
+        (["-m", "haiku", "-e", "xhigh", "-p", "hi"], "valid levels"),
+        (["--provider", "nonsense", "-p", "hi"], "unknown provider"),
+        (["--mode", "yolo", "-p", "hi"], "invalid choice"),
+        (["--max-tokens", "0", "-p", "hi"], "positive"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], needle: str, stoa_env: dict[str, str], workspace: Path) -> None:
+    result = stoa(args, stoa_env, workspace)
+    assert result.returncode == 2
+    assert needle in result.stderr
+
+
+def test_missing_key_names_the_variable(stoa_env: dict[str, str], workspace: Path) -> None:
+    env = {k: v for k, v in stoa_env.items() if not k.endswith("_API_KEY")}
+    result = stoa(["-p", "hi"], env, workspace)
+    assert result.returncode == 1
+    assert "ANTHROPIC_API_KEY" in result.stderr and "OPENAI_API_KEY" in result.stderr
+    result = stoa(["-m", "gpt-5.4", "-p", "hi"], env, workspace)
+    assert result.returncode == 1
+    assert "OPENAI_API_KEY" in result.stderr
+
+
+def test_unreachable_base_url_is_a_clear_runtime_error(stoa_env: dict[str, str], workspace: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(stoa_env, ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
+    result = stoa(["-p", "hi"], env, workspace)
+    assert result.returncode == 1
+    assert "error:" in result.stderr and f"127.0.0.1:{port}" in result.stderr
+
+
+@pytest.mark.protocol_invalid_ok  # the failed attempt is recorded as sent
+def test_provider_failure_exits_1(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(fault("bad_request", message="messages: text content blocks must be non-empty"))
+    result = stoa(["-p", "hi", "--output-format", "json"], stoa_env, workspace)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["success"] is False and "non-empty" in data["error"]
+
+
+def test_plan_mode_refuses_writes(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("write_file", {"path": "new.txt", "content": "x"})]),
+        reply(text="I could not write it."),
+    )
+    result = stoa(["--safe-mode", "-p", "write new.txt"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert not (workspace / "new.txt").exists()
+    tools = [t["name"] for t in fake_server.model_requests()[0].json["tools"]]
+    assert "write_file" not in tools and "read_file" in tools
+
+
+def test_headless_refuses_what_would_ask(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET\n")
+    fake_server.script(reply(tool_calls=[tool_call("read_file", {"path": str(secret)})]), reply(text="Refused."))
+    result = stoa(["-p", "read the secret"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    sent = json.dumps(fake_server.model_requests()[1].json)
+    assert "TOP SECRET" not in sent and "Headless mode cannot ask" in sent
+
+
+def test_version(stoa_env: dict[str, str], workspace: Path) -> None:
+    result = stoa(["--version"], stoa_env, workspace)
+    assert result.returncode == 0
+    assert result.stdout.startswith("stoa ") and "sandbox:" in result.stdout
