@@ -19,12 +19,14 @@ outline of the offending request, the bad messages marked with ``>>``.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tests.fake_server.tokens import encrypted_intact, signature_matches
+from tests.fake_server.wire import Issued
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,11 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
     return []
 
 
-def check_anthropic(body: Mapping[str, Any]) -> list[Violation]:
-    problems: list[Violation] = []
+def check_anthropic(body: Mapping[str, Any], issued: Issued | None = None) -> list[Violation]:
+    problems: list[Violation] = _anthropic_request_fields(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return [Violation(None, "`messages` must be a non-empty list")]
+        return [*problems, Violation(None, "`messages` must be a non-empty list")]
     has_tool_blocks = False
     seen_ids: Counter[str] = Counter()
     for i, msg in enumerate(messages):
@@ -133,6 +135,87 @@ def check_anthropic(body: Mapping[str, Any]) -> list[Violation]:
             problems.append(Violation(None, f"tool_use id {tid} appears {count} times"))
     if has_tool_blocks and not body.get("tools"):
         problems.append(Violation(None, "the history has tool_use/tool_result blocks but `tools` is missing"))
+    if issued is not None:
+        problems += _anthropic_thinking_carried(body, messages, issued)
+    return problems
+
+
+def _anthropic_request_fields(body: Mapping[str, Any]) -> list[Violation]:
+    problems: list[Violation] = []
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        problems.append(Violation(None, f"`max_tokens` must be a positive integer, not {max_tokens!r}"))
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024:
+            problems.append(Violation(None, f"thinking.budget_tokens must be >= 1024, not {budget!r}"))
+        elif isinstance(max_tokens, int) and budget >= max_tokens:
+            problems.append(Violation(None, f"max_tokens ({max_tokens}) must be greater than thinking.budget_tokens ({budget})"))
+    problems += _tool_declarations(
+        [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)], ANTHROPIC_TOOL_NAME, "anthropic"
+    )
+    breakpoints = _count_cache_control(body.get("system")) + _count_cache_control(body.get("tools"))
+    breakpoints += _count_cache_control(body.get("messages"))
+    if breakpoints > 4:
+        problems.append(Violation(None, f"{breakpoints} cache_control breakpoints (the API allows at most 4)"))
+    return problems
+
+
+def _count_cache_control(value: Any) -> int:
+    if isinstance(value, dict):
+        own = 1 if value.get("cache_control") else 0
+        return own + sum(_count_cache_control(v) for k, v in value.items() if k != "cache_control")
+    if isinstance(value, list):
+        return sum(_count_cache_control(v) for v in value)
+    return 0
+
+
+def _anthropic_thinking_carried(body: Mapping[str, Any], messages: list[Any], issued: Issued) -> list[Violation]:
+    """With thinking enabled, the assistant message that a tool loop continues must be sent back
+    with the thinking blocks it came with, first and unmodified (the API rejects it otherwise)."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return []
+    if len(messages) < 2 or not isinstance(messages[-1], dict) or messages[-1].get("role") != "user":
+        return []
+    if not any(b.get("type") == "tool_result" for b in _blocks(messages[-1].get("content"))):
+        return []
+    index = len(messages) - 2
+    assistant = messages[index]
+    if not isinstance(assistant, dict) or assistant.get("role") != "assistant":
+        return []
+    blocks = _blocks(assistant.get("content"))
+    for block in blocks:
+        if block.get("type") != "tool_use" or block.get("id") not in issued.anthropic_thinking:
+            continue
+        expected = issued.anthropic_thinking[block["id"]]
+        sent = [
+            {k: b.get(k) for k in ("type", "thinking", "signature", "data") if k in b}
+            for b in blocks[: len(expected)]
+        ]
+        wanted = [{k: b.get(k) for k in ("type", "thinking", "signature", "data") if k in b} for b in expected]
+        if sent != wanted:
+            return [Violation(index, f"thinking is enabled and the tool loop continues, so this message must start "
+                                     f"with the {len(expected)} thinking block(s) the server sent with tool_use "
+                                     f"{block['id']}, unmodified")]
+        break
+    return []
+
+
+ANTHROPIC_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+OPENAI_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _tool_declarations(names: list[Any], pattern: re.Pattern[str], fmt: str) -> list[Violation]:
+    problems = []
+    for name in names:
+        if not isinstance(name, str) or not pattern.match(name):
+            problems.append(Violation(None, f"tool name {name!r} is not accepted by the {fmt} API "
+                                            f"(must match {pattern.pattern})"))
+    dupes = sorted(n for n, c in Counter(n for n in names if isinstance(n, str)).items() if c > 1)
+    if dupes:
+        problems.append(Violation(None, f"tool names declared twice: {dupes}"))
     return problems
 
 
@@ -171,13 +254,16 @@ def _item_kind(item: Any) -> str:
     return str(kind)
 
 
-def check_responses(body: Mapping[str, Any]) -> list[Violation]:
+def check_responses(body: Mapping[str, Any], issued: Issued | None = None) -> list[Violation]:
+    problems: list[Violation] = _tool_declarations(
+        [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"],
+        OPENAI_TOOL_NAME, "OpenAI",
+    )
     items = body.get("input")
     if isinstance(items, str):
-        return []
+        return problems
     if not isinstance(items, list):
-        return [Violation(None, "`input` must be a string or a list of items")]
-    problems: list[Violation] = []
+        return [*problems, Violation(None, "`input` must be a string or a list of items")]
     store = body.get("store", True)
     call_positions: dict[str, int] = {}
     for i, item in enumerate(items):
@@ -192,6 +278,13 @@ def check_responses(body: Mapping[str, Any]) -> list[Violation]:
             call_positions[cid] = i
             if not isinstance(item.get("arguments"), str):
                 problems.append(Violation(i, f"function_call {cid} arguments must be a JSON string"))
+            fc_id = item.get("id")
+            if issued is not None and fc_id in issued.responses_reasoning:
+                rs_id = issued.responses_reasoning[fc_id]
+                if not any(_item_kind(x) == "reasoning" and x.get("id") == rs_id for x in items[:i]):
+                    problems.append(Violation(i, f"function_call {fc_id} was sent with its id but without its "
+                                                 f"reasoning item {rs_id} before it (the API rejects this; send the "
+                                                 "reasoning item too, or drop the function_call id)"))
             outputs = [
                 j for j, other in enumerate(items)
                 if _item_kind(other) == "function_call_output" and other.get("call_id") == cid
@@ -253,11 +346,14 @@ def _outline_responses(body: Mapping[str, Any]) -> list[str]:
 # ---- Chat Completions ----------------------------------------------------------------------
 
 
-def check_chat(body: Mapping[str, Any]) -> list[Violation]:
+def check_chat(body: Mapping[str, Any], issued: Issued | None = None) -> list[Violation]:
+    problems: list[Violation] = _tool_declarations(
+        [(t.get("function") or {}).get("name") for t in body.get("tools") or [] if isinstance(t, dict)],
+        OPENAI_TOOL_NAME, "Chat Completions",
+    )
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return [Violation(None, "`messages` must be a non-empty list")]
-    problems: list[Violation] = []
+        return [*problems, Violation(None, "`messages` must be a non-empty list")]
     open_ids: list[str] = []  # ids of the last assistant tool_calls still awaiting tool messages
     open_at = -1
     answered: Counter[str] = Counter()
@@ -324,18 +420,19 @@ def _outline_chat(body: Mapping[str, Any]) -> list[str]:
 
 # ---- entry points --------------------------------------------------------------------------
 
-CHECKERS = {"anthropic": check_anthropic, "responses": check_responses, "chat": check_chat}
+CHECKERS: dict[str, Callable[[Mapping[str, Any], Issued | None], list[Violation]]] = {"anthropic": check_anthropic, "responses": check_responses, "chat": check_chat}
 OUTLINES = {"anthropic": _outline_anthropic, "responses": _outline_responses, "chat": _outline_chat}
 PATH_FORMATS = {"/v1/messages": "anthropic", "/v1/responses": "responses", "/v1/chat/completions": "chat"}
 
 
-def check(fmt: str, body: Mapping[str, Any]) -> list[Violation]:
+def check(fmt: str, body: Mapping[str, Any], issued: Issued | None = None) -> list[Violation]:
     """Violations of one request body in format ``anthropic``, ``responses`` or ``chat``
-    (a path such as ``/v1/messages`` works too)."""
+    (a path such as ``/v1/messages`` works too). ``issued`` (a server's record of the thinking
+    and reasoning it handed out) adds the carry-forward checks."""
     fmt = PATH_FORMATS.get(fmt, fmt)
     if fmt not in CHECKERS:
         raise ValueError(f"unknown format {fmt!r}; use one of {sorted(CHECKERS)}")
-    return CHECKERS[fmt](body)
+    return CHECKERS[fmt](body, issued)
 
 
 def describe(fmt: str, body: Mapping[str, Any], problems: list[Violation], title: str = "request") -> str:
@@ -350,13 +447,13 @@ def describe(fmt: str, body: Mapping[str, Any], problems: list[Violation], title
     return "\n".join(out)
 
 
-def assert_valid(fmt: str, body: Mapping[str, Any], title: str = "request") -> None:
-    problems = check(fmt, body)
+def assert_valid(fmt: str, body: Mapping[str, Any], title: str = "request", issued: Issued | None = None) -> None:
+    problems = check(fmt, body, issued)
     if problems:
         raise AssertionError(describe(fmt, body, problems, title))
 
 
-def assert_requests_valid(requests: Iterable[Any]) -> None:
+def assert_requests_valid(requests: Iterable[Any], issued: Issued | None = None) -> None:
     """Check every recorded model request (``RecordedRequest``s); one error lists them all."""
     reports = []
     for request in requests:
@@ -364,7 +461,7 @@ def assert_requests_valid(requests: Iterable[Any]) -> None:
         body = getattr(request, "body", None)
         if fmt is None or not isinstance(body, dict):
             continue
-        problems = check(fmt, body)
+        problems = check(fmt, body, issued)
         if problems:
             reports.append(describe(fmt, body, problems, f"request #{request.index} {request.path}"))
     if reports:

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+from tests.fake_server import views
 from tests.fake_server.script import (
     STATUS_FAULTS,
     Fault,
@@ -33,7 +34,7 @@ from tests.fake_server.script import (
     Reply,
     ScriptItem,
 )
-from tests.fake_server.wire import WIRES, AnthropicWire, Ids, Wire
+from tests.fake_server.wire import WIRES, AnthropicWire, Ids, Issued, Wire
 
 MODEL_ENDPOINTS = {
     "/v1/messages": "anthropic",
@@ -92,6 +93,35 @@ class RecordedRequest:
         """The key the client sent (``x-api-key``, or ``Authorization: Bearer``)."""
         bearer = self.headers.get("authorization", "")
         return self.headers.get("x-api-key") or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
+
+    # Provider-neutral views of the body (see views.py); empty for non-model requests.
+
+    def _view(self, fn: Any, empty: Any) -> Any:
+        if self.format is None or not isinstance(self.body, dict):
+            return empty
+        return fn(self.format, self.body)
+
+    @property
+    def tool_calls(self) -> list[views.ToolCallView]:
+        """Assistant tool calls in the history: ``.id``, ``.name``, ``.arguments``, ``.input``."""
+        return self._view(views.tool_calls, [])
+
+    @property
+    def tool_results(self) -> list[views.ToolResultView]:
+        """Tool results in the history: ``.id``, ``.text``, ``.is_error`` (None on OpenAI), ``.content``."""
+        return self._view(views.tool_results, [])
+
+    @property
+    def system(self) -> str:
+        return self._view(views.system_text, "")
+
+    @property
+    def user_texts(self) -> list[str]:
+        return self._view(views.user_texts, [])
+
+    @property
+    def tool_names(self) -> list[str]:
+        return self._view(views.tool_names, [])
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -195,8 +225,10 @@ class FakeServer:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._ids = Ids()
+        # Thinking blocks and reasoning items handed out, for carry-forward checks.
+        self.issued = Issued()
         self._wires: dict[str, Wire] = {
-            name: cls(self._ids, chat_reasoning_field) for name, cls in WIRES.items()
+            name: cls(self._ids, chat_reasoning_field, self.issued) for name, cls in WIRES.items()
         }
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -316,6 +348,8 @@ class FakeServer:
             self._queue.clear()
             self._rules.clear()
             self.requests.clear()
+            self.issued.anthropic_thinking.clear()
+            self.issued.responses_reasoning.clear()
 
     def assert_script_consumed(self) -> None:
         left = self.pending
@@ -364,7 +398,7 @@ class FakeServer:
 
         with self._lock:
             recorded = list(self.requests)
-        assert_requests_valid(recorded)
+        assert_requests_valid(recorded, self.issued)
 
     def _take(self, request: RecordedRequest) -> ScriptItem | None:
         with self._lock:

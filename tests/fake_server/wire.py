@@ -18,6 +18,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from tests.fake_server.script import USAGE_FIELDS, Reply, ToolCall
@@ -61,6 +62,17 @@ class Ids:
         return f"{prefix}_fake{next(self._counter):05d}"
 
 
+@dataclass
+class Issued:
+    """What the server handed out that a client must carry forward unchanged (the protocol
+    checker compares later requests against it)."""
+
+    # Anthropic: tool_use id -> the thinking / redacted_thinking blocks of the same message.
+    anthropic_thinking: dict[str, list[Json]] = field(default_factory=dict)
+    # Responses: function_call item id (fc_...) -> the reasoning item id (rs_...) before it.
+    responses_reasoning: dict[str, str] = field(default_factory=dict)
+
+
 def estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
@@ -87,9 +99,10 @@ class Wire:
 
     name: ClassVar[str]
 
-    def __init__(self, ids: Ids, chat_reasoning_field: str = "reasoning_content") -> None:
+    def __init__(self, ids: Ids, chat_reasoning_field: str = "reasoning_content", issued: Issued | None = None) -> None:
         self.ids = ids
         self.chat_reasoning_field = chat_reasoning_field
+        self.issued = issued if issued is not None else Issued()
 
     def stream(self, reply: Reply, body: Mapping[str, Any]) -> Iterator[bytes]:
         raise NotImplementedError
@@ -145,8 +158,11 @@ class AnthropicWire(Wire):
             blocks.append({"type": "redacted_thinking", "data": reply.redacted_thinking})
         if reply.text:
             blocks.append({"type": "text", "text": reply.text})
+        thinking = [dict(b) for b in blocks]
         for call in reply.tool_calls:
             blocks.append({"type": "tool_use", "id": call.id or self.ids.new("toolu"), "name": call.name, "_call": call})
+            if thinking:
+                self.issued.anthropic_thinking[blocks[-1]["id"]] = thinking
         return blocks
 
     def _message(self, reply: Reply, body: Mapping[str, Any], content: list[Json]) -> Json:
@@ -377,6 +393,10 @@ class ResponsesWire(_OpenAIWire):
                     "name": call.name,
                 }
             )
+        reasoning_ids = [i["id"] for i in items if i["type"] == "reasoning"]
+        for item in items:
+            if item["type"] == "function_call" and reasoning_ids:
+                self.issued.responses_reasoning[item["id"]] = reasoning_ids[-1]
         if reply.stop_reason == "max_tokens" and items:
             items[-1]["status"] = "incomplete"
         return items
