@@ -82,6 +82,16 @@ def mask_key(key: str) -> str:
     return f"{head}…{key[-4:]}"
 
 
+def display_path(path: Path, env: Mapping[str, str] | None = None) -> str:
+    """A path as a person reads it: the home folder shown as ``~``."""
+    env = os.environ if env is None else env
+    home = (env.get("HOME") or "").rstrip("/")
+    text = str(path)
+    if home and (text == home or text.startswith(home + "/")):
+        return "~" + text[len(home) :]
+    return text
+
+
 def env_var_for(provider: str) -> str:
     return KEY_ENV_VARS.get(provider, (f"{provider.upper().replace('-', '_')}_API_KEY",))[0]
 

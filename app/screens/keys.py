@@ -14,7 +14,7 @@ provider, or use a detected local server (Ollama, LM Studio). It dismisses with 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import on
@@ -33,6 +33,7 @@ from core.keys import (
     KeySaveError,
     KeyStatus,
     delete_key,
+    display_path,
     env_var_for,
     key_file_problem,
     key_status,
@@ -48,7 +49,9 @@ _KEYED_FIRST = ("anthropic", "openai", "openrouter")
 KEY_PROVIDERS: tuple[str, ...] = (*_KEYED_FIRST, *(p for p in ALL_PROVIDERS if p not in _KEYED_FIRST))
 
 
-def describe_status(status: KeyStatus) -> Content:
+def describe_status(status: KeyStatus, paths: StoaPaths | None = None, env: Mapping[str, str] | None = None) -> Content:
+    if status.origin == "saved" and paths is not None and status.source:
+        status = replace(status, source=status.source.replace(str(paths.keys_file), display_path(paths.keys_file, env)))
     if status.origin == "env":
         extra = "  (a saved key is overridden)" if status.saved_shadowed else ""
         return Content.assemble(
@@ -101,7 +104,7 @@ class KeyManagerScreen(ModalScreen[set[str]]):
                 yield Input(password=True, placeholder="paste the key here", id="key-input")
             yield Static(
                 f"Enter choose / save · ctrl+d delete the saved key · Esc close · keys are saved to "
-                f"{self.paths.keys_file} (mode 600); environment variables win",
+                f"{display_path(self.paths.keys_file, self.env)} (mode 600); environment variables win",
                 classes="picker-hint",
             )
 
@@ -125,7 +128,7 @@ class KeyManagerScreen(ModalScreen[set[str]]):
             status = self.status(provider)
             options.append(
                 Option(
-                    Content.assemble((f"{PROVIDER_LABELS.get(provider, provider):<19}", "bold"), describe_status(status)),
+                    Content.assemble((f"{PROVIDER_LABELS.get(provider, provider):<19}", "bold"), describe_status(status, self.paths, self.env)),
                     id=provider,
                 )
             )
@@ -183,7 +186,8 @@ class KeyManagerScreen(ModalScreen[set[str]]):
         self.changed.add(provider)
         label = PROVIDER_LABELS.get(provider, provider)
         notes = " ".join(result.notices)
-        self._say(f"saved the {label} key ({result.status.masked}) to {result.path}. {notes}".strip())
+        where = display_path(result.path, self.env)
+        self._say(f"saved the {label} key ({result.status.masked}) to {where}. {notes}".strip())
         self._refresh()
         self._close_entry()
 
@@ -270,7 +274,7 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
                 yield Input(password=True, placeholder="paste the key here", id="key-input")
             yield Static(
                 f"Enter choose · Esc back · ctrl+r search again for local servers · keys are saved to "
-                f"{self.paths.keys_file} (mode 600)",
+                f"{display_path(self.paths.keys_file, self.env)} (mode 600)",
                 classes="picker-hint",
             )
 
