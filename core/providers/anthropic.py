@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -467,8 +468,10 @@ class AnthropicProvider:
         stop = StopReason.END_TURN
         for attempt in range(MAX_PAUSE_CONTINUATIONS + 1):
             acc = _Accumulator()
-            async for event in self._one_stream(params, request.model, acc):
-                yield event
+            # aclosing: stopping this generator early closes the HTTP stream now, not at GC.
+            async with aclosing(self._one_stream(params, request.model, acc)) as events:
+                async for event in events:
+                    yield event
             acc.finish_open_blocks()
             usage = usage + acc.usage
             content.extend(acc.content())
@@ -491,7 +494,7 @@ class AnthropicProvider:
 
     async def _one_stream(
         self, params: dict[str, Any], model: str, acc: _Accumulator
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         import anthropic
         import httpx2
 

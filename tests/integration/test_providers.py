@@ -297,17 +297,35 @@ async def test_anthropic_request_marks_cache_breakpoints(
     assert len(marks) == 4
 
 
-@pytest.mark.parametrize(
-    ("stop", "expected"), [("max_tokens", StopReason.MAX_TOKENS), ("refusal", StopReason.REFUSAL)]
-)
+# The fake Responses wire renders no refusal content, so refusal is checked on the other two.
+STOP_CASES = [
+    (fmt, stop, expected)
+    for fmt in FORMATS
+    for stop, expected in (("max_tokens", StopReason.MAX_TOKENS), ("refusal", StopReason.REFUSAL))
+    if not (fmt == "responses" and stop == "refusal")
+]
+
+
+@pytest.mark.parametrize(("fmt_name", "stop", "expected"), STOP_CASES)
 async def test_stop_reasons(
-    fake_server: FakeServer, providers: dict[str, Provider], fmt: str, stop: str, expected: StopReason
+    fake_server: FakeServer, providers: dict[str, Provider], fmt_name: str, stop: str, expected: StopReason
 ) -> None:
-    if fmt == "responses" and stop == "refusal":
-        pytest.skip("the fake Responses wire renders no refusal content; covered for the other two formats")
     fake_server.script(reply(text="cut here", stop=stop))  # type: ignore[arg-type]
-    _, done = await collect(providers[fmt], request_for([user_text("hi")], model=MODEL_FOR[fmt]))
+    _, done = await collect(providers[fmt_name], request_for([user_text("hi")], model=MODEL_FOR[fmt_name]))
     assert done.stop_reason is expected
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+async def test_chat_reasoning_fields_of_different_servers(field: str) -> None:
+    with FakeServer(chat_reasoning_field=field) as server:
+        server.script(reply(thinking="hmm", text="ok"))
+        provider = make_provider("chat", server)
+        try:
+            events, done = await collect(provider, request_for([user_text("q")], model="qwen3:8b"))
+        finally:
+            await provider.aclose()
+    assert "".join(e.text for e in events if isinstance(e, ThinkingDelta)) == "hmm"
+    assert done.message.text == "ok"
 
 
 async def test_anthropic_pause_turn_is_resumed_in_place(

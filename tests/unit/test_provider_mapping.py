@@ -799,3 +799,141 @@ async def test_pool_aclose_is_idempotent(tmp_path: Path) -> None:
     await pool.aclose()
     await pool.aclose()
     assert pool.providers == []
+
+
+# ---- stream accumulation of server tools (the fake server does not render these) ------------------
+
+
+def test_anthropic_web_search_blocks_are_shown_and_kept_for_a_paused_turn() -> None:
+    from anthropic.types import RawMessageStreamEvent
+    from pydantic import TypeAdapter
+
+    from core.providers.base import ServerToolActivity
+
+    parse = TypeAdapter(RawMessageStreamEvent).validate_python
+    result = {"type": "web_search_result", "url": "https://x.dev", "title": "X", "encrypted_content": "abc"}
+    raw_events = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "m",
+                "type": "message",
+                "role": "assistant",
+                "model": "x",
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 5, "output_tokens": 1},
+            },
+        },
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {
+                "type": "server_tool_use",
+                "id": "srvtoolu_1",
+                "name": "web_search",
+                "input": {},
+            },
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": '{"query": "stoa"}'},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {
+                "type": "web_search_tool_result",
+                "tool_use_id": "srvtoolu_1",
+                "content": [result],
+            },
+        },
+        {"type": "content_block_stop", "index": 1},
+        {"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "Found it."}},
+        {"type": "content_block_stop", "index": 2},
+        {"type": "message_delta", "delta": {"stop_reason": "pause_turn"}, "usage": {"output_tokens": 9}},
+        {"type": "message_stop"},
+    ]
+    acc = anthropic_provider._Accumulator()
+    events = [out for raw in raw_events for out in acc.handle(parse(raw))]
+    assert ServerToolActivity("web_search", "searching: stoa") in events
+    assert ServerToolActivity("web_search", "1 result") in events
+    # The neutral message keeps the text only; the wire content (to resume the pause) keeps all.
+    assert acc.content() == [TextBlock(text="Found it.")]
+    assert [b["type"] for b in acc.wire_content()] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert acc.wire_content()[0]["input"] == {"query": "stoa"}
+    assert acc.wire_content()[1]["content"][0]["url"] == "https://x.dev"
+    assert acc.stop_reason == "pause_turn" and acc.usage.input_tokens == 5 and acc.usage.output_tokens == 9
+
+
+def test_responses_web_search_and_multi_part_reasoning_summaries() -> None:
+    from openai.types.responses import ResponseStreamEvent
+    from pydantic import TypeAdapter
+
+    from core.providers.base import ServerToolActivity, ThinkingDelta
+
+    parse = TypeAdapter(ResponseStreamEvent).validate_python
+    reasoning_item = {
+        "id": "rs_1",
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": "one"}, {"type": "summary_text", "text": "two"}],
+        "encrypted_content": "enc",
+    }
+    raw_events: list[dict[str, Any]] = [
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "sequence_number": 1,
+            "item": {**reasoning_item, "summary": []},
+        },
+        *[
+            {
+                "type": "response.reasoning_summary_text.delta",
+                "item_id": "rs_1",
+                "output_index": 0,
+                "summary_index": index,
+                "delta": text,
+                "sequence_number": 2 + index,
+            }
+            for index, text in enumerate(("one", "two"))
+        ],
+        {
+            "type": "response.output_item.done",
+            "output_index": 0,
+            "sequence_number": 4,
+            "item": reasoning_item,
+        },
+        {
+            "type": "response.output_item.added",
+            "output_index": 1,
+            "sequence_number": 5,
+            "item": {
+                "id": "ws_1",
+                "type": "web_search_call",
+                "status": "in_progress",
+                "action": {"type": "search", "query": "stoa"},
+            },
+        },
+        {
+            "type": "response.output_item.done",
+            "output_index": 1,
+            "sequence_number": 6,
+            "item": {
+                "id": "ws_1",
+                "type": "web_search_call",
+                "status": "completed",
+                "action": {"type": "search", "query": "stoa"},
+            },
+        },
+    ]
+    acc = openai_responses._Accumulator("openai")
+    events = [out for raw in raw_events for out in acc.handle(parse(raw))]
+    assert [e.text for e in events if isinstance(e, ThinkingDelta)] == ["one", "\n\ntwo"]
+    assert ServerToolActivity("web_search", "searched: stoa") in events
+    (thinking,) = acc.content()
+    assert isinstance(thinking, ThinkingBlock)
+    assert (thinking.thinking, thinking.item_id, thinking.encrypted_content) == ("one\n\ntwo", "rs_1", "enc")
