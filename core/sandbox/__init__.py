@@ -1,0 +1,39 @@
+"""The OS sandbox for shell commands (bubblewrap) and the scrubbed environment they run with.
+
+``status_for(config)`` is what both the permission policy and execute_bash consult, so the
+policy never lets a command run unasked "because it is sandboxed" when it would not be.
+``detect()`` runs the trial once per process; ``describe()`` is the line for ``--version``.
+"""
+
+from __future__ import annotations
+
+from core.sandbox.bwrap import (
+    SandboxLayout,
+    SandboxSettings,
+    SandboxStatus,
+    detect,
+    layout_for,
+    settings_from_config,
+    status_for,
+    wrap,
+)
+from core.sandbox.env import removed_names, scrub_env
+
+__all__ = [
+    "SandboxLayout",
+    "SandboxSettings",
+    "SandboxStatus",
+    "describe",
+    "detect",
+    "layout_for",
+    "removed_names",
+    "scrub_env",
+    "settings_from_config",
+    "status_for",
+    "wrap",
+]
+
+
+def describe(config: object = None) -> str:
+    """``sandbox: bubblewrap 0.8.0 (network off)`` or why there is none."""
+    return status_for(config).describe()
