@@ -9,7 +9,9 @@ provider must continue on another):
 - thinking/reasoning produced by another provider is dropped, never sent as signed thinking;
 - tool call ids are rewritten into the target's allowed charset and length by
   ``sanitize_tool_id``, a pure function, so a call and its result always map to the same id;
-- a message whose content becomes empty gets ``PLACEHOLDER_TEXT``.
+- a message whose content becomes empty gets ``PLACEHOLDER_TEXT``;
+- a request that declares no tools gets tool calls and results as plain text
+  (``without_tool_blocks``), since the APIs refuse tool blocks without tool definitions.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from core.config import KEY_ENV_VARS
 from core.providers.base import ErrorKind, ProviderError
-from core.providers.types import ImageBlock
+from core.providers.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 
 PLACEHOLDER_TEXT = "(empty)"
 # Most restrictive charset among the providers (Anthropic: ^[a-zA-Z0-9_-]+$).
@@ -218,3 +220,29 @@ def broken_stream(provider: str, base_url: str, exc: BaseException, *, read_time
 
 def dumps_arguments(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+
+
+def without_tool_blocks(messages: list[Message]) -> list[Message]:
+    """The history for a request that declares no tools: calls and results become plain text
+    (result images stay, as images of the user message)."""
+    names = {b.id: b.name for m in messages for b in m.tool_uses}
+    out: list[Message] = []
+    for message in messages:
+        if not any(isinstance(b, ToolUseBlock | ToolResultBlock) for b in message.content):
+            out.append(message)
+            continue
+        content: list[Any] = []
+        for block in message.content:
+            if isinstance(block, ToolUseBlock):
+                content.append(
+                    TextBlock(text=f"[called tool {block.name} with {dumps_arguments(block.input)}]")
+                )
+            elif isinstance(block, ToolResultBlock):
+                label = "error from" if block.is_error else "result of"
+                name = names.get(block.tool_use_id, "a tool")
+                content.append(TextBlock(text=f"[{label} {name}]\n{block.text}".rstrip()))
+                content.extend(b for b in block.content if isinstance(b, ImageBlock))
+            else:
+                content.append(block)
+        out.append(message.model_copy(update={"content": content}))
+    return out

@@ -33,6 +33,7 @@ from core.providers.convert import (
     dumps_arguments,
     image_url,
     sanitize_tool_id,
+    without_tool_blocks,
 )
 from core.providers.openai_responses import client_kwargs, openai_error
 from core.providers.types import (
@@ -142,7 +143,9 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     """The keyword arguments of ``chat.completions.create`` (pure; unit-tested)."""
     params: dict[str, Any] = {
         "model": request.model,
-        "messages": to_wire_messages(request.system, request.messages),
+        "messages": to_wire_messages(
+            request.system, request.messages if request.tools else without_tool_blocks(request.messages)
+        ),
         "max_tokens": request.max_tokens,
         "stream": True,
         "stream_options": {"include_usage": True},

@@ -937,3 +937,30 @@ def test_responses_web_search_and_multi_part_reasoning_summaries() -> None:
     (thinking,) = acc.content()
     assert isinstance(thinking, ThinkingBlock)
     assert (thinking.thinking, thinking.item_id, thinking.encrypted_content) == ("one\n\ntwo", "rs_1", "enc")
+
+
+# ---- requests that declare no tools ------------------------------------------------------------------
+
+
+def test_without_tools_the_history_tool_blocks_become_text_on_every_provider() -> None:
+    request = _request(gpt_history(), tools=[])
+    anthropic_params = anthropic_provider.build_params(request)
+    blocks = [b for m in anthropic_params["messages"] for b in m["content"]]
+    assert {b["type"] for b in blocks} == {"text", "image"}
+    assert any("[called tool read_file with" in b.get("text", "") for b in blocks)
+    assert any(b.get("text", "").startswith("[result of read_file]\nsee image") for b in blocks)
+
+    items = openai_responses.build_params(request)["input"]
+    assert not [i for i in items if i.get("type") in ("function_call", "function_call_output")]
+    assert "tools" not in openai_responses.build_params(request)
+
+    messages = openai_chat.build_params(request)["messages"]
+    assert not [m for m in messages if m["role"] == "tool" or m.get("tool_calls")]
+    assert "tools" not in openai_chat.build_params(request)
+
+
+def test_anthropic_web_search_alone_still_counts_as_declared_tools() -> None:
+    params = anthropic_provider.build_params(
+        _request(claude_history()[:3], tools=[], server_tools=("web_search",))
+    )
+    assert any(b["type"] == "tool_use" for m in params["messages"] for b in m["content"])
