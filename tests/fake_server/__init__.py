@@ -20,7 +20,18 @@ from tests.fake_server.protocol import (
     check_chat,
     check_responses,
 )
-from tests.fake_server.script import Fault, Reply, Scenario, ToolCall, fault, load_scenario, reply, tool_call
+from tests.fake_server.script import (
+    Fault,
+    Reply,
+    Scenario,
+    ToolCall,
+    WebSearch,
+    fault,
+    load_scenario,
+    reply,
+    tool_call,
+    web_search,
+)
 from tests.fake_server.server import FakeServer, RecordedRequest
 from tests.fake_server.tokens import encrypted_reasoning, thinking_signature
 
@@ -32,6 +43,7 @@ __all__ = [
     "Scenario",
     "ToolCall",
     "Violation",
+    "WebSearch",
     "assert_valid",
     "check",
     "check_anthropic",
@@ -43,4 +55,5 @@ __all__ = [
     "reply",
     "thinking_signature",
     "tool_call",
+    "web_search",
 ]

@@ -97,6 +97,10 @@ def check_anthropic(body: Mapping[str, Any], issued: Issued | None = None) -> li
                     problems.append(Violation(i, "thinking block without a signature"))
                 elif not signature_matches(str(block.get("thinking", "")), str(signature)):
                     problems.append(Violation(i, "thinking block text or signature was modified"))
+            if kind == "server_tool_use" and not any(
+                b.get("type", "").endswith("_tool_result") and b.get("tool_use_id") == block.get("id") for b in blocks
+            ):
+                problems.append(Violation(i, f"server_tool_use {block.get('id')} without its result block in the same message"))
             if kind == "redacted_thinking" and not block.get("data"):
                 problems.append(Violation(i, "redacted_thinking block without data"))
         # Pairing: this assistant message's tool_use ids vs the next message's tool_results.

@@ -28,12 +28,13 @@ FaultKind = Literal[
     "disconnect",  # the connection is cut (after N events, or before any response)
     "malformed",  # a garbage SSE data line mid stream
     "stall",  # the stream goes silent for S seconds, then carries on
+    "hang",  # no response at all for S seconds (not even headers), then the reply
 ]
 
 STATUS_FAULTS = frozenset(
     {"overloaded", "server_error", "rate_limit", "auth", "permission", "not_found", "bad_request", "context_length"}
 )
-STREAM_FAULTS = frozenset({"disconnect", "malformed", "stall"})
+STREAM_FAULTS = frozenset({"disconnect", "malformed", "stall", "hang"})
 FAULT_KINDS = STATUS_FAULTS | STREAM_FAULTS
 
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
@@ -59,6 +60,15 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class WebSearch:
+    """A provider-run web search inside a reply (Anthropic server_tool_use + result block,
+    OpenAI web_search_call item; Chat Completions has none and skips it)."""
+
+    query: str
+    results: tuple[tuple[str, str], ...] = ()  # (title, url)
+
+
+@dataclass(frozen=True)
 class Reply:
     """One scripted assistant message."""
 
@@ -67,6 +77,7 @@ class Reply:
     # Anthropic only: a redacted_thinking block with this opaque data (other formats skip it).
     redacted_thinking: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    web_searches: tuple[WebSearch, ...] = ()
     # Neutral usage (see USAGE_FIELDS); None = estimated from request and reply sizes.
     usage: Mapping[str, int] | None = None
     stop: StopName | None = None  # None = "tool_use" if tool_calls else "end_turn"
@@ -127,6 +138,11 @@ def tool_call(name: str, arguments: Mapping[str, Any] | str | None = None, id: s
     return ToolCall(name=name, arguments={} if arguments is None else arguments, id=id)
 
 
+def web_search(query: str, results: Iterable[tuple[str, str]] = ()) -> WebSearch:
+    """A server-side web search in a reply: ``web_search("textual", [("Textual", "https://textual.textualize.io")])``."""
+    return WebSearch(query=query, results=tuple((str(t), str(u)) for t, u in results))
+
+
 def reply(
     text: str | None = None,
     thinking: str | None = None,
@@ -137,6 +153,7 @@ def reply(
     delay_per_event: float = 0.0,
     *,
     redacted_thinking: str | None = None,
+    web_searches: Iterable[WebSearch] = (),
     instant: bool = False,
     model: str | None = None,
     match: Match = None,
@@ -145,13 +162,16 @@ def reply(
     """An assistant message. Usage as a dict / core Usage, or as keyword arguments
     (``input_tokens=``, ``output_tokens=``, ``cache_read_tokens=``, ``cache_write_tokens=``,
     ``reasoning_tokens=``). ``instant=True`` sends each block in one delta."""
-    if text is None and thinking is None and redacted_thinking is None and not tool_calls:
-        text = ""
+    tool_calls = tuple(tool_calls)
+    for call in tool_calls:
+        if not isinstance(call, ToolCall):
+            raise TypeError(f"tool_calls takes tool_call(...) items, not {call!r}")
     return Reply(
         text=text,
         thinking=thinking,
         redacted_thinking=redacted_thinking,
-        tool_calls=tuple(tool_calls),
+        tool_calls=tool_calls,
+        web_searches=tuple(web_searches),
         usage=_usage_dict(usage, usage_kwargs),
         stop=stop,
         chunk_size=None if instant else chunk_size,
@@ -173,7 +193,9 @@ def fault(
 ) -> Fault:
     """A failure. Status kinds answer with the provider's HTTP error (or, with ``after_events``,
     an in-stream error event); ``disconnect``/``malformed``/``stall`` break a started stream
-    (``disconnect`` with ``after_events=None`` closes the connection without any response)."""
+    (``disconnect`` with ``after_events=None`` closes the connection without any response);
+    ``hang`` sends nothing for ``seconds`` and then answers with ``reply`` (a timeout before the
+    response starts)."""
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(sorted(FAULT_KINDS))}")
     if kind in ("malformed", "stall") and after_events is None:
@@ -208,7 +230,9 @@ def item_from_json(data: Mapping[str, Any]) -> ScriptItem:
     calls = [
         tool_call(c["name"], c.get("arguments"), c.get("id")) for c in data.pop("tool_calls", [])
     ]
-    unknown = set(data) - {
+    searches = [web_search(w["query"], [tuple(r) for r in w.get("results", [])]) for w in data.pop("web_searches", [])]
+    data["web_searches"] = searches
+    unknown = set(data) - {"web_searches",
         "text", "thinking", "redacted_thinking", "usage", "stop", "chunk_size", "delay_per_event", "instant", "model"
     }
     if unknown:

@@ -554,6 +554,9 @@ class FakeServer:
         if kind == "disconnect" and item.after_events is None:
             conn.abort()
             return False
+        if kind == "hang":
+            await self._stall(conn, item.seconds)
+            return await self._answer_reply(conn, wire, base, body, stream)
         if not stream:
             return await self._fault_json(conn, wire, item, base, body)
         after = item.after_events or 0

@@ -140,13 +140,16 @@ _ANTHROPIC_ERRORS: dict[str, tuple[int, str, str]] = {
 class AnthropicWire(Wire):
     name = "anthropic"
 
-    def _usage(self, u: Mapping[str, int], *, final: bool) -> Json:
-        return {
+    def _usage(self, u: Mapping[str, int], *, final: bool, searches: int = 0) -> Json:
+        usage: Json = {
             "input_tokens": u["input_tokens"],
             "cache_creation_input_tokens": u["cache_write_tokens"],
             "cache_read_input_tokens": u["cache_read_tokens"],
             "output_tokens": u["output_tokens"] if final else 1,
         }
+        if final and searches:
+            usage["server_tool_use"] = {"web_search_requests": searches, "web_fetch_requests": 0}
+        return usage
 
     def _blocks(self, reply: Reply) -> list[Json]:
         blocks: list[Json] = []
@@ -156,9 +159,21 @@ class AnthropicWire(Wire):
             )
         if reply.redacted_thinking is not None:
             blocks.append({"type": "redacted_thinking", "data": reply.redacted_thinking})
+        thinking = [dict(b) for b in blocks]
+        for search in reply.web_searches:
+            sid = self.ids.new("srvtoolu")
+            blocks.append({"type": "server_tool_use", "id": sid, "name": "web_search", "input": {"query": search.query}})
+            blocks.append({
+                "type": "web_search_tool_result",
+                "tool_use_id": sid,
+                "content": [
+                    {"type": "web_search_result", "title": title, "url": url, "page_age": None,
+                     "encrypted_content": encrypted_reasoning(url)}
+                    for title, url in search.results
+                ],
+            })
         if reply.text:
             blocks.append({"type": "text", "text": reply.text})
-        thinking = [dict(b) for b in blocks]
         for call in reply.tool_calls:
             blocks.append({"type": "tool_use", "id": call.id or self.ids.new("toolu"), "name": call.name, "_call": call})
             if thinking:
@@ -202,8 +217,20 @@ class AnthropicWire(Wire):
                      "delta": {"type": "signature_delta", "signature": block["signature"]}},
                     "content_block_delta",
                 )
-            elif kind == "redacted_thinking":
+            elif kind in ("redacted_thinking", "web_search_tool_result"):
                 yield sse({"type": "content_block_start", "index": index, "content_block": block}, "content_block_start")
+            elif kind == "server_tool_use":
+                yield sse(
+                    {"type": "content_block_start", "index": index,
+                     "content_block": {**block, "input": {}}},
+                    "content_block_start",
+                )
+                for piece in arg_chunks(json.dumps(block["input"]), reply.chunk_size):
+                    yield sse(
+                        {"type": "content_block_delta", "index": index,
+                         "delta": {"type": "input_json_delta", "partial_json": piece}},
+                        "content_block_delta",
+                    )
             elif kind == "text":
                 yield sse(
                     {"type": "content_block_start", "index": index,
@@ -233,7 +260,7 @@ class AnthropicWire(Wire):
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": reply.stop_reason, "stop_sequence": self._stop_sequence(reply)},
-                "usage": self._usage(usage, final=True),
+                "usage": self._usage(usage, final=True, searches=len(reply.web_searches)),
             },
             "message_delta",
         )
@@ -258,7 +285,7 @@ class AnthropicWire(Wire):
         message = self._message(reply, body, content)
         message["stop_reason"] = reply.stop_reason
         message["stop_sequence"] = self._stop_sequence(reply)
-        message["usage"] = self._usage(neutral_usage(reply, body), final=True)
+        message["usage"] = self._usage(neutral_usage(reply, body), final=True, searches=len(reply.web_searches))
         return message
 
     def _error_body(self, kind: str, message: str | None) -> tuple[int, Json]:
@@ -372,6 +399,16 @@ class ResponsesWire(_OpenAIWire):
                     "status": "completed",
                 }
             )
+        for search in reply.web_searches:
+            items.append(
+                {
+                    "id": self.ids.new("ws"),
+                    "type": "web_search_call",
+                    "status": "completed",
+                    "action": {"type": "search", "query": search.query,
+                               "sources": [{"type": "url", "url": url} for _, url in search.results]},
+                }
+            )
         if reply.text:
             items.append(
                 {
@@ -442,6 +479,10 @@ class ResponsesWire(_OpenAIWire):
                          text=text, logprobs=[])
                 yield ev("response.content_part.done", item_id=iid, output_index=index, content_index=0,
                          part=item["content"][0])
+            elif item["type"] == "web_search_call":
+                yield ev("response.output_item.added", output_index=index, item={**item, "status": "in_progress"})
+                for step in ("in_progress", "searching", "completed"):
+                    yield ev(f"response.web_search_call.{step}", item_id=iid, output_index=index)
             else:
                 yield ev("response.output_item.added", output_index=index,
                          item={**item, "arguments": "", "status": "in_progress"})

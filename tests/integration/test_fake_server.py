@@ -26,6 +26,7 @@ from tests.fake_server import (
     reply,
     thinking_signature,
     tool_call,
+    web_search,
 )
 from tests.fake_server.protocol import assert_valid
 
@@ -426,7 +427,7 @@ async def test_instant_and_delayed_streaming(fake_server: FakeServer) -> None:
 
 
 async def test_long_text_streams_in_many_chunks(fake_server: FakeServer) -> None:
-    big = "lorem ipsum " * 5_000
+    big = "lorem ipsum " * 1_500
     fake_server.script(reply(text=big, chunk_size=4))
     message = await anthropic_final(fake_server)
     assert message.content[0].text == big
@@ -469,6 +470,86 @@ async def test_api_key_enforcement(fake_server: FakeServer) -> None:
     client = anthropic_client(fake_server, api_key="right")
     async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
         assert (await stream.get_final_message()).content[0].text == "ok"
+
+
+async def test_hang_before_headers_times_out_then_answers(fake_server: FakeServer) -> None:
+    fake_server.script(fault("hang", seconds=2.0), fault("hang", seconds=0.05, reply=reply(text="late")))
+    client = anthropic_client(fake_server, timeout=httpx2.Timeout(0.2))
+    with pytest.raises(anthropic.APITimeoutError):
+        async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+            await stream.get_final_message()
+    assert (await anthropic_final(fake_server)).content[0].text == "late"
+
+
+async def test_web_search_blocks_and_items(fake_server: FakeServer) -> None:
+    search = web_search("textual markdown stream", [("Textual", "https://textual.textualize.io/")])
+    fake_server.script(reply(text="Found it.", web_searches=[search]), reply(text="Found it.", web_searches=[search]))
+    message = await anthropic_final(fake_server, tools=[{"type": "web_search_20250305", "name": "web_search"}])
+    use, result, text = message.content
+    assert use.type == "server_tool_use" and use.name == "web_search"
+    assert use.input == {"query": "textual markdown stream"}
+    assert result.type == "web_search_tool_result" and result.tool_use_id == use.id
+    assert result.content[0].url == "https://textual.textualize.io/"
+    assert text.text == "Found it."
+    assert message.usage.server_tool_use is not None and message.usage.server_tool_use.web_search_requests == 1
+    events, final = await responses_events(fake_server, tools=[{"type": "web_search"}])
+    assert "response.web_search_call.searching" in [e.type for e in events]
+    call = final.output[0]
+    assert call.type == "web_search_call" and call.action.query == "textual markdown stream"
+    assert final.output_text == "Found it."
+
+
+async def test_empty_reply_is_an_empty_message(fake_server: FakeServer) -> None:
+    fake_server.script(reply(), reply(), reply())
+    assert (await anthropic_final(fake_server)).content == []
+    _, final = await responses_events(fake_server)
+    assert final.output == []
+    assert chat_accumulate(await chat_chunks(fake_server))["text"] == ""
+
+
+async def test_neutral_views_read_every_format(fake_server: FakeServer) -> None:
+    fake_server.script(reply(text="a"), reply(text="b"), reply(text="c"))
+    await anthropic_final(fake_server, system="SYS", messages=GOOD_ANTHROPIC["messages"], tools=TOOLS)
+    await responses_events(fake_server, instructions="SYS", input=GOOD_RESPONSES["input"], store=False,
+                           tools=[{"type": "function", "name": "read_file", "parameters": {}}])
+    await chat_chunks(fake_server, messages=GOOD_CHAT["messages"])
+    anth, resp, chat = fake_server.model_requests()
+    assert [c.id for c in anth.tool_calls] == ["t1", "t2"] and anth.tool_calls[0].input == {"path": "a"}
+    assert [(r.id, r.text, r.is_error) for r in anth.tool_results] == [("t1", "ok", False), ("t2", "ok", False)]
+    assert anth.system == "SYS" and anth.user_texts == ["read a", "also this", "thanks"]
+    assert anth.tool_names == ["read_file"]
+    assert [c.id for c in resp.tool_calls] == ["c1", "c2"] and [r.id for r in resp.tool_results] == ["c1", "c2"]
+    assert resp.tool_results[0].is_error is None and resp.system == "SYS" and resp.tool_names == ["read_file"]
+    assert [c.name for c in chat.tool_calls] == ["read_file", "read_file"]
+    assert [r.text for r in chat.tool_results] == ["ok", "ok"] and chat.system == "s" and chat.user_texts == ["a"]
+
+
+async def test_carry_forward_of_thinking_in_a_tool_loop_is_checked(fake_server: FakeServer) -> None:
+    fake_server.script(reply(thinking="plan", tool_calls=[tool_call("read_file", {"path": "a"}, id="tu1")]),
+                       reply(text="ok"), reply(text="ok"))
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    first = await anthropic_final(fake_server, thinking=thinking, max_tokens=2000, tools=TOOLS)
+    kept = [b.model_dump(include={"type", "thinking", "signature", "id", "name", "input"}) for b in first.content]
+    loop = [*USER_HI, {"role": "assistant", "content": kept}, {"role": "user", "content": [result("tu1")]}]
+    await anthropic_final(fake_server, thinking=thinking, max_tokens=2000, tools=TOOLS, messages=loop)
+    fake_server.assert_protocol_valid()
+    dropped = [*USER_HI, {"role": "assistant", "content": kept[1:]}, {"role": "user", "content": [result("tu1")]}]
+    await anthropic_final(fake_server, thinking=thinking, max_tokens=2000, tools=TOOLS, messages=dropped)
+    with pytest.raises(AssertionError, match="must start with the 1 thinking block"):
+        fake_server.assert_protocol_valid()
+    fake_server.clear()
+
+
+async def test_reasoning_item_must_precede_its_function_call_id(fake_server: FakeServer) -> None:
+    fake_server.script(reply(thinking="why", tool_calls=[tool_call("read_file", {"path": "a"}, id="c9")]), reply(text="ok"))
+    _, first = await responses_events(fake_server)
+    reasoning, call = first.output
+    output = {"type": "function_call_output", "call_id": "c9", "output": "contents"}
+    call_item = {"type": "function_call", "id": call.id, "call_id": "c9", "name": "read_file", "arguments": call.arguments}
+    await responses_events(fake_server, input=[{"role": "user", "content": "hi"}, call_item, output])
+    with pytest.raises(AssertionError, match=f"without its reasoning item {reasoning.id}"):
+        fake_server.assert_protocol_valid()
+    fake_server.clear()
 
 
 # ---- protocol checker ----------------------------------------------------------------------
@@ -535,6 +616,38 @@ def test_protocol_accepts_a_valid_anthropic_conversation() -> None:
 def test_protocol_rejects_broken_anthropic_conversations(messages: list[dict[str, Any]], problem: str) -> None:
     problems = check("anthropic", anthropic_body(messages))
     assert any(problem in str(p) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"max_tokens": 0}, "`max_tokens` must be a positive integer"),
+        ({"thinking": {"type": "enabled", "budget_tokens": 500}}, "budget_tokens must be >= 1024"),
+        ({"max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 4000}}, "must be greater than"),
+        ({"tools": [*TOOLS, *TOOLS]}, "declared twice"),
+        ({"tools": [{"name": "github.search", "input_schema": {}}]}, "is not accepted"),
+        ({"system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}] * 5}, "5 cache_control"),
+    ],
+)
+def test_protocol_checks_request_fields(changes: dict[str, Any], problem: str) -> None:
+    body = {**GOOD_ANTHROPIC, **changes}
+    assert any(problem in str(p) for p in check("anthropic", body)), check("anthropic", body)
+
+
+def test_protocol_openai_tool_names() -> None:
+    long_name = "m" * 65
+    body = {**GOOD_RESPONSES, "tools": [{"type": "function", "name": long_name, "parameters": {}}]}
+    assert any("is not accepted" in str(p) for p in check("responses", body))
+    chat = {**GOOD_CHAT, "tools": [{"type": "function", "function": {"name": "a b"}}]}
+    assert any("is not accepted" in str(p) for p in check("chat", chat))
+
+
+def test_protocol_server_tool_use_needs_its_result() -> None:
+    msgs = [{"role": "user", "content": "a"},
+            {"role": "assistant", "content": [{"type": "server_tool_use", "id": "s1", "name": "web_search",
+                                               "input": {"query": "q"}}, {"type": "text", "text": "x"}]},
+            {"role": "user", "content": "b"}]
+    assert any("without its result" in str(p) for p in check("anthropic", anthropic_body(msgs)))
 
 
 def test_protocol_requires_tools_when_history_has_tool_blocks() -> None:
