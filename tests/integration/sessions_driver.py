@@ -102,6 +102,7 @@ async def hammer_mode(project: str, count: int) -> int:
                     Message(role="assistant", content=[TextBlock(text=f"done {i}")]), replaces_last=False
                 )
                 await recorder.event(ev.TurnFinished(None, f"done {i}", 2))
+            mark(f"saved {recorder.messages_saved}")
             if i % 10 == 0:
                 await store.list_sessions()
         await recorder.aclose()

@@ -94,4 +94,8 @@ async def test_a_failed_migration_leaves_the_old_schema_intact(tmp_path: Path) -
         columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
         assert "title_source" not in columns  # the earlier statements were rolled back too
         assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
-    assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []  # not moved aside
+    assert sorted(p.name for p in listing(tmp_path) if "corrupt" in p.name) == []  # not moved aside
+
+
+def listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())

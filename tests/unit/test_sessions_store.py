@@ -239,7 +239,7 @@ async def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path: Path) -> N
     try:
         assert len(store.notices) == 1
         notice = store.notices[0]
-        moved = [p for p in tmp_path.iterdir() if p.name.startswith("sessions.db.corrupt-")]
+        moved = [p for p in listing(tmp_path) if p.name.startswith("sessions.db.corrupt-")]
         assert len(moved) == 1
         assert moved[0].read_bytes() == junk  # never deleted, never changed
         assert str(path) in notice and str(moved[0]) in notice and "new one" in notice
@@ -261,7 +261,7 @@ async def test_a_damaged_database_is_moved_aside(tmp_path: Path) -> None:
     store = await SessionStore.open(path)
     try:
         assert store.notices and "moved aside" in store.notices[0]
-        names = sorted(p.name for p in tmp_path.iterdir())
+        names = sorted(p.name for p in listing(tmp_path))
         moved = [n for n in names if n.startswith("sessions.db.corrupt-")]
         assert len(moved) == 1 and (tmp_path / moved[0]).read_bytes() == bytes(data)
         assert await store.list_sessions() == []
@@ -276,7 +276,7 @@ async def test_a_folder_in_place_of_the_database_is_moved_aside(tmp_path: Path) 
     store = await SessionStore.open(path)
     try:
         assert store.notices
-        moved = next(p for p in tmp_path.iterdir() if p.name.startswith("sessions.db.corrupt-"))
+        moved = next(p for p in listing(tmp_path) if p.name.startswith("sessions.db.corrupt-"))
         assert (moved / "keep.txt").read_text() == "mine"
     finally:
         await store.aclose()
@@ -293,7 +293,7 @@ async def test_a_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> N
     message = str(caught.value)
     assert str(path) in message and "newer Stoa" in message and "STOA_HOME" in message
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sessions.db"]
+    assert sorted(p.name for p in listing(tmp_path)) == ["sessions.db"]
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
@@ -335,3 +335,7 @@ async def test_closing_twice_and_using_after_close(tmp_path: Path) -> None:
     await store.aclose()
     with pytest.raises(SaveError, match="closed"):
         await store.save_message(seed(), user_text("late"))
+
+
+def listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
