@@ -361,7 +361,7 @@ async def _run_rg(
         env=env,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    stderr_task = asyncio.ensure_future(proc.stderr.read(64 * 1024))
+    stderr_task = asyncio.ensure_future(_read_capped(proc.stderr, 64 * 1024))
     stopped = False
     try:
         while True:
@@ -382,6 +382,17 @@ async def _run_rg(
     code = await proc.wait()
     err = await stderr_task
     return (None if stopped else code), err.decode("utf-8", "replace"), stopped
+
+
+async def _read_capped(stream: asyncio.StreamReader, limit: int) -> bytes:
+    """Read a stream to its end, keeping the first ``limit`` bytes."""
+    kept = b""
+    while True:
+        chunk = await stream.read(1 << 16)
+        if not chunk:
+            return kept
+        if len(kept) < limit:
+            kept += chunk[: limit - len(kept)]
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
@@ -462,41 +473,59 @@ class GlobFiles(Tool):
             raise ToolError(f"{root.display} is a file, not a directory; pass a directory as path")
         rg = self.rg_path()
         if rg is not None:
-            rels = await self._rg_files(rg, plan)
-            found = await asyncio.to_thread(_stat_all, root.canonical, rels)
+            newest_first = await self._rg_files(rg, plan)
         else:
-            found = await asyncio.to_thread(self._walk, plan, ctx.workspace)
-        return _glob_output(args.pattern, root, found)
+            newest_first = await asyncio.to_thread(self._walk, plan, ctx.workspace)
+        return _glob_output(args.pattern, root, newest_first)
 
     async def _rg_files(self, rg: str, plan: _GlobPlan) -> list[str]:
+        """List with rg (parallel, ignore-aware) and stat the paths in a worker thread while
+        rg is still walking, then sort newest first. Cheaper than ``rg --sortr modified``,
+        which walks on one thread."""
         argv = [rg, "--files", "--hidden", "--no-require-git", "--no-config", "--null", "--no-messages"]
         glob_args, python_filter = rg_glob_args(plan.glob)
         argv += glob_args
         for name in plan.excludes:
             argv += ["-g", f"!{name}"]
-        chunks: list[bytes] = []
+        loop = asyncio.get_running_loop()
+        base = str(plan.root.canonical)
+        batches: list[asyncio.Future[list[tuple[int, str]]]] = []
+        pending = b""
+
+        def stat_batch(raws: list[bytes]) -> list[tuple[int, str]]:
+            out = []
+            for raw in raws:
+                rel = os.fsdecode(raw)
+                rel = rel[2:] if rel.startswith("./") else rel
+                if python_filter is not None and not python_filter.matches(rel, False):
+                    continue
+                try:
+                    out.append((-os.lstat(os.path.join(base, rel)).st_mtime_ns, rel))
+                except OSError:
+                    continue  # gone since rg listed it
+            return out
 
         def take(chunk: bytes) -> bool:
-            chunks.append(chunk)
+            nonlocal pending
+            parts = (pending + chunk).split(b"\x00")
+            pending = parts.pop()
+            if parts:
+                batches.append(loop.run_in_executor(None, stat_batch, parts))
             return True
 
         code, stderr, _ = await _run_rg([*argv, "."], plan.root.canonical, take)
+        if pending:
+            batches.append(loop.run_in_executor(None, stat_batch, [pending]))
+        found = [item for batch in await asyncio.gather(*batches) for item in batch]
         if code not in (0, 1):
             raise ToolError(f"glob_files failed: {_rg_error(stderr) or f'rg exited with {code}'}")
-        out = b"".join(chunks)
-        rels = []
-        for raw in out.split(b"\x00"):
-            if raw:
-                rel = os.fsdecode(raw)
-                rel = rel[2:] if rel.startswith("./") else rel
-                if python_filter is None or python_filter.matches(rel, False):
-                    rels.append(rel)
-        return rels
+        found.sort()
+        return [rel for _, rel in found]
 
-    def _walk(self, plan: _GlobPlan, workspace: Path) -> list[tuple[str, float]]:
+    def _walk(self, plan: _GlobPlan, workspace: Path) -> list[str]:
         include = GlobRule.parse(plan.glob) if plan.glob else None
-        return [
-            (rel, st.st_mtime)
+        found = [
+            (-st.st_mtime_ns, rel)
             for rel, st in walk_files(
                 plan.root.canonical,
                 Path(os.path.realpath(workspace)),
@@ -505,29 +534,19 @@ class GlobFiles(Tool):
                 use_ignore_files=True,
             )
         ]
+        found.sort()
+        return [rel for _, rel in found]
 
 
-def _stat_all(root: Path, rels: list[str]) -> list[tuple[str, float]]:
-    out = []
-    base = str(root)
-    for rel in rels:
-        try:
-            out.append((rel, os.lstat(os.path.join(base, rel)).st_mtime))
-        except OSError:
-            continue
-    return out
-
-
-def _glob_output(pattern: str, root: ResolvedPath, found: list[tuple[str, float]]) -> ToolOutput:
-    found.sort(key=lambda item: (-item[1], item[0]))
-    total = len(found)
+def _glob_output(pattern: str, root: ResolvedPath, newest_first: list[str]) -> ToolOutput:
+    total = len(newest_first)
     where = root.display
-    if not found:
+    if not newest_first:
         text = f"No files match {pattern!r} in {where}."
         return ToolOutput.text(text, display={"kind": "text", "text": text, "language": None})
-    shown = [
-        _show(display_path(root.canonical / rel, root.workspace)) for rel, _ in found[: caps.GLOB_MAX_RESULTS]
-    ]
+    base = display_path(root.canonical, root.workspace)
+    prefix = "" if base == "." else base.rstrip("/") + "/"
+    shown = [_show(prefix + rel) for rel in newest_first[: caps.GLOB_MAX_RESULTS]]
     kept, _ = caps.cap_lines(shown, caps.MODEL_OUTPUT_CHARS, reserve=300)
     lines = list(kept)
     if len(kept) < total:
@@ -541,8 +560,12 @@ def _glob_output(pattern: str, root: ResolvedPath, found: list[tuple[str, float]
     return ToolOutput.text(text, display={"kind": "text", "text": display_text, "language": None})
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _show(path: str) -> str:
-    if any(ord(c) < 32 for c in path):
+    """A path as shown to the model: JSON-quoted only when it holds control characters."""
+    if _CONTROL.search(path):
         import json
 
         return json.dumps(path)

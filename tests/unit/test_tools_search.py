@@ -11,7 +11,7 @@ from core.config import load_config
 from core.tools import caps
 from core.tools.base import ToolContext
 from core.tools.search import GlobFiles, GlobRule, SearchCode, find_rg, split_pattern
-from tests.unit.tools_harness import Call, acall  # noqa: F401  (acall: used via helpers)
+from tests.unit.tools_harness import Call
 from tests.unit.tools_harness import call as run_call
 
 RG = find_rg()
