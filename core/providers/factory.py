@@ -19,7 +19,12 @@ from core.providers.types import user_text
 
 # Base-URL variables the SDKs read themselves; read from the config's environment too, so a
 # config built with an explicit env (tests, embedding) behaves like the process environment.
-BASE_URL_ENV_VARS: dict[str, str] = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}
+BASE_URL_ENV_VARS: dict[str, str] = {
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "openai": "OPENAI_BASE_URL",
+    # The generic server takes OpenAI's variables as fallbacks (its key does too).
+    "openai-compatible": "OPENAI_BASE_URL",
+}
 
 
 class ProviderPool:
@@ -45,6 +50,8 @@ class ProviderPool:
         explicit = self.base_url_for(provider)
         if explicit:
             return explicit
+        if provider == "ollama" and self.config.env.get("OLLAMA_HOST"):
+            return ollama_base_url(self.config.env["OLLAMA_HOST"])
         var = BASE_URL_ENV_VARS.get(provider)
         return (self.config.env.get(var) or None) if var else None
 
@@ -98,6 +105,19 @@ class ProviderPool:
                 await provider.aclose()
             except Exception:  # closing must never mask the reason the app is stopping
                 pass
+
+
+def ollama_base_url(host: str) -> str:
+    """OLLAMA_HOST (``host:port``, ``http://host:port``, or a bind address) as a /v1 base URL."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = f"http://{host}"
+    scheme, _, rest = host.partition("://")
+    if rest.startswith("0.0.0.0"):
+        rest = "127.0.0.1" + rest[len("0.0.0.0") :]  # a bind-all address: connect locally
+    if ":" not in rest.split("/", 1)[0]:
+        rest = rest.split("/", 1)[0] + ":11434" + ("/" + rest.split("/", 1)[1] if "/" in rest else "")
+    return f"{scheme}://{rest.removesuffix('/v1')}/v1"
 
 
 async def check_connection(provider: Provider, model: str | None = None) -> tuple[bool, float, str]:

@@ -964,3 +964,14 @@ def test_anthropic_web_search_alone_still_counts_as_declared_tools() -> None:
         _request(claude_history()[:3], tools=[], server_tools=("web_search",))
     )
     assert any(b["type"] == "tool_use" for m in params["messages"] for b in m["content"])
+
+
+def test_pool_reads_ollama_host_and_openai_base_url_for_the_generic_server(tmp_path: Path) -> None:
+    env = {"OLLAMA_HOST": "0.0.0.0:11500", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    pool = ProviderPool(_config(tmp_path, env), lambda p: None)
+    assert pool.base_url("ollama") == "http://127.0.0.1:11500/v1"
+    assert pool.base_url("openai-compatible") == "http://127.0.0.1:9/v1"
+    assert pool.base_url("lmstudio") is None  # its default applies
+    # an explicit --base-url still wins
+    explicit = ProviderPool(_config(tmp_path, env), {"ollama": "http://gpu:11434/v1"}.get)
+    assert explicit.base_url("ollama") == "http://gpu:11434/v1"
