@@ -137,16 +137,34 @@ async def _run(
     agent = runtime.agent
     for warning in config.warnings:
         err.write(f"warning: {warning}\n")
+    from core.sessions import SessionStoreError, close_session, open_session
+
+    try:
+        # Headless titles come from the first line of the prompt: no extra model call.
+        handle = await open_session(runtime, resume, continue_latest, titles=False)
+    except SessionStoreError as exc:
+        err.write(f"stoa: {exc}\n")
+        await _close(runtime)
+        return EXIT_USAGE if resume else EXIT_RUNTIME
+    for notice in handle.notices:
+        err.write(f"notice: {notice}\n")
+    runtime.services["session_id"] = handle.session_id
     try:
         runtime.check_key(agent.model)
     except MissingKeyError as exc:
         err.write(f"stoa: {exc}\n")
+        await _close(runtime)
         return EXIT_RUNTIME
     printer = HeadlessPrinter(output_format, out, err)
     try:
+        await _start_mcp(runtime, err)
         async for event in agent.run_turn(prompt):
             printer.handle(event)
     finally:
+        try:
+            await close_session(runtime)
+        except Exception as exc:  # saving failed: say so, the reply was already printed
+            err.write(f"warning: could not save the session: {exc}\n")
         await _close(runtime)
     success = printer.error is None and not printer.interrupted
     if output_format == "json":
@@ -171,7 +189,29 @@ async def _run(
     return EXIT_OK if success else EXIT_RUNTIME
 
 
+async def _start_mcp(runtime: Runtime, err: TextIO) -> None:
+    """Headless needs the MCP tools for its one turn: start the servers and wait (bounded)."""
+    if not runtime.config.section("mcp-servers"):
+        return
+    from core.mcp import attach
+
+    manager = attach(runtime)
+    for warning in manager.warnings:
+        err.write(f"warning: {warning}\n")
+    await manager.start_all()
+    await manager.wait_started()
+    for state in manager.rows():
+        if state.status != "connected":
+            err.write(f"mcp: {state.name}: {state.status_text}\n")
+
+
 async def _close(runtime: Runtime) -> None:
+    manager = runtime.services.get("mcp")
+    if manager is not None:
+        try:
+            await manager.close()
+        except Exception:
+            pass
     closer = getattr(runtime.provider_for, "aclose", None)
     if closer is not None:
         try:

@@ -177,3 +177,29 @@ def test_version(stoa_env: dict[str, str], workspace: Path) -> None:
     result = stoa(["--version"], stoa_env, workspace)
     assert result.returncode == 0
     assert result.stdout.startswith("stoa ") and "sandbox:" in result.stdout
+
+
+def test_resume_and_continue_carry_the_conversation(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="The answer is 42."), reply(text="You asked about 42."), reply(text="Still 42."))
+    first = stoa(["-p", "remember 42", "--output-format", "json"], stoa_env, workspace)
+    assert first.returncode == 0, first.stderr
+    session_id = json.loads(first.stdout)["session_id"]
+    assert session_id
+
+    second = stoa(["-r", session_id[:8], "-p", "what did I ask?", "--output-format", "json"], stoa_env, workspace)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["session_id"] == session_id
+    sent = json.dumps(fake_server.model_requests()[1].json)
+    assert "remember 42" in sent and "The answer is 42." in sent
+
+    third = stoa(["-c", "-p", "and now?"], stoa_env, workspace)
+    assert third.returncode == 0, third.stderr
+    sent = json.dumps(fake_server.model_requests()[2].json)
+    assert "what did I ask?" in sent and "You asked about 42." in sent
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "zzzzzzzz"])
+def test_resume_of_a_bad_or_unknown_id_is_a_usage_error(bad: str, stoa_env: dict[str, str], workspace: Path) -> None:
+    result = stoa(["-r", bad, "-p", "hi"], stoa_env, workspace)
+    assert result.returncode == 2
+    assert "session" in result.stderr.lower()
