@@ -5,14 +5,21 @@ Each captured request body is checked in its own wire format:
 - Anthropic Messages: roles alternate (first is ``user``); every ``tool_use`` id is answered by
   exactly one ``tool_result`` in the NEXT (user) message, results first in that message; no
   orphan results; tool_use ids unique and their ``input`` an object; tools declared when the
-  history holds tool blocks; thinking blocks carry an unmodified signature; no empty content.
+  history holds tool blocks; thinking blocks carry an unmodified signature; no empty content;
+  ``server_tool_use`` blocks have their result in the same message; ``max_tokens`` set and
+  above a thinking budget (>= 1024); tool names valid and unique; at most 4 cache_control
+  breakpoints. With the server's ``issued`` record: when thinking is enabled and a tool loop
+  continues, the assistant message starts with the thinking blocks it came with.
 - OpenAI Responses: every ``function_call`` has exactly one ``function_call_output`` with its
   ``call_id`` after it and before the next non-tool item; no orphan outputs; arguments are a
-  string; reasoning items carry intact ``encrypted_content`` (required when ``store`` is false).
+  string; reasoning items carry intact ``encrypted_content`` (required when ``store`` is false);
+  tool names valid and unique. With ``issued``: a function_call sent with its ``fc_`` id is
+  preceded by the reasoning item it came with.
 - Chat Completions: each assistant ``tool_calls`` id is answered by exactly one ``tool`` message
-  right after that assistant message; no orphan ``tool`` messages; arguments are a string.
+  right after that assistant message; no orphan ``tool`` messages; arguments are a string;
+  tool names valid and unique.
 
-``check_*`` return a list of ``Violation``s; ``assert_*`` raise ``AssertionError`` with an
+``check*`` return a list of ``Violation``s; ``assert_*`` raise ``AssertionError`` with an
 outline of the offending request, the bad messages marked with ``>>``.
 """
 

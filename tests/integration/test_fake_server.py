@@ -552,6 +552,35 @@ async def test_reasoning_item_must_precede_its_function_call_id(fake_server: Fak
     fake_server.clear()
 
 
+async def test_faults_on_non_streaming_requests(fake_server: FakeServer) -> None:
+    fake_server.script(fault("malformed"), fault("disconnect", after_events=1),
+                       fault("stall", seconds=0.05, reply=reply(text="slow")), fault("overloaded", after_events=2))
+    client = anthropic_client(fake_server)
+
+    async def create() -> anthropic.types.Message:
+        return await client.messages.create(model="m", max_tokens=5, messages=USER_HI)
+
+    with pytest.raises(json.JSONDecodeError):
+        await create()
+    with pytest.raises((httpx2.RemoteProtocolError, anthropic.APIConnectionError)):
+        await create()
+    assert (await create()).content[0].text == "slow"
+    with pytest.raises(anthropic.OverloadedError):  # a status fault without a stream is a plain error
+        await create()
+
+
+def test_loop_script_and_unknown_paths(fake_server: FakeServer) -> None:
+    fake_server.loop_script = True
+    fake_server.script(reply(text="one"), reply(text="two"))
+    client = anthropic.Anthropic(base_url=fake_server.base_url, api_key="k", max_retries=0)
+    texts = [client.messages.create(model="m", max_tokens=5, messages=USER_HI).content[0].text for _ in range(3)]
+    assert texts == ["one", "two", "one"]
+    assert len(fake_server.pending) == 2
+    broken = openai.OpenAI(base_url=fake_server.base_url, api_key="k", max_retries=0)  # forgot the /v1
+    with pytest.raises(openai.NotFoundError, match="no endpoint POST /chat/completions"):
+        broken.chat.completions.create(model="m", messages=USER_HI)
+
+
 # ---- protocol checker ----------------------------------------------------------------------
 
 TOOLS = [{"name": "read_file", "description": "d", "input_schema": {"type": "object"}}]
@@ -820,3 +849,29 @@ def test_standalone_process_serves_a_scenario(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+TEARDOWN_PROBE = """
+import anthropic
+from tests.fake_server import reply
+
+BAD = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+
+def test_sends_junk(fake_server):
+    fake_server.script(reply(text="a"))
+    anthropic.Anthropic(base_url=fake_server.base_url, api_key="k", max_retries=0).messages.create(
+        model="m", max_tokens=5, messages=BAD)
+"""
+
+
+@pytest.mark.slow
+def test_autouse_check_fails_a_test_that_sent_an_invalid_conversation(tmp_path: Path) -> None:
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(TEARDOWN_PROBE)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider", "-q", str(probe)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 passed, 1 error" in done.stdout
+    assert "two consecutive user messages" in done.stdout
