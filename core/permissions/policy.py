@@ -1,56 +1,439 @@
 """The permission policy the agent consults before every tool call.
 
 ``PermissionPolicy.decide`` turns (trust mode, tool effect, the call's accesses, rules) into
-allow / ask / deny. The decision itself is the pure function ``core.permissions.modes.decide``;
-this class holds the state around it: the current mode, the loaded rules, approvals granted for
-this session.
+allow / ask / deny. Every single judgement is the pure function ``core.permissions.modes.decide``;
+this class holds the state around it: the current mode, the loaded rules, the rules granted
+for this session, whether shell commands run inside the OS sandbox, and where "always"
+approvals are written (``.stoa/config.local.toml``).
+
+A call may touch several things (a shell line holds several commands; a directory delete one
+access per entry): each is judged on its own and the strictest answer wins. When the answer is
+"ask", the verdict carries the narrowest rules that would have allowed it (``Bash(git push:*)``,
+``Write(/abs/path)``), which headless mode names in its refusal and "always" persists.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from core.permissions import modes
+from core.permissions.modes import MODES, Action, Certainty, Mode
+from core.permissions.rules import (
+    Rule,
+    RuleFileError,
+    RuleList,
+    RuleProblem,
+    RuleSet,
+    append_allow_rule,
+    parse_rule,
+)
 from core.tools.base import Access, Effect
 
-Action = Literal["allow", "ask", "deny"]
-MODES: tuple[str, ...] = ("plan", "ask", "auto")
+if TYPE_CHECKING:
+    from core.permissions.shell import Finding, ShellAnalysis
+    from core.sandbox import SandboxStatus
+
+__all__ = ["MODES", "Action", "PermissionPolicy", "Verdict"]
+
+log = logging.getLogger(__name__)
+
+# The shell analysis' kinds as certainty for the decision table.
+_CERTAINTY: dict[str, Certainty] = {
+    "read": "vetted",
+    "build": "vetted",
+    "write": "known",
+    "unknown": "unknown",
+    "destructive": "known",
+    "risky": "risky",
+    "forbidden": "forbidden",
+}
+_SEVERITY = {Effect.NONE: 0, Effect.READ: 1, Effect.NETWORK: 1, Effect.MUTATE: 2, Effect.DESTRUCTIVE: 3}
 
 
 @dataclass(frozen=True)
 class Verdict:
     action: Action
     reason: str = ""
+    # The narrowest rule(s) that would allow the call, as one string ("A, B" for several).
     suggested_rule: str | None = None
+    # Whether "session"/"always" may be offered (never for destructive one-offs).
     can_remember: bool = True
+    # The same rules, one per entry: what "session" adds and "always" writes.
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Item:
+    """The judgement of one thing a call touches."""
+
+    action: Action
+    reason: str = ""
+    rules: tuple[str, ...] = ()
+    rememberable: bool = True
 
 
 class PermissionPolicy:
-    """Mode + rules + session approvals. Replaceable: the agent only calls ``decide``/``remember``."""
+    """Mode + rules + session approvals + sandbox. The agent calls ``decide`` / ``remember``;
+    the TUI calls ``set_mode``; the registry reads ``mode``."""
 
-    def __init__(self, mode: str = "auto") -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        self.mode = mode
-        self._session_rules: set[str] = set()
+    def __init__(
+        self,
+        mode: str = "auto",
+        *,
+        rules: RuleSet | None = None,
+        workspace: Path | str | None = None,
+        home: Path | str | None = None,
+        sandbox: SandboxStatus | None = None,
+        local_config: Path | None = None,
+        problems: list[RuleProblem] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.mode: Mode = modes.check_mode(mode)
+        self.rules = rules or RuleSet()
+        self.session = RuleSet()
+        self.workspace = Path(os.path.realpath(workspace)) if workspace is not None else None
+        self.home = Path(home) if home is not None else None
+        self.sandbox = sandbox
+        self.env = env
+        if local_config is None and self.workspace is not None:
+            local_config = self.workspace / ".stoa" / "config.local.toml"
+        self.local_config = local_config
+        self.problems: list[RuleProblem] = list(problems or [])
+        # Tools without accesses approved for the session (their calls have no rule syntax).
+        self._session_tools: set[str] = set()
+        self._last: dict[tuple[Any, ...], Verdict] = {}
+        # The last failure to write an "always" rule (the rule still holds for this session).
+        self.persist_error: str | None = None
+
+    # ---- mode ---------------------------------------------------------------------------------
+
+    def set_mode(self, mode: str) -> Mode:
+        """Switch trust mode (``/mode``, ``/safe``, ``/normal``, Shift+Tab). Raises ValueError."""
+        self.mode = modes.check_mode(mode)
+        return self.mode
+
+    def cycle_mode(self) -> Mode:
+        return self.set_mode(modes.next_mode(self.mode))
+
+    @property
+    def sandboxed(self) -> bool:
+        """Shell commands that can be sandboxed run inside bubblewrap."""
+        return self.sandbox is not None and self.sandbox.active
+
+    # ---- deciding -----------------------------------------------------------------------------
 
     def decide(self, tool_name: str, effect: Effect, accesses: list[Access]) -> Verdict:
-        if self.mode == "plan" and not effect.read_only:
-            return Verdict("deny", f"{tool_name} changes things and the session is in plan mode (read-only)")
+        items: list[_Item] = []
+        if not accesses:
+            items.append(self._plain(tool_name, effect))
         for access in accesses:
-            if access.outside_workspace and self._key(access) not in self._session_rules:
-                return Verdict("ask", access.reason or f"outside the workspace: {access.target}")
-        if effect is Effect.DESTRUCTIVE:
-            return Verdict("ask", f"{tool_name} is destructive", can_remember=False)
-        if self.mode == "ask" and effect is Effect.MUTATE and tool_name not in self._session_rules:
-            return Verdict("ask", f"{tool_name} changes files and the session is in ask mode")
-        return Verdict("allow")
+            if access.scope == "bash":
+                items.extend(self._bash(tool_name, access))
+            elif access.scope in ("read", "write"):
+                items.append(self._path(tool_name, effect, access))
+            elif access.scope == "mcp":
+                items.append(self._mcp(tool_name, access))
+            else:
+                items.append(self._plain(tool_name, access.effect, access.reason))
+        verdict = _combine(items)
+        self._last[_key(tool_name, accesses)] = verdict
+        if len(self._last) > 64:
+            self._last.pop(next(iter(self._last)))
+        return verdict
 
     def remember(self, tool_name: str, accesses: list[Access], outcome: str) -> None:
-        if outcome in ("session", "always"):
-            self._session_rules.add(tool_name)
-            self._session_rules.update(self._key(a) for a in accesses)
+        """Record a person's approval: "session" allows the same again for this session,
+        "always" also writes the rules to ``.stoa/config.local.toml``."""
+        if outcome not in ("session", "always"):
+            return
+        verdict = self._last.get(_key(tool_name, accesses))
+        if verdict is None:
+            effect = max((a.effect for a in accesses), key=_SEVERITY.__getitem__, default=Effect.MUTATE)
+            verdict = self.decide(tool_name, effect, accesses)
+        if not verdict.can_remember:
+            return
+        if not accesses:
+            self._session_tools.add(tool_name)
+            return
+        for text in verdict.rules:
+            self.allow(text, persist=outcome == "always")
 
-    @staticmethod
-    def _key(access: Access) -> str:
-        return f"{access.scope}:{access.target}"
+    def allow(self, text: str, *, persist: bool = False) -> Rule:
+        """Add an allow rule for this session (and to the personal config file if ``persist``).
+        Raises RuleError for a malformed rule."""
+        workspace = self.workspace or Path.cwd()
+        rule = parse_rule(text, workspace=workspace, home=self.home, source="session")
+        self.session.add("allow", rule)
+        if persist and self.local_config is not None:
+            try:
+                append_allow_rule(self.local_config, rule.text)
+                self.persist_error = None
+            except (RuleFileError, OSError) as exc:
+                self.persist_error = str(exc)
+                log.warning("could not save permission rule: %s", exc)
+        return rule
+
+    # ---- the kinds of access ------------------------------------------------------------------
+
+    def _match(self, find: Callable[[RuleSet], tuple[RuleList, Rule] | None]) -> tuple[RuleList, Rule] | None:
+        """Configured deny/ask first, then session approvals, then configured allow."""
+        found = find(self.rules)
+        if found is not None and found[0] in ("deny", "ask"):
+            return found
+        return find(self.session) or found
+
+    def _plain(self, tool_name: str, effect: Effect, detail: str = "") -> _Item:
+        action = modes.decide(self.mode, effect)
+        if action == "ask" and tool_name in self._session_tools:
+            action = "allow"
+        if action == "allow":
+            return _Item("allow")
+        if action == "deny":
+            return _Item("deny", _plan_reason(tool_name))
+        if effect is Effect.DESTRUCTIVE:
+            return _Item("ask", detail or f"{tool_name} is destructive", rememberable=False)
+        return _Item("ask", detail or _ask_mode_reason(tool_name))
+
+    def _path(self, tool_name: str, tool_effect: Effect, access: Access) -> _Item:
+        write = access.scope == "write"
+        effect = access.effect
+        if write and _SEVERITY[tool_effect] > _SEVERITY[effect]:
+            effect = tool_effect
+        path = access.target
+        found = self._match(lambda rules: rules.match_path(path, write=write))
+        which = found[0] if found else None
+        certainty: Certainty = "known"
+        protected = None
+        if write and not access.outside_workspace and self.workspace is not None:
+            from core.permissions.shell import protected_write_reason
+
+            protected = protected_write_reason(path, self.workspace)
+            if protected:
+                certainty = "risky"
+        action = modes.decide(self.mode, effect, outside=access.outside_workspace, rule=which, certainty=certainty)
+        if action == "allow":
+            return _Item("allow")
+        if action == "deny":
+            if which == "deny" and found:
+                return _Item("deny", _rule_reason(found[1], "denies"))
+            return _Item("deny", _plan_reason(tool_name))
+        rule = _path_rule("Write" if write else "Read", path)
+        if which == "ask" and found:
+            return _Item("ask", _rule_reason(found[1], "asks for"), (), rememberable=False)
+        if protected:
+            reason = f"{tool_name} {protected}: {path}"
+        elif access.outside_workspace:
+            reason = access.reason or f"{'writes' if write else 'reads'} outside the workspace: {path}"
+        elif effect is Effect.DESTRUCTIVE:
+            reason = access.reason or f"{tool_name} deletes {path}"
+        else:
+            reason = access.reason or f"{_ask_mode_reason(tool_name)}: {path}"
+        return _Item("ask", reason, (rule,), rememberable=effect is not Effect.DESTRUCTIVE)
+
+    def _mcp(self, tool_name: str, access: Access) -> _Item:
+        target = access.target
+        found = self._match(lambda rules: rules.match_mcp(target))
+        which = found[0] if found else None
+        read_only = bool(access.facts.get("read_only")) or access.effect.read_only
+        effect = Effect.READ if read_only and not access.effect.read_only else access.effect
+        # A server we cannot see into: its changes are never sandboxed, so auto mode asks.
+        certainty: Certainty = "known" if read_only else "unknown"
+        action = modes.decide(self.mode, effect, rule=which, certainty=certainty, sandboxed=False)
+        if action == "allow":
+            return _Item("allow")
+        if action == "deny":
+            if which == "deny" and found:
+                return _Item("deny", _rule_reason(found[1], "denies"))
+            return _Item("deny", _plan_reason(tool_name))
+        if which == "ask" and found:
+            return _Item("ask", _rule_reason(found[1], "asks for"), (), rememberable=False)
+        server = access.facts.get("server") or target.split("___", 1)[0]
+        reason = access.reason or f"{target} is a tool of the MCP server {server} that may change things"
+        return _Item("ask", reason, (f"Mcp({target})",))
+
+    def _bash(self, tool_name: str, access: Access) -> list[_Item]:
+        from core.permissions.shell import KIND_EFFECT, ShellAnalysis, analyze, narrowest_rule
+
+        analysis = access.facts.get("analysis")
+        line = access.target
+        if not isinstance(analysis, ShellAnalysis):
+            workspace = self.workspace or Path.cwd()
+            env = self.env if self.env is not None else dict(os.environ)
+            analysis = analyze(line, workspace, env=env, home=str(self.home) if self.home else None)
+        line_match = self._match(lambda rules: rules.match_line(line))
+        sandboxed = self.sandboxed and analysis.sandboxable
+        items: list[_Item] = []
+        for finding in analysis.findings:
+            if finding.argv is not None:
+                argv = finding.argv
+                cmd_match = self._match(_command_finder(argv, line))
+            else:
+                cmd_match = line_match
+            path_match, uncovered = self._bash_paths(finding)
+            matches = [m for m in (cmd_match, path_match, line_match) if m is not None]
+            which = _strongest(matches)
+            certainty = _CERTAINTY[finding.certainty_kind]
+            effect = KIND_EFFECT[finding.kind]
+            action = modes.decide(
+                self.mode, effect, outside=bool(uncovered), rule=which[0] if which else None,
+                certainty=certainty, sandboxed=sandboxed,
+            )  # fmt: skip
+            if action == "allow":
+                items.append(_Item("allow"))
+                continue
+            reason = self._bash_reason(action, finding, which, uncovered, sandboxed, analysis)
+            if action == "deny":
+                items.append(_Item("deny", reason))
+                continue
+            if which is not None and which[0] == "ask":
+                items.append(_Item("ask", reason, (), rememberable=False))
+                continue
+            inside_only = modes.decide(
+                self.mode, effect, outside=False, certainty=certainty, sandboxed=sandboxed
+            )
+            if uncovered and inside_only == "allow":
+                rules = tuple(dict.fromkeys(_path_rule("Write" if p.write else "Read", p.path or "") for p in uncovered))
+            else:
+                rules = (narrowest_rule(finding, line),)
+            rememberable = finding.kind not in ("destructive", "forbidden")
+            items.append(_Item("ask", reason, rules, rememberable))
+        return items
+
+    def _bash_paths(self, finding: Finding) -> tuple[tuple[RuleList, Rule] | None, list[Any]]:
+        """The strongest path rule over a command's paths, and the outside paths no rule covers."""
+        found: list[tuple[RuleList, Rule]] = []
+        uncovered = []
+        for use in finding.paths:
+            if use.path is None:
+                continue
+            path, write = use.path, use.write
+            match = self._match(_path_finder(path, write))
+            if match is not None:
+                found.append(match)
+                if match[0] == "allow":
+                    continue
+            if use.outside:
+                uncovered.append(use)
+        strongest = _strongest([m for m in found if m[0] != "allow"])
+        return strongest, uncovered
+
+    def _bash_reason(
+        self,
+        action: Action,
+        finding: Finding,
+        which: tuple[RuleList, Rule] | None,
+        uncovered: list[Any],
+        sandboxed: bool,
+        analysis: ShellAnalysis,
+    ) -> str:
+        what = finding.text.strip() or analysis.command.strip()
+        first = finding.reasons[0] if finding.reasons else ""
+        if action == "deny":
+            if finding.kind == "forbidden":
+                return f"forbidden: {first or what}"
+            if which is not None and which[0] == "deny":
+                return _rule_reason(which[1], "denies")
+            return f"`{_short(what)}` is not read-only and the session is in plan mode (read-only); /mode auto or /mode ask allows changes"
+        if which is not None and which[0] == "ask":
+            return _rule_reason(which[1], "asks for")
+        if finding.kind == "risky":
+            return first or f"`{_short(what)}` needs approval"
+        if uncovered:
+            use = uncovered[0]
+            return f"`{_short(what)}` {'writes' if use.write else 'reads'} outside the workspace: {use.path}"
+        if finding.kind == "destructive":
+            return first or f"`{_short(what)}` is destructive"
+        if self.mode == "ask":
+            return f"`{_short(what)}` makes changes and the session is in ask mode (--mode auto runs workspace changes without asking)"
+        if finding.certainty_kind == "unknown":
+            why = first or f"`{_short(what)}` is not a command Stoa knows"
+            if self.sandbox is None or not self.sandbox.active:
+                return f"{why}, and there is no OS sandbox to contain it"
+            return f"{why}, and it cannot run inside the sandbox"
+        return first or f"`{_short(what)}` needs approval"
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _path_finder(path: str, write: bool) -> Callable[[RuleSet], tuple[RuleList, Rule] | None]:
+    return lambda rules: rules.match_path(path, write=write, via_bash=True)
+
+
+def _command_finder(
+    argv: tuple[str | None, ...], line: str
+) -> Callable[[RuleSet], tuple[RuleList, Rule] | None]:
+    return lambda rules: rules.match_command(argv, line)
+
+
+def _key(tool_name: str, accesses: list[Access]) -> tuple[Any, ...]:
+    return (tool_name, *((a.scope, a.target, a.effect) for a in accesses))
+
+
+def _combine(items: list[_Item]) -> Verdict:
+    action = modes.strictest([i.action for i in items])
+    if action == "allow":
+        return Verdict("allow")
+    chosen = [i for i in items if i.action == action]
+    reasons = list(dict.fromkeys(i.reason for i in chosen if i.reason))
+    reason = "; ".join(reasons[:3]) + (f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else "")
+    if action == "deny":
+        return Verdict("deny", reason, can_remember=False)
+    rules = _narrow(list(dict.fromkeys(r for i in chosen for r in i.rules)))
+    can_remember = bool(rules) and all(i.rememberable and i.rules for i in chosen)
+    suggested = ", ".join(rules) if rules else None
+    return Verdict("ask", reason, suggested, can_remember, tuple(rules))
+
+
+def _narrow(rules: list[str]) -> list[str]:
+    """Drop path rules already covered by a ``/**`` rule of the same kind in the list."""
+    trees = [r[:-4] for r in rules if r.endswith("/**)")]
+    kept = []
+    for rule in rules:
+        covered = any(
+            rule != tree + "/**)" and (rule[:-1] == tree or rule.startswith(tree + "/")) for tree in trees
+        )
+        if not covered:
+            kept.append(rule)
+    return kept
+
+
+def _strongest(matches: list[tuple[RuleList, Rule]]) -> tuple[RuleList, Rule] | None:
+    for which in ("deny", "ask", "allow"):
+        for match in matches:
+            if match[0] == which:
+                return match
+    return None
+
+
+def _path_rule(tool: str, path: str) -> str:
+    if path and os.path.isdir(path) and not path.endswith("/"):
+        return f"{tool}({path}/**)"
+    return f"{tool}({path})"
+
+
+def _rule_reason(rule: Rule, verb: str) -> str:
+    where = f" in {rule.source}" if rule.source and rule.source != "session" else ""
+    return f"the rule {rule.text}{where} {verb} this"
+
+
+def _plan_reason(tool_name: str) -> str:
+    return (
+        f"{tool_name} changes things and the session is in plan mode (read-only); "
+        "/mode auto or /mode ask allows changes"
+    )
+
+
+def _ask_mode_reason(tool_name: str) -> str:
+    return f"{tool_name} makes changes and the session is in ask mode"
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+

@@ -383,3 +383,149 @@ def parse_layers(
                     continue
                 rules.add(key, rule)
     return rules, problems
+
+
+# ---- writing rules ("always") ------------------------------------------------------------------
+
+
+class RuleFileError(Exception):
+    """The rule could not be added to the file; the message says what to do instead."""
+
+
+def append_allow_rule(path: Path, rule: str) -> bool:
+    """Add ``rule`` to ``[permissions] allow`` in the TOML file at ``path``, keeping the rest of
+    the file (comments, order, other tables) exactly as written. Returns False if it was there.
+
+    The edit is checked by parsing the result before it replaces the file (atomically).
+    """
+    import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as exc:
+        raise RuleFileError(f"cannot read {path} ({exc.strerror}); add {rule!r} by hand") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(f"{path} is not valid TOML ({exc}); fix it, then add {rule!r} to [permissions] allow") from exc
+    perms = data.get("permissions")
+    if perms is not None and not isinstance(perms, dict):
+        raise RuleFileError(f"{path}: permissions is not a table; add {rule!r} to [permissions] allow by hand")
+    allow = perms.get("allow") if perms is not None else None
+    if allow is not None and not isinstance(allow, list):
+        raise RuleFileError(f"{path}: [permissions] allow is not a list; add {rule!r} to it by hand")
+    if allow is not None and rule in allow:
+        return False
+    literal = json.dumps(rule, ensure_ascii=True)
+    header = re.search(r"^[ \t]*\[[ \t]*permissions[ \t]*\][ \t]*(#[^\n]*)?$", text, re.MULTILINE)
+    if perms is None:
+        lead = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
+        new_text = f"{text}{lead}[permissions]\nallow = [{literal}]\n"
+    elif header is None:
+        raise RuleFileError(
+            f"{path}: permissions is written as an inline or dotted table; add {rule!r} to its allow list by hand"
+        )
+    else:
+        body_start = header.end()
+        following = re.search(r"^[ \t]*\[", text[body_start:], re.MULTILINE)
+        body_end = body_start + following.start() if following else len(text)
+        key = re.search(r"^[ \t]*allow[ \t]*=[ \t]*\[", text[body_start:body_end], re.MULTILINE)
+        if key is None:
+            if allow is not None:
+                raise RuleFileError(f"{path}: cannot find the allow list to edit; add {rule!r} by hand")
+            new_text = f"{text[:body_start]}\nallow = [{literal}]{text[body_start:]}"
+        else:
+            open_at = body_start + key.end() - 1
+            close_at = _closing_bracket(text, open_at)
+            if close_at < 0:
+                raise RuleFileError(f"{path}: cannot find the end of the allow list; add {rule!r} by hand")
+            inner = _without_comments(text[open_at + 1 : close_at]).strip()
+            sep = "" if not inner or inner.endswith(",") else ", "
+            new_text = f"{text[:close_at]}{sep}{literal}{text[close_at:]}"
+    try:
+        new_data = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(f"could not edit {path} safely ({exc}); add {rule!r} to [permissions] allow by hand") from exc
+    expected = dict(data)
+    expected["permissions"] = {**(perms or {}), "allow": [*(allow or []), rule]}
+    if new_data != expected:
+        raise RuleFileError(f"could not edit {path} safely; add {rule!r} to [permissions] allow by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def _closing_bracket(text: str, open_at: int) -> int:
+    """Index of the ``]`` closing the array opened at ``open_at``, honouring strings and comments."""
+    depth = 0
+    i = open_at
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if text.startswith('"""', i) or text.startswith("'''", i):
+            quote = text[i : i + 3]
+            end = text.find(quote, i + 3)
+            while end >= 0 and quote == '"""' and _escaped(text, end):
+                end = text.find(quote, end + 1)
+            if end < 0:
+                return -1
+            i = end + 3
+            continue
+        if ch == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            continue
+        if ch == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                return -1
+            i = end + 1
+            continue
+        if ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _escaped(text: str, index: int) -> bool:
+    count = 0
+    while index - 1 - count >= 0 and text[index - 1 - count] == "\\":
+        count += 1
+    return count % 2 == 1
+
+
+def _without_comments(text: str) -> str:
+    """Array text with ``#`` comments removed (strings kept), to see whether it ends with a comma."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "\"'":
+            end = i + 1
+            while end < n and text[end] != ch:
+                end += 2 if ch == '"' and text[end] == "\\" else 1
+            out.append(text[i : end + 1])
+            i = end + 1
+            continue
+        if ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)

@@ -76,8 +76,8 @@ MAX_COMMAND_CHARS = 100_000
 MAX_DEPTH = 4
 
 
-def worst(kinds: Iterable[str]) -> Kind:
-    return max(kinds, key=KIND_ORDER.__getitem__, default="read")  # type: ignore[return-value]
+def worst(kinds: Iterable[Kind]) -> Kind:
+    return max(kinds, key=KIND_ORDER.__getitem__, default="read")
 
 
 @dataclass(frozen=True)
@@ -774,8 +774,9 @@ class _Analyzer:
                 parts.append(_unescape_double(inner))
             return Word("".join(parts), raw, quoted=True, expanded=expanded)
         if kind in ("simple_expansion", "expansion"):
-            value = self._expansion(node)
-            return Word(value, raw, expanded=True, glob=value is not None and bool(_GLOB.search(value)))
+            expanded_value = self._expansion(node)
+            glob = expanded_value is not None and bool(_GLOB.search(expanded_value))
+            return Word(expanded_value, raw, expanded=True, glob=glob)
         if kind == "concatenation":
             return self._concatenation(node)
         if kind in ("command_substitution", "process_substitution", "arithmetic_expansion", "brace_expression"):
@@ -1529,13 +1530,17 @@ class _Analyzer:
             break
         if i >= len(args):
             return _Verdict("risky", [f"{name} without a script runs commands from its input"])
-        script = args[i]
+        script_word = args[i]
         noexec = any(v in ("-n",) for v in values[:i])
-        use = self._path_use(script.value or "", write=False) if script.value else PathUse(script.raw, None)
+        use = (
+            self._path_use(script_word.value, write=False)
+            if script_word.value
+            else PathUse(script_word.raw, None)
+        )
         if noexec:
             return _Verdict("read", [], [use])
         rest, _ = self._paths(args[i + 1 :], write=True)
-        return _Verdict("unknown", [f"runs the shell script {script.raw}"], [use, *rest])
+        return _Verdict("unknown", [f"runs the shell script {script_word.raw}"], [use, *rest])
 
     def _interpreter(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         args = cmd.words[1:]

@@ -1,0 +1,394 @@
+"""execute_bash: run one shell command line in the workspace, judged by the shell analysis.
+
+The command is analysed (core/permissions/shell.py) before anything runs; the permission policy
+decides on that analysis. It then runs under ``bash -c`` in the workspace, in its own process
+group, inside the bubblewrap sandbox when there is one and the line can run there, with a
+scrubbed environment (no API keys, tokens or agent sockets) and no stdin. Output is streamed
+to the UI line by line as it arrives; what is kept for the model is capped per stream while
+reading (head and tail). On timeout, on interruption (task cancellation) and when the command
+ends leaving background processes behind, the whole process group is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from core.events import ToolCallOutput
+from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+
+DEFAULT_TIMEOUT = 120
+MAX_TIMEOUT = 600
+# Kept per stream for the model: the first HEAD_BYTES and the last TAIL_BYTES.
+HEAD_BYTES = 96 * 1024
+TAIL_BYTES = 32 * 1024
+# Lines longer than this are split (progress bars, minified files).
+MAX_LINE_BYTES = 8 * 1024
+# After the command exits, how long its output pipes may stay open (background jobs).
+DRAIN_SECONDS = 0.5
+# Between SIGTERM and SIGKILL on timeout.
+TERM_GRACE_SECONDS = 1.0
+READ_CHUNK = 64 * 1024
+
+Stream = Literal["stdout", "stderr"]
+
+
+class ExecuteBashArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(
+        description=(
+            "The bash command line to run in the workspace (pipes, &&, ; allowed). It runs "
+            "non-interactively with no stdin: pass flags like -y, avoid pagers and editors."
+        ),
+        min_length=1,
+    )
+    timeout_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_TIMEOUT,
+        description=f"Wall-clock limit in seconds (default {DEFAULT_TIMEOUT}, at most {MAX_TIMEOUT}).",
+    )
+    _analysis: Any = PrivateAttr(default=None)
+    _sandboxed: bool = PrivateAttr(default=False)
+
+
+@dataclass
+class _Capture:
+    """One stream's output as kept for the model: head, then a rolling tail."""
+
+    head: list[str] = field(default_factory=list)
+    head_bytes: int = 0
+    tail: deque[str] = field(default_factory=deque)
+    tail_bytes: int = 0
+    dropped_bytes: int = 0
+    total_bytes: int = 0
+
+    def add(self, line: str) -> bool:
+        """Keep ``line``; True while still within the head (worth streaming to the UI)."""
+        size = len(line.encode("utf-8", "replace"))
+        self.total_bytes += size
+        if self.head_bytes + size <= HEAD_BYTES:
+            self.head.append(line)
+            self.head_bytes += size
+            return True
+        self.tail.append(line)
+        self.tail_bytes += size
+        while self.tail_bytes > TAIL_BYTES and len(self.tail) > 1:
+            gone = self.tail.popleft()
+            gone_size = len(gone.encode("utf-8", "replace"))
+            self.tail_bytes -= gone_size
+            self.dropped_bytes += gone_size
+        return False
+
+    def text(self, name: str) -> str:
+        parts = list(self.head)
+        if self.dropped_bytes:
+            parts.append(f"[... {self.dropped_bytes:,} bytes of {name} cut; {self.total_bytes:,} in all ...]\n")
+        parts.extend(self.tail)
+        return "".join(parts)
+
+
+@dataclass
+class _Run:
+    stdout: _Capture = field(default_factory=_Capture)
+    stderr: _Capture = field(default_factory=_Capture)
+    cut_notified: set[str] = field(default_factory=set)
+
+
+class ExecuteBash(Tool):
+    name = "execute_bash"
+    description = (
+        "Run a bash command line in the workspace and return its output and exit code. Use it to "
+        "build, test, run scripts and inspect the system. Read-only and build/test commands run "
+        "directly; others may need the user's approval (destructive commands, anything outside the "
+        "workspace, network access, installs). The forbidden tier (sudo, mkfs, dd, shutdown, ...) "
+        "never runs. Prefer the file tools for reading and editing files."
+    )
+    Args = ExecuteBashArgs
+    effect = Effect.MUTATE
+    # Offered in plan mode too: there only read-only command lines are allowed.
+    offered_in_plan = True
+
+    def summary(self, args: BaseModel) -> str:
+        return str(getattr(args, "command", ""))
+
+    # ---- analysis -------------------------------------------------------------------------
+
+    def _analyse(self, args: ExecuteBashArgs, ctx: ToolContext) -> Any:
+        from core.permissions.shell import analyze
+
+        env = _base_env(ctx)
+        from core.sandbox import scrub_env
+
+        analysis = analyze(args.command, ctx.workspace, env=scrub_env(env), home=env.get("HOME"))
+        args._analysis = analysis
+        return analysis
+
+    def effect_for(self, args: BaseModel) -> Effect:
+        analysis = getattr(args, "_analysis", None)
+        if analysis is None:
+            return Effect.MUTATE
+        effect: Effect = analysis.effect
+        return effect
+
+    def concurrency_safe(self, args: BaseModel) -> bool:
+        analysis = getattr(args, "_analysis", None)
+        return analysis is not None and analysis.read_only
+
+    def accesses(self, args: BaseModel, ctx: ToolContext) -> list[Access]:
+        assert isinstance(args, ExecuteBashArgs)
+        analysis = self._analyse(args, ctx)
+        status = _sandbox_status(ctx)
+        sandboxed = status.active and analysis.sandboxable
+        args._sandboxed = sandboxed
+        facts = analysis.facts()
+        facts["sandboxed"] = sandboxed
+        return [
+            Access(
+                scope="bash",
+                target=args.command,
+                effect=analysis.effect,
+                outside_workspace=bool(analysis.outside_paths),
+                reason="; ".join(analysis.reasons),
+                facts=facts,
+            )
+        ]
+
+    # ---- running ----------------------------------------------------------------------------
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        assert isinstance(args, ExecuteBashArgs)
+        analysis = args._analysis if args._analysis is not None else self._analyse(args, ctx)
+        if analysis.tier == "forbidden":
+            raise ToolError(f"Refused: {'; '.join(analysis.reasons)}. This command is never run.")
+        status = _sandbox_status(ctx)
+        sandboxed = status.active and analysis.sandboxable
+        timeout = args.timeout_seconds or DEFAULT_TIMEOUT
+        from core.sandbox import layout_for, scrub_env, settings_from_config, wrap
+
+        base_env = _base_env(ctx)
+        env = scrub_env(base_env)
+        workspace = _canonical(ctx.workspace)
+        argv = ["bash", "--noprofile", "--norc", "-c", args.command]
+        if sandboxed:
+            layout = layout_for(
+                workspace,
+                env=base_env,
+                settings=settings_from_config(ctx.config),
+                stoa_paths=getattr(ctx.config, "paths", None),
+            )
+            argv = wrap(argv, layout, executable=status.executable or "bwrap")
+        started = time.monotonic()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=workspace,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
+        run = _Run()
+        notes: list[str] = []
+        readers = [
+            asyncio.create_task(self._pump(process.stdout, "stdout", run, ctx)),
+            asyncio.create_task(self._pump(process.stderr, "stderr", run, ctx)),
+        ]
+        timed_out = False
+        try:
+            try:
+                await asyncio.wait_for(process.wait(), timeout)
+            except TimeoutError:
+                timed_out = True
+                await _stop_group(process, graceful=True)
+                notes.append(f"timed out after {timeout} s; the command and its children were stopped")
+            # Output pipes held open by background jobs: give them a moment, then stop them.
+            _, pending = await asyncio.wait(readers, timeout=DRAIN_SECONDS)
+            leftovers = await _settled_group_alive(process.pid)
+            if pending or leftovers:
+                await _stop_group(process, graceful=False)
+                if not timed_out:
+                    notes.append("background processes it left running were stopped")
+                await asyncio.wait(readers, timeout=2)
+        except asyncio.CancelledError:
+            # Interrupted: nothing of this command may outlive it.
+            _kill_group(process.pid)
+            for reader in readers:
+                reader.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(asyncio.wait_for(process.wait(), 5))
+            raise
+        finally:
+            for reader in readers:
+                if not reader.done():
+                    reader.cancel()
+        elapsed = time.monotonic() - started
+        code = process.returncode
+        return self._output(args.command, run, code, elapsed, timed_out, sandboxed, notes)
+
+    async def _pump(self, reader: asyncio.StreamReader | None, stream: Stream, run: _Run, ctx: ToolContext) -> None:
+        if reader is None:
+            return
+        capture = run.stdout if stream == "stdout" else run.stderr
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while True:
+            chunk = await reader.read(READ_CHUNK)
+            if not chunk:
+                break
+            pending += decoder.decode(chunk)
+            while True:
+                cut = pending.find("\n")
+                if cut < 0:
+                    if len(pending) > MAX_LINE_BYTES:
+                        line, pending = pending[:MAX_LINE_BYTES], pending[MAX_LINE_BYTES:]
+                        self._line(line + "\n", stream, capture, run, ctx)
+                        continue
+                    break
+                line, pending = pending[: cut + 1], pending[cut + 1 :]
+                self._line(line, stream, capture, run, ctx)
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            self._line(pending, stream, capture, run, ctx)
+
+    def _line(self, line: str, stream: Stream, capture: _Capture, run: _Run, ctx: ToolContext) -> None:
+        if capture.add(line):
+            ctx.emit(ToolCallOutput(ctx.call_id, line, stream))
+        elif stream not in run.cut_notified:
+            run.cut_notified.add(stream)
+            ctx.emit(ToolCallOutput(ctx.call_id, f"[... more {stream} not shown live ...]\n", stream))
+
+    def _output(
+        self,
+        command: str,
+        run: _Run,
+        code: int | None,
+        elapsed: float,
+        timed_out: bool,
+        sandboxed: bool,
+        notes: list[str],
+    ) -> ToolOutput:
+        out = run.stdout.text("stdout")
+        err = run.stderr.text("stderr")
+        parts: list[str] = []
+        if out:
+            parts.append(out if out.endswith("\n") else out + "\n")
+        if err:
+            parts.append("[stderr]\n" + (err if err.endswith("\n") else err + "\n"))
+        if not parts:
+            parts.append("(no output)\n")
+        status = "timed out" if timed_out else f"exit code {code}"
+        if code is not None and code < 0 and not timed_out:
+            try:
+                status = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                status = f"killed by signal {-code}"
+        footer = f"[{status} · {elapsed:.1f} s{' · sandboxed' if sandboxed else ''}]"
+        for note in notes:
+            footer += f"\n[{note}]"
+        text = "".join(parts) + footer
+        display = {
+            "kind": "text",
+            "text": text,
+            "command": command,
+            "exit_code": code,
+            "timed_out": timed_out,
+            "sandboxed": sandboxed,
+            "elapsed": elapsed,
+        }
+        output = ToolOutput.text(text, display=display)
+        output.is_error = timed_out or code != 0
+        return output
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _base_env(ctx: ToolContext) -> dict[str, str]:
+    env = getattr(ctx.config, "env", None)
+    return dict(env) if isinstance(env, dict) else dict(os.environ)
+
+
+def _canonical(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _sandbox_status(ctx: ToolContext) -> Any:
+    from core.sandbox import status_for
+
+    return status_for(ctx.config)
+
+
+def _kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process of the group is left."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    if not os.path.isdir("/proc/self"):
+        return True
+    return bool(group_members(pgid))
+
+
+async def _settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
+    """Like ``_group_alive``, but lets processes that are already exiting (the sandbox tearing
+    down its namespace) finish first."""
+    for _ in range(int(wait / 0.02)):
+        if not _group_alive(pgid):
+            return False
+        await asyncio.sleep(0.02)
+    return _group_alive(pgid)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc (Linux)."""
+    members: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) >= 3 and fields[0] != "Z" and fields[2] == str(pgid):
+            members.append(int(entry))
+    return members
+
+
+async def _stop_group(process: asyncio.subprocess.Process, *, graceful: bool) -> None:
+    """Stop every process of the command's group: SIGTERM first when ``graceful``, then SIGKILL."""
+    pgid = process.pid
+    if graceful:
+        _kill_group(pgid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), TERM_GRACE_SECONDS)
+    # Whatever is left of the group (children that ignored SIGTERM, background jobs).
+    _kill_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), 5)
