@@ -10,7 +10,7 @@ from core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from core.tools import files, plan, search
+    from core.tools import files, plan, search, shell
 
     return [
         files.ListDirectory(),
@@ -24,5 +24,6 @@ def native_tools() -> list[Tool]:
         files.CopyFile(),
         files.DeleteFile(),
         files.DeleteDirectory(),
+        shell.ExecuteBash(),
         plan.UpdatePlan(),
     ]
