@@ -547,7 +547,7 @@ class AnthropicProvider:
             retry_after=retry_after_seconds(headers),
         )
         if error.kind == "auth":
-            error.hint = f"set a valid key in {key_variable(self.name)} (or with /key in the TUI)"
+            error.hint = f"set a valid key in {key_variable(self.name)} or add one with /key in the TUI"
         return error
 
     async def list_models(self) -> list[str]:

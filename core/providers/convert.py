@@ -126,7 +126,7 @@ def status_error(
             "auth",
             f"{provider} rejected the API key ({status}): {detail}",
             status=status,
-            hint=f"set a valid key in {var} (or with /key in the TUI)",
+            hint=f"set a valid key in {var} or add one with /key in the TUI",
         )
     if status == 404:
         target = f"model {model!r}" if model else "the endpoint"
@@ -185,20 +185,25 @@ def stream_error(provider: str, code: str | None, detail: str) -> ProviderError:
     label = f" ({code})" if code else ""
     message = f"{provider} reported an error mid-reply{label}: {detail}"
     if kind == "auth":
-        return ProviderError(kind, message, hint=f"set a valid key in {key_variable(provider)}")
+        return ProviderError(
+            kind, message, hint=f"set a valid key in {key_variable(provider)} or add one with /key in the TUI"
+        )
     return ProviderError(kind, message)
+
+
+def _with_cause(exc: BaseException) -> str:
+    """The exception's text, with the underlying transport error when the SDK wrapped one."""
+    detail = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in detail:
+        detail = f"{detail.rstrip('.')}: {cause}"
+    return detail
 
 
 def connection_error(
     provider: str, base_url: str, exc: BaseException, *, timeout: float | None = None
 ) -> ProviderError:
-    if timeout is not None:
-        detail = f"no answer within {timeout:g} s"
-    else:
-        detail = str(exc) or type(exc).__name__
-        cause = exc.__cause__ or exc.__context__
-        if cause is not None and str(cause) and str(cause) not in detail:
-            detail = f"{detail} ({cause})"
+    detail = f"no answer within {timeout:g} s" if timeout is not None else _with_cause(exc)
     return ProviderError(
         "connection",
         f"could not reach {provider} at {base_url}: {detail}",
@@ -214,7 +219,7 @@ def broken_stream(provider: str, base_url: str, exc: BaseException, *, read_time
     elif "Timeout" in name or "timeout" in str(exc).lower():
         detail = f"no data for {read_timeout:g} s (the stream stalled)"
     else:
-        detail = f"the connection broke ({str(exc) or name})"
+        detail = f"the connection broke ({_with_cause(exc)})"
     return ProviderError("stream_broken", f"{provider} reply from {base_url} was cut off: {detail}")
 
 
