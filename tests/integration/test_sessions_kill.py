@@ -14,7 +14,7 @@ times, and after each kill checks that:
 - a new turn on the resumed session succeeds, and every request the fake server saw, from
   the killed processes and the resumed ones, passes the protocol checker (conftest).
 
-Runs: STOA_KILL_RUNS (default 10); the random seed is printed on failure (STOA_KILL_SEED
+Runs: SESSIONS_KILL_RUNS (default 10); the random seed is printed on failure (SESSIONS_KILL_SEED
 replays it).
 """
 
@@ -38,7 +38,7 @@ from core.sessions import SessionStore, close_session, open_session
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.sessions_procs import Driver
 
-RUNS = int(os.environ.get("STOA_KILL_RUNS", "10"))
+RUNS = int(os.environ.get("SESSIONS_KILL_RUNS", "10"))
 CHECK_PROMPT = "resume-check: are you still there?"
 
 
@@ -134,7 +134,7 @@ async def check_after_kill(env: dict[str, str], workspace: Path, markers: list[s
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
-    seed = int(os.environ.get("STOA_KILL_SEED", str(time.time_ns() % 1_000_000)))
+    seed = int(os.environ.get("SESSIONS_KILL_SEED", str(time.time_ns() % 1_000_000)))
     rng = random.Random(seed)
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -161,7 +161,7 @@ def test_kill_9_at_random_moments_then_resume(stoa_env: dict[str, str], fake_ser
         try:
             outcome = asyncio.run(check_after_kill(env, workspace, markers))
         except AssertionError as exc:
-            raise AssertionError(f"run {run} (STOA_KILL_SEED={seed}), markers {markers}: {exc}") from exc
+            raise AssertionError(f"run {run} (SESSIONS_KILL_SEED={seed}), markers {markers}: {exc}") from exc
         tally[outcome] = tally.get(outcome, 0) + 1
     print(f"kill -9 outcomes over {RUNS} runs (seed {seed}, run span {span:.2f}s): {tally}")
 
@@ -170,7 +170,7 @@ def test_kill_9_at_random_moments_then_resume(stoa_env: dict[str, str], fake_ser
 def test_kill_9_while_saving(stoa_env: dict[str, str], tmp_path: Path) -> None:
     """A process that does nothing but save (messages, tool records, turn state) is killed
     mid-write: the last transaction is either all there or not at all."""
-    seed = int(os.environ.get("STOA_KILL_SEED", str(time.time_ns() % 1_000_000)))
+    seed = int(os.environ.get("SESSIONS_KILL_SEED", str(time.time_ns() % 1_000_000)))
     rng = random.Random(seed)
     workspace = tmp_path / "ws"
     workspace.mkdir()
@@ -211,4 +211,4 @@ def test_kill_9_while_saving(stoa_env: dict[str, str], tmp_path: Path) -> None:
         try:
             asyncio.run(check(env, saved_before))
         except AssertionError as exc:
-            raise AssertionError(f"run {run} (STOA_KILL_SEED={seed}), {saved_before} saved: {exc}") from exc
+            raise AssertionError(f"run {run} (SESSIONS_KILL_SEED={seed}), {saved_before} saved: {exc}") from exc

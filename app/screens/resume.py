@@ -1,0 +1,353 @@
+"""The resume picker: find a saved session and go back to it.
+
+``ResumePickerScreen(store, project)`` lists the saved sessions of this project, newest first
+(Tab shows every project, this one's first), each with its title, age, message count, model
+and a one-line preview. Typing filters by title, preview, model or id; Up/Down/PgUp/PgDn
+move; Enter dismisses with the chosen session id; ``d`` (``ctrl+d`` once something is typed)
+deletes the highlighted session after a confirmation; Esc dismisses with None.
+
+The screen reads the store once when it opens (one indexed query) and filters in memory, so
+it opens quickly with a thousand sessions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.events import Key
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.sessions.store import SessionInfo, SessionStore, SessionStoreError
+from core.sessions.summary import format_age
+
+STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+
+HINT = "↑↓ PgUp PgDn move · Enter resume · d delete (ctrl+d while filtering) · Tab {scope} · Esc close"
+
+
+def _fit(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def short_path(path: str, home: Path | None) -> str:
+    if home is not None:
+        try:
+            rest = Path(path).relative_to(home)
+        except ValueError:
+            return path
+        return "~" if str(rest) == "." else f"~/{rest}"
+    return path
+
+
+class SessionFilter(Input):
+    """The filter box. With nothing typed, ``d`` asks to delete the highlighted session."""
+
+    class DeleteRequested(Message):
+        pass
+
+    async def _on_key(self, event: Key) -> None:
+        if event.character == "d" and not self.value:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.DeleteRequested())
+            return
+        await super()._on_key(event)
+
+
+class ConfirmDeleteScreen(ModalScreen[bool]):
+    """Asks before a session is deleted for good."""
+
+    CSS_PATH = STYLES / "resume.tcss"
+    BINDINGS = [
+        Binding("y", "answer(True)", "Delete"),
+        Binding("n,escape", "answer(False)", "Keep"),
+    ]
+
+    def __init__(self, info: SessionInfo) -> None:
+        super().__init__()
+        self.info = info
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-delete", classes="picker"):
+            yield Static(Content.from_markup("[b]Delete this session?[/b]"), classes="picker-title")
+            yield Static(
+                Content.assemble(
+                    (f"“{self.info.title or 'untitled'}”", "bold"),
+                    f"  {self.info.short_id} · {self.info.message_count} messages",
+                )
+            )
+            yield Static(
+                "Its messages and history are removed from the database for good.", classes="confirm-warning"
+            )
+            yield Static("y delete · n or Esc keep it", classes="picker-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ResumePickerScreen(ModalScreen[str | None]):
+    """Choose a saved session. Dismisses with its id, or None."""
+
+    CSS_PATH = [STYLES / "pickers.tcss", STYLES / "resume.tcss"]
+    BINDINGS = [
+        Binding("escape", "cancel", "Close"),
+        Binding("down", "cursor(1)", "Next", show=False),
+        Binding("up", "cursor(-1)", "Previous", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("tab", "toggle_scope", "All projects", priority=True),
+        Binding("ctrl+d", "delete", "Delete", priority=True),
+    ]
+
+    class Deleted(Message):
+        """A session was deleted from the picker."""
+
+        def __init__(self, session_id: str) -> None:
+            super().__init__()
+            self.session_id = session_id
+
+    def __init__(
+        self,
+        store: SessionStore,
+        project: Path | str,
+        *,
+        current_session_id: str | None = None,
+        show_all: bool = False,
+        clock: Callable[[], float] = time.time,
+        home: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.project = str(project)
+        self.current_session_id = current_session_id
+        self.show_all = show_all
+        self.clock = clock
+        self.home = home if home is not None else Path.home()
+        self.sessions: list[SessionInfo] = []
+        self.loaded = False
+        self._note = ""
+
+    # ---- data -------------------------------------------------------------------------------
+
+    async def _load(self) -> None:
+        try:
+            self.sessions = await self.store.list_sessions()
+        except SessionStoreError as exc:
+            self.sessions = []
+            self._note = str(exc)
+        self.loaded = True
+        if not self.show_all and self.sessions and not any(s.project == self.project for s in self.sessions):
+            self.show_all = True
+            self._note = "No saved sessions in this project yet; showing every project."
+        self._refresh_list()
+
+    def in_scope(self) -> list[SessionInfo]:
+        here = [s for s in self.sessions if s.project == self.project]
+        if not self.show_all:
+            return here
+        return here + [s for s in self.sessions if s.project != self.project]
+
+    def visible(self) -> list[SessionInfo]:
+        words = self.query_one(SessionFilter).value.lower().split() if self.is_mounted else []
+        sessions = self.in_scope()
+        if not words:
+            return sessions
+        return [s for s in sessions if _matches(s, words)]
+
+    def _row(self, info: SessionInfo, now: float) -> Content:
+        """Two lines: age and title; then project (if not this one), size, model, id and preview.
+
+        The list does not wrap (``text-wrap: nowrap``), so long titles and previews end in "…".
+        """
+        current = info.id == self.current_session_id
+        marker = ("● ", "$accent bold") if current else "  "
+        age = format_age(info.updated_at, now)
+        meta = [f"{info.message_count} msgs", info.model, info.short_id]
+        if info.project != self.project:
+            meta.insert(0, short_path(info.project, self.home))
+        flags = []
+        if info.last_turn_interrupted:
+            flags.append("interrupted")
+        if current:
+            flags.append("open now")
+        return Content.assemble(
+            marker,
+            (f"{age:<11}", "$text-muted"),
+            (_fit(info.title or "(untitled)", 200), "bold"),
+            (f"  [{', '.join(flags)}]" if flags else "", "$warning"),
+            "\n",
+            " " * 13,
+            (" · ".join(meta), "$text-muted"),
+            (f" — {_fit(info.preview, 200)}" if info.preview else "", "$text-muted italic"),
+        )
+
+    def _options(self, sessions: Sequence[SessionInfo]) -> list[Option]:
+        now = self.clock()
+        return [Option(self._row(s, now), id=s.id) for s in sessions]
+
+    # ---- view -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="resume-picker", classes="picker"):
+            with Horizontal(id="resume-header"):
+                yield Static(Content.from_markup("[b]Resume a session[/b]"), classes="picker-title", id="resume-title")
+                yield Static("", id="resume-scope")
+            yield SessionFilter(placeholder="type to filter by title, preview, model or id", id="filter", select_on_focus=False)
+            yield Static("", id="resume-note")
+            yield OptionList(id="sessions")
+            yield Static("Loading sessions…", id="resume-empty")
+            yield Static(self._hint(), classes="picker-hint", id="resume-hint")
+
+    async def on_mount(self) -> None:
+        self.query_one(SessionFilter).focus()
+        await self._load()
+
+    def _hint(self) -> str:
+        return HINT.format(scope="this project only" if self.show_all else "all projects")
+
+    def _refresh_list(self, keep: str | None = None) -> None:
+        option_list = self.query_one("#sessions", OptionList)
+        previous = option_list.highlighted_option
+        keep = keep or (previous.id if previous is not None else None)
+        shown = self.visible()
+        option_list.set_options(self._options(shown))
+        target = 0 if shown else None
+        if keep is not None:
+            for index, info in enumerate(shown):
+                if info.id == keep:
+                    target = index
+                    break
+        option_list.highlighted = target
+        self._update_labels(shown)
+
+    def _update_labels(self, shown: Sequence[SessionInfo]) -> None:
+        in_scope = self.in_scope()
+        scope = "all projects" if self.show_all else short_path(self.project, self.home)
+        count = f"{len(shown)} of {len(in_scope)}" if len(shown) != len(in_scope) else str(len(in_scope))
+        self.query_one("#resume-scope", Static).update(
+            Content.assemble((f"{scope} · {count} session{'s' if len(in_scope) != 1 else ''}", "$text-muted"))
+        )
+        note = self.query_one("#resume-note", Static)
+        note.update(self._note)
+        note.display = bool(self._note)
+        empty = self.query_one("#resume-empty", Static)
+        option_list = self.query_one("#sessions", OptionList)
+        if shown:
+            empty.display = False
+            option_list.display = True
+        else:
+            option_list.display = False
+            empty.display = True
+            typed = self.query_one(SessionFilter).value.strip()
+            if not self.loaded:
+                empty.update("Loading sessions…")
+            elif typed:
+                empty.update(Content.assemble(f"No session matches “{typed}”. ", ("Backspace to widen the search.", "$text-muted")))
+            elif not self.sessions:
+                empty.update(
+                    "No saved sessions yet. Conversations are saved as you go; come back here to pick one up."
+                )
+            else:
+                empty.update("No sessions in this project. Press Tab to see every project.")
+        self.query_one("#resume-hint", Static).update(self._hint())
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._refresh_list()
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_choose()
+
+    @on(OptionList.OptionSelected, "#sessions")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.dismiss(event.option.id)
+
+    @on(SessionFilter.DeleteRequested)
+    def _delete_requested(self) -> None:
+        self.action_delete()
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        option_list = self.query_one("#sessions", OptionList)
+        if step > 0:
+            option_list.action_cursor_down()
+        else:
+            option_list.action_cursor_up()
+
+    def action_page(self, step: int) -> None:
+        option_list = self.query_one("#sessions", OptionList)
+        if step > 0:
+            option_list.action_page_down()
+        else:
+            option_list.action_page_up()
+
+    def highlighted(self) -> SessionInfo | None:
+        option = self.query_one("#sessions", OptionList).highlighted_option
+        if option is None:
+            return None
+        return next((s for s in self.sessions if s.id == option.id), None)
+
+    def action_choose(self) -> None:
+        info = self.highlighted()
+        if info is None:
+            self.app.bell()
+            return
+        self.dismiss(info.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_toggle_scope(self) -> None:
+        self.show_all = not self.show_all
+        self._note = ""
+        self._refresh_list()
+
+    def action_delete(self) -> None:
+        info = self.highlighted()
+        if info is None:
+            self.app.bell()
+            return
+        if info.id == self.current_session_id:
+            self.notify("That is the session you are in; start another with /clear first.", severity="warning")
+            return
+        self.app.push_screen(ConfirmDeleteScreen(info), callback=lambda yes: self._confirmed(info, yes))
+
+    def _confirmed(self, info: SessionInfo, yes: bool | None) -> None:
+        if yes:
+            self.run_worker(self._delete(info), group="resume-picker", description="delete a session", exit_on_error=False)
+
+    async def _delete(self, info: SessionInfo) -> None:
+        try:
+            await self.store.delete(info.id)
+        except SessionStoreError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        shown = self.visible()
+        index = next((i for i, s in enumerate(shown) if s.id == info.id), 0)
+        self.sessions = [s for s in self.sessions if s.id != info.id]
+        remaining = self.visible()
+        keep = remaining[min(index, len(remaining) - 1)].id if remaining else None
+        self._refresh_list(keep=keep)
+        self.notify(f"Deleted “{info.title or info.short_id}”.")
+        self.post_message(self.Deleted(info.id))
+
+
+def _matches(info: SessionInfo, words: Sequence[str]) -> bool:
+    haystack = " ".join((info.title, info.preview, info.model, info.id, info.project)).lower()
+    return all(word in haystack for word in words)
