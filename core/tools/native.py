@@ -10,7 +10,7 @@ from core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from core.tools import files, plan, search, shell
+    from core.tools import files, image, plan, search, shell, web
 
     return [
         files.ListDirectory(),
@@ -26,4 +26,6 @@ def native_tools() -> list[Tool]:
         files.DeleteDirectory(),
         shell.ExecuteBash(),
         plan.UpdatePlan(),
+        image.ViewImage(),
+        web.WebFetch(),
     ]
