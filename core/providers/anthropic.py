@@ -175,12 +175,7 @@ def to_wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def _tool_loop_without_thinking(wire_messages: list[dict[str, Any]]) -> bool:
-    """True when the current tool loop's assistant message does not start with thinking.
-
-    With thinking enabled the API requires that message to begin with a thinking block; one
-    produced by another provider (or with thinking off) cannot, so thinking is turned off for
-    the request instead of failing it.
-    """
+    """True when the current tool loop's assistant message does not start with thinking."""
     for wire in reversed(wire_messages):
         if wire["role"] != "assistant":
             continue
@@ -189,6 +184,27 @@ def _tool_loop_without_thinking(wire_messages: list[dict[str, Any]]) -> bool:
             return False
         return content[0].get("type") not in ("thinking", "redacted_thinking")
     return False
+
+
+def _thinking_must_be_off(request: ProviderRequest, wire_messages: list[dict[str, Any]]) -> bool:
+    """Whether thinking has to be turned off for this request to be accepted.
+
+    With thinking enabled, the API wants the assistant message of the tool loop being continued
+    to begin with a thinking block. A message made by another provider cannot, and neither can
+    one Claude made with thinking off (effort raised mid-loop); rather than fail the request,
+    thinking is off until the loop ends. Adaptive thinking lets Claude skip thinking, so there
+    only another provider's message counts.
+    """
+    if not _tool_loop_without_thinking(wire_messages):
+        return False
+    thinking = request.wire_options.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind in (None, "disabled"):
+        return False
+    if kind != "adaptive":
+        return True
+    last = next((m for m in reversed(request.messages) if m.role == "assistant"), None)
+    return last is not None and last.provider != ORIGIN
 
 
 def _mark_cache(block: dict[str, Any]) -> None:
@@ -223,10 +239,8 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
         _mark_cache(wire["content"][-1])
     for key, value in request.wire_options.items():
         params[key] = copy.deepcopy(value)
-    thinking = params.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") != "disabled":
-        if _tool_loop_without_thinking(messages):
-            params["thinking"] = {"type": "disabled"}
+    if _thinking_must_be_off(request, messages):
+        params["thinking"] = {"type": "disabled"}
     return params
 
 

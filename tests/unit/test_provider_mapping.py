@@ -444,6 +444,37 @@ def test_anthropic_turns_thinking_off_when_the_tool_loop_began_elsewhere() -> No
     }
 
 
+def test_anthropic_thinking_rule_for_claude_messages_without_thinking() -> None:
+    # Claude's own tool call made without thinking (adaptive skipped it, or effort was off).
+    history = [
+        user_text("go"),
+        Message(
+            role="assistant",
+            provider="anthropic",
+            content=[ToolUseBlock(id="toolu_9", name="read_file", input={"path": "a"})],
+        ),
+        Message(
+            role="user", content=[ToolResultBlock(tool_use_id="toolu_9", content=[TextBlock(text="ok")])]
+        ),
+    ]
+    adaptive, _ = effort_wire_options(resolve_model("sonnet"), "high", 8000)
+    assert anthropic_provider.build_params(_request(history, wire_options=adaptive))["thinking"] == {
+        "type": "adaptive"
+    }
+    budget, max_tokens = effort_wire_options(resolve_model("haiku"), "medium", 8000)
+    params = anthropic_provider.build_params(_request(history, wire_options=budget, max_tokens=max_tokens))
+    assert params["thinking"] == {"type": "disabled"}
+    # once the loop is over (a plain answer came last) thinking is back
+    done = [
+        *history,
+        Message(role="assistant", provider="anthropic", content=[TextBlock(text="done")]),
+        user_text("next"),
+    ]
+    assert (
+        anthropic_provider.build_params(_request(done, wire_options=budget))["thinking"]["type"] == "enabled"
+    )
+
+
 def test_anthropic_budget_thinking_wire_options_are_merged() -> None:
     model = resolve_model("haiku")
     wire, max_tokens = effort_wire_options(model, "medium", 4000)
