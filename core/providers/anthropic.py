@@ -41,11 +41,11 @@ from core.providers.convert import (
     broken_stream,
     connection_error,
     key_variable,
+    prepare_history,
     retry_after_seconds,
     sanitize_tool_id,
     status_error,
     stream_error,
-    without_tool_blocks,
 )
 from core.providers.types import (
     ContentBlock,
@@ -214,7 +214,7 @@ def _mark_cache(block: dict[str, Any]) -> None:
 def build_params(request: ProviderRequest) -> dict[str, Any]:
     """The keyword arguments of ``messages.create`` for a neutral request (pure; unit-tested)."""
     declares_tools = bool(request.tools) or "web_search" in request.server_tools
-    history = request.messages if declares_tools else without_tool_blocks(request.messages)
+    history = prepare_history(request.messages, declares_tools=declares_tools)
     messages = to_wire_messages(history)
     params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens, "messages": messages}
     breakpoints = 0

@@ -11,7 +11,9 @@ provider must continue on another):
   ``sanitize_tool_id``, a pure function, so a call and its result always map to the same id;
 - a message whose content becomes empty gets ``PLACEHOLDER_TEXT``;
 - a request that declares no tools gets tool calls and results as plain text
-  (``without_tool_blocks``), since the APIs refuse tool blocks without tool definitions.
+  (``without_tool_blocks``), since the APIs refuse tool blocks without tool definitions;
+- tool call ids repeated across the history (some local servers reuse ``call_0``) are made
+  unique (``unique_tool_ids``), each result following its call.
 """
 
 from __future__ import annotations
@@ -251,3 +253,51 @@ def without_tool_blocks(messages: list[Message]) -> list[Message]:
                 content.append(block)
         out.append(message.model_copy(update={"content": content}))
     return out
+
+
+def unique_tool_ids(messages: list[Message]) -> list[Message]:
+    """The history with every tool call id unique; a repeated id is renamed in its call and in
+    the result that answers it (the next user message, matched in order)."""
+    seen: set[str] = set()
+    out: list[Message] = []
+    renames: dict[str, list[str]] = {}  # old id -> new ids, in call order, for the next message
+    changed = False
+    for message in messages:
+        if message.role == "assistant":
+            renames = {}
+            content: list[Any] = []
+            for block in message.content:
+                if isinstance(block, ToolUseBlock):
+                    new_id = block.id
+                    n = 1
+                    while new_id in seen:
+                        n += 1
+                        new_id = f"{block.id}_{n}"
+                    seen.add(new_id)
+                    renames.setdefault(block.id, []).append(new_id)
+                    if new_id != block.id:
+                        block = block.model_copy(update={"id": new_id})
+                        changed = True
+                content.append(block)
+            out.append(message.model_copy(update={"content": content}) if changed else message)
+            continue
+        if not renames:
+            out.append(message)
+            continue
+        content = []
+        for block in message.content:
+            if isinstance(block, ToolResultBlock) and renames.get(block.tool_use_id):
+                new_id = renames[block.tool_use_id].pop(0)
+                if new_id != block.tool_use_id:
+                    block = block.model_copy(update={"tool_use_id": new_id})
+            content.append(block)
+        renames = {}
+        out.append(message.model_copy(update={"content": content}))
+    return out
+
+
+def prepare_history(messages: list[Message], *, declares_tools: bool) -> list[Message]:
+    """The neutral history every provider maps: unique tool ids; tool blocks as text when the
+    request declares no tools."""
+    history = unique_tool_ids(messages)
+    return history if declares_tools else without_tool_blocks(history)

@@ -31,6 +31,8 @@ class LocalServer:
     models: tuple[str, ...] = ()
     # Context windows reported by the server, when it tells (LM Studio's max_context_length).
     context_windows: dict[str, int] = field(default_factory=dict)
+    # Models the server says cannot call tools (Ollama's capabilities without "tools").
+    no_tools: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -56,13 +58,22 @@ def ollama_root(env: Mapping[str, str] | None = None) -> str:
     return f"{scheme}://{hostport}"
 
 
-async def _get_json(url: str, probe_timeout: float, api_key: str | None = None) -> Any | None:
+# Ollama is asked about at most this many models (one small request each, all at once).
+MAX_OLLAMA_DETAILS = 24
+
+
+async def _get_json(
+    url: str, probe_timeout: float, api_key: str | None = None, *, post: dict[str, Any] | None = None
+) -> Any | None:
     import httpx
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
         async with httpx.AsyncClient(timeout=probe_timeout, trust_env=False) as client:
-            response = await client.get(url, headers=headers)
+            if post is not None:
+                response = await client.post(url, headers=headers, json=post)
+            else:
+                response = await client.get(url, headers=headers)
     except (httpx.HTTPError, OSError, ValueError):
         return None
     if response.status_code != 200:
@@ -73,9 +84,27 @@ async def _get_json(url: str, probe_timeout: float, api_key: str | None = None) 
         return None
 
 
+def _ollama_details(data: Any) -> tuple[int | None, bool | None]:
+    """(context length, can call tools) from an ``/api/show`` answer; None where it does not say."""
+    if not isinstance(data, dict):
+        return None, None
+    window = None
+    info = data.get("model_info")
+    if isinstance(info, dict):
+        for key, value in info.items():
+            if key.endswith(".context_length") and isinstance(value, int) and value > 0:
+                window = value
+                break
+    capabilities = data.get("capabilities")
+    tools = ("tools" in capabilities) if isinstance(capabilities, list) else None
+    return window, tools
+
+
 async def detect_ollama(
-    root: str | None = None, *, probe_timeout: float = DEFAULT_TIMEOUT
+    root: str | None = None, *, probe_timeout: float = DEFAULT_TIMEOUT, details: bool = True
 ) -> LocalServer | None:
+    """Ollama's models (``/api/tags``), with each one's context length and tool support
+    (``/api/show``) when ``details``."""
     root = (root or ollama_root()).rstrip("/")
     data = await _get_json(f"{root}/api/tags", probe_timeout)
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
@@ -86,7 +115,28 @@ async def detect_ollama(
             name = entry.get("model") or entry.get("name")
             if isinstance(name, str) and name and name not in names:
                 names.append(name)
-    return LocalServer(provider="ollama", base_url=f"{root}/v1", models=tuple(names))
+    windows: dict[str, int] = {}
+    no_tools: set[str] = set()
+    if details and names:
+        shown = await asyncio.gather(
+            *(
+                _get_json(f"{root}/api/show", probe_timeout, post={"model": name})
+                for name in names[:MAX_OLLAMA_DETAILS]
+            )
+        )
+        for name, answer in zip(names, shown, strict=False):
+            window, tools = _ollama_details(answer)
+            if window:
+                windows[name] = window
+            if tools is False:
+                no_tools.add(name)
+    return LocalServer(
+        provider="ollama",
+        base_url=f"{root}/v1",
+        models=tuple(names),
+        context_windows=windows,
+        no_tools=frozenset(no_tools),
+    )
 
 
 def _parse_model_list(data: Any) -> tuple[list[str], dict[str, int]] | None:

@@ -32,8 +32,8 @@ from core.providers.convert import (
     PLACEHOLDER_TEXT,
     dumps_arguments,
     image_url,
+    prepare_history,
     sanitize_tool_id,
-    without_tool_blocks,
 )
 from core.providers.openai_responses import client_kwargs, openai_error
 from core.providers.types import (
@@ -144,7 +144,7 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": request.model,
         "messages": to_wire_messages(
-            request.system, request.messages if request.tools else without_tool_blocks(request.messages)
+            request.system, prepare_history(request.messages, declares_tools=bool(request.tools))
         ),
         "max_tokens": request.max_tokens,
         "stream": True,

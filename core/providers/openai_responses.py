@@ -40,11 +40,11 @@ from core.providers.convert import (
     dumps_arguments,
     image_url,
     key_variable,
+    prepare_history,
     retry_after_seconds,
     sanitize_tool_id,
     status_error,
     stream_error,
-    without_tool_blocks,
 )
 from core.providers.types import (
     ContentBlock,
@@ -165,7 +165,7 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     """The keyword arguments of ``responses.create`` for a neutral request (pure; unit-tested)."""
     params: dict[str, Any] = {
         "model": request.model,
-        "input": to_input_items(request.messages if request.tools else without_tool_blocks(request.messages)),
+        "input": to_input_items(prepare_history(request.messages, declares_tools=bool(request.tools))),
         "max_output_tokens": request.max_tokens,
         "store": False,
         "include": ["reasoning.encrypted_content"],

@@ -1006,3 +1006,68 @@ def test_pool_reads_ollama_host_and_openai_base_url_for_the_generic_server(tmp_p
     # an explicit --base-url still wins
     explicit = ProviderPool(_config(tmp_path, env), {"ollama": "http://gpu:11434/v1"}.get)
     assert explicit.base_url("ollama") == "http://gpu:11434/v1"
+
+
+# ---- repeated ids, judged by the fake server's protocol checker ------------------------------------
+
+
+def _local_loop(call_id: str, path: str) -> list[Message]:
+    """One tool round trip as a local server records it, always with the same call id."""
+    return [
+        Message(
+            role="assistant",
+            provider="ollama",
+            content=[ToolUseBlock(id=call_id, name="read_file", input={"path": path})],
+        ),
+        Message(role="user", content=[ToolResultBlock(tool_use_id=call_id, content=[TextBlock(text=path)])]),
+    ]
+
+
+def test_repeated_tool_ids_are_made_unique_for_every_provider() -> None:
+    from tests.fake_server import check
+
+    history = [
+        user_text("read three files"),
+        *_local_loop("call_0", "a"),
+        *_local_loop("call_0", "b"),
+        # one message with two calls sharing an id, answered in order
+        Message(
+            role="assistant",
+            provider="ollama",
+            content=[
+                ToolUseBlock(id="call_0", name="read_file", input={"path": "c"}),
+                ToolUseBlock(id="call_0", name="read_file", input={"path": "d"}),
+            ],
+        ),
+        Message(
+            role="user",
+            content=[
+                ToolResultBlock(tool_use_id="call_0", content=[TextBlock(text="c")]),
+                ToolResultBlock(tool_use_id="call_0", content=[TextBlock(text="d")]),
+            ],
+        ),
+    ]
+    request = _request(history)
+    anthropic_params = anthropic_provider.build_params(request)
+    assert check("anthropic", anthropic_params) == []
+    pairs = {}
+    for message in anthropic_params["messages"]:
+        for block in message["content"]:
+            if block["type"] == "tool_use":
+                pairs[block["id"]] = block["input"]["path"]
+            if block["type"] == "tool_result":
+                assert pairs[block["tool_use_id"]] == block["content"][0]["text"]
+    assert len(pairs) == 4
+    assert check("responses", openai_responses.build_params(request)) == []
+    assert check("chat", openai_chat.build_params(request)) == []
+
+
+def test_every_mapping_of_the_mixed_history_passes_the_protocol_checker() -> None:
+    from tests.fake_server import check
+
+    history = [*gpt_history(), *claude_history()]
+    for tools in ([READ_FILE], []):
+        request = _request(history, tools=tools)
+        assert check("anthropic", anthropic_provider.build_params(request)) == []
+        assert check("responses", openai_responses.build_params(request)) == []
+        assert check("chat", openai_chat.build_params(request)) == []
