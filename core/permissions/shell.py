@@ -580,6 +580,8 @@ class _Analyzer:
         self.findings: list[Finding] = []
         self.parsed = True
         self.functions: set[str] = set()
+        # Symlinks this line creates (ln -s): later paths through them lead to their targets.
+        self.links: dict[str, PathUse] = {}
 
     # ---- entry points ----
 
@@ -927,7 +929,8 @@ class _Analyzer:
                 self._simple(resolved, depth)
             return
         if first.glob:
-            self._add(cmd, _Verdict("risky", [f"the command name is a file pattern ({first.raw})"]), cmd.values)
+            argv_glob: list[str | None] = [None, *[w.value for w in cmd.words[1:]]]
+            self._add(cmd, _Verdict("risky", [f"the command name is a file pattern ({first.raw})"]), argv_glob)
             return
         if first.quoted:
             reasons.append(f"the command name is written with quotes or escapes ({first.raw})")
@@ -984,6 +987,12 @@ class _Analyzer:
             return PathUse(value, None, write)
         if device == "harmless":
             inside = True
+        for link, target in self.links.items():
+            if canonical == link or canonical.startswith(link + "/"):
+                if target.path is None:
+                    return PathUse(value, None, write)
+                through = target.path + canonical[len(link) :]
+                return PathUse(value, through, write, outside=target.outside or not _inside(through, self.workspace))
         return PathUse(value, canonical, write, outside=not inside)
 
     def _paths(self, words: Sequence[Word], *, write: bool, skip: int = 0) -> tuple[list[PathUse], bool]:
@@ -1216,12 +1225,20 @@ class _Analyzer:
         else:
             dest = positional[-1] if len(positional) >= 2 else None
             sources = positional[:-1] if len(positional) >= 2 else positional
+        symbolic = name == "ln" and any(
+            v is not None and (v in ("-s", "--symbolic") or (v.startswith("-") and not v.startswith("--") and "s" in v))
+            for v in values
+        )
+        link_targets: list[PathUse] = []
         for src in sources:
             if src.value is None:
                 paths.append(PathUse(src.raw, None, write=name == "mv"))
-            elif name == "ln":
-                continue  # a link's target is only named, not touched
+            elif symbolic:
+                # A symlink's target is only named, not touched; remember where it leads.
+                link_targets.append(self._path_use(src.value, write=False))
             else:
+                # Hard links and copies read their sources (a hard link to an outside file
+                # would let later "inside" writes change it).
                 paths.append(self._path_use(src.value, write=name == "mv"))
         if dest is not None:
             if dest.value is None:
@@ -1241,6 +1258,17 @@ class _Analyzer:
                     verdict.raise_to("destructive", f"{name} overwrites the existing file {use.path}")
                 if name == "mv" and use.path and use.path.startswith("/dev/"):
                     verdict.raise_to("forbidden", f"mv onto a device file: {use.path}")
+                if use.path and link_targets:
+                    into_dir = os.path.isdir(use.path) and len(link_targets) >= 1 and (len(link_targets) > 1 or target_dir is not None or not forced)
+                    for link_target in link_targets:
+                        link_path = os.path.join(use.path, os.path.basename(link_target.raw.rstrip("/"))) if into_dir else use.path
+                        self.links[link_path] = link_target
+        if dest is None and link_targets:
+            for link_target in link_targets:
+                here = self._path_use(os.path.basename(link_target.raw.rstrip("/")) or ".", write=True)
+                paths.append(here)
+                if here.path:
+                    self.links[here.path] = link_target
         verdict.paths = paths
         return verdict
 
