@@ -32,6 +32,9 @@ from core.sessions.summary import format_age
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
+# Rows put in the list before the first paint; the rest are added right after it.
+FIRST_ROWS = 25
+
 HINT = "↑↓ PgUp PgDn move · Enter resume · d delete (ctrl+d while filtering) · Tab {scope} · Esc close"
 
 
@@ -136,6 +139,9 @@ class ResumePickerScreen(ModalScreen[str | None]):
         self.home = home if home is not None else Path.home()
         self.sessions: list[SessionInfo] = []
         self.loaded = False
+        # All visible rows are in the list (the first ones go in before the first paint).
+        self.complete = False
+        self._generation = 0
         self._note = ""
 
     # ---- data -------------------------------------------------------------------------------
@@ -217,19 +223,35 @@ class ResumePickerScreen(ModalScreen[str | None]):
         return HINT.format(scope="this project only" if self.show_all else "all projects")
 
     def _refresh_list(self, keep: str | None = None) -> None:
+        """Fill the list with the visible sessions, keeping the highlighted one if it stays.
+
+        Only the first rows go in before the next paint; the rest follow right after it, so
+        the picker shows up at once even with a thousand sessions.
+        """
         option_list = self.query_one("#sessions", OptionList)
         previous = option_list.highlighted_option
         keep = keep or (previous.id if previous is not None else None)
         shown = self.visible()
-        option_list.set_options(self._options(shown))
         target = 0 if shown else None
         if keep is not None:
             for index, info in enumerate(shown):
                 if info.id == keep:
                     target = index
                     break
+        first = max(FIRST_ROWS, (target or 0) + 1)
+        self._generation += 1
+        option_list.set_options(self._options(shown[:first]))
         option_list.highlighted = target
+        self.complete = len(shown) <= first
+        if not self.complete:
+            self.call_after_refresh(self._fill, shown[first:], self._generation)
         self._update_labels(shown)
+
+    def _fill(self, rest: Sequence[SessionInfo], generation: int) -> None:
+        if generation != self._generation or not self.is_mounted:
+            return  # the filter changed meanwhile; that refresh fills its own list
+        self.query_one("#sessions", OptionList).add_options(self._options(rest))
+        self.complete = True
 
     def _update_labels(self, shown: Sequence[SessionInfo]) -> None:
         in_scope = self.in_scope()

@@ -61,7 +61,7 @@ class PickerHost(App[None]):
         self.path = path
         self.current = current
         self.show_all = show_all
-        self.result: str | None | bool = False
+        self.result: str | bool | None = False
         self.store: SessionStore | None = None
 
     def compose(self) -> ComposeResult:
@@ -92,7 +92,7 @@ def db(tmp_path: Path) -> Path:
 async def picker(pilot: Any) -> ResumePickerScreen:
     for _ in range(200):
         screen = pilot.app.screen
-        if isinstance(screen, ResumePickerScreen) and screen.loaded:
+        if isinstance(screen, ResumePickerScreen) and screen.loaded and screen.complete:
             screen.query_one(SessionFilter).cursor_blink = False  # deterministic pictures
             await pilot.pause()
             return screen
@@ -101,6 +101,7 @@ async def picker(pilot: Any) -> ResumePickerScreen:
 
 
 def listed(screen: ResumePickerScreen) -> list[str]:
+    assert screen.complete, "the list is still filling"
     return [str(o.id)[:8] for o in screen.query_one("#sessions", OptionList).options]
 
 
@@ -238,6 +239,7 @@ async def test_a_thousand_sessions_load(tmp_path: Path) -> None:
         screen = await picker(pilot)
         assert len(listed(screen)) == 666
         await pilot.press(*"number 998")
+        await pilot.pause()
         assert listed(screen) == [f"{998:08x}"]
 
 

@@ -1,0 +1,197 @@
+"""Session store benchmarks (a script, not a test): `.venv/bin/python -m tests.bench.bench_sessions`
+
+Measures, on a real SQLite file in a temp folder:
+1. save latency per message through the recorder (user prompts, assistant messages with tool
+   calls, 30 kB tool results; each save is one transaction with its display records);
+2. resume of a 1,000-message session with long tool outputs through ``open_session`` (open the
+   store, load and repair the history, load the display records, restore the runtime), and
+   the memory it takes;
+3. the resume picker opening over 1,000 saved sessions, until the list is filled and drawn.
+
+Targets (issue 6): save < 5 ms per message; resume to ready < 1 s; picker < 150 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+from core import events as ev
+from core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage, user_text
+from core.sessions.recorder import SessionRecorder
+from core.sessions.store import SessionSeed, SessionStore
+
+TOOL_OUTPUT = ("line of a long tool output, as read_file or a test run prints it\n" * 470)[:30_000]
+
+
+def seed_for(project: str = "/bench/project", session_id: str | None = None) -> SessionSeed:
+    return SessionSeed(session_id or str(uuid.uuid4()), project, "claude-sonnet-4-6", "anthropic", "auto", "medium")
+
+
+async def write_session(store: SessionStore, seed: SessionSeed, messages: int) -> list[float]:
+    """Write a conversation of ``messages`` messages; returns each save's latency in seconds."""
+    recorder = SessionRecorder(store, seed)
+    latencies: list[float] = []
+    i = 0
+    while recorder.messages_saved < messages:
+        t = time.perf_counter()
+        await recorder.message_added(user_text(f"prompt {i}: please look at module {i}"), replaces_last=False)
+        latencies.append(time.perf_counter() - t)
+        await recorder.event(ev.TurnStarted(str(i), "p", "claude-sonnet-4-6", "medium"))
+        call = ToolUseBlock(id=f"toolu_{i}", name="read_file", input={"path": f"src/module_{i}.py"})
+        assistant = Message(
+            role="assistant",
+            content=[TextBlock(text=f"Reading module {i}."), call],
+            model="claude-sonnet-4-6",
+            usage=Usage(input_tokens=1200, output_tokens=80),
+        )
+        t = time.perf_counter()
+        await recorder.message_added(assistant, replaces_last=False)
+        latencies.append(time.perf_counter() - t)
+        await recorder.event(ev.ToolCallStarted(call.id, call.name, call.input, summary=call.input["path"]))
+        await recorder.event(
+            ev.ToolCallFinished(call.id, call.name, False, TOOL_OUTPUT, display={"kind": "text", "text": TOOL_OUTPUT})
+        )
+        result = Message(role="user", content=[ToolResultBlock(tool_use_id=call.id, content=[TextBlock(text=TOOL_OUTPUT)])])
+        t = time.perf_counter()
+        await recorder.message_added(result, replaces_last=False)
+        latencies.append(time.perf_counter() - t)
+        final = Message(role="assistant", content=[TextBlock(text=f"Module {i} looks fine.\n" * 5)], model="claude-sonnet-4-6")
+        t = time.perf_counter()
+        await recorder.message_added(final, replaces_last=False)
+        latencies.append(time.perf_counter() - t)
+        await recorder.event(ev.TurnFinished(None, "done", 2))
+        i += 1
+    await recorder.aclose()
+    return latencies
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+async def bench_save(folder: Path) -> None:
+    store = await SessionStore.open(folder / "save.db")
+    try:
+        latencies = await write_session(store, seed_for(), 1000)
+    finally:
+        await store.aclose()
+    latencies.sort()
+    p95 = latencies[int(len(latencies) * 0.95)]
+    print(
+        f"save per message ({len(latencies)} messages, 1/4 are 30 kB tool results): "
+        f"median {ms(statistics.median(latencies))}, p95 {ms(p95)}, max {ms(latencies[-1])}"
+    )
+
+
+async def bench_resume(folder: Path) -> None:
+    from core.config import load_config
+    from core.runtime import Choices, build_runtime
+    from core.sessions import close_session, open_session
+
+    workspace = folder / "project"
+    workspace.mkdir()
+    env = {"STOA_HOME": str(folder / "home"), "HOME": str(folder), "ANTHROPIC_API_KEY": "bench"}
+    config = load_config(workspace, env=env)
+    config.paths.database.parent.mkdir(parents=True)
+    store = await SessionStore.open(config.paths.database)
+    seed = seed_for(str(workspace))
+    await write_session(store, seed, 1000)
+    await store.aclose()
+    size = config.paths.database.stat().st_size + sum(
+        p.stat().st_size for p in config.paths.database.parent.glob("sessions.db-*")
+    )
+
+    runs = []
+    for _ in range(3):
+        runtime = build_runtime(config, Choices())
+        gc.collect()
+        tracemalloc.start()
+        t = time.perf_counter()
+        handle = await open_session(runtime, resume=seed.id[:8], titles=False)
+        elapsed = time.perf_counter() - t
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        runs.append((elapsed, peak, len(runtime.agent.history), len(handle.records)))
+        await close_session(runtime)
+    elapsed, peak, messages, records = min(runs)
+    print(
+        f"resume of a {messages}-message session ({records} display records, database {size / 1e6:.1f} MB): "
+        f"{ms(elapsed)} (best of 3; runs {', '.join(ms(r[0]) for r in runs)}), "
+        f"peak traced memory {peak / 1e6:.1f} MB"
+    )
+
+
+async def bench_picker(folder: Path) -> None:
+    from textual.app import App
+
+    from app.screens.resume import ResumePickerScreen
+
+    path = folder / "picker.db"
+    clock = [1_750_000_000.0]
+    store = await SessionStore.open(path, clock=lambda: clock[0])
+    for i in range(1000):
+        clock[0] -= 60
+        seed = seed_for("/bench/project" if i % 4 else "/bench/other")
+        await store.save_message(seed, user_text(f"Session {i}: fix the thing in module {i}"), title=f"Fix module {i}")
+        await store.save_message(
+            seed, Message(role="assistant", content=[TextBlock(text="Done.")]), preview=f"Module {i} is fixed now."
+        )
+    await store.aclose()
+
+    painted: list[float] = []
+    filled: list[float] = []
+
+    class Host(App[None]):
+        async def on_mount(self) -> None:
+            self.store = await SessionStore.open(path)
+
+    for _ in range(5):
+        app = Host()
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = ResumePickerScreen(app.store, "/bench/project", home=Path("/bench"))
+            fill = screen._fill
+            marks: dict[str, float] = {}
+
+            def timed_fill(*args: object, fill=fill, marks=marks) -> None:
+                # Called right after the first paint of the filled list.
+                marks["painted"] = time.perf_counter()
+                fill(*args)  # type: ignore[arg-type]
+
+            screen._fill = timed_fill  # type: ignore[method-assign]
+            t = time.perf_counter()
+            app.push_screen(screen)
+            while not screen.complete:  # noqa: ASYNC110 (polling is the measurement)
+                await asyncio.sleep(0)
+            await pilot.pause()
+            painted.append(marks["painted"] - t)
+            filled.append(time.perf_counter() - t)
+            shown = len(screen.visible())
+            await app.store.aclose()
+    print(
+        f"resume picker with 1,000 sessions ({shown} of this project listed): first paint with the list "
+        f"{ms(min(painted))} (median {ms(statistics.median(painted))}), all rows in {ms(min(filled))} "
+        f"(median {ms(statistics.median(filled))}), over 5 opens"
+    )
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="stoa-bench-") as tmp:
+        folder = Path(tmp)
+        await bench_save(folder)
+        await bench_resume(folder)
+        await bench_picker(folder)
+    import resource
+
+    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
