@@ -171,6 +171,7 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
 @dataclass
 class _Call:
     id: str
+    wire_id: str = ""
     name: str = ""
     arguments: str = ""
     started: bool = False
@@ -227,8 +228,13 @@ class _Accumulator:
         call_id = getattr(raw, "id", None)
         call = self.by_index.get(index)
         # Some servers reuse index 0 for every call; a new id means a new call.
-        if call is None or (call_id and call.started and call_id != call.id):
-            call = _Call(id=call_id or f"call_{uuid.uuid4().hex[:24]}")
+        if call is None or (call_id and call.started and call_id != call.wire_id):
+            wire_id = call_id or f"call_{uuid.uuid4().hex[:24]}"
+            unique, n = wire_id, 1
+            while any(c.id == unique for c in self.calls):  # two calls, one id: keep both apart
+                n += 1
+                unique = f"{wire_id}_{n}"
+            call = _Call(id=unique, wire_id=wire_id)
             self.by_index[index] = call
             self.calls.append(call)
         function = getattr(raw, "function", None)

@@ -718,6 +718,7 @@ def test_chat_accumulates_tool_calls_by_index_and_splits_reused_indexes() -> Non
     events += acc.handle(chunk(tool_calls=[call(0, "a", "read_file", '{"pa')]))
     events += acc.handle(chunk(tool_calls=[call(0, None, None, 'th":"x"}')]))
     events += acc.handle(chunk(tool_calls=[call(0, "b", "read_file", '{"path":')]))  # server reuses index 0
+    events += acc.handle(chunk(tool_calls=[call(1, "a", "read_file", '{"path":"y"}')]))  # and an id
     assert ToolCallStart("a", "read_file") in events and ToolCallStart("b", "read_file") in events
     assert ToolCallDelta("a", 'th":"x"}') in events
     assert TextDelta("Hi") in events
@@ -726,6 +727,7 @@ def test_chat_accumulates_tool_calls_by_index_and_splits_reused_indexes() -> Non
     uses = [b for b in blocks if isinstance(b, ToolUseBlock)]
     assert uses[0].input == {"path": "x"} and uses[0].input_error is None
     assert uses[1].input == {} and uses[1].input_error is not None
+    assert [u.id for u in uses] == ["a", "b", "a_2"] and uses[2].input == {"path": "y"}
 
 
 # ---- error mapping ------------------------------------------------------------------------------------
