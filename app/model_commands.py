@@ -211,6 +211,31 @@ async def open_rejected_key(screen: ChatScreen, provider: str) -> None:
     await open_key_manager(screen, provider, message=rejected_key_message(provider, config.env, config.paths))
 
 
+def after_turn_failed(screen: ChatScreen, event: Any) -> None:
+    """Follow-ups to a failed turn (``TurnFailed``) that belong to models and keys.
+
+    A rejected key (401) opens the key manager naming the key and where it came from. A local
+    model that refuses tool definitions is marked as having no tools, so the message (back in
+    the editor) can simply be sent again and runs without tools.
+    """
+    from dataclasses import replace
+
+    from core.providers.openai_chat import NO_TOOLS_HINT
+
+    agent = screen.runtime.agent
+    model = agent.model
+    if event.kind == "auth":
+        screen.run_worker(open_rejected_key(screen, model.provider), group="picker", exit_on_error=False)
+    elif event.kind == "bad_request" and event.hint == NO_TOOLS_HINT and model.dynamic and model.supports_tools:
+        agent.set_model(replace(model, supports_tools=False), agent.effort)
+        screen.show_notice(
+            "warning",
+            f"{model.id} does not support tool calling: it now runs without tools (send your message again)",
+            hint="/model switches to a model with tools",
+        )
+        screen.refresh_status()
+
+
 def needs_onboarding(runtime: Runtime) -> bool:
     """A first run with no key at all, on a cloud provider (a local provider needs none)."""
     config = runtime.config

@@ -563,11 +563,9 @@ class ChatScreen(Screen[None]):
         if restored:
             hint = (hint + "; " if hint else "") + "your message is back in the editor"
         await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=_failure_title(event.kind)))
-        if event.kind == "auth":
-            from app.model_commands import open_rejected_key
+        from app.model_commands import after_turn_failed
 
-            provider = self.agent.model.provider
-            self.run_worker(open_rejected_key(self, provider), group="picker", exit_on_error=False)
+        after_turn_failed(self, event)  # a rejected key opens /key; a model without tools drops them
 
     async def _on_TurnInterrupted(self, event: ev.TurnInterrupted) -> None:
         await self._finish_streams()

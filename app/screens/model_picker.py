@@ -59,6 +59,8 @@ def _fit(text: str, width: int) -> str:
 
 def local_model_infos(servers: Iterable[LocalServer]) -> list[ModelInfo]:
     """The models of detected/configured servers as (dynamic) registry entries."""
+    from dataclasses import replace
+
     from core.models import compatible_model
 
     out: list[ModelInfo] = []
@@ -66,9 +68,12 @@ def local_model_infos(servers: Iterable[LocalServer]) -> list[ModelInfo]:
         for model_id in server.models:
             window = server.context_windows.get(model_id)
             if window:
-                out.append(compatible_model(model_id, server.provider, context_window=window))
+                model = compatible_model(model_id, server.provider, context_window=window)
             else:
-                out.append(compatible_model(model_id, server.provider))
+                model = compatible_model(model_id, server.provider)
+            if model_id in server.no_tools:
+                model = replace(model, supports_tools=False)
+            out.append(model)
     return out
 
 
@@ -185,6 +190,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
             f"{format_price(model):<15} ",
             f"{model.effort_range:<10}",
         ]
+        if not model.supports_tools:
+            parts.append((" no tools", "$text-warning"))
         if not row.available:
             parts.append((f" {NO_KEY_HINT}", "italic"))
         return Content.assemble(*parts)

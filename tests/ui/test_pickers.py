@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,9 @@ from app.screens.keys import KeyManagerScreen, OnboardingScreen
 from app.screens.model_picker import EffortPickerScreen, ModelPickerScreen
 from app.tui import StoaApp
 from core.config import StoaConfig, load_config
-from core.providers.detect import LocalServer, detect_ollama
+from core.providers.detect import detect_ollama
 from tests.fake_server import FakeServer
-from tests.fake_server.script import reply
+from tests.fake_server.script import fault, reply
 from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for, wait_idle
 
 LOCAL_MODELS = ["qwen3:8b", "llama3.2:latest"]
@@ -37,7 +38,7 @@ def with_local_ollama(app: StoaApp, server: FakeServer, *, fixed_address: bool =
     async def probe() -> list[Any]:
         found = await detect_ollama(server.base_url)
         if found is not None and fixed_address:
-            found = LocalServer("ollama", "http://localhost:11434/v1", found.models)
+            found = replace(found, base_url="http://localhost:11434/v1")
         return [found] if found is not None else []
 
     app.runtime.services[DETECT] = probe
@@ -246,6 +247,31 @@ async def test_rejected_key_opens_the_key_manager_naming_it(tmp_path: Path, work
             assert "environment variable ANTHROPIC_API_KEY" in picture
 
 
+async def test_a_local_model_without_tools_runs_without_them_after_one_refusal(
+    tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
+) -> None:
+    fake_server.script(
+        fault("bad_request", message="registry.ollama.ai/library/gemma:2b does not support tools"),
+        reply(text="Hello without tools."),
+    )
+    app = app_factory(model="sonnet")
+    # Ollama's address is the fake server (a configured compatible endpoint).
+    app.runtime.choices.provider = "ollama"
+    app.runtime.choices.base_url = fake_server.openai_base_url
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.run_slash("/model ollama/gemma:2b")
+        await wait_for(lambda: app.runtime.agent.model.id == "gemma:2b", what="the switch")
+        await pilot.press(*"hello", "enter")
+        await wait_idle(app)
+        assert app.runtime.agent.model.supports_tools is False
+        assert any("does not support tool calling" in t for t in log_texts(app))
+        assert app.chat.composer.text == "hello"  # the message is back in the editor
+        await pilot.press("enter")
+        await wait_idle(app)
+    first, second = fake_server.model_requests("chat")
+    assert first.body.get("tools") and not second.body.get("tools")
+
+
 # ---- onboarding ------------------------------------------------------------------------------
 
 
@@ -387,7 +413,7 @@ def test_snapshot_onboarding(
         found = await detect_ollama(fake_server.base_url)
         assert found is not None
         # A fixed address in the picture (the fake server's port changes every run).
-        return [LocalServer("ollama", "http://localhost:11434/v1", found.models)]
+        return [replace(found, base_url="http://localhost:11434/v1")]
 
     app.runtime.services[DETECT] = probe
 

@@ -86,7 +86,9 @@ async def test_detects_ollama_models_from_api_tags() -> None:
     assert server.provider == "ollama"
     assert server.base_url == f"{root}/v1"
     assert server.models == ("qwen3:8b", "llama3.2:latest")
-    assert seen == ["/api/tags"]
+    # The list, then one /api/show per model (answered 404 here: no details, no harm).
+    assert seen == ["/api/tags", "/api/show", "/api/show"]
+    assert server.context_windows == {} and server.no_tools == frozenset()
     assert server.label.startswith("Ollama at http://127.0.0.1:")
 
 
@@ -154,3 +156,59 @@ def test_ollama_host_is_honoured() -> None:
     assert ollama_root({"OLLAMA_HOST": "gpu-box:9999"}) == "http://gpu-box:9999"
     assert ollama_root({"OLLAMA_HOST": "https://ollama.example/"}) == "https://ollama.example"
     assert ollama_root({"OLLAMA_HOST": "http://127.0.0.1:5000"}) == "http://127.0.0.1:5000"
+
+
+async def test_ollama_details_give_context_and_tool_support() -> None:
+    shows = {
+        "qwen3:8b": {"model_info": {"qwen3.context_length": 40960}, "capabilities": ["completion", "tools"]},
+        "gemma:2b": {"model_info": {"gemma.context_length": 8192}, "capabilities": ["completion"]},
+    }
+
+    def handler(path: str, headers: dict[str, str]) -> tuple[int, object]:
+        if path == "/api/tags":
+            return 200, {"models": [{"name": n, "model": n} for n in shows]}
+        return 404, {}
+
+    seen_bodies: list[str] = []
+
+    @asynccontextmanager
+    async def server_with_show() -> AsyncIterator[str]:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            method, path = lines[0].split()[:2]
+            length = next((int(ln.split(":")[1]) for ln in lines if ln.lower().startswith("content-length")), 0)
+            body = (await reader.readexactly(length)).decode() if length else ""
+            if method == "POST" and path == "/api/show":
+                seen_bodies.append(body)
+                status, payload = 200, shows[json.loads(body)["model"]]
+            else:
+                status, payload = handler(path, {})
+            data = json.dumps(payload).encode()
+            writer.write(
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                "Connection: close\r\n\r\n".encode() + data
+            )
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        try:
+            yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        finally:
+            server.close()
+
+    async with server_with_show() as root:
+        found = await detect_ollama(root)
+        plain = await detect_ollama(root, details=False)
+    assert found is not None and plain is not None
+    assert found.context_windows == {"qwen3:8b": 40960, "gemma:2b": 8192}
+    assert found.no_tools == frozenset({"gemma:2b"})
+    assert sorted(json.loads(b)["model"] for b in seen_bodies) == ["gemma:2b", "qwen3:8b"]
+    assert plain.context_windows == {} and plain.no_tools == frozenset()
+
+    from app.screens.model_picker import local_model_infos
+
+    models = {m.id: m for m in local_model_infos([found])}
+    assert models["gemma:2b"].supports_tools is False and models["gemma:2b"].context_window == 8192
+    assert models["qwen3:8b"].supports_tools is True
