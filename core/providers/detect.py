@@ -208,3 +208,23 @@ async def detect_local_servers(
         detect_lmstudio(lmstudio, probe_timeout=probe_timeout),
     )
     return [server for server in found if server is not None]
+
+
+def first_model_sync(base_url: str, *, api_key: str | None = None, probe_timeout: float = DEFAULT_TIMEOUT) -> str | None:
+    """The first model a compatible server lists (``GET {base_url}/models``), synchronously.
+
+    For start-up with ``--provider ollama`` (or another local server) and no ``--model``: the
+    server's own first model instead of a name that may not exist there. None if it does not answer.
+    """
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.get(f"{base_url.rstrip('/')}/models", headers=headers, timeout=probe_timeout, trust_env=False)
+        data = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, OSError, ValueError):
+        return None
+    parsed = _parse_model_list(data)
+    if not parsed or not parsed[0]:
+        return None
+    return parsed[0][0]

@@ -13,6 +13,7 @@ from core.providers.detect import (
     detect_lmstudio,
     detect_local_servers,
     detect_ollama,
+    first_model_sync,
     ollama_root,
 )
 
@@ -212,3 +213,10 @@ async def test_ollama_details_give_context_and_tool_support() -> None:
     models = {m.id: m for m in local_model_infos([found])}
     assert models["gemma:2b"].supports_tools is False and models["gemma:2b"].context_window == 8192
     assert models["qwen3:8b"].supports_tools is True
+
+
+async def test_first_model_sync_for_start_up() -> None:
+    async with http_server(lmstudio_handler) as (root, _):
+        first = await asyncio.to_thread(first_model_sync, f"{root}/v1")
+    assert first == "qwen2.5-coder-7b-instruct"
+    assert await asyncio.to_thread(first_model_sync, f"http://127.0.0.1:{free_port()}/v1") is None
