@@ -444,7 +444,8 @@ class AnthropicProvider:
     ) -> None:
         self.name = name
         self.api_key = api_key
-        self._explicit_base_url = base_url
+        # The SDK adds /v1/messages itself; a base URL typed with /v1 would double it.
+        self._explicit_base_url = base_url.rstrip("/").removesuffix("/v1") if base_url else None
         self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
         self.connect_timeout = connect_timeout
         self._client: Any = None

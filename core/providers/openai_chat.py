@@ -359,6 +359,11 @@ class OpenAIChatProvider:
             error.hint = f"is the {self.name} server running? Start it, or point --base-url at it"
         elif error.kind == "auth" and self.api_key == NO_KEY:
             error.message = f"{self.name} at {self.base_url} wants an API key ({error.status})"
+        elif error.kind == "not_found" and not self.base_url.rstrip("/").endswith("/v1"):
+            error.hint = (
+                f"{error.hint}; OpenAI-compatible servers usually answer under /v1 "
+                f"(try --base-url {self.base_url.rstrip('/')}/v1)"
+            )
         return error
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:

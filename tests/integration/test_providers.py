@@ -609,3 +609,23 @@ async def test_conversation_moves_between_providers_and_back(
         "role": "assistant",
         "content": [{"type": "output_text", "text": "Reading it."}],
     }
+
+
+async def test_anthropic_base_url_typed_with_v1_still_works(fake_server: FakeServer) -> None:
+    fake_server.script(reply(text="ok"))
+    provider = AnthropicProvider("test-key", fake_server.base_url + "/v1/")
+    try:
+        _, done = await collect(provider, request_for([user_text("hi")]))
+    finally:
+        await provider.aclose()
+    assert done.message.text == "ok" and fake_server.last_request.path == "/v1/messages"
+
+
+async def test_chat_base_url_without_v1_gets_a_hint(fake_server: FakeServer) -> None:
+    provider = OpenAIChatProvider("vllm", fake_server.base_url)  # missing /v1: the server answers 404
+    try:
+        error = await failure(provider, request_for([user_text("hi")], model="qwen3:8b"))
+    finally:
+        await provider.aclose()
+    assert error.kind == "not_found", str(error)
+    assert f"--base-url {fake_server.base_url}/v1" in str(error)
