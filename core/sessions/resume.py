@@ -175,7 +175,7 @@ async def resume_session(
     agent.last_turn_interrupted = info.last_turn_interrupted
     notices += _restore_model(runtime, info)
     if runtime.choices.mode is None and info.mode in ("plan", "ask", "auto"):
-        runtime.policy.mode = info.mode
+        runtime.policy.set_mode(info.mode)
 
     records = await store.load_records(info.id)
     crashed = info.turn_open

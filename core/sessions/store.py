@@ -384,28 +384,25 @@ class SessionStore:
                 raise
 
     def _save_error(self, what: str, exc: sqlite3.Error) -> SaveError:
+        # Worded to follow "could not save the session: ", which is how the agent shows it.
         code = _code(exc)
         if code == _SQLITE_FULL:
             return SaveError(
-                f"could not {what}: the disk holding {self.path} is full. Free some space; the "
-                "conversation goes on in memory and is saved as soon as writing works again.",
+                f"the disk holding {self.path} is full. Free some space: the conversation goes on in "
+                "memory and is saved as soon as writing works again.",
                 disk_full=True,
             )
         if code == _SQLITE_BUSY:
             return SaveError(
-                f"could not {what}: {self.path} stayed locked by another Stoa process for "
-                f"{BUSY_TIMEOUT:.0f} s; it will be retried with the next message."
+                f"{self.path} stayed locked by another Stoa process for {BUSY_TIMEOUT:.0f} s; saving is "
+                "retried with the next message."
             )
         if code == _SQLITE_READONLY:
             return SaveError(
-                f"could not {what}: {self.path} is read-only; fix its permissions (the conversation "
-                "goes on in memory)."
+                f"{self.path} is read-only; fix its permissions (the conversation goes on in memory)."
             )
         if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            return SaveError(
-                f"could not {what}: {self.path} is damaged ({exc}). Restart Stoa to move it aside "
-                "and start a new one."
-            )
+            return SaveError(f"{self.path} is damaged ({exc}); restart Stoa to move it aside and start a new one.")
         return SaveError(f"could not {what} in {self.path}: {exc}")
 
     async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
