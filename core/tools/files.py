@@ -668,6 +668,7 @@ class WriteFile(Tool):
 
     def _write(self, args: WriteFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
+        _refuse_trailing_slash(args.path)
         if path.is_dir():
             raise ToolError(f"{display} is a directory; pass a file path to write_file")
         new_bytes = _encode(args.content, display)
@@ -707,6 +708,11 @@ class WriteFile(Tool):
         else:
             summary = f"Created {display} ({lines} lines, {human_size(len(data))})"
         return ToolOutput.text(summary, display={"kind": "diff", "diff": diff, "path": display})
+
+
+def _refuse_trailing_slash(path: str) -> None:
+    if path.endswith(("/", "/.")):
+        raise ToolError(f"{path!r} ends with '/', which names a directory; pass a file path (without the '/')")
 
 
 def _write_preview(args: WriteFileArgs, resolved: ResolvedPath) -> str | None:
@@ -816,6 +822,7 @@ class EditFile(Tool):
 
     def _edit(self, args: EditFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
+        _refuse_trailing_slash(args.path)
         if not resolved.exists:
             if args.old_string == "":
                 ensure_parent(path, display)

@@ -310,6 +310,8 @@ def test_write_file_errors(ws: Path, ctx: ToolContext) -> None:
     assert "is a directory" in (call("write_file", ctx, path="d", content="x")).text
     parent_file = call("write_file", ctx, path="f/child.txt", content="x")
     assert parent_file.is_error and "is a file, not a directory" in parent_file.text
+    slash = call("write_file", ctx, path="newdir/", content="x")
+    assert slash.is_error and "names a directory" in slash.text and not (ws / "newdir").exists()
     surrogate = call("write_file", ctx, path="s.txt", content="bad \ud800 char")
     assert surrogate.is_error and "UTF-8" in surrogate.text and not (ws / "s.txt").exists()
 
