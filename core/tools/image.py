@@ -57,7 +57,7 @@ def prepare_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw))
+            image: Image.Image = Image.open(io.BytesIO(raw))
             source_format = (image.format or "").upper()
             width, height = image.size
             image.load()
