@@ -75,6 +75,8 @@ class _Item:
     reason: str = ""
     rules: tuple[str, ...] = ()
     rememberable: bool = True
+    # Remembered by tool name (a tool call without accesses: no rule syntax names it).
+    by_tool: bool = False
 
 
 class PermissionPolicy:
@@ -197,7 +199,7 @@ class PermissionPolicy:
             return _Item("deny", _plan_reason(tool_name))
         if effect is Effect.DESTRUCTIVE:
             return _Item("ask", detail or f"{tool_name} is destructive", rememberable=False)
-        return _Item("ask", detail or _ask_mode_reason(tool_name))
+        return _Item("ask", detail or _ask_mode_reason(tool_name), by_tool=True)
 
     def _path(self, tool_name: str, tool_effect: Effect, access: Access) -> _Item:
         write = access.scope == "write"
@@ -274,6 +276,8 @@ class PermissionPolicy:
                 cmd_match = self._match(_command_finder(argv, line))
             else:
                 cmd_match = line_match
+            if cmd_match is not None and not _covers(cmd_match, finding):
+                cmd_match = None
             path_match, uncovered = self._bash_paths(finding)
             matches = [m for m in (cmd_match, path_match, line_match) if m is not None]
             which = _strongest(matches)
@@ -361,6 +365,19 @@ class PermissionPolicy:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
+def _covers(match: tuple[RuleList, Rule], finding: Finding) -> bool:
+    """Whether a matching command rule applies. An allow prefix rule does not stretch to a
+    destructive form its words do not name: ``Bash(git push:*)`` (granted for a plain push)
+    does not allow ``git push --force``; ``Bash(rm:*)`` does allow ``rm -rf x``."""
+    which, rule = match
+    if which != "allow" or rule.kind != "prefix" or finding.kind != "destructive":
+        return True
+    from core.permissions.shell import DESTRUCTIVE
+
+    name = finding.argv[0] if finding.argv else None
+    return name in DESTRUCTIVE or any(word.startswith("-") for word in rule.words[1:])
+
+
 def _path_finder(path: str, write: bool) -> Callable[[RuleSet], tuple[RuleList, Rule] | None]:
     return lambda rules: rules.match_path(path, write=write, via_bash=True)
 
@@ -385,7 +402,7 @@ def _combine(items: list[_Item]) -> Verdict:
     if action == "deny":
         return Verdict("deny", reason, can_remember=False)
     rules = _narrow(list(dict.fromkeys(r for i in chosen for r in i.rules)))
-    can_remember = bool(rules) and all(i.rememberable and i.rules for i in chosen)
+    can_remember = all(i.rememberable and (i.rules or i.by_tool) for i in chosen)
     suggested = ", ".join(rules) if rules else None
     return Verdict("ask", reason, suggested, can_remember, tuple(rules))
 
