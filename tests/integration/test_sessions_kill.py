@@ -133,6 +133,7 @@ async def check_after_kill(env: dict[str, str], workspace: Path, markers: list[s
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_kill_9_at_random_moments_then_resume(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
     seed = int(os.environ.get("SESSIONS_KILL_SEED", str(time.time_ns() % 1_000_000)))
     rng = random.Random(seed)
@@ -167,6 +168,7 @@ def test_kill_9_at_random_moments_then_resume(stoa_env: dict[str, str], fake_ser
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_kill_9_while_saving(stoa_env: dict[str, str], tmp_path: Path) -> None:
     """A process that does nothing but save (messages, tool records, turn state) is killed
     mid-write: the last transaction is either all there or not at all."""
@@ -212,3 +214,96 @@ def test_kill_9_while_saving(stoa_env: dict[str, str], tmp_path: Path) -> None:
             asyncio.run(check(env, saved_before))
         except AssertionError as exc:
             raise AssertionError(f"run {run} (SESSIONS_KILL_SEED={seed}), {saved_before} saved: {exc}") from exc
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_kill_9_real_stoa_headless_then_continue(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
+    """The real CLI: `stoa -p` once, then `stoa -c -p` again and again, each killed at a random
+    moment or left to finish; every run continues the one session, and the final run's json
+    reports it with its usage and cost."""
+    import subprocess
+    import sys
+
+    seed = int(os.environ.get("SESSIONS_KILL_SEED", str(time.time_ns() % 1_000_000)))
+    rng = random.Random(seed)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "a.txt").write_text("alpha\n" * 400)
+    fake_server.loop_script = True
+    fake_server.script(
+        reply(
+            text="Let me look around.",
+            tool_calls=[tool_call("read_file", {"path": "a.txt"}), tool_call("list_directory", {"path": "."})],
+            chunk_size=6,
+            delay_per_event=0.003,
+            usage={"input_tokens": 700, "output_tokens": 50, "cache_read_tokens": 1500},
+        ),
+        reply(text="All alpha, nothing else. " * 25, chunk_size=10, delay_per_event=0.003),
+    )
+    fake_server.add_rule(
+        reply(text="Yes, I am here.", usage={"input_tokens": 10, "output_tokens": 5}),
+        match=lambda r: CHECK_PROMPT in json.dumps((r.body or {}).get("messages", [])[-1:]),
+    )
+    stoa = [sys.executable, "-m", "app.cli"]
+    env = {**stoa_env, "PYTHONPATH": stoa_env["PYTHONPATH"]}
+
+    def run(args: list[str], kill_after: float | None = None) -> subprocess.CompletedProcess[str] | None:
+        proc = subprocess.Popen([*stoa, *args], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if kill_after is not None:
+            try:
+                proc.wait(kill_after)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                return None
+        out, err = proc.communicate(timeout=120)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    began = time.monotonic()
+    first = run(["-p", "turn 0"])
+    span = time.monotonic() - began
+    assert first is not None and first.returncode == 0, first and first.stderr
+
+    async def check_database() -> str:
+        path = StoaPaths.from_env(env).database
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        store = await SessionStore.open(path)
+        try:
+            assert store.notices == []
+            (info,) = await store.list_sessions(workspace.resolve())
+            return info.id
+        finally:
+            await store.aclose()
+
+    session_id = asyncio.run(check_database())
+    killed = finished = 0
+    for number in range(1, max(6, RUNS) + 1):
+        result = run(["-c", "-p", f"turn {number}"], kill_after=rng.uniform(0.0, span * 1.1))
+        if result is None:
+            killed += 1
+        else:
+            finished += 1
+            assert result.returncode == 0, f"run {number} (SESSIONS_KILL_SEED={seed}): {result.stderr}"
+        assert asyncio.run(check_database()) == session_id, f"run {number} (SESSIONS_KILL_SEED={seed})"
+
+    final = run(["-c", "-p", CHECK_PROMPT, "--output-format", "json"])
+    assert final is not None and final.returncode == 0, final and final.stderr
+    report = json.loads(final.stdout.strip().splitlines()[-1])
+    assert report["success"] and report["response"] == "Yes, I am here."
+    assert report["session_id"] == session_id
+    assert report["usage"]["output_tokens"] > 0 and report["cost_usd"] > 0
+
+    async def check_history() -> None:
+        store = await SessionStore.open(StoaPaths.from_env(env).database)
+        try:
+            saved = await store.load_messages(session_id)
+            assert saved == repair_messages(saved)
+            prompts = " ".join(m.text for m in saved if m.role == "user")
+            assert "turn 0" in prompts and CHECK_PROMPT in prompts
+        finally:
+            await store.aclose()
+
+    asyncio.run(check_history())
+    print(f"real stoa -p: {killed} killed, {finished} finished (seed {seed}, span {span:.2f}s)")
