@@ -283,7 +283,7 @@ def session_lines(runtime: Any) -> list[str]:
     for model_id, entry in ledger.by_model.items():
         usage = entry.usage
         lines.append(
-            f"  {model_id}: {entry.requests} requests, {_tokens(usage.prompt_tokens)} in "
+            f"  {model_id}: {entry.requests} request{'s' if entry.requests != 1 else ''}, {_tokens(usage.prompt_tokens)} in "
             f"({_tokens(usage.cache_read_tokens)} cached), {_tokens(usage.output_tokens)} out, ${entry.cost_usd:.4f}"
         )
     if len(ledger.by_model) > 1:

@@ -272,6 +272,20 @@ async def test_a_local_model_without_tools_runs_without_them_after_one_refusal(
     assert first.body.get("tools") and not second.body.get("tools")
 
 
+async def test_status_command_shows_usage_and_each_provider(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    fake_server.script(reply(text="Hi.", input_tokens=1200, output_tokens=30))
+    app = app_factory(model="haiku", effort="low")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"hello", "enter")
+        await wait_idle(app)
+        app.chat.run_slash("/status")
+        await wait_for(lambda: any("providers:" in t for t in log_texts(app)), what="the status report")
+    report = next(t for t in log_texts(app) if "providers:" in t)
+    assert "model: claude-haiku-4-5" in report and "effort: low" in report
+    assert "claude-haiku-4-5: 1 request, 1,200 in" in report
+    assert "✓ Anthropic" in report and "✓ OpenAI" in report and " ms" in report
+
+
 # ---- onboarding ------------------------------------------------------------------------------
 
 
