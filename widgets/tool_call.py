@@ -17,6 +17,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Log, Static
 
@@ -66,6 +67,25 @@ def preview(text: str, limit: int) -> tuple[str, int]:
     if len(lines) <= limit:
         return text.rstrip("\n"), 0
     return "\n".join(lines[:limit]), len(lines) - limit
+
+
+def code_preview(display: dict[str, Any], limit: int = PREVIEW_LINES) -> Content:
+    """A highlighted, line-numbered preview of a file read (display kind "text" with a language)."""
+    from textual.highlight import highlight
+
+    shown, hidden = preview(str(display.get("text", "")), limit)
+    first = int(display.get("first_line") or 1)
+    lines = highlight(shown, language=str(display.get("language")), path=display.get("path")).split("\n")
+    width = len(str(first + len(lines) - 1))
+    out: list[Content | tuple[str, str]] = []
+    for number, line in enumerate(lines, start=first):
+        if number > first:
+            out.append(("\n", ""))
+        out.append((f"{number:>{width}} ", "dim"))
+        out.append(line)
+    if hidden:
+        out.append((f"\n… {hidden} more line{'s' if hidden != 1 else ''}", "italic"))
+    return Content.assemble(*out)
 
 
 class ToolCallView(Vertical, can_focus=True):
@@ -189,6 +209,8 @@ class ToolCallView(Vertical, can_focus=True):
         if kind == "image" and not record.is_error:
             size = f"{display.get('width', '?')}×{display.get('height', '?')}"
             return Static(f"image {size}", classes="tool-body", markup=False)
+        if kind == "text" and not record.is_error and display.get("language") and str(display.get("text", "")).strip():
+            return Static(code_preview(display), classes="tool-body")
         text = str(display.get("text")) if kind == "text" and not record.is_error else record.result_text
         if not text.strip():
             return None

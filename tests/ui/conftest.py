@@ -91,3 +91,12 @@ async def wait_for(predicate: Callable[[], bool], limit: float = 10.0, what: str
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def widget_text(widget: Any) -> str:
+    """What a mounted widget shows, as plain text lines."""
+    from textual.geometry import Region
+
+    region = widget.region
+    strips = widget.render_lines(Region(0, 0, region.width, region.height))
+    return "\n".join(strip.text for strip in strips)
