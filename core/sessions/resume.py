@@ -122,7 +122,7 @@ async def open_session(
                 "pick a session of another project with `stoa -r`"
             )
     if info is None:
-        handle = new_session(runtime, store, titles=titles)
+        handle = new_session(runtime, store, titles=titles, reset=False)
     else:
         handle = await resume_session(runtime, store, info, clock=clock, titles=titles)
     handle.notices[:0] = store.notices
@@ -130,15 +130,20 @@ async def open_session(
     return handle
 
 
-def new_session(runtime: Runtime, store: SessionStore, *, titles: bool = True) -> SessionHandle:
-    """A fresh session id with an empty history and ledger (start-up, or ``/clear``).
+def new_session(
+    runtime: Runtime, store: SessionStore, *, titles: bool = True, reset: bool = True
+) -> SessionHandle:
+    """A fresh session id (start-up, or ``/clear`` with ``reset``: empty history and ledger).
 
-    Nothing is written until the first message, so opening and quitting leaves no empty session.
+    Nothing is written until the first message, so opening and quitting leaves no empty
+    session. Without ``reset`` a history the runtime was built with (tests, embedding) stays
+    in the agent; it is not saved, only what follows it.
     """
     agent = runtime.agent
-    agent.history = History()
-    agent.ledger = UsageLedger()
-    agent.last_turn_interrupted = False
+    if reset:
+        agent.history = History()
+        agent.ledger = UsageLedger()
+        agent.last_turn_interrupted = False
     seed = SessionSeed(
         id=str(uuid.uuid4()),
         project=str(runtime.config.workspace),
@@ -147,7 +152,7 @@ def new_session(runtime: Runtime, store: SessionStore, *, titles: bool = True) -
         mode=runtime.policy.mode,
         effort=agent.effort,
     )
-    recorder = _recorder(runtime, store, seed, titles=titles)
+    recorder = _recorder(runtime, store, seed, titles=titles, last_message=agent.history.last)
     handle = SessionHandle(store=store, recorder=recorder)
     _attach(runtime, handle)
     return handle
