@@ -8,6 +8,10 @@ deletes the highlighted session after a confirmation; Esc dismisses with None.
 
 The screen reads the store once when it opens (one indexed query) and filters in memory, so
 it opens quickly with a thousand sessions.
+
+``chat_records`` turns a resumed session's display records (plus its away summary and a
+read-only note) into the chat log's records, and ``last_plan`` gives the plan to show, so
+the app replays a session without calling the model.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.sessions.store import SessionInfo, SessionStore, SessionStoreError
-from core.sessions.summary import format_age
+from core.events import PlanStep
+from core.sessions import records as rec
+from core.sessions.store import DisplayRecord, SessionInfo, SessionStore, SessionStoreError
+from core.sessions.summary import AwaySummary, format_age
+from widgets.records import AssistantRecord, NoticeRecord, Record, ThinkingRecord, ToolRecord, UserRecord
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
@@ -164,7 +171,7 @@ class ResumePickerScreen(ModalScreen[str | None]):
             return here
         return here + [s for s in self.sessions if s.project != self.project]
 
-    def visible(self) -> list[SessionInfo]:
+    def shown_sessions(self) -> list[SessionInfo]:
         words = self.query_one(SessionFilter).value.lower().split() if self.is_mounted else []
         sessions = self.in_scope()
         if not words:
@@ -231,7 +238,7 @@ class ResumePickerScreen(ModalScreen[str | None]):
         option_list = self.query_one("#sessions", OptionList)
         previous = option_list.highlighted_option
         keep = keep or (previous.id if previous is not None else None)
-        shown = self.visible()
+        shown = self.shown_sessions()
         target = 0 if shown else None
         if keep is not None:
             for index, info in enumerate(shown):
@@ -360,10 +367,10 @@ class ResumePickerScreen(ModalScreen[str | None]):
         except SessionStoreError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
-        shown = self.visible()
+        shown = self.shown_sessions()
         index = next((i for i, s in enumerate(shown) if s.id == info.id), 0)
         self.sessions = [s for s in self.sessions if s.id != info.id]
-        remaining = self.visible()
+        remaining = self.shown_sessions()
         keep = remaining[min(index, len(remaining) - 1)].id if remaining else None
         self._refresh_list(keep=keep)
         self.notify(f"Deleted “{info.title or info.short_id}”.")
@@ -373,3 +380,86 @@ class ResumePickerScreen(ModalScreen[str | None]):
 def _matches(info: SessionInfo, words: Sequence[str]) -> bool:
     haystack = " ".join((info.title, info.preview, info.model, info.id, info.project)).lower()
     return all(word in haystack for word in words)
+
+
+# ---- replaying a resumed session ---------------------------------------------------------------
+
+_TOOL_STATUSES = frozenset({"running", "ok", "error", "denied", "interrupted", "skipped"})
+_LEVELS = frozenset({"info", "warning", "error"})
+
+
+def chat_records(
+    records: Sequence[DisplayRecord],
+    away: AwaySummary | None = None,
+    read_only_reason: str | None = None,
+) -> list[Record]:
+    """The chat log's records for a resumed session, in order, ending with the away summary.
+
+    Unknown kinds (written by a newer Stoa) are skipped; plans go to ``last_plan``.
+    """
+    out: list[Record] = []
+    for record in records:
+        data = record.data
+        text = str(data.get("text") or "")
+        if record.kind == rec.USER:
+            images = int(data.get("images") or 0)
+            if images:
+                text += f"\n[{images} image{'s' if images != 1 else ''} attached]"
+            out.append(UserRecord(text=text.strip() or "(empty)", steering=bool(data.get("steering"))))
+        elif record.kind == rec.ASSISTANT:
+            out.append(AssistantRecord(text=text, done=True))
+        elif record.kind == rec.THINKING:
+            out.append(ThinkingRecord(text=text, done=True, expanded=False))
+        elif record.kind == rec.TOOL:
+            status = str(data.get("status") or "error")
+            elapsed = data.get("elapsed")
+            out.append(
+                ToolRecord(
+                    call_id=str(data.get("call_id") or ""),
+                    name=str(data.get("name") or "tool"),
+                    arguments=dict(data.get("arguments") or {}),
+                    summary=str(data.get("summary") or ""),
+                    server=data.get("server"),
+                    status=status if status in _TOOL_STATUSES else "error",  # type: ignore[arg-type]
+                    result_text=str(data.get("result_text") or ""),
+                    display=data.get("display") if isinstance(data.get("display"), dict) else None,
+                    elapsed=float(elapsed) if isinstance(elapsed, int | float) else None,
+                )
+            )
+        elif record.kind == rec.NOTICE:
+            level = str(data.get("level") or "info")
+            out.append(
+                NoticeRecord(
+                    level=level if level in _LEVELS else "info",  # type: ignore[arg-type]
+                    text=text,
+                    hint=data.get("hint"),
+                    title=data.get("title"),
+                )
+            )
+        elif record.kind == rec.SERVER_TOOL:
+            out.append(NoticeRecord(level="info", text=str(data.get("summary") or ""), title=str(data.get("name") or "")))
+    if away is not None:
+        out.append(
+            NoticeRecord(
+                level="warning" if away.interrupted else "info",
+                title="Welcome back",
+                text=f"{away.headline}\n{away.details}",
+                hint=away.banner,
+            )
+        )
+    if read_only_reason:
+        out.append(NoticeRecord(level="warning", title="Read-only", text=read_only_reason))
+    return out
+
+
+def last_plan(records: Sequence[DisplayRecord]) -> tuple[tuple[PlanStep, ...], str | None] | None:
+    """The latest plan of a resumed session (steps and explanation), or None."""
+    for record in reversed(records):
+        if record.kind == rec.PLAN:
+            steps = tuple(
+                PlanStep(step=str(s.get("step", "")), status=s.get("status", "pending"))
+                for s in record.data.get("steps", [])
+                if isinstance(s, dict)
+            )
+            return steps, record.data.get("explanation")
+    return None

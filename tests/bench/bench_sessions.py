@@ -173,7 +173,7 @@ async def bench_picker(folder: Path) -> None:
             await pilot.pause()
             painted.append(marks["painted"] - t)
             filled.append(time.perf_counter() - t)
-            shown = len(screen.visible())
+            shown = len(screen.shown_sessions())
             await app.store.aclose()
     print(
         f"resume picker with 1,000 sessions ({shown} of this project listed): first paint with the list "
