@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import os
 import re
 import shutil
@@ -473,12 +474,13 @@ class GlobFiles(Tool):
             raise ToolError(f"{root.display} is a file, not a directory; pass a directory as path")
         rg = self.rg_path()
         if rg is not None:
-            newest_first = await self._rg_files(rg, plan)
+            total, newest_first = await self._rg_files(rg, plan)
         else:
-            newest_first = await asyncio.to_thread(self._walk, plan, ctx.workspace)
-        return _glob_output(args.pattern, root, newest_first)
+            found = await asyncio.to_thread(self._walk, plan, ctx.workspace)
+            total, newest_first = len(found), found[: caps.GLOB_MAX_RESULTS]
+        return _glob_output(args.pattern, root, total, newest_first)
 
-    async def _rg_files(self, rg: str, plan: _GlobPlan) -> list[str]:
+    async def _rg_files(self, rg: str, plan: _GlobPlan) -> tuple[int, list[str]]:
         """List with rg (parallel, ignore-aware) and stat the paths in a worker thread while
         rg is still walking, then sort newest first. Cheaper than ``rg --sortr modified``,
         which walks on one thread."""
@@ -488,19 +490,20 @@ class GlobFiles(Tool):
         for name in plan.excludes:
             argv += ["-g", f"!{name}"]
         loop = asyncio.get_running_loop()
-        base = str(plan.root.canonical)
-        batches: list[asyncio.Future[list[tuple[int, str]]]] = []
+        base = os.fsencode(plan.root.canonical).rstrip(b"/") + b"/"
+        batches: list[asyncio.Future[list[tuple[int, bytes]]]] = []
         pending = b""
 
-        def stat_batch(raws: list[bytes]) -> list[tuple[int, str]]:
+        def stat_batch(raws: list[bytes]) -> list[tuple[int, bytes]]:
+            # Bytes all the way: only the paths shown are decoded.
             out = []
+            lstat = os.lstat
             for raw in raws:
-                rel = os.fsdecode(raw)
-                rel = rel[2:] if rel.startswith("./") else rel
-                if python_filter is not None and not python_filter.matches(rel, False):
+                rel = raw[2:] if raw.startswith(b"./") else raw
+                if python_filter is not None and not python_filter.matches(os.fsdecode(rel), False):
                     continue
                 try:
-                    out.append((-os.lstat(os.path.join(base, rel)).st_mtime_ns, rel))
+                    out.append((-lstat(base + rel).st_mtime_ns, rel))
                 except OSError:
                     continue  # gone since rg listed it
             return out
@@ -519,8 +522,8 @@ class GlobFiles(Tool):
         found = [item for batch in await asyncio.gather(*batches) for item in batch]
         if code not in (0, 1):
             raise ToolError(f"glob_files failed: {_rg_error(stderr) or f'rg exited with {code}'}")
-        found.sort()
-        return [rel for _, rel in found]
+        newest = heapq.nsmallest(caps.GLOB_MAX_RESULTS, found)
+        return len(found), [os.fsdecode(rel) for _, rel in newest]
 
     def _walk(self, plan: _GlobPlan, workspace: Path) -> list[str]:
         include = GlobRule.parse(plan.glob) if plan.glob else None
@@ -538,8 +541,7 @@ class GlobFiles(Tool):
         return [rel for _, rel in found]
 
 
-def _glob_output(pattern: str, root: ResolvedPath, newest_first: list[str]) -> ToolOutput:
-    total = len(newest_first)
+def _glob_output(pattern: str, root: ResolvedPath, total: int, newest_first: list[str]) -> ToolOutput:
     where = root.display
     if not newest_first:
         text = f"No files match {pattern!r} in {where}."

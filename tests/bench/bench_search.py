@@ -79,6 +79,18 @@ def main() -> None:
             [rg, "--files", "-g", "*.py"],
         ),
         ("glob **/*.py (vs find)", GlobFiles(rg=rg), {"pattern": "**/*.py"}, ["find", ".", "-name", "*.py"]),
+        (
+            "glob **/*.py (vs rg --sortr modified)",
+            GlobFiles(rg=rg),
+            {"pattern": "**/*.py"},
+            [rg, "--files", "--sortr", "modified", "-g", "*.py"],
+        ),
+        (
+            "glob **/*.py (vs find -printf | sort)",
+            GlobFiles(rg=rg),
+            {"pattern": "**/*.py"},
+            ["sh", "-c", "find . -name '*.py' -printf '%T@ %p\\n' | sort -rn"],
+        ),
         ("glob *.pyi (few hits)", GlobFiles(rg=rg), {"pattern": "*.pyi"}, [rg, "--files", "-g", "*.pyi"]),
         (
             "search rare token",
