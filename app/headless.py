@@ -110,10 +110,13 @@ def run_headless(
 def _build(config: StoaConfig, choices: Choices, err: TextIO) -> Runtime | int:
     from core.models import UnknownModelError, UnsupportedEffortError
     from core.permissions.approver import RefusingApprover
-    from core.runtime import build_runtime
+    from core.runtime import NoLocalModelError, build_runtime
 
     try:
         return build_runtime(config, choices, approver=RefusingApprover())
+    except NoLocalModelError as exc:
+        err.write(f"stoa: error: {exc}\n")
+        return EXIT_RUNTIME
     except (UnknownModelError, UnsupportedEffortError, ValueError) as exc:
         err.write(f"stoa: error: {exc}\n")
         return EXIT_USAGE

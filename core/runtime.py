@@ -42,6 +42,10 @@ class MissingKeyError(Exception):
         self.variable = var
 
 
+class NoLocalModelError(RuntimeError):
+    """A local server was chosen without a model, and it listed none (or did not answer)."""
+
+
 @dataclass
 class Choices:
     """What the person chose on the command line (None = use config / defaults)."""
@@ -60,7 +64,7 @@ def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
     name = choices.model or config.settings.model
     if name is None:
         if provider in COMPATIBLE_PROVIDERS:
-            name = config.env.get("STOA_DEFAULT_LOCAL_MODEL", "default")
+            name = _first_local_model(config, provider, choices)
         elif provider == "openai" or (
             provider is None and not config.api_key("anthropic") and config.api_key("openai")
         ):
@@ -68,6 +72,23 @@ def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
         else:
             name = DEFAULT_MODEL
     return resolve_model(name, provider)
+
+
+def _first_local_model(config: StoaConfig, provider: str, choices: Choices) -> str:
+    """No --model on a local server: the first model the server lists (it may have any)."""
+    from core.config import DEFAULT_BASE_URLS
+    from core.providers.detect import first_model_sync
+
+    base_url = base_url_for(config, provider, choices) or DEFAULT_BASE_URLS.get(provider)
+    if provider == "openai-compatible" and not base_url:
+        base_url = config.env.get("OPENAI_BASE_URL")
+    found = first_model_sync(base_url, api_key=config.api_key(provider)) if base_url else None
+    if found is None:
+        raise NoLocalModelError(
+            f"no --model given and the {provider} server at {base_url or '(no base URL)'} listed no models; "
+            "start the server (or pass --base-url) and name a model with -m"
+        )
+    return found
 
 
 def base_url_for(config: StoaConfig, provider: str, choices: Choices) -> str | None:

@@ -203,3 +203,27 @@ def test_resume_of_a_bad_or_unknown_id_is_a_usage_error(bad: str, stoa_env: dict
     result = stoa(["-r", bad, "-p", "hi"], stoa_env, workspace)
     assert result.returncode == 2
     assert "session" in result.stderr.lower()
+
+
+def test_local_provider_without_model_uses_the_servers_first(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(reply(text="local hello"))
+    args = ["--provider", "ollama", "--base-url", fake_server.openai_base_url, "-p", "hi", "--output-format", "json"]
+    result = stoa(args, stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["provider"] == "ollama" and data["response"] == "local hello"
+    assert fake_server.model_requests()[0].path.endswith("/chat/completions")
+    assert data["model"] == fake_server.model_requests()[0].model
+
+
+def test_local_provider_that_is_down_says_so(stoa_env: dict[str, str], workspace: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = stoa(["--provider", "lmstudio", "--base-url", f"http://127.0.0.1:{port}/v1", "-p", "hi"], stoa_env, workspace)
+    assert result.returncode == 1
+    assert "listed no models" in result.stderr and "-m" in result.stderr
