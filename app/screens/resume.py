@@ -19,6 +19,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
 
 from textual import on
 from textual.app import ComposeResult
@@ -32,6 +36,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.events import PlanStep
+from core.sessions import SessionHandle, open_store, switch_to
 from core.sessions import records as rec
 from core.sessions.store import DisplayRecord, SessionInfo, SessionStore, SessionStoreError
 from core.sessions.summary import AwaySummary, format_age
@@ -463,3 +468,24 @@ def last_plan(records: Sequence[DisplayRecord]) -> tuple[tuple[PlanStep, ...], s
             )
             return steps, record.data.get("explanation")
     return None
+
+
+async def pick_and_resume(
+    app: Any, runtime: Runtime, *, show_all: bool = False, clock: Callable[[], float] = time.time
+) -> SessionHandle | None:
+    """``/resume`` and ``stoa -r``: show the picker, then switch the runtime to the chosen
+    session (the current one is closed first). Returns the new handle, or None if the person
+    closed the picker or chose the session already open. Call it from a worker (it waits on
+    ``push_screen_wait``); then replay ``chat_records(handle.records, handle.away,
+    handle.read_only_reason)`` into the chat log.
+    """
+    store = await open_store(runtime)
+    current = runtime.services.get("session")
+    current_id = current.session_id if isinstance(current, SessionHandle) else None
+    screen = ResumePickerScreen(
+        store, runtime.config.workspace, current_session_id=current_id, show_all=show_all, clock=clock
+    )
+    chosen = await app.push_screen_wait(screen)
+    if not chosen or chosen == current_id:
+        return None
+    return await switch_to(runtime, chosen, clock=clock)

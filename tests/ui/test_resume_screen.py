@@ -334,3 +334,41 @@ async def test_saved_records_become_chat_log_records(tmp_path: Path) -> None:
     plan = last_plan(records)
     assert plan is not None and [s.status for s in plan[0]] == ["completed", "in_progress"] and plan[1] == "why"
     assert not any(isinstance(r, ThinkingRecord) for r in log)
+
+
+async def test_pick_and_resume_switches_the_runtime(tmp_path: Path) -> None:
+    from app.screens.resume import pick_and_resume
+    from core.config import load_config
+    from core.runtime import Choices, build_runtime
+    from core.sessions import close_session, open_session
+
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    config = load_config(workspace, env={"HOME": str(tmp_path), "STOA_HOME": str(tmp_path / "home"), "ANTHROPIC_API_KEY": "k"})
+    config.paths.database.parent.mkdir(parents=True)
+    await populate(config.paths.database, [(s[0], workspace, *s[2:]) for s in SESSIONS[:2]])
+    runtime = build_runtime(config, Choices())
+    first = await open_session(runtime, titles=False)
+    results: list[Any] = []
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.run_worker(self.pick(), exit_on_error=False)
+
+        async def pick(self) -> None:
+            results.append(await pick_and_resume(self, runtime, clock=lambda: NOW))
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        await picker(pilot)
+        await pilot.press("down", "enter")
+        await app.workers.wait_for_complete()
+    try:
+        (handle,) = results
+        assert handle is not None and handle.session_id == SESSIONS[1][0] != first.session_id
+        assert runtime.services["session"] is handle and runtime.agent.observer is handle.recorder
+        assert [m.text for m in runtime.agent.history.messages] == ["Add a resume picker screen", SESSIONS[1][5]]
+        assert (runtime.agent.model.id, runtime.policy.mode) == ("claude-opus-4-7", "auto")
+        assert handle.away is not None and handle.away.away_seconds == 3 * 3600
+    finally:
+        await close_session(runtime)
