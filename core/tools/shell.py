@@ -211,7 +211,7 @@ class ExecuteBash(Tool):
         timed_out = False
         try:
             try:
-                await asyncio.wait_for(process.wait(), timeout)
+                await asyncio.wait_for(_exited(process), timeout)
             except TimeoutError:
                 timed_out = True
                 await _stop_group(process, graceful=True)
@@ -349,6 +349,18 @@ def _group_alive(pgid: int) -> bool:
     return bool(group_members(pgid))
 
 
+async def _exited(process: asyncio.subprocess.Process) -> int:
+    """The exit status as soon as the process itself ends. (``Process.wait()`` on Python 3.11
+    also waits for its output pipes to close, which a background job can hold open for hours.)"""
+    delay = 0.005
+    for _ in range(10**9):
+        if process.returncode is not None:
+            return process.returncode
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    raise AssertionError("unreachable")
+
+
 async def _settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
     """Like ``_group_alive``, but lets processes that are already exiting (the sandbox tearing
     down its namespace) finish first."""
@@ -387,7 +399,7 @@ async def _stop_group(process: asyncio.subprocess.Process, *, graceful: bool) ->
     if graceful:
         _kill_group(pgid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), TERM_GRACE_SECONDS)
+            await asyncio.wait_for(_exited(process), TERM_GRACE_SECONDS)
     # Whatever is left of the group (children that ignored SIGTERM, background jobs).
     _kill_group(pgid, signal.SIGKILL)
     with contextlib.suppress(TimeoutError):
