@@ -364,6 +364,72 @@ def test_write_file_full_disk_keeps_the_original(tmp_path: Path) -> None:
     assert not list(ws.glob("*.stoa-tmp")) and not list(ws.glob(".*.stoa-tmp"))
 
 
+_FULL_DISK_CHILD = r"""
+import asyncio, json, sys
+from pathlib import Path
+from core.tools.base import ToolContext
+from tests.unit.tools_harness import acall
+
+ws = Path(sys.argv[1])
+(ws / "keep.txt").write_text("original\n")
+(ws / "filler").write_bytes(b"f" * 40_000)
+result = asyncio.run(acall("write_file", ToolContext(workspace=ws), path="keep.txt", content="y" * 200_000))
+leftovers = sorted(p.name for p in ws.iterdir())
+print(json.dumps({"text": result.text, "error": result.is_error, "after": (ws / "keep.txt").read_text(), "files": leftovers}))
+"""
+
+
+def test_write_file_on_a_really_full_disk_keeps_the_original(tmp_path: Path) -> None:
+    """A 64 KB tmpfs in a private mount namespace: the write hits ENOSPC for real."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=64k",
+            "tmpfs",
+            str(mount_point),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(
+            f"cannot mount a small tmpfs here (needs mount namespaces): {probe.stderr.decode().strip()}"
+        )
+    script = (
+        f"mount -t tmpfs -o size=64k tmpfs {mount_point} && "
+        f'exec "{sys.executable}" -c "$STOA_CHILD" {mount_point}'
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO), STOA_CHILD=_FULL_DISK_CHILD),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["error"]
+    assert (
+        result["text"]
+        == "cannot write keep.txt: the disk is full; free some space and try again; keep.txt was not changed"
+    )
+    assert result["after"] == "original\n"
+    assert result["files"] == ["filler", "keep.txt"]  # no temp file left behind
+
+
 @pytest.mark.skipif(not can_drop_dac(), reason="needs setpriv to drop root's permission override")
 def test_write_file_read_only_directory(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
