@@ -40,6 +40,8 @@ GLOB_MAX_RESULTS = 500
 # search_code: matching lines returned per call, and characters kept per matching line.
 SEARCH_MAX_MATCHES = 400
 SEARCH_LINE_CHARS = 300
+# Seconds a glob_files / search_code call may walk before it is stopped (huge trees, slow disks).
+SEARCH_TIMEOUT = 60.0
 # Files larger than this are skipped by the pure-Python search fallback.
 SEARCH_FALLBACK_MAX_FILE_BYTES = 4 * 1024 * 1024
 # web_fetch: raw body bytes read, seconds to connect, seconds for the whole fetch, redirects.

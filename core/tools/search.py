@@ -22,6 +22,7 @@ import re
 import shutil
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,6 +296,10 @@ def _ancestor_ignores(root: Path, workspace: Path) -> _Ignores:
     return ignores
 
 
+class WalkTimeout(Exception):
+    """The pure-Python walk ran past its deadline."""
+
+
 def walk_files(
     root: Path,
     workspace: Path,
@@ -302,8 +307,11 @@ def walk_files(
     include: GlobRule | None,
     excludes: list[str],
     use_ignore_files: bool,
+    deadline: float | None = None,
 ) -> Iterator[tuple[str, os.stat_result]]:
-    """Files under ``root`` as (relative path, lstat), the way ``rg --files --hidden`` walks."""
+    """Files under ``root`` as (relative path, lstat), the way ``rg --files --hidden`` walks.
+
+    Raises ``WalkTimeout`` once ``time.monotonic()`` passes ``deadline``."""
     exclude_rules = [r for r in (GlobRule.parse(e) for e in excludes) if r is not None]
     base_ignores = _ancestor_ignores(root, workspace) if use_ignore_files else _Ignores()
 
@@ -314,6 +322,8 @@ def walk_files(
 
     stack: list[tuple[str, _Ignores]] = [("", base_ignores)]
     while stack:
+        if deadline is not None and time.monotonic() > deadline:
+            raise WalkTimeout
         rel_dir, ignores = stack.pop()
         directory = os.path.join(root, rel_dir) if rel_dir else str(root)
         if use_ignore_files:
@@ -347,11 +357,19 @@ def walk_files(
 # ---- running rg ----------------------------------------------------------------------------
 
 
+@dataclass
+class _RgRun:
+    code: int | None  # None when stopped early
+    stderr: str
+    stopped: bool  # on_chunk asked to stop, or the time ran out
+    timed_out: bool = False
+
+
 async def _run_rg(
-    argv: list[str], cwd: Path, on_chunk: Callable[[bytes], bool]
-) -> tuple[int | None, str, bool]:
+    argv: list[str], cwd: Path, on_chunk: Callable[[bytes], bool], limit_seconds: float | None = None
+) -> _RgRun:
     """Run rg, feeding stdout chunks to ``on_chunk`` until it returns False (then rg is
-    stopped). Returns (exit code or None when stopped early, stderr text, stopped)."""
+    stopped), or until ``limit_seconds`` have passed (then rg is stopped too)."""
     env = {k: v for k, v in os.environ.items() if k != "RIPGREP_CONFIG_PATH"}
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -363,15 +381,19 @@ async def _run_rg(
     )
     assert proc.stdout is not None and proc.stderr is not None
     stderr_task = asyncio.ensure_future(_read_capped(proc.stderr, 64 * 1024))
-    stopped = False
+    stopped = timed_out = False
     try:
-        while True:
-            chunk = await proc.stdout.read(1 << 16)
-            if not chunk:
-                break
-            if not on_chunk(chunk):
-                stopped = True
-                break
+        try:
+            async with asyncio.timeout(limit_seconds):
+                while True:
+                    chunk = await proc.stdout.read(1 << 16)
+                    if not chunk:
+                        break
+                    if not on_chunk(chunk):
+                        stopped = True
+                        break
+        except TimeoutError:
+            stopped = timed_out = True
     except BaseException:  # cancelled, or the parser failed: never leave rg running
         _kill(proc)
         stderr_task.cancel()
@@ -382,7 +404,7 @@ async def _run_rg(
         _kill(proc)
     code = await proc.wait()
     err = await stderr_task
-    return (None if stopped else code), err.decode("utf-8", "replace"), stopped
+    return _RgRun(None if stopped else code, err.decode("utf-8", "replace"), stopped, timed_out)
 
 
 async def _read_capped(stream: asyncio.StreamReader, limit: int) -> bytes:
@@ -516,29 +538,42 @@ class GlobFiles(Tool):
                 batches.append(loop.run_in_executor(None, stat_batch, parts))
             return True
 
-        code, stderr, _ = await _run_rg([*argv, "."], plan.root.canonical, take)
+        ran = await _run_rg([*argv, "."], plan.root.canonical, take, caps.SEARCH_TIMEOUT)
         if pending:
             batches.append(loop.run_in_executor(None, stat_batch, [pending]))
         found = [item for batch in await asyncio.gather(*batches) for item in batch]
-        if code not in (0, 1):
-            raise ToolError(f"glob_files failed: {_rg_error(stderr) or f'rg exited with {code}'}")
+        if ran.timed_out:
+            raise _glob_timeout(plan)
+        if ran.code not in (0, 1):
+            raise ToolError(f"glob_files failed: {_rg_error(ran.stderr) or f'rg exited with {ran.code}'}")
         newest = heapq.nsmallest(caps.GLOB_MAX_RESULTS, found)
         return len(found), [os.fsdecode(rel) for _, rel in newest]
 
     def _walk(self, plan: _GlobPlan, workspace: Path) -> list[str]:
         include = GlobRule.parse(plan.glob) if plan.glob else None
-        found = [
-            (-st.st_mtime_ns, rel)
-            for rel, st in walk_files(
-                plan.root.canonical,
-                Path(os.path.realpath(workspace)),
-                include=include,
-                excludes=plan.excludes,
-                use_ignore_files=True,
-            )
-        ]
+        try:
+            found = [
+                (-st.st_mtime_ns, rel)
+                for rel, st in walk_files(
+                    plan.root.canonical,
+                    Path(os.path.realpath(workspace)),
+                    include=include,
+                    excludes=plan.excludes,
+                    use_ignore_files=True,
+                    deadline=time.monotonic() + caps.SEARCH_TIMEOUT,
+                )
+            ]
+        except WalkTimeout:
+            raise _glob_timeout(plan) from None
         found.sort()
         return [rel for _, rel in found]
+
+
+def _glob_timeout(plan: _GlobPlan) -> ToolError:
+    return ToolError(
+        f"glob_files was stopped after {caps.SEARCH_TIMEOUT:.0f} s: the tree under {plan.root.display} is too "
+        "large to list; pass a narrower path or a pattern with a directory prefix"
+    )
 
 
 def _glob_output(pattern: str, root: ResolvedPath, total: int, newest_first: list[str]) -> ToolOutput:
@@ -788,10 +823,14 @@ class SearchCode(Tool):
                 return rule.matches(rel, False) and deny_keep(rel)
 
         parser = _RgParser(hits, keep)
-        code, stderr, stopped = await _run_rg(argv, cwd, parser.feed)
-        if stopped or code in (0, 1):
+        ran = await _run_rg(argv, cwd, parser.feed, caps.SEARCH_TIMEOUT)
+        if ran.timed_out:
+            hits.notes.append(_search_timeout_note())
             return
-        message = _rg_error(stderr)
+        if ran.stopped or ran.code in (0, 1):
+            return
+        code = ran.code
+        message = _rg_error(ran.stderr)
         if "regex parse error" in message or "error parsing" in message or "regex" in message.lower():
             raise ToolError(
                 f"invalid regular expression {args.pattern!r}:\n{message}\n"
@@ -843,8 +882,18 @@ class SearchCode(Tool):
                     include=include,
                     excludes=excludes,
                     use_ignore_files=not args.include_ignored,
+                    deadline=time.monotonic() + caps.SEARCH_TIMEOUT,
                 )
             )
+        try:
+            self._py_scan(files, cwd, regex, hits, keep)
+        except WalkTimeout:
+            hits.notes.append(_search_timeout_note())
+
+    @staticmethod
+    def _py_scan(
+        files: Iterator[str], cwd: Path, regex: re.Pattern[str], hits: _Hits, keep: Callable[[str], bool]
+    ) -> None:
         for rel in files:
             if not keep(rel):
                 continue
@@ -869,6 +918,13 @@ class SearchCode(Tool):
                         line += " [... omitted end of long line]"
                     if not hits.add(rel, number, line):
                         return
+
+
+def _search_timeout_note() -> str:
+    return (
+        f"the search was stopped after {caps.SEARCH_TIMEOUT:.0f} s, so results may be incomplete; "
+        "narrow it with path or glob"
+    )
 
 
 def _search_output(args: SearchCodeArgs, root: ResolvedPath, cwd: Path, hits: _Hits) -> ToolOutput:

@@ -340,3 +340,18 @@ def test_registry_tools_fall_back_without_rg(tree: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("STOA_RG", "none")
     result = run_call("search_code", ToolContext(workspace=tree), pattern="hello world")
     assert result.text.startswith("src/util/helpers.py\n2:")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_searches_stop_at_the_time_limit(tree: Path, engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    glob, search = _tools(engine)
+    monkeypatch.setattr(caps, "SEARCH_TIMEOUT", 0.0)
+    ctx = ToolContext(workspace=tree)
+    listed = _run(glob, ctx, pattern="**")
+    assert (
+        listed.is_error
+        and "glob_files was stopped after 0 s" in listed.text
+        and "narrower path" in listed.text
+    )
+    found = _run(search, ctx, pattern="hello")
+    assert not found.is_error and "the search was stopped after 0 s" in found.text
