@@ -62,6 +62,11 @@ class StoaApp(App[int]):
         history: list[Message] | None = None,
         animations: bool = True,
         cursor_blink: bool = True,
+        sessions: bool = False,
+        resume: str | None = None,
+        continue_latest: bool = False,
+        start_mcp: bool = True,
+        detect_sandbox: bool = True,
     ) -> None:
         super().__init__()
         self.config = config
@@ -69,9 +74,16 @@ class StoaApp(App[int]):
         self.clock = clock
         self._history = history
         self.cursor_blink = cursor_blink
+        self.sessions = sessions
+        self.resume = resume
+        self.continue_latest = continue_latest
+        self.start_mcp = start_mcp
+        self.detect_sandbox = detect_sandbox
         if not animations:
             self.animation_level = "none"
         self._last_ctrl_c = -1e9
+        # Lines to print after the terminal is restored (quit summary, shutdown warnings).
+        self.exit_notes: list[str] = []
         self.chat = ChatScreen(runtime, clock=clock, history=history)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -80,6 +92,80 @@ class StoaApp(App[int]):
     def on_mount(self) -> None:
         if not self.cursor_blink:
             self.chat.composer.input.cursor_blink = False
+        if self.sessions:
+            self.chat.ready = False
+        self.run_worker(self._start_services(), group="startup", description="start-up", exit_on_error=False)
+
+    # ---- start-up and shut-down ----------------------------------------------------------------
+
+    async def _start_services(self) -> None:
+        """After the first paint: sandbox state, the session (and resume), MCP servers."""
+        try:
+            if self.detect_sandbox and "sandbox" not in self.runtime.services:
+                self.run_worker(self._detect_sandbox(), group="startup", exit_on_error=False)
+            if self.sessions:
+                await self._open_session()
+            if self.start_mcp and self.config.section("mcp-servers"):
+                from core.mcp import attach
+
+                manager = attach(self.runtime)
+                for warning in manager.warnings:
+                    self.chat.show_notice("warning", warning)
+                await manager.start_all()
+        finally:
+            await self.chat.mark_ready()
+
+    async def _detect_sandbox(self) -> None:
+        import asyncio
+
+        from core.sandbox import status_for
+
+        status = await asyncio.to_thread(status_for, self.config)
+        self.runtime.services.setdefault("sandbox", status)
+        self.chat.refresh_status()
+
+    async def _open_session(self) -> None:
+        from core.sessions import SessionStoreError, open_session, open_store
+
+        runtime = self.runtime
+        resume, continue_latest = self.resume, self.continue_latest
+        try:
+            if resume == "":
+                # -r without an id: let the person pick.
+                from app.screens.resume import ResumePickerScreen
+
+                store = await open_store(runtime)
+                home = self.config.env.get("HOME")
+                picker = ResumePickerScreen(store, self.config.workspace, home=Path(home) if home else None)
+                resume = await self.push_screen_wait(picker)
+            handle = await open_session(runtime, resume or None, continue_latest)
+        except SessionStoreError as exc:
+            self.chat.show_notice(
+                "error", str(exc), title="Could not resume", hint="this is a new conversation instead"
+            )
+            try:
+                handle = await open_session(runtime)
+            except SessionStoreError as again:
+                self.chat.show_notice("error", f"this conversation will not be saved: {again}")
+                return
+        await self.chat.show_session(handle)
+
+    async def on_unmount(self) -> None:
+        """Save the session and stop MCP servers (no server process outlives the app)."""
+        services = self.runtime.services
+        if "session" in services or "store" in services:
+            from core.sessions import close_session
+
+            try:
+                await close_session(self.runtime)
+            except Exception as exc:  # the terminal is being restored; say it after exit
+                self.exit_notes.append(f"warning: could not save the session: {exc}")
+        manager = services.get("mcp")
+        if manager is not None:
+            try:
+                await manager.close()
+            except Exception as exc:
+                self.exit_notes.append(f"warning: an MCP server did not stop cleanly: {exc}")
 
     # ---- keys ----------------------------------------------------------------------------------
 
@@ -123,8 +209,19 @@ def make_app(
     history: list[Message] | None = None,
     animations: bool = True,
     cursor_blink: bool = True,
+    sessions: bool = False,
+    resume: str | None = None,
+    continue_latest: bool = False,
+    start_mcp: bool = True,
+    detect_sandbox: bool = True,
 ) -> StoaApp:
-    """Build the app. Raises what ``build_runtime`` raises (unknown model, bad effort)."""
+    """Build the app. Raises what ``build_runtime`` raises (unknown model, bad effort).
+
+    ``sessions``: open (or resume) a saved session at start and save as the conversation goes;
+    ``resume`` is a session id prefix ("" opens the picker), ``continue_latest`` the newest
+    session of this project. ``start_mcp``: start the configured MCP servers in the background.
+    ``detect_sandbox``: probe bubblewrap (in a thread) for the status bar.
+    """
     if runtime is None:
         from core.runtime import build_runtime
 
@@ -141,6 +238,11 @@ def make_app(
         history=history,
         animations=animations,
         cursor_blink=cursor_blink,
+        sessions=sessions,
+        resume=resume,
+        continue_latest=continue_latest,
+        start_mcp=start_mcp,
+        detect_sandbox=detect_sandbox,
     )
 
 
@@ -151,17 +253,27 @@ def run_tui(
     resume: str | None = None,
     continue_latest: bool = False,
 ) -> int:
-    """Run the full-screen app; returns the process exit code.
+    """Run the full-screen app; returns the process exit code (0, or 1 on a crash).
 
     ``resume``: a session id prefix, or "" for the picker; ``continue_latest``: the most recent
-    session of this project. Both need the session store; without it the app starts a new
-    conversation and says so.
+    session of this project. A session that cannot be resumed is reported in the app, which
+    starts a new conversation. After exit, prints the session's cost summary.
     """
+    import sys
+
     from core.runtime import build_runtime
 
     runtime = build_runtime(config, choices)
-    app = make_app(config, runtime=runtime)
-    if resume is not None or continue_latest:
-        app.chat.pending_resume = (resume, continue_latest)
+    app = make_app(config, runtime=runtime, sessions=True, resume=resume, continue_latest=continue_latest)
     app.run()
+    handle = runtime.services.get("session")
+    if handle is not None and hasattr(handle, "quit_summary"):
+        try:
+            summary = handle.quit_summary(runtime.agent.ledger)
+        except Exception:
+            summary = ""
+        if summary:
+            print(summary)
+    for note in app.exit_notes:
+        print(note, file=sys.stderr)
     return app.return_code or 0

@@ -133,6 +133,8 @@ class ChatScreen(Screen[None]):
         self._tools: dict[str, ToolRecord] = {}
         self.tools_expanded = False
         self._plan_hidden_by_user = False
+        # False until the app has opened the session (resume); messages sent before wait.
+        self.ready = True
 
     # ---- layout --------------------------------------------------------------------------------
 
@@ -250,8 +252,8 @@ class ChatScreen(Screen[None]):
         display = text if display is None else display
         if not text.strip():
             return
-        if self.busy:
-            if self._interrupting:
+        if self.busy or not self.ready:
+            if self._interrupting or not self.ready:
                 self._next_turn.append(text)
             else:
                 self.agent.steer(text)
@@ -715,13 +717,76 @@ class ChatScreen(Screen[None]):
 
         self.agent.history = History()
         self.agent.tool_state.clear()
+        if "session" in self.runtime.services:
+            # A new session id; the saved one stays resumable.
+            from core.sessions import SessionStoreError, clear_session
+
+            try:
+                await clear_session(self.runtime)
+            except SessionStoreError as exc:
+                self.show_notice("error", f"could not start a new session: {exc}")
         self._tools.clear()
         self.plan_panel.clear_plan()
         self._plan_hidden_by_user = False
         await self.log_view.clear()
         await self._welcome()
-        self.status_bar.set_info(context_tokens=0)
+        total = self.agent.ledger.total
+        self.status_bar.set_info(
+            context_tokens=0,
+            input_tokens=total.input_tokens + total.cache_write_tokens,
+            output_tokens=total.output_tokens,
+            cache_read_tokens=total.cache_read_tokens,
+            cost_usd=self.agent.ledger.cost_usd,
+        )
         self.post_message(self.ConversationCleared())
+
+    # ---- sessions ------------------------------------------------------------------------------
+
+    async def mark_ready(self) -> None:
+        """The session is open: send what was typed meanwhile."""
+        self.ready = True
+        if self._next_turn and not self.busy:
+            pending, self._next_turn = self._next_turn, []
+            self._queue_changed()
+            await self.start_turn("\n\n".join(pending))
+
+    async def show_session(self, handle: Any) -> None:
+        """Show a session handle from ``core.sessions``: replayed records, away summary, notices."""
+        if handle.resumed:
+            records = records_from_display(handle.records)
+            away = handle.away
+            if away is not None:
+                records.append(NoticeRecord("info", away.details, title=away.headline))
+                if away.banner:
+                    records.append(NoticeRecord("warning", away.banner, title="Interrupted"))
+            await self.log_view.load(records)
+            self.prompt_history[:] = [r.text for r in records if isinstance(r, UserRecord) and not r.steering]
+            plan = next((r for r in reversed(handle.records) if r.kind == "plan"), None)
+            if plan is not None:
+                self._show_plan_data(plan.data)
+            if not self.runtime.has_key(self.agent.model.provider):
+                await self._warn_if_no_key()
+        for notice in handle.notices:
+            await self.log_view.add(NoticeRecord("warning", notice))
+        if getattr(handle, "read_only", False) and handle.read_only_reason:
+            await self.log_view.add(NoticeRecord("warning", handle.read_only_reason, title="Read only"))
+        total = self.agent.ledger.total
+        self._refresh_status(
+            input_tokens=total.input_tokens + total.cache_write_tokens,
+            output_tokens=total.output_tokens,
+            cache_read_tokens=total.cache_read_tokens,
+            cost_usd=self.agent.ledger.cost_usd,
+        )
+
+    def _show_plan_data(self, data: dict[str, Any]) -> None:
+        steps = tuple(
+            ev.PlanStep(step=str(s.get("step", "")), status=s.get("status", "pending"))
+            for s in data.get("steps", [])
+            if isinstance(s, dict)
+        )
+        if steps:
+            self.plan_panel.update_plan(steps, data.get("explanation"))
+            self.plan_panel.show(True)
 
     # ---- resumed conversations -----------------------------------------------------------------
 
@@ -755,6 +820,46 @@ def _permission_screen(request: Any) -> Screen[PermissionDecision] | None:
     except ImportError:
         return None
     return PermissionScreen(request)  # type: ignore[no-any-return]
+
+
+def records_from_display(saved: Iterable[Any]) -> list[Record]:
+    """Chat log records from the session store's display records (``core.sessions.records``)."""
+    out: list[Record] = []
+    for item in saved:
+        kind, data = item.kind, item.data
+        if kind == "user":
+            out.append(UserRecord(str(data.get("text", "")), steering=bool(data.get("steering"))))
+        elif kind == "assistant":
+            out.append(AssistantRecord(str(data.get("text", "")), done=True))
+        elif kind == "thinking":
+            out.append(ThinkingRecord(str(data.get("text", "")), done=True, expanded=False))
+        elif kind in ("tool", "server_tool"):
+            status = data.get("status", "ok")
+            status = "interrupted" if status == "running" else status
+            out.append(
+                ToolRecord(
+                    call_id=str(data.get("call_id", "")),
+                    name=str(data.get("name", "")),
+                    arguments=dict(data.get("arguments") or {}),
+                    summary=str(data.get("summary") or ""),
+                    server=data.get("server"),
+                    status=status,
+                    result_text=str(data.get("result_text") or ""),
+                    display=data.get("display"),
+                    elapsed=data.get("elapsed"),
+                )
+            )
+        elif kind == "notice":
+            level = data.get("level", "info")
+            out.append(
+                NoticeRecord(
+                    level if level in ("info", "warning", "error") else "info",
+                    str(data.get("text", "")),
+                    hint=data.get("hint"),
+                    title=data.get("title"),
+                )
+            )
+    return out
 
 
 def records_from_history(messages: list[Message]) -> list[Record]:

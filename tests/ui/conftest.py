@@ -60,14 +60,32 @@ def app_factory(config: StoaConfig) -> AppFactory:
     """``app_factory(**choices)`` -> a deterministic app (fixed clock, no animation, no blink)
     whose runtime retries fast."""
 
-    def build(cfg: StoaConfig | None = None, *, history: Any = None, **choices: Any) -> StoaApp:
+    def build(
+        cfg: StoaConfig | None = None,
+        *,
+        history: Any = None,
+        sessions: bool = False,
+        resume: str | None = None,
+        continue_latest: bool = False,
+        **choices: Any,
+    ) -> StoaApp:
         cfg = cfg or config
         runtime = build_runtime(
             cfg, Choices(**choices), retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
             history=history,
         )
-        return make_app(cfg, runtime=runtime, clock=fixed_clock, animations=False, cursor_blink=False,
-                        history=history)
+        return make_app(
+            cfg,
+            runtime=runtime,
+            clock=fixed_clock,
+            animations=False,
+            cursor_blink=False,
+            history=history,
+            sessions=sessions,
+            resume=resume,
+            continue_latest=continue_latest,
+            detect_sandbox=False,
+        )
 
     return build
 

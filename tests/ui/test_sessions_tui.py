@@ -1,0 +1,86 @@
+"""The TUI with the session store: save as you go, resume by id, by picker, or the latest."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from tests.fake_server import FakeServer, reply
+from tests.ui.conftest import SIZE, AppFactory, wait_for, wait_idle
+from widgets.records import AssistantRecord, NoticeRecord, UserRecord
+
+
+async def _one_conversation(app_factory: AppFactory, fake_server: FakeServer, text: str) -> str:
+    fake_server.script(reply(text=f"answer to {text}"))
+    app = app_factory(sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the session")
+        await pilot.press(*text, "enter")
+        await wait_idle(app)
+        session_id = str(app.runtime.services["session_id"])
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+    return session_id
+
+
+async def test_continue_latest_replays_the_conversation(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    await _one_conversation(app_factory, fake_server, "first question")
+    fake_server.script(reply(text="more"))
+    app = app_factory(sessions=True, continue_latest=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the resumed session")
+        log = app.chat.log_view
+        assert [r.text for r in log.records if isinstance(r, UserRecord)] == ["first question"]
+        assert [r.text for r in log.records if isinstance(r, AssistantRecord)] == ["answer to first question"]
+        away = [r for r in log.records if isinstance(r, NoticeRecord) and (r.title or "").startswith("Resumed")]
+        assert len(away) == 1
+        assert app.chat.prompt_history == ["first question"]
+        await pilot.press(*"follow up", "enter")
+        await wait_idle(app)
+        turn = [r for r in fake_server.model_requests() if "follow up" in str(r.body["messages"][-1])]
+        assert [m["role"] for m in turn[0].body["messages"]] == ["user", "assistant", "user"]
+
+
+async def test_resume_by_id_prefix_and_unknown_id(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    session_id = await _one_conversation(app_factory, fake_server, "keep me")
+    app = app_factory(sessions=True, resume=session_id[:8])
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: app.chat.ready, what="the resumed session")
+        assert any(isinstance(r, UserRecord) and r.text == "keep me" for r in app.chat.log_view.records)
+
+    app = app_factory(sessions=True, resume="ffffffff")
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: app.chat.ready, what="a new session")
+        errors = [r for r in app.chat.log_view.records if isinstance(r, NoticeRecord) and r.level == "error"]
+        assert errors and errors[0].title == "Could not resume"
+        assert not any(isinstance(r, UserRecord) for r in app.chat.log_view.records)
+
+
+async def test_resume_without_id_opens_the_picker(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    await _one_conversation(app_factory, fake_server, "pick me")
+    app = app_factory(sessions=True, resume="")
+    async with app.run_test(size=SIZE) as pilot:
+        from app.screens.resume import ResumePickerScreen
+
+        await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
+        await wait_for(lambda: bool(app.screen.query_one(Input)), what="the picker rows")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await wait_for(lambda: app.chat.ready, what="the resumed session")
+        assert any(isinstance(r, UserRecord) and r.text == "pick me" for r in app.chat.log_view.records)
+
+
+async def test_message_sent_before_the_session_opens_waits_for_it(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    fake_server.script(reply(text="hello"))
+    app = app_factory(sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="start-up")
+        await app.workers.wait_for_complete()
+        app.chat.ready = False  # as if the store were still opening
+        await pilot.press(*"early", "enter")
+        await pilot.pause()
+        assert fake_server.model_requests() == []
+        await app.chat.mark_ready()
+        await wait_idle(app)
+        assert [r.text for r in app.chat.log_view.records if isinstance(r, UserRecord)] == ["early"]
