@@ -352,7 +352,7 @@ def _group_alive(pgid: int) -> bool:
 async def _exited(process: asyncio.subprocess.Process) -> int:
     """The exit status as soon as the process itself ends. (``Process.wait()`` on Python 3.11
     also waits for its output pipes to close, which a background job can hold open for hours.)"""
-    delay = 0.005
+    delay = 0.001
     for _ in range(10**9):
         if process.returncode is not None:
             return process.returncode
@@ -364,10 +364,15 @@ async def _exited(process: asyncio.subprocess.Process) -> int:
 async def _settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
     """Like ``_group_alive``, but lets processes that are already exiting (the sandbox tearing
     down its namespace) finish first."""
-    for _ in range(int(wait / 0.02)):
+    deadline = time.monotonic() + wait
+    delay = 0.001
+    for _ in range(100):
         if not _group_alive(pgid):
             return False
-        await asyncio.sleep(0.02)
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
     return _group_alive(pgid)
 
 
