@@ -194,7 +194,7 @@ class ToolCallView(Vertical, can_focus=True):
 
     def _build_body(self) -> Static | Log | None:
         record = self.record
-        if self._is_shell() and (record.status == "running" or (record.output and not record.is_error)):
+        if self._is_shell() and (record.status == "running" or record.output):
             log = Log(max_lines=MAX_OUTPUT_LINES, auto_scroll=True, classes="tool-body")
             lines = record.output or ([] if record.status == "running" else record.result_text.splitlines())
             if lines:
@@ -275,6 +275,10 @@ class ToolCallView(Vertical, can_focus=True):
             parts.append(f"+{added} −{removed}")
         if record.status in ("denied", "interrupted", "skipped"):
             parts.append(record.status)
+        elif self._is_shell() and display.get("timed_out"):
+            parts.append("timed out")
+        elif self._is_shell() and isinstance(display.get("exit_code"), int) and display["exit_code"] != 0:
+            parts.append(f"exit {display['exit_code']}")
         elif record.status == "error":
             parts.append("failed")
         if record.status == "running":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
+from contextlib import aclosing, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 MODES_CYCLE = ("plan", "ask", "auto")
+INTERRUPT_GRACE_SECONDS = 3.0
 MODE_DESCRIPTIONS = {
     "plan": "read-only: the model can look but not change anything",
     "ask": "every change asks for your approval",
@@ -335,13 +336,17 @@ class ChatScreen(Screen[None]):
     async def _run_turn(self, text: str, bridge: Bridge) -> None:
         outcome: Any = "finished"
         try:
-            async for event in self.agent.run_turn(text):
-                if isinstance(event, ev.TurnFailed):
-                    outcome = "failed"
-                bridge.post(event)
+            async with aclosing(self.agent.run_turn(text)) as stream:
+                async for event in stream:
+                    if isinstance(event, ev.TurnFailed):
+                        outcome = "failed"
+                    elif isinstance(event, ev.TurnInterrupted):
+                        outcome = "interrupted"
+                    bridge.post(event)
         except asyncio.CancelledError:
-            outcome = "interrupted"
-            bridge.post(ev.TurnInterrupted())
+            if outcome != "interrupted":
+                outcome = "interrupted"
+                bridge.post(ev.TurnInterrupted())
             raise
         except Exception as exc:
             outcome = "failed"
@@ -361,8 +366,19 @@ class ChatScreen(Screen[None]):
             return False
         self._interrupting = True
         self._close_permission_prompt()
-        self._turn_worker.cancel()
+        # The agent cancels its turn task (killing shell commands), repairs the history and ends
+        # the event stream with TurnInterrupted. Should that not happen promptly, cancel the worker.
+        interrupt = getattr(self.agent, "interrupt", None)
+        if callable(interrupt) and interrupt():
+            worker = self._turn_worker
+            self.set_timer(INTERRUPT_GRACE_SECONDS, lambda: self._force_stop(worker))
+        else:
+            self._turn_worker.cancel()
         return True
+
+    def _force_stop(self, worker: Worker[None]) -> None:
+        if self._turn_worker is worker and not worker.is_finished:
+            worker.cancel()
 
     @on(TurnEnded)
     async def _turn_ended(self, message: TurnEnded) -> None:

@@ -464,3 +464,59 @@ async def test_resumed_long_conversation_mounts_only_its_tail(app_factory: AppFa
         await wait_idle(app)
         assert records_of(app, AssistantRecord)[-1].text == "still here"
         assert len(fake_server.model_requests()[0].body["messages"]) == 1001
+
+
+def _processes_with(marker: str) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+async def test_shell_output_streams_into_the_tool_row(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": "for i in 1 2 3; do echo line $i; done"})]),
+        reply(text="Printed three lines."),
+    )
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"count", "enter")
+        await wait_idle(app)
+        (tool,) = records_of(app, ToolRecord)
+        assert tool.status == "ok"
+        assert tool.output == ["line 1", "line 2", "line 3"]
+        assert not tool.expanded
+        view = app.chat.log_view.widget_of(tool)
+        assert isinstance(view, ToolCallView)
+        view.action_toggle()
+        await pilot.pause()
+        assert "line 3" in widget_text(view._body)
+
+
+async def test_escape_mid_tool_kills_the_command_and_keeps_a_valid_history(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    marker = "31.4159"
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": f"echo started; sleep {marker}"})]),
+        reply(text="After the interrupt."),
+    )
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"run it", "enter")
+        await wait_for(lambda: any(t.output for t in records_of(app, ToolRecord)), what="shell output")
+        assert _processes_with(marker)
+        await pilot.press("escape")
+        await wait_idle(app)
+        (tool,) = records_of(app, ToolRecord)
+        assert tool.status == "interrupted"
+        await wait_for(lambda: not _processes_with(marker), limit=5, what="the shell command to die")
+        assert any(n.title == "Interrupted" for n in records_of(app, NoticeRecord))
+        await pilot.press(*"go on", "enter")
+        await wait_idle(app)
+        assert records_of(app, AssistantRecord)[-1].text == "After the interrupt."
+        # The interrupted call was answered (the protocol checker also verifies every request).
+        second = fake_server.model_requests()[-1].body["messages"]
+        results = [b for m in second for b in (m["content"] if isinstance(m["content"], list) else [])
+                   if b.get("type") == "tool_result"]
+        assert len(results) == 1
