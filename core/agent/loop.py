@@ -321,6 +321,8 @@ class Agent:
     # ---- one request, with retries ------------------------------------------------------------
 
     def _build_request(self, tool_choice: str) -> pb.ProviderRequest:
+        from core.tools.web import server_tools_for
+
         max_tokens = self.max_tokens or default_max_tokens(self.model)
         wire, max_tokens = effort_wire_options(self.model, self.effort, max_tokens)
         tools = self.tools.specs(self.policy.mode) if self.model.supports_tools else []
@@ -333,6 +335,7 @@ class Agent:
             effort=self.effort,
             wire_options=wire,
             tool_choice=tool_choice if tools else "auto",
+            server_tools=server_tools_for(self.model, self.config) if tools else (),
         )
 
     async def _request(self, iteration: int, tool_choice: str = "auto") -> Message | None:

@@ -412,3 +412,23 @@ async def test_interrupt_method_ends_the_stream(tmp_path: Path, fake_server: Fak
     assert not agent.busy and agent.last_turn_interrupted
     events = await run(agent, "next")
     assert events[-1].text == "fresh"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_web_search_is_declared_for_models_that_support_it(tmp_path: Path, fake_server: FakeServer, provider: str) -> None:
+    fake_server.script(reply(text="ok"))
+    agent = make_agent(tmp_path, fake_server, provider)
+    await run(agent, "search the web")
+    tools = fake_server.model_requests()[0].json["tools"]
+    assert any(str(t.get("type", "")).startswith("web_search") for t in tools), tools
+
+
+async def test_web_search_can_be_turned_off(tmp_path: Path, fake_server: FakeServer) -> None:
+    fake_server.script(reply(text="ok"))
+    agent = make_agent(tmp_path, fake_server, "anthropic")
+    (agent.workspace / ".stoa").mkdir()
+    (agent.workspace / ".stoa" / "config.toml").write_text("[web]\nsearch = false\n")
+    agent.config = load_config(agent.workspace, env=agent.config.env)
+    await run(agent, "no web")
+    tools = fake_server.model_requests()[0].json["tools"]
+    assert not any(str(t.get("type", "")).startswith("web_search") for t in tools)
