@@ -203,12 +203,13 @@ async def test_message_typed_while_busy_is_steered_in_at_the_tool_boundary(
     app_factory: AppFactory, fake_server: FakeServer, workspace: Path
 ) -> None:
     (workspace / "a.txt").write_text("a\n")
+    # The stream stalls after its first words: a quiet window to type in while the turn runs.
     fake_server.script(
-        reply(
-            text="Looking " * 120,
-            chunk_size=8,
-            delay_per_event=0.03,
-            tool_calls=[tool_call("read_file", {"path": "a.txt"})],
+        fault(
+            "stall",
+            after_events=4,
+            seconds=2.0,
+            reply=reply(text="Looking at a first.", chunk_size=4, tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
         ),
         reply(text="Checked both."),
     )
@@ -235,14 +236,16 @@ async def test_message_queued_during_a_reply_without_tools_runs_next(
     app_factory: AppFactory, fake_server: FakeServer
 ) -> None:
     fake_server.script(
-        reply(text="First " * 40, chunk_size=8, delay_per_event=0.02),
+        fault("stall", after_events=4, seconds=1.5, reply=reply(text="First answer, slowly.", chunk_size=4)),
         reply(text="Second answer."),
     )
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"one", "enter")
         await wait_for(lambda: any(r.text for r in records_of(app, AssistantRecord)), what="streaming")
-        await pilot.press(*"two", "enter")
+        app.chat.composer.set_text("two")
+        await pilot.press("enter")
+        assert app.chat.queued == ["two"]
         await wait_for(lambda: len(fake_server.model_requests()) == 2, what="the queued turn")
         await wait_idle(app)
         assert [u.text for u in records_of(app, UserRecord)] == ["one", "two"]
@@ -253,7 +256,7 @@ async def test_message_queued_during_a_reply_without_tools_runs_next(
 async def test_up_pops_the_last_queued_message_back_into_the_editor(
     app_factory: AppFactory, fake_server: FakeServer
 ) -> None:
-    fake_server.script(reply(text="Busy " * 300, chunk_size=5, delay_per_event=0.02))
+    fake_server.script(fault("stall", after_events=4, seconds=30, reply=reply(text="Busy busy busy.", chunk_size=4)))
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"start", "enter")
