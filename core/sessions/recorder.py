@@ -200,10 +200,13 @@ class SessionRecorder:
         if not self._turn_open:
             return
         self._turn_open = False
-        for seq, data in list(self._tools.values()):
+        for call_id, (seq, data) in list(self._tools.items()):
             if data.get("status") == "running":
-                await self._submit(self._record_update(seq, {**data, "status": "interrupted"}))
-        self._tools.clear()
+                # Kept in the table: the agent's own "interrupted" result for the call may still
+                # come, and must update this record rather than add a second one.
+                data = {**data, "status": "interrupted"}
+                self._tools[call_id] = (seq, data)
+                await self._submit(self._record_update(seq, data))
         await self._add(rec.NOTICE, _interrupted_notice(reason))
         await self._update(turn_open=False, interrupted=True, touch=True)
 

@@ -269,3 +269,16 @@ async def test_closing_mid_turn_marks_it_interrupted(store: SessionStore) -> Non
     assert info is not None and info.interrupted and not info.turn_open
     last = (await store.load_records(r.session_id))[-1]
     assert last.kind == "notice" and last.data["title"] == "Interrupted"
+
+
+async def test_an_early_interrupt_mark_and_the_agents_late_tool_result_make_one_record(store: SessionStore) -> None:
+    r = new_recorder(store)
+    await r.message_added(user_text("run"), replaces_last=False)
+    await r.event(ev.TurnStarted("t", "run", "m", "off"))
+    await r.message_added(assistant(ToolUseBlock(id="c1", name="execute_bash")), replaces_last=False)
+    await r.event(ev.ToolCallStarted("c1", "execute_bash", {"command": "sleep 9"}))
+    await r.mark_interrupted()  # the UI marks the turn at once...
+    await r.event(ev.ToolCallFinished("c1", "execute_bash", True, "Interrupted", status="interrupted"))  # ...the agent after
+    tools = [x for x in await store.load_records(r.session_id) if x.kind == "tool"]
+    assert len(tools) == 1
+    assert tools[0].data["status"] == "interrupted" and tools[0].data["result_text"] == "Interrupted"
