@@ -36,6 +36,8 @@ TAIL_BYTES = 32 * 1024
 MAX_LINE_BYTES = 8 * 1024
 # After the command exits, how long its output pipes may stay open (background jobs).
 DRAIN_SECONDS = 0.5
+# After the group is gone, how long to wait for the pipes to reach their end.
+ORPHAN_PIPE_SECONDS = 5.0
 # Between SIGTERM and SIGKILL on timeout.
 TERM_GRACE_SECONDS = 1.0
 READ_CHUNK = 64 * 1024
@@ -216,14 +218,17 @@ class ExecuteBash(Tool):
                 timed_out = True
                 await _stop_group(process, graceful=True)
                 notes.append(f"timed out after {timeout} s; the command and its children were stopped")
-            # Output pipes held open by background jobs: give them a moment, then stop them.
-            _, pending = await asyncio.wait(readers, timeout=DRAIN_SECONDS)
-            leftovers = await _settled_group_alive(process.pid)
-            if pending or leftovers:
+            # Background jobs left in the group: let them flush for a moment, then stop them.
+            if await _settled_group_alive(process.pid):
+                await asyncio.wait(readers, timeout=DRAIN_SECONDS)
                 await _stop_group(process, graceful=False)
                 if not timed_out:
                     notes.append("background processes it left running were stopped")
-                await asyncio.wait(readers, timeout=2)
+            # Every writer in the group is gone, so the pipes reach their end; only a process
+            # that left the group (setsid) could still hold them open.
+            _, pending = await asyncio.wait(readers, timeout=ORPHAN_PIPE_SECONDS)
+            if pending:
+                notes.append("a process that detached from the command still holds its output; stopped reading")
         except asyncio.CancelledError:
             # Interrupted: nothing of this command may outlive it.
             _kill_group(process.pid)
@@ -334,8 +339,57 @@ def _sandbox_status(ctx: ToolContext) -> Any:
 
 
 def _kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the command's process group, and every descendant of its leader that moved to a
+    group or session of its own (setsid) while its parent was still alive."""
+    strays = [pid for pid in _descendants(pgid) if _pgid(pid) != pgid]
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+    for pid in strays:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _descendants(root: int) -> list[int]:
+    """Processes below ``root`` in the parent tree (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in _proc_table().items():
+        children.setdefault(ppid, []).append(pid)
+    out: list[int] = []
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            out.append(child)
+            stack.append(child)
+    return out
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def _proc_table() -> dict[int, tuple[int, int, str]]:
+    """pid -> (ppid, pgid, state) for every process, from /proc (Linux)."""
+    table: dict[int, tuple[int, int, str]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return table
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) >= 3 and fields[1].lstrip("-").isdigit() and fields[2].lstrip("-").isdigit():
+            table[int(entry)] = (int(fields[1]), int(fields[2]), fields[0])
+    return table
 
 
 def _group_alive(pgid: int) -> bool:
@@ -378,34 +432,21 @@ async def _settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
 
 def group_members(pgid: int) -> list[int]:
     """Live (not zombie) processes of a process group, from /proc (Linux)."""
-    members: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return members
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3 and fields[0] != "Z" and fields[2] == str(pgid):
-            members.append(int(entry))
-    return members
+    return [pid for pid, (_, group, state) in _proc_table().items() if group == pgid and state != "Z"]
 
 
 async def _stop_group(process: asyncio.subprocess.Process, *, graceful: bool) -> None:
     """Stop every process of the command's group: SIGTERM first when ``graceful``, then SIGKILL."""
     pgid = process.pid
+    strays = [pid for pid in _descendants(pgid) if _pgid(pid) != pgid]
     if graceful:
         _kill_group(pgid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_exited(process), TERM_GRACE_SECONDS)
     # Whatever is left of the group (children that ignored SIGTERM, background jobs).
     _kill_group(pgid, signal.SIGKILL)
+    for pid in strays:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), 5)

@@ -169,6 +169,18 @@ async def test_interrupt_leaves_no_orphans(place: Path, sandbox: bool) -> None:
     assert await until_gone(marker) == []
 
 
+async def test_interrupt_also_stops_children_that_left_the_group(place: Path) -> None:
+    _, ctx, events = setup(place, sandbox=False)
+    marker = nap()
+    task = asyncio.create_task(run(ctx, f"setsid sleep {marker} & echo ready; wait"))
+    await asyncio.wait_for(events.arrived.wait(), 5)
+    assert processes_with(marker)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await until_gone(marker) == []
+
+
 async def test_background_jobs_left_behind_are_stopped(place: Path) -> None:
     _, ctx, _ = setup(place, sandbox=False)
     marker = nap()
