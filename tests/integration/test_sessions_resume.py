@@ -359,3 +359,23 @@ async def test_model_title_is_saved_after_the_first_exchange(env: Env) -> None:
     finally:
         await store.aclose()
     assert "stoa -r " + handle.session_id[:8] in handle.quit_summary(runtime.agent.ledger)
+
+
+def test_cli_resume_errors_say_what_to_do(stoa_env: dict[str, str], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    workspace = tmp_path / "cli-ws"
+    workspace.mkdir()
+
+    def stoa(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=workspace, env=stoa_env, capture_output=True, text=True, timeout=60
+        )
+
+    junk = stoa("-r", "../../etc/passwd", "-p", "hi")
+    assert junk.returncode == 2 and "not a session id" in junk.stderr and "stoa -r" in junk.stderr
+    missing = stoa("-r", "ffff", "-p", "hi")
+    assert missing.returncode == 2 and "no saved session starts with 'ffff'" in missing.stderr
+    nothing = stoa("-c", "-p", "hi")
+    assert nothing.returncode == 1 and "no saved session for" in nothing.stderr
