@@ -379,3 +379,34 @@ def test_cli_resume_errors_say_what_to_do(stoa_env: dict[str, str], tmp_path: Pa
     assert missing.returncode == 2 and "no saved session starts with 'ffff'" in missing.stderr
     nothing = stoa("-c", "-p", "hi")
     assert nothing.returncode == 1 and "no saved session for" in nothing.stderr
+
+
+async def test_disk_full_mid_conversation_is_shown_once_and_nothing_is_lost(env: Env) -> None:
+    runtime = env.runtime()
+    handle = await open_session(runtime, titles=False)
+    store = handle.store
+    try:
+        env.server.script(reply(text="first answer"))
+        await run(runtime, "first")
+        pages = (await store._read("PRAGMA page_count"))[0][0]
+        await store._db.execute(f"PRAGMA max_page_count = {pages}")  # a real SQLITE_FULL from here on
+        env.server.script(
+            reply(text="Reading it.", tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
+            reply(text="A long answer. " * 3000),
+        )
+        events = await run(runtime, "second " + "x" * 50_000)
+        notices = [e.text for e in events if isinstance(e, ev.Notice) and e.level == "error"]
+        assert len(notices) == 1, notices
+        assert "could not save the session" in notices[0] and "is full" in notices[0]
+        assert isinstance(events[-1], ev.TurnFinished)  # the conversation went on
+        assert handle.recorder.pending_writes > 0
+        await store._db.execute("PRAGMA max_page_count = 1073741823")
+        env.server.script(reply(text="third answer"))
+        events = await run(runtime, "third")
+        assert not [e for e in events if isinstance(e, ev.Notice) and e.level == "error"]
+        assert handle.recorder.pending_writes == 0
+        assert await store.load_messages(handle.session_id) == runtime.agent.history.messages
+        sent = env.server.model_requests("anthropic")[-1].body["messages"]
+        assert len(sent) == len(runtime.agent.history.messages) - 1
+    finally:
+        await close_session(runtime)
