@@ -33,8 +33,8 @@ class QueueBar(Static):
             self.update("")
             return
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"⏵ {len(items)} queued", style="bold")
-        text.append(" — sent at the next tool result or when the turn ends · ↑ edits the last", style="dim")
+        text.append(f"▸ {len(items)} queued", style="bold")
+        text.append(" · sent at the next tool result or when the turn ends · ↑ edits the last", style="dim")
         for item in list(items)[-MAX_SHOWN:]:
             first = item.strip().splitlines()[0] if item.strip() else ""
             text.append(f"\n  › {first}")

@@ -127,9 +127,14 @@ class ToolCallView(Vertical, can_focus=True):
         display: block;
     }
     ToolCallView > Log.tool-body {
+        height: auto;
         max-height: 12;
         background: transparent;
+        overflow-x: hidden;
+        scrollbar-size-horizontal: 0;
         scrollbar-size-vertical: 1;
+        scrollbar-background: $background;
+        scrollbar-corner-color: $background;
     }
     ToolCallView.-error > .tool-body {
         color: $text-error;
