@@ -217,7 +217,8 @@ FORBIDDEN = frozenset(
     insmod rmmod modprobe chroot passwd chpasswd useradd userdel usermod groupadd groupdel groupmod
     adduser deluser addgroup delgroup visudo iptables ip6tables nft ufw firewall-cmd setenforce
     killall5 diskutil nvram csrutil launchctl blkdiscard hdparm losetup cryptsetup lvremove
-    vgremove pvremove mdadm zpool zfs kexec pivot_root""".split()
+    vgremove pvremove mdadm zpool zfs kexec pivot_root init loginctl systemd-run nsenter
+    machinectl shutdown.exe""".split()
 )
 READ_ONLY = frozenset(
     """ls dir vdir cat tac head tail less more grep egrep fgrep rg ag ack wc cut tr nl od hexdump
@@ -264,7 +265,10 @@ INTERPRETERS = frozenset(
     sbcl clisp ghci runghc swift""".split()
 )
 # Commands that evaluate a string argument as shell code, or run a command detached.
-EVALUATORS = frozenset("eval trap alias coproc enable bind complete compgen fc watch script".split())
+EVALUATORS = frozenset(
+    """eval trap alias coproc enable bind complete compgen fc watch script parallel vim vi nvim
+    view ex ed emacs nano pico unshare capsh setpriv expect""".split()
+)
 DETACHERS = frozenset("setsid daemonize start-stop-daemon screen tmux at batch crontab nohup disown".split())
 # Transparent wrappers: the command they run is what counts.
 WRAPPERS = frozenset(
@@ -593,6 +597,11 @@ class _Analyzer:
             self.parsed = False
             self._structural("risky", "the command contains a NUL byte", via)
             return
+        if re.search(r"[^\s\\]\\\n[^\s]", source):
+            # bash removes backslash-newline before splitting words (r\<newline>m is rm); the
+            # grammar treats it as a space. Judge the joined text too.
+            self._structural("risky", "a line continuation joins two words", via)
+            self._nested(re.sub(r"\\\n", "", source), _via(via, "joined lines"), depth)
         tree = _parser().parse(source.encode("utf-8", "surrogatepass"))
         root = tree.root_node
         if root.has_error:
@@ -902,6 +911,8 @@ class _Analyzer:
                 reason = protected_write_reason(p.path, self.workspace)
                 if reason:
                     verdict.raise_to("risky", reason)
+            if p.write and p.path is not None and self._device(p.path) == "forbidden":
+                verdict.raise_to("forbidden", f"writes to a device or kernel file: {p.path}")
         self.findings.append(
             Finding(
                 kind=verdict.kind,
@@ -954,6 +965,10 @@ class _Analyzer:
         if "/" not in name:
             return _strip_version(name)
         directory, base = os.path.split(name)
+        if name.startswith("/"):
+            directory = os.path.normpath(directory)
+            if directory.startswith("//"):
+                directory = "/" + directory.lstrip("/")
         if directory in STD_BIN_DIRS:
             return _strip_version(base)
         if any(f"/{directory}".endswith(d) for d in TOOL_BIN_DIRS):
@@ -1034,7 +1049,17 @@ class _Analyzer:
         if base in FORBIDDEN or base.startswith(("mkfs.", "mkfs_", "fsck")):
             return _Verdict("forbidden", [f"{base} is never run by the agent"])
         if "/" in name:
-            return self._path_command(name, cmd)
+            # A program named by its path: at least unknown, and no better than what its
+            # name says (/opt/x/rm is judged as rm too).
+            verdict = self._path_command(name, cmd)
+            if base and base not in (".", ".."):
+                named = self._classify(base, _Cmd([Word(base, base), *args], cmd.text, cmd.via), depth)
+                if named.kind != "skip":  # type: ignore[comparison-overlap]
+                    verdict.raise_to(named.kind)
+                    verdict.reasons.extend(r for r in named.reasons if r not in verdict.reasons)
+                    verdict.paths.extend(p for p in named.paths if p not in verdict.paths)
+                    verdict.sandbox_ok = verdict.sandbox_ok and named.sandbox_ok
+            return verdict
         handler = _HANDLERS.get(name)
         if handler is not None:
             return handler(self, name, cmd, depth)
@@ -1303,29 +1328,34 @@ class _Analyzer:
         verdict = _Verdict("destructive", [f"{name} deletes or destroys data"], paths)
         if name == "truncate" or name == "shred":
             pass
+        for use in paths:
+            if self._critical(use):
+                verdict.raise_to("forbidden", f"{name} on {use.raw} would destroy the system or the home folder")
+        if dynamic:
+            verdict.raise_to("destructive", f"{name} on a path known only at run time")
+        return verdict
+
+    def _critical(self, use: PathUse) -> bool:
+        """The root, a top-level folder, the home folder, or a folder above the workspace."""
+        if use.path is None:
+            return False
+        top = use.path.rstrip("/") or "/"
         home = self.home.rstrip("/") or "/"
-        # The root, the home folder and everything above the workspace.
         critical = {"/", home, os.path.dirname(home)}
         parent = os.path.dirname(self.workspace)
         while parent not in ("/", ""):
             critical.add(parent)
             parent = os.path.dirname(parent)
-        for use in paths:
-            if use.path is None:
-                continue
-            top = use.path.rstrip("/") or "/"
-            if top in critical or (use.outside and top.count("/") == 1):
-                verdict.raise_to("forbidden", f"{name} on {use.raw} would destroy the system or the home folder")
-        if dynamic:
-            verdict.raise_to("destructive", f"{name} on a path known only at run time")
-        return verdict
+        return top in critical or (use.outside and top.count("/") == 1)
 
     def _build(self, name: str, cmd: _Cmd) -> _Verdict:
         args = cmd.words[1:]
         values = [w.value or "" for w in args]
         paths, _ = self._paths(args, write=True)
         if name in ("gradle", "gradlew", "mvn", "mvnw", "sbt", "lein", "bazel", "buck", "pants"):
-            if any(v in ("publish", "deploy", "install", "release", "uploadArchives", "run") for v in values):
+            if any(v in ("run", "bootRun", "exec:java") for v in values):
+                return _Verdict("unknown", [f"{name} run runs the program"], paths)
+            if any(v in ("publish", "deploy", "install", "release", "uploadArchives") for v in values):
                 return _Verdict("risky", [f"{name} {' '.join(values)} publishes, installs or runs"], paths, sandbox_ok=False)
         if name == "dotnet":
             sub = next((v for v in values if not v.startswith("-")), "")
@@ -1405,7 +1435,7 @@ class _Analyzer:
             "install", "add", "remove", "upgrade", "up", "dlx", "exec", "publish", "login", "link", "global", "create", "init", "set", "plugin", "npm", "pack", "audit", "outdated", "info", "import"
         ) and sub:
             return _Verdict("unknown", [f"yarn {sub} runs a project script"])
-        if name == "bun" and sub and sub not in ("install", "add", "remove", "x", "create", "upgrade", "link", "publish", "pm", "update", "init"):
+        if name == "bun" and sub and sub not in ("install", "i", "add", "a", "remove", "rm", "x", "create", "upgrade", "link", "publish", "pm", "update", "init"):
             return _Verdict("unknown", [f"bun {sub} runs a file or script"])
         return _Verdict("risky", [f"{name} {sub} installs, publishes or downloads packages"], sandbox_ok=False)
 
@@ -1773,6 +1803,8 @@ class _Analyzer:
             i += 1
         root_write = writes_found
         verdict.paths = [replace(u, write=root_write) for u in root_uses] + verdict.paths
+        if verdict.kind == "destructive" and any(self._critical(u) for u in root_uses):
+            verdict.raise_to("forbidden", "find -delete over the system or the home folder")
         if dynamic:
             verdict.raise_to("unknown")
         return verdict
@@ -1991,8 +2023,13 @@ class _Analyzer:
                 verdict.raise_to("forbidden", f"{name} on a path outside the workspace: {p.path}")
         if dynamic:
             verdict.raise_to("destructive", f"{name} on a path known only at run time")
-        if name == "chmod" and any(re.search(r"[ugoa]*[+=][rwxXst]*s|[4267][0-7]{3}", v) for v in values[:1]):
+        mode = next((v for v in values if not v.startswith("-") or re.fullmatch(r"-[rwxXst]+", v)), "")
+        if name == "chmod" and re.search(r"[ugoa]*[+=][rwxXst]*s|^[4267][0-7]{3}$", mode):
             verdict.raise_to("risky", "chmod sets setuid/setgid bits")
+        elif name == "chmod":
+            octal = re.fullmatch(r"[0-7]{1,4}", mode) is not None
+            if (octal and _owner_loses_access(mode)) or re.search(r"(^|,)[ugoa]*-[rwxXst]*[rw]", mode):
+                verdict.raise_to("destructive", f"chmod {mode} takes read or write permission away")
         return verdict
 
     def _systemctl(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
@@ -2220,6 +2257,15 @@ _GIT_NEEDS_HOST = frozenset(
     """push pull fetch clone ls-remote submodule send-email fetch-pack send-pack request-pull
     lfs credential daemon instaweb http-fetch p4 svn remote config""".split()
 )
+
+
+def _owner_loses_access(mode: str) -> bool:
+    """An octal mode whose owner digit lacks read or write (000, 444, 0100, ...)."""
+    digits = mode.lstrip("0") or "0"
+    if not digits.isdigit() or len(digits) > 4:
+        return False
+    owner = int(digits.rjust(3, "0")[-3])
+    return owner & 6 != 6
 
 
 def _git_argv_for_rules(argv: list[str | None]) -> list[str | None]:

