@@ -24,6 +24,7 @@ __all__ = [
     "SandboxSettings",
     "SandboxStatus",
     "describe",
+    "describe_sandbox",
     "detect",
     "layout_for",
     "removed_names",
@@ -37,3 +38,8 @@ __all__ = [
 def describe(config: object = None) -> str:
     """``sandbox: bubblewrap 0.8.0 (network off)`` or why there is none."""
     return status_for(config).describe()
+
+
+def describe_sandbox(config: object = None) -> str:
+    """The sandbox state without the ``sandbox:`` prefix (``stoa --version`` adds its own)."""
+    return describe(config).removeprefix("sandbox: ")
