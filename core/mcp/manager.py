@@ -125,6 +125,7 @@ class _Runner:
     http_error: str = ""
     stderr: TextIO | None = None
     stderr_start: int = 0
+    on_eof: Callable[[], None] | None = None
     registered: dict[str, McpTool] = field(default_factory=dict)
 
 
@@ -340,6 +341,7 @@ class McpManager:
             self._notify(state)
             return
         runner = _Runner(config=config, state=state)
+        runner.on_eof = lambda: self._connection_ended(runner)
         self._runners[name] = runner
         self._notify(state)
         runner.task = asyncio.get_running_loop().create_task(self._run(runner), name=f"mcp:{name}")
@@ -437,6 +439,12 @@ class McpManager:
                         return
                     self._warn(f"MCP server {runner.config.name}: could not re-list its tools ({exc})")
                 self._notify(runner.state)
+
+    def _connection_ended(self, runner: _Runner) -> None:
+        """Mark a connected server disconnected the moment its connection ends (before cleanup)."""
+        if runner.stopping or runner.client is None or runner.state.status is not ServerStatus.CONNECTED:
+            return
+        self._set(runner.state, ServerStatus.DISCONNECTED, self._closed_reason(runner))
 
     def _connected(self, runner: _Runner, client: Any) -> None:
         state = runner.state
@@ -903,9 +911,12 @@ class _EofWatchingStream:
         return getattr(self._inner, "last_context", None)
 
     def _ended(self) -> None:
-        if not self._runner.eof:
-            self._runner.eof = True
-            self._runner.wake.set()
+        runner = self._runner
+        if not runner.eof:
+            runner.eof = True
+            runner.wake.set()
+            if runner.on_eof is not None:
+                runner.on_eof()
 
     async def receive(self) -> Any:
         import anyio

@@ -92,7 +92,12 @@ class McpTool(Tool):
                 target=self.name,
                 effect=self.effect,
                 reason=f"calls the tool {self.tool_name!r} of the MCP server {self.server!r}",
-                facts={"server": self.server, "tool": self.tool_name, "safe_mode": self.safe_mode},
+                facts={
+                    "server": self.server,
+                    "tool": self.tool_name,
+                    "safe_mode": self.safe_mode,
+                    "read_only": self.safe_mode == "read_only",
+                },
             )
         ]
 
