@@ -306,6 +306,12 @@ async def run_command(text: str, manager: McpManager) -> McpCommandResult:
                 entry["headers"] = command.headers
             message = add_server(path, command.name, entry)
         elif command.action == "remove":
+            source = manager.source_of(command.name)
+            if source is not None and source != path:
+                raise McpCommandError(
+                    f"{command.name} is defined in {source}, not in {path}; remove it there, or "
+                    f"turn it off just for you with [mcp-servers.{command.name}] enabled = false in {path}"
+                )
             message = remove_server(path, command.name)
         else:  # reconnect
             try:

@@ -275,6 +275,11 @@ class McpManager:
         self._closed = True
         await asyncio.gather(*(self._stop(name) for name in list(self._runners)), return_exceptions=True)
 
+    def source_of(self, name: str) -> Path | None:
+        """The config file that defines ``name`` (the highest layer), or None."""
+        entry = self._mcp_config.servers.get(name) or self._mcp_config.broken.get(name)
+        return entry.source if entry is not None else None
+
     def rows(self) -> list[ServerState]:
         return sorted(self.states.values(), key=lambda s: s.name)
 
