@@ -33,7 +33,7 @@ MAX_TIMEOUT = 600
 HEAD_BYTES = 96 * 1024
 TAIL_BYTES = 32 * 1024
 # Lines longer than this are split (progress bars, minified files).
-MAX_LINE_BYTES = 8 * 1024
+MAX_LINE_CHARS = 8 * 1024
 # After the command exits, how long its output pipes may stay open (background jobs).
 DRAIN_SECONDS = 0.5
 # After the group is gone, how long to wait for the pipes to reach their end.
@@ -257,10 +257,11 @@ class ExecuteBash(Tool):
                 break
             pending += decoder.decode(chunk)
             while True:
-                cut = pending.find("\n")
+                cut = pending.find("\n", 0, MAX_LINE_CHARS)
                 if cut < 0:
-                    if len(pending) > MAX_LINE_BYTES:
-                        line, pending = pending[:MAX_LINE_BYTES], pending[MAX_LINE_BYTES:]
+                    if len(pending) >= MAX_LINE_CHARS:
+                        # A very long line: pass it on in pieces.
+                        line, pending = pending[:MAX_LINE_CHARS], pending[MAX_LINE_CHARS:]
                         self._line(line + "\n", stream, capture, run, ctx)
                         continue
                     break
