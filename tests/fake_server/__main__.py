@@ -2,12 +2,16 @@
 
     python -m tests.fake_server --port 8765 --scenario demo.json [--loop] [--default-text TEXT]
 
+Ready-made scenarios live in tests/fake_server/scenarios/ (demo.json: a short tool-using session;
+long_answer.json: a long streamed Markdown answer for benchmarks).
+
 A scenario is a JSON list of entries in the script vocabulary, e.g.
     [{"text": "Let me look.", "tool_calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}]},
      {"thinking": "Hmm.", "text": "Done.", "usage": {"input_tokens": 100, "output_tokens": 20}},
      {"fault": "overloaded"},
      {"fault": "disconnect", "after_events": 5}]
-or an object {"replies": [...], "default": {...}, "loop": true}.
+or an object {"replies": [...], "default": {...}, "loop": true, "rules": [{..., "match": {...}}]}.
+Non-streaming requests (session titles) are answered "Fake session title" unless --no-title-rule.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=None, help="seconds between events for every reply")
     parser.add_argument("--api-key", help="require this API key")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    parser.add_argument("--no-title-rule", action="store_true",
+                        help="let non-streaming requests consume the script too (default: they get a fixed title)")
     args = parser.parse_args(argv)
 
     server = FakeServer(args.host, args.port, instant=args.instant, api_key=args.api_key)
@@ -47,10 +53,15 @@ def main(argv: list[str] | None = None) -> int:
 
             items = [replace(i, delay_per_event=args.delay) if hasattr(i, "delay_per_event") else i for i in items]
         server.script(*items)
+        for rule in scenario.rules:
+            server.add_rule(rule)
         server.default_reply = scenario.default
         server.loop_script = scenario.loop or args.loop
     else:
         server.loop_script = args.loop
+    if not args.no_title_rule:
+        # Cheap non-streaming calls (session titles) get their own answer and leave the script alone.
+        server.add_rule(reply(text="Fake session title"), match={"stream": False})
     if args.default_text is not None:
         server.default_reply = reply(text=args.default_text, delay_per_event=args.delay or 0.0)
     if not args.quiet:

@@ -220,7 +220,9 @@ def with_match(item: ScriptItem, match: Match) -> ScriptItem:
 
 def item_from_json(data: Mapping[str, Any]) -> ScriptItem:
     """One scenario entry: {"text": ..., "tool_calls": [{"name", "arguments", "id"}], ...} or
-    {"fault": "overloaded", "after_events": 3, ...}."""
+    {"fault": "overloaded", "after_events": 3, ...}. Keys are ``reply()``'s and ``fault()``'s
+    keyword arguments, plus "repeat" (the text repeated N times), "web_searches" as
+    [{"query", "results": [[title, url]]}] and "match" as a dict."""
     data = dict(data)
     match = data.pop("match", None)
     if "fault" in data:
@@ -230,6 +232,9 @@ def item_from_json(data: Mapping[str, Any]) -> ScriptItem:
     calls = [
         tool_call(c["name"], c.get("arguments"), c.get("id")) for c in data.pop("tool_calls", [])
     ]
+    repeat = int(data.pop("repeat", 1))  # "text" repeated N times (long answers for benchmarks)
+    if repeat != 1 and isinstance(data.get("text"), str):
+        data["text"] = data["text"] * repeat
     searches = [web_search(w["query"], [tuple(r) for r in w.get("results", [])]) for w in data.pop("web_searches", [])]
     data["web_searches"] = searches
     unknown = set(data) - {"web_searches",
@@ -245,11 +250,12 @@ class Scenario:
     items: list[ScriptItem]
     default: ScriptItem | None = None
     loop: bool = False
+    rules: list[ScriptItem] = field(default_factory=list)  # standing answers (each with a "match")
 
 
 def load_scenario(source: str | Path | list[Any] | Mapping[str, Any]) -> Scenario:
     """A scenario from a JSON file path or parsed JSON: either a list of entries, or
-    {"replies": [...], "default": {...}, "loop": bool}."""
+    {"replies": [...], "default": {...}, "loop": bool, "rules": [{..., "match": {...}}]}."""
     if isinstance(source, str | Path):
         data = json.loads(Path(source).read_text(encoding="utf-8"))
     else:
@@ -258,4 +264,8 @@ def load_scenario(source: str | Path | list[Any] | Mapping[str, Any]) -> Scenari
         return Scenario(items=[item_from_json(d) for d in data])
     items = [item_from_json(d) for d in data.get("replies", [])]
     default = item_from_json(data["default"]) if data.get("default") else None
-    return Scenario(items=items, default=default, loop=bool(data.get("loop", False)))
+    unknown = set(data) - {"replies", "default", "loop", "rules"}
+    if unknown:
+        raise ValueError(f"unknown scenario key(s) {sorted(unknown)}; use replies, default, loop, rules")
+    rules = [item_from_json(d) for d in data.get("rules", [])]
+    return Scenario(items=items, default=default, loop=bool(data.get("loop", False)), rules=rules)

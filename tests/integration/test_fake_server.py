@@ -844,7 +844,12 @@ def test_standalone_process_serves_a_scenario(tmp_path: Path) -> None:
         assert "listening on http://127.0.0.1:" in line, line + (proc.stderr.read() if proc.poll() else "")
         url = line.strip().rsplit(" ", 1)[-1]
         client = anthropic.Anthropic(base_url=url, api_key="k", max_retries=0)
-        texts = [client.messages.create(model="m", max_tokens=5, messages=USER_HI).content[0].text for _ in range(2)]
+        title = client.messages.create(model="m", max_tokens=5, messages=USER_HI).content[0].text
+        assert title == "Fake session title"  # non-streaming side calls leave the script alone
+        texts = []
+        for _ in range(2):
+            with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+                texts.append(stream.get_final_message().content[0].text)
         assert texts == ["from the scenario", "looping default"]
     finally:
         proc.terminate()
@@ -875,3 +880,24 @@ def test_autouse_check_fails_a_test_that_sent_an_invalid_conversation(tmp_path: 
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 passed, 1 error" in done.stdout
     assert "two consecutive user messages" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["demo.json", "long_answer.json"])
+def test_shipped_scenarios_load(name: str) -> None:
+    scenario = load_scenario(REPO_ROOT / "tests" / "fake_server" / "scenarios" / name)
+    assert scenario.items or scenario.default is not None
+
+
+async def test_concurrent_requests_are_served_in_parallel(fake_server: FakeServer) -> None:
+    """A slow main stream and a quick title call at the same time: each gets its own answer."""
+    fake_server.add_rule(reply(text="Title"), match={"stream": False})
+    fake_server.script(reply(text="m" * 40, chunk_size=4, delay_per_event=0.02))
+    client = anthropic_client(fake_server)
+
+    async def title() -> str:
+        await fake_server.wait_for_requests_async(1)
+        message = await client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI)
+        return message.content[0].text
+
+    main, side = await asyncio.gather(anthropic_final(fake_server), title())
+    assert main.content[0].text == "m" * 40 and side == "Title"
