@@ -105,6 +105,7 @@ def _fake_server_protocol_check(request: pytest.FixtureRequest) -> Iterator[None
     if request.node.stash.get(_CALL_FAILED, False):
         return  # the test's own failure says more than a follow-up protocol report
     for server in [s for s in FakeServer.started if s not in before]:
+        server.assert_no_errors()
         server.assert_protocol_valid()
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 # Stop reasons in the neutral vocabulary (core.providers.types.StopReason values).
 StopName = Literal["end_turn", "tool_use", "max_tokens", "refusal", "pause_turn", "stop_sequence"]
+STOP_NAMES = ("end_turn", "tool_use", "max_tokens", "refusal", "pause_turn", "stop_sequence")
 
 FaultKind = Literal[
     "overloaded",  # 529 Anthropic / 503 OpenAI
@@ -162,6 +163,10 @@ def reply(
     """An assistant message. Usage as a dict / core Usage, or as keyword arguments
     (``input_tokens=``, ``output_tokens=``, ``cache_read_tokens=``, ``cache_write_tokens=``,
     ``reasoning_tokens=``). ``instant=True`` sends each block in one delta."""
+    if stop is not None and stop not in STOP_NAMES:
+        raise ValueError(f"unknown stop {stop!r}; use one of {', '.join(STOP_NAMES)}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError("chunk_size must be a positive number of characters, or None for one delta")
     tool_calls = tuple(tool_calls)
     for call in tool_calls:
         if not isinstance(call, ToolCall):

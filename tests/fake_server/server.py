@@ -21,6 +21,7 @@ import contextlib
 import json
 import threading
 import time
+import traceback
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -34,7 +35,7 @@ from tests.fake_server.script import (
     Reply,
     ScriptItem,
 )
-from tests.fake_server.wire import WIRES, AnthropicWire, Ids, Issued, Wire
+from tests.fake_server.wire import WIRES, Ids, Issued, Wire
 
 MODEL_ENDPOINTS = {
     "/v1/messages": "anthropic",
@@ -55,7 +56,7 @@ DEFAULT_MODELS = [
 
 _REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    418: "I'm a teapot", 429: "Too Many Requests", 500: "Internal Server Error",
+    418: "I'm a teapot", 599: "Fake Server Error", 429: "Too Many Requests", 500: "Internal Server Error",
     503: "Service Unavailable", 529: "Overloaded",
 }
 
@@ -176,6 +177,7 @@ class _Conn:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     written_events: int = 0
+    headers_sent: bool = False
 
     def gone(self) -> bool:
         return self.writer.is_closing() or self.reader.at_eof() or self.reader.exception() is not None
@@ -220,6 +222,9 @@ class FakeServer:
         self.models: list[str] = list(models or DEFAULT_MODELS)
         self.ollama_context_length = 32768
         self.requests: list[RecordedRequest] = []
+        # Exceptions raised while answering (server bugs, unrenderable scripts); the test
+        # fixtures fail a test that left any.
+        self.errors: list[str] = []
         self._queue: list[ScriptItem] = []
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
@@ -348,6 +353,7 @@ class FakeServer:
             self._queue.clear()
             self._rules.clear()
             self.requests.clear()
+            self.errors.clear()
             self.issued.anthropic_thinking.clear()
             self.issued.responses_reasoning.clear()
 
@@ -400,6 +406,10 @@ class FakeServer:
             recorded = list(self.requests)
         assert_requests_valid(recorded, self.issued)
 
+    def assert_no_errors(self) -> None:
+        """Fail if answering any request raised (a fake-server bug or an unrenderable script)."""
+        assert not self.errors, "the fake server failed while answering:\n" + "\n".join(self.errors)
+
     def _take(self, request: RecordedRequest) -> ScriptItem | None:
         with self._lock:
             for rule in self._rules:
@@ -435,6 +445,17 @@ class FakeServer:
                 if not keep or not http.keep_alive:
                     break
         except (_ClientGone, ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            conn.abort()
+            return
+        except Exception as exc:  # a bug in the fake server or a script it cannot render
+            self.errors.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            with contextlib.suppress(Exception):
+                if conn.written_events == 0 and not conn.headers_sent:
+                    data = json.dumps({"error": {"message": f"fake server error: {exc!r}", "type": "fake_server"}})
+                    writer.write(self._head(599, {"content-type": "application/json",
+                                                  "content-length": str(len(data)), "x-should-retry": "false"}))
+                    writer.write(data.encode())
+                    await writer.drain()
             conn.abort()
             return
         finally:
@@ -592,6 +613,7 @@ class FakeServer:
             return True
         # disconnect: headers promise the whole body, half of it arrives.
         head = self._head(200, {"content-type": "application/json", "content-length": str(len(data))})
+        conn.headers_sent = True
         conn.writer.write(head + data[: len(data) // 2])
         await conn.writer.drain()
         conn.abort()
@@ -627,6 +649,7 @@ class FakeServer:
         }
         if status == 418 or status < 400:
             headers["x-should-retry"] = "false"
+        conn.headers_sent = True
         conn.writer.write(self._head(status, headers) + data)
         await conn.writer.drain()
 
@@ -637,6 +660,7 @@ class FakeServer:
             "transfer-encoding": "chunked",
             **self._common_headers(),
         }
+        conn.headers_sent = True
         conn.writer.write(self._head(200, headers))
         await conn.writer.drain()
 
@@ -725,4 +749,4 @@ def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-__all__ = ["AnthropicWire", "FakeServer", "RecordedRequest", "matches"]
+__all__ = ["FakeServer", "RecordedRequest", "matches"]

@@ -901,3 +901,27 @@ async def test_concurrent_requests_are_served_in_parallel(fake_server: FakeServe
 
     main, side = await asyncio.gather(anthropic_final(fake_server), title())
     assert main.content[0].text == "m" * 40 and side == "Title"
+
+
+async def test_a_server_side_failure_is_reported_not_swallowed(fake_server: FakeServer) -> None:
+    def broken_match(request: Any) -> bool:
+        raise ZeroDivisionError("bad matcher")
+
+    fake_server.script(reply(text="never", match=broken_match))
+    with pytest.raises(anthropic.APIStatusError, match="fake server error") as info:
+        await anthropic_final(fake_server)
+    assert info.value.status_code == 599
+    with pytest.raises(AssertionError, match="ZeroDivisionError: bad matcher"):
+        fake_server.assert_no_errors()
+    fake_server.clear()
+
+
+def test_reply_rejects_unknown_stop_and_bad_chunks() -> None:
+    with pytest.raises(ValueError, match="unknown stop"):
+        reply(text="x", stop="stop")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="chunk_size"):
+        reply(text="x", chunk_size=0)
+    with pytest.raises(ValueError, match="unknown usage field"):
+        reply(text="x", prompt_tokens=3)
+    with pytest.raises(TypeError, match="tool_call"):
+        reply(tool_calls=[("read_file", {})])  # type: ignore[list-item]
