@@ -250,7 +250,7 @@ class ResumePickerScreen(ModalScreen[str | None]):
                 if info.id == keep:
                     target = index
                     break
-        first = max(FIRST_ROWS, (target or 0) + 1)
+        first = max(min(FIRST_ROWS, self.app.size.height // 2 + 2), (target or 0) + 1)
         self._generation += 1
         option_list.set_options(self._options(shown[:first]))
         option_list.highlighted = target

@@ -117,9 +117,13 @@ def validate_session_id(value: str, *, prefix: bool = False) -> str:
     return normal
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SessionInfo:
-    """One saved conversation, as the resume list and the runtime see it."""
+    """One saved conversation, as the resume list and the runtime see it.
+
+    Treat it as read-only. (Not a frozen dataclass: building a thousand frozen instances for
+    the resume list costs several milliseconds more.)
+    """
 
     id: str
     project: str
@@ -132,7 +136,8 @@ class SessionInfo:
     created_at: float
     updated_at: float
     message_count: int
-    usage: Usage
+    # input, output, cache read, cache write, reasoning (see ``usage``).
+    tokens: tuple[int, int, int, int, int]
     peak_prompt_tokens: int
     cost_usd: float
     ledger_json: str
@@ -144,6 +149,12 @@ class SessionInfo:
     @property
     def short_id(self) -> str:
         return self.id[:8]
+
+    @property
+    def usage(self) -> Usage:
+        """The session's token totals (built on demand: the resume list reads a thousand rows)."""
+        i, o, cr, cw, r = self.tokens
+        return Usage(input_tokens=i, output_tokens=o, cache_read_tokens=cr, cache_write_tokens=cw, reasoning_tokens=r)
 
     @property
     def ledger(self) -> dict[str, dict[str, object]]:
@@ -227,13 +238,7 @@ def _info(row: Sequence[Any]) -> SessionInfo:
         created_at=row[8],
         updated_at=row[9],
         message_count=row[10],
-        usage=Usage(
-            input_tokens=row[11],
-            output_tokens=row[12],
-            cache_read_tokens=row[13],
-            cache_write_tokens=row[14],
-            reasoning_tokens=row[15],
-        ),
+        tokens=(row[11], row[12], row[13], row[14], row[15]),
         peak_prompt_tokens=row[16],
         cost_usd=row[17],
         ledger_json=row[18],
