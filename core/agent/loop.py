@@ -249,7 +249,8 @@ class Agent:
             await self._loop()
         except asyncio.CancelledError:
             self.last_turn_interrupted = True
-            queue.put_nowait(ev.TurnInterrupted())
+            # Through _emit: the session recorder marks the turn interrupted at once.
+            self._emit(ev.TurnInterrupted())
             if self._partial_results and self.history.unanswered_tool_uses():
                 self.history.add_user(list(self._partial_results))
                 results: list[ToolResultBlock] = self._partial_results

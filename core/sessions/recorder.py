@@ -165,7 +165,8 @@ class SessionRecorder:
             await self._add(rec.NOTICE, rec.notice("error", event.error, title="Error", hint=event.hint))
             await self._update(turn_open=False, interrupted=False, touch=True)
         elif isinstance(event, ev.TurnInterrupted):
-            await self.mark_interrupted(event.reason)
+            reason = event.reason if event.reason != "interrupted" else "interrupted by the user"
+            await self.mark_interrupted(reason)
         elif isinstance(event, ev.ToolCallStarted):
             seq = self._next_seq()
             data = rec.tool_started(event)

@@ -195,8 +195,8 @@ async def test_an_interrupted_turn_is_marked_and_the_next_request_is_valid(env: 
         seen.append(event)
         if isinstance(event, ev.AssistantTextDelta):
             break
-    await agen.aclose()  # what Esc does: the consumer stops and the turn is cancelled
-    await handle.recorder.mark_interrupted()
+    await agen.aclose()  # the consumer stops and the turn is cancelled
+    assert not handle.recorder.turn_open  # the agent's TurnInterrupted reached the recorder
     await close_session(runtime)
 
     runtime = env.runtime()
@@ -207,6 +207,7 @@ async def test_an_interrupted_turn_is_marked_and_the_next_request_is_valid(env: 
         # The user's message was kept; the half-streamed reply was not saved.
         assert [m.role for m in runtime.agent.history.messages] == ["user"]
         assert handle.records[-1].data["title"] == "Interrupted"
+        assert handle.records[-1].data["text"] == "Interrupted by the user."
         env.server.script(reply(text="Here it is."))
         events = await run(runtime, "try again")
         assert isinstance(events[-1], ev.TurnFinished)
