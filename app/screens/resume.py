@@ -9,9 +9,8 @@ deletes the highlighted session after a confirmation; Esc dismisses with None.
 The screen reads the store once when it opens (one indexed query) and filters in memory, so
 it opens quickly with a thousand sessions.
 
-``chat_records`` turns a resumed session's display records (plus its away summary and a
-read-only note) into the chat log's records, and ``last_plan`` gives the plan to show, so
-the app replays a session without calling the model.
+``pick_and_resume`` is ``/resume`` in one call: the picker, then the runtime switched to the
+chosen session (show it with ``ChatScreen.show_session``).
 """
 
 from __future__ import annotations
@@ -35,12 +34,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.events import PlanStep
 from core.sessions import SessionHandle, open_store, switch_to
-from core.sessions import records as rec
-from core.sessions.store import DisplayRecord, SessionInfo, SessionStore, SessionStoreError
-from core.sessions.summary import AwaySummary, format_age
-from widgets.records import AssistantRecord, NoticeRecord, Record, ThinkingRecord, ToolRecord, UserRecord
+from core.sessions.store import SessionInfo, SessionStore, SessionStoreError
+from core.sessions.summary import format_age
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
@@ -387,97 +383,13 @@ def _matches(info: SessionInfo, words: Sequence[str]) -> bool:
     return all(word in haystack for word in words)
 
 
-# ---- replaying a resumed session ---------------------------------------------------------------
-
-_TOOL_STATUSES = frozenset({"running", "ok", "error", "denied", "interrupted", "skipped"})
-_LEVELS = frozenset({"info", "warning", "error"})
-
-
-def chat_records(
-    records: Sequence[DisplayRecord],
-    away: AwaySummary | None = None,
-    read_only_reason: str | None = None,
-) -> list[Record]:
-    """The chat log's records for a resumed session, in order, ending with the away summary.
-
-    Unknown kinds (written by a newer Stoa) are skipped; plans go to ``last_plan``.
-    """
-    out: list[Record] = []
-    for record in records:
-        data = record.data
-        text = str(data.get("text") or "")
-        if record.kind == rec.USER:
-            images = int(data.get("images") or 0)
-            if images:
-                text += f"\n[{images} image{'s' if images != 1 else ''} attached]"
-            out.append(UserRecord(text=text.strip() or "(empty)", steering=bool(data.get("steering"))))
-        elif record.kind == rec.ASSISTANT:
-            out.append(AssistantRecord(text=text, done=True))
-        elif record.kind == rec.THINKING:
-            out.append(ThinkingRecord(text=text, done=True, expanded=False))
-        elif record.kind == rec.TOOL:
-            status = str(data.get("status") or "error")
-            elapsed = data.get("elapsed")
-            out.append(
-                ToolRecord(
-                    call_id=str(data.get("call_id") or ""),
-                    name=str(data.get("name") or "tool"),
-                    arguments=dict(data.get("arguments") or {}),
-                    summary=str(data.get("summary") or ""),
-                    server=data.get("server"),
-                    status=status if status in _TOOL_STATUSES else "error",  # type: ignore[arg-type]
-                    result_text=str(data.get("result_text") or ""),
-                    display=data.get("display") if isinstance(data.get("display"), dict) else None,
-                    elapsed=float(elapsed) if isinstance(elapsed, int | float) else None,
-                )
-            )
-        elif record.kind == rec.NOTICE:
-            level = str(data.get("level") or "info")
-            out.append(
-                NoticeRecord(
-                    level=level if level in _LEVELS else "info",  # type: ignore[arg-type]
-                    text=text,
-                    hint=data.get("hint"),
-                    title=data.get("title"),
-                )
-            )
-        elif record.kind == rec.SERVER_TOOL:
-            out.append(NoticeRecord(level="info", text=str(data.get("summary") or ""), title=str(data.get("name") or "")))
-    if away is not None:
-        out.append(
-            NoticeRecord(
-                level="warning" if away.interrupted else "info",
-                title="Welcome back",
-                text=f"{away.headline}\n{away.details}",
-                hint=away.banner,
-            )
-        )
-    if read_only_reason:
-        out.append(NoticeRecord(level="warning", title="Read-only", text=read_only_reason))
-    return out
-
-
-def last_plan(records: Sequence[DisplayRecord]) -> tuple[tuple[PlanStep, ...], str | None] | None:
-    """The latest plan of a resumed session (steps and explanation), or None."""
-    for record in reversed(records):
-        if record.kind == rec.PLAN:
-            steps = tuple(
-                PlanStep(step=str(s.get("step", "")), status=s.get("status", "pending"))
-                for s in record.data.get("steps", [])
-                if isinstance(s, dict)
-            )
-            return steps, record.data.get("explanation")
-    return None
-
-
 async def pick_and_resume(
     app: Any, runtime: Runtime, *, show_all: bool = False, clock: Callable[[], float] = time.time
 ) -> SessionHandle | None:
     """``/resume`` and ``stoa -r``: show the picker, then switch the runtime to the chosen
     session (the current one is closed first). Returns the new handle, or None if the person
     closed the picker or chose the session already open. Call it from a worker (it waits on
-    ``push_screen_wait``); then replay ``chat_records(handle.records, handle.away,
-    handle.read_only_reason)`` into the chat log.
+    ``push_screen_wait``); then show it with ``ChatScreen.show_session(handle)``.
     """
     store = await open_store(runtime)
     current = runtime.services.get("session")

@@ -291,51 +291,6 @@ def test_snapshot_resume_delete_confirmation(snap_compare: Any, db: Path) -> Non
     assert snap_compare(PickerHost(db), terminal_size=SIZE, run_before=run_before)
 
 
-# ---- replay ------------------------------------------------------------------------------------
-
-
-async def test_saved_records_become_chat_log_records(tmp_path: Path) -> None:
-    from app.screens.resume import chat_records, last_plan
-    from core import events as ev
-    from core.providers.types import ToolUseBlock
-    from core.sessions.recorder import SessionRecorder
-    from core.sessions.summary import AwaySummary
-    from widgets.records import AssistantRecord, NoticeRecord, ThinkingRecord, ToolRecord, UserRecord
-
-    store = await SessionStore.open(tmp_path / "s.db")
-    try:
-        recorder = SessionRecorder(store, SessionSeed(SESSIONS[0][0], str(PROJECT), "m", "anthropic", "auto", "off"))
-        await recorder.message_added(user_text("show me the plan"), replaces_last=False)
-        await recorder.event(ev.TurnStarted("t", "show me the plan", "m", "off"))
-        await recorder.message_added(
-            Message(role="assistant", content=[TextBlock(text="Planning."), ToolUseBlock(id="c1", name="update_plan")]),
-            replaces_last=False,
-        )
-        await recorder.event(ev.ToolCallStarted("c1", "update_plan", {"steps": []}, summary="2 steps"))
-        await recorder.event(ev.PlanUpdated((ev.PlanStep("read", "completed"), ev.PlanStep("write", "in_progress")), "why"))
-        await recorder.event(ev.ToolCallStarted("c2", "web_fetch", {"url": "x"}))
-        await recorder.event(ev.ServerToolUsed("web_search", "searched for stoa"))
-        await recorder.event(ev.Notice("warning", "careful"))
-        records = await store.load_records(recorder.session_id)
-    finally:
-        await store.aclose()
-    away = AwaySummary(SESSIONS[0][0], "t", 3600, NOW, 2, 1, 2, 1000, 0.01, interrupted=True, crashed=True)
-    log = chat_records(records, away, "no key for anthropic")
-    assert [type(r) for r in log] == [
-        UserRecord, AssistantRecord, ToolRecord, ToolRecord, NoticeRecord, NoticeRecord, NoticeRecord, NoticeRecord
-    ]
-    assert log[0].text == "show me the plan"  # type: ignore[attr-defined]
-    tool = log[2]
-    assert isinstance(tool, ToolRecord) and tool.status == "running" and tool.summary == "2 steps"
-    assert isinstance(log[4], NoticeRecord) and log[4].title == "web_search"
-    welcome = log[-2]
-    assert isinstance(welcome, NoticeRecord) and welcome.level == "warning" and welcome.hint and "Stoa stopped" in welcome.hint
-    assert isinstance(log[-1], NoticeRecord) and log[-1].title == "Read-only"
-    plan = last_plan(records)
-    assert plan is not None and [s.status for s in plan[0]] == ["completed", "in_progress"] and plan[1] == "why"
-    assert not any(isinstance(r, ThinkingRecord) for r in log)
-
-
 async def test_pick_and_resume_switches_the_runtime(tmp_path: Path) -> None:
     from app.screens.resume import pick_and_resume
     from core.config import load_config
