@@ -249,5 +249,6 @@ def _normal(ctx: CommandContext) -> None:
     ctx.screen.set_mode(configured if configured != "plan" else "auto")
 
 
-# /model, /effort, /key, /status (registered by importing their module).
+# /mcp, /model, /effort, /key, /status (registered by importing their modules).
+import app.mcp_commands  # noqa: E402
 import app.model_commands  # noqa: E402, F401

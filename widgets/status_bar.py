@@ -49,6 +49,8 @@ class StatusInfo:
     effort: str = "off"
     mode: str = "auto"
     sandbox: str = ""
+    # Connected MCP servers, e.g. "MCP 2/3" (empty: none configured).
+    mcp: str = ""
     workspace: str = ""
     context_tokens: int = 0
     context_window: int = 0
@@ -151,6 +153,8 @@ class StatusBar(Static):
             out.append((3, self._context_meter()))
         if info.sandbox:
             out.append((6, Text(info.sandbox)))
+        if info.mcp:
+            out.append((6, Text(info.mcp)))
         if info.workspace:
             out.append((5, Text(info.workspace)))
         tokens = Text(f"in {human_tokens(info.input_tokens)} out {human_tokens(info.output_tokens)}")

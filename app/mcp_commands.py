@@ -1,0 +1,104 @@
+"""/mcp in the TUI, and the hook that keeps the chat screen told about MCP servers.
+
+``/mcp`` (or ``/mcp list``) opens the servers screen; ``/mcp add|add-http|remove|reconnect``
+edit ``.stoa/config.local.toml`` and apply it at once (core/mcp/commands.py does the work).
+``watch_manager(chat, manager)`` shows the count of connected servers in the status bar and a
+notice when a server fails or disconnects; the app calls it when it starts the manager.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.commands import CommandContext, command
+
+if TYPE_CHECKING:
+    from core.mcp.manager import McpManager, ServerState
+
+_WATCHED = "mcp_watched"
+
+
+def status_label(manager: McpManager) -> str:
+    """What the status bar shows: ``MCP 2/3`` (connected of enabled), empty with no servers."""
+    rows = [r for r in manager.rows() if r.status.value != "disabled"]
+    if not rows:
+        return ""
+    return f"MCP {manager.connected_count}/{len(rows)}"
+
+
+def watch_manager(chat: Any, manager: McpManager) -> None:
+    """Keep ``chat`` (the ChatScreen) up to date with the manager. Safe to call more than once."""
+    services = chat.runtime.services
+    if services.get(_WATCHED) is manager:
+        return
+    services[_WATCHED] = manager
+    last: dict[str, str] = {}
+    config = chat.runtime.config
+    home_text = config.env.get("HOME")
+    home = Path(home_text) if home_text else None
+
+    def changed(state: ServerState) -> None:
+        from app.screens.mcp import shorten
+
+        status = state.status.value
+        previous = last.get(state.name)
+        last[state.name] = status
+        _set_status(chat, status_label(manager))
+        if status in ("failed", "disconnected") and previous != status:
+            chat.show_notice(
+                "warning",
+                shorten(f"MCP server {state.name}: {state.status_text}", config.workspace, home),
+                hint="/mcp shows every server; /mcp reconnect NAME tries again",
+            )
+
+    manager.subscribe(changed)
+    _set_status(chat, status_label(manager))
+
+
+def _set_status(chat: Any, label: str) -> None:
+    bar = getattr(chat, "status_bar", None)
+    if bar is None:
+        return
+    info = getattr(bar, "info", None)
+    if info is not None and hasattr(info, "mcp"):
+        bar.set_info(mcp=label)
+
+
+def _manager(ctx: CommandContext) -> McpManager:
+    from core.mcp import attach
+
+    manager = attach(ctx.runtime)
+    watch_manager(ctx.screen, manager)
+    return manager
+
+
+@command("mcp", "MCP servers: list, add, add-http, remove, reconnect", args="[list|add|add-http|remove|reconnect]")
+async def _mcp(ctx: CommandContext) -> None:
+    from core.mcp.commands import parse_command, run_command
+
+    manager = _manager(ctx)
+    words = ctx.args.split()
+    if not words or words[0] in ("list", "ls"):
+        from app.screens.mcp import McpServersScreen
+
+        home = ctx.runtime.config.env.get("HOME")
+        await ctx.app.push_screen(
+            McpServersScreen(
+                manager,
+                mode=ctx.runtime.policy.mode,
+                workspace=ctx.runtime.config.workspace,
+                home=Path(home) if home else None,
+            )
+        )
+        return
+    try:
+        parse_command(ctx.args)
+    except ValueError as exc:
+        ctx.error(str(exc), hint="/mcp help lists the forms")
+        return
+    result = await run_command(ctx.args, manager)
+    if result.ok:
+        ctx.info(result.message)
+    else:
+        ctx.error(result.message)
