@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from widgets.messages import AssistantMessage, NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
+from widgets.messages import NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
 from widgets.records import (
     AssistantRecord,
     NoticeRecord,
@@ -103,6 +103,8 @@ class ChatLog(VerticalScroll, can_focus=True):
         if isinstance(record, UserRecord):
             widget = UserMessage(record)
         elif isinstance(record, AssistantRecord):
+            from widgets.assistant import AssistantMessage
+
             widget = AssistantMessage(record)
         elif isinstance(record, ThinkingRecord):
             widget = ThinkingMessage(record)

@@ -1,8 +1,8 @@
-"""Chat log entries that are plain text or Markdown: user, assistant, thinking, notices, welcome.
+"""Chat log entries that are plain text: user, thinking, notices, welcome.
 
 Each widget is built from its record (``widgets.records``) and keeps it current, so the chat
-log can drop the widget and rebuild it later. The assistant reply streams into one Markdown
-widget through ``Markdown.get_stream`` (which batches fragments when the UI falls behind).
+log can drop the widget and rebuild it later. The assistant reply (Markdown) lives in
+``widgets.assistant``, imported on first use: Markdown's parser costs start-up time.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Static
 
-from widgets.records import AssistantRecord, NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
+from widgets.records import NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
 
 
 class UserMessage(Static):
@@ -44,54 +43,6 @@ class UserMessage(Static):
         if self.record.steering:
             text = Text.assemble(("steer ▸ ", "italic"), text)
         return text
-
-
-class AssistantMessage(Markdown):
-    """One assistant reply. Streams while the model writes; plain Markdown once done."""
-
-    DEFAULT_CSS = """
-    AssistantMessage {
-        margin: 1 0 0 0;
-        padding: 0 1 0 2;
-        background: transparent;
-    }
-    AssistantMessage > MarkdownBlock:last-child {
-        margin-bottom: 0;
-    }
-    """
-
-    def __init__(self, record: AssistantRecord) -> None:
-        self.record = record
-        super().__init__(record.text if record.done else None)
-        self._stream: MarkdownStream | None = None
-        self._pending = record.text if not record.done else ""
-
-    def on_mount(self) -> None:
-        if not self.record.done:
-            self._stream = Markdown.get_stream(self)
-            if self._pending:
-                self.run_worker(self._stream.write(self._pending), group="markdown")
-                self._pending = ""
-
-    async def add_text(self, fragment: str) -> None:
-        """Append streamed text (not ``append``: that is Markdown's own, used by the stream)."""
-        if not fragment:
-            return
-        self.record.text += fragment
-        if self._stream is not None:
-            await self._stream.write(fragment)
-        else:
-            self._pending += fragment
-
-    async def finish(self, final_text: str | None = None) -> None:
-        """Stop streaming; if the provider's final text differs from the stream, show the final."""
-        self.record.done = True
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.stop()
-        if final_text is not None and final_text != self.record.text:
-            self.record.text = final_text
-            await self.update(final_text)
 
 
 class ThinkingMessage(Vertical):

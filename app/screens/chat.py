@@ -35,7 +35,7 @@ from core import events as ev
 from core.permissions.approver import PermissionDecision
 from widgets.chat_log import ChatLog
 from widgets.composer import Composer
-from widgets.messages import AssistantMessage, ThinkingMessage
+from widgets.messages import ThinkingMessage
 from widgets.plan_panel import PlanPanel
 from widgets.queue_bar import QueueBar
 from widgets.records import (
@@ -54,6 +54,7 @@ from widgets.tool_call import ToolCallView
 if TYPE_CHECKING:
     from core.providers.types import Message
     from core.runtime import Runtime
+    from widgets.assistant import AssistantMessage
 
 MODES_CYCLE = ("plan", "ask", "auto")
 INTERRUPT_GRACE_SECONDS = 3.0
@@ -418,8 +419,7 @@ class ChatScreen(Screen[None]):
                 record = AssistantRecord()
                 self._assistant_record = record
                 self._attempt.append(record)
-                widget = await self.log_view.add(record)
-                assert isinstance(widget, AssistantMessage)
+                widget: Any = await self.log_view.add(record)
                 self._assistant = widget
             await self._assistant.add_text(text)
         elif chunk.kind == "thinking":

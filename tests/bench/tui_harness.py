@@ -1,0 +1,172 @@
+"""Helpers for the TUI benchmarks: run ``stoa`` in a real terminal (tmux) and watch the screen.
+
+``TmuxStoa`` starts the app in a detached tmux session of a given size, with an isolated
+environment (HOME, STOA_HOME, keys and base URLs pointing at a fake provider server), and
+offers ``wait_for_text`` (polls ``tmux capture-pane``), ``send_keys``, ``rss_kib`` and
+``frames`` (frame timestamps recorded by ``tests/bench/tui_launcher.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent.parent
+PYTHON = Path(sys.executable)
+LAUNCHER = Path(__file__).resolve().parent / "tui_launcher.py"
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+class TmuxStoa:
+    def __init__(
+        self,
+        folder: Path,
+        base_url: str,
+        *,
+        args: tuple[str, ...] = (),
+        size: tuple[int, int] = (120, 40),
+        record_frames: bool = False,
+    ) -> None:
+        self.folder = folder
+        self.workspace = folder / "project"
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.home = folder / "home"
+        self.home.mkdir(exist_ok=True)
+        self.stoa_home = folder / "stoa-home"
+        self.base_url = base_url
+        self.args = args
+        self.size = size
+        self.session = f"stoa-bench-{uuid.uuid4().hex[:8]}"
+        self.frames_file = folder / f"{self.session}.frames.json" if record_frames else None
+        self.started_at = 0.0
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "PATH": f"{PYTHON.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(self.home),
+            "STOA_HOME": str(self.stoa_home),
+            "TERM": "xterm-256color",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONPATH": str(REPO),
+            "ANTHROPIC_API_KEY": "bench-key",
+            "OPENAI_API_KEY": "bench-key",
+            "ANTHROPIC_BASE_URL": self.base_url,
+            "OPENAI_BASE_URL": f"{self.base_url}/v1",
+        }
+        if self.frames_file is not None:
+            env["STOA_BENCH_FRAMES"] = str(self.frames_file)
+        return env
+
+    def start(self) -> float:
+        """Start the app; returns the perf_counter time just before tmux was asked to."""
+        env = self.env()
+        script = self.folder / f"{self.session}.sh"
+        exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
+        program = LAUNCHER if self.frames_file is not None else "-m app.cli"
+        script.write_text(
+            "#!/bin/sh\n"
+            f"cd {_quote(str(self.workspace))}\n"
+            f"exec env -i {exports} {_quote(str(PYTHON))} {program} {' '.join(_quote(a) for a in self.args)}\n"
+        )
+        script.chmod(0o755)
+        width, height = self.size
+        self.started_at = time.perf_counter()
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height), str(script)],
+            check=True,
+        )
+        return self.started_at
+
+    def screen(self) -> str:
+        return tmux("capture-pane", "-t", self.session, "-p")
+
+    def wait_for_text(self, text: str, *, timeout: float = 20.0, interval: float = 0.003) -> float:
+        """perf_counter time when ``text`` first appeared on screen."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            if text in self.screen():
+                return time.perf_counter()
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{text!r} did not appear; the screen shows:\n{self.screen()}")
+            time.sleep(interval)
+
+    def wait_for_last_line(self, predicate: Any, *, timeout: float = 20.0, interval: float = 0.003) -> float:
+        deadline = time.perf_counter() + timeout
+        while True:
+            if predicate(self.screen()):
+                return time.perf_counter()
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"condition not met; the screen shows:\n{self.screen()}")
+            time.sleep(interval)
+
+    def send_keys(self, *keys: str, literal: bool = False) -> None:
+        args = ["send-keys", "-t", self.session]
+        if literal:
+            args.append("-l")
+        tmux(*args, *keys)
+
+    def pid(self) -> int:
+        return int(tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").strip())
+
+    def rss_kib(self) -> int:
+        status = Path(f"/proc/{self.pid()}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the app process has used so far."""
+        fields = Path(f"/proc/{self.pid()}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def frames(self) -> list[float]:
+        if self.frames_file is None or not self.frames_file.exists():
+            return []
+        return list(json.loads(self.frames_file.read_text()))
+
+    def stop(self) -> None:
+        tmux("kill-session", "-t", self.session)
+
+    def quit(self, timeout: float = 5.0) -> None:
+        """Quit like a person (Ctrl+C twice), so the launcher can write its frame log."""
+        self.send_keys("C-c")
+        time.sleep(0.2)
+        self.send_keys("C-c")
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.session not in tmux("list-sessions", "-F", "#{session_name}"):
+                return
+            time.sleep(0.05)
+        self.stop()
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def require_tmux() -> None:
+    if shutil.which("tmux") is None:
+        raise SystemExit("these benchmarks run the app in tmux; install tmux first")
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"

@@ -1,0 +1,40 @@
+"""Run ``stoa`` (app.cli) while recording when each frame is written to the terminal.
+
+Used by the TUI benchmarks: with ``STOA_BENCH_FRAMES=path`` the perf_counter time of every
+frame Textual writes goes to that JSON file when the app exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+
+def _record_frames(path: str) -> None:
+    from textual.app import App
+
+    frames: list[float] = []
+    original = App._display
+
+    def display(self, screen, renderable):  # type: ignore[no-untyped-def]
+        if renderable is not None:
+            frames.append(time.perf_counter())
+        return original(self, screen, renderable)
+
+    App._display = display  # type: ignore[method-assign]
+    atexit.register(lambda: Path(path).write_text(json.dumps(frames)))
+
+
+if __name__ == "__main__":
+    target = os.environ.get("STOA_BENCH_FRAMES")
+    if target:
+        _record_frames(target)
+    from app.cli import main
+
+    sys.exit(main(sys.argv[1:]))
