@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
+from textual.widgets import OptionList
 
 from tests.fake_server import FakeServer, reply
 from tests.ui.conftest import SIZE, AppFactory, wait_for, wait_idle
@@ -62,8 +62,8 @@ async def test_resume_without_id_opens_the_picker(app_factory: AppFactory, fake_
         from app.screens.resume import ResumePickerScreen
 
         await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
-        await wait_for(lambda: bool(app.screen.query_one(Input)), what="the picker rows")
-        await pilot.pause(0.2)
+        await wait_for(lambda: app.screen.query_one(OptionList).option_count > 0, what="the picker rows")
+        await pilot.pause()
         await pilot.press("enter")
         await wait_for(lambda: app.chat.ready, what="the resumed session")
         assert any(isinstance(r, UserRecord) and r.text == "pick me" for r in app.chat.log_view.records)
