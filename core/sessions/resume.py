@@ -185,10 +185,13 @@ async def resume_session(
     records = await store.load_records(info.id)
     crashed = info.turn_open
     if crashed:
-        # The process died mid-turn: say so in the replay, once, and close the turn.
-        records = await _close_crashed_turn(store, info, records)
+        # The process died mid-turn: close the turn and leave a marker where it stopped for
+        # later replays. This time the away summary's banner says it, so the marker is not
+        # returned (the chat log would show the same warning twice).
+        await _close_crashed_turn(store, info, records)
     away = away_summary(info, records, crashed=crashed, now=clock())
     records = [_settled(r) for r in records]
+    next_seq = max((r.seq for r in records), default=0) + (1 if crashed else 0)
 
     seed = SessionSeed(
         id=info.id,
@@ -206,7 +209,7 @@ async def resume_session(
         seed,
         titles=titles,
         exists=True,
-        next_seq=max((r.seq for r in records), default=0),
+        next_seq=next_seq,
         last_message=history[-1] if history else None,
         title=info.title,
         title_source=info.title_source,
@@ -354,9 +357,7 @@ def _ledger_from_counters(info: SessionInfo) -> UsageLedger:
     return ledger
 
 
-async def _close_crashed_turn(
-    store: SessionStore, info: SessionInfo, records: list[DisplayRecord]
-) -> list[DisplayRecord]:
+async def _close_crashed_turn(store: SessionStore, info: SessionInfo, records: list[DisplayRecord]) -> None:
     seq = max((r.seq for r in records), default=0) + 1
     data = rec.notice(
         "warning",
@@ -371,8 +372,7 @@ async def _close_crashed_turn(
         await store.add_record(seed, seq, rec.NOTICE, data)
         await store.update_session(info.id, turn_open=False, interrupted=True)
     except SessionStoreError:
-        pass  # shown anyway from memory; saved next time
-    return [*records, DisplayRecord(seq=seq, kind=rec.NOTICE, data=data, created_at=store.clock())]
+        pass  # the away summary still says it; the marker is written at the next crash check
 
 
 def _settled(record: DisplayRecord) -> DisplayRecord:

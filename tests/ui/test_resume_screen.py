@@ -4,6 +4,7 @@ snapshots: the list, a filtered list, the empty state and the delete confirmatio
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,92 @@ async def test_pick_and_resume_switches_the_runtime(tmp_path: Path) -> None:
         assert handle.away is not None and handle.away.away_seconds == 3 * 3600
     finally:
         await close_session(runtime)
+
+
+# ---- a resumed conversation in the real app ------------------------------------------------------
+
+
+async def save_crashed_conversation(config: Any) -> None:
+    """A conversation saved three days ago whose last turn was cut by a crash."""
+    from core.cost import UsageLedger
+    from core.models import find_model
+    from core.providers.types import ThinkingBlock, ToolResultBlock, ToolUseBlock, Usage
+    from core.sessions import records as rec
+
+    ago = time.time() - (3 * 86_400 + 2 * 3600 + 60)
+    store = await SessionStore.open(config.paths.database, clock=lambda: ago)
+    seed = SessionSeed(SESSIONS[1][0], str(config.workspace), "claude-sonnet-4-6", "anthropic", "auto", "medium")
+    readme = "# Stoa\n\nA terminal coding agent.\n"
+    call = ToolUseBlock(id="toolu_01", name="read_file", input={"path": "README.md"})
+    try:
+        await store.save_message(seed, user_text("What does the README say?"), title="What does the README say?",
+                                 records=[(1, rec.USER, {"text": "What does the README say?", "steering": False})])
+        await store.save_message(
+            seed,
+            Message(role="assistant", content=[ThinkingBlock(thinking="Read it first."), TextBlock(text="Let me read it."), call]),
+            records=[(2, rec.THINKING, {"text": "Read it first."}), (3, rec.ASSISTANT, {"text": "Let me read it."})],
+        )
+        await store.add_record(seed, 4, rec.TOOL, {
+            "call_id": "toolu_01", "name": "read_file", "arguments": {"path": "README.md"}, "summary": "README.md",
+            "server": None, "status": "ok", "result_text": readme,
+            "display": {"kind": "text", "text": readme, "language": None, "path": "README.md", "first_line": 1},
+            "elapsed": 0.01,
+        })
+        await store.save_message(seed, Message(role="user", content=[ToolResultBlock(tool_use_id="toolu_01", content=[TextBlock(text=readme)])]))
+        await store.save_message(
+            seed, Message(role="assistant", content=[TextBlock(text="It describes Stoa, a terminal coding agent.")]),
+            records=[(5, rec.ASSISTANT, {"text": "It describes Stoa, a terminal coding agent."})],
+            preview="It describes Stoa, a terminal coding agent.",
+        )
+        await store.save_message(seed, user_text("Now summarise the design doc"),
+                                 records=[(6, rec.USER, {"text": "Now summarise the design doc", "steering": False})])
+        ledger = UsageLedger()
+        sonnet = find_model("claude-sonnet-4-6")
+        ledger.add("claude-sonnet-4-6", Usage(input_tokens=2400, output_tokens=180, cache_read_tokens=9000), sonnet)
+        ledger.add("claude-sonnet-4-6", Usage(input_tokens=300, output_tokens=60, cache_read_tokens=11000), sonnet)
+        total = ledger.total
+        await store.update_session(
+            seed.id, turn_open=True, ledger=ledger.to_dict(), cost_usd=ledger.cost_usd,
+            input_tokens=total.input_tokens, output_tokens=total.output_tokens, cache_read_tokens=total.cache_read_tokens,
+        )
+    finally:
+        await store.aclose()
+
+
+async def test_a_crashed_conversation_resumes_in_the_app(config: Any, app_factory: Any) -> None:
+    from tests.ui.conftest import wait_for
+    from widgets.records import NoticeRecord, ToolRecord, UserRecord
+
+    await save_crashed_conversation(config)
+    app = app_factory(sessions=True, continue_latest=True)
+    async with app.run_test(size=(120, 40)):
+        await wait_for(lambda: app.chat.ready, what="the resumed session")
+        records = app.chat.log_view.records
+        assert [r.text for r in records if isinstance(r, UserRecord)] == [
+            "What does the README say?", "Now summarise the design doc"
+        ]
+        assert [r.status for r in records if isinstance(r, ToolRecord)] == ["ok"]
+        titles = [r.title or "" for r in records if isinstance(r, NoticeRecord)]
+        assert any(t.startswith("Resumed") and "3d 2h" in t for t in titles), titles
+        assert "Interrupted" in titles
+        assert app.runtime.agent.ledger.total.cache_read_tokens == 20_000
+        history = app.runtime.agent.history.messages
+        assert history[-1].text == "Now summarise the design doc"
+
+
+def test_snapshot_resumed_conversation_with_away_summary(snap_compare: Any, config: Any, app_factory: Any) -> None:
+    """`stoa -c` on a conversation saved 3 days ago that a crash cut short: the replayed log
+    (prompt, folded thinking, reply, the read_file call, the answer, the second prompt), then a
+    warning that Stoa stopped before the turn finished, and the away summary: "Resumed “What
+    does the README say?” after 3d 2h away" with 6 messages · 2 prompts · 1 tool call · tokens
+    and cost, and the interrupted banner. The status bar shows the restored cost."""
+    from tests.ui.conftest import wait_for
+
+    asyncio.run(save_crashed_conversation(config))
+    app = app_factory(sessions=True, continue_latest=True)
+
+    async def run_before(pilot: Any) -> None:
+        await wait_for(lambda: app.chat.ready, what="the resumed session")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
