@@ -200,3 +200,40 @@ def test_snapshot_permission_destructive(snap_compare: Any) -> None:
 def test_stylesheet_exists() -> None:
     css = Path(PermissionScreen.CSS_PATH)  # type: ignore[arg-type]
     assert css.is_file() and "PermissionScreen" in css.read_text()
+
+
+# ---- in the real app, over the chat -------------------------------------------------------------
+
+
+async def test_the_chat_asks_through_the_modal_and_remembers_for_the_session(
+    app_factory: Any, fake_server: Any, workspace: Path
+) -> None:
+    """The model runs a network command twice: the first asks (modal, answered "s"), the
+    second runs without asking; a rejection with feedback reaches the model as the result."""
+    from tests.fake_server import reply, tool_call
+    from tests.ui.conftest import wait_for, wait_idle
+
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": "curl --version > /dev/null; echo first"})]),
+        reply(tool_calls=[tool_call("execute_bash", {"command": "curl --version > /dev/null; echo second"})]),
+        reply(tool_calls=[tool_call("execute_bash", {"command": "rm -rf build"})]),
+        reply(text="Done."),
+    )
+    (workspace / "build").mkdir()
+    app = app_factory(mode="auto")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"check curl", "enter")
+        await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the permission modal")
+        assert app.screen.request.suggested_rule == "Bash(curl:*)"  # type: ignore[attr-defined]
+        await pilot.press("s")
+        # The second curl runs unasked; then rm -rf asks again (destructive, never remembered).
+        await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the second modal")
+        request = app.screen.request  # type: ignore[attr-defined]
+        assert request.target == "rm -rf build" and not request.can_remember
+        await pilot.press("f", *"keep the build folder", "enter")
+        await wait_idle(app)
+    assert (workspace / "build").is_dir()
+    results = [r.text for r in fake_server.model_requests()[-1].tool_results]
+    assert results[0].startswith("first\n[exit code 0")
+    assert results[1].startswith("second\n[exit code 0")
+    assert results[2] == "The user rejected this tool call and said: keep the build folder"
