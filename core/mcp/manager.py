@@ -185,8 +185,18 @@ class McpManager:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*waits), within)
 
-    async def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> ToolOutput:
-        """Call ``tool`` on ``server``. Every failure comes back as an error result, never raised."""
+    async def call_tool(
+        self,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> ToolOutput:
+        """Call ``tool`` on ``server``. Every failure comes back as an error result, never raised.
+
+        ``on_progress`` receives the server's progress notifications as short lines of text.
+        """
         runner = self._runners.get(server)
         label = f"{server}___{tool}"
         if runner is None:
@@ -205,7 +215,12 @@ class McpManager:
         try:
             # The SDK's own read timeout cancels the request on the server; ours is a backstop.
             async with asyncio.timeout(timeout + 5.0):
-                result = await runner.client.call_tool(tool, arguments, read_timeout_seconds=timeout)
+                result = await runner.client.call_tool(
+                    tool,
+                    arguments,
+                    read_timeout_seconds=timeout,
+                    progress_callback=_progress_reporter(on_progress) if on_progress is not None else None,
+                )
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
                 return ToolOutput.error(_timeout_text(label, runner.config))
@@ -879,6 +894,18 @@ async def _import_sdk() -> None:
 
     await asyncio.to_thread(load)
     _sdk_imported = True
+
+
+def _progress_reporter(report: Callable[[str], None]) -> Any:
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        amount = f"{value:g}/{total:g}" if total else f"{value:g}"
+        text = f"{message} ({amount})" if message else f"progress {amount}"
+        try:
+            report(text + "\n")
+        except Exception:
+            log.exception("an MCP progress listener failed")
+
+    return progress
 
 
 def _version() -> str:

@@ -10,6 +10,7 @@ manager, which owns the connection, the timeout and the result conversion.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -36,7 +37,14 @@ class McpArgs(BaseModel):
 
 
 class ToolCaller(Protocol):
-    async def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> ToolOutput: ...
+    async def call_tool(
+        self,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> ToolOutput: ...
 
 
 class RejectedTool(ValueError):
@@ -102,8 +110,15 @@ class McpTool(Tool):
         ]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        from core.events import ToolCallOutput
+
         arguments = args.arguments() if isinstance(args, McpArgs) else dict(args)
-        return await self._caller.call_tool(self.server, self.tool_name, arguments)
+
+        def progress(text: str) -> None:
+            # Shown like streamed shell output under the running tool.
+            ctx.emit(ToolCallOutput(call_id=ctx.call_id, text=text))
+
+        return await self._caller.call_tool(self.server, self.tool_name, arguments, on_progress=progress)
 
     def _get_validator(self) -> Validator:
         if self._validator is None:

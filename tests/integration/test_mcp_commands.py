@@ -10,6 +10,7 @@ from pathlib import Path
 from core.mcp.commands import run_command
 from core.mcp.manager import ServerStatus
 from tests.mcp_servers.helpers import SERVER_SCRIPT, HttpTestServer, make_config, make_manager, stdio_entry
+from tests.mcp_servers.stoa_test_server import STATIC_TOOLS
 
 
 async def test_add_list_remove_reconnect(tmp_path: Path) -> None:
@@ -29,7 +30,7 @@ async def test_add_list_remove_reconnect(tmp_path: Path) -> None:
 
         listing = await run_command("", manager)
         assert listing.ok and [r.name for r in listing.rows] == ["base", "extra"]
-        assert "extra  stdio  connected" in listing.message and "15 tools" in listing.message
+        assert "extra  stdio  connected" in listing.message and f"{len(STATIC_TOOLS)} tools" in listing.message
 
         reconnect = await run_command("reconnect extra", manager)
         assert reconnect.ok and "reconnecting extra" in reconnect.message

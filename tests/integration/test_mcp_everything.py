@@ -75,6 +75,20 @@ async def test_schema_is_checked_before_the_call(everything: McpManager) -> None
         tool.parse_args({"location": "Atlantis"})
 
 
+async def test_long_running_operation_reports_progress(everything: McpManager, tmp_path: Path) -> None:
+    from core import events as ev
+    from core.tools.base import ToolContext
+
+    tool = everything.registry.get("ev___trigger-long-running-operation")
+    assert tool is not None
+    seen: list[ev.Event] = []
+    ctx = ToolContext(workspace=tmp_path, call_id="c1", emit=seen.append)
+    out = await tool.run(tool.parse_args({"duration": 1, "steps": 2}), ctx)
+    assert not out.is_error
+    progress = [e.text for e in seen if isinstance(e, ev.ToolCallOutput)]
+    assert len(progress) == 2 and "2/2" in progress[-1]
+
+
 async def test_long_running_operation_hits_the_tool_timeout(tmp_path: Path) -> None:
     manager, _, _ = make_manager(
         make_config(

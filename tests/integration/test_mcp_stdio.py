@@ -21,6 +21,9 @@ from core.providers.types import ImageBlock
 from core.tools.base import Effect, ToolContext
 from core.tools.caps import IMAGE_MAX_SIDE, MODEL_OUTPUT_CHARS
 from tests.mcp_servers.helpers import make_config, make_manager, pid_alive, stdio_entry
+from tests.mcp_servers.stoa_test_server import STATIC_TOOLS
+
+TOOLS = len(STATIC_TOOLS)
 
 
 async def started(
@@ -72,7 +75,7 @@ async def test_tools_are_registered_with_server_prefix_and_instructions_are_labe
     assert spec.input_schema["properties"] == {"text": {"type": "string"}}
     assert spec.description.startswith("[MCP server good]")
     state = manager.states["good"]
-    assert state.tool_count == len(state.tools) == 15
+    assert state.tool_count == len(state.tools) == TOOLS
     assert state.server_info.startswith("stoa-test")
     # The server's instructions are one labelled section; the closing tag is defused.
     assert len(sections) == 1
@@ -133,6 +136,35 @@ async def test_huge_text_is_capped(good) -> None:
     assert "characters cut of 100,000" in out.text_content
 
 
+async def test_progress_notifications_stream_under_the_running_tool(good, tmp_path: Path) -> None:
+    from core import events as ev
+
+    manager, _ = good
+    tool = manager.registry.get("good___progress")
+    assert tool is not None
+    seen: list[ev.Event] = []
+    ctx = ToolContext(workspace=tmp_path, call_id="call-1", emit=seen.append)
+    out = await tool.run(tool.parse_args({"steps": 3}), ctx)
+    assert out.text_content == "did 3 steps"
+    lines = [e.text for e in seen if isinstance(e, ev.ToolCallOutput) and e.call_id == "call-1"]
+    assert lines == ["step 1 (1/3)\n", "step 2 (2/3)\n", "step 3 (3/3)\n"]
+
+
+async def test_colliding_prefixed_names_keep_the_first(tmp_path: Path) -> None:
+    # "s_" + "___" + "echo" and "s" + "___" + "_echo" are both s____echo.
+    manager, _ = await started(tmp_path, {"s_": stdio_entry(), "s": stdio_entry()})
+    try:
+        first = manager.registry.get("s____echo")
+        assert first is not None and first.server == "s_"
+        await manager.call_tool("s", "add_tool", {"name": "_echo"})
+        await _until(lambda: any("_echo" in line for line in manager.states["s"].skipped_tools))
+        assert manager.registry.get("s____echo") is first  # the first registration stays
+        assert any("already taken" in w for w in manager.warnings)
+        assert (await manager.call_tool("s_", "echo", {"text": "mine"})).text_content == "mine"
+    finally:
+        await manager.close()
+
+
 async def test_hanging_tool_times_out_with_a_tool_error(tmp_path: Path) -> None:
     manager, _ = await started(tmp_path, {"slow": stdio_entry(tool_timeout_seconds=0.5)})
     try:
@@ -154,11 +186,11 @@ async def test_tool_list_changes_are_followed(good) -> None:
     out = await manager.call_tool("good", "add_tool", {"name": "fresh"})
     assert out.text_content == "added fresh"
     await _until(lambda: "good___fresh" in manager.registry)
-    assert manager.states["good"].tool_count == 16
+    assert manager.states["good"].tool_count == TOOLS + 1
     assert (await manager.call_tool("good", "fresh", {})).text_content == "fresh ran"
     await manager.call_tool("good", "remove_tool", {"name": "fresh"})
     await _until(lambda: "good___fresh" not in manager.registry)
-    assert manager.states["good"].tool_count == 15
+    assert manager.states["good"].tool_count == TOOLS
     assert changes, "subscribers hear of tool list changes"
 
 
@@ -239,7 +271,7 @@ async def test_invalid_tools_are_skipped_with_a_warning(tmp_path: Path) -> None:
         assert "bad_schema: its input schema is not valid JSON Schema" in reasons
         assert "has___separator: its name contains '___'" in reasons
         assert any("bad_schema" in w for w in manager.warnings)
-        assert state.tool_count == 15
+        assert state.tool_count == TOOLS
     finally:
         await manager.close()
 

@@ -8,7 +8,7 @@ stdout before speaking MCP, ``--never-initialize`` reads stdin and never answers
 ``Authorization: Bearer T`` is sent, ``--bad-tools`` lists a tool with an invalid input schema
 and one whose name contains the ``___`` separator.
 
-Tools: echo, add (structured content), fail (isError), hang, image, big_image, resource,
+Tools: echo, add (structured content), fail (isError), hang, progress (notifications), image, big_image, resource,
 add_tool / remove_tool (change the tool list and notify), crash (the process exits mid-call),
 pid, sessions (open HTTP sessions), huge_text, touch / wait_for_file (to prove calls to two servers run concurrently).
 """
@@ -91,6 +91,11 @@ STATIC_TOOLS: list[types.Tool] = [
         input_schema=_schema({"name": {"type": "string"}}, ["name"]),
     ),
     types.Tool(name="crash", description="The server process exits mid-call.", input_schema=_schema()),
+    types.Tool(
+        name="progress",
+        description="Report STEPS progress notifications, then answer.",
+        input_schema=_schema({"steps": {"type": "integer"}}),
+    ),
     types.Tool(name="pid", description="The server's process id.", input_schema=_schema()),
     types.Tool(
         name="sessions",
@@ -189,6 +194,16 @@ def build_server(name: str, *, instructions: str | None, bad_tools: bool) -> Ser
             dynamic.pop(str(args["name"]), None)
             await ctx.session.send_tool_list_changed()
             return types.CallToolResult(content=text(f"removed {args['name']}"))
+        if tool == "progress":
+            steps = int(args.get("steps", 3))
+            token = (ctx.meta or {}).get("progress_token")
+            for step in range(1, steps + 1):
+                if token is not None:
+                    await ctx.session.send_progress_notification(
+                        token, step, steps, f"step {step}", related_request_id=ctx.request_id
+                    )
+                await asyncio.sleep(0.01)
+            return types.CallToolResult(content=text(f"did {steps} steps" + ("" if token is not None else " (no token)")))
         if tool == "crash":
             os._exit(3)
         if tool == "pid":

@@ -22,6 +22,7 @@ from core.mcp.commands import render_table
 from core.mcp.manager import McpManager, ServerStatus
 from tests.fake_server import FakeServer
 from tests.mcp_servers.helpers import SERVER_SCRIPT
+from tests.mcp_servers.stoa_test_server import STATIC_TOOLS
 from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for
 
 
@@ -88,7 +89,7 @@ async def test_mcp_screen_shows_mixed_statuses_and_reconnects(
         assert [rows[n][2] for n in ("alpha", "beta", "delta", "gamma", "omega")] == [
             "connected", "disconnected", "starting", "failed", "disabled",
         ]
-        assert rows["alpha"][1] == "stdio" and rows["alpha"][3] == "15"
+        assert rows["alpha"][1] == "stdio" and rows["alpha"][3] == str(len(STATIC_TOOLS))
         assert rows["alpha"][4] == "offered" and rows["beta"][4] == "hidden"
         assert "command not found" in rows["gamma"][5]
         # Highlight beta (second row) and reconnect it from the screen.
@@ -134,7 +135,7 @@ async def test_mcp_add_and_remove_from_the_composer(
 def test_snapshot_mcp_screen_mixed_statuses(
     snap_compare: Any, tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
 ) -> None:
-    """/mcp over the chat with five servers, one per status: alpha connected (15 tools, offered
+    """/mcp over the chat with five servers, one per status: alpha connected (16 tools, offered
     in plan mode), beta disconnected after a crash, delta still starting, gamma failed with
     "command not found: 'no-such-mcp-server'", omega disabled. The first row (alpha) is
     highlighted and its details (./srv, from ./.stoa/config.toml, server stoa-test) show below;
