@@ -623,6 +623,9 @@ class _Analyzer:
         if kind == "command":
             self._command(node, via, depth)
             return
+        if kind == "redirected_statement":
+            self._redirected(node, via, depth)
+            return
         if kind in ("command_substitution", "process_substitution"):
             what = "command substitution" if kind == "command_substitution" else "process substitution"
             self._structural("risky", f"uses {what}: {_text(node)[:80]}", via, _text(node))
@@ -647,6 +650,22 @@ class _Analyzer:
                 self.vars[_text(var)] = None
         for child in node.children:
             self._walk(child, via, depth)
+
+    def _redirected(self, node: Node, via: str, depth: int) -> None:
+        body = node.child_by_field_name("body")
+        extra = [d for child in node.children if child.type == "file_redirect" for d in _extra_destinations(child)]
+        for child in node.children:
+            if child is body or (body is not None and child.id == body.id):
+                if child.type == "command":
+                    self._command(child, via, depth, extra)
+                    extra = []
+                else:
+                    self._walk(child, via, depth)
+            else:
+                self._walk(child, via, depth)
+        if extra:
+            self._structural("risky", "words after a redirection that bash would pass on", via, _text(node))
+            self._walk_words(extra, via, depth)
 
     def _walk_words(self, nodes: Iterable[Node], via: str, depth: int) -> None:
         """Visit argument words for substitutions nested in them."""
@@ -868,10 +887,12 @@ class _Analyzer:
 
     # ---- commands ----
 
-    def _command(self, node: Node, via: str, depth: int) -> None:
+    def _command(self, node: Node, via: str, depth: int, extra: Sequence[Node] = ()) -> None:
+        """A simple command. ``extra``: words the grammar hung on a redirection that follows the
+        command (``cat < x secret``: bash passes ``secret`` to cat)."""
         words: list[Word] = []
         name_node = node.child_by_field_name("name")
-        arg_nodes: list[Node] = []
+        arg_nodes: list[Node] = list(extra)
         for index, child in enumerate(node.children):
             if child.type == "variable_assignment":
                 self._assignment(child, via, standalone=False)
@@ -880,12 +901,17 @@ class _Analyzer:
             elif node.field_name_for_child(index) == "argument":
                 arg_nodes.append(child)
             elif child.type in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
+                arg_nodes.extend(_extra_destinations(child))
                 self._walk(child, via, depth)
+        arg_nodes.sort(key=lambda n: n.start_byte)
+        if name_node is None and arg_nodes:
+            # Only words after redirections: the first is the command name.
+            self._structural("risky", "a command written after its redirections", via, _text(node))
         self._walk_words(arg_nodes, via, depth)
         for arg in arg_nodes:
             target = arg.named_children[0] if arg.type == "command_name" and arg.named_children else arg
             words.extend(self._split_word(self._word(target)))
-        if name_node is None or not words:
+        if not words:
             return
         self._simple(_Cmd(words, _text(node), via), depth)
 
@@ -1176,13 +1202,18 @@ class _Analyzer:
             skip = 1
         if name == "sort" and any(v == "-o" or (v or "").startswith(("-o", "--output")) for v in values):
             paths, _ = self._paths(args, write=True)
-            return _Verdict("write", [], paths)
+            verdict = _Verdict("write", [], paths)
+            self._overwrites(verdict, paths, "sort -o")
+            return verdict
         if name == "uniq" or name == "xxd":
             positional = [w for w in args if w.value is None or not w.value.startswith("-")]
             if len(positional) >= 2:
                 out = positional[-1]
                 reads, _ = self._paths([w for w in args if w is not out], write=False)
-                return _Verdict("write", [], [*reads, self._path_use(out.value or "", write=True)])
+                target = self._path_use(out.value or "", write=True)
+                verdict = _Verdict("write", [], [*reads, target])
+                self._overwrites(verdict, [target], name)
+                return verdict
         if name == "iconv" and any(v in ("-o", "--output") or (v or "").startswith("--output=") for v in values):
             paths, _ = self._paths(args, write=True)
             return _Verdict("write", [], paths)
@@ -1211,11 +1242,19 @@ class _Analyzer:
         if name == "tee":
             paths, _ = self._paths(args, write=True)
             paths = [p for p in paths if p.path not in HARMLESS_DEVICES]
-            return _Verdict("write" if paths else "read", [], paths)
+            verdict = _Verdict("write" if paths else "read", [], paths)
+            if not any(v in ("-a", "--append") for v in values):
+                self._overwrites(verdict, paths, "tee")
+            return verdict
         if name in ("cp", "mv", "install", "ln"):
             return self._copy_like(name, cmd)
         paths, _ = self._paths(args, write=True)
         return _Verdict("write", [], paths)
+
+    def _overwrites(self, verdict: _Verdict, uses: Sequence[PathUse], name: str) -> None:
+        for use in uses:
+            if use.write and use.path and use.path not in HARMLESS_DEVICES and os.path.isfile(use.path):
+                verdict.raise_to("destructive", f"{name} overwrites the existing file {use.path}")
 
     def _copy_like(self, name: str, cmd: _Cmd) -> _Verdict:
         args = cmd.words[1:]
@@ -1535,6 +1574,8 @@ class _Analyzer:
         else:
             while i < len(args) and (values[i] or "").startswith("-"):
                 i += 1
+        if i < len(args) and values[i] == "--":
+            i += 1
         inner = args[i:]
         if not inner:
             return _Verdict("read")
@@ -2023,6 +2064,8 @@ class _Analyzer:
                 verdict.raise_to("forbidden", f"{name} on a path outside the workspace: {p.path}")
         if dynamic:
             verdict.raise_to("destructive", f"{name} on a path known only at run time")
+        if name in ("chown", "chgrp"):
+            verdict.raise_to("risky", f"{name} gives files to another owner")
         mode = next((v for v in values if not v.startswith("-") or re.fullmatch(r"-[rwxXst]+", v)), "")
         if name == "chmod" and re.search(r"[ugoa]*[+=][rwxXst]*s|^[4267][0-7]{3}$", mode):
             verdict.raise_to("risky", "chmod sets setuid/setgid bits")
@@ -2383,6 +2426,13 @@ def _sed_script_problem(script: str) -> str | None:
             continue
         return f"uses a sed command Stoa does not know ({cmd!r})"
     return None
+
+
+def _extra_destinations(node: Node) -> list[Node]:
+    """Words after a redirection's target, which the grammar files under the redirection."""
+    if node.type != "file_redirect":
+        return []
+    return list(node.children_by_field_name("destination"))[1:]
 
 
 def _descendants(node: Node) -> Iterable[Node]:

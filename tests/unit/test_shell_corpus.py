@@ -110,6 +110,8 @@ ALLOWED = [
     "chmod 755 run.sh",
     "git clean -n",
     "./.venv/bin/ruff check src",
+    "echo > /dev/null hi there",
+    "echo x | tee -a notes.txt",
 ]
 
 UNKNOWN = [
@@ -342,6 +344,12 @@ ASK = [
     "kill $$",
     "git -C .. status",
     "cat -- -/../../etc/passwd",
+    "cat < /dev/null ~/.ssh/id_rsa",
+    "tee < README.md notes.txt",
+    "command -- rm -rf build",
+    "chown -R nobody .",
+    "sort -o README.md README.md",
+    "2>err.txt rm -rf build",
 ]
 
 FORBIDDEN = [
