@@ -349,12 +349,12 @@ class Agent:
                 request = self._build_request(tool_choice)
                 complete = await self._stream_once(provider, request)
             except pb.ProviderError as error:
-                if error.retryable and attempt < self.retry.max_attempts:
+                if error.retryable and attempt < self.retry.attempts_for(error):
                     delay = self.retry.delay(attempt, error)
                     self._emit(
                         ev.Retrying(
                             attempt=attempt,
-                            max_attempts=self.retry.max_attempts,
+                            max_attempts=self.retry.attempts_for(error),
                             delay=delay,
                             reason=str(error),
                         )
