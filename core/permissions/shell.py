@@ -229,7 +229,7 @@ READ_ONLY = frozenset(
 )
 # Read-only commands whose arguments are not paths (nothing to check for outside access).
 NO_PATHS = frozenset(
-    """echo printf true false : test [ [[ sleep seq yes expr basename dirname which whereis type
+    """echo printf true false : test [ [[ sleep seq yes expr basename dirname which whereis type date
     whoami id groups uname cal nproc arch pwd printenv locale tty logname users uptime free
     getconf factor numfmt bc dc exit return shift unset read wait jobs umask ulimit help
     cd pushd popd dirs set shopt hash times let getopts true caller local export declare typeset
@@ -2179,6 +2179,20 @@ class _Analyzer:
         return _Verdict("read")
 
     def _npx(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
+        args = cmd.words[1:]
+        values = [w.value for w in args]
+        i = 0
+        while i < len(args) and (values[i] or "").startswith("-"):
+            if values[i] in ("-y", "--yes", "-p", "--package", "-c", "--call"):
+                return _Verdict("risky", [f"{name} {values[i]} downloads or runs given code"], sandbox_ok=False)
+            i += 1
+        package = values[i] if i < len(args) else None
+        if package and name in ("npx", "pnpx", "bunx") and re.fullmatch(r"[\w.\-]+", package):
+            local = os.path.join(self.workspace, "node_modules", ".bin", package)
+            if os.path.exists(local):
+                # A tool the project already installed: judge it as itself.
+                self._simple(_Cmd(list(args[i:]), cmd.text, _via(cmd.via, name)), depth)
+                return _Verdict("skip")  # type: ignore[arg-type]
         return _Verdict("risky", [f"{name} may download and run a package"], sandbox_ok=False)
 
     def _ruff_handler(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
