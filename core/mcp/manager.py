@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # Characters of a server's instructions added to the system prompt.
 MAX_INSTRUCTIONS_CHARS = 8_000
+# A server's stderr log is rotated (one old copy kept) when it grows past this at start.
+MAX_LOG_BYTES = 2 * 1024 * 1024
 # Bound on a graceful stop (close stdin / DELETE the HTTP session) before cancelling.
 STOP_TIMEOUT = 8.0
 # Environment variables a stdio server inherits besides the SDK's own short list
@@ -598,7 +600,10 @@ class McpManager:
         name = runner.config.name
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            handle: TextIO = open(self.log_dir / f"{name}.log", "a+", encoding="utf-8", errors="replace")
+            path = self.log_dir / f"{name}.log"
+            if path.exists() and path.stat().st_size > MAX_LOG_BYTES:
+                path.replace(path.with_suffix(".log.1"))  # keep one old log, not an ever-growing one
+            handle: TextIO = open(path, "a+", encoding="utf-8", errors="replace")
         except OSError:
             import tempfile
 
@@ -773,6 +778,11 @@ def _http_status_text(response: Any, config: McpServerConfig) -> str:
         if "www-authenticate" in response.headers and "oauth" in response.headers.get("www-authenticate", "").lower():
             hint += " (OAuth sign-in is not supported; use a token header)"
         return f"{base}: {hint}"
+    if (config.url or "").rstrip("/").endswith("/sse") and code in (400, 404, 405):
+        return (
+            f"{base}: {config.url} looks like the older HTTP+SSE transport, which Stoa does not speak; "
+            f"use the server's streamable HTTP endpoint (often /mcp) in {where}"
+        )
     if code == 404:
         return f"{base}: check the url in {where} (the endpoint is often /mcp)"
     if code == 405:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -106,13 +107,14 @@ async def test_long_running_operation_hits_the_tool_timeout(tmp_path: Path) -> N
         await manager.close()
 
 
-@pytest.fixture
-def everything_http() -> Iterator[str]:
+@contextmanager
+def everything_over_http(transport: str) -> Iterator[int]:
+    """server-everything listening on a free port with ``transport`` (streamableHttp or sse)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [str(EVERYTHING_BIN), "streamableHttp"],
+        [str(EVERYTHING_BIN), transport],
         env={**os.environ, "PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -125,12 +127,31 @@ def everything_http() -> Iterator[str]:
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("server-everything did not start listening over HTTP")
+                    pytest.fail(f"server-everything did not start listening ({transport})")
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield port
     finally:
         process.kill()
         process.wait(10)
+
+
+@pytest.fixture
+def everything_http() -> Iterator[str]:
+    with everything_over_http("streamableHttp") as port:
+        yield f"http://127.0.0.1:{port}/mcp"
+
+
+async def test_old_sse_endpoint_fails_with_a_hint(tmp_path: Path) -> None:
+    with everything_over_http("sse") as port:
+        manager, _, _ = make_manager(make_config(tmp_path, {"old": {"url": f"http://127.0.0.1:{port}/sse"}}))
+        await manager.start_all()
+        await manager.wait_started()
+        try:
+            state = manager.states["old"]
+            assert state.status is ServerStatus.FAILED
+            assert "older HTTP+SSE transport" in state.message and "/mcp" in state.message
+        finally:
+            await manager.close()
 
 
 async def test_over_streamable_http(tmp_path: Path, everything_http: str) -> None:
