@@ -282,7 +282,7 @@ class PermissionPolicy:
             matches = [m for m in (cmd_match, path_match, line_match) if m is not None]
             which = _strongest(matches)
             certainty = _CERTAINTY[finding.certainty_kind]
-            effect = KIND_EFFECT[finding.kind]
+            effect = KIND_EFFECT[finding.certainty_kind]
             action = modes.decide(
                 self.mode, effect, outside=bool(uncovered), rule=which[0] if which else None,
                 certainty=certainty, sandboxed=sandboxed,

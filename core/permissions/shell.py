@@ -151,13 +151,14 @@ class ShellAnalysis:
 
     @property
     def effect(self) -> Effect:
-        effects = [KIND_EFFECT[f.kind] for f in self.findings] or [Effect.READ]
+        # A read of paths known only at run time is not vouched for as read-only.
+        effects = [KIND_EFFECT[f.certainty_kind] for f in self.findings] or [Effect.READ]
         order = [Effect.READ, Effect.MUTATE, Effect.DESTRUCTIVE]
         return max(effects, key=order.index)
 
     @property
     def read_only(self) -> bool:
-        return all(f.kind == "read" and not any(p.write for p in f.paths) for f in self.findings)
+        return all(f.certainty_kind == "read" and not any(p.write for p in f.paths) for f in self.findings)
 
     @property
     def outside_paths(self) -> tuple[PathUse, ...]:
@@ -647,7 +648,7 @@ class _Analyzer:
         elif kind in ("for_statement", "c_style_for_statement"):
             var = node.child_by_field_name("variable")
             if var is not None:
-                self.vars[_text(var)] = None
+                self.vars[_text(var)] = self._loop_value(node) if kind == "for_statement" else None
         for child in node.children:
             self._walk(child, via, depth)
 
@@ -666,6 +667,21 @@ class _Analyzer:
         if extra:
             self._structural("risky", "words after a redirection that bash would pass on", via, _text(node))
             self._walk_words(extra, via, depth)
+
+    def _loop_value(self, node: Node) -> str | None:
+        """What a for loop's variable stands for in path checks: when every listed word is
+        static, the first one outside the workspace (or the first one); else unknown."""
+        words: list[Word] = []
+        for value in node.children_by_field_name("value"):
+            words.extend(self._split_word(self._word(value)))
+        if not words or any(w.value is None for w in words):
+            return None
+        for word in words:
+            assert word.value is not None
+            use = self._path_use(word.value, write=False)
+            if use.path is None or use.outside:
+                return word.value
+        return words[0].value
 
     def _walk_words(self, nodes: Iterable[Node], via: str, depth: int) -> None:
         """Visit argument words for substitutions nested in them."""

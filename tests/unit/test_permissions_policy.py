@@ -70,6 +70,7 @@ def write(path: Path, ws: Path, effect: Effect = Effect.MUTATE) -> Access:
         ("git push origin main", "deny", "ask", "ask", "ask"),
         ("curl https://example.com", "deny", "ask", "ask", "ask"),
         ("cat ~/.ssh/id_rsa", "ask", "ask", "ask", "ask"),
+        ("echo /etc/passwd | xargs cat", "deny", "ask", "ask", "allow"),
         ("sudo ls", "deny", "deny", "deny", "deny"),
         ("ls; sudo rm -rf /", "deny", "deny", "deny", "deny"),
     ],

@@ -112,6 +112,7 @@ ALLOWED = [
     "./.venv/bin/ruff check src",
     "echo > /dev/null hi there",
     "echo x | tee -a notes.txt",
+    'for f in *.py src/*; do cat "$f"; done',
 ]
 
 UNKNOWN = [
@@ -129,7 +130,7 @@ UNKNOWN = [
     ". venv/bin/activate && pytest",
     "cat $SOMEVAR",
     "git frobnicate",
-    "for f in *.py; do cat \"$f\"; done",
+    "while read -r f; do cat \"$f\"; done < list.txt",
     "tox -e py311",
     "python -m mypackage.cli --help",
     "./gradlew run",
@@ -350,6 +351,7 @@ ASK = [
     "chown -R nobody .",
     "sort -o README.md README.md",
     "2>err.txt rm -rf build",
+    'for f in /etc/*; do cat "$f"; done',
 ]
 
 FORBIDDEN = [
