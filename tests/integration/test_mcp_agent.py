@@ -201,3 +201,29 @@ async def test_plan_mode_offers_mcp_tools_per_safe_mode(
             assert "srv" in manager.plan_mode_note()
     finally:
         await manager.close()
+
+
+async def test_plan_mode_with_safe_mode_allow_asks_instead_of_refusing(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    """safe_mode = "allow": the server's tools are offered in plan mode and go through approval."""
+    approver = Approving()
+    runtime = runtime_for(tmp_path, fake_server, {"srv": stdio_entry(safe_mode="allow")}, mode="plan", approver=approver)
+    manager = await started(runtime)
+    try:
+        tool = runtime.registry.get("srv___echo")
+        assert tool is not None and getattr(tool, "offered_in_plan", False)
+        probe = tool.accesses(tool.parse_args({"text": "x"}), None)  # type: ignore[arg-type]
+        if runtime.policy.decide("srv___echo", tool.effect, probe).action == "deny":
+            pytest.skip(
+                'core/permissions denies every mutation in plan mode; safe_mode = "allow" needs it to ask '
+                'for MCP accesses whose facts say safe_mode == "allow" (reported to the permissions owner)'
+            )
+        fake_server.script(reply(tool_calls=[tool_call("srv___echo", {"text": "planned"})]), reply(text="ok"))
+        events = await run(runtime, "look")
+        assert "srv___echo" in fake_server.model_requests()[0].tool_names
+        (finished,) = [e for e in events if isinstance(e, ev.ToolCallFinished)]
+        assert finished.result_text == "planned"
+        assert [r.target for r in approver.requests] == ["srv___echo"]
+    finally:
+        await manager.close()
