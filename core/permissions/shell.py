@@ -1247,6 +1247,8 @@ class _Analyzer:
             return self._tar(cmd)
         if name == "mktemp":
             return _Verdict("write")
+        if name == "zip" and any(v in ("-TT", "--unzip-command") or (v or "").startswith("--unzip-command") for v in values):
+            return _Verdict("risky", ["zip -TT runs a command"])
         if name in ("unzip",) and any(v in ("-l", "-t", "-v", "-Z") for v in values):
             paths, _ = self._paths(args, write=False)
             return _Verdict("read", [], paths)
@@ -1678,6 +1680,8 @@ class _Analyzer:
             if name.startswith("py") and v == "-m":
                 module = values[i + 1] if i + 1 < len(values) else None
                 return self._python_module(module, cmd, args[i + 2 :], depth)
+            if name.startswith("py") and v.startswith("-m") and len(v) > 2:
+                return self._python_module(v[2:], cmd, args[i + 1 :], depth)
             if name in ("node", "nodejs", "deno", "bun") and v == "--test":
                 return _Verdict("build")
             if v in inline or (name.startswith("py") and v.startswith("-c")):
@@ -2226,6 +2230,8 @@ def _git_kind(sub: str, rest: list[str], analyzer: _Analyzer) -> tuple[Kind, lis
     }
     opts = [r for r in rest if r.startswith("-")]
     positional = [r for r in rest if not r.startswith("-")]
+    if sub == "bisect" and positional[:1] == ["run"]:
+        return "risky", ["git bisect run runs a command at every step"]
     if sub in read:
         if any(o.startswith("--output") for o in opts):
             return "write", []

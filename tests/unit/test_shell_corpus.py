@@ -351,6 +351,18 @@ ASK = [
     "chown -R nobody .",
     "sort -o README.md README.md",
     "2>err.txt rm -rf build",
+    "python3 -mpip install x",
+    "zip x.zip -T -TT 'sh -c id' notes.txt",
+    "git bisect run rm -rf build",
+    "exec -a ls rm -rf build",
+    'set -- rm -rf build; "$@"',
+    "hash -p /bin/rm ls; ls -rf build",
+    "awk 'BEGIN{while((\"cat /etc/shadow\" | getline l)>0) print l}'",
+    "git rebase --exec 'rm -rf build' main",
+    "make --eval='x:=$(shell rm x)'",
+    "ssh -o ProxyCommand=id x",
+    "c\"a\"t /etc/shadow",
+    "cat ~+/../secret",
     'for f in /etc/*; do cat "$f"; done',
 ]
 
