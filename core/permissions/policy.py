@@ -259,7 +259,7 @@ class PermissionPolicy:
         return _Item("ask", reason, (f"Mcp({target})",))
 
     def _bash(self, tool_name: str, access: Access) -> list[_Item]:
-        from core.permissions.shell import KIND_EFFECT, ShellAnalysis, analyze, narrowest_rule
+        from core.permissions.shell import DESTRUCTIVE, KIND_EFFECT, ShellAnalysis, analyze, narrowest_rule
 
         analysis = access.facts.get("analysis")
         line = access.target
@@ -304,7 +304,8 @@ class PermissionPolicy:
                 rules = tuple(dict.fromkeys(_path_rule("Write" if p.write else "Read", p.path or "") for p in uncovered))
             else:
                 rules = (narrowest_rule(finding, line),)
-            rememberable = finding.kind not in ("destructive", "forbidden")
+            name = finding.argv[0] if finding.argv else None
+            rememberable = finding.kind not in ("destructive", "forbidden") and name not in DESTRUCTIVE
             items.append(_Item("ask", reason, rules, rememberable))
         return items
 

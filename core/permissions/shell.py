@@ -320,6 +320,7 @@ def dangerous_assignment(name: str, value: str | None) -> bool:
 PROTECTED = (
     (".git/hooks", "changes git hooks, which run code on later git commands"),
     (".git/config", "changes the git configuration (aliases, hooks path, pagers run code)"),
+    (".git", "changes git's own files directly"),
     (".stoa", "changes Stoa's own settings and permission rules"),
 )
 HARMLESS_DEVICES = frozenset(
@@ -951,8 +952,10 @@ class _Analyzer:
         for p in paths:
             if p.write and p.path is not None and not p.outside:
                 reason = protected_write_reason(p.path, self.workspace)
-                if reason:
+                if reason and _VERDICT_ORDER[verdict.kind] < KIND_ORDER["destructive"]:
                     verdict.raise_to("risky", reason)
+                elif reason and reason not in verdict.reasons:
+                    verdict.reasons.append(reason)
             if p.write and p.path is not None and self._device(p.path) == "forbidden":
                 verdict.raise_to("forbidden", f"writes to a device or kernel file: {p.path}")
         self.findings.append(
@@ -2613,7 +2616,7 @@ def narrowest_rule(finding: Finding, line: str) -> str:
     words = [a for a in argv if a is not None]
     name = words[0]
     inline = finding.kind == "risky" and (name in SHELLS or name in INTERPRETERS or name in EVALUATORS)
-    if finding.kind == "destructive" or inline or len(words) == 1:
+    if finding.kind == "destructive" or name in DESTRUCTIVE or inline or len(words) == 1:
         return f"Bash({shlex.join(words)})"
     prefix = [name]
     operands = [w for w in words[1:] if not w.startswith("-")]

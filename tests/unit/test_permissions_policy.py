@@ -155,6 +155,14 @@ def test_always_never_persists_destructive_one_offs(project: Path) -> None:
     assert bash(policy, project, "rm -rf build")[0].action == "ask"
 
 
+def test_deleting_into_protected_folders_stays_a_one_off(project: Path) -> None:
+    policy = policy_for(project)
+    for command in ("rm -rf .git", "\\rm -rf build", "rm -rf .stoa"):
+        verdict, _ = bash(policy, project, command)
+        assert verdict.action == "ask" and not verdict.can_remember, command
+        assert verdict.suggested_rule == f"Bash({command.lstrip(chr(92))})", verdict.suggested_rule
+
+
 def test_a_broken_local_config_keeps_the_session_rule_and_reports(project: Path) -> None:
     local = project / ".stoa" / "config.local.toml"
     policy = policy_for(project)
@@ -254,7 +262,12 @@ def test_deletes_always_ask_and_are_not_remembered(project: Path) -> None:
 
 def test_writing_stoa_settings_or_git_hooks_asks(project: Path) -> None:
     policy = policy_for(project)
-    for target in (project / ".stoa" / "config.local.toml", project / ".git" / "hooks" / "pre-commit"):
+    for target in (
+        project / ".stoa" / "config.local.toml",
+        project / ".git" / "hooks" / "pre-commit",
+        project / ".git" / "config",
+        project / ".git" / "HEAD",
+    ):
         verdict = policy.decide("write_file", Effect.MUTATE, [write(target, project)])
         assert verdict.action == "ask", target
     assert "permission rules" in policy.decide(
