@@ -129,6 +129,9 @@ class _Runner:
     stderr_start: int = 0
     on_eof: Callable[[], None] | None = None
     registered: dict[str, McpTool] = field(default_factory=dict)
+    # Calls that may change things run one at a time per server, in the order they were made;
+    # calls to different servers (and to read-only servers) run at the same time.
+    call_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 Listener = Callable[[ServerState], None]
@@ -214,10 +217,19 @@ class McpManager:
         from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
         from pydantic import ValidationError
 
+        lock: contextlib.AbstractAsyncContextManager[Any] = (
+            runner.call_lock if not runner.config.read_only else contextlib.nullcontext()
+        )
         try:
-            # The SDK's own read timeout cancels the request on the server; ours is a backstop.
-            async with asyncio.timeout(timeout + 5.0):
-                result = await runner.client.call_tool(
+            async with lock, asyncio.timeout(timeout + 5.0):
+                client = runner.client
+                if client is None or state.status is not ServerStatus.CONNECTED:
+                    return ToolOutput.error(
+                        f"the MCP server {server!r} is {state.status_text}. Tell the user; they can run "
+                        f"/mcp reconnect {server} to bring it back."
+                    )
+                # The SDK's read timeout cancels the request on the server; ours is a backstop.
+                result = await client.call_tool(
                     tool,
                     arguments,
                     read_timeout_seconds=timeout,

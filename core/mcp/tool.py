@@ -93,6 +93,11 @@ class McpTool(Tool):
                 return value[:200]
         return ""
 
+    def concurrency_safe(self, args: BaseModel) -> bool:
+        """Yes: the manager runs a server's mutating calls one at a time, in order, while calls
+        to different servers overlap (a slow server never holds up another)."""
+        return True
+
     def accesses(self, args: BaseModel, ctx: ToolContext) -> list[Access]:
         return [
             Access(

@@ -227,3 +227,36 @@ async def test_plan_mode_with_safe_mode_allow_asks_instead_of_refusing(
         assert [r.target for r in approver.requests] == ["srv___echo"]
     finally:
         await manager.close()
+
+
+async def test_calls_to_two_servers_in_one_reply_overlap_and_one_servers_calls_keep_order(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    runtime = runtime_for(tmp_path, fake_server, {"a": stdio_entry(), "b": stdio_entry()})
+    manager = await started(runtime)
+    flag, other = tmp_path / "flag", tmp_path / "other"
+    try:
+        fake_server.script(
+            reply(
+                tool_calls=[
+                    # a waits for a file only b's call creates: run one after the other, a would fail.
+                    tool_call("a___wait_for_file", {"path": str(flag), "timeout": 20}),
+                    tool_call("b___touch", {"path": str(flag)}),
+                    # Two calls to the same server run in order: the wait ends before the touch.
+                    tool_call("b___wait_for_file", {"path": str(other), "timeout": 0.5}),
+                    tool_call("b___touch", {"path": str(other)}),
+                ]
+            ),
+            reply(text="done"),
+        )
+        events = await run(runtime, "go")
+        finished = {e.call_id: e for e in events if isinstance(e, ev.ToolCallFinished)}
+        results = [finished[c.id] for c in fake_server.model_requests()[1].tool_calls]
+        assert [r.result_text for r in results] == [
+            "the file appeared",
+            "touched",
+            "the file never appeared",
+            "touched",
+        ]
+    finally:
+        await manager.close()
