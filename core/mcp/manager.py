@@ -273,7 +273,8 @@ class McpManager:
 
     async def reload(self) -> list[str]:
         """Re-read the config files: start new servers, stop removed ones, restart changed ones."""
-        before = {name: runner.config for name, runner in self._runners.items()}
+        before = dict(self._mcp_config.servers)
+        before_broken = dict(self._mcp_config.broken)
         before_states = set(self.states)
         self._reread()
         wanted = set(self._mcp_config.servers) | set(self._mcp_config.broken)
@@ -284,7 +285,10 @@ class McpManager:
             changes.append(f"removed {name}")
         for name in sorted(wanted):
             new = self._mcp_config.servers.get(name)
-            if name in self.states and new is not None and before.get(name) == new:
+            unchanged = (new is not None and before.get(name) == new) or (
+                new is None and before_broken.get(name) == self._mcp_config.broken.get(name)
+            )
+            if name in self.states and unchanged:
                 continue
             if name in self.states:
                 await self._stop(name)

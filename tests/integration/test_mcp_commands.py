@@ -74,3 +74,16 @@ async def test_add_http_with_a_secret_header(tmp_path: Path) -> None:
     finally:
         await manager.close()
         server.stop()
+
+
+async def test_reload_restarts_only_what_changed(tmp_path: Path) -> None:
+    servers = {"keep": stdio_entry(), "off": stdio_entry(enabled=False), "bad": {"command": 1}}
+    manager, _, _ = make_manager(make_config(tmp_path, servers))
+    try:
+        await manager.start_all()
+        await manager.wait_started()
+        kept = manager.states["keep"]
+        assert await manager.reload() == []
+        assert manager.states["keep"] is kept and kept.status is ServerStatus.CONNECTED
+    finally:
+        await manager.close()
