@@ -282,7 +282,7 @@ def test_kill_9_real_stoa_headless_then_continue(stoa_env: dict[str, str], fake_
     session_id = asyncio.run(check_database())
     killed = finished = 0
     for number in range(1, max(6, RUNS) + 1):
-        result = run(["-c", "-p", f"turn {number}"], kill_after=rng.uniform(0.0, span * 1.1))
+        result = run(["-c", "-p", f"turn {number}"], kill_after=rng.uniform(0.0, span * 1.4))
         if result is None:
             killed += 1
         else:
