@@ -159,6 +159,9 @@ async def _run(
         await _close(runtime)
         return EXIT_RUNTIME
     printer = HeadlessPrinter(output_format, out, err)
+    # A resumed session's ledger already holds earlier turns: report this run on its own too.
+    usage_before = agent.ledger.total
+    cost_before = agent.ledger.cost_usd
     try:
         await _start_mcp(runtime, err)
         async for event in agent.run_turn(prompt):
@@ -171,7 +174,13 @@ async def _run(
         await _close(runtime)
     success = printer.error is None and not printer.interrupted
     if output_format == "json":
+        from core.cost import summarize
+
         total = agent.ledger.total
+        run_usage = {
+            name: getattr(total, name) - getattr(usage_before, name) for name in type(total).model_fields
+        }
+        prompt = run_usage["input_tokens"] + run_usage["cache_read_tokens"] + run_usage["cache_write_tokens"]
         result: dict[str, Any] = {
             "success": success,
             "response": printer.texts[-1] if printer.texts else "",
@@ -179,9 +188,10 @@ async def _run(
             "model": agent.model.id,
             "provider": agent.model.provider,
             "effort": agent.effort,
-            "usage": total.model_dump(),
-            "cost_usd": round(agent.ledger.cost_usd, 6),
-            "cache_hit_rate": round(agent.ledger.cache_hit_rate, 4),
+            "usage": run_usage,
+            "cost_usd": round(agent.ledger.cost_usd - cost_before, 6),
+            "cache_hit_rate": round(run_usage["cache_read_tokens"] / prompt, 4) if prompt else 0.0,
+            "session": summarize(agent.ledger).to_dict(),
             "duration_ms": int((time.monotonic() - started) * 1000),
         }
         if printer.error is not None:

@@ -192,6 +192,11 @@ def test_resume_and_continue_carry_the_conversation(stoa_env: dict[str, str], fa
     sent = json.dumps(fake_server.model_requests()[1].json)
     assert "remember 42" in sent and "The answer is 42." in sent
 
+    second_data = json.loads(second.stdout)
+    # This run's usage is reported on its own; the session totals include the first run.
+    assert second_data["session"]["requests"] == 2
+    assert second_data["usage"]["output_tokens"] < second_data["session"]["output_tokens"]
+
     third = stoa(["-c", "-p", "and now?"], stoa_env, workspace)
     assert third.returncode == 0, third.stderr
     sent = json.dumps(fake_server.model_requests()[2].json)
