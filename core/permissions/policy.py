@@ -245,6 +245,13 @@ class PermissionPolicy:
         effect = Effect.READ if read_only and not access.effect.read_only else access.effect
         # A server we cannot see into: its changes are never sandboxed, so auto mode asks.
         certainty: Certainty = "known" if read_only else "unknown"
+        if self.mode == "plan" and not effect.read_only and access.facts.get("safe_mode") == "allow":
+            # The person opted this server into plan mode: each call asks instead of being
+            # refused (deny rules still refuse; allow rules do not skip the question here).
+            if which == "deny" and found:
+                return _Item("deny", _rule_reason(found[1], "denies"))
+            reason = f"{target} may change things and the session is in plan mode (the server has safe_mode = \"allow\")"
+            return _Item("ask", reason, (f"Mcp({target})",), rememberable=False)
         action = modes.decide(self.mode, effect, rule=which, certainty=certainty, sandboxed=False)
         if action == "allow":
             return _Item("allow")

@@ -302,3 +302,14 @@ def test_mcp_tools(project: Path) -> None:
     policy.set_mode("plan")
     assert policy.decide("docs___write", Effect.MUTATE, [mcp("docs___write")]).action == "deny"
     assert policy.decide("gh___list", Effect.READ, [mcp("gh___list", True)]).action == "allow"
+
+
+def test_plan_mode_asks_for_servers_opted_in_with_safe_mode_allow(project: Path) -> None:
+    policy = policy_for(project, "plan", config='[permissions]\nallow = ["Mcp(srv)"]\ndeny = ["Mcp(srv___drop)"]\n')
+    opted = Access(scope="mcp", target="srv___write", effect=Effect.MUTATE, facts={"server": "srv", "safe_mode": "allow"})
+    verdict = policy.decide("srv___write", Effect.MUTATE, [opted])
+    assert verdict.action == "ask" and "plan mode" in verdict.reason and not verdict.can_remember
+    dropped = Access(scope="mcp", target="srv___drop", effect=Effect.MUTATE, facts={"server": "srv", "safe_mode": "allow"})
+    assert policy.decide("srv___drop", Effect.MUTATE, [dropped]).action == "deny"
+    other = Access(scope="mcp", target="x___write", effect=Effect.MUTATE, facts={"server": "x", "safe_mode": "disabled"})
+    assert policy.decide("x___write", Effect.MUTATE, [other]).action == "deny"
