@@ -55,7 +55,13 @@ def build_system_prompt(
         f"Workspace (the project root; relative paths resolve here): {workspace}",
         f"Operating system: {platform.system()} {platform.release()} ({platform.machine()})",
         f"Today's date: {today.isoformat()}",
-        f"Trust mode: {mode}" + (" (read-only: plan, do not try to change files)" if mode == "plan" else ""),
+        f"Trust mode: {mode}"
+        + (
+            " (read-only: plan and investigate; do not try to change files; execute_bash runs only"
+            " read-only commands)"
+            if mode == "plan"
+            else ""
+        ),
         f"Tools: {', '.join(tool_names)}",
     ]
     for label, text in read_instructions(workspace):
