@@ -232,3 +232,12 @@ def test_local_provider_that_is_down_says_so(stoa_env: dict[str, str], workspace
     result = stoa(["--provider", "lmstudio", "--base-url", f"http://127.0.0.1:{port}/v1", "-p", "hi"], stoa_env, workspace)
     assert result.returncode == 1
     assert "listed no models" in result.stderr and "-m" in result.stderr
+
+
+def test_project_instructions_reach_the_model(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    (workspace / "AGENTS.md").write_text("Always answer in French.\n")
+    fake_server.script(reply(text="Bonjour."))
+    result = stoa(["-p", "hi"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    system = fake_server.model_requests()[0].system
+    assert "Always answer in French." in system and str(workspace) in system
