@@ -1,10 +1,16 @@
 """The OS sandbox for shell commands: bubblewrap (``bwrap``) on Linux.
 
-Inside the sandbox the whole file system is read-only except the workspace, the temp folder
-and the usual build caches; credential folders (``~/.ssh``, ``~/.aws``, ``~/.gnupg``,
+Inside the sandbox the whole file system is read-only except the workspace, a private temp
+folder and the usual build caches; credential folders (``~/.ssh``, ``~/.aws``, ``~/.gnupg``,
 ``~/.config/gh``, ...) are hidden; Stoa's own config, keys and database are read-only or hidden;
 the project's ``.stoa`` folder and git hooks/config stay read-only; the network is off unless
-``[sandbox] network = true``; processes live in their own PID namespace and die with Stoa.
+``[sandbox] network = true``; processes live in their own PID namespace and die with Stoa, and
+hold no capabilities (so a command run by root cannot remount the read-only root).
+
+The temp folders (``/tmp``, ``/var/tmp``, ``$TMPDIR``) are empty private ones, not the real
+ones: other programs' files there (and anything of the person's kept there) are outside the
+workspace, and the shell analysis already treats them so. The home folder stays visible
+(read-only) even when it lives under a temp folder.
 
 Availability is detected once per process by a trial run (``bwrap ... true``), because an
 installed bwrap can still fail (no user namespaces in a container).
@@ -214,6 +220,8 @@ class SandboxLayout:
     home: Path
     cwd: Path | None = None
     network: bool = False
+    # Temp folders replaced by empty private ones (tmpfs).
+    private: list[Path] = field(default_factory=list)
     writable: list[Path] = field(default_factory=list)
     # Stoa's own state: config dir (read-only), keys file (hidden), data dir (read-only).
     readonly: list[Path] = field(default_factory=list)
@@ -234,12 +242,24 @@ def layout_for(
     temp = {Path("/tmp"), Path("/var/tmp")}
     if env.get("TMPDIR"):
         temp.add(Path(env["TMPDIR"]))
+    real_ws = Path(os.path.realpath(workspace))
+    private = set()
+    for folder in temp:
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        real = Path(os.path.realpath(folder))
+        # Not hidden: the root or the home folder itself (odd TMPDIR values), or a folder in
+        # the workspace (writable anyway).
+        if real in (Path("/"), Path(os.path.realpath(home))) or _under(real, real_ws):
+            continue
+        private.add(real)
+    layout.private = sorted(private)
     caches = {home / c for c in CACHE_DIRS}
     if env.get("XDG_CACHE_HOME"):
         caches.add(Path(env["XDG_CACHE_HOME"]))
     for extra in settings.writable:
         caches.add(Path(os.path.expanduser(extra)))
-    layout.writable = sorted(p for p in temp | caches if p.is_dir())
+    layout.writable = sorted(p for p in caches if p.is_dir())
     if stoa_paths is not None:
         for attr in ("config_dir", "data_dir", "log_dir"):
             p = getattr(stoa_paths, attr, None)
@@ -261,6 +281,10 @@ def wrap(argv: Iterable[str], layout: SandboxLayout, *, executable: str = "bwrap
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
+        # Run by root, bwrap would keep every capability: the command could remount the
+        # read-only root writable or unmount the tmpfs that hides ~/.ssh.
+        "--cap-drop",
+        "ALL",
     ]
     if not layout.network:
         args.append("--unshare-net")
@@ -270,6 +294,14 @@ def wrap(argv: Iterable[str], layout: SandboxLayout, *, executable: str = "bwrap
         # Sockets of system daemons (docker, dbus) live here; a read-only bind would not stop
         # a connect(), so the folder is replaced by an empty one.
         args += ["--tmpfs", "/run"]
+    for path in layout.private:
+        args += ["--tmpfs", str(path)]
+    home = layout.home
+    real_home = Path(os.path.realpath(home))
+    if any(_under(real_home, p) for p in layout.private) and real_home.is_dir():
+        # The home folder lives under a temp folder that was just hidden: show it again,
+        # read-only (its caches are bound writable below).
+        args += ["--ro-bind", str(real_home), str(real_home)]
     for path in layout.writable:
         args += ["--bind", str(path), str(path)]
     args += ["--bind", str(ws), str(ws)]
@@ -282,7 +314,6 @@ def wrap(argv: Iterable[str], layout: SandboxLayout, *, executable: str = "bwrap
             args += ["--ro-bind", str(path), str(path)]
     for path in layout.hidden_files:
         args += ["--ro-bind", "/dev/null", str(path)]
-    home = layout.home
     for rel in HIDDEN_DIRS:
         target = home / rel
         if target.is_dir() and not target.is_symlink() and not _under(ws, target):
