@@ -6,10 +6,13 @@ sanitized for Anthropic's charset, web search as a server tool, and every SDK, t
 decoding failure mapped to a ``ProviderError``. The SDK is imported lazily (it is slow to
 import); ``import core.providers.anthropic`` costs nothing.
 
-The stream is read as raw events (``messages.create(stream=True)``) rather than through the
-SDK's accumulating helper, because that helper raises on invalid tool-argument JSON; here a
-broken argument string becomes ``ToolUseBlock(input={}, input_error=...)`` for the agent to
-answer with an error result.
+The stream is read as raw events (``messages.create(stream=True)``, then the SDK's own SSE
+decoder over the response) rather than through the SDK's accumulating helper, because that
+helper raises on invalid tool-argument JSON (here a broken argument string becomes
+``ToolUseBlock(input={}, input_error=...)`` for the agent to answer with an error result), and
+because the SDK's event iterator silently drops events that arrive without an ``event:`` line.
+Events are handled as plain dicts: unknown event, block and delta types are ignored, missing
+fields never crash.
 """
 
 from __future__ import annotations
@@ -260,120 +263,141 @@ class _Block:
     raw: dict[str, Any] | None = None
 
 
+def _field(value: Any, name: str) -> Any:
+    """``value[name]`` for a dict, ``None`` when it is missing or ``value`` is no dict."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 @dataclass
 class _Accumulator:
-    """Builds one assistant message from raw stream events."""
+    """Builds one assistant message from raw stream events (dicts, as decoded from the SSE
+    ``data:`` lines; SDK event objects are converted). Unknown event, block and delta types are
+    ignored, as the streaming docs ask; blocks are ordered by their ``index`` (gaps allowed)."""
 
     blocks: dict[int, _Block] = field(default_factory=dict)
-    done: list[tuple[ContentBlock | None, dict[str, Any] | None]] = field(default_factory=list)
+    done: list[tuple[int, ContentBlock | None, dict[str, Any] | None]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     stop_reason: str | None = None
     stopped: bool = False
 
     def handle(self, event: Any) -> list[StreamEvent]:
-        kind = getattr(event, "type", None)
+        if not isinstance(event, dict):
+            event = _to_dict(event)
+        kind = event.get("type")
+        index = event.get("index")
         if kind == "message_start":
-            self._usage(getattr(event.message, "usage", None))
-        elif kind == "content_block_start":
-            return self._start(event.index, event.content_block)
-        elif kind == "content_block_delta":
-            return self._delta(event.index, event.delta)
-        elif kind == "content_block_stop":
-            return self._stop(event.index)
+            self._usage(_field(event.get("message"), "usage"))
+        elif kind == "content_block_start" and isinstance(index, int):
+            block = event.get("content_block")
+            return self._start(index, block if isinstance(block, dict) else {})
+        elif kind == "content_block_delta" and isinstance(index, int):
+            delta = event.get("delta")
+            return self._delta(index, delta if isinstance(delta, dict) else {})
+        elif kind == "content_block_stop" and isinstance(index, int):
+            return self._stop(index)
         elif kind == "message_delta":
-            reason = getattr(event.delta, "stop_reason", None)
-            if reason:
+            reason = _field(event.get("delta"), "stop_reason")
+            if isinstance(reason, str) and reason:
                 self.stop_reason = reason
-            self._usage(getattr(event, "usage", None))
+            self._usage(event.get("usage"))
         elif kind == "message_stop":
             self.stopped = True
         return []
 
     def _usage(self, usage: Any) -> None:
-        if usage is None:
+        if not isinstance(usage, dict):
             return
-        u = self.usage
         values = {
-            "input_tokens": getattr(usage, "input_tokens", None),
-            "output_tokens": getattr(usage, "output_tokens", None),
-            "cache_write_tokens": getattr(usage, "cache_creation_input_tokens", None),
-            "cache_read_tokens": getattr(usage, "cache_read_input_tokens", None),
+            "input_tokens": usage.get("input_tokens"),
+            "output_tokens": usage.get("output_tokens"),
+            "cache_write_tokens": usage.get("cache_creation_input_tokens"),
+            "cache_read_tokens": usage.get("cache_read_input_tokens"),
+            "reasoning_tokens": _field(usage.get("output_tokens_details"), "thinking_tokens"),
         }
-        details = getattr(usage, "output_tokens_details", None)
-        if details is not None:
-            values["reasoning_tokens"] = getattr(details, "thinking_tokens", None)
-        # Counts are cumulative: the latest non-null value wins.
-        self.usage = u.model_copy(update={k: int(v) for k, v in values.items() if v is not None})
+        # Counts are cumulative (message_delta repeats and updates them): the latest value wins.
+        self.usage = self.usage.model_copy(
+            update={k: int(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        )
 
-    def _start(self, index: int, block: Any) -> list[StreamEvent]:
-        kind = getattr(block, "type", "")
+    def _start(self, index: int, block: dict[str, Any]) -> list[StreamEvent]:
+        kind = _str(block.get("type"))
         state = _Block(kind=kind)
         self.blocks[index] = state
         if kind == "text":
-            state.text = getattr(block, "text", "") or ""
+            state.text = _str(block.get("text"))
             return [TextDelta(state.text)] if state.text else []
         if kind == "thinking":
-            state.text = getattr(block, "thinking", "") or ""
-            state.signature = getattr(block, "signature", None) or None
+            state.text = _str(block.get("thinking"))
+            state.signature = _str(block.get("signature")) or None
             return [ThinkingDelta(state.text)] if state.text else []
         if kind == "redacted_thinking":
-            state.data = getattr(block, "data", "") or ""
+            state.data = _str(block.get("data"))
             return []
         if kind in ("tool_use", "server_tool_use"):
-            state.id = block.id
-            state.name = block.name
-            start_input = getattr(block, "input", None)
+            state.id = _str(block.get("id"))
+            state.name = _str(block.get("name"))
+            start_input = block.get("input")
             state.start_input = start_input if isinstance(start_input, dict) else {}
             return [ToolCallStart(state.id, state.name)] if kind == "tool_use" else []
         # Server tool results (web search) and anything newer: kept raw for a paused turn.
-        state.raw = _to_dict(block)
+        state.raw = copy.deepcopy(block)
         if kind.endswith("_tool_result"):
             return [ServerToolActivity(name=_server_tool_name(kind), summary=_result_summary(block))]
         return []
 
-    def _delta(self, index: int, delta: Any) -> list[StreamEvent]:
+    def _delta(self, index: int, delta: dict[str, Any]) -> list[StreamEvent]:
         state = self.blocks.get(index)
         if state is None:
             return []
-        kind = getattr(delta, "type", "")
+        kind = delta.get("type")
         if kind == "text_delta":
-            state.text += delta.text
-            return [TextDelta(delta.text)] if delta.text else []
+            text = _str(delta.get("text"))
+            state.text += text
+            return [TextDelta(text)] if text else []
         if kind == "thinking_delta":
-            state.text += delta.thinking
-            return [ThinkingDelta(delta.thinking)] if delta.thinking else []
+            text = _str(delta.get("thinking"))
+            state.text += text
+            return [ThinkingDelta(text)] if text else []
         if kind == "signature_delta":
-            state.signature = (state.signature or "") + delta.signature
+            state.signature = (state.signature or "") + _str(delta.get("signature"))
             return []
         if kind == "input_json_delta":
-            state.json += delta.partial_json
-            if state.kind == "tool_use" and delta.partial_json:
-                return [ToolCallDelta(state.id, delta.partial_json)]
+            partial = _str(delta.get("partial_json"))
+            state.json += partial
+            if state.kind == "tool_use" and partial:
+                return [ToolCallDelta(state.id, partial)]
         return []
 
     def _stop(self, index: int) -> list[StreamEvent]:
         state = self.blocks.pop(index, None)
         if state is None:
             return []
-        self.done.append(_finish(state))
+        block, raw = _finish(state)
+        self.done.append((index, block, raw))
         if state.kind == "server_tool_use":
-            raw = self.done[-1][1] or {}
-            query = (raw.get("input") or {}).get("query") if isinstance(raw.get("input"), dict) else None
+            query = _field((raw or {}).get("input"), "query")
             summary = f"searching: {query}" if query else f"using {state.name}"
             return [ServerToolActivity(name=state.name, summary=summary)]
         return []
 
     def finish_open_blocks(self) -> None:
         for index in sorted(self.blocks):
-            self.done.append(_finish(self.blocks[index]))
+            self.done.append((index, *_finish(self.blocks[index])))
         self.blocks.clear()
 
+    def _ordered(self) -> list[tuple[int, ContentBlock | None, dict[str, Any] | None]]:
+        return sorted(self.done, key=lambda entry: entry[0])  # stable: arrival order within an index
+
     def content(self) -> list[ContentBlock]:
-        return [block for block, _ in self.done if block is not None]
+        return [block for _, block, _ in self._ordered() if block is not None]
 
     def wire_content(self) -> list[dict[str, Any]]:
         """The assistant content as sent back when resuming a paused turn."""
-        return [raw for _, raw in self.done if raw is not None]
+        return [raw for _, _, raw in self._ordered() if raw is not None]
 
 
 def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
@@ -405,26 +429,49 @@ def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
     return None, state.raw
 
 
-def _to_dict(block: Any) -> dict[str, Any]:
-    to_dict = getattr(block, "to_dict", None)
+def _to_dict(value: Any) -> dict[str, Any]:
+    """An SDK event / block object as a plain dict (what the wire carried)."""
+    to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         try:
             return dict(to_dict(exclude_none=True))
         except TypeError:
             return dict(to_dict())
-    return dict(getattr(block, "__dict__", {}))
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dict(dump(exclude_none=True))
+    return dict(getattr(value, "__dict__", {}))
 
 
 def _server_tool_name(kind: str) -> str:
     return kind.removesuffix("_tool_result")
 
 
-def _result_summary(block: Any) -> str:
-    content = getattr(block, "content", None)
+def _result_summary(block: dict[str, Any]) -> str:
+    content = block.get("content")
     if isinstance(content, list):
         return f"{len(content)} result{'s' if len(content) != 1 else ''}"
-    code = getattr(content, "error_code", None)
+    code = _field(content, "error_code")
     return f"search failed ({code})" if code else "search finished"
+
+
+def _sse_event(sse: Any) -> dict[str, Any] | None:
+    """One decoded SSE event as the event dict, or None for pings and empty events.
+
+    The event's name comes from its ``event:`` line or, when a server leaves that line out,
+    from the JSON ``type`` (the SDK's own iterator drops unnamed events, so it is not used).
+    """
+    name = sse.event
+    if name == "ping" or not sse.data.strip():
+        return None
+    data = json.loads(sse.data)
+    if not isinstance(data, dict):
+        raise json.JSONDecodeError("an event's data is not a JSON object", sse.data, 0)
+    if name and not isinstance(data.get("type"), str):
+        data["type"] = name
+    if name == "error" and data.get("type") != "error":
+        data = {"type": "error", "error": data.get("error", data)}
+    return None if data.get("type") == "ping" else data
 
 
 # ---- the provider ---------------------------------------------------------------------------
@@ -528,17 +575,30 @@ class AnthropicProvider:
         except anthropic.AnthropicError as exc:
             raise ProviderError("other", f"{self.name} request failed: {exc}") from exc
         try:
-            async for event in stream:
+            async for sse in type(stream).raw_events(stream.response):
+                event = _sse_event(sse)
+                if event is None:
+                    continue
+                if event.get("type") == "error":
+                    error = event.get("error")
+                    raise stream_error(
+                        self.name,
+                        _str(_field(error, "type")) or None,
+                        _str(_field(error, "message")) or body_error_message(event) or "unknown error",
+                    )
                 for out in acc.handle(event):
                     yield out
                 if acc.stopped:
                     break
+        except ProviderError:
+            raise
         except anthropic.APIStatusError as exc:
             if exc.status_code >= 400:
                 raise self._status_error(exc, model) from exc
             detail = exc.api_message or body_error_message(exc.body) or exc.message
             raise stream_error(self.name, exc.type, detail) from exc
-        except (anthropic.APIConnectionError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        except (anthropic.APIConnectionError, httpx2.HTTPError, ValueError) as exc:
+            # ValueError: a malformed event (JSONDecodeError) or bytes that are not UTF-8.
             raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc
         except anthropic.AnthropicError as exc:
             raise ProviderError("stream_broken", f"{self.name} stream failed: {exc}") from exc

@@ -223,9 +223,14 @@ class _Accumulator:
 
     def _tool_delta(self, raw: Any) -> list[StreamEvent]:
         index = getattr(raw, "index", None)
-        if index is None:
-            index = len(self.calls)
         call_id = getattr(raw, "id", None)
+        if not isinstance(index, int):
+            # Some servers leave "index" out: a piece without a new id continues the last call.
+            last = self.calls[-1] if self.calls else None
+            if last is not None and (not call_id or call_id == last.wire_id):
+                index = next(k for k, c in self.by_index.items() if c is last)
+            else:
+                index = -1 - len(self.calls)
         call = self.by_index.get(index)
         # Some servers reuse index 0 for every call; a new id means a new call.
         if call is None or (call_id and call.started and call_id != call.wire_id):

@@ -291,19 +291,23 @@ class _Accumulator:
 
     def handle(self, event: Any) -> list[StreamEvent]:
         kind = getattr(event, "type", "")
+        delta = getattr(event, "delta", None)
+        if not isinstance(delta, str):
+            delta = ""
         if kind == "response.output_item.added":
-            return self._added(event.output_index, event.item)
+            index = getattr(event, "output_index", None)
+            return self._added(index, getattr(event, "item", None)) if isinstance(index, int) else []
         if kind == "response.output_text.delta":
             item = self._item(event)
             if item is not None:
-                item.text += event.delta
-            return [TextDelta(event.delta)] if event.delta else []
+                item.text += delta
+            return [TextDelta(delta)] if delta else []
         if kind == "response.refusal.delta":
             self.refused = True
-            return [TextDelta(event.delta)] if event.delta else []
+            return [TextDelta(delta)] if delta else []
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             item = self._item(event)
-            text = event.delta
+            text = delta
             part = getattr(event, "summary_index", None)
             if item is not None and part is not None and part not in item.summary_parts:
                 if item.summary_parts:
@@ -316,14 +320,24 @@ class _Accumulator:
             item = self._item(event)
             if item is None:
                 return []
-            item.arguments += event.delta
-            return [ToolCallDelta(item.call_id, event.delta)] if event.delta else []
+            item.arguments += delta
+            return [ToolCallDelta(item.call_id, delta)] if delta else []
+        if kind == "response.function_call_arguments.done":
+            # The whole argument string (also when no delta came before it).
+            item = self._item(event)
+            arguments = getattr(event, "arguments", None)
+            if item is None or not isinstance(arguments, str):
+                return []
+            missing = arguments[len(item.arguments) :] if arguments.startswith(item.arguments) else ""
+            item.arguments = arguments
+            return [ToolCallDelta(item.call_id, missing)] if missing else []
         if kind == "response.output_item.done":
-            return self._done(event.output_index, event.item)
+            index = getattr(event, "output_index", None)
+            return self._done(index, getattr(event, "item", None)) if isinstance(index, int) else []
         if kind in ("response.completed", "response.incomplete"):
-            self._finish(event.response)
+            self._finish(getattr(event, "response", None))
         elif kind == "response.failed":
-            error = getattr(event.response, "error", None)
+            error = getattr(getattr(event, "response", None), "error", None)
             code = getattr(error, "code", None)
             raise stream_error(self.provider, code, getattr(error, "message", None) or "the response failed")
         elif kind == "error":
@@ -360,6 +374,14 @@ class _Accumulator:
 
     def _finish(self, response: Any) -> None:
         self.status = getattr(response, "status", None) or "completed"
+        # The finished items also arrive here: fill in any whose output_item.done never came
+        # (a minimal stream), so encrypted reasoning and final arguments are not lost.
+        for index, raw in enumerate(getattr(response, "output", None) or []):
+            item = self.items.get(index)
+            if item is None:
+                self._done(index, raw)
+            elif item.done is None and getattr(raw, "type", "") == item.type:
+                item.done = raw
         details = getattr(response, "incomplete_details", None)
         self.incomplete_reason = getattr(details, "reason", None)
         usage = getattr(response, "usage", None)
@@ -387,22 +409,25 @@ class _Accumulator:
             raw = item.done
             if item.type == "message":
                 parts = getattr(raw, "content", None) if raw is not None else None
-                if parts is None:
+                if not parts:
                     if item.text:
                         blocks.append(TextBlock(text=item.text))
                     continue
                 for part in parts:
                     ptype = getattr(part, "type", "")
-                    if ptype == "output_text" and part.text:
-                        blocks.append(TextBlock(text=part.text))
-                    elif ptype == "refusal" and getattr(part, "refusal", ""):
+                    text = getattr(part, "text", None)
+                    refusal = getattr(part, "refusal", None)
+                    if ptype == "output_text" and isinstance(text, str) and text:
+                        blocks.append(TextBlock(text=text))
+                    elif ptype == "refusal" and isinstance(refusal, str) and refusal:
                         self.refused = True
-                        blocks.append(TextBlock(text=part.refusal))
+                        blocks.append(TextBlock(text=refusal))
             elif item.type == "reasoning":
                 summary = getattr(raw, "summary", None) or []
-                text = "\n\n".join(getattr(s, "text", "") for s in summary) or item.text
+                text = "\n\n".join(getattr(s, "text", None) or "" for s in summary) or item.text
                 if not text:
-                    text = "\n\n".join(getattr(c, "text", "") for c in (getattr(raw, "content", None) or []))
+                    content = getattr(raw, "content", None) or []
+                    text = "\n\n".join(getattr(c, "text", None) or "" for c in content)
                 blocks.append(
                     ThinkingBlock(
                         thinking=text,
@@ -413,7 +438,7 @@ class _Accumulator:
                 )
             elif item.type == "function_call":
                 arguments = getattr(raw, "arguments", None) if raw is not None else None
-                if arguments is None:
+                if not isinstance(arguments, str) or not arguments:
                     arguments = item.arguments
                 call_id = (getattr(raw, "call_id", None) if raw is not None else None) or item.call_id
                 name = (getattr(raw, "name", None) if raw is not None else None) or item.name

@@ -29,6 +29,10 @@ item it matches and the server renders it for the endpoint hit (``/v1/messages``
   on a stream these become the provider's in-stream error event. disconnect (cut after N
   events; None = no response at all), malformed (garbage data line after N events), stall
   (silent for ``seconds`` after N events, then the rest), hang (no headers for ``seconds``).
+- ``raw(events=[...], *, body=None, status=200, headers=None, event_lines=True,
+  content_type=None, match=None)``: a hand-written response sent as it is (an SSE stream of
+  dicts / ``(event_name, data)`` pairs / verbatim str or bytes, or one ``body``), for wire
+  variants the renderers never produce. ``sse_chunk(data, event=None)`` renders one event.
 - ``match``: a callable(RecordedRequest) or a dict: "path", "method", "stream" or any top-level
   body field (e.g. {"model": "claude-haiku-4-5"}).
 
@@ -61,13 +65,16 @@ from tests.fake_server.protocol import (
 )
 from tests.fake_server.script import (
     Fault,
+    Raw,
     Reply,
     Scenario,
     ToolCall,
     WebSearch,
     fault,
     load_scenario,
+    raw,
     reply,
+    sse_chunk,
     tool_call,
     web_search,
 )
@@ -77,6 +84,7 @@ from tests.fake_server.tokens import encrypted_reasoning, thinking_signature
 __all__ = [
     "FakeServer",
     "Fault",
+    "Raw",
     "RecordedRequest",
     "Reply",
     "Scenario",
@@ -91,7 +99,9 @@ __all__ = [
     "encrypted_reasoning",
     "fault",
     "load_scenario",
+    "raw",
     "reply",
+    "sse_chunk",
     "thinking_signature",
     "tool_call",
     "web_search",

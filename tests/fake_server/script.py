@@ -116,7 +116,25 @@ class Fault:
         return Reply(text="This reply is cut short by a scripted fault, part way through.", chunk_size=8)
 
 
-ScriptItem = Reply | Fault
+@dataclass(frozen=True)
+class Raw:
+    """A hand-written response sent exactly as given: an SSE stream (``chunks`` are written one
+    by one, in order, as separate HTTP chunks) or any other body. For feeding clients wire
+    variants the neutral renderers never produce (missing ``event:`` lines, pings, index gaps,
+    unknown event types, ...)."""
+
+    chunks: tuple[bytes, ...]
+    status: int = 200
+    content_type: str = "text/event-stream; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+    match: Match = None
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+ScriptItem = Reply | Fault | Raw
 
 
 def _usage_dict(usage: Any, kwargs: Mapping[str, int]) -> dict[str, int] | None:
@@ -212,6 +230,70 @@ def fault(
         retry_after=retry_after,
         message=message,
         reply=reply,
+        match=match,
+    )
+
+
+def sse_chunk(data: Any, event: str | None = None) -> bytes:
+    """One SSE event: ``event: NAME`` (when given) and one ``data:`` line with ``data`` as JSON
+    (a str is sent as it is)."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {payload}\n\n".encode()
+
+
+def raw(
+    events: Iterable[Any] = (),
+    *,
+    body: bytes | str | Mapping[str, Any] | list[Any] | None = None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    event_lines: bool = True,
+    content_type: str | None = None,
+    match: Match = None,
+) -> Raw:
+    """A response written by hand.
+
+    ``events`` (an SSE stream), each one of: a dict, sent as ``data:`` JSON with an ``event:``
+    line naming its ``"type"`` (unless ``event_lines=False`` or it has no type); a
+    ``(name, data)`` pair, with that event name (``None`` = no event line); a str or bytes,
+    written verbatim (include the blank line that ends an event, e.g. ``"data: [DONE]\\n\\n"``).
+
+    ``body`` instead sends one non-streaming body (a dict/list as JSON, str/bytes verbatim),
+    ``application/json`` unless ``content_type`` says otherwise. ``status`` and ``headers``
+    apply to both.
+    """
+    chunks: list[bytes] = []
+    if body is not None:
+        if events:
+            raise ValueError("raw() takes events or body, not both")
+        if isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
+        chunks = [data]
+        kind = content_type or "application/json"
+    else:
+        for event in events:
+            if isinstance(event, bytes):
+                chunks.append(event)
+            elif isinstance(event, str):
+                chunks.append(event.encode())
+            elif isinstance(event, tuple) and len(event) == 2:
+                chunks.append(sse_chunk(event[1], event[0]))
+            elif isinstance(event, Mapping):
+                name = event.get("type") if event_lines else None
+                chunks.append(sse_chunk(dict(event), name if isinstance(name, str) else None))
+            else:
+                raise TypeError(f"raw() events are dicts, (name, data) pairs, str or bytes; not {event!r}")
+        kind = content_type or "text/event-stream; charset=utf-8"
+    return Raw(
+        chunks=tuple(chunks),
+        status=status,
+        content_type=kind,
+        headers=tuple((headers or {}).items()),
         match=match,
     )
 

@@ -32,6 +32,7 @@ from tests.fake_server.script import (
     STATUS_FAULTS,
     Fault,
     Match,
+    Raw,
     Reply,
     ScriptItem,
 )
@@ -328,8 +329,8 @@ class FakeServer:
     def script(self, *items: ScriptItem) -> FakeServer:
         """Queue replies/faults; each model request consumes the first one it matches."""
         for item in items:
-            if not isinstance(item, Reply | Fault):
-                raise TypeError(f"script() takes reply(...) or fault(...) items, not {type(item).__name__}")
+            if not isinstance(item, Reply | Fault | Raw):
+                raise TypeError(f"script() takes reply(...), fault(...) or raw(...) items, not {type(item).__name__}")
         with self._lock:
             self._queue.extend(items)
         return self
@@ -540,6 +541,8 @@ class FakeServer:
             )
             await self._send_json(conn, status, payload)
             return True
+        if isinstance(item, Raw):
+            return await self._answer_raw(conn, item)
         if isinstance(item, Reply):
             return await self._answer_reply(conn, wire, self._effective(item), body, request.stream)
         return await self._answer_fault(conn, wire, item, body, request.stream)
@@ -558,6 +561,25 @@ class FakeServer:
             return True
         await self._start_sse(conn)
         await self._send_events(conn, wire.stream(item, body), item.delay_per_event)
+        await self._end_sse(conn)
+        return True
+
+    async def _answer_raw(self, conn: _Conn, item: Raw) -> bool:
+        extra = dict(item.headers)
+        if not item.content_type.startswith("text/event-stream"):
+            await self._send_raw_json(conn, item.status, item.body, {"content-type": item.content_type, **extra})
+            return True
+        headers = {
+            "content-type": item.content_type,
+            "cache-control": "no-cache",
+            "transfer-encoding": "chunked",
+            **self._common_headers(),
+            **extra,
+        }
+        conn.headers_sent = True
+        conn.writer.write(self._head(item.status, headers))
+        await conn.writer.drain()
+        await self._send_events(conn, iter(item.chunks), 0.0)
         await self._end_sse(conn)
         return True
 

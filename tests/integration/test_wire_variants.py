@@ -1,0 +1,786 @@
+"""Wire variants written by hand from the API documentation, fed through the real SDKs.
+
+The fake server's renderers produce one tidy shape per API. The real APIs (and a stricter fake
+server written by someone else from the docs) send more: SSE ``ping`` events, content block
+indexes with gaps, ``error`` events mid-stream, thinking blocks whose text is omitted, tool calls
+with no argument deltas at all, Responses events in other orders with ``sequence_number``s and
+annotation events, Chat chunks with empty ``choices``, and event types nobody knew about when this
+was written. Each stream here is a ``raw(...)`` script item sent byte for byte, read by the
+provider through its SDK, and checked against the neutral result it must give.
+
+The second half runs whole ``stoa -p`` conversations (multi-step tool loops, parallel calls,
+thinking interleaved with tools, redacted thinking, Claude -> GPT -> Claude through ``-r``) and
+checks every captured request with the protocol checker and field by field (the effort mapping
+for every model and level).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from core.providers.anthropic import AnthropicProvider
+from core.providers.base import (
+    MessageComplete,
+    Provider,
+    ProviderError,
+    ProviderRequest,
+    ServerToolActivity,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallStart,
+)
+from core.providers.openai_chat import OpenAIChatProvider
+from core.providers.openai_responses import OpenAIResponsesProvider
+from core.providers.types import (
+    Message,
+    RedactedThinkingBlock,
+    StopReason,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    user_text,
+)
+from tests.fake_server import FakeServer, raw, reply
+
+READ_FILE = ToolSpec(
+    name="read_file",
+    description="Read a file",
+    input_schema={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+)
+
+
+def make_provider(fmt: str, server: FakeServer) -> Provider:
+    if fmt == "anthropic":
+        return AnthropicProvider("test-key", server.base_url, read_timeout=10.0)
+    if fmt == "responses":
+        return OpenAIResponsesProvider("test-key", server.openai_base_url, read_timeout=10.0)
+    return OpenAIChatProvider("ollama", server.openai_base_url, read_timeout=10.0)
+
+
+@pytest.fixture
+async def providers(fake_server: FakeServer) -> AsyncIterator[dict[str, Provider]]:
+    made = {fmt: make_provider(fmt, fake_server) for fmt in ("anthropic", "responses", "chat")}
+    yield made
+    for provider in made.values():
+        await provider.aclose()
+
+
+def request(model: str, messages: list[Message] | None = None, *, tools: bool = True) -> ProviderRequest:
+    return ProviderRequest(
+        model=model,
+        system="You are terse.",
+        messages=messages or [user_text("go")],
+        tools=[READ_FILE] if tools else [],
+        max_tokens=4096,
+    )
+
+
+async def collect(provider: Provider, req: ProviderRequest) -> tuple[list[StreamEvent], MessageComplete]:
+    events = [e async for e in provider.stream(req)]
+    assert isinstance(events[-1], MessageComplete), events
+    assert sum(isinstance(e, MessageComplete) for e in events) == 1
+    return events[:-1], events[-1]
+
+
+def texts(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def thinking_text(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, ThinkingDelta))
+
+
+# ---- Anthropic Messages: event builders (shapes from the streaming docs) ----------------------
+
+
+def a_start(input_tokens: int = 25, output_tokens: int = 1, **usage: int) -> dict[str, Any]:
+    return {
+        "type": "message_start",
+        "message": {
+            "id": "msg_01",
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": "claude-sonnet-4-6",
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens, **usage},
+        },
+    }
+
+
+def a_block(index: int, block: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "content_block_start", "index": index, "content_block": block}
+
+
+def a_delta(index: int, delta: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "content_block_delta", "index": index, "delta": delta}
+
+
+def a_text(index: int, text: str) -> dict[str, Any]:
+    return a_delta(index, {"type": "text_delta", "text": text})
+
+
+def a_json(index: int, partial: str) -> dict[str, Any]:
+    return a_delta(index, {"type": "input_json_delta", "partial_json": partial})
+
+
+def a_stop(index: int) -> dict[str, Any]:
+    return {"type": "content_block_stop", "index": index}
+
+
+def a_end(stop_reason: str = "end_turn", **usage: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "usage": usage or {"output_tokens": 15},
+        },
+        {"type": "message_stop"},
+    ]
+
+
+PING = {"type": "ping"}
+
+
+async def test_anthropic_without_event_lines(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    # SSE events whose only name is the JSON "type" (no `event:` line): still read.
+    fake_server.script(
+        raw(
+            [a_start(), a_block(0, {"type": "text", "text": ""}), a_text(0, "Hello"), a_text(0, " there"),
+             a_stop(0), *a_end()],
+            event_lines=False,
+        )
+    )
+    events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert texts(events) == "Hello there"
+    assert done.message.content == [TextBlock(text="Hello there")]
+    assert done.stop_reason is StopReason.END_TURN
+
+
+async def test_anthropic_pings_index_gaps_and_parallel_calls(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    # Text at 0, then two tool_use blocks at 2 and 5 (gaps), one with its input only in
+    # content_block_start and no delta at all, one streamed after an empty partial_json; pings
+    # everywhere; usage in message_delta is cumulative (the latest value wins).
+    fake_server.script(
+        raw(
+            [
+                a_start(input_tokens=472, output_tokens=2, cache_read_input_tokens=100,
+                        cache_creation_input_tokens=7),
+                PING,
+                a_block(0, {"type": "text", "text": ""}),
+                a_text(0, "Reading both."),
+                PING,
+                a_stop(0),
+                a_block(2, {"type": "tool_use", "id": "toolu_A", "name": "read_file", "input": {}}),
+                a_json(2, ""),
+                a_json(2, '{"pa'),
+                PING,
+                a_json(2, 'th": "a.txt"}'),
+                a_stop(2),
+                a_block(5, {"type": "tool_use", "id": "toolu_B", "name": "read_file", "input": {}}),
+                a_stop(5),
+                {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                 "usage": {"output_tokens": 40}},
+                {"type": "message_delta", "delta": {"stop_reason": None, "stop_sequence": None},
+                 "usage": {"output_tokens": 89}},
+                PING,
+                {"type": "message_stop"},
+            ]
+        )
+    )
+    events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert [e for e in events if isinstance(e, ToolCallStart)] == [
+        ToolCallStart("toolu_A", "read_file"),
+        ToolCallStart("toolu_B", "read_file"),
+    ]
+    assert "".join(e.arguments_delta for e in events if isinstance(e, ToolCallDelta)) == '{"path": "a.txt"}'
+    assert done.message.content == [
+        TextBlock(text="Reading both."),
+        ToolUseBlock(id="toolu_A", name="read_file", input={"path": "a.txt"}),
+        ToolUseBlock(id="toolu_B", name="read_file", input={}),
+    ]
+    assert done.stop_reason is StopReason.TOOL_USE
+    assert (done.usage.input_tokens, done.usage.output_tokens) == (472, 89)
+    assert (done.usage.cache_read_tokens, done.usage.cache_write_tokens) == (100, 7)
+
+
+async def test_anthropic_omitted_thinking_and_redacted_thinking_carry_forward(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    # display "omitted" (Opus 4.7's default): a thinking block with no text, only a signature;
+    # the docs' content_block_start for thinking has no signature field at all.
+    fake_server.script(
+        raw(
+            [
+                a_start(),
+                a_block(0, {"type": "thinking", "thinking": ""}),
+                a_delta(0, {"type": "signature_delta", "signature": "SIG-omitted=="}),
+                a_stop(0),
+                a_block(1, {"type": "redacted_thinking", "data": "ENCRYPTED-redacted"}),
+                a_stop(1),
+                a_block(2, {"type": "thinking", "thinking": ""}),
+                a_delta(2, {"type": "thinking_delta", "thinking": "Let me "}),
+                a_delta(2, {"type": "thinking_delta", "thinking": "check."}),
+                a_delta(2, {"type": "signature_delta", "signature": "SIG-2"}),
+                a_stop(2),
+                a_block(3, {"type": "tool_use", "id": "toolu_T", "name": "read_file", "input": {}}),
+                a_json(3, '{"path": "x"}'),
+                a_stop(3),
+                *a_end("tool_use"),
+            ]
+        ),
+        reply(text="Done."),
+    )
+    events, done = await collect(providers["anthropic"], request("claude-opus-4-7"))
+    assert thinking_text(events) == "Let me check."
+    assert done.message.content == [
+        ThinkingBlock(thinking="", signature="SIG-omitted==", origin="anthropic"),
+        RedactedThinkingBlock(data="ENCRYPTED-redacted"),
+        ThinkingBlock(thinking="Let me check.", signature="SIG-2", origin="anthropic"),
+        ToolUseBlock(id="toolu_T", name="read_file", input={"path": "x"}),
+    ]
+    # Sent back unchanged, first in the assistant message, with thinking on.
+    history = [
+        user_text("go"),
+        done.message,
+        Message(role="user", content=[ToolResultBlock(tool_use_id="toolu_T", content=[TextBlock(text="hi")])]),
+    ]
+    req = request("claude-opus-4-7", history)
+    req = ProviderRequest(**{**req.__dict__, "wire_options": {"thinking": {"type": "adaptive"}}})
+    await collect(providers["anthropic"], req)
+    sent = fake_server.model_requests()[1].json
+    assert sent["thinking"]["type"] == "adaptive"
+    assert sent["messages"][1]["content"][:3] == [
+        {"type": "thinking", "thinking": "", "signature": "SIG-omitted=="},
+        {"type": "redacted_thinking", "data": "ENCRYPTED-redacted"},
+        {"type": "thinking", "thinking": "Let me check.", "signature": "SIG-2"},
+    ]
+
+
+@pytest.mark.parametrize("after", [0, 3])
+async def test_anthropic_error_event_mid_stream(
+    after: int, fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    head = [a_start(), a_block(0, {"type": "text", "text": ""}), a_text(0, "Partial")][:after]
+    fake_server.script(
+        raw([*head, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}])
+    )
+    with pytest.raises(ProviderError) as caught:
+        await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert caught.value.kind == "overloaded" and caught.value.retryable
+    assert "Overloaded" in str(caught.value)
+
+
+async def test_anthropic_unknown_events_and_blocks_are_ignored(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    fake_server.script(
+        raw(
+            [
+                a_start(),
+                {"type": "brand_new_event", "detail": {"x": 1}},
+                a_block(0, {"type": "text", "text": "", "citations": []}),
+                a_text(0, "Per the docs"),
+                a_delta(0, {"type": "citations_delta", "citation": {"type": "char_location", "cited_text": "x",
+                                                                    "document_index": 0, "start_char_index": 0,
+                                                                    "end_char_index": 1}}),
+                a_delta(0, {"type": "some_future_delta", "stuff": True}),
+                a_stop(0),
+                a_block(1, {"type": "future_block", "payload": "?"}),
+                a_delta(1, {"type": "future_delta", "payload": "?"}),
+                a_stop(1),
+                *a_end(),
+            ]
+        )
+    )
+    events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert texts(events) == "Per the docs"
+    assert done.message.content == [TextBlock(text="Per the docs")]
+
+
+async def test_anthropic_web_search_blocks(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    # The web search docs' stream: server_tool_use (input streamed), its result in one
+    # content_block_start, then cited text. Server blocks are shown, not carried into history.
+    result = {
+        "type": "web_search_tool_result",
+        "tool_use_id": "srvtoolu_1",
+        "content": [{"type": "web_search_result", "title": "Textual", "url": "https://textual.textualize.io",
+                     "encrypted_content": "EqgfCio", "page_age": None}],
+    }
+    fake_server.script(
+        raw(
+            [
+                a_start(),
+                a_block(0, {"type": "text", "text": ""}),
+                a_text(0, "Searching."),
+                a_stop(0),
+                a_block(1, {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}),
+                a_json(1, ""),
+                a_json(1, '{"query": "textual tui"}'),
+                a_stop(1),
+                a_block(2, result),
+                a_stop(2),
+                a_block(3, {"type": "text", "text": ""}),
+                a_text(3, "Textual is a TUI framework."),
+                a_stop(3),
+                *a_end(output_tokens=30, input_tokens=2000,
+                       server_tool_use={"web_search_requests": 1}),  # type: ignore[arg-type]
+            ]
+        )
+    )
+    events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    activity = [e for e in events if isinstance(e, ServerToolActivity)]
+    assert [a.name for a in activity] == ["web_search", "web_search"]
+    assert "textual tui" in activity[0].summary and "1 result" in activity[1].summary
+    assert done.message.content == [TextBlock(text="Searching."), TextBlock(text="Textual is a TUI framework.")]
+    assert done.stop_reason is StopReason.END_TURN
+
+
+async def test_anthropic_pause_turn_is_resumed_with_the_server_blocks(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    fake_server.script(
+        raw(
+            [
+                a_start(),
+                a_block(0, {"type": "server_tool_use", "id": "srvtoolu_9", "name": "web_search",
+                            "input": {"query": "q"}}),
+                a_stop(0),
+                a_block(1, {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_9", "content": []}),
+                a_stop(1),
+                *a_end("pause_turn"),
+            ]
+        ),
+        reply(text="Resumed."),
+    )
+    _events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert done.message.text == "Resumed." and done.stop_reason is StopReason.END_TURN
+    second = fake_server.model_requests()[1].json
+    assert second["messages"][-1]["role"] == "assistant"
+    assert [b["type"] for b in second["messages"][-1]["content"]] == ["server_tool_use", "web_search_tool_result"]
+    assert second["messages"][-1]["content"][0]["input"] == {"query": "q"}
+
+
+@pytest.mark.parametrize(
+    ("stop", "expected"),
+    [("refusal", StopReason.REFUSAL), ("max_tokens", StopReason.MAX_TOKENS),
+     ("model_context_window_exceeded", StopReason.MAX_TOKENS), ("stop_sequence", StopReason.STOP_SEQUENCE)],
+)
+async def test_anthropic_stop_reasons(
+    stop: str, expected: StopReason, fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    fake_server.script(
+        raw([a_start(), a_block(0, {"type": "text", "text": ""}), a_text(0, "I can"), a_stop(0), *a_end(stop)])
+    )
+    _, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert done.stop_reason is expected
+
+
+async def test_anthropic_tool_call_cut_at_max_tokens(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    fake_server.script(
+        raw(
+            [
+                a_start(),
+                a_block(0, {"type": "tool_use", "id": "toolu_cut", "name": "read_file", "input": {}}),
+                a_json(0, '{"path": "a'),
+                *a_end("max_tokens"),
+            ]
+        )
+    )
+    _, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert done.stop_reason is StopReason.MAX_TOKENS
+    (call,) = done.message.tool_uses
+    assert call.id == "toolu_cut" and call.input_error
+
+
+# ---- OpenAI Responses -----------------------------------------------------------------------
+
+
+class Seq:
+    """Responses events carry a growing ``sequence_number``."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, kind: str, **fields: Any) -> dict[str, Any]:
+        self.n += 1
+        return {"type": kind, "sequence_number": self.n, **fields}
+
+
+def r_response(status: str, output: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1_760_000_000,
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "model": "gpt-5.5",
+        "output": output or [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": None,
+        **extra,
+    }
+
+
+R_USAGE = {
+    "input_tokens": 1200,
+    "input_tokens_details": {"cached_tokens": 1000},
+    "output_tokens": 300,
+    "output_tokens_details": {"reasoning_tokens": 200},
+    "total_tokens": 1500,
+}
+
+
+def reasoning_item(summary: list[str], encrypted: str | None = "gAAAA-enc") -> dict[str, Any]:
+    return {
+        "id": "rs_1",
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": s} for s in summary],
+        "encrypted_content": encrypted,
+    }
+
+
+def message_item(text: str) -> dict[str, Any]:
+    return {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+def call_item(n: int, arguments: str) -> dict[str, Any]:
+    return {
+        "id": f"fc_{n}",
+        "type": "function_call",
+        "status": "completed",
+        "call_id": f"call_{n}",
+        "name": "read_file",
+        "arguments": arguments,
+    }
+
+
+async def test_responses_full_turn_in_docs_order(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    # Reasoning with two summary parts, a message with an annotation event, two function calls
+    # (one streamed, one whose arguments only arrive in .done), an unknown event type, every
+    # event with a sequence_number.
+    ev = Seq()
+    rs, msg = reasoning_item(["First idea.", "Second idea."]), message_item("I'll read both.")
+    c1, c2 = call_item(1, '{"path":"a.txt"}'), call_item(2, '{"path":"b.txt"}')
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                ev("response.in_progress", response=r_response("in_progress")),
+                ev("response.output_item.added", output_index=0,
+                   item={**rs, "summary": [], "encrypted_content": None}),
+                ev("response.reasoning_summary_part.added", item_id="rs_1", output_index=0, summary_index=0,
+                   part={"type": "summary_text", "text": ""}),
+                ev("response.reasoning_summary_text.delta", item_id="rs_1", output_index=0, summary_index=0,
+                   delta="First idea."),
+                ev("response.reasoning_summary_text.done", item_id="rs_1", output_index=0, summary_index=0,
+                   text="First idea."),
+                ev("response.reasoning_summary_part.done", item_id="rs_1", output_index=0, summary_index=0,
+                   part={"type": "summary_text", "text": "First idea."}),
+                ev("response.reasoning_summary_part.added", item_id="rs_1", output_index=0, summary_index=1,
+                   part={"type": "summary_text", "text": ""}),
+                ev("response.reasoning_summary_text.delta", item_id="rs_1", output_index=0, summary_index=1,
+                   delta="Second idea."),
+                ev("response.output_item.done", output_index=0, item=rs),
+                ev("response.output_item.added", output_index=1,
+                   item={**msg, "status": "in_progress", "content": []}),
+                ev("response.content_part.added", item_id="msg_1", output_index=1, content_index=0,
+                   part={"type": "output_text", "text": "", "annotations": []}),
+                ev("response.output_text.delta", item_id="msg_1", output_index=1, content_index=0,
+                   delta="I'll read ", logprobs=[]),
+                ev("response.output_text.annotation.added", item_id="msg_1", output_index=1, content_index=0,
+                   annotation_index=0, annotation={"type": "url_citation", "url": "https://x", "title": "x",
+                                                   "start_index": 0, "end_index": 1}),
+                ev("response.output_text.delta", item_id="msg_1", output_index=1, content_index=0,
+                   delta="both.", logprobs=[]),
+                ev("response.output_text.done", item_id="msg_1", output_index=1, content_index=0,
+                   text="I'll read both.", logprobs=[]),
+                ev("response.content_part.done", item_id="msg_1", output_index=1, content_index=0,
+                   part=msg["content"][0]),
+                ev("response.output_item.done", output_index=1, item=msg),
+                ev("response.something_new", output_index=1, payload={"a": 1}),
+                ev("response.output_item.added", output_index=2, item={**c1, "arguments": "", "status": "in_progress"}),
+                ev("response.function_call_arguments.delta", item_id="fc_1", output_index=2, delta='{"path":'),
+                ev("response.function_call_arguments.delta", item_id="fc_1", output_index=2, delta='"a.txt"}'),
+                ev("response.function_call_arguments.done", item_id="fc_1", output_index=2,
+                   arguments=c1["arguments"], name="read_file"),
+                ev("response.output_item.done", output_index=2, item=c1),
+                ev("response.output_item.added", output_index=3, item={**c2, "arguments": "", "status": "in_progress"}),
+                ev("response.function_call_arguments.done", item_id="fc_2", output_index=3,
+                   arguments=c2["arguments"], name="read_file"),
+                ev("response.output_item.done", output_index=3, item=c2),
+                ev("response.completed", response=r_response("completed", [rs, msg, c1, c2], usage=R_USAGE)),
+            ]
+        )
+    )
+    events, done = await collect(providers["responses"], request("gpt-5.5"))
+    assert thinking_text(events) == "First idea.\n\nSecond idea."
+    assert texts(events) == "I'll read both."
+    assert [e for e in events if isinstance(e, ToolCallStart)] == [
+        ToolCallStart("call_1", "read_file"),
+        ToolCallStart("call_2", "read_file"),
+    ]
+    assert done.message.content == [
+        ThinkingBlock(thinking="First idea.\n\nSecond idea.", origin="openai", item_id="rs_1",
+                      encrypted_content="gAAAA-enc"),
+        TextBlock(text="I'll read both."),
+        ToolUseBlock(id="call_1", name="read_file", input={"path": "a.txt"}, item_id="fc_1"),
+        ToolUseBlock(id="call_2", name="read_file", input={"path": "b.txt"}, item_id="fc_2"),
+    ]
+    assert done.stop_reason is StopReason.TOOL_USE
+    assert (done.usage.input_tokens, done.usage.cache_read_tokens) == (200, 1000)
+    assert (done.usage.output_tokens, done.usage.reasoning_tokens) == (300, 200)
+
+
+async def test_responses_minimal_stream_without_item_done_events(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    # No output_item.done at all, no event lines: the finished items (with the encrypted
+    # reasoning) only arrive in response.completed's output.
+    ev = Seq()
+    rs, c1 = reasoning_item(["Plan."]), call_item(7, '{"path":"z"}')
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                ev("response.output_item.added", output_index=0, item={**rs, "summary": [], "encrypted_content": None}),
+                ev("response.output_item.added", output_index=1, item={**c1, "arguments": ""}),
+                ev("response.function_call_arguments.delta", item_id="fc_7", output_index=1, delta='{"path":"z"}'),
+                ev("response.completed", response=r_response("completed", [rs, c1], usage=R_USAGE)),
+            ],
+            event_lines=False,
+        )
+    )
+    _, done = await collect(providers["responses"], request("gpt-5.5"))
+    assert done.message.content == [
+        ThinkingBlock(thinking="Plan.", origin="openai", item_id="rs_1", encrypted_content="gAAAA-enc"),
+        ToolUseBlock(id="call_7", name="read_file", input={"path": "z"}, item_id="fc_7"),
+    ]
+
+
+async def test_responses_output_items_in_another_order(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    # A function call before the message, reasoning between: content follows output_index.
+    ev = Seq()
+    c1, rs, msg = call_item(1, "{}"), reasoning_item([]), message_item("after")
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                ev("response.output_item.added", output_index=0, item={**c1, "arguments": ""}),
+                ev("response.output_item.done", output_index=0, item=c1),
+                ev("response.output_item.added", output_index=1, item={**rs, "encrypted_content": None}),
+                ev("response.output_item.done", output_index=1, item=rs),
+                ev("response.output_item.added", output_index=2, item={**msg, "content": []}),
+                ev("response.output_text.delta", item_id="msg_1", output_index=2, content_index=0, delta="after"),
+                ev("response.output_item.done", output_index=2, item=msg),
+                ev("response.completed", response=r_response("completed", [c1, rs, msg])),
+            ]
+        )
+    )
+    _, done = await collect(providers["responses"], request("gpt-5.5"))
+    assert [type(b).__name__ for b in done.message.content] == ["ToolUseBlock", "ThinkingBlock", "TextBlock"]
+    assert done.usage.input_tokens == 0  # no usage sent: zeros, not a crash
+
+
+@pytest.mark.parametrize(
+    ("terminal", "kind"),
+    [
+        ({"type": "error", "code": "server_error", "message": "The server had an error", "param": None},
+         "overloaded"),
+        ({"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": None}, "rate_limit"),
+        ({"type": "response.failed", "response": r_response(
+            "failed", error={"code": "server_error", "message": "Something went wrong"})}, "overloaded"),
+        ({"type": "response.failed", "response": r_response(
+            "failed", error={"code": "invalid_prompt", "message": "Bad prompt"})}, "bad_request"),
+    ],
+)
+async def test_responses_error_events(
+    terminal: dict[str, Any], kind: str, fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    ev = Seq()
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                ev("response.output_item.added", output_index=0, item={**message_item(""), "content": []}),
+                ev("response.output_text.delta", item_id="msg_1", output_index=0, content_index=0, delta="Hal"),
+                ev(terminal.pop("type"), **terminal),
+            ]
+        )
+    )
+    with pytest.raises(ProviderError) as caught:
+        await collect(providers["responses"], request("gpt-5.5"))
+    assert caught.value.kind == kind
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"), [("max_output_tokens", StopReason.MAX_TOKENS), ("content_filter", StopReason.REFUSAL)]
+)
+async def test_responses_incomplete(
+    reason: str, expected: StopReason, fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    ev = Seq()
+    msg = {**message_item("Half"), "status": "incomplete"}
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                ev("response.output_item.added", output_index=0, item={**msg, "content": []}),
+                ev("response.output_text.delta", item_id="msg_1", output_index=0, content_index=0, delta="Half"),
+                ev("response.output_item.done", output_index=0, item=msg),
+                ev("response.incomplete", response=r_response("incomplete", [msg],
+                                                             incomplete_details={"reason": reason})),
+            ]
+        )
+    )
+    _, done = await collect(providers["responses"], request("gpt-5.5"))
+    assert done.stop_reason is expected and done.message.text == "Half"
+
+
+async def test_responses_refusal(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    ev = Seq()
+    item = {"id": "msg_r", "type": "message", "role": "assistant", "status": "completed",
+            "content": [{"type": "refusal", "refusal": "I can't help with that."}]}
+    fake_server.script(
+        raw(
+            [
+                ev("response.output_item.added", output_index=0, item={**item, "content": []}),
+                ev("response.content_part.added", item_id="msg_r", output_index=0, content_index=0,
+                   part={"type": "refusal", "refusal": ""}),
+                ev("response.refusal.delta", item_id="msg_r", output_index=0, content_index=0,
+                   delta="I can't help with that."),
+                ev("response.refusal.done", item_id="msg_r", output_index=0, content_index=0,
+                   refusal="I can't help with that."),
+                ev("response.output_item.done", output_index=0, item=item),
+                ev("response.completed", response=r_response("completed", [item])),
+            ]
+        )
+    )
+    events, done = await collect(providers["responses"], request("gpt-5.5"))
+    assert texts(events) == "I can't help with that."
+    assert done.stop_reason is StopReason.REFUSAL
+
+
+# ---- Chat Completions -------------------------------------------------------------------------
+
+
+def c_chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "qwen3:8b",
+            "choices": choices, **extra}
+
+
+def c_call(index: int, *, id: str | None = None, name: str | None = None, args: str | None = None) -> dict[str, Any]:
+    call: dict[str, Any] = {"index": index}
+    if id is not None:
+        call.update(id=id, type="function")
+    function: dict[str, Any] = {}
+    if name is not None:
+        function["name"] = name
+    if args is not None:
+        function["arguments"] = args
+    call["function"] = function
+    return {"tool_calls": [call]}
+
+
+DONE = "data: [DONE]\n\n"
+
+
+async def test_chat_interleaved_tool_calls_and_usage_chunk(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    fake_server.script(
+        raw(
+            [
+                c_chunk({"role": "assistant", "content": None, "reasoning_content": "Two files."}),
+                c_chunk({"content": "Reading."}),
+                c_chunk(c_call(0, id="call_a", name="read_file", args="")),
+                c_chunk(c_call(1, id="call_b", name="read_file")),
+                c_chunk(c_call(0, args='{"path":')),
+                c_chunk(c_call(1, args='{"path":"b"}')),
+                c_chunk(c_call(0, args='"a"}')),
+                c_chunk({}, "stop"),  # some servers say "stop" after tool calls
+                c_chunk(None, usage={"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59,
+                                     "prompt_tokens_details": {"cached_tokens": 20}}),
+                DONE,
+            ],
+            event_lines=False,
+        )
+    )
+    events, done = await collect(providers["chat"], request("qwen3:8b"))
+    assert thinking_text(events) == "Two files." and texts(events) == "Reading."
+    calls = done.message.tool_uses
+    assert [(c.id, c.input) for c in calls] == [("call_a", {"path": "a"}), ("call_b", {"path": "b"})]
+    assert done.stop_reason is StopReason.TOOL_USE
+    assert (done.usage.input_tokens, done.usage.cache_read_tokens, done.usage.output_tokens) == (30, 20, 9)
+
+
+async def test_chat_without_usage_and_with_finish_tool_calls(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    fake_server.script(
+        raw(
+            [
+                c_chunk({"role": "assistant", "tool_calls": [
+                    {"index": 0, "id": "call_x", "type": "function",
+                     "function": {"name": "read_file", "arguments": '{"path":"q"}'}}]}),
+                c_chunk({}, "tool_calls"),
+                DONE,
+            ],
+            event_lines=False,
+        )
+    )
+    _, done = await collect(providers["chat"], request("qwen3:8b"))
+    assert done.message.tool_uses == [ToolUseBlock(id="call_x", name="read_file", input={"path": "q"})]
+    assert done.stop_reason is StopReason.TOOL_USE and done.usage.output_tokens == 0
+
+
+async def test_chat_tool_call_deltas_without_index(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    # Some compatible servers omit "index": the id starts a call, later pieces continue it.
+    fake_server.script(
+        raw(
+            [
+                c_chunk({"tool_calls": [{"id": "call_1", "type": "function",
+                                         "function": {"name": "read_file", "arguments": ""}}]}),
+                c_chunk({"tool_calls": [{"function": {"arguments": '{"path":'}}]}),
+                c_chunk({"tool_calls": [{"function": {"arguments": '"n"}'}}]}),
+                c_chunk({}, "tool_calls"),
+                DONE,
+            ],
+            event_lines=False,
+        )
+    )
+    _, done = await collect(providers["chat"], request("qwen3:8b"))
+    assert done.message.tool_uses == [ToolUseBlock(id="call_1", name="read_file", input={"path": "n"})]
+
+
+async def test_chat_error_mid_stream(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    fake_server.script(
+        raw(
+            [c_chunk({"content": "Hi"}), {"error": {"message": "model crashed", "type": "server_error", "code": None}}],
+            event_lines=False,
+        )
+    )
+    with pytest.raises(ProviderError) as caught:
+        await collect(providers["chat"], request("qwen3:8b"))
+    assert "model crashed" in str(caught.value)
