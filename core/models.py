@@ -62,6 +62,9 @@ class ModelInfo:
     dynamic: bool = False
     # OpenAI reasoning: the lowest ``reasoning.effort`` the model accepts; "off" is sent as this.
     reasoning_floor: str = "none"
+    # Anthropic: ``thinking.display`` to request when the model's default would hide the thinking
+    # text (Opus 4.7 defaults to "omitted": empty thinking blocks with only a signature).
+    thinking_display: str | None = None
 
     @property
     def effort_range(self) -> str:
@@ -92,6 +95,7 @@ MODELS: tuple[ModelInfo, ...] = (
         prices=Prices(input=5.0, output=25.0, cache_read=0.50, cache_write=6.25),
         aliases=("opus",),
         server_tools=("web_search",),
+        thinking_display="summarized",
     ),
     ModelInfo(
         id="claude-sonnet-4-6",
@@ -262,7 +266,8 @@ def next_effort(model: ModelInfo, effort: str) -> str:
 def effort_wire_options(model: ModelInfo, effort: str, max_tokens: int) -> tuple[dict[str, Any], int]:
     """Map an effort level to provider request fields, and the max_tokens to send with them.
 
-    Anthropic adaptive models: ``thinking={"type": "adaptive"}`` and ``output_config.effort``;
+    Anthropic adaptive models: ``thinking={"type": "adaptive"}`` (plus ``display: "summarized"``
+    where the model would otherwise omit the thinking text) and ``output_config.effort``;
     ``off`` sends ``thinking={"type": "disabled"}``. Anthropic budget models: ``thinking`` with
     ``budget_tokens`` and max_tokens raised above the budget. OpenAI reasoning models:
     ``reasoning={"effort": ..., "summary": "auto"}``; ``off`` maps to the lowest effort the
@@ -276,7 +281,10 @@ def effort_wire_options(model: ModelInfo, effort: str, max_tokens: int) -> tuple
     if model.thinking == "adaptive":
         if effort == "off":
             return {"thinking": {"type": "disabled"}}, max_tokens
-        return {"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}, max_tokens
+        thinking: dict[str, Any] = {"type": "adaptive"}
+        if model.thinking_display:
+            thinking["display"] = model.thinking_display
+        return {"thinking": thinking, "output_config": {"effort": effort}}, max_tokens
     if model.thinking == "budget":
         if effort == "off":
             return {"thinking": {"type": "disabled"}}, max_tokens

@@ -65,8 +65,10 @@ from core.providers.types import (
 
 ORIGIN = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-# The newest web search server tool in the SDK's types (anthropic 2.12: web_search_20260318).
-WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search_20260318", "name": "web_search", "max_uses": 5}
+# The web search server tool. web_search_20250305 is the version every current model accepts
+# (the newer 20260209 "dynamic filtering" version is for Opus 4.6+ / Sonnet 4.6 only, runs code
+# execution on the server and streams its blocks too; 20260318 is in the SDK but not documented).
+WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
 MAX_CACHE_BREAKPOINTS = 4
 # Tool ids: ^[a-zA-Z0-9_-]+$.
 TOOL_ID_MAX_LEN = 64

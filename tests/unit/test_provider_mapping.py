@@ -287,7 +287,7 @@ def test_anthropic_request_is_valid_for_the_sdk(anthropic_request_type: Any) -> 
     )
     params = anthropic_provider.build_params(request)
     assert_conforms(params, anthropic_request_type)
-    assert params["thinking"] == {"type": "adaptive"}
+    assert params["thinking"] == {"type": "adaptive", "display": "summarized"}
     assert params["output_config"] == {"effort": "high"}
 
 
