@@ -117,13 +117,15 @@ def _assistant_items(message: Message) -> list[dict[str, Any]]:
     for block in message.content:
         if isinstance(block, ThinkingBlock):
             # Only OpenAI's own reasoning can be carried forward, and only with its
-            # encrypted content (store=False keeps nothing on the server).
-            if block.origin == ORIGIN and block.item_id and block.encrypted_content:
+            # encrypted content (store=False keeps nothing on the server). No item ids are sent,
+            # on reasoning, messages or calls alike (as Codex does): with store=False an id makes
+            # the API look the item up ("not found"), and a reasoning id without the ids of the
+            # items that followed it is rejected ("provided without its required following item").
+            if block.origin == ORIGIN and block.encrypted_content:
                 summary = [{"type": "summary_text", "text": block.thinking}] if block.thinking else []
                 items.append(
                     {
                         "type": "reasoning",
-                        "id": block.item_id,
                         "summary": summary,
                         "encrypted_content": block.encrypted_content,
                     }
@@ -137,8 +139,7 @@ def _assistant_items(message: Message) -> list[dict[str, Any]]:
             else:
                 items.append(_assistant_text(block.text))
         elif isinstance(block, ToolUseBlock):
-            # The item id is not sent: with store=False the server keeps nothing to refer to,
-            # and an id paired with a dropped reasoning item is rejected.
+            # No item id (see the reasoning items above); call_id pairs it with its output.
             items.append(
                 {
                     "type": "function_call",

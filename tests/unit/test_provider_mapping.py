@@ -541,11 +541,12 @@ def test_responses_carries_its_own_reasoning_and_drops_anthropic_thinking() -> N
     assert reasoning == [
         {
             "type": "reasoning",
-            "id": "rs_1",
             "summary": [{"type": "summary_text", "text": "summary"}],
             "encrypted_content": "enc-1",
         }
     ]
+    # No item ids on any input item (store=False: ids would be looked up, and fail).
+    assert not [i for i in items if "id" in i]
     dumped = json.dumps(items)
     assert "sig-1" not in dumped and "opaque" not in dumped and "I should read it." not in dumped
 
