@@ -334,9 +334,16 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> tuple[bytes, os.stat_result]:
-    """Read a regular file without following a final symlink or blocking on a FIFO."""
+    """Read a regular file without following a final symlink or blocking on a FIFO.
+
+    Devices, FIFOs and sockets are refused before they are opened (opening some devices has
+    effects of its own); the descriptor is checked again after the open, in case the path
+    changed in between."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
+        before = os.lstat(path)
+        if not (stat.S_ISREG(before.st_mode) or stat.S_ISDIR(before.st_mode) or stat.S_ISLNK(before.st_mode)):
+            raise ToolError(_special_file_message(display, before))
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP and os.path.islink(path):
@@ -349,7 +356,7 @@ def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> t
         if stat.S_ISDIR(st.st_mode):
             raise ToolError(f"{display} is a directory, not a file; use list_directory to see what is in it")
         if not stat.S_ISREG(st.st_mode):
-            raise ToolError(f"{display} is not a regular file (a device, FIFO or socket); it cannot be read")
+            raise ToolError(_special_file_message(display, st))
         if max_bytes is not None and st.st_size > max_bytes:
             raise _TooLarge(st)
         chunks = []
@@ -363,6 +370,17 @@ def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> t
         raise ToolError(os_error_message(exc, "read", display)) from None
     finally:
         os.close(fd)
+
+
+def _special_file_message(display: str, st: os.stat_result) -> str:
+    mode = st.st_mode
+    kind = (
+        "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a special file"
+    )  # fmt: skip
+    return f"{display} is not a regular file ({kind}); it cannot be read, edited or copied by the file tools"
 
 
 class _TooLarge(Exception):
@@ -715,15 +733,27 @@ def _refuse_trailing_slash(path: str) -> None:
         raise ToolError(f"{path!r} ends with '/', which names a directory; pass a file path (without the '/')")
 
 
+def preview_bytes(resolved: ResolvedPath) -> bytes | None:
+    """The current bytes of a file for an approval preview, or None when there is nothing safe
+    to show: not a regular file (a FIFO or device would block or never end), too large, gone.
+    Runs before any approval, so it must never block and never read without bound."""
+    if not resolved.exists:
+        return None
+    try:
+        data, _ = read_regular(resolved.canonical, resolved.display, max_bytes=caps.PREVIEW_MAX_BYTES)
+    except (ToolError, _TooLarge, OSError, ValueError):
+        return None
+    return data
+
+
 def _write_preview(args: WriteFileArgs, resolved: ResolvedPath) -> str | None:
     try:
         old = b""
         if resolved.exists:
-            if not resolved.canonical.is_file() or resolved.canonical.stat().st_size > caps.PREVIEW_MAX_BYTES:
+            found = preview_bytes(resolved)
+            if found is None or looks_binary(found[:8192]):
                 return None
-            old = resolved.canonical.read_bytes()
-            if looks_binary(old[:8192]):
-                return None
+            old = found
         old_text = old.decode("utf-8", errors="replace")
         new_text = old_text + args.content if args.append else args.content
         return unified_diff(old_text, new_text, resolved.display) or None
@@ -805,8 +835,9 @@ class EditFile(Tool):
         resolved = resolve_arg(args, ctx, checking=True)
         preview = None
         try:
-            if resolved.exists and resolved.canonical.stat().st_size <= caps.PREVIEW_MAX_BYTES:
-                text = _text_for_edit(resolved.canonical.read_bytes(), resolved.display)
+            data = preview_bytes(resolved)
+            if data is not None:
+                text = _text_for_edit(data, resolved.display)
                 plan = _plan_edit(args, text, resolved.display)
                 preview = unified_diff(_shown(plan.old_text), _shown(plan.new_text), resolved.display) or None
         except (ToolError, OSError, ValueError):

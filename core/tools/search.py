@@ -772,6 +772,12 @@ class SearchCode(Tool):
         if not root.exists:
             raise ToolError(f"path not found: {root.display}")
         is_file = not root.canonical.is_dir()
+        if is_file and not root.canonical.is_file():
+            # rg would open a FIFO or device named on its command line and wait on it.
+            raise ToolError(
+                f"{root.display} is not a regular file or directory (a FIFO, socket or device); "
+                "search_code searches files and directories"
+            )
         cwd = root.canonical.parent if is_file else root.canonical
         target = root.canonical.name if is_file else "."
         hits = _Hits(caps.SEARCH_MAX_MATCHES)
