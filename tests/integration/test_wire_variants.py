@@ -16,7 +16,12 @@ for every model and level).
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +52,16 @@ from core.providers.types import (
     ToolUseBlock,
     user_text,
 )
-from tests.fake_server import FakeServer, raw, reply
+from tests.fake_server import (
+    FakeServer,
+    RecordedRequest,
+    assert_valid,
+    encrypted_reasoning,
+    raw,
+    reply,
+    thinking_signature,
+    tool_call,
+)
 
 READ_FILE = ToolSpec(
     name="read_file",
@@ -784,3 +798,343 @@ async def test_chat_error_mid_stream(fake_server: FakeServer, providers: dict[st
     with pytest.raises(ProviderError) as caught:
         await collect(providers["chat"], request("qwen3:8b"))
     assert "model crashed" in str(caught.value)
+
+
+async def test_responses_error_wrapped_in_an_error_object(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    # The other error shape some servers stream: {"type": "error", "error": {...}}.
+    ev = Seq()
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                {"type": "error", "error": {"type": "server_error", "code": "server_error",
+                                            "message": "Upstream hiccup"}, "sequence_number": 2},
+            ]
+        )
+    )
+    with pytest.raises(ProviderError) as caught:
+        await collect(providers["responses"], request("gpt-5.5"))
+    assert caught.value.kind == "overloaded" and "Upstream hiccup" in str(caught.value)
+
+
+# ---- whole `stoa -p` conversations ------------------------------------------------------------
+
+STOA = [sys.executable, "-m", "app.cli"]
+
+
+def stoa(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*STOA, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def run_json(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    result = stoa([*args, "--output-format", "json"], env, cwd)
+    assert result.returncode == 0, result.stderr + result.stdout
+    data: dict[str, Any] = json.loads(result.stdout)
+    assert data["success"] is True, data
+    return data
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "a.txt").write_text("AAA\n")
+    (ws / "b.txt").write_text("BBB\n")
+    return ws
+
+
+def blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message["content"]
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+
+def result_texts(message: dict[str, Any]) -> list[str]:
+    out = []
+    for block in blocks(message):
+        if block["type"] == "tool_result":
+            content = block["content"]
+            out.append(content if isinstance(content, str) else "".join(c.get("text", "") for c in content))
+    return out
+
+
+def check_all(server: FakeServer) -> list[RecordedRequest]:
+    """Every model request the server saw, each checked by the protocol checker."""
+    requests = server.model_requests()
+    for r in requests:
+        assert_valid(r.format or "", r.json, f"request #{r.index}", issued=server.issued)
+    return requests
+
+
+def test_claude_tool_loop_with_parallel_calls_thinking_and_redacted_thinking(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(thinking="Both files matter.", text="Reading both.",
+              tool_calls=[tool_call("read_file", {"path": "a.txt"}), tool_call("read_file", {"path": "b.txt"})]),
+        reply(thinking="Now the folder.", redacted_thinking="UkVEQUNURUQ=",
+              tool_calls=[tool_call("list_directory", {"path": "."})]),
+        reply(text="a says AAA, b says BBB."),
+    )
+    data = run_json(["-m", "sonnet", "-e", "high", "-p", "compare a and b"], stoa_env, workspace)
+    assert data["response"] == "a says AAA, b says BBB."
+    first, second, third = check_all(fake_server)
+    for body in (first.json, second.json, third.json):
+        assert body["model"] == "claude-sonnet-4-6" and body["stream"] is True
+        assert body["thinking"] == {"type": "adaptive"} and body["output_config"] == {"effort": "high"}
+        assert body["max_tokens"] == 32_000 and "temperature" not in body and "tool_choice" not in body
+        names = [t["name"] for t in body["tools"]]
+        assert "read_file" in names and names.count("web_search") == 1
+        assert {"type": "web_search_20250305", "name": "web_search"}.items() <= body["tools"][-1].items()
+    # Step 2: the assistant message comes back whole (signed thinking first), both results
+    # together and in call order in the next user message.
+    assistant, results = second.json["messages"][-2:]
+    kinds = [b["type"] for b in blocks(assistant)]
+    assert kinds == ["thinking", "text", "tool_use", "tool_use"]
+    assert blocks(assistant)[0] == {"type": "thinking", "thinking": "Both files matter.",
+                                    "signature": thinking_signature("Both files matter.")}
+    ids = [b["id"] for b in blocks(assistant) if b["type"] == "tool_use"]
+    assert [b["tool_use_id"] for b in blocks(results) if b["type"] == "tool_result"] == ids
+    texts_ = result_texts(results)
+    assert "AAA" in texts_[0] and "BBB" in texts_[1]
+    # Step 3: thinking and redacted thinking first, unchanged.
+    assistant = third.json["messages"][-2]
+    assert [b["type"] for b in blocks(assistant)] == ["thinking", "redacted_thinking", "tool_use"]
+    assert blocks(assistant)[1] == {"type": "redacted_thinking", "data": "UkVEQUNURUQ="}
+    assert "a.txt" in result_texts(third.json["messages"][-1])[0]
+
+
+def test_gpt_tool_loop_carries_encrypted_reasoning(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(thinking="Read both.", text="On it.",
+              tool_calls=[tool_call("read_file", {"path": "a.txt"}), tool_call("read_file", {"path": "b.txt"})]),
+        reply(thinking="Compare.", tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
+        reply(text="Same as before."),
+    )
+    data = run_json(["-m", "gpt-5.5", "-e", "high", "-p", "compare"], stoa_env, workspace)
+    assert data["response"] == "Same as before."
+    requests = check_all(fake_server)
+    assert len(requests) == 3
+    for r in requests:
+        body = r.json
+        assert r.format == "responses" and body["model"] == "gpt-5.5"
+        assert body["reasoning"] == {"effort": "high", "summary": "auto"}
+        assert body["store"] is False and body["include"] == ["reasoning.encrypted_content"]
+        assert body["max_output_tokens"] == 32_000 and body["tool_choice"] == "auto"
+        assert {"type": "web_search"} in body["tools"]
+        for tool in body["tools"]:
+            if tool["type"] == "function":
+                assert set(tool) == {"type", "name", "description", "parameters", "strict"}
+    items = requests[2].json["input"]
+    kinds = [i.get("type", "message:" + i.get("role", "?")) if i.get("type") != "message" else "message:" + i["role"]
+             for i in items]
+    assert kinds == [
+        "message:user", "reasoning", "message:assistant", "function_call", "function_call",
+        "function_call_output", "function_call_output", "reasoning", "function_call", "function_call_output",
+    ]
+    reasoning = [i for i in items if i.get("type") == "reasoning"]
+    assert [r["encrypted_content"] for r in reasoning] == [encrypted_reasoning("Read both."),
+                                                           encrypted_reasoning("Compare.")]
+    assert all("id" not in i for i in items)
+    outputs = [i for i in items if i.get("type") == "function_call_output"]
+    assert "AAA" in outputs[0]["output"] and "BBB" in outputs[1]["output"]
+
+
+def test_claude_then_gpt_then_claude_through_resume(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(thinking="Claude plans.", redacted_thinking="U0VDUkVU",
+              tool_calls=[tool_call("read_file", {"path": "a.txt"}, id="toolu_01ABC")]),
+        reply(text="a.txt holds AAA."),
+    )
+    first = run_json(["-m", "sonnet", "-e", "high", "-p", "read a.txt"], stoa_env, workspace)
+    session = first["session_id"]
+    seen = len(fake_server.model_requests())
+
+    fake_server.script(
+        reply(thinking="GPT plans.", tool_calls=[tool_call("read_file", {"path": "b.txt"}, id="call_gpt1")]),
+        reply(text="b.txt holds BBB."),
+    )
+    second = run_json(["-r", session[:8], "-m", "gpt-5.5", "-e", "low", "-p", "now b.txt"], stoa_env, workspace)
+    assert second["session_id"] == session and second["model"] == "gpt-5.5"
+    gpt = fake_server.model_requests()[seen:]
+    seen += len(gpt)
+    assert [r.format for r in gpt] == ["responses", "responses"]
+    for r in gpt:
+        body = r.json
+        assert body["reasoning"] == {"effort": "low", "summary": "auto"}
+        dumped = json.dumps(body)
+        # Claude's thinking, signature and redacted data never cross to OpenAI.
+        assert "Claude plans." not in dumped and "U0VDUkVU" not in dumped
+        assert thinking_signature("Claude plans.") not in dumped
+    items = gpt[0].json["input"]
+    calls = [i for i in items if i.get("type") == "function_call"]
+    outputs = [i for i in items if i.get("type") == "function_call_output"]
+    assert [c["call_id"] for c in calls] == ["toolu_01ABC"] and [o["call_id"] for o in outputs] == ["toolu_01ABC"]
+    assert json.loads(calls[0]["arguments"]) == {"path": "a.txt"} and "AAA" in outputs[0]["output"]
+
+    fake_server.script(
+        reply(thinking="Back on Claude.", tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
+        reply(text="Both read."),
+    )
+    third = run_json(["-r", session[:8], "-m", "sonnet", "-e", "medium", "-p", "and both?"], stoa_env, workspace)
+    assert third["model"] == "claude-sonnet-4-6" and third["response"] == "Both read."
+    claude = fake_server.model_requests()[seen:]
+    assert [r.format for r in claude] == ["anthropic", "anthropic"]
+    for r in claude:
+        body = r.json
+        assert body["thinking"] == {"type": "adaptive"} and body["output_config"] == {"effort": "medium"}
+        dumped = json.dumps(body)
+        # GPT's encrypted reasoning never reaches Anthropic; its call and result do, as tool blocks.
+        assert encrypted_reasoning("GPT plans.") not in dumped and "GPT plans." not in dumped
+        uses = [b for m in body["messages"] for b in blocks(m) if b["type"] == "tool_use"]
+        assert "call_gpt1" in [u["id"] for u in uses]
+        # Claude's own signed thinking from the first run comes back unchanged.
+        thinking = [b for m in body["messages"] for b in blocks(m) if b["type"] == "thinking"]
+        assert {"type": "thinking", "thinking": "Claude plans.",
+                "signature": thinking_signature("Claude plans.")} in thinking
+    check_all(fake_server)
+
+
+# ---- the effort mapping, field by field, for every model and level ---------------------------
+
+# What the docs say each (model, level) must put on the wire, written out by hand.
+CLAUDE_MAX_TOKENS = 32_000
+HAIKU_BUDGETS = {"low": 4_000, "medium": 10_000, "high": 24_000, "max": 32_000}
+
+
+def expected_anthropic(model: str, effort: str) -> dict[str, Any]:
+    if effort == "off":
+        return {"thinking": {"type": "disabled"}, "max_tokens": CLAUDE_MAX_TOKENS}
+    if model == "claude-haiku-4-5":
+        budget = HAIKU_BUDGETS[effort]
+        return {"thinking": {"type": "enabled", "budget_tokens": budget},
+                "max_tokens": max(CLAUDE_MAX_TOKENS, budget + 8_192)}
+    thinking: dict[str, Any] = {"type": "adaptive"}
+    if model == "claude-opus-4-7":
+        thinking["display"] = "summarized"  # Opus 4.7 omits the thinking text by default
+    return {"thinking": thinking, "output_config": {"effort": effort}, "max_tokens": CLAUDE_MAX_TOKENS}
+
+
+def expected_openai(model: str, effort: str) -> dict[str, Any]:
+    if effort == "off":
+        # The lowest effort the model accepts, and no summary.
+        return {"reasoning": {"effort": "low" if model == "gpt-5.3-codex" else "none"}}
+    return {"reasoning": {"effort": effort, "summary": "auto"}}
+
+
+EFFORT_CASES = [
+    ("claude-opus-4-7", e) for e in ("off", "low", "medium", "high", "xhigh", "max")
+] + [
+    ("claude-sonnet-4-6", e) for e in ("off", "low", "medium", "high", "max")
+] + [
+    ("claude-haiku-4-5", e) for e in ("off", "low", "medium", "high", "max")
+] + [
+    (m, e) for m in ("gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.3-codex")
+    for e in ("off", "low", "medium", "high", "xhigh")
+]
+DEFAULT_EFFORTS = {"claude-opus-4-7": "high", "claude-sonnet-4-6": "medium", "claude-haiku-4-5": "off",
+                   "gpt-5.5": "medium", "gpt-5.4": "medium", "gpt-5.4-mini": "medium", "gpt-5.3-codex": "medium"}
+
+
+def test_the_registry_covers_exactly_these_cases() -> None:
+    from core.models import MODELS
+
+    assert sorted(EFFORT_CASES) == sorted((m.id, e) for m in MODELS for e in m.efforts)
+    assert DEFAULT_EFFORTS == {m.id: m.default_effort for m in MODELS}
+
+
+def check_effort_fields(model: str, effort: str | None, body: dict[str, Any]) -> None:
+    level = effort or DEFAULT_EFFORTS[model]
+    where = f"-m {model} -e {effort}"
+    assert body["model"] == model, where
+    assert body["stream"] is True, where
+    if model.startswith("claude"):
+        want = expected_anthropic(model, level)
+        assert body["thinking"] == want["thinking"], where
+        assert body.get("output_config") == want.get("output_config"), where
+        assert body["max_tokens"] == want["max_tokens"], where
+        thinking = body["thinking"]
+        if thinking["type"] == "enabled":
+            assert 1_024 <= thinking["budget_tokens"] < body["max_tokens"] <= 64_000, where
+        for banned in ("temperature", "top_p", "top_k", "reasoning"):
+            assert banned not in body, where
+    else:
+        want = expected_openai(model, level)
+        assert body["reasoning"] == want["reasoning"], where
+        assert body["store"] is False and body["include"] == ["reasoning.encrypted_content"], where
+        assert body["max_output_tokens"] == 32_000, where
+        for banned in ("thinking", "output_config", "max_tokens", "temperature", "previous_response_id"):
+            assert banned not in body, where
+
+
+def requests_by_case(server: FakeServer, runs: list[tuple[str, str | None]]) -> dict[tuple[str, str | None], Any]:
+    by_case: dict[tuple[str, str | None], Any] = {}
+    for r in server.model_requests():
+        prompt = json.dumps(r.json)
+        matched = [c for c in runs if f"case {c[0]} {c[1]}." in prompt]
+        assert len(matched) == 1, prompt[:300]
+        by_case[matched[0]] = r.json
+    assert set(by_case) == set(runs)
+    return by_case
+
+
+def test_every_model_and_effort_on_the_wire(
+    use_stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``stoa -m MODEL -e LEVEL -p`` for every pair (and each model with no -e), through the CLI's
+    own ``main`` in this process (the subprocess test below proves the console script), checked
+    field by field against what the docs ask for."""
+    from app.cli import main
+
+    monkeypatch.chdir(workspace)
+    fake_server.default_reply = reply(text="ok", instant=True)
+    runs: list[tuple[str, str | None]] = [*EFFORT_CASES, *((m, None) for m in DEFAULT_EFFORTS)]
+    for model, effort in runs:
+        code = main(["-m", model, *(["-e", effort] if effort else []), "-p", f"case {model} {effort}."])
+        assert code == 0, (model, effort, capsys.readouterr().err)
+    for (model, effort), body in requests_by_case(fake_server, runs).items():
+        check_effort_fields(model, effort, body)
+
+
+def test_efforts_through_the_console_script(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    """A subprocess per model (the real ``stoa -p`` path), its top or lowest level."""
+    fake_server.default_reply = reply(text="ok", instant=True)
+    runs: list[tuple[str, str | None]] = [
+        ("claude-opus-4-7", "xhigh"), ("claude-sonnet-4-6", "off"), ("claude-haiku-4-5", "max"),
+        ("gpt-5.5", "off"), ("gpt-5.3-codex", "off"), ("gpt-5.4-mini", None),
+    ]
+
+    def one(case: tuple[str, str | None]) -> subprocess.CompletedProcess[str]:
+        model, effort = case
+        return stoa(["-m", model, *(["-e", effort] if effort else []), "-p", f"case {model} {effort}."], stoa_env,
+                    workspace)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for case, result in zip(runs, pool.map(one, runs), strict=True):
+            assert result.returncode == 0, (case, result.stderr)
+    for (model, effort), body in requests_by_case(fake_server, runs).items():
+        check_effort_fields(model, effort, body)
+
+
+def test_max_tokens_is_raised_above_a_thinking_budget(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(reply(text="ok"), reply(text="ok"), reply(text="ok"))
+    for args in (["-m", "haiku", "-e", "high", "--max-tokens", "2000"],
+                 ["-m", "haiku", "-e", "low", "--max-tokens", "900000"],
+                 ["-m", "opus", "-e", "max", "--max-tokens", "900000"]):
+        result = stoa([*args, "-p", "hi"], stoa_env, workspace)
+        assert result.returncode == 0, result.stderr
+    high, low, opus = (r.json for r in fake_server.model_requests())
+    assert high["thinking"] == {"type": "enabled", "budget_tokens": 24_000} and high["max_tokens"] == 32_192
+    # Clamped to the model's output limit, the budget still below it.
+    assert low["thinking"] == {"type": "enabled", "budget_tokens": 4_000} and low["max_tokens"] == 64_000
+    assert opus["max_tokens"] == 128_000
