@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 MODES_CYCLE = ("plan", "ask", "auto")
 INTERRUPT_GRACE_SECONDS = 3.0
+# How long the agent worker may run before letting the UI draw (seconds).
+YIELD_EVERY = 0.01
 MODE_DESCRIPTIONS = {
     "plan": "read-only: the model can look but not change anything",
     "ask": "every change asks for your approval",
@@ -336,6 +338,8 @@ class ChatScreen(Screen[None]):
     @work(group="agent", exclusive=False, exit_on_error=False, description="agent turn")
     async def _run_turn(self, text: str, bridge: Bridge) -> None:
         outcome: Any = "finished"
+        loop = asyncio.get_running_loop()
+        last_yield = loop.time()
         try:
             async with aclosing(self.agent.run_turn(text)) as stream:
                 async for event in stream:
@@ -344,6 +348,13 @@ class ChatScreen(Screen[None]):
                     elif isinstance(event, ev.TurnInterrupted):
                         outcome = "interrupted"
                     bridge.post(event)
+                    # A fast stream never makes the SDK wait for the socket, so nothing else would
+                    # run: every few milliseconds, let the screen draw and echo keys. (Not after
+                    # every event: deltas posted meanwhile coalesce into one update.)
+                    now = loop.time()
+                    if now - last_yield > YIELD_EVERY:
+                        await asyncio.sleep(0)
+                        last_yield = loop.time()
         except asyncio.CancelledError:
             if outcome != "interrupted":
                 outcome = "interrupted"

@@ -132,24 +132,24 @@ class TmuxStoa:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
 
-    def frames(self) -> list[float]:
+    def recording(self) -> dict[str, Any]:
+        """What the launcher recorded: {"frames": [times], "events": {name: time}}."""
         if self.frames_file is None or not self.frames_file.exists():
-            return []
-        return list(json.loads(self.frames_file.read_text()))
+            return {"frames": [], "events": {}}
+        return dict(json.loads(self.frames_file.read_text()))
 
     def stop(self) -> None:
         tmux("kill-session", "-t", self.session)
 
-    def quit(self, timeout: float = 5.0) -> None:
-        """Quit like a person (Ctrl+C twice), so the launcher can write its frame log."""
-        self.send_keys("C-c")
-        time.sleep(0.2)
-        self.send_keys("C-c")
+    def quit(self, timeout: float = 20.0) -> None:
+        """Quit like a person (Ctrl+C twice; again if the first one interrupted a turn), so the
+        launcher can write its recording."""
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             if self.session not in tmux("list-sessions", "-F", "#{session_name}"):
                 return
-            time.sleep(0.05)
+            self.send_keys("C-c")
+            time.sleep(0.3)
         self.stop()
 
 

@@ -28,7 +28,23 @@ def _record_frames(path: str) -> None:
         return original(self, screen, renderable)
 
     App._display = display  # type: ignore[method-assign]
-    atexit.register(lambda: Path(path).write_text(json.dumps(frames)))
+
+    # When the last assistant text reached the UI (the client's view of "stream end").
+    events: dict[str, float] = {}
+    from app.bridge import Bridge
+    from core import events as ev
+
+    post = Bridge.post
+
+    def record(self, event):  # type: ignore[no-untyped-def]
+        if isinstance(event, ev.AssistantTextDelta):
+            events["last_text_delta"] = time.perf_counter()
+        elif isinstance(event, ev.AssistantMessageCompleted):
+            events["message_completed"] = time.perf_counter()
+        return post(self, event)
+
+    Bridge.post = record  # type: ignore[method-assign]
+    atexit.register(lambda: Path(path).write_text(json.dumps({"frames": frames, "events": events})))
 
 
 if __name__ == "__main__":
