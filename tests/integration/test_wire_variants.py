@@ -1138,3 +1138,123 @@ def test_max_tokens_is_raised_above_a_thinking_budget(
     # Clamped to the model's output limit, the budget still below it.
     assert low["thinking"] == {"type": "enabled", "budget_tokens": 4_000} and low["max_tokens"] == 64_000
     assert opus["max_tokens"] == 128_000
+
+
+# ---- whole conversations over hand-written streams -------------------------------------------
+
+
+def test_stoa_over_raw_anthropic_streams(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    """Omitted thinking (empty text, only a signature), a whitespace text block, parallel calls at
+    index gaps, no `event:` lines, pings: the next request sends it all back as the API wants."""
+    fake_server.script(
+        raw(
+            [
+                a_start(),
+                PING,
+                a_block(0, {"type": "thinking", "thinking": ""}),
+                a_delta(0, {"type": "signature_delta", "signature": "RXFvbWl0dGVk"}),
+                a_stop(0),
+                a_block(1, {"type": "text", "text": ""}),
+                a_text(1, "\n\n"),
+                a_stop(1),
+                a_block(3, {"type": "tool_use", "id": "toolu_P1", "name": "read_file", "input": {}}),
+                a_json(3, ""),
+                a_json(3, '{"path": "a.txt"}'),
+                a_stop(3),
+                a_block(4, {"type": "tool_use", "id": "toolu_P2", "name": "read_file", "input": {"path": "b.txt"}}),
+                a_stop(4),
+                *a_end("tool_use"),
+            ],
+            event_lines=False,
+        ),
+        raw([a_start(), a_block(0, {"type": "text", "text": ""}), a_text(0, "Both read."), a_stop(0), *a_end()]),
+    )
+    data = run_json(["-m", "opus", "-e", "high", "-p", "read both"], stoa_env, workspace)
+    assert data["response"] == "Both read."
+    _, second = check_all(fake_server)
+    assistant, results = second.json["messages"][-2:]
+    assert blocks(assistant) == [
+        {"type": "thinking", "thinking": "", "signature": "RXFvbWl0dGVk"},
+        {"type": "tool_use", "id": "toolu_P1", "name": "read_file", "input": {"path": "a.txt"}},
+        {"type": "tool_use", "id": "toolu_P2", "name": "read_file", "input": {"path": "b.txt"}},
+    ]
+    assert [b["tool_use_id"] for b in blocks(results)] == ["toolu_P1", "toolu_P2"]
+    assert second.json["thinking"] == {"type": "adaptive", "display": "summarized"}
+
+    # Resumed from the session store, the omitted thinking block is still there, signature and all.
+    fake_server.script(reply(text="Still here."))
+    run_json(["-c", "-p", "again"], stoa_env, workspace)
+    third = fake_server.model_requests()[-1].json
+    sent = [b for m in third["messages"] for b in blocks(m) if b["type"] == "thinking"]
+    assert sent == [{"type": "thinking", "thinking": "", "signature": "RXFvbWl0dGVk"}]
+
+
+def test_stoa_over_raw_responses_streams(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    ev = Seq()
+    rs, c1, c2 = reasoning_item(["Two reads."], "gAAAA-raw"), call_item(1, '{"path":"a.txt"}'), call_item(2, "")
+    c2 = {**c2, "arguments": '{"path":"b.txt"}'}
+    fake_server.script(
+        raw(
+            [
+                ev("response.created", response=r_response("in_progress")),
+                ev("response.output_item.added", output_index=0, item={**rs, "summary": [], "encrypted_content": None}),
+                ev("response.reasoning_summary_text.delta", item_id="rs_1", output_index=0, summary_index=0,
+                   delta="Two reads."),
+                ev("response.output_item.done", output_index=0, item=rs),
+                ev("response.output_item.added", output_index=1, item={**c1, "arguments": ""}),
+                ev("response.function_call_arguments.delta", item_id="fc_1", output_index=1, delta=c1["arguments"]),
+                ev("response.output_item.done", output_index=1, item=c1),
+                ev("response.output_item.added", output_index=2, item={**c2, "arguments": ""}),
+                ev("response.function_call_arguments.done", item_id="fc_2", output_index=2,
+                   arguments=c2["arguments"]),
+                ev("response.output_item.done", output_index=2, item=c2),
+                ev("response.completed", response=r_response("completed", [rs, c1, c2], usage=R_USAGE)),
+            ],
+            event_lines=False,
+        ),
+        reply(text="Both read."),
+    )
+    data = run_json(["-m", "gpt-5.4", "-e", "medium", "-p", "read both"], stoa_env, workspace)
+    assert data["response"] == "Both read."
+    assert data["usage"]["cache_read_tokens"] >= 1000
+    _, second = check_all(fake_server)
+    items = second.json["input"]
+    assert items[1:] == [
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Two reads."}],
+         "encrypted_content": "gAAAA-raw"},
+        {"type": "function_call", "call_id": "call_1", "name": "read_file", "arguments": '{"path":"a.txt"}'},
+        {"type": "function_call", "call_id": "call_2", "name": "read_file", "arguments": '{"path":"b.txt"}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": items[4]["output"]},
+        {"type": "function_call_output", "call_id": "call_2", "output": items[5]["output"]},
+    ]
+    assert "AAA" in items[4]["output"] and "BBB" in items[5]["output"]
+
+
+def test_stoa_over_raw_chat_streams(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(
+        raw(
+            [
+                c_chunk({"role": "assistant", "content": ""}),
+                c_chunk({"reasoning": "need both"}),
+                c_chunk(c_call(0, id="call_0", name="read_file")),
+                c_chunk(c_call(1, id="call_1", name="read_file", args='{"path"')),
+                c_chunk(c_call(0, args='{"path":"a.txt"}')),
+                c_chunk(c_call(1, args=':"b.txt"}')),
+                c_chunk({}, "tool_calls"),
+                DONE,
+            ],
+            event_lines=False,
+        ),
+        raw([c_chunk({"content": "Both read."}), c_chunk({}, "stop"), DONE], event_lines=False),
+    )
+    args = ["--provider", "ollama", "--base-url", fake_server.openai_base_url, "-m", "qwen3:8b", "-p", "read both"]
+    data = run_json(args, stoa_env, workspace)
+    assert data["response"] == "Both read."
+    _, second = check_all(fake_server)
+    messages = second.json["messages"]
+    assert messages[-3]["tool_calls"] == [
+        {"id": "call_0", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"a.txt"}'}},
+        {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"b.txt"}'}},
+    ]
+    assert [m["role"] for m in messages[-2:]] == ["tool", "tool"]
+    assert "need both" not in json.dumps(second.json)
