@@ -220,7 +220,10 @@ class MarkdownView(Widget):
         lines = console.render_lines(markdown, options, pad=False)
         while lines and not any(segment.text.strip() for segment in lines[-1]):
             lines.pop()
-        return [Strip(line) for line in lines]
+        first = 0
+        while first < len(lines) and not any(segment.text.strip() for segment in lines[first]):
+            first += 1
+        return [Strip(line) for line in lines[first:]]
 
     def _render_block(self, block: _Block) -> None:
         block.lines = self._render_source(block.source, block.tokens, self._mv_width)
@@ -345,7 +348,8 @@ class MarkdownView(Widget):
             end = strip.cell_length if end == -1 else end
             selected = self.screen.get_component_rich_style("screen--selection")
             strip = Strip.join([strip.crop(0, start), strip.crop(start, end).apply_style(selected), strip.crop(end)])
-        return strip.crop_extend(0, width, style).apply_offsets(0, y)
+        # The widget's colours under the text (Rich segments carry only their own styles).
+        return strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
 
     # ---- selection -----------------------------------------------------------------------------
 
