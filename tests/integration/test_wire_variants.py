@@ -1258,3 +1258,29 @@ def test_stoa_over_raw_chat_streams(stoa_env: dict[str, str], fake_server: FakeS
     ]
     assert [m["role"] for m in messages[-2:]] == ["tool", "tool"]
     assert "need both" not in json.dumps(second.json)
+
+
+@pytest.mark.parametrize("model", ["sonnet", "gpt-5.5"])
+def test_iteration_limit_summary_request_forbids_tools_but_declares_them(
+    model: str, stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    (workspace / ".stoa").mkdir()
+    (workspace / ".stoa" / "config.toml").write_text("max-iterations = 2\n")
+    fake_server.script(
+        reply(thinking="one", tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
+        reply(thinking="two", tool_calls=[tool_call("read_file", {"path": "b.txt"})]),
+        # The summary request: the model calls a tool anyway; it is answered, never run.
+        reply(text="Summary so far.", tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
+    )
+    data = run_json(["-m", model, "-e", "high", "-p", "loop"], stoa_env, workspace)
+    assert "Summary so far." in data["response"]
+    requests = check_all(fake_server)
+    assert len(requests) == 3
+    last = requests[-1].json
+    if requests[-1].format == "anthropic":
+        assert last["tool_choice"] == {"type": "none"} and last["tools"]
+        assert last["thinking"] == {"type": "adaptive"}  # tool_choice none is allowed with thinking
+    else:
+        assert last["tool_choice"] == "none" and last["tools"]
+    for r in requests[:2]:
+        assert "tool_choice" not in r.json or r.json["tool_choice"] == "auto"
