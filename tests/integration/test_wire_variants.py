@@ -1284,3 +1284,25 @@ def test_iteration_limit_summary_request_forbids_tools_but_declares_them(
         assert last["tool_choice"] == "none" and last["tools"]
     for r in requests[:2]:
         assert "tool_choice" not in r.json or r.json["tool_choice"] == "auto"
+
+
+def test_stoa_retries_after_an_error_event_mid_stream(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    ev = Seq()
+    fake_server.script(
+        raw([a_start(), a_block(0, {"type": "text", "text": ""}), a_text(0, "Hal"),
+             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]),
+        reply(text="Claude, whole."),
+        raw([ev("response.created", response=r_response("in_progress")),
+             ev("error", code="server_error", message="The server had an error", param=None)]),
+        reply(text="GPT, whole."),
+    )
+    for model, answer in (("sonnet", "Claude, whole."), ("gpt-5.5", "GPT, whole.")):
+        result = stoa(["-m", model, "-p", "hi"], stoa_env, workspace)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == answer + "\n"
+        assert "retrying" in result.stderr
+    first, second, third, fourth = check_all(fake_server)
+    # The retried request is the same request: nothing of the broken reply, the prompt kept.
+    assert first.json == second.json and third.json == fourth.json
