@@ -84,7 +84,13 @@ def resolve_arg(
     text (a default, or a path derived from it)."""
     if value is None:
         value = getattr(args, field)
+    _check_name_lengths(value, field)
     resolved = resolve(value, ctx.workspace, follow_final=follow_final, what=field)
+    if value.endswith(("/", "/.")) and resolved.exists and not resolved.canonical.is_dir():
+        raise PathError(
+            f"{field} {value!r} ends with '/', which names a directory, but {resolved.display} is "
+            "not a directory; pass the path without the trailing '/'"
+        )
     checked: dict[str, ResolvedPath] | None = getattr(args, "_checked", None)
     if checked is None:
         return resolved
@@ -98,6 +104,29 @@ def resolve_arg(
                 "when it was checked (a symlink changed in between); call the tool again"
             )
     return resolved
+
+
+# The usual limits of Linux file systems (NAME_MAX, PATH_MAX): a longer name can neither exist
+# nor be created, so it is refused up front with a clear message instead of an OS error later.
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4095
+
+
+def _check_name_lengths(value: str, field: str) -> None:
+    if not isinstance(value, str):
+        return  # check_path_text (in resolve) reports the type
+    encoded = value.encode("utf-8", "surrogatepass")
+    if len(encoded) > PATH_MAX_BYTES:
+        raise PathError(
+            f"{field} is {len(encoded):,} bytes long, over the {PATH_MAX_BYTES:,}-byte limit of a path; "
+            "pass a shorter path"
+        )
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > NAME_MAX_BYTES:
+        raise PathError(
+            f"{field} has a name of {longest} bytes; names are limited to {NAME_MAX_BYTES} bytes by the "
+            "file system (the name is too long); pass a shorter name"
+        )
 
 
 def path_access(
@@ -234,6 +263,16 @@ def near_names(resolved: ResolvedPath) -> str:
 
 
 def not_found(resolved: ResolvedPath, kind: str = "file") -> ToolError:
+    """Why ``resolved`` cannot be used although it may be there: the OS's reason when it is not
+    simply missing (a directory on the way that may not be searched, a symlink loop), else
+    "not found" with near names."""
+    try:
+        os.stat(resolved.canonical)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, None):
+            return ToolError(os_error_message(exc, "use", resolved.display))
+    except ValueError:
+        pass
     return ToolError(f"{kind} not found: {resolved.display}.{near_names(resolved)}")
 
 
@@ -1001,6 +1040,10 @@ class _Transfer(Tool):
 
     def _resolve_pair(self, args: Any, ctx: ToolContext, checking: bool) -> tuple[ResolvedPath, ResolvedPath]:
         source = resolve_arg(args, ctx, "source", follow_final=self.follow_source, checking=checking)
+        if source.exists and is_inside(source.workspace, source.canonical):
+            raise ToolError(
+                f"cannot {self.verb} {source.display}: it is the workspace root or contains it"
+            )
         dest = resolve_arg(args, ctx, "destination", checking=checking)
         return source, _final_destination(source, dest, ctx)
 
@@ -1105,7 +1148,10 @@ class CopyFile(_Transfer):
             return ToolOutput.text(f"Copied directory {where} ({count} files)")
         if not src.is_file():
             raise ToolError(f"{source.display} is not a regular file; it cannot be copied")
-        fd, tmp = tempfile.mkstemp(prefix="." + dst.name[:80] + ".", suffix=".stoa-tmp", dir=dst.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix="." + dst.name[:80] + ".", suffix=".stoa-tmp", dir=dst.parent)
+        except OSError as exc:
+            raise ToolError(os_error_message(exc, "copy", where)) from None
         os.close(fd)
         try:
             shutil.copy2(src, tmp)

@@ -33,7 +33,7 @@ from pydantic import Field
 from core.permissions.paths import ResolvedPath, display_path, is_inside
 from core.tools import caps
 from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from core.tools.files import PathArgs, path_access, resolve_arg
+from core.tools.files import PathArgs, not_found, os_error_message, path_access, resolve_arg
 
 NOISE_DIRS: tuple[str, ...] = (
     ".git",
@@ -371,14 +371,20 @@ async def _run_rg(
     """Run rg, feeding stdout chunks to ``on_chunk`` until it returns False (then rg is
     stopped), or until ``limit_seconds`` have passed (then rg is stopped too)."""
     env = {k: v for k, v in os.environ.items() if k != "RIPGREP_CONFIG_PATH"}
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=str(cwd),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=str(cwd),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+    except OSError as exc:
+        if exc.filename is not None and os.fspath(exc.filename) == str(cwd):
+            # The directory may not be entered (no search permission), or is gone.
+            raise ToolError(os_error_message(exc, "search in", str(cwd))) from None
+        raise ToolError(f"cannot run ripgrep ({argv[0]}): {exc.strerror or exc}") from None
     assert proc.stdout is not None and proc.stderr is not None
     stderr_task = asyncio.ensure_future(_read_capped(proc.stderr, 64 * 1024))
     stopped = timed_out = False
@@ -491,7 +497,7 @@ class GlobFiles(Tool):
         plan = self._plan(args, ctx, checking=False)
         root = plan.root
         if not root.exists:
-            raise ToolError(f"directory not found: {root.display}")
+            raise not_found(root, "directory")
         if not root.canonical.is_dir():
             raise ToolError(f"{root.display} is a file, not a directory; pass a directory as path")
         rg = self.rg_path()
@@ -770,7 +776,7 @@ class SearchCode(Tool):
         self._validate(args)
         root = self._root(args, ctx, checking=False)
         if not root.exists:
-            raise ToolError(f"path not found: {root.display}")
+            raise not_found(root, "path")
         is_file = not root.canonical.is_dir()
         if is_file and not root.canonical.is_file():
             # rg would open a FIFO or device named on its command line and wait on it.

@@ -276,9 +276,12 @@ def check_url(url: str) -> str:
     url = url.strip()
     if not url:
         raise ToolError("url is empty; pass a full http(s) URL such as https://example.com/page")
-    if any(ord(c) < 32 for c in url):
+    if any(ord(c) < 32 or c == "\x7f" for c in url):
         raise ToolError("url contains control characters; pass a plain http(s) URL")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ToolError(f"url {url!r} is not a valid URL ({exc}); pass a full http(s) URL") from None
     if parts.scheme.lower() not in ("http", "https"):
         shown = parts.scheme or "no scheme"
         raise ToolError(
@@ -286,12 +289,23 @@ def check_url(url: str) -> str:
             if not parts.scheme
             else f"only http and https URLs can be fetched, not {shown!r}"
         )
-    if not parts.hostname:
+    try:
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise ToolError(f"url {url!r} has an invalid host ({exc})") from None
+    if not hostname:
         raise ToolError(f"url {url!r} has no host name")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         raise ToolError(f"url {url!r} has an invalid port") from None
+    import httpx
+
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        # e.g. 0177.0.0.1: an IPv4 form that libraries read differently is refused outright.
+        raise ToolError(f"url {url!r} is not a valid URL ({exc}); pass a full http(s) URL") from None
     return url
 
 
@@ -464,6 +478,8 @@ class WebFetch(Tool):
                     ) from None
                 except httpx.TooManyRedirects:
                     raise ToolError(f"too many redirects from {url}") from None
+                except httpx.InvalidURL as exc:
+                    raise ToolError(f"could not fetch {current}: not a valid URL ({exc})") from None
                 except (httpx.HTTPError, OSError) as exc:
                     raise ToolError(f"could not fetch {current}: {_http_error(exc)}") from None
         raise ToolError(f"{url} redirected more than {caps.WEB_MAX_REDIRECTS} times; stopped at {current}")

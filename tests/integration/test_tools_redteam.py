@@ -83,7 +83,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def _serve(host: str, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> http.server.ThreadingHTTPServer:
+def _serve(
+    host: str, routes: dict[str, tuple[int, dict[str, str], bytes]]
+) -> http.server.ThreadingHTTPServer:
     handler = type("Handler", (_Handler,), {"routes": routes})
     httpd = http.server.ThreadingHTTPServer((host, 0), handler)
     httpd.daemon_threads = True
@@ -249,7 +251,11 @@ def build_world(tmp_path: Path, env: dict[str, str], server: FakeServer, config:
     world.secret_port = secret_httpd.server_address[1]
     sp = world.secret_port
     redirects = {
-        "/ok": (200, {"Content-Type": "text/html"}, b"<html><title>Allowed</title><body><p>fine page</p></body></html>"),
+        "/ok": (
+            200,
+            {"Content-Type": "text/html"},
+            b"<html><title>Allowed</title><body><p>fine page</p></body></html>",
+        ),
         "/to-self": (302, {"Location": "/ok"}, b""),
         "/to-loopback": (302, {"Location": f"http://127.0.0.1:{sp}/"}, b""),
         "/to-localhost": (301, {"Location": f"http://localhost:{sp}/"}, b""),
@@ -278,7 +284,9 @@ def build_world(tmp_path: Path, env: dict[str, str], server: FakeServer, config:
         'allow-private-hosts = ["127.0.0.2"]\n' + config
     )
     world.snapshot = _tree_snapshot(root / "outside") | {
-        f"home/{k}": v for k, v in _tree_snapshot(home).items() if not k.startswith((".config", ".local", ".cache"))
+        f"home/{k}": v
+        for k, v in _tree_snapshot(home).items()
+        if not k.startswith((".config", ".local", ".cache"))
     }
     return world
 
@@ -400,12 +408,16 @@ def check_run(run: Run, cases: list[Case], *, extra_canaries: tuple[str, ...] = 
             problems.append(f"{label}: crashed: {text[:300]!r}")
         if case.expect == "refused":
             if not (result.is_error and text.startswith(REFUSED)):
-                problems.append(f"{label}: expected a refusal, got is_error={result.is_error}: {text[:300]!r}")
+                problems.append(
+                    f"{label}: expected a refusal, got is_error={result.is_error}: {text[:300]!r}"
+                )
             elif case.needle and case.needle not in text:
                 problems.append(f"{label}: refusal without {case.needle!r}: {text[:300]!r}")
         elif case.expect == "error":
             if not result.is_error or text.startswith(REFUSED):
-                problems.append(f"{label}: expected a tool error, got is_error={result.is_error}: {text[:300]!r}")
+                problems.append(
+                    f"{label}: expected a tool error, got is_error={result.is_error}: {text[:300]!r}"
+                )
             elif case.needle and case.needle not in text:
                 problems.append(f"{label}: error without {case.needle!r}: {text[:300]!r}")
         elif case.expect == "ok":
@@ -557,11 +569,28 @@ def escape_cases(w: World) -> list[Case]:
         Case("search_code", {"pattern": "CANARY", "path": "secrets"}, R),
         Case("search_code", {"pattern": "CANARY", "path": "secrets_link"}, R),
         Case("search_code", {"pattern": "CANARY", "path": "secrets/key.txt"}, R),
-        Case("search_code", {"pattern": "CANARY-(DOTENV|SECRETS|OUTSIDE|HOME)", "path": "."}, "ok", "No matches"),
-        Case("search_code", {"pattern": "CANARY-(DOTENV|SECRETS|OUTSIDE|HOME)", "include_ignored": True}, "ok", "No matches"),
+        Case(
+            "search_code",
+            {"pattern": "CANARY-(DOTENV|SECRETS|OUTSIDE|HOME)", "path": "."},
+            "ok",
+            "No matches",
+        ),
+        Case(
+            "search_code",
+            {"pattern": "CANARY-(DOTENV|SECRETS|OUTSIDE|HOME)", "include_ignored": True},
+            "ok",
+            "No matches",
+        ),
         Case("search_code", {"pattern": "API_KEY", "glob": ".env"}, "ok", "No matches"),
-        Case("search_code", {"pattern": "API_KEY", "glob": "**/.env*", "include_ignored": True}, "ok", "No matches"),
-        Case("search_code", {"pattern": "API", "glob": "*env*", "case_insensitive": True}, "ok", "No matches"),
+        Case(
+            "search_code",
+            {"pattern": "API_KEY", "glob": "**/.env*", "include_ignored": True},
+            "ok",
+            "No matches",
+        ),
+        Case(
+            "search_code", {"pattern": "API", "glob": "*env*", "case_insensitive": True}, "ok", "No matches"
+        ),
         Case("search_code", {"pattern": "CANARY", "glob": "secrets/**"}, "ok", "No matches"),
         Case("search_code", {"pattern": "CANARY", "glob": "../outside/*"}, "ok", "No matches"),
         Case("search_code", {"pattern": "CANARY", "path": "sub"}, "ok", "No matches"),
@@ -598,7 +627,8 @@ def escape_cases(w: World) -> list[Case]:
         Case("move_file", {"source": ".env", "destination": "env.txt"}, R),
         Case("move_file", {"source": "secrets", "destination": "public"}, R),
         Case("move_file", {"source": "secrets/key.txt", "destination": "key.txt"}, R),
-        Case("move_file", {"source": "..", "destination": "x"}, R),
+        Case("move_file", {"source": "..", "destination": "x"}, E, "workspace"),
+        Case("copy_file", {"source": "..", "destination": "x"}, E, "workspace"),
         Case("move_file", {"source": "README.md", "destination": "~/README.md"}, R),
         # copy_file
         Case("copy_file", {"source": "../outside/secret.txt", "destination": "stolen.txt"}, R),
@@ -654,7 +684,16 @@ def test_every_escape_is_refused_headless(world: World, mode: str) -> None:
     check_run(run, cases, extra_canaries=(_photo_b64(world),))
     ws = world.ws
     # Nothing was created or changed in the workspace either.
-    for name in ("stolen.txt", "stolen_dir", "stolen_key", "env.txt", "public", "notes.txt", "key.txt", "env_dump.txt"):
+    for name in (
+        "stolen.txt",
+        "stolen_dir",
+        "stolen_key",
+        "env.txt",
+        "public",
+        "notes.txt",
+        "key.txt",
+        "env_dump.txt",
+    ):
         assert not (ws / name).exists(), name
     assert (ws / ".env").read_text() == f"API_KEY={ENV_CANARY}\n"
     assert (ws / "secrets" / "key.txt").read_text() == f"{SECRET_CANARY}\n"
@@ -662,6 +701,11 @@ def test_every_escape_is_refused_headless(world: World, mode: str) -> None:
 
 
 # ---- web_fetch: SSRF ------------------------------------------------------------------------
+
+
+def blocked_or_unresolved(text: str) -> bool:
+    """Names like ``localhost.`` are refused once resolved, or do not resolve at all here."""
+    return "web_fetch only fetches public addresses" in text or "cannot resolve host" in text
 
 
 def web_cases(w: World) -> list[Case]:
@@ -672,7 +716,7 @@ def web_cases(w: World) -> list[Case]:
         Case("web_fetch", {"url": f"http://127.0.0.1:{sp}/"}, E, blocked),
         Case("web_fetch", {"url": f"http://localhost:{sp}/"}, E, blocked),
         Case("web_fetch", {"url": f"http://LOCALHOST:{sp}/"}, E, blocked),
-        Case("web_fetch", {"url": f"http://localhost.:{sp}/"}, E, blocked),
+        Case("web_fetch", {"url": f"http://localhost.:{sp}/"}, E, check=blocked_or_unresolved),
         Case("web_fetch", {"url": f"http://[::1]:{sp}/"}, E, blocked),
         Case("web_fetch", {"url": f"http://0.0.0.0:{sp}/"}, E, blocked),
         Case("web_fetch", {"url": f"http://0:{sp}/"}, E),
@@ -715,7 +759,7 @@ def web_cases(w: World) -> list[Case]:
         # redirects from an allowed host to disallowed places, checked on every hop
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-loopback"}, E, blocked),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-localhost"}, E, blocked),
-        Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-localhost-dot"}, E, blocked),
+        Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-localhost-dot"}, E, check=blocked_or_unresolved),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-v6"}, E, blocked),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-mapped"}, E, blocked),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-decimal"}, E, blocked),
@@ -775,7 +819,9 @@ def legit_read_cases(w: World) -> list[Case]:
         Case("search_code", {"pattern": "hello"}, "ok", "src/main.py"),
         Case("search_code", {"pattern": "HELLO", "case_insensitive": True, "glob": "*.py"}, "ok", "main.py"),
         Case("search_code", {"pattern": "hello", "path": "src/main.py"}, "ok", "2:"),
-        Case("search_code", {"pattern": "ignored dir", "include_ignored": True}, "ok", "ignored_dir/note.txt"),
+        Case(
+            "search_code", {"pattern": "ignored dir", "include_ignored": True}, "ok", "ignored_dir/note.txt"
+        ),
         Case("view_image", {"source": "pic.png"}, "ok", "64×32 PNG"),
         Case("update_plan", {"steps": [{"step": "look", "status": "in_progress"}]}, "ok", "Plan updated"),
     ]
@@ -788,7 +834,12 @@ def legit_write_cases() -> list[Case]:
         Case("write_file", {"path": "dangling_in", "content": "through a dangling link inside\n"}, "ok"),
         Case("write_file", {"path": "name with 'quotes' and spaces.txt", "content": "q\n"}, "ok"),
         Case("write_file", {"path": "ünï/名前.txt", "content": "u\n"}, "ok"),
-        Case("edit_file", {"path": "README.md", "old_string": "hello", "new_string": "goodbye"}, "ok", "Edited README.md"),
+        Case(
+            "edit_file",
+            {"path": "README.md", "old_string": "hello", "new_string": "goodbye"},
+            "ok",
+            "Edited README.md",
+        ),
         Case("edit_file", {"path": "inside_link", "old_string": "'hello'", "new_string": "'hi'"}, "ok"),
         Case("create_directory", {"path": "made/a/b"}, "ok", "Created directory made/a/b"),
         Case("copy_file", {"source": "src/main.py", "destination": "made"}, "ok", "made/main.py"),
@@ -1028,7 +1079,12 @@ def bad_input_cases() -> list[Case]:
         Case("web_fetch", {"url": "http://0251.0376.0251.0376/"}, E),
         Case("web_fetch", {"url": "http://[::1/"}, E),
         Case("web_fetch", {"url": 42}, E, "url"),
-        Case("update_plan", {"steps": [{"step": "a", "status": "in_progress"}, {"step": "b", "status": "in_progress"}]}, E, "in_progress"),
+        Case(
+            "update_plan",
+            {"steps": [{"step": "a", "status": "in_progress"}, {"step": "b", "status": "in_progress"}]},
+            E,
+            "in_progress",
+        ),
         Case("update_plan", {"steps": [{"step": "a", "status": "doing"}]}, E, "status"),
         Case("update_plan", {}, E, "steps"),
         Case("no_such_tool", {"path": "."}, E, "unknown tool"),
