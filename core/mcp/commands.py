@@ -99,6 +99,8 @@ def _checked_name(name: str) -> str:
         raise McpCommandError(f"server name {name!r}: use only letters, digits, '_' and '-'")
     if SEPARATOR in name:
         raise McpCommandError(f"server name {name!r} contains {SEPARATOR!r}, which separates server and tool names")
+    if name.endswith("_"):
+        raise McpCommandError(f"server name {name!r} ends with '_', which would make SERVER{SEPARATOR}TOOL names ambiguous")
     return name
 
 

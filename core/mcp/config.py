@@ -168,14 +168,25 @@ def describe_problems(mcp: McpConfig) -> list[str]:
     return lines
 
 
+def name_problem(name: str) -> str:
+    """Why ``name`` cannot name a server ("" when it can)."""
+    if not NAME_PATTERN.match(name):
+        return "the name may only contain letters, digits, '_' and '-'"
+    if SEPARATOR in name:
+        return f"the name contains {SEPARATOR!r}, which separates server and tool names"
+    if name.endswith("_"):
+        # "a_" + "___" + "x" reads as server "a" with tool "_x": Mcp(a) rules would cover it.
+        return f"the name ends with '_', which would make SERVER{SEPARATOR}TOOL names ambiguous"
+    return ""
+
+
 def parse_entry(
     name: str, raw: Any, source: Path, env: dict[str, str], workspace: Path
 ) -> tuple[McpServerConfig, set[str]]:
     """Validate one entry. Raises ``EntryError`` with the reason; returns unknown keys too."""
-    if not NAME_PATTERN.match(name):
-        raise EntryError("the name may only contain letters, digits, '_' and '-'; rename the table")
-    if SEPARATOR in name:
-        raise EntryError(f"the name contains {SEPARATOR!r}, which separates server and tool names; rename it")
+    problem = name_problem(name)
+    if problem:
+        raise EntryError(f"{problem}; rename the table")
     if not isinstance(raw, dict):
         raise EntryError(f"must be a table ([{SECTION}.{name}] with command = ... or url = ...)")
     unknown = set(raw) - _KNOWN_KEYS

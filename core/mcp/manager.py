@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,7 +33,7 @@ from typing import Any, TextIO
 from core.config import StoaConfig, project_config_files, read_layer
 from core.mcp.config import SECTION, McpConfig, McpServerConfig, describe_problems, parse_layers
 from core.mcp.results import convert_result
-from core.mcp.tool import McpTool, RejectedTool, make_tool
+from core.mcp.tool import McpTool, RejectedTool, disambiguated, make_tool
 from core.tools.base import ToolOutput
 from core.tools.registry import ToolRegistry
 
@@ -71,6 +72,10 @@ INHERITED_ENV = (
     "NODE_EXTRA_CA_CERTS",
 )
 _LIST_CHANGED = "notifications/tools/list_changed"
+# Marks the processes of one stdio server (the server and whatever it starts), so that none
+# outlives it: see _reap_strays.
+MARKER_ENV = "STOA_MCP_SERVER_ID"
+_SESSION_LOST = object()  # _call_once: the HTTP server no longer knows our session
 
 
 class ServerStatus(StrEnum):
@@ -124,7 +129,9 @@ class _Runner:
     refresh: bool = False
     junk_lines: int = 0
     first_junk: str = ""
-    http_error: str = ""
+    http_error: str = ""  # an HTTP error status of a POST while starting (cleared by a success)
+    session_lost: bool = False  # an HTTP 404 to our session id: the server forgot the session
+    call_http_error: str = ""  # the last HTTP error status of any POST, for a failed call's message
     stderr: TextIO | None = None
     stderr_start: int = 0
     on_eof: Callable[[], None] | None = None
@@ -160,11 +167,12 @@ class McpManager:
         self._runners: dict[str, _Runner] = {}
         self._listeners: list[Listener] = []
         self._closed = False
+        self._renew_lock = asyncio.Lock()
         self._mcp_config = _parse(config)
         self.warnings.extend(describe_problems(self._mcp_config))
         # The SDK logs junk lines and transport faults with tracebacks; with no handler
         # configured Python would print them on the terminal, under the TUI.
-        for name in ("mcp", "httpx2", "mcp_types"):
+        for name in ("mcp", "client", "httpx2", "mcp_types"):
             logging.getLogger(name).addHandler(logging.NullHandler())
 
     # ---- public API ---------------------------------------------------------------------------
@@ -201,20 +209,47 @@ class McpManager:
         """Call ``tool`` on ``server``. Every failure comes back as an error result, never raised.
 
         ``on_progress`` receives the server's progress notifications as short lines of text.
+        An HTTP server that lost our session (it restarted: HTTP 404 to the session id) gets a
+        new session and the call is made once more, as the protocol asks of clients; the
+        server had not run it.
         """
         runner = self._runners.get(server)
+        outcome = await self._call_once(runner, server, tool, arguments, on_progress)
+        if outcome is not _SESSION_LOST or runner is None:
+            return outcome if isinstance(outcome, ToolOutput) else ToolOutput.error("unreachable")
+        renewed = await self._renew_session(server, runner)
+        if renewed is None:
+            state = self.states.get(server)
+            status = state.status_text if state is not None else "not running"
+            return ToolOutput.error(
+                f"the MCP server {server!r} lost our session (it restarted?) and a new one could not be "
+                f"opened: {_sentence(status)} Tell the user; they can run /mcp reconnect {server}."
+            )
+        again = await self._call_once(renewed, server, tool, arguments, on_progress)
+        if again is _SESSION_LOST:
+            return ToolOutput.error(
+                f"the MCP server {server!r} dropped the new session at once (HTTP 404 to its session id). "
+                f"Tell the user; they can run /mcp reconnect {server}."
+            )
+        return again if isinstance(again, ToolOutput) else ToolOutput.error("unreachable")
+
+    async def _call_once(
+        self,
+        runner: _Runner | None,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        on_progress: Callable[[str], None] | None,
+    ) -> ToolOutput | object:
         label = f"{server}___{tool}"
         if runner is None:
             return ToolOutput.error(f"the MCP server {server!r} is not running (it was removed or stopped)")
         state = runner.state
         if state.status is not ServerStatus.CONNECTED or runner.client is None:
-            return ToolOutput.error(
-                f"the MCP server {server!r} is {state.status_text}. Tell the user; they can run "
-                f"/mcp reconnect {server} to bring it back."
-            )
+            return _unavailable(server, state)
         timeout = runner.config.tool_timeout
         from mcp.shared.exceptions import MCPError
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+        from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_REQUEST, REQUEST_TIMEOUT
         from pydantic import ValidationError
 
         lock: contextlib.AbstractAsyncContextManager[Any] = (
@@ -224,10 +259,7 @@ class McpManager:
             async with lock, asyncio.timeout(timeout + 5.0):
                 client = runner.client
                 if client is None or state.status is not ServerStatus.CONNECTED:
-                    return ToolOutput.error(
-                        f"the MCP server {server!r} is {state.status_text}. Tell the user; they can run "
-                        f"/mcp reconnect {server} to bring it back."
-                    )
+                    return _unavailable(server, state)
                 # The SDK's read timeout cancels the request on the server; ours is a backstop.
                 result = await client.call_tool(
                     tool,
@@ -236,13 +268,25 @@ class McpManager:
                     progress_callback=_progress_reporter(on_progress) if on_progress is not None else None,
                 )
         except MCPError as exc:
+            if runner.session_lost and exc.code != REQUEST_TIMEOUT:
+                # Every request on a forgotten session is refused unrun (or cut by the restart).
+                return _SESSION_LOST
             if exc.code == REQUEST_TIMEOUT:
                 return ToolOutput.error(_timeout_text(label, runner.config))
             if exc.code == CONNECTION_CLOSED:
-                return ToolOutput.error(
-                    f"the MCP server {server!r} closed the connection during the call (it exited or crashed). "
-                    f"Tell the user; they can run /mcp reconnect {server}."
-                )
+                return ToolOutput.error(await self._closed_during_call(runner))
+            if (
+                runner.config.transport == "http" and exc.code == INVALID_REQUEST and exc.message == "Session terminated"
+            ):
+                return _SESSION_LOST
+            if (
+                runner.config.transport == "http"
+                and exc.code == INTERNAL_ERROR
+                and exc.message == "Server returned an error response"
+                and runner.call_http_error
+            ):
+                # The SDK's stand-in for an HTTP error status: say which.
+                return ToolOutput.error(f"the MCP server {server!r} failed the call: {runner.call_http_error}")
             return ToolOutput.error(f"the MCP server {server!r} refused the call: {exc.message} (error {exc.code})")
         except TimeoutError:
             return ToolOutput.error(_timeout_text(label, runner.config))
@@ -253,6 +297,41 @@ class McpManager:
         except Exception as exc:
             return ToolOutput.error(f"calling {label} failed: {_describe_leaf(_leaves(exc)[0])}")
         return convert_result(result, label=label)
+
+    async def _closed_during_call(self, runner: _Runner) -> str:
+        """The error for a call whose connection ended, with the reason once the runner knows it."""
+        name = runner.config.name
+        task = runner.task
+        if task is not None and not task.done():
+            # The runner is winding down the connection; its status says why (bounded wait).
+            await asyncio.wait({task}, timeout=2.0)
+        state = runner.state
+        reason = "it exited or crashed" if runner.config.transport == "stdio" else "the server went away"
+        if state.status in (ServerStatus.DISCONNECTED, ServerStatus.FAILED) and state.message:
+            reason = state.message
+        return (
+            f"the MCP server {name!r} closed the connection during the call ({reason}). "
+            f"Tell the user; they can run /mcp reconnect {name}."
+        )
+
+    async def _renew_session(self, name: str, runner: _Runner) -> _Runner | None:
+        """Start ``name`` again after its HTTP session was lost; the new runner once connected.
+
+        Concurrent calls that all hit the lost session share one restart.
+        """
+        async with self._renew_lock:
+            current = self._runners.get(name)
+            if current is runner:
+                await self._stop(name)
+                self._start_entry(name)
+                current = self._runners.get(name)
+        if current is None:
+            return None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(current.settled.wait(), current.config.startup_timeout + STOP_TIMEOUT)
+        if current.state.status is not ServerStatus.CONNECTED:
+            return None
+        return current
 
     async def reconnect(self, name: str, *, wait: bool = False, reread: bool = False) -> ServerState:
         """Stop ``name`` if running and start it again (``reread``: from the config files as they are now).
@@ -520,8 +599,12 @@ class McpManager:
                 skipped.append(f"{tool.name}: {exc}")
                 continue
             if made.name in tools:
-                skipped.append(f"{tool.name}: its name {made.name!r} is taken by another tool of this server")
-                continue
+                # Two tools that read the same once made safe for providers (a.b and a_b):
+                # the second gets a hash of its real name rather than being dropped.
+                made = make_tool(config, tool, self, prefixed=disambiguated(made.name, tool.name))
+                if made.name in tools:
+                    skipped.append(f"{tool.name}: its name {made.name!r} is taken by another tool of this server")
+                    continue
             tools[made.name] = made
         self._sync_tools(runner, tools, skipped)
 
@@ -589,9 +672,11 @@ class McpManager:
         config = runner.config
         env = {k: v for k, v in self.config.env.items() if k in INHERITED_ENV} | config.env
         command = _resolve_command(config, env.get("PATH", os.defpath))
+        marker = f"{config.name}-{os.getpid()}-{uuid.uuid4().hex}"
+        env[MARKER_ENV] = marker
         params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
         runner.stderr = self._open_stderr(runner)
-        return stdio_client(params, errlog=runner.stderr)
+        return _reaping(stdio_client(params, errlog=runner.stderr), marker)
 
     def _http_transport(self, runner: _Runner) -> Any:
         import httpx2
@@ -600,8 +685,19 @@ class McpManager:
         config = runner.config
 
         async def on_response(response: Any) -> None:
+            # Only the POSTs carry messages: a GET answered 405 (no server-initiated stream)
+            # or a DELETE at the end says nothing about the connection.
+            if getattr(response.request, "method", "POST") != "POST":
+                return
+            if response.status_code == 404 and response.request.headers.get("mcp-session-id"):
+                # The server no longer knows our session (it restarted): clients must start a new one.
+                runner.session_lost = True
             if response.status_code >= 400:
-                runner.http_error = _http_status_text(response, config)
+                runner.call_http_error = _http_status_text(response, config)
+                if runner.client is None:  # starting: this is why it fails
+                    runner.http_error = runner.call_http_error
+            else:
+                runner.http_error = ""
 
         http = httpx2.AsyncClient(
             headers=config.headers,
@@ -770,6 +866,18 @@ def _not_found_text(config: McpServerConfig) -> str:
     return (
         f"command not found: {config.command!r} (not on PATH); install it or give its full path "
         f"in command of [mcp-servers.{config.name}] in {config.source}"
+    )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _unavailable(server: str, state: ServerState) -> ToolOutput:
+    return ToolOutput.error(
+        f"the MCP server {server!r} is {_sentence(state.status_text)} Tell the user; they can run "
+        f"/mcp reconnect {server} to bring it back."
     )
 
 
@@ -948,6 +1056,77 @@ async def _owning(http: Any, transport: Any) -> AsyncIterator[Any]:
     """Enter the HTTP client we made, then the transport that uses it; close both in order."""
     async with http, transport as streams:
         yield streams
+
+
+@contextlib.asynccontextmanager
+async def _reaping(transport: Any, marker: str) -> AsyncIterator[Any]:
+    """The stdio transport; when it ends, every process still carrying ``marker`` is ended too.
+
+    The SDK stops the server (closes its stdin, then kills its process group), but a server
+    that exits on its own leaves whatever it started running: a helper daemon, a browser,
+    a child that moved to its own process group. They inherit the marker from the server's
+    environment, so they are found and stopped here (SIGTERM, then SIGKILL).
+    """
+    try:
+        async with transport as streams:
+            yield streams
+    finally:
+        import anyio
+
+        with anyio.CancelScope(shield=True):
+            await _reap_strays(marker)
+
+
+def _marked_processes(marker: str) -> list[int]:
+    """Processes (other than this one) whose environment has ``MARKER_ENV=marker``. Linux only."""
+    needle = f"{MARKER_ENV}={marker}".encode()
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    me = os.getpid()
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue  # gone, or not ours to read
+        if needle in environ.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+async def _reap_strays(marker: str, grace: float = 1.0) -> None:
+    import signal
+
+    strays = _marked_processes(marker)
+    if not strays:
+        return
+    for pid in strays:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while strays and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        strays = [pid for pid in strays if _running(pid)]
+    for pid in strays:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if strays:
+        log.info("killed %d process(es) left behind by an MCP server", len(strays))
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != b"Z"
 
 
 @contextlib.asynccontextmanager

@@ -91,13 +91,30 @@ def convert_result(result: Any, *, label: str = "") -> ToolOutput:
 
 
 def _text_carries(parts: list[str], structured: Any) -> bool:
-    """Whether one of the text parts is already the JSON of the structured content."""
-    for part in parts:
-        try:
-            if json.loads(part) == structured:
+    """Whether the text already says what the structured content says.
+
+    Servers are asked to repeat structured content as text, and do it in several ways: the
+    JSON of the whole object, or (when the tool returns a single value, which SDKs wrap as
+    ``{"result": value}`` or ``{"content": value}``) the value alone, as plain text or JSON.
+    Sending both would double the tokens of every such call.
+    """
+    if not parts:
+        return False
+    candidates = [structured]
+    if isinstance(structured, dict) and len(structured) == 1:
+        candidates.append(next(iter(structured.values())))
+    texts = [*parts, "\n".join(parts)] if len(parts) > 1 else parts
+    for text in texts:
+        stripped = text.strip()
+        for candidate in candidates:
+            if isinstance(candidate, str) and candidate.strip() == stripped:
                 return True
+        try:
+            parsed = json.loads(text)
         except (ValueError, TypeError):
             continue
+        if any(parsed == candidate for candidate in candidates):
+            return True
     return False
 
 

@@ -9,7 +9,9 @@ manager, which owns the connection, the timeout and the result conversion.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -57,7 +59,8 @@ class McpTool(Tool):
     Args: ClassVar[type[BaseModel]] = McpArgs
     server: ClassVar[str]
     tool_name: ClassVar[str]  # the name on the server
-    input_schema: ClassVar[dict[str, Any]]
+    input_schema: ClassVar[dict[str, Any]]  # what the model sees (see provider_schema)
+    validation_schema: ClassVar[dict[str, Any]]  # the server's own, checked before each call
     offered_in_plan: ClassVar[bool]
     safe_mode: ClassVar[str]
 
@@ -127,7 +130,7 @@ class McpTool(Tool):
 
     def _get_validator(self) -> Validator:
         if self._validator is None:
-            self._validator = compile_schema(self.input_schema)
+            self._validator = compile_schema(self.validation_schema)
         return self._validator
 
 
@@ -167,29 +170,96 @@ def normalize_schema(schema: Any) -> dict[str, Any]:
 
 
 def prefixed_name(server: str, tool: str) -> str:
-    """``SERVER___TOOL``; raises ``RejectedTool`` for names that cannot be offered."""
+    """``SERVER___TOOL``, as providers accept it; raises ``RejectedTool`` for names that cannot be offered.
+
+    Providers take only ``[A-Za-z0-9_-]`` in tool names, at most 64 characters: accents are
+    dropped (``ünïcode`` becomes ``unicode``), other characters become ``_``; a name that keeps
+    nothing readable, or is too long, gets a short hash of the real name so that it stays
+    unique. The call still goes to the tool under its real name.
+    """
     if not tool:
         raise RejectedTool("it has an empty name")
     if SEPARATOR in tool:
         raise RejectedTool(f"its name contains {SEPARATOR!r}, which separates server and tool names")
-    name = f"{server}{SEPARATOR}{_INVALID_CHARS.sub('_', tool)}"
+    ascii_name = unicodedata.normalize("NFKD", tool).encode("ascii", "ignore").decode("ascii")
+    safe = _INVALID_CHARS.sub("_", ascii_name)
+    if not any(c.isalnum() for c in safe):
+        safe = f"tool_{_short_hash(tool)}"
+    name = f"{server}{SEPARATOR}{safe}"
     if len(name) > MAX_TOOL_NAME:
-        raise RejectedTool(
-            f"{name!r} is longer than {MAX_TOOL_NAME} characters (providers refuse it); use a shorter server name"
-        )
+        room = MAX_TOOL_NAME - len(server) - len(SEPARATOR) - 9
+        if room < 8:
+            raise RejectedTool(
+                f"{name!r} is longer than {MAX_TOOL_NAME} characters (providers refuse it); use a shorter server name"
+            )
+        name = f"{server}{SEPARATOR}{safe[:room]}_{_short_hash(tool)}"
     return name
 
 
-def make_tool(config: McpServerConfig, tool: Any, caller: ToolCaller) -> McpTool:
+def disambiguated(name: str, tool: str) -> str:
+    """``name`` made distinct with a hash of the real tool name (two tools that read the same once
+    made safe for providers, like ``a.b`` and ``a_b``)."""
+    suffix = f"_{_short_hash(tool)}"
+    return name[: MAX_TOOL_NAME - len(suffix)] + suffix
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def provider_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The schema sent to the model's provider, and a note for the description.
+
+    Providers refuse ``oneOf``/``anyOf``/``allOf`` at the top level of a tool's input schema
+    (Anthropic: "input_schema does not support oneOf, allOf, or anyOf at the top level"), and
+    one such tool would fail every request of the session. Those keys are taken out of the
+    schema the model sees; the properties of their branches are merged in (so the model still
+    knows every argument), and which combinations are allowed is said in the description.
+    Arguments are still checked against the server's full schema before each call.
+    """
+    combinators = [key for key in ("allOf", "anyOf", "oneOf") if key in schema]
+    if not combinators:
+        return schema, ""
+    wire = {k: v for k, v in schema.items() if k not in combinators}
+    properties = dict(wire.get("properties") or {})
+    required = list(wire.get("required") or [])
+    notes: list[str] = []
+    for key in combinators:
+        branches = [b for b in schema[key] if isinstance(b, dict)] if isinstance(schema[key], list) else []
+        options: list[str] = []
+        for branch in branches:
+            for prop, sub in (branch.get("properties") or {}).items():
+                properties.setdefault(prop, sub)
+            needs = [r for r in branch.get("required") or [] if isinstance(r, str)]
+            if key == "allOf":
+                required.extend(r for r in needs if r not in required)
+            elif needs:
+                options.append(", ".join(needs))
+        if options:
+            word = "exactly one" if key == "oneOf" else "at least one"
+            notes.append(f"Give {word} of these sets of arguments: " + " | ".join(f"({o})" for o in options) + ".")
+    wire["properties"] = properties
+    if required:
+        wire["required"] = required
+    return wire, " ".join(notes)
+
+
+def make_tool(config: McpServerConfig, tool: Any, caller: ToolCaller, prefixed: str | None = None) -> McpTool:
     """Build the ``McpTool`` for one ``mcp_types.Tool``; raises ``RejectedTool`` with the reason."""
-    name = prefixed_name(config.name, tool.name)
+    name = prefixed_name(config.name, tool.name) if prefixed is None else prefixed
     schema = normalize_schema(tool.input_schema)
     validator = compile_schema(schema)
+    wire_schema, schema_note = provider_schema(schema)
     description = (tool.description or "").strip()
     title = getattr(tool, "title", None)
     if not description:
         description = title or f"The {tool.name} tool of the MCP server {config.name}."
-    description = f"[MCP server {config.name}] {description}"[:4000]
+    if _short_hash(tool.name) in name:
+        schema_note = f"(Its name on the server is {tool.name!r}.) {schema_note}".strip()
+    limit = 4000 - len(schema_note) - 1 if schema_note else 4000
+    description = f"[MCP server {config.name}] {description}"[:limit]
+    if schema_note:
+        description = f"{description}\n{schema_note}"
     cls = type(
         f"McpTool_{name}",
         (McpTool,),
@@ -199,7 +269,8 @@ def make_tool(config: McpServerConfig, tool: Any, caller: ToolCaller) -> McpTool
             "effect": Effect.READ if config.read_only else Effect.MUTATE,
             "server": config.name,
             "tool_name": tool.name,
-            "input_schema": schema,
+            "input_schema": wire_schema,
+            "validation_schema": schema,
             "offered_in_plan": config.offered_in_plan,
             "safe_mode": config.safe_mode,
         },

@@ -151,16 +151,38 @@ async def test_progress_notifications_stream_under_the_running_tool(good, tmp_pa
 
 
 async def test_colliding_prefixed_names_keep_the_first(tmp_path: Path) -> None:
-    # "s_" + "___" + "echo" and "s" + "___" + "_echo" are both s____echo.
-    manager, _ = await started(tmp_path, {"s_": stdio_entry(), "s": stdio_entry()})
+    # Server names cannot end with "_" (so "s_" + "___" + "echo" cannot pass for "s" + "___" +
+    # "_echo"); a name can still be taken by a tool registered before the server's.
+    from pydantic import BaseModel
+
+    from core.tools.base import Tool, ToolOutput
+
+    class Taken(Tool):
+        name = "s___echo"
+        description = "registered before the MCP server"
+        effect = Effect.READ
+
+        class Args(BaseModel):
+            pass
+
+        async def run(self, args: BaseModel, ctx: ToolContext) -> ToolOutput:
+            return ToolOutput.text("native")
+
+    manager, registry, _ = make_manager(make_config(tmp_path, {"s": stdio_entry()}))
+    first = Taken()
+    registry.register(first)
+    await manager.start_all()
+    await manager.wait_started()
     try:
-        first = manager.registry.get("s____echo")
-        assert first is not None and first.server == "s_"
-        await manager.call_tool("s", "add_tool", {"name": "_echo"})
-        await _until(lambda: any("_echo" in line for line in manager.states["s"].skipped_tools))
-        assert manager.registry.get("s____echo") is first  # the first registration stays
+        assert manager.states["s"].status is ServerStatus.CONNECTED
+        assert registry.get("s___echo") is first  # the first registration stays
+        assert "s___echo" not in manager.states["s"].tools
+        assert any("echo" in line and "already taken" in line for line in manager.states["s"].skipped_tools)
         assert any("already taken" in w for w in manager.warnings)
-        assert (await manager.call_tool("s_", "echo", {"text": "mine"})).text_content == "mine"
+        assert "s___add" in registry  # the server's other tools are there
+        await manager.call_tool("s", "add_tool", {"name": "later"})
+        await _until(lambda: "s___later" in registry)
+        assert registry.get("s___echo") is first
     finally:
         await manager.close()
 

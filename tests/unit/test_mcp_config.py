@@ -167,8 +167,13 @@ def test_prefixed_names() -> None:
     assert prefixed_name("gh", "repo.search") == "gh___repo_search"  # providers refuse dots
     with pytest.raises(RejectedTool, match="separates"):
         prefixed_name("gh", "a___b")
+    # A long tool name is shortened and made unique with a hash; only a server name that
+    # leaves no room for the tool's is refused.
+    long_name = prefixed_name("server", "t" * 60)
+    assert len(long_name) == 64 and long_name.startswith("server___ttt")
+    assert long_name != prefixed_name("server", "t" * 61)
     with pytest.raises(RejectedTool, match="longer than 64"):
-        prefixed_name("server", "t" * 60)
+        prefixed_name("s" * 50, "t" * 30)
 
 
 def test_schema_normalization() -> None:
