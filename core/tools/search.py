@@ -501,14 +501,18 @@ class GlobFiles(Tool):
         if not root.canonical.is_dir():
             raise ToolError(f"{root.display} is a file, not a directory; pass a directory as path")
         rg = self.rg_path()
+        # Names of files a deny rule covers are left out, as search_code leaves out their lines.
+        keep = _deny_keep(ctx, root.canonical)
         if rg is not None:
-            total, newest_first = await self._rg_files(rg, plan)
+            total, newest_first = await self._rg_files(rg, plan, keep)
         else:
-            found = await asyncio.to_thread(self._walk, plan, ctx.workspace)
+            found = await asyncio.to_thread(self._walk, plan, ctx.workspace, keep)
             total, newest_first = len(found), found[: caps.GLOB_MAX_RESULTS]
         return _glob_output(args.pattern, root, total, newest_first)
 
-    async def _rg_files(self, rg: str, plan: _GlobPlan) -> tuple[int, list[str]]:
+    async def _rg_files(
+        self, rg: str, plan: _GlobPlan, keep: Callable[[str], bool] | None = None
+    ) -> tuple[int, list[str]]:
         """List with rg (parallel, ignore-aware) and stat the paths in a worker thread while
         rg is still walking, then sort newest first. Cheaper than ``rg --sortr modified``,
         which walks on one thread."""
@@ -529,6 +533,8 @@ class GlobFiles(Tool):
             for raw in raws:
                 rel = raw[2:] if raw.startswith(b"./") else raw
                 if python_filter is not None and not python_filter.matches(os.fsdecode(rel), False):
+                    continue
+                if keep is not None and not keep(os.fsdecode(rel)):
                     continue
                 try:
                     out.append((-lstat(base + rel).st_mtime_ns, rel))
@@ -555,7 +561,7 @@ class GlobFiles(Tool):
         newest = heapq.nsmallest(caps.GLOB_MAX_RESULTS, found)
         return len(found), [os.fsdecode(rel) for _, rel in newest]
 
-    def _walk(self, plan: _GlobPlan, workspace: Path) -> list[str]:
+    def _walk(self, plan: _GlobPlan, workspace: Path, keep: Callable[[str], bool] | None = None) -> list[str]:
         include = GlobRule.parse(plan.glob) if plan.glob else None
         try:
             found = [
@@ -568,6 +574,7 @@ class GlobFiles(Tool):
                     use_ignore_files=True,
                     deadline=time.monotonic() + caps.SEARCH_TIMEOUT,
                 )
+                if keep is None or keep(rel)
             ]
         except WalkTimeout:
             raise _glob_timeout(plan) from None
@@ -716,18 +723,23 @@ def _deny_filter(ctx: ToolContext, root: Path) -> Callable[[str], bool]:
 
     Uses the permission rules of the loaded configuration; without them, keeps everything.
     """
+    return _deny_keep(ctx, root) or (lambda rel: True)
+
+
+def _deny_keep(ctx: ToolContext, root: Path) -> Callable[[str], bool] | None:
+    """The deny filter for paths relative to ``root``, or None when no deny rule applies."""
     config = ctx.config
     if config is None or not hasattr(config, "section"):
-        return lambda rel: True
+        return None
     try:
         from core.permissions.rules import parse_layers
 
         rules, _ = parse_layers(config.section("permissions"), workspace=Path(config.workspace))
     except Exception:
-        return lambda rel: True
+        return None
     deny = [r for r in getattr(rules, "deny", []) if getattr(r, "tool", "") in ("Read", "Write")]
     if not deny:
-        return lambda rel: True
+        return None
     base = str(root)
 
     def keep(rel: str) -> bool:

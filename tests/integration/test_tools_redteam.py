@@ -227,6 +227,11 @@ def build_world(tmp_path: Path, env: dict[str, str], server: FakeServer, config:
     (ws / "proc_root").symlink_to("/proc/self/root")
     (ws / "etc_link").symlink_to("/etc")
     (ws / "devzero_link").symlink_to("/dev/zero")
+    (ws / "dangling_out_dir").symlink_to(outside / "not-yet-a-dir")
+    (ws / "stoa_link").symlink_to(".stoa")
+    (ws / "hooks_link").symlink_to(Path(".git") / "hooks")
+    (ws / ".git" / "hooks").mkdir(parents=True)
+    (ws / ".git" / "config").write_text("[core]\n\tbare = false\n")
     (ws / "hardlink.txt").unlink(missing_ok=True)
     os.link(outside / "hard_target.txt", ws / "hardlink.txt")
 
@@ -658,6 +663,41 @@ def escape_cases(w: World) -> list[Case]:
         Case("delete_directory", {"path": "link_dir/"}, R),
         Case("delete_directory", {"path": "../outside"}, R),
         Case("delete_directory", {"path": "secrets"}, R),
+        # dangling links to directories outside: creating through them lands outside
+        Case("create_directory", {"path": "dangling_out_dir"}, R),
+        Case("create_directory", {"path": "dangling_out_dir/sub"}, R),
+        Case("write_file", {"path": "dangling_out_dir/new/file.txt", "content": "x"}, R),
+        Case("copy_file", {"source": "README.md", "destination": "dangling_out_dir/r.md"}, R),
+        # Stoa's own settings and git's files: changing them needs a person, so headless refuses
+        Case(
+            "write_file",
+            {"path": ".stoa/config.local.toml", "content": '[permissions]\nallow = ["Read"]\n'},
+            R,
+        ),
+        Case("write_file", {"path": ".stoa/config.toml", "content": "", "append": True}, R),
+        Case("edit_file", {"path": ".stoa/config.toml", "old_string": "deny", "new_string": "ask"}, R),
+        Case("write_file", {"path": "stoa_link/config.local.toml", "content": "x"}, R),
+        Case("write_file", {"path": "./sub/../.stoa/instructions.md", "content": "x"}, R),
+        Case("copy_file", {"source": "README.md", "destination": ".stoa/config.local.toml"}, R),
+        Case("move_file", {"source": "README.md", "destination": ".stoa"}, R),
+        Case("move_file", {"source": ".stoa", "destination": "old-stoa"}, R),
+        Case("create_directory", {"path": ".stoa/more"}, R),
+        Case("write_file", {"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\ntouch /tmp/x\n"}, R),
+        Case("write_file", {"path": "hooks_link/post-checkout", "content": "x"}, R),
+        Case("edit_file", {"path": ".git/config", "old_string": "bare", "new_string": "fsmonitor"}, R),
+        Case("move_file", {"source": ".git", "destination": "git-old"}, R),
+        # glob names inside denied trees are not listed either
+        Case(
+            "glob_files", {"pattern": "**/*"}, "ok", check=lambda t: "secrets/" not in t and ".env" not in t
+        ),
+        Case("glob_files", {"pattern": "**/key.txt"}, "ok", "No files match"),
+        Case("glob_files", {"pattern": ".env"}, "ok", "No files match"),
+        # argument injection into ripgrep through glob or pattern
+        Case("search_code", {"pattern": "--pre=cat", "glob": "--pre=cat"}, "ok", "No matches"),
+        Case("search_code", {"pattern": "-f/etc/passwd"}, "ok", "No matches"),
+        Case("search_code", {"pattern": "hello", "glob": "--files"}, "ok", "No matches"),
+        Case("search_code", {"pattern": "x", "glob": "!--pre=sh", "path": "src"}, "ok"),
+        Case("glob_files", {"pattern": "--pre=cat"}, "ok", "No files match"),
         # view_image
         Case("view_image", {"source": "../outside/photo.png"}, R),
         Case("view_image", {"source": "photo_link.png"}, R),
@@ -679,7 +719,7 @@ def _photo_b64(w: World) -> str:
 @pytest.mark.parametrize("mode", ["auto", "ask"])
 def test_every_escape_is_refused_headless(world: World, mode: str) -> None:
     cases = escape_cases(world)
-    assert len(cases) >= 150
+    assert len(cases) >= 200
     run = run_stoa(world, [cases], mode=mode)
     check_run(run, cases, extra_canaries=(_photo_b64(world),))
     ws = world.ws
