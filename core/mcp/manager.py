@@ -136,6 +136,8 @@ class _Runner:
     stderr_start: int = 0
     on_eof: Callable[[], None] | None = None
     registered: dict[str, McpTool] = field(default_factory=dict)
+    # Results whose structured content broke the tool's output schema: id(result) -> why.
+    output_problems: dict[int, str] = field(default_factory=dict)
     # Calls that may change things run one at a time per server, in the order they were made;
     # calls to different servers (and to read-only servers) run at the same time.
     call_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -296,7 +298,8 @@ class McpManager:
             raise
         except Exception as exc:
             return ToolOutput.error(f"calling {label} failed: {_describe_leaf(_leaves(exc)[0])}")
-        return convert_result(result, label=label)
+        problem = runner.output_problems.pop(id(result), None)
+        return convert_result(result, label=label, note=problem)
 
     async def _closed_during_call(self, runner: _Runner) -> str:
         """The error for a call whose connection ended, with the reason once the runner knows it."""
@@ -501,6 +504,7 @@ class McpManager:
             with anyio.CancelScope(deadline=anyio.current_time() + config.startup_timeout) as scope:
                 runner.scope = scope
                 async with client:
+                    _lenient_output_validation(client, runner)
                     await self._load_tools(runner, client)
                     scope.deadline = math.inf
                     runner.client = client
@@ -579,17 +583,18 @@ class McpManager:
     async def _load_tools(self, runner: _Runner, client: Any) -> None:
         config = runner.config
         listed: list[Any] = []
+        skipped: list[str] = []
         capabilities = client.server_capabilities
         if capabilities is not None and capabilities.tools is not None:
-            cursor: str | None = None
-            for _ in range(100):  # a paginator that never ends cannot hang us
-                page = await client.list_tools(cursor=cursor)
-                listed.extend(page.tools)
-                cursor = page.next_cursor
-                if not cursor:
-                    break
+            from pydantic import ValidationError
+
+            try:
+                listed = await _list_all_tools(client)
+            except ValidationError:
+                # One malformed tool (no inputSchema, a schema that is not an object...) fails
+                # the SDK's check of the whole list: take the list apart and keep the good ones.
+                listed, skipped = await _list_tools_leniently(client)
         tools: dict[str, McpTool] = {}
-        skipped: list[str] = []
         for tool in listed:
             if not config.allows_tool(tool.name):
                 continue
@@ -1056,6 +1061,75 @@ async def _owning(http: Any, transport: Any) -> AsyncIterator[Any]:
     """Enter the HTTP client we made, then the transport that uses it; close both in order."""
     async with http, transport as streams:
         yield streams
+
+
+async def _list_all_tools(client: Any) -> list[Any]:
+    listed: list[Any] = []
+    cursor: str | None = None
+    for _ in range(100):  # a paginator that never ends cannot hang us
+        page = await client.list_tools(cursor=cursor)
+        listed.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return listed
+
+
+async def _list_tools_leniently(client: Any) -> tuple[list[Any], list[str]]:
+    """``tools/list`` without the SDK's all-or-nothing check: each tool is checked on its own.
+
+    Returns the valid tools and "name: reason" for the others. Raises (like the strict
+    listing) when the answer cannot be read at all.
+    """
+    from mcp_types import Tool
+    from pydantic import ValidationError
+
+    session = client.session
+    send = session._dispatcher.send_raw_request  # the raw answer, before the SDK validates it
+    tools: list[Any] = []
+    skipped: list[str] = []
+    cursor: str | None = None
+    for _ in range(100):
+        raw = await send("tools/list", {"cursor": cursor} if cursor else None, {"timeout": 60.0})
+        entries = raw.get("tools") if isinstance(raw, dict) else None
+        if not isinstance(entries, list):
+            raise ValueError("the tools/list answer has no list of tools")
+        for entry in entries:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            try:
+                tools.append(Tool.model_validate(entry, by_name=False))
+            except ValidationError as exc:
+                skipped.append(f"{name or '(no name)'}: the server describes it wrongly ({_first_error(exc)})")
+        cursor = raw.get("nextCursor")
+        if not isinstance(cursor, str) or not cursor:
+            break
+    # The SDK keeps each tool's output schema from the listing to check results against.
+    with contextlib.suppress(Exception):
+        from mcp_types import ListToolsResult
+
+        session._absorb_tool_listing(ListToolsResult(tools=tools), complete=True)
+    return tools, skipped
+
+
+def _lenient_output_validation(client: Any, runner: _Runner) -> None:
+    """Keep results whose structured content breaks the tool's own output schema.
+
+    The SDK raises for them, which would turn a call that ran (and maybe changed things) into
+    a failure without its output, and the model might run it again. The result is kept, with
+    a note saying what was wrong.
+    """
+    session = getattr(client, "session", None)
+    strict = getattr(session, "validate_tool_result", None)
+    if session is None or strict is None:
+        return
+
+    async def validate(name: str, result: Any) -> None:
+        try:
+            await strict(name, result)
+        except RuntimeError as exc:
+            runner.output_problems[id(result)] = str(exc).split("\n", 1)[0][:300]
+
+    session.validate_tool_result = validate
 
 
 @contextlib.asynccontextmanager

@@ -40,8 +40,12 @@ class ConvertedImage:
     size: int
 
 
-def convert_result(result: Any, *, label: str = "") -> ToolOutput:
-    """Convert a ``mcp_types.CallToolResult`` (duck-typed: content, structured_content, is_error)."""
+def convert_result(result: Any, *, label: str = "", note: str | None = None) -> ToolOutput:
+    """Convert a ``mcp_types.CallToolResult`` (duck-typed: content, structured_content, is_error).
+
+    ``note``: a problem with the result to mention after its content (e.g. structured content
+    that does not match the tool's output schema).
+    """
     parts: list[str] = []
     images: list[ConvertedImage] = []
     notes: list[str] = []
@@ -61,6 +65,8 @@ def convert_result(result: Any, *, label: str = "") -> ToolOutput:
             notes.append(f"[resource link: {title}{described}" + (f" - {item.description}" if item.description else "") + "]")
         else:
             notes.append(f"[content of type {kind!r} not shown]")
+    if note:
+        notes.append(f"[note: {note}]")
     structured = getattr(result, "structured_content", None)
     if structured is not None and not _text_carries(parts, structured):
         dumped = json.dumps(structured, ensure_ascii=False, indent=2)
