@@ -219,7 +219,12 @@ FORBIDDEN = frozenset(
     adduser deluser addgroup delgroup visudo iptables ip6tables nft ufw firewall-cmd setenforce
     killall5 diskutil nvram csrutil launchctl blkdiscard hdparm losetup cryptsetup lvremove
     vgremove pvremove mdadm zpool zfs kexec pivot_root init loginctl systemd-run nsenter
-    machinectl shutdown.exe""".split()
+    machinectl shutdown.exe hwclock ldconfig depmod update-grub grub-install grub-mkconfig
+    efibootmgr update-initramfs dracut mkinitcpio e2fsck tune2fs resize2fs badblocks blockdev
+    partprobe kpartx dmsetup vgchange vgcreate lvcreate lvextend lvresize lvreduce pvcreate
+    xfs_repair xfs_admin setcap setsebool semanage auditctl apparmor_parser aa-disable
+    aa-complain rfkill update-alternatives dpkg-reconfigure quotaon quotaoff e2label chvt
+    sulogin runuser newgrp sg chsh chfn vipw vigr""".split()
 )
 READ_ONLY = frozenset(
     """ls dir vdir cat tac head tail less more grep egrep fgrep rg ag ack wc cut tr nl od hexdump
@@ -236,7 +241,7 @@ NO_PATHS = frozenset(
     cd pushd popd dirs set shopt hash times let getopts true caller local export declare typeset
     readonly unalias lsb_release lscpu lsblk lsmem lsusb lspci nvidia-smi sw_vers tput clear
     reset stty history fg bg printenv ps pgrep pidof pstree top htop lsof w who vmstat iostat
-    journalctl dmesg env""".split()
+    journalctl dmesg env hostname""".split()
 )
 # Read-only commands that must see the machine's real processes (never sandboxed).
 HOST_VIEW = frozenset("ps pgrep pidof pstree top htop lsof w who uptime free vmstat iostat".split())
@@ -586,6 +591,9 @@ class _Analyzer:
         self.findings: list[Finding] = []
         self.parsed = True
         self.functions: set[str] = set()
+        # For variables whose value is known only at run time: the text that set them
+        # (x=${y/a/../b}), so a path through them that plainly leads out is still seen.
+        self.hints: dict[str, str] = {}
         # Symlinks this line creates (ln -s): later paths through them lead to their targets.
         self.links: dict[str, PathUse] = {}
 
@@ -646,10 +654,17 @@ class _Analyzer:
         elif kind == "declaration_command":
             self._declaration(node, via, depth)
             return
-        elif kind in ("for_statement", "c_style_for_statement"):
+        elif kind in ("for_statement", "c_style_for_statement", "select_statement"):
             var = node.child_by_field_name("variable")
             if var is not None:
                 self.vars[_text(var)] = self._loop_value(node) if kind == "for_statement" else None
+        elif kind == "expansion":
+            assigned = re.match(r"^\$\{(\w+):?=", _text(node))
+            if assigned:
+                # ${x:=default} / ${x=default} assign x as a side effect.
+                self._forget(assigned.group(1), _text(node))
+        if _arithmetic_context(node):
+            self._arithmetic(node, via)
         for child in node.children:
             self._walk(child, via, depth)
 
@@ -707,12 +722,24 @@ class _Analyzer:
     def _assignment(self, node: Node, via: str, *, standalone: bool) -> None:
         name_node = node.child_by_field_name("name")
         name = _text(name_node) if name_node is not None else ""
+        if name_node is not None and name_node.type == "subscript":
+            # a[$(cmd)]=x: the index is evaluated, and substitutions in it run.
+            self._walk(name_node, via, self.depth)
+            inner = name_node.child_by_field_name("name")
+            name = _text(inner) + "[]" if inner is not None else name
         value_node = node.child_by_field_name("value")
         if value_node is not None:
             self._walk(value_node, via, self.depth)
-            if value_node.type in ("command_substitution", "process_substitution"):
-                pass  # the walk above already recorded it
         value = self._word(value_node).value if value_node is not None else ""
+        if value is not None and ("$(" in value or "`" in value):
+            # x='a[$(rm -rf src)]'; echo $((x)): bash evaluates a variable's text in arithmetic
+            # (and eval, [[ -eq ]], array indexes), running the substitution in it.
+            self._structural(
+                "risky",
+                f"assigns text that holds a command substitution to {name} (bash runs it if the value is evaluated)",
+                via,
+                _text(node),
+            )
         if dangerous_assignment(name, value):
             self._structural(
                 "risky",
@@ -721,12 +748,52 @@ class _Analyzer:
                 _text(node),
             )
         if standalone:
+            if any(not c.is_named and _text(c) == "+=" for c in node.children):
+                before = self.vars[name] if name in self.vars else self._lookup(name)
+                value = before + value if before is not None and value is not None else None
             self.vars[name] = value
+            if value is None:
+                self.hints[name] = _text(value_node) if value_node is not None else ""
+            else:
+                self.hints.pop(name, None)
+
+    def _forget(self, name: str, hint: str = "") -> None:
+        """``name`` now holds a value known only at run time."""
+        self.vars[name] = None
+        self.hints[name] = hint
+
+    def _arithmetic(self, node: Node, via: str) -> None:
+        """Arithmetic evaluates the text of the variables it names as expressions, and a
+        subscript in that text runs command substitutions: a variable whose value is not known
+        (read from a file, ...) makes it unsafe."""
+        if node.type == "subscript":
+            index = node.child_by_field_name("index")
+            if index is None:
+                return
+            node = index
+        for child in [node, *_descendants(node)]:
+            if child.type not in ("variable_name", "word"):
+                continue
+            name = _text(child)
+            if name in self.vars and (self.vars[name] is None or re.search(r"[`$\[]", self.vars[name] or "")):
+                self._structural(
+                    "risky",
+                    f"evaluates {name} as arithmetic, and its value is known only at run time (it could run commands)",
+                    via,
+                    _text(node)[:200],
+                )
+                return
 
     def _declaration(self, node: Node, via: str, depth: int) -> None:
+        flags = "".join(_text(c)[1:] for c in node.children if c.type == "word" and _text(c).startswith("-"))
         for child in node.children:
             if child.type == "variable_assignment":
                 self._assignment(child, via, standalone=True)
+                if "n" in flags:
+                    # declare -n x=HOME: x names another variable ($x is $HOME).
+                    target = child.child_by_field_name("name")
+                    if target is not None:
+                        self._forget(_text(target), "${" + _text(child).split("=", 1)[-1] + "}")
             elif child.type in ("word", "variable_name") and dangerous_assignment(_text(child), None):
                 self._structural("risky", f"exports {_text(child)}", via, _text(node))
             else:
@@ -751,6 +818,13 @@ class _Analyzer:
             return
         writes = operator not in ("<", "<&")
         text = _text(node)
+        if word.value is None and not writes:
+            use = self._dynamic_use(word, write=False)
+            if use.outside:
+                self.findings.append(
+                    Finding(kind="read", reasons=(f"reads {word.raw} by redirection",), paths=(use,), text=text, via=via)
+                )
+                return
         if word.value is None or word.glob:
             kind: Kind = "risky" if writes else "unknown"
             self._structural(kind, f"redirects {'output to' if writes else 'input from'} a file named at run time", via, text)
@@ -1055,6 +1129,35 @@ class _Analyzer:
                 return PathUse(value, through, write, outside=target.outside or not _inside(through, self.workspace))
         return PathUse(value, canonical, write, outside=not inside)
 
+    def _dynamic_use(self, word: Word, write: bool) -> PathUse:
+        """A path known only at run time. When its written text, or the text that set the
+        variables in it, plainly leads out of the workspace (``~``, ``..``, ``$HOME``, an
+        absolute prefix outside it), it counts as outside; else its location is unknown."""
+        texts = [word.raw]
+        for name in re.findall(r"\$\{?[#!]?(\w+)", word.raw):
+            if name in self.hints:
+                texts.append(self.hints[name])
+        for text in texts:
+            where = self._outside_hint(text)
+            if where is not None:
+                return PathUse(word.raw, where, write, outside=True)
+        return PathUse(word.raw, None, write)
+
+    def _outside_hint(self, text: str) -> str | None:
+        """Where a run-time path text plainly leads outside the workspace, or None."""
+        if re.search(r"\$\{?(HOME|OLDPWD)\b", text) or re.search(r"(^|[\s:=\"'{])~", text):
+            return self.home
+        if re.search(r"\$\{PWD[%#/]", text):
+            return os.path.dirname(self.workspace)
+        prefix = re.sub(r"[\"'\\]", "", re.match(r"^[^$`]*", text).group(0))  # type: ignore[union-attr]
+        if prefix.startswith("/") and "/" in prefix:
+            use = self._path_use(prefix if prefix.endswith("/") else os.path.dirname(prefix) or "/", write=False)
+            if use.path is not None and use.outside:
+                return use.path
+        if re.search(r"(^|[/\s\"'=:{}])\.\.(\\?/|$|[\"'}])", text):
+            return os.path.dirname(self.workspace)
+        return None
+
     def _paths(self, words: Sequence[Word], *, write: bool, skip: int = 0) -> tuple[list[PathUse], bool]:
         """Path uses for the non-option words (after ``skip`` positional ones); and whether
         some word could not be known statically."""
@@ -1066,7 +1169,7 @@ class _Analyzer:
             value = word.value
             if value is None:
                 dynamic = True
-                uses.append(PathUse(word.raw, None, write))
+                uses.append(self._dynamic_use(word, write))
                 continue
             if not options_done and value == "--":
                 options_done = True
@@ -1171,12 +1274,44 @@ class _Analyzer:
             return _Verdict("forbidden", ["hostname NAME changes the machine's name"])
         if name == "date" and any(v in ("-s", "--set") or (v or "").startswith("--set=") for v in values):
             return _Verdict("forbidden", ["date --set changes the system clock"])
+        if name == "dmesg" and any(
+            v in ("-C", "-c", "--clear", "--read-clear", "-D", "--console-off", "-E", "--console-on", "-n", "--console-level")
+            or (v or "").startswith("--console-level")
+            for v in values
+        ):
+            return _Verdict("forbidden", ["dmesg --clear / --console-* changes the kernel log"])
+        if name == "journalctl" and any(
+            (v or "").startswith(("--vacuum", "--rotate", "--flush", "--sync", "--relinquish-var", "--smart-relinquish-var", "--setup-keys", "--update-catalog"))
+            for v in values
+        ):
+            return _Verdict("forbidden", ["journalctl --vacuum / --rotate changes the system journal"])
         if name == "hash" and "-p" in values:
             return _Verdict("risky", ["hash -p maps a command name to another program"])
         if name in ("set", "shopt") and any(v in ("-o", "+o") for v in values):
             pass
-        if name == "unalias" or name == "unset":
+        if name == "unset":
+            for v in values:
+                if v is None or not v.startswith("-"):
+                    if v is not None:
+                        self._forget(v)
             return _Verdict("read")
+        if name == "unalias":
+            return _Verdict("read")
+        if name == "printf":
+            # printf -v x FORMAT ARGS sets x; its text is the format and arguments.
+            raw = " ".join(w.raw for w in cmd.words[1:])
+            for i, v in enumerate(values):
+                if v == "-v" and i + 1 < len(values) and values[i + 1]:
+                    self._forget(values[i + 1] or "", raw)
+                elif v and v.startswith("-v") and len(v) > 2:
+                    self._forget(v[2:], raw)
+        if name == "getopts" and len(values) >= 2 and values[1]:
+            self._forget(values[1] or "")
+        if name == "let":
+            for v in values:
+                names = re.findall(r"[A-Za-z_]\w*", v or "")
+                if v is None or any(n in self.vars and (self.vars[n] is None or re.search(r"[`$\[]", self.vars[n] or "")) for n in names):
+                    return _Verdict("risky", ["let evaluates a variable whose value is known only at run time"])
         if name in ("export", "declare", "typeset", "local", "readonly"):
             for v in values:
                 if v and "=" in v and dangerous_assignment(*v.split("=", 1)):
@@ -1250,6 +1385,11 @@ class _Analyzer:
             return self._tar(cmd)
         if name == "mktemp":
             return _Verdict("write")
+        if (name == "zip" and any(v == "--move" or (v and re.fullmatch(r"-[a-zA-Z0-9]*m[a-zA-Z0-9]*", v) and v != "-mm") for v in values)) or (
+            name == "7z" and "-sdel" in values
+        ):
+            paths, _ = self._paths(args, write=True)
+            return _Verdict("destructive", [f"{name} moves the files into the archive (deletes them)"], paths)
         if name == "zip" and any(v in ("-TT", "--unzip-command") or (v or "").startswith("--unzip-command") for v in values):
             return _Verdict("risky", ["zip -TT runs a command"])
         if name in ("unzip",) and any(v in ("-l", "-t", "-v", "-Z") for v in values):
@@ -1317,7 +1457,7 @@ class _Analyzer:
         link_targets: list[PathUse] = []
         for src in sources:
             if src.value is None:
-                paths.append(PathUse(src.raw, None, write=name == "mv"))
+                paths.append(self._dynamic_use(src, write=name == "mv"))
             elif symbolic:
                 # A symlink's target is only named, not touched; remember where it leads.
                 link_targets.append(self._path_use(src.value, write=False))
@@ -1327,7 +1467,7 @@ class _Analyzer:
                 paths.append(self._path_use(src.value, write=name == "mv"))
         if dest is not None:
             if dest.value is None:
-                paths.append(PathUse(dest.raw, None, write=True))
+                paths.append(self._dynamic_use(dest, write=True))
             else:
                 use = self._path_use(dest.value, write=True)
                 paths.append(use)
@@ -1368,6 +1508,9 @@ class _Analyzer:
         longs = [v for v in values if v.startswith("--")]
         if any(v.startswith(("--to-command", "--use-compress-program", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command")) for v in longs) or ("I" in letters and "-I" in values):
             return _Verdict("risky", ["tar option that runs a program"])
+        if "--remove-files" in longs:
+            paths, _ = self._paths(args, write=True, skip=1 if mode else 0)
+            return _Verdict("destructive", ["tar --remove-files deletes the files it archives"], paths)
         listing = "t" in letters or "--list" in longs
         extracting = "x" in letters or "--extract" in longs or "--get" in longs
         paths, _ = self._paths(args, write=not listing, skip=1 if mode else 0)
@@ -2087,6 +2230,8 @@ class _Analyzer:
                 verdict.raise_to("forbidden", f"{name} on a path outside the workspace: {p.path}")
         if dynamic:
             verdict.raise_to("destructive", f"{name} on a path known only at run time")
+        if name in ("chattr", "setfacl"):
+            verdict.raise_to("risky", f"{name} changes file attributes or grants access to others")
         if name in ("chown", "chgrp"):
             verdict.raise_to("risky", f"{name} gives files to another owner")
         mode = next((v for v in values if not v.startswith("-") or re.fullmatch(r"-[rwxXst]+", v)), "")
@@ -2097,6 +2242,48 @@ class _Analyzer:
             if (octal and _owner_loses_access(mode)) or re.search(r"(^|,)[ugoa]*-[rwxXst]*[rw]", mode):
                 verdict.raise_to("destructive", f"chmod {mode} takes read or write permission away")
         return verdict
+
+    def _net_config(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
+        """ip, ifconfig, route, tc, ethtool, nmcli, arp: showing is read-only (and needs the
+        real machine), changing the network configuration is never done by the agent."""
+        values = [w.value or "" for w in cmd.words[1:]]
+        words = [v for v in values if not v.startswith("-")]
+        shown = _Verdict("read", sandbox_ok=False)
+        refused = _Verdict("forbidden", [f"{name} {' '.join(values)} changes the network configuration"])
+        if any(v is None for v in (w.value for w in cmd.words[1:])):
+            return refused
+        changes = {"add", "del", "delete", "change", "replace", "set", "flush", "append", "prepend", "up", "down", "on", "off", "modify", "connect", "disconnect", "reload", "edit", "exec", "attach", "detach", "save", "restore", "load"}
+        if name == "ip":
+            if len(words) <= 1:
+                return shown
+            action = words[1]
+            if action in ("show", "list", "ls", "lst", "get", "help", "sh", "s", "l", "monitor") or (len(words) == 2 and action not in changes):
+                return shown if not any(w in changes for w in words[2:]) else refused
+            return refused
+        if name == "ifconfig":
+            return shown if len(words) <= 1 and all(v in ("-a", "-s", "-v") for v in values if v.startswith("-")) else refused
+        if name == "route":
+            return shown if not words and all(v in ("-n", "-e", "-ee", "-v", "-A", "-C", "-F") for v in values) else refused
+        if name == "arp":
+            return refused if any(v in ("-d", "-s", "-f", "--delete", "--set", "--file") for v in values) else shown
+        if name == "ethtool":
+            queries = {"-i", "-S", "-k", "-g", "-a", "-c", "-l", "-P", "-T", "-m", "--driver", "--statistics", "--show-features", "--show-ring"}
+            return shown if all(v in queries or not v.startswith("-") for v in values) and len(words) <= 1 else refused
+        return refused if any(w in changes for w in words) else shown
+
+    def _settings_ctl(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
+        """timedatectl, hostnamectl, localectl: status is read-only, set-* changes the system."""
+        values = [w.value or "" for w in cmd.words[1:]]
+        sub = next((v for v in values if not v.startswith("-")), "status")
+        if sub in ("status", "show", "show-timesync", "timesync-status", "list-timezones", "list-locales", "list-keymaps", "list-x11-keymap-models", "help", "--version"):
+            return _Verdict("read", sandbox_ok=False)
+        return _Verdict("forbidden", [f"{name} {sub} changes system settings"])
+
+    def _fuser(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
+        values = [w.value or "" for w in cmd.words[1:]]
+        if any(v in ("-k", "--kill") or (v.startswith("-") and not v.startswith("--") and "k" in v[1:]) for v in values):
+            return _Verdict("destructive", ["fuser -k stops the processes using a file or port"], sandbox_ok=False)
+        return _Verdict("read", sandbox_ok=False)
 
     def _systemctl(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         values = [w.value or "" for w in cmd.words[1:]]
@@ -2294,10 +2481,15 @@ def _git_kind(sub: str, rest: list[str], analyzer: _Analyzer) -> tuple[Kind, lis
     if sub == "clean":
         if any(o in ("-n", "--dry-run") for o in opts):
             return "read", []
-        if any(o in ("-f", "--force") or (not o.startswith("--") and "f" in o) for o in opts):
-            return "destructive", ["git clean -f deletes untracked files"]
-        return "write", []
+        # Without -f git refuses, unless clean.requireForce is off: judged by what it would do.
+        return "destructive", ["git clean deletes untracked files"]
+    if sub == "read-tree" and any(o == "-u" or o.startswith("--reset") for o in opts):
+        return "destructive", ["git read-tree -u / --reset overwrites the working tree"]
+    if sub == "checkout-index" and any(o in ("-f", "--force") or (not o.startswith("--") and "f" in o) for o in opts):
+        return "destructive", ["git checkout-index -f overwrites files in the working tree"]
     if sub == "checkout":
+        if "-B" in opts:
+            return "destructive", ["git checkout -B resets an existing branch"]
         if any(o in ("-f", "--force", "-p", "--patch", "--ours", "--theirs", "-m", "--merge") for o in opts) or "--" in rest or "." in positional:
             return "destructive", ["git checkout of paths discards uncommitted changes"]
         if any(o in ("-b", "-B", "--orphan") for o in opts):
@@ -2474,6 +2666,25 @@ def _extra_destinations(node: Node) -> list[Node]:
     return list(node.children_by_field_name("destination"))[1:]
 
 
+_ARITHMETIC_TESTS = frozenset("-eq -ne -lt -le -gt -ge".split())
+
+
+def _arithmetic_context(node: Node) -> bool:
+    """Whether bash evaluates ``node`` as arithmetic (where a variable's text is evaluated too)."""
+    kind = node.type
+    if kind in ("arithmetic_expansion", "subscript", "c_style_for_statement"):
+        return True
+    if kind == "compound_statement":
+        return _text(node).startswith("((")
+    if kind == "binary_expression" and node.parent is not None and node.parent.type == "test_command":
+        operator = node.child_by_field_name("operator")
+        return operator is not None and _text(operator) in _ARITHMETIC_TESTS
+    if kind == "expansion":
+        # ${s:offset:length} (not ${x:-default} and friends)
+        return re.match(r"^\$\{\w+:[^-=?+]", _text(node)) is not None
+    return False
+
+
 def _descendants(node: Node) -> Iterable[Node]:
     stack = list(node.children)
     while stack:
@@ -2526,6 +2737,18 @@ _HANDLERS: dict[str, Callable[[_Analyzer, str, _Cmd, int], _Verdict]] = {
     "chattr": _Analyzer._chmod,
     "setfacl": _Analyzer._chmod,
     "systemctl": _Analyzer._systemctl,
+    "ip": _Analyzer._net_config,
+    "ifconfig": _Analyzer._net_config,
+    "route": _Analyzer._net_config,
+    "tc": _Analyzer._net_config,
+    "ethtool": _Analyzer._net_config,
+    "nmcli": _Analyzer._net_config,
+    "arp": _Analyzer._net_config,
+    "iwconfig": _Analyzer._net_config,
+    "timedatectl": _Analyzer._settings_ctl,
+    "hostnamectl": _Analyzer._settings_ctl,
+    "localectl": _Analyzer._settings_ctl,
+    "fuser": _Analyzer._fuser,
     "service": _Analyzer._service,
     "sysctl": _Analyzer._sysctl,
     "source": _Analyzer._source,
