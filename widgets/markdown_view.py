@@ -130,8 +130,12 @@ class MarkdownView(Widget):
         # The open block at the end, parsed again on every append.
         self._mv_tail = ""
         self._mv_tail_lines: list[Strip] | None = None
-        # Start line of each finished block (None = heights changed, recompute).
-        self._mv_offsets: list[int] | None = None
+        self._mv_offsets: list[int] = []
+        # Offsets from this block index on need recomputing.
+        self._mv_dirty = 0
+        # Finished lines as drawn (cropped, styled, with offsets), by y; cleared when they move.
+        self._mv_line_cache: dict[int, Strip] = {}
+        self._mv_line_cache_key: tuple[int, Any] | None = None
         self._mv_width = 0
         self._mv_theme_key: str | None = None
         self._mv_console: Console | None = None
@@ -165,7 +169,6 @@ class MarkdownView(Widget):
                 source = "".join(lines[start:end])
                 self._mv_blocks.append(_Block(source, tokens[first:after], estimate=estimate_height(source, width)))
             self._mv_tail = "".join(lines[tokens[openers[-1]].map[0] :])
-            self._mv_offsets = None
         self._mv_tail_lines = None
         if self.is_mounted:
             self.refresh(layout=True)
@@ -174,7 +177,7 @@ class MarkdownView(Widget):
         self._mv_blocks.clear()
         self._mv_tail = ""
         self._mv_tail_lines = None
-        self._mv_offsets = None
+        self._invalidate(0)
         self.append(text)
         if self.is_mounted:
             self.refresh(layout=True)
@@ -187,7 +190,7 @@ class MarkdownView(Widget):
             block.lines = None
             block.estimate = estimate_height(block.source, width)
         self._mv_tail_lines = None
-        self._mv_offsets = None
+        self._invalidate(0)
 
     def _check_theme(self) -> Console:
         app = self.app
@@ -225,11 +228,25 @@ class MarkdownView(Widget):
             first += 1
         return [Strip(line) for line in lines[first:]]
 
-    def _render_block(self, block: _Block) -> None:
+    def _render_block(self, index: int) -> None:
+        block = self._mv_blocks[index]
         block.lines = self._render_source(block.source, block.tokens, self._mv_width)
         block.tokens = None
         if len(block.lines) != block.estimate:
-            self._mv_offsets = None
+            # The blocks after this one move.
+            self._invalidate(index + 1)
+
+    def _invalidate(self, index: int) -> None:
+        """Offsets from block ``index`` on are stale; so are cached lines from there down."""
+        self._mv_dirty = min(self._mv_dirty, index)
+        offsets = self._mv_offsets
+        if index < len(offsets):
+            top = offsets[index] - (1 if index else 0)
+        elif offsets:
+            top = offsets[-1]
+        else:
+            top = 0
+        self._mv_line_cache = {y: line for y, line in self._mv_line_cache.items() if y < top}
 
     def _set_width(self, width: int) -> None:
         width = max(1, width)
@@ -246,30 +263,31 @@ class MarkdownView(Widget):
             )
         needed = viewport_height * 2
         covered = len(self._mv_tail_lines)
-        for block in reversed(self._mv_blocks):
+        for index in range(len(self._mv_blocks) - 1, -1, -1):
             if covered >= needed:
                 break
-            if block.lines is None:
-                self._render_block(block)
-            covered += block.height + 1
+            if self._mv_blocks[index].lines is None:
+                self._render_block(index)
+            covered += self._mv_blocks[index].height + 1
         if any(block.lines is None for block in self._mv_blocks):
             self._start_background()
 
     def _offsets(self) -> list[int]:
-        if self._mv_offsets is None:
-            offsets: list[int] = []
-            y = 0
-            for index, block in enumerate(self._mv_blocks):
-                if index:
-                    y += 1
+        """Start line of each finished block (recomputed from the first stale one)."""
+        offsets = self._mv_offsets
+        blocks = self._mv_blocks
+        start = min(self._mv_dirty, len(offsets))
+        if start < len(blocks) or len(offsets) != len(blocks):
+            del offsets[start:]
+            y = offsets[-1] + blocks[start - 1].height + 1 if start else 0
+            for block in blocks[start:]:
                 offsets.append(y)
-                y += block.height
-            self._mv_offsets = offsets
-        return self._mv_offsets
+                y += block.height + 1
+        self._mv_dirty = len(blocks)
+        return offsets
 
     def _line_count(self) -> int:
-        offsets = self._offsets()
-        done = offsets[-1] + self._mv_blocks[-1].height if self._mv_blocks else 0
+        done = self._done_height()
         tail = len(self._mv_tail_lines or [])
         return done + (1 if done and tail else 0) + tail
 
@@ -285,7 +303,7 @@ class MarkdownView(Widget):
                 return Strip([])
             if block.lines is None:
                 # Scrolled into a block not rendered yet: render it now, fix the layout next frame.
-                self._render_block(block)
+                self._render_block(index)
                 self.call_after_refresh(self.refresh, layout=True)
             assert block.lines is not None
             return block.lines[row] if row < len(block.lines) else Strip([])
@@ -305,9 +323,9 @@ class MarkdownView(Widget):
     def _background_tick(self) -> None:
         deadline = time.perf_counter() + self.BACKGROUND_SLICE
         rendered = False
-        for block in reversed(self._mv_blocks):
-            if block.lines is None:
-                self._render_block(block)
+        for index in range(len(self._mv_blocks) - 1, -1, -1):
+            if self._mv_blocks[index].lines is None:
+                self._render_block(index)
                 rendered = True
                 if time.perf_counter() > deadline:
                     break
@@ -339,17 +357,30 @@ class MarkdownView(Widget):
         if width != self._mv_width or self._mv_tail_lines is None:
             self._set_width(width)
             self._layout(self.app.size.height)
+        selection = self.text_selection
+        key = (width, style)
+        if key != self._mv_line_cache_key:
+            self._mv_line_cache_key = key
+            self._mv_line_cache = {}
+        if selection is None and (cached := self._mv_line_cache.get(y)) is not None:
+            return cached
         strip = self._line(y)
         if strip is None:
             return Strip.blank(width, style)
-        selection = self.text_selection
         if selection is not None and (span := selection.get_span(y)) is not None:
             start, end = span
             end = strip.cell_length if end == -1 else end
             selected = self.screen.get_component_rich_style("screen--selection")
             strip = Strip.join([strip.crop(0, start), strip.crop(start, end).apply_style(selected), strip.crop(end)])
         # The widget's colours under the text (Rich segments carry only their own styles).
-        return strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
+        drawn = strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
+        if selection is None and y < self._done_height():
+            self._mv_line_cache[y] = drawn
+        return drawn
+
+    def _done_height(self) -> int:
+        offsets = self._offsets()
+        return offsets[-1] + self._mv_blocks[-1].height if self._mv_blocks else 0
 
     # ---- selection -----------------------------------------------------------------------------
 
@@ -357,9 +388,9 @@ class MarkdownView(Widget):
         """The shown text, line by line (what a selection copies); renders every block."""
         self._set_width(self.size.width or self._mv_width or 80)
         self._layout(self.app.size.height if self.is_mounted else 40)
-        for block in self._mv_blocks:
+        for index, block in enumerate(self._mv_blocks):
             if block.lines is None:
-                self._render_block(block)
+                self._render_block(index)
         return [line.text.rstrip() for y in range(self._line_count()) if (line := self._line(y)) is not None]
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:

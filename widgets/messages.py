@@ -90,7 +90,7 @@ class ThinkingMessage(Vertical):
         arrow = "▾" if self.record.expanded else "▸"
         label = "Thinking…" if not self.record.done else "Thought"
         lines = self.record.text.count("\n") + 1 if self.record.text else 0
-        suffix = f" ({lines} lines)" if self.record.done and not self.record.expanded else ""
+        suffix = f" ({lines} line{'s' if lines != 1 else ''})" if self.record.done and not self.record.expanded else ""
         return Text(f"{arrow} {label}{suffix}")
 
     def append(self, text: str) -> None:

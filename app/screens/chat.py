@@ -27,6 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker
 
 from app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
@@ -60,6 +61,8 @@ MODES_CYCLE = ("plan", "ask", "auto")
 INTERRUPT_GRACE_SECONDS = 3.0
 # How long the agent worker may run before letting the UI draw (seconds).
 YIELD_EVERY = 0.01
+# Streamed reply text is applied to the log at most this often (seconds).
+STREAM_FRAME = 0.08
 MODE_DESCRIPTIONS = {
     "plan": "read-only: the model can look but not change anything",
     "ask": "every change asks for your approval",
@@ -133,6 +136,8 @@ class ChatScreen(Screen[None]):
         self._assistant_record: AssistantRecord | None = None
         self._thinking: ThinkingRecord | None = None
         self._attempt: list[Record] = []
+        self._pending_text: list[str] = []
+        self._flush_timer: Timer | None = None
         self._retry_notice: NoticeRecord | None = None
         self._tools: dict[str, ToolRecord] = {}
         self.tools_expanded = False
@@ -432,7 +437,13 @@ class ChatScreen(Screen[None]):
                 self._attempt.append(record)
                 widget: Any = await self.log_view.add(record)
                 self._assistant = widget
-            await self._assistant.add_text(text)
+                await widget.add_text(text)
+                return
+            # Later text is applied at most every STREAM_FRAME seconds: each update re-lays out
+            # the log, and frames in between stay cheap for keystrokes.
+            self._pending_text.append(text)
+            if self._flush_timer is None:
+                self._flush_timer = self.set_timer(STREAM_FRAME, self._flush_text)
         elif chunk.kind == "thinking":
             text = chunk.take()
             if self._thinking is None:
@@ -456,6 +467,12 @@ class ChatScreen(Screen[None]):
                 for part in parts:
                     record.output.extend(part.removesuffix("\n").split("\n"))
 
+    async def _flush_text(self) -> None:
+        self._flush_timer = None
+        pending, self._pending_text = self._pending_text, []
+        if pending and self._assistant is not None:
+            await self._assistant.add_text("".join(pending))
+
     async def _fold_thinking(self) -> None:
         if self._thinking is not None:
             widget = self.log_view.widget_of(self._thinking)
@@ -467,6 +484,7 @@ class ChatScreen(Screen[None]):
             self._thinking = None
 
     async def _finish_streams(self, final_text: str | None = None) -> None:
+        await self._flush_text()
         await self._fold_thinking()
         if self._assistant is not None:
             await self._assistant.finish(final_text)
@@ -479,6 +497,7 @@ class ChatScreen(Screen[None]):
     async def _agent_event(self, message: AgentEvent) -> None:
         message.stop()
         event = message.event
+        await self._flush_text()
         handler = getattr(self, f"_on_{type(event).__name__}", None)
         if handler is not None:
             await handler(event)
@@ -561,6 +580,7 @@ class ChatScreen(Screen[None]):
 
     async def _on_Retrying(self, event: ev.Retrying) -> None:
         # The partial reply of the failed attempt is discarded; the next attempt streams anew.
+        self._pending_text = []
         self._assistant = None
         self._assistant_record = None
         self._thinking = None
