@@ -109,6 +109,11 @@ def _text_carries(parts: list[str], structured: Any) -> bool:
     candidates = [structured]
     if isinstance(structured, dict) and len(structured) == 1:
         candidates.append(next(iter(structured.values())))
+    for candidate in candidates:
+        # A list returned one text block per item (as MCPServer does).
+        if isinstance(candidate, list) and len(candidate) == len(parts) > 1:
+            if all(_same(part, item) for part, item in zip(parts, candidate, strict=True)):
+                return True
     texts = [*parts, "\n".join(parts)] if len(parts) > 1 else parts
     for text in texts:
         stripped = text.strip()
@@ -122,6 +127,16 @@ def _text_carries(parts: list[str], structured: Any) -> bool:
         if any(parsed == candidate for candidate in candidates):
             return True
     return False
+
+
+def _same(text: str, value: Any) -> bool:
+    """Whether ``text`` is ``value`` written out (as itself, or as JSON)."""
+    if isinstance(value, str) and value.strip() == text.strip():
+        return True
+    try:
+        return bool(json.loads(text) == value)
+    except (ValueError, TypeError):
+        return False
 
 
 def _add_resource(

@@ -61,6 +61,7 @@ class McpTool(Tool):
     tool_name: ClassVar[str]  # the name on the server
     input_schema: ClassVar[dict[str, Any]]  # what the model sees (see provider_schema)
     validation_schema: ClassVar[dict[str, Any]]  # the server's own, checked before each call
+    schema_note: ClassVar[str] = ""  # what provider_schema took out, said in words
     offered_in_plan: ClassVar[bool]
     safe_mode: ClassVar[str]
 
@@ -82,6 +83,8 @@ class McpTool(Tool):
             problems = []
         if problems:
             described = "; ".join(_describe(p) for p in problems[:5] if isinstance(p, SchemaValidationError))
+            if self.schema_note and any(not p.absolute_path and p.validator in ("anyOf", "oneOf") for p in problems):
+                described += f". {self.schema_note}"
             raise ToolError(f"invalid arguments for {self.name}: {described}")
         return McpArgs.model_validate(raw)
 
@@ -250,6 +253,7 @@ def make_tool(config: McpServerConfig, tool: Any, caller: ToolCaller, prefixed: 
     schema = normalize_schema(tool.input_schema)
     validator = compile_schema(schema)
     wire_schema, schema_note = provider_schema(schema)
+    provider_note = schema_note
     description = (tool.description or "").strip()
     title = getattr(tool, "title", None)
     if not description:
@@ -271,6 +275,7 @@ def make_tool(config: McpServerConfig, tool: Any, caller: ToolCaller, prefixed: 
             "tool_name": tool.name,
             "input_schema": wire_schema,
             "validation_schema": schema,
+            "schema_note": provider_note,
             "offered_in_plan": config.offered_in_plan,
             "safe_mode": config.safe_mode,
         },

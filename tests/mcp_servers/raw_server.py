@@ -2,7 +2,7 @@
 
 It answers ``initialize``, ``tools/list`` and ``tools/call`` with JSON written by hand, so it can
 send what servers in other languages do send: a tool whose ``inputSchema`` is missing or not
-an object schema among good tools (``--bad-tools``), bytes that are not UTF-8 in a result
+an object schema among good tools, or a union with no top-level type (``--bad-tools``), bytes that are not UTF-8 in a result
 (``tools/call`` of ``latin1``), a storm of ``tools/list_changed`` notifications (``storm``),
 a response to a request id we never sent (``stray``), and a result line of N MiB (``big``), structured content that breaks the tool's own output
 schema (``mismatch``) or is missing (``text_only``).
@@ -34,7 +34,18 @@ GOOD = [
         "outputSchema": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
     },
 ]
+UNTYPED_UNION = {
+    "name": "untyped_union",
+    "description": "A union of two object schemas and no top-level type (as zod unions give).",
+    "inputSchema": {
+        "anyOf": [
+            {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+            {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        ]
+    },
+}
 BAD = [
+    UNTYPED_UNION,
     {"name": "no_schema", "description": "No inputSchema at all."},
     {"name": "empty_schema", "description": "An empty inputSchema.", "inputSchema": {}},
     {"name": "string_schema", "description": "A string schema.", "inputSchema": {"type": "string"}},
@@ -95,6 +106,8 @@ def main() -> None:
             elif name == "stray":
                 send({"jsonrpc": "2.0", "id": 987654, "result": {}})
                 result(id_, text("after the stray"))
+            elif name == "untyped_union":
+                result(id_, text(f"found {json.dumps(args, sort_keys=True)}"))
             elif name == "mismatch":
                 result(id_, {"content": [{"type": "text", "text": "n is seven"}], "structuredContent": {"n": "seven"}})
             elif name == "text_only":

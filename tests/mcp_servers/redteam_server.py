@@ -100,6 +100,37 @@ ODD_TOOLS: list[types.Tool] = [
             ["value"],
         ),
     ),
+    types.Tool(
+        name="either_or",
+        description="Top-level anyOf: give a, or b, or both.",
+        input_schema={
+            "type": "object",
+            "properties": {"a": {"type": "string"}},
+            "anyOf": [{"required": ["a"]}, {"properties": {"b": {"type": "integer"}}, "required": ["b"]}],
+        },
+    ),
+    types.Tool(
+        name="exactly_one",
+        description="Top-level oneOf (as zod unions produce): by id or by path.",
+        input_schema={
+            "type": "object",
+            "oneOf": [
+                {"properties": {"id": {"type": "integer"}}, "required": ["id"]},
+                {"properties": {"path": {"type": "string"}}, "required": ["path"]},
+            ],
+        },
+    ),
+    types.Tool(
+        name="all_of",
+        description="Top-level allOf.",
+        input_schema={
+            "type": "object",
+            "allOf": [
+                {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+                {"properties": {"y": {"type": "integer"}}},
+            ]
+        },
+    ),
     types.Tool(name="long_description", description=LONG_DESCRIPTION, input_schema=_schema()),
     types.Tool(name="dotted.name", description="A name with a dot.", input_schema=_schema()),
     types.Tool(name="dash-name", description="A name with a dash.", input_schema=_schema()),
