@@ -523,3 +523,29 @@ async def test_escape_mid_tool_kills_the_command_and_keeps_a_valid_history(
         results = [b for m in second for b in (m["content"] if isinstance(m["content"], list) else [])
                    if b.get("type") == "tool_result"]
         assert len(results) == 1
+
+
+async def test_ctrl_c_during_a_permission_prompt_closes_it_and_interrupts(
+    app_factory: AppFactory, fake_server: FakeServer, workspace: Path
+) -> None:
+    from app.screens.permission import PermissionScreen
+
+    (workspace / "keep.txt").write_text("precious\n")
+    fake_server.script(
+        reply(tool_calls=[tool_call("delete_file", {"path": "keep.txt"})]),
+        reply(text="Fine, I will not."),
+    )
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"delete it", "enter")
+        await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the permission modal")
+        await pilot.press("ctrl+c")
+        await wait_idle(app)
+        assert app.screen is app.chat
+        assert (workspace / "keep.txt").exists()
+        (tool,) = records_of(app, ToolRecord)
+        assert tool.status == "interrupted"
+        assert any(n.title == "Interrupted" for n in records_of(app, NoticeRecord))
+        await pilot.press(*"ok", "enter")
+        await wait_idle(app)
+        assert records_of(app, AssistantRecord)[-1].text == "Fine, I will not."
