@@ -399,11 +399,15 @@ def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> t
         if max_bytes is not None and st.st_size > max_bytes:
             raise _TooLarge(st)
         chunks = []
+        total = 0
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
             chunks.append(chunk)
+            total += len(chunk)
+            if max_bytes is not None and total > max_bytes:
+                raise _TooLarge(os.fstat(fd))  # it grew while being read
         return b"".join(chunks), st
     except OSError as exc:
         raise ToolError(os_error_message(exc, "read", display)) from None
@@ -422,10 +426,24 @@ def _special_file_message(display: str, st: os.stat_result) -> str:
     return f"{display} is not a regular file ({kind}); it cannot be read, edited or copied by the file tools"
 
 
+def copy_regular(src: str, dst: str) -> str:
+    """``shutil.copy2`` for regular files only: a device inside a copied tree (``/dev/zero``'s
+    twin) would be read without end, filling the disk; a FIFO would block."""
+    mode = os.lstat(src).st_mode
+    if not stat.S_ISREG(mode):
+        raise shutil.SpecialFileError(f"{src} is not a regular file (a device, FIFO or socket); not copied")
+    return str(shutil.copy2(src, dst))
+
+
 class _TooLarge(Exception):
+    """read_regular's file is over its ``max_bytes`` (``st`` says how large it is)."""
+
     def __init__(self, st: os.stat_result) -> None:
         super().__init__("too large")
         self.st = st
+
+
+TooLarge = _TooLarge
 
 
 def ensure_parent(path: Path, display: str) -> None:
@@ -1102,7 +1120,7 @@ class MoveFile(_Transfer):
                     )
                 ) from None
             try:
-                shutil.move(os.fspath(source.canonical), os.fspath(dest.canonical))
+                shutil.move(os.fspath(source.canonical), os.fspath(dest.canonical), copy_function=copy_regular)
             except OSError as exc2:
                 raise ToolError(
                     os_error_message(exc2, "move", f"{source.display} to {dest.display}")
@@ -1135,14 +1153,17 @@ class CopyFile(_Transfer):
         where = f"{source.display} to {dest.display}"
         if src.is_dir():
             try:
-                shutil.copytree(src, dst, symlinks=True)
+                shutil.copytree(src, dst, symlinks=True, copy_function=copy_regular)
             except (OSError, shutil.Error) as exc:
                 shutil.rmtree(dst, ignore_errors=True)
-                detail = (
-                    os_error_message(exc, "copy", where)
-                    if isinstance(exc, OSError) and exc.errno
-                    else str(exc)
-                )
+                if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+                    reasons = [str(item[2]) for item in exc.args[0] if isinstance(item, tuple) and len(item) == 3]
+                    more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
+                    detail = f"cannot copy {where}: " + "; ".join(reasons[:3]) + more
+                elif isinstance(exc, OSError) and exc.errno:
+                    detail = os_error_message(exc, "copy", where)
+                else:
+                    detail = f"cannot copy {where}: {exc}"
                 raise ToolError(f"{detail}; nothing was copied") from None
             count = sum(len(f) for _, _, f in os.walk(dst))
             return ToolOutput.text(f"Copied directory {where} ({count} files)")
@@ -1154,7 +1175,7 @@ class CopyFile(_Transfer):
             raise ToolError(os_error_message(exc, "copy", where)) from None
         os.close(fd)
         try:
-            shutil.copy2(src, tmp)
+            copy_regular(os.fspath(src), tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             if os.path.lexists(dst):

@@ -26,7 +26,15 @@ from core.permissions.paths import ResolvedPath
 from core.providers.types import ImageBlock, TextBlock
 from core.tools import caps
 from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from core.tools.files import PathArgs, human_size, not_found, path_access, read_regular, resolve_arg
+from core.tools.files import (
+    PathArgs,
+    TooLarge,
+    human_size,
+    not_found,
+    path_access,
+    read_regular,
+    resolve_arg,
+)
 
 SENDABLE = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 _EXIF_ORIENTATION = 0x0112
@@ -198,13 +206,13 @@ class ViewImage(Tool):
             raise not_found(resolved, "image")
         if path.is_dir():
             raise ToolError(f"{display} is a directory; pass an image file")
-        size = path.stat().st_size
-        if size > caps.IMAGE_MAX_FILE_BYTES:
+        try:
+            raw, _ = read_regular(path, display, max_bytes=caps.IMAGE_MAX_FILE_BYTES)
+        except TooLarge as big:
             raise ToolError(
-                f"{display} is {human_size(size)}, over the {human_size(caps.IMAGE_MAX_FILE_BYTES)} limit for "
-                "view_image; make a smaller copy first (e.g. with an image tool on the command line)"
-            )
-        raw, _ = read_regular(path, display)
+                f"{display} is {human_size(big.st.st_size)}, over the {human_size(caps.IMAGE_MAX_FILE_BYTES)} "
+                "limit for view_image; make a smaller copy first (e.g. with an image tool on the command line)"
+            ) from None
         if not raw:
             raise ToolError(f"{display} is empty (0 bytes); it holds no image")
         try:

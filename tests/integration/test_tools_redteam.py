@@ -240,6 +240,9 @@ def build_world(tmp_path: Path, env: dict[str, str], server: FakeServer, config:
     world = World(root=root, ws=ws, outside=outside, home=home, env=env, server=server)
     try:
         os.mknod(ws / "zero_dev", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+        (ws / "devdir").mkdir()
+        (ws / "devdir" / "a.txt").write_text("a\n")
+        os.mknod(ws / "devdir" / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
         world.has_device = True
     except OSError:
         world.has_device = False
@@ -1030,6 +1033,9 @@ def special_file_cases(w: World) -> list[Case]:
     ]
     if w.has_device:
         cases += [
+            # a directory holding a device: copying it must not read /dev/zero's twin forever
+            Case("copy_file", {"source": "devdir", "destination": "devdir_copy"}, E, "not a regular file"),
+            Case("move_file", {"source": "devdir/zero", "destination": "sub/zero"}, "ok"),
             Case("read_file", {"path": "zero_dev"}, E, "not a regular file"),
             Case("edit_file", {"path": "zero_dev", "old_string": "a", "new_string": "b"}, E),
             Case("write_file", {"path": "zero_dev", "content": "x"}, E),
@@ -1054,6 +1060,8 @@ def test_special_files_give_tool_errors_without_hanging(world: World) -> None:
     assert stat.S_ISFIFO((world.ws / "fifo").lstat().st_mode)
     if world.has_device:
         assert stat.S_ISCHR((world.ws / "zero_dev").lstat().st_mode)
+        assert not (world.ws / "devdir_copy").exists()
+        assert stat.S_ISCHR((world.ws / "sub" / "zero").lstat().st_mode)  # moving a device moves the node
     assert (world.ws / "self_loop").is_symlink()
 
 
