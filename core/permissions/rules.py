@@ -10,7 +10,8 @@ Syntax (DESIGN.md): ``allow``, ``deny`` and ``ask`` lists of strings::
     Mcp(server)  Mcp(server___tool)         MCP servers and tools
 
 Paths may be absolute, ``~/...`` or relative to the workspace. ``Write`` also covers reading
-the same paths. Deny wins over ask, ask over allow. A malformed rule is reported with its file
+the same paths. A deny or ask rule without wildcards that names a directory covers everything
+in it too (``Read(./secrets)`` = ``Read(./secrets/**)``); allow rules stay exactly as written. Deny wins over ask, ask over allow. A malformed rule is reported with its file
 and line and then ignored (it never silently widens anything).
 """
 
@@ -67,6 +68,15 @@ class Rule:
         if self.kind == "any":
             return True
         return self.kind == "path" and self.regex is not None and self.regex.fullmatch(path) is not None
+
+    def covers_path(self, path: str) -> bool:
+        """``matches_path``, and for a pattern without wildcards also everything below it: a
+        deny or ask rule that names a directory (``Read(./secrets)``) protects its contents."""
+        if self.matches_path(path):
+            return True
+        if self.kind != "path" or "*" in self.pattern or "?" in self.pattern:
+            return False
+        return path.startswith(self.pattern.rstrip("/") + "/")
 
     def matches_argv(self, argv: Sequence[str | None]) -> bool:
         """Command rules against one simple command's words (None = not known statically)."""
@@ -314,7 +324,7 @@ class RuleSet:
                         continue
                 elif rule.tool == "Write" and not write and which != "allow":
                     continue
-                if rule.matches_path(path):
+                if rule.covers_path(path) if which != "allow" else rule.matches_path(path):
                     return which, rule
         return None
 

@@ -744,7 +744,7 @@ def _deny_keep(ctx: ToolContext, root: Path) -> Callable[[str], bool] | None:
 
     def keep(rel: str) -> bool:
         full = os.path.join(base, rel) if rel else base
-        return not any(rule.matches_path(full) for rule in deny)
+        return not any(rule.covers_path(full) for rule in deny)
 
     return keep
 

@@ -203,6 +203,12 @@ def build_world(tmp_path: Path, env: dict[str, str], server: FakeServer, config:
     (ws / "secrets" / "nested").mkdir()
     (ws / "secrets" / "nested" / "deep.txt").write_text(f"deep {SECRET_CANARY}\n")
 
+    # Deny rules that name a directory without /** cover what is in it.
+    (ws / "private").mkdir()
+    (ws / "private" / "p.txt").write_text(f"{SECRET_CANARY} private\n")
+    (ws / "vault").mkdir()
+    (ws / "vault" / "v.txt").write_text("vault contents: readable, never writable\n")
+
     # Symlinks: out of the workspace, chains, dangling, loops, into denied files.
     (ws / "link_file").symlink_to(outside / "secret.txt")
     (ws / "rel_link").symlink_to(Path("..") / "outside" / "secret.txt")
@@ -287,7 +293,7 @@ def build_world(tmp_path: Path, env: dict[str, str], server: FakeServer, config:
     (ws / ".stoa").mkdir()
     (ws / ".stoa" / "config.toml").write_text(
         "[permissions]\n"
-        'deny = ["Read(./.env)", "Read(./secrets/**)"]\n\n'
+        'deny = ["Read(./.env)", "Read(./secrets/**)", "Read(./private)", "Write(./vault/)"]\n\n'
         "[web]\n"
         'allow-private-hosts = ["127.0.0.2"]\n' + config
     )
@@ -526,6 +532,13 @@ def escape_cases(w: World) -> list[Case]:
         Case("read_file", {"path": "secrets_link/key.txt"}, R),
         Case("read_file", {"path": "sub/../secrets/./key.txt"}, R),
         Case("read_file", {"path": "SECRETS/key.txt"}, E, "not found"),
+        Case("read_file", {"path": "private/p.txt"}, R, "Read(./private)"),
+        Case("read_file", {"path": "vault/v.txt"}, "ok", "never writable"),  # a Write deny stops writes only
+        Case("write_file", {"path": "vault/new.txt", "content": "x"}, R, "Write(./vault/)"),
+        Case("edit_file", {"path": "vault/v.txt", "old_string": "never", "new_string": "now"}, R),
+        Case("move_file", {"source": "vault/v.txt", "destination": "v.txt"}, R),
+        Case("search_code", {"pattern": "CANARY", "path": "private"}, R),
+        Case("copy_file", {"source": "private", "destination": "private_copy"}, R),
         # edit_file: outside, through links, denied, special files (no hang, no read)
         Case("edit_file", {"path": "link_file", "old_string": "CANARY", "new_string": "x"}, R),
         Case("edit_file", {"path": "../outside/secret.txt", "old_string": "C", "new_string": "x"}, R),

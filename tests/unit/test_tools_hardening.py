@@ -243,3 +243,26 @@ def test_malformed_url_through_the_tool(ctx: ToolContext) -> None:
     ]:
         result = call(name, ctx, **args)
         assert result.is_error and "not a valid URL" in result.text, result.text
+
+
+# ---- deny rules naming a directory ---------------------------------------------------------------
+
+
+def test_deny_rule_naming_a_directory_covers_its_contents(tmp_path: Path) -> None:
+    from core.permissions.rules import RuleSet, parse_rule
+
+    ws = tmp_path / "ws"
+    (ws / "secrets").mkdir(parents=True)
+    rules = RuleSet()
+    rules.add("deny", parse_rule("Read(./secrets)", workspace=ws))
+    rules.add("ask", parse_rule("Write(./build/)", workspace=ws))
+    rules.add("allow", parse_rule("Read(./docs)", workspace=ws))
+    root = str(ws.resolve())
+    assert rules.match_path(f"{root}/secrets", write=False)[0] == "deny"  # type: ignore[index]
+    assert rules.match_path(f"{root}/secrets/a/b.txt", write=False)[0] == "deny"  # type: ignore[index]
+    assert rules.match_path(f"{root}/secrets/a/b.txt", write=True)[0] == "deny"  # type: ignore[index]
+    assert rules.match_path(f"{root}/secrets-other", write=False) is None
+    assert rules.match_path(f"{root}/build/x.o", write=True)[0] == "ask"  # type: ignore[index]
+    # Allow rules are not widened.
+    assert rules.match_path(f"{root}/docs", write=False)[0] == "allow"  # type: ignore[index]
+    assert rules.match_path(f"{root}/docs/x.md", write=False) is None
