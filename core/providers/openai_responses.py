@@ -267,6 +267,9 @@ class _Item:
     text: str = ""
     summary_parts: set[int] = field(default_factory=set)
     done: Any = None
+    # What output_item.added already carried (used only when nothing later says more).
+    added_arguments: str = ""
+    added_text: str = ""
 
 
 _INCOMPLETE_STOPS: dict[str, StopReason] = {
@@ -351,9 +354,14 @@ class _Accumulator:
         kind = getattr(raw, "type", "")
         item = _Item(type=kind, item_id=getattr(raw, "id", "") or "")
         self.items[index] = item
+        if kind == "message":
+            parts = getattr(raw, "content", None) or []
+            item.added_text = "".join(t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str))
         if kind == "function_call":
             item.call_id = getattr(raw, "call_id", "") or item.item_id
             item.name = getattr(raw, "name", "") or ""
+            arguments = getattr(raw, "arguments", None)
+            item.added_arguments = arguments if isinstance(arguments, str) else ""
             return [ToolCallStart(item.call_id, item.name)]
         if kind == "web_search_call":
             return [ServerToolActivity(name="web_search", summary="searching the web")]
@@ -411,8 +419,8 @@ class _Accumulator:
             if item.type == "message":
                 parts = getattr(raw, "content", None) if raw is not None else None
                 if not parts:
-                    if item.text:
-                        blocks.append(TextBlock(text=item.text))
+                    if item.text or item.added_text:
+                        blocks.append(TextBlock(text=item.text or item.added_text))
                     continue
                 for part in parts:
                     ptype = getattr(part, "type", "")
@@ -440,7 +448,7 @@ class _Accumulator:
             elif item.type == "function_call":
                 arguments = getattr(raw, "arguments", None) if raw is not None else None
                 if not isinstance(arguments, str) or not arguments:
-                    arguments = item.arguments
+                    arguments = item.arguments or item.added_arguments
                 call_id = (getattr(raw, "call_id", None) if raw is not None else None) or item.call_id
                 name = (getattr(raw, "name", None) if raw is not None else None) or item.name
                 parsed, error = parse_tool_arguments(arguments)

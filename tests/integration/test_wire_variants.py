@@ -1306,3 +1306,43 @@ def test_stoa_retries_after_an_error_event_mid_stream(
     first, second, third, fourth = check_all(fake_server)
     # The retried request is the same request: nothing of the broken reply, the prompt kept.
     assert first.json == second.json and third.json == fourth.json
+
+
+async def test_responses_items_complete_in_output_item_added(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    # A server that sends each item whole in output_item.added, with no deltas, no .done events
+    # and an empty output in response.completed.
+    ev = Seq()
+    fake_server.script(
+        raw(
+            [
+                ev("response.output_item.added", output_index=0, item=message_item("Whole text.")),
+                ev("response.output_item.added", output_index=1, item=call_item(3, '{"path":"w"}')),
+                ev("response.completed", response=r_response("completed", [])),
+            ]
+        )
+    )
+    _, done = await collect(providers["responses"], request("gpt-5.5"))
+    assert done.message.content == [
+        TextBlock(text="Whole text."),
+        ToolUseBlock(id="call_3", name="read_file", input={"path": "w"}, item_id="fc_3"),
+    ]
+    assert done.stop_reason is StopReason.TOOL_USE
+
+
+async def test_anthropic_message_delta_without_usage(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    fake_server.script(
+        raw(
+            [
+                a_start(input_tokens=10, output_tokens=1),
+                a_block(0, {"type": "text", "text": "Hi"}),
+                a_stop(0),
+                {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}},
+                {"type": "message_stop"},
+            ]
+        )
+    )
+    events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert texts(events) == "Hi" and done.message.text == "Hi"
+    assert (done.usage.input_tokens, done.usage.output_tokens) == (10, 1)
