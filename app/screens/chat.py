@@ -137,6 +137,7 @@ class ChatScreen(Screen[None]):
         self._thinking: ThinkingRecord | None = None
         self._attempt: list[Record] = []
         self._pending_text: list[str] = []
+        self._pending_thinking: list[str] = []
         self._flush_timer: Timer | None = None
         self._retry_notice: NoticeRecord | None = None
         self._tools: dict[str, ToolRecord] = {}
@@ -450,11 +451,11 @@ class ChatScreen(Screen[None]):
                 self._thinking = ThinkingRecord()
                 self._attempt.append(self._thinking)
                 await self.log_view.add(self._thinking)
-            widget = self.log_view.widget_of(self._thinking)
-            if isinstance(widget, ThinkingMessage):
-                widget.append(text)
-            else:
-                self._thinking.text += text
+                self._append_thinking(text)
+                return
+            self._pending_thinking.append(text)
+            if self._flush_timer is None:
+                self._flush_timer = self.set_timer(STREAM_FRAME, self._flush_text)
         elif chunk.kind == "output" and chunk.call_id is not None:
             parts = chunk.take_parts()
             record = self._tools.get(chunk.call_id)
@@ -468,12 +469,28 @@ class ChatScreen(Screen[None]):
                     record.output.extend(part.removesuffix("\n").split("\n"))
 
     async def _flush_text(self) -> None:
+        """Apply the streamed text and thinking held back since the last frame."""
         self._flush_timer = None
+        thinking, self._pending_thinking = self._pending_thinking, []
+        if thinking:
+            self._append_thinking("".join(thinking))
         pending, self._pending_text = self._pending_text, []
         if pending and self._assistant is not None:
             await self._assistant.add_text("".join(pending))
 
+    def _append_thinking(self, text: str) -> None:
+        if self._thinking is None:
+            return
+        widget = self.log_view.widget_of(self._thinking)
+        if isinstance(widget, ThinkingMessage):
+            widget.append(text)
+        else:
+            self._thinking.text += text
+
     async def _fold_thinking(self) -> None:
+        if self._pending_thinking:
+            thinking, self._pending_thinking = self._pending_thinking, []
+            self._append_thinking("".join(thinking))
         if self._thinking is not None:
             widget = self.log_view.widget_of(self._thinking)
             if isinstance(widget, ThinkingMessage):
@@ -581,6 +598,7 @@ class ChatScreen(Screen[None]):
     async def _on_Retrying(self, event: ev.Retrying) -> None:
         # The partial reply of the failed attempt is discarded; the next attempt streams anew.
         self._pending_text = []
+        self._pending_thinking = []
         self._assistant = None
         self._assistant_record = None
         self._thinking = None
@@ -723,6 +741,7 @@ class ChatScreen(Screen[None]):
 
     def action_scroll_log(self, direction: str) -> None:
         if direction == "up":
+            self.log_view.release_anchor()  # stop following the stream; the bottom re-anchors
             self.log_view.scroll_page_up()
         else:
             self.log_view.scroll_page_down()

@@ -549,3 +549,46 @@ async def test_ctrl_c_during_a_permission_prompt_closes_it_and_interrupts(
         await pilot.press(*"ok", "enter")
         await wait_idle(app)
         assert records_of(app, AssistantRecord)[-1].text == "Fine, I will not."
+
+
+async def test_scrolling_up_while_streaming_releases_the_anchor(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    long_text = "".join(f"Line {i} of a long answer.\n\n" for i in range(60))
+    fake_server.script(
+        fault("stall", after_events=120, seconds=1.5, reply=reply(text=long_text, chunk_size=8)),
+    )
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.chat.log_view
+        await pilot.press(*"tell me", "enter")
+        await wait_for(lambda: log.max_scroll_y > 5, what="a reply taller than the view")
+        await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y
+        assert app.chat.busy  # the stream is stalled half way: more is coming
+        await pilot.press("pageup", "pageup")
+        await pilot.pause()
+        await wait_idle(app)
+        assert log.scroll_y < log.max_scroll_y  # the view stayed where the person left it
+        fake_server.script(reply(text="short"))
+        await pilot.press(*"next", "enter")
+        await wait_idle(app)
+        await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y  # sending follows the bottom again
+
+
+async def test_ctrl_c_copies_selected_text_from_a_reply(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    from textual.selection import Selection
+
+    fake_server.script(reply(text="copy **this** text"))
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"hi", "enter")
+        await wait_idle(app)
+        (record,) = records_of(app, AssistantRecord)
+        view = app.chat.log_view.widget_of(record)
+        assert view is not None
+        app.screen.selections = {view: Selection(None, None)}
+        await pilot.press("ctrl+c")
+        assert app.clipboard == "copy this text"
+        assert app.is_running
