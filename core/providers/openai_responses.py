@@ -62,6 +62,7 @@ ORIGIN = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TOOL_ID_MAX_LEN = 64
 WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search"}
+MIN_OUTPUT_TOKENS = 16
 
 
 # ---- neutral -> wire ----------------------------------------------------------------------
@@ -167,7 +168,8 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": request.model,
         "input": to_input_items(prepare_history(request.messages, declares_tools=bool(request.tools))),
-        "max_output_tokens": request.max_tokens,
+        # The Responses API rejects max_output_tokens below 16.
+        "max_output_tokens": max(request.max_tokens, MIN_OUTPUT_TOKENS),
         "store": False,
         "include": ["reasoning.encrypted_content"],
     }

@@ -1074,3 +1074,9 @@ def test_every_mapping_of_the_mixed_history_passes_the_protocol_checker() -> Non
         assert check("anthropic", anthropic_provider.build_params(request)) == []
         assert check("responses", openai_responses.build_params(request)) == []
         assert check("chat", openai_chat.build_params(request)) == []
+
+
+def test_responses_max_output_tokens_is_at_least_the_api_minimum() -> None:
+    # A one-token connection check must not send max_output_tokens below 16 (a 400).
+    assert openai_responses.build_params(_request([user_text("ping")], max_tokens=1))["max_output_tokens"] == 16
+    assert openai_responses.build_params(_request([user_text("ping")], max_tokens=900))["max_output_tokens"] == 900
