@@ -6,7 +6,8 @@ file, then runs ``stoa -c`` in tmux at 120x40 and measures:
 
 - time from start to the resumed conversation's last reply on screen with a ready composer;
 - keystroke echo latency in that conversation (a key sent to tmux until it shows);
-- the app's resident memory (RSS) after loading and typing.
+- the app's resident memory (RSS) after loading and typing;
+- the CPU it uses while idle (no timers or animations should run).
 
 Targets (issue 3): typing latency < 50 ms, RSS < 200 MB.
 """
@@ -100,6 +101,10 @@ def main() -> int:
                     latencies.append(time.perf_counter() - t)
                     time.sleep(0.1)
                 rss = app.rss_kib()
+                time.sleep(1.0)
+                cpu_before = app.cpu_seconds()
+                time.sleep(10.0)
+                idle_cpu = app.cpu_seconds() - cpu_before
             finally:
                 app.stop()
     finally:
@@ -109,6 +114,7 @@ def main() -> int:
     print(f"resume of a {MESSAGES}-message session (stoa -c) to the last reply on screen: {ms(ready - started)}")
     print(f"keystroke echo: median {ms(median(latencies))}, max {ms(max(latencies))} (target < 50 ms)")
     print(f"RSS: {rss / 1024:.0f} MB (target < 200 MB)")
+    print(f"idle CPU (10 s, nothing happening): {idle_cpu * 1000:.0f} ms = {idle_cpu * 10:.1f}% of a core")
     return 0
 
 
