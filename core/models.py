@@ -106,8 +106,8 @@ MODELS: tuple[ModelInfo, ...] = (
         efforts=("off", "low", "medium", "high", "max"),
         default_effort="medium",
         thinking="adaptive",
+        # One price across the whole 1M window (the long-context premium ended with the 1M GA).
         prices=Prices(input=3.0, output=15.0, cache_read=0.30, cache_write=3.75),
-        tier=PriceTier(200_000, Prices(input=6.0, output=22.5, cache_read=0.60, cache_write=7.50)),
         aliases=("sonnet", "claude"),
         server_tools=("web_search",),
     ),

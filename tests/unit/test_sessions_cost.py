@@ -20,16 +20,19 @@ from core.providers.types import Usage
 
 SONNET = find_model("claude-sonnet-4-6")
 HAIKU = find_model("claude-haiku-4-5")
+TIERED = find_model("gpt-5.4")  # dearer above 272k prompt tokens
 
 
 def test_each_token_kind_has_its_own_price() -> None:
     assert SONNET is not None and SONNET.prices is not None
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000, cache_write_tokens=1_000_000)
     p = SONNET.prices
-    assert SONNET.tier is not None
-    # 3M prompt tokens exceed the 200k tier threshold: the whole request is at tier prices.
-    t = SONNET.tier.prices
-    assert request_cost(SONNET, usage) == pytest.approx(t.input + t.output + t.cache_read + t.cache_write)
+    assert SONNET.tier is None  # one price across the whole window
+    assert request_cost(SONNET, usage) == pytest.approx(p.input + p.output + p.cache_read + p.cache_write)
+    assert TIERED is not None and TIERED.tier is not None
+    # 3M prompt tokens exceed the 272k tier threshold: the whole request is at tier prices.
+    t = TIERED.tier.prices
+    assert request_cost(TIERED, usage) == pytest.approx(t.input + t.output + t.cache_read + t.cache_write)
     small = Usage(input_tokens=1000, output_tokens=100, cache_read_tokens=10_000, cache_write_tokens=2000)
     expected = (1000 * p.input + 100 * p.output + 10_000 * p.cache_read + 2000 * p.cache_write) / 1e6
     assert request_cost(SONNET, small) == pytest.approx(expected)
@@ -37,18 +40,19 @@ def test_each_token_kind_has_its_own_price() -> None:
 
 
 def test_tier_applies_per_request_not_per_session() -> None:
-    assert SONNET is not None and SONNET.tier is not None
+    assert TIERED is not None and TIERED.tier is not None and TIERED.prices is not None
     ledger = UsageLedger()
     below = Usage(input_tokens=150_000, output_tokens=1000)
-    ledger.add(SONNET.id, below, SONNET)
-    ledger.add(SONNET.id, below, SONNET)
+    ledger.add(TIERED.id, below, TIERED)
+    ledger.add(TIERED.id, below, TIERED)
     assert ledger.peak_prompt_tokens == 150_000
-    assert ledger.cost_usd == pytest.approx(2 * request_cost(SONNET, below))
-    above = Usage(input_tokens=250_000, output_tokens=1000)
-    ledger.add(SONNET.id, above, SONNET)
-    assert ledger.peak_prompt_tokens == 250_000
-    t = SONNET.tier.prices
-    assert request_cost(SONNET, above) == pytest.approx((250_000 * t.input + 1000 * t.output) / 1e6)
+    assert ledger.cost_usd == pytest.approx(2 * request_cost(TIERED, below))
+    assert request_cost(TIERED, below) == pytest.approx((150_000 * TIERED.prices.input + 1000 * TIERED.prices.output) / 1e6)
+    above = Usage(input_tokens=300_000, output_tokens=1000)
+    ledger.add(TIERED.id, above, TIERED)
+    assert ledger.peak_prompt_tokens == 300_000
+    t = TIERED.tier.prices
+    assert request_cost(TIERED, above) == pytest.approx((300_000 * t.input + 1000 * t.output) / 1e6)
 
 
 def test_ledger_survives_a_json_round_trip() -> None:
