@@ -1186,11 +1186,16 @@ async def _reap_strays(marker: str, grace: float = 1.0) -> None:
     while strays and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
         strays = [pid for pid in strays if _running(pid)]
+    if not strays:
+        return
     for pid in strays:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    if strays:
-        log.info("killed %d process(es) left behind by an MCP server", len(strays))
+    deadline = time.monotonic() + grace
+    while strays and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+        strays = [pid for pid in strays if _running(pid)]
+    log.info("killed process(es) left behind by an MCP server (%d still dying)", len(strays))
 
 
 def _running(pid: int) -> bool:
