@@ -176,12 +176,16 @@ _STREAM_ERROR_KINDS: dict[str, ErrorKind] = {
     "invalid_prompt": "bad_request",
     "context_length_exceeded": "context_length",
     "request_too_large": "bad_request",
+    "timeout_error": "overloaded",
+    "billing_error": "other",
 }
 
 
 def stream_error(provider: str, code: str | None, detail: str) -> ProviderError:
     """An error the server reported inside an already started stream."""
     kind: ErrorKind = _STREAM_ERROR_KINDS.get(code or "", "stream_broken")
+    if code and code not in _STREAM_ERROR_KINDS and (code.startswith("invalid_") or "image" in code):
+        kind = "bad_request"  # invalid_image, image_too_large, ...: the same request fails again
     if kind == "bad_request" and looks_like_context_length(detail):
         kind = "context_length"
     label = f" ({code})" if code else ""

@@ -1080,3 +1080,22 @@ def test_responses_max_output_tokens_is_at_least_the_api_minimum() -> None:
     # A one-token connection check must not send max_output_tokens below 16 (a 400).
     assert openai_responses.build_params(_request([user_text("ping")], max_tokens=1))["max_output_tokens"] == 16
     assert openai_responses.build_params(_request([user_text("ping")], max_tokens=900))["max_output_tokens"] == 900
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("overloaded_error", "overloaded"),
+        ("timeout_error", "overloaded"),
+        ("billing_error", "other"),
+        ("server_error", "overloaded"),
+        ("invalid_image_url", "bad_request"),
+        ("image_too_large", "bad_request"),
+        ("something_new", "stream_broken"),
+        (None, "stream_broken"),
+    ],
+)
+def test_in_stream_error_codes(code: str | None, kind: str) -> None:
+    from core.providers.convert import stream_error
+
+    assert stream_error("p", code, "detail").kind == kind
