@@ -253,7 +253,9 @@ class _Accumulator:
             if call.arguments:
                 out.append(ToolCallDelta(call.id, call.arguments))
         arguments = getattr(function, "arguments", None)
-        if arguments:
+        if isinstance(arguments, dict):
+            arguments = dumps_arguments(arguments)  # some servers send the object itself
+        if isinstance(arguments, str) and arguments:
             call.arguments += arguments
             if call.started:
                 out.append(ToolCallDelta(call.id, arguments))

@@ -1346,3 +1346,20 @@ async def test_anthropic_message_delta_without_usage(fake_server: FakeServer, pr
     events, done = await collect(providers["anthropic"], request("claude-sonnet-4-6"))
     assert texts(events) == "Hi" and done.message.text == "Hi"
     assert (done.usage.input_tokens, done.usage.output_tokens) == (10, 1)
+
+
+async def test_chat_tool_arguments_sent_as_an_object(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    fake_server.script(
+        raw(
+            [
+                c_chunk({"role": "assistant", "tool_calls": [
+                    {"index": 0, "id": "call_o", "type": "function",
+                     "function": {"name": "read_file", "arguments": {"path": "obj.txt"}}}]}),
+                c_chunk({}, "tool_calls"),
+                DONE,
+            ],
+            event_lines=False,
+        )
+    )
+    _, done = await collect(providers["chat"], request("qwen3:8b"))
+    assert done.message.tool_uses == [ToolUseBlock(id="call_o", name="read_file", input={"path": "obj.txt"})]
