@@ -86,7 +86,9 @@ def resolve_arg(
         value = getattr(args, field)
     _check_name_lengths(value, field)
     resolved = resolve(value, ctx.workspace, follow_final=follow_final, what=field)
-    if value.endswith(("/", "/.")) and resolved.exists and not resolved.canonical.is_dir():
+    # Checked when the tool runs, after the permission check: before it, the answer would tell
+    # whether a path outside the workspace exists.
+    if not checking and value.endswith(("/", "/.")) and resolved.exists and not resolved.canonical.is_dir():
         raise PathError(
             f"{field} {value!r} ends with '/', which names a directory, but {resolved.display} is "
             "not a directory; pass the path without the trailing '/'"
@@ -1019,6 +1021,9 @@ def _tree_accesses(root: Path, workspace: Path, scope: str, effect: Effect, verb
     still apply. Links inside are not followed: each entry is judged as the entry itself."""
     out: list[Access] = []
     ws = canonical_root(workspace)
+    # One wording for every entry outside: the refusal (which reaches the model before any
+    # approval) names the directory, never the names inside it, nor how many there are.
+    outside_reason = f"{verb} {root} and everything in it, outside the workspace"
     for current, dirnames, filenames in os.walk(root, followlinks=False):
         for name in [*dirnames, *filenames]:
             target = os.path.join(current, name)
@@ -1029,7 +1034,7 @@ def _tree_accesses(root: Path, workspace: Path, scope: str, effect: Effect, verb
                     target=target,
                     effect=effect,
                     outside_workspace=not inside,
-                    reason="" if inside else f"{verb} a path outside the workspace: {target}",
+                    reason="" if inside else outside_reason,
                 )
             )
             if len(out) > TREE_ACCESS_LIMIT:

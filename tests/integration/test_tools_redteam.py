@@ -456,6 +456,11 @@ def check_run(run: Run, cases: list[Case], *, extra_canaries: tuple[str, ...] = 
 # ---- the escape cases ------------------------------------------------------------------------
 
 
+def no_outside_names(text: str) -> bool:
+    """A refusal names the directory asked about, never the entries inside it."""
+    return not any(name in text for name in ("photo.png", "hard_target", "inner.txt", "notes.md"))
+
+
 def escape_cases(w: World) -> list[Case]:
     """Attempts to read, list, search, write, move, copy, delete or view outside the workspace
     or around a deny rule. In headless mode every one must be refused."""
@@ -654,7 +659,9 @@ def escape_cases(w: World) -> list[Case]:
         # copy_file
         Case("copy_file", {"source": "../outside/secret.txt", "destination": "stolen.txt"}, R),
         Case("copy_file", {"source": "link_file", "destination": "stolen.txt"}, R),
-        Case("copy_file", {"source": "link_dir", "destination": "stolen_dir"}, R),
+        Case("copy_file", {"source": "link_dir", "destination": "stolen_dir"}, R, check=no_outside_names),
+        Case("copy_file", {"source": str(out), "destination": "stolen_dir"}, R, check=no_outside_names),
+        Case("move_file", {"source": "../outside", "destination": "stolen_dir"}, R, check=no_outside_names),
         Case("copy_file", {"source": "~/.ssh/id_rsa", "destination": "stolen_key"}, R),
         Case("copy_file", {"source": "README.md", "destination": "../outside/copy.md"}, R),
         Case("copy_file", {"source": "README.md", "destination": "link_dir"}, R),
@@ -677,7 +684,7 @@ def escape_cases(w: World) -> list[Case]:
         Case("delete_directory", {"path": "sub/.."}, E, "workspace"),
         Case("delete_directory", {"path": "parentlink/"}, E, "workspace"),
         Case("delete_directory", {"path": "link_dir/"}, R),
-        Case("delete_directory", {"path": "../outside"}, R),
+        Case("delete_directory", {"path": "../outside"}, R, check=no_outside_names),
         Case("delete_directory", {"path": "secrets"}, R),
         # dangling links to directories outside: creating through them lands outside
         Case("create_directory", {"path": "dangling_out_dir"}, R),
