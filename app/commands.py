@@ -222,6 +222,40 @@ async def _clear(ctx: CommandContext) -> None:
     await ctx.screen.new_conversation()
 
 
+@command("resume", "Go back to a saved session (a picker, or /resume ID-PREFIX)", args="[id]", while_busy=False)
+async def _resume(ctx: CommandContext) -> None:
+    from pathlib import Path
+
+    from app.screens.resume import ResumePickerScreen
+    from core.sessions import SessionStoreError, open_store, switch_to
+
+    runtime = ctx.runtime
+    try:
+        store = await open_store(runtime)
+        if ctx.args:
+            session_id = (await store.resolve(ctx.args.strip())).id
+        else:
+            home = runtime.config.env.get("HOME")
+            picker = ResumePickerScreen(
+                store,
+                runtime.config.workspace,
+                current_session_id=runtime.services.get("session_id"),
+                home=Path(home) if home else None,
+            )
+            chosen = await ctx.app.push_screen_wait(picker)
+            if chosen is None:
+                return
+            session_id = chosen
+        if session_id == runtime.services.get("session_id"):
+            ctx.info("that is the session you are in")
+            return
+        handle = await switch_to(runtime, session_id)
+    except SessionStoreError as exc:
+        ctx.error(str(exc), hint="/resume opens the list of saved sessions")
+        return
+    await ctx.screen.switch_session(handle)
+
+
 @command("exit", "Quit Stoa", aliases=("quit", "q"))
 def _exit(ctx: CommandContext) -> None:
     ctx.app.exit(0)

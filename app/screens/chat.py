@@ -816,6 +816,17 @@ class ChatScreen(Screen[None]):
             self._queue_changed()
             await self.start_turn("\n\n".join(pending))
 
+    async def switch_session(self, handle: Any) -> None:
+        """Another session was loaded into the agent (/resume): show it instead of this one."""
+        self._tools.clear()
+        self.plan_panel.clear_plan()
+        self._plan_hidden_by_user = False
+        self.prompt_history.clear()
+        await self.log_view.clear()
+        self.status_bar.set_info(context_tokens=0)
+        await self.show_session(handle)
+        self._refresh_status()
+
     async def show_session(self, handle: Any) -> None:
         """Show a session handle from ``core.sessions``: replayed records, away summary, notices."""
         if handle.resumed:

@@ -84,3 +84,37 @@ async def test_message_sent_before_the_session_opens_waits_for_it(
         await app.chat.mark_ready()
         await wait_idle(app)
         assert [r.text for r in app.chat.log_view.records if isinstance(r, UserRecord)] == ["early"]
+
+
+async def test_resume_command_switches_to_another_session(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    first = await _one_conversation(app_factory, fake_server, "the first one")
+    fake_server.script(reply(text="answer two"))
+    app = app_factory(sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the session")
+        await pilot.press(*"second", "enter")
+        await wait_idle(app)
+        app.chat.composer.set_text(f"/resume {first[:8]}")
+        await pilot.press("enter")
+        await wait_for(lambda: app.runtime.services["session_id"] == first, what="the switch")
+        await app.workers.wait_for_complete()
+        users = [r.text for r in app.chat.log_view.records if isinstance(r, UserRecord)]
+        assert users == ["the first one"]
+        assert app.chat.agent.history.messages[0].text == "the first one"
+        assert app.chat.prompt_history == ["the first one"]
+
+        app.chat.composer.set_text("/resume")
+        await pilot.press("enter")
+        from app.screens.resume import ResumePickerScreen
+
+        await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is app.chat, what="the chat again")
+        assert app.runtime.services["session_id"] == first
+
+        app.chat.composer.set_text("/resume fffffff")
+        await pilot.press("enter")
+        await wait_for(
+            lambda: any(isinstance(r, NoticeRecord) and r.level == "error" for r in app.chat.log_view.records),
+            what="the error",
+        )
