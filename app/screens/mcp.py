@@ -2,7 +2,7 @@
 
 ``McpServersScreen(manager, mode=..., home=...)`` lists every configured server and follows
 the manager's status changes live. The highlighted row's full story (the reason it failed,
-what it runs, which tools were skipped and why) shows under the table. ``r`` reconnects the
+what it runs, its tools, which tools were skipped and why) shows under the table. ``r`` reconnects the
 highlighted server; Esc closes. Paths under the workspace or home are shortened so the
 screen reads the same on every machine.
 """
@@ -42,6 +42,21 @@ def shorten(text: str, workspace: Path | None, home: Path | None) -> str:
     if home is not None and str(home) not in ("", "/"):
         text = text.replace(f"{home}/", "~/")
     return text
+
+
+def tool_list(server: str, tools: list[str], limit: int = 300) -> str:
+    """The server's tools as the model sees them without the ``SERVER___`` prefix, cut at
+    ``limit`` characters ("… and N more")."""
+    prefix = f"{server}___"
+    names = [name[len(prefix) :] if name.startswith(prefix) else name for name in tools]
+    shown: list[str] = []
+    length = 0
+    for name in names:
+        if shown and length + len(name) + 2 > limit:
+            return ", ".join(shown) + f" … and {len(names) - len(shown)} more"
+        shown.append(name)
+        length += len(name) + 2
+    return ", ".join(shown)
 
 
 class McpServersScreen(ModalScreen[None]):
@@ -176,6 +191,9 @@ class McpServersScreen(ModalScreen[None]):
             lines.append("\n")
         if row.message:
             lines.append(shorten(row.status_text, self.workspace, self.home) + "\n")
+        if row.tools:
+            lines.append(f"tools ({len(row.tools)}): ", style="bold")
+            lines.append(tool_list(row.name, row.tools) + "\n")
         for skipped in row.skipped_tools[:5]:
             lines.append(f"skipped {shorten(skipped, self.workspace, self.home)}\n", style="dim")
         if len(row.skipped_tools) > 5:

@@ -689,3 +689,14 @@ async def test_pypi_server_time_and_git(tmp_path: Path) -> None:
         assert "+changed" in out.text_content
     finally:
         await manager.close()
+
+
+def test_the_servers_screen_lists_tools_and_cuts_long_lists() -> None:
+    from app.screens.mcp import tool_list
+
+    assert tool_list("gh", ["gh___create_issue", "gh___search"]) == "create_issue, search"
+    many = [f"rt___tool_{i:03d}" for i in range(146)]
+    text = tool_list("rt", many)
+    assert text.startswith("tool_000, tool_001") and text.endswith(" more") and len(text) < 330
+    shown = text.split(" … and ")[0].count(",") + 1
+    assert text.endswith(f"… and {146 - shown} more")
