@@ -170,9 +170,11 @@ class ViewImage(Tool):
 
     def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
         if _is_url(args.source):
-            from core.tools.web import check_url
+            from core.tools.web import check_url, check_url_host
 
             url = check_url(args.source)
+            # The provider (or a local model server) fetches it: never point it at our network.
+            check_url_host(url, ctx.config, "view_image")
             return [
                 Access(
                     scope="network",

@@ -309,6 +309,36 @@ def check_url(url: str) -> str:
     return url
 
 
+def literal_address(host: str) -> IPAddress | None:
+    """The address a host names by itself (no DNS): IPv6 or IPv4 in any form the C library
+    accepts (``127.1``, ``2130706433``, ``0x7f000001``); None for a name."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def check_url_host(url: str, config: Any, what: str) -> None:
+    """Refuse a URL whose host is written as a non-public address (loopback, private,
+    link-local...) unless the configuration allows it. For URLs handed to someone else to
+    fetch (view_image's URL sources): names are left to whoever resolves them."""
+    host = urlsplit(url).hostname or ""
+    ip = literal_address(host)
+    if ip is None:
+        return
+    kind = address_refusal(ip)
+    if kind is not None and not Allowance.from_config(config).allows(host, ip):
+        raise ToolError(
+            f"refused: {host} is {kind}; {what} only takes URLs of public addresses (to allow this "
+            "host, add it to allow-private-hosts in the [web] table of .stoa/config.toml)"
+        )
+
+
 # ---- content --------------------------------------------------------------------------------
 
 

@@ -832,6 +832,13 @@ def web_cases(w: World) -> list[Case]:
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-file"}, E, "only http and https"),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/to-gopher"}, E, "only http and https"),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/loop"}, E, "redirect"),
+        # view_image hands URLs to the provider: never ones that point into our network
+        Case("view_image", {"source": f"http://127.0.0.1:{sp}/x.png"}, E, "public addresses"),
+        Case("view_image", {"source": "http://169.254.169.254/latest/x.png"}, E, "public addresses"),
+        Case("view_image", {"source": "http://2130706433/x.png"}, E, "public addresses"),
+        Case("view_image", {"source": "https://[::ffff:10.0.0.1]/x.png"}, E, "public addresses"),
+        Case("view_image", {"source": "HTTP://0x7f.1/x.png"}, E, "public addresses"),
+        Case("view_image", {"source": f"http://127.0.0.2:{pp}/image"}, "ok", "provider fetches it"),
         # non-text content
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/binary"}, E, "not text"),
         Case("web_fetch", {"url": f"http://127.0.0.2:{pp}/image"}, E, "view_image"),

@@ -266,3 +266,27 @@ def test_deny_rule_naming_a_directory_covers_its_contents(tmp_path: Path) -> Non
     # Allow rules are not widened.
     assert rules.match_path(f"{root}/docs", write=False)[0] == "allow"  # type: ignore[index]
     assert rules.match_path(f"{root}/docs/x.md", write=False) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/a.png",
+        "http://127.1/a.png",
+        "http://2130706433/a.png",
+        "http://0x7f000001/a.png",
+        "http://[::1]/a.png",
+        "http://[::ffff:169.254.169.254]/a.png",
+        "https://169.254.169.254/a.png",
+        "http://10.1.2.3/a.png",
+    ],
+)
+def test_view_image_never_hands_a_private_address_to_the_provider(ctx: ToolContext, url: str) -> None:
+    result = call("view_image", ctx, source=url)
+    assert result.is_error and "public addresses" in result.text
+
+
+def test_view_image_urls_of_names_and_public_addresses_pass(ctx: ToolContext) -> None:
+    for url in ("https://example.com/a.png", "http://93.184.216.34/a.png"):
+        result = call("view_image", ctx, source=url)
+        assert not result.is_error and "provider fetches it" in result.text
