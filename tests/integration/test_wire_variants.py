@@ -1363,3 +1363,19 @@ async def test_chat_tool_arguments_sent_as_an_object(fake_server: FakeServer, pr
     )
     _, done = await collect(providers["chat"], request("qwen3:8b"))
     assert done.message.tool_uses == [ToolUseBlock(id="call_o", name="read_file", input={"path": "obj.txt"})]
+
+
+async def test_raw_error_bodies_with_status_and_headers(
+    fake_server: FakeServer, providers: dict[str, Provider]
+) -> None:
+    fake_server.script(
+        raw(body={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, status=529),
+        raw(body={"error": {"message": "Slow down", "type": "requests", "code": "rate_limit_exceeded"}},
+            status=429, headers={"retry-after": "7"}),
+    )
+    with pytest.raises(ProviderError) as caught:
+        await collect(providers["anthropic"], request("claude-sonnet-4-6"))
+    assert caught.value.kind == "overloaded" and caught.value.status == 529
+    with pytest.raises(ProviderError) as caught:
+        await collect(providers["responses"], request("gpt-5.5"))
+    assert caught.value.kind == "rate_limit" and caught.value.retry_after == 7.0
