@@ -29,6 +29,7 @@ class PlanPanel(VerticalScroll):
     DEFAULT_CSS = """
     PlanPanel {
         width: 40;
+        max-width: 45%;
         height: 1fr;
         border: round $primary 60%;
         border-title-color: $text;

@@ -21,7 +21,7 @@ from contextlib import aclosing, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -35,7 +35,7 @@ from app.commands import REGISTRY, CommandContext, parse_slash
 from core import events as ev
 from core.permissions.approver import PermissionDecision
 from widgets.chat_log import ChatLog
-from widgets.composer import Composer
+from widgets.composer import Composer, PromptInput
 from widgets.messages import ThinkingMessage
 from widgets.plan_panel import PlanPanel
 from widgets.queue_bar import QueueBar
@@ -251,6 +251,20 @@ class ChatScreen(Screen[None]):
         text = event.text[1:] if event.text.startswith("//") else event.text
         display = event.display[1:] if event.display.startswith("//") else event.display
         await self.send(text, display)
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the log (or a tool row) has focus goes to the composer."""
+        focused = self.focused
+        if (
+            event.is_printable
+            and event.character
+            and event.key != "space"
+            and not isinstance(focused, PromptInput)
+            and (focused is None or isinstance(focused, (ChatLog, ToolCallView)))
+        ):
+            event.stop()
+            self.composer.focus_input()
+            self.composer.input.insert(event.character)
 
     @on(Composer.QuitRequested)
     def _quit_requested(self, event: Composer.QuitRequested) -> None:

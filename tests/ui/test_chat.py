@@ -592,3 +592,12 @@ async def test_ctrl_c_copies_selected_text_from_a_reply(app_factory: AppFactory,
         await pilot.press("ctrl+c")
         assert app.clipboard == "copy this text"
         assert app.is_running
+
+
+async def test_typing_with_the_log_focused_goes_to_the_composer(app_factory: AppFactory) -> None:
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        app.chat.log_view.focus()
+        await pilot.press("h", "i")
+        assert app.chat.composer.text == "hi"
+        assert app.chat.composer.input.has_focus
