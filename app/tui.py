@@ -99,9 +99,19 @@ def run_tui(
 
     # Paused until the first frame is drawn (StoaApp re-enables it and freezes start-up objects).
     gc.disable()
-    from core.runtime import build_runtime
+    from core.models import UnknownModelError, UnsupportedEffortError
+    from core.runtime import NoLocalModelError, build_runtime
 
-    runtime = build_runtime(config, choices)
+    try:
+        runtime = build_runtime(config, choices)
+    except NoLocalModelError as exc:
+        gc.enable()
+        print(f"stoa: error: {exc}", file=sys.stderr)
+        return 1
+    except (UnknownModelError, UnsupportedEffortError, ValueError) as exc:
+        gc.enable()
+        print(f"stoa: error: {exc}", file=sys.stderr)
+        return 2
     app = make_app(config, runtime=runtime, sessions=True, resume=resume, continue_latest=continue_latest)
     app.run()
     handle = runtime.services.get("session")
