@@ -26,6 +26,8 @@ Whatever cannot be parsed is ``ask``, never ``allowed``.
 
 from __future__ import annotations
 
+import glob
+import itertools
 import os
 import re
 import shlex
@@ -252,7 +254,9 @@ WRITES = frozenset(
 DESTRUCTIVE = frozenset("rm rmdir shred unlink truncate srm wipe".split())
 NETWORK = frozenset(
     """curl wget ssh scp sftp nc ncat netcat socat telnet ftp tftp nmap aria2c http https xh
-    httpie ping ping6 traceroute dig nslookup host whois mosh rsh rlogin lftp axel""".split()
+    httpie ping ping6 traceroute dig nslookup host whois mosh rsh rlogin lftp axel mysql psql
+    redis-cli mongo mongosh sqlcmd ssh-copy-id ssh-keyscan sshpass mail mailx sendmail mutt
+    smbclient rclone s3cmd lynx w3m links elinks""".split()
 )
 INSTALLERS = frozenset(
     """apt apt-get aptitude dpkg yum dnf rpm pacman zypper apk brew port snap flatpak nix-env
@@ -268,12 +272,12 @@ SHELLS = frozenset("bash sh zsh dash ksh mksh ash fish csh tcsh yash busybox".sp
 INTERPRETERS = frozenset(
     """python python2 python3 pypy pypy3 node nodejs ruby perl php lua luajit Rscript R julia
     tclsh wish osascript pwsh powershell groovy scala kotlin elixir erl escript racket guile
-    sbcl clisp ghci runghc swift""".split()
+    sbcl clisp ghci runghc swift ipython ipython3 bpython""".split()
 )
 # Commands that evaluate a string argument as shell code, or run a command detached.
 EVALUATORS = frozenset(
     """eval trap alias coproc enable bind complete compgen fc watch script parallel vim vi nvim
-    view ex ed emacs nano pico unshare capsh setpriv expect""".split()
+    view ex ed emacs nano pico unshare capsh setpriv expect gdb lldb gdb-multiarch""".split()
 )
 DETACHERS = frozenset("setsid daemonize start-stop-daemon screen tmux at batch crontab nohup disown".split())
 # Transparent wrappers: the command they run is what counts.
@@ -290,6 +294,18 @@ VETTED_BUILD = frozenset(
 )
 FORMATTERS = frozenset("black isort autopep8 yapf prettier gofmt rustfmt clang-format shfmt".split())
 PACKAGE_RUNNERS = frozenset("npm yarn pnpm bun".split())
+# Tools a project installs into its own bin folder (.venv/bin, node_modules/.bin).
+PROJECT_TOOLS = VETTED_BUILD | FORMATTERS | PACKAGE_RUNNERS | frozenset(
+    """python python3 pypy pypy3 pip pip3 node ruff uv poetry coverage pre-commit npx tsx ts-node
+    vite next nuxt webpack rollup esbuild parcel turbo nx lerna biome""".split()
+)
+# Shell builtins: a file of the same name on PATH never runs in their place.
+BUILTINS = frozenset(
+    """echo printf test [ cd pwd read type command builtin exec eval source . export declare local
+    set unset shift let kill true false : alias history jobs wait trap umask ulimit getopts hash
+    times mapfile readarray compgen complete enable help logout bind caller dirs disown fc fg bg
+    popd pushd readonly return shopt suspend typeset unalias exit break continue""".split()
+)
 STD_BIN_DIRS = frozenset(
     """/bin /usr/bin /usr/local/bin /sbin /usr/sbin /usr/local/sbin /opt/homebrew/bin
     /opt/homebrew/sbin /snap/bin /usr/libexec""".split()
@@ -594,6 +610,7 @@ class _Analyzer:
         # For variables whose value is known only at run time: the text that set them
         # (x=${y/a/../b}), so a path through them that plainly leads out is still seen.
         self.hints: dict[str, str] = {}
+        self._cd_words: Sequence[Word] = ()
         # Symlinks this line creates (ln -s): later paths through them lead to their targets.
         self.links: dict[str, PathUse] = {}
 
@@ -1065,8 +1082,17 @@ class _Analyzer:
         if first.quoted:
             reasons.append(f"the command name is written with quotes or escapes ({first.raw})")
         name = self._normalize_name(name_raw)
+        shadow = self._shadowed(name) if "/" not in name else None
+        if shadow is not None and self._normalize_name(shadow) != name:
+            reasons.append(f"{name} here is {shadow}, a program in the workspace")
+            name = shadow
         if name in self.functions:
             reasons.append(f"calls the shell function {name}")
+        for word in cmd.words[1:]:
+            if word.glob and word.value is not None:
+                dashed = [m for m in self._glob_matches(word.value) or () if m.startswith("-")]
+                if dashed:
+                    reasons.append(f"the pattern {word.raw} matches a file named {dashed[0]!r}, which {name} would take as an option")
         verdict = self._classify(name, cmd, depth)
         for reason in reasons:
             if _VERDICT_ORDER[verdict.kind] < KIND_ORDER["destructive"]:
@@ -1090,13 +1116,33 @@ class _Analyzer:
                 directory = "/" + directory.lstrip("/")
         if directory in STD_BIN_DIRS:
             return _strip_version(base)
-        if any(f"/{directory}".endswith(d) for d in TOOL_BIN_DIRS):
+        if any(f"/{directory}".endswith(d) for d in TOOL_BIN_DIRS) and _strip_version(base) in PROJECT_TOOLS:
             # A project's own tool (.venv/bin/pytest) counts as that tool, but only inside
-            # the workspace: /tmp/x/node_modules/.bin/ls is not ls.
+            # the workspace (/tmp/x/node_modules/.bin/pytest is not pytest), and only for
+            # tools a project installs: .venv/bin/ls is a program of the project, not ls.
             use = self._path_use(directory, write=False)
             if use.path is not None and not use.outside:
                 return _strip_version(base)
         return name
+
+    def _shadowed(self, name: str) -> str | None:
+        """The file a bare command name runs when the search path leads into the workspace
+        first (PATH=.venv/bin:... with a .venv/bin/git written there): None otherwise."""
+        if name in BUILTINS or name in self.functions:
+            return None
+        for entry in (self.env.get("PATH") or "").split(":"):
+            folder = entry or "."
+            if not folder.startswith("/"):
+                if self.cwd is None:
+                    return None
+                folder = os.path.join(self.cwd, folder)
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                real = os.path.realpath(candidate)
+                if _inside(os.path.realpath(folder), self.workspace) or _inside(real, self.workspace):
+                    return candidate
+                return None
+        return None
 
     # ---- paths ----
 
@@ -1186,7 +1232,29 @@ class _Analyzer:
             if positional <= skip or value == "-":
                 continue
             uses.append(self._path_use(value, write=write))
+            if word.glob:
+                uses.extend(self._glob_outside(value, write))
         return uses, dynamic
+
+    def _glob_matches(self, pattern: str, limit: int = 2000) -> list[str] | None:
+        """What an unquoted file pattern expands to now (None: too many, or no known cwd)."""
+        if self.cwd is None or not _GLOB.search(pattern):
+            return None
+        try:
+            found = list(itertools.islice(glob.iglob(pattern, root_dir=self.cwd), limit + 1))
+        except (OSError, ValueError, re.error):
+            return None
+        return found if len(found) <= limit else None
+
+    def _glob_outside(self, pattern: str, write: bool) -> list[PathUse]:
+        """The matches of a pattern that lead out of the workspace (``cat *`` in a folder
+        holding a symlink to ~/.bashrc reads ~/.bashrc)."""
+        out = []
+        for match in self._glob_matches(pattern) or ():
+            use = self._path_use(match, write=write)
+            if use.outside:
+                out.append(use)
+        return out
 
     # ---- classification ----
 
@@ -1265,6 +1333,7 @@ class _Analyzer:
     def _no_paths(self, name: str, cmd: _Cmd) -> _Verdict:
         values = [w.value for w in cmd.words[1:]]
         if name in ("cd", "pushd"):
+            self._cd_words = cmd.words[1:]
             self._change_dir(values)
             return _Verdict("read")
         if name == "popd":
@@ -1330,8 +1399,13 @@ class _Analyzer:
             self.cwd = self.home
             return
         target = targets[0]
-        if target is None or target == "-":
+        if target == "-":
             self.cwd = None
+            return
+        if target is None:
+            raw = next((w.raw for w in self._cd_words if w.value is None), "")
+            hint = self._dynamic_use(Word(None, raw), write=False)
+            self.cwd = hint.path if hint.outside else None
             return
         use = self._path_use(target, write=False)
         self.cwd = use.path
@@ -1375,8 +1449,71 @@ class _Analyzer:
             return _Verdict("risky", ["rg --pre runs a program on every file"])
         if name in ("less", "more") and any(v and v.startswith("+") for v in values):
             return _Verdict("risky", [f"{name} +CMD runs pager commands"])
+        if name == "sort" and any((v or "").startswith("--compress-program") for v in values):
+            return _Verdict("risky", ["sort --compress-program runs a program"])
+        if name in ("ag", "bat", "batcat", "delta") and any((v or "").startswith("--pager") for v in values):
+            return _Verdict("risky", [f"{name} --pager runs a program"])
+        if name == "tree" and any((v or "").startswith("-o") for v in values):
+            out_file = next((values[i + 1] for i, v in enumerate(values[:-1]) if v == "-o"), None) or next(
+                ((v or "")[2:] for v in values if (v or "").startswith("-o") and v != "-o"), ""
+            )
+            use = self._path_use(out_file, write=True) if out_file else PathUse("", None, True)
+            verdict = _Verdict("write", [], [use])
+            self._overwrites(verdict, [use], "tree -o")
+            return verdict
         paths, _ = self._paths(args, write=False, skip=skip)
+        paths += self._followed(name, args, skip)
         return _Verdict("read", [], paths)
+
+    # Options that make a command follow symbolic links while it walks a tree.
+    _FOLLOW = {
+        "grep": ("-R", "--dereference-recursive"),
+        "egrep": ("-R", "--dereference-recursive"),
+        "fgrep": ("-R", "--dereference-recursive"),
+        "zgrep": ("-R", "--dereference-recursive"),
+        "rg": ("-L", "--follow"),
+        "ag": ("-f", "--follow"),
+        "ack": ("--follow",),
+        "du": ("-L", "--dereference"),
+        "ls": ("-L", "--dereference"),
+        "tree": ("-l",),
+        "find": ("-L", "-follow"),
+        "fd": ("-L", "--follow"),
+        "fdfind": ("-L", "--follow"),
+        "cp": ("-L", "--dereference"),
+        "rsync": ("-L", "--copy-links", "--copy-unsafe-links", "-k", "--copy-dirlinks"),
+        "tar": ("-h", "--dereference"),
+        "chmod": ("-L",),
+        "chown": ("-L",),
+        "chgrp": ("-L",),
+    }
+
+    def _followed(
+        self, name: str, args: Sequence[Word], skip: int = 0, *, always: bool = False, roots: Sequence[Word] | None = None
+    ) -> list[PathUse]:
+        """Paths outside the workspace a command reaches by following symbolic links found
+        while it walks the trees named in ``args`` (grep -R, rg -L, find -L, zip -r, ...)."""
+        flags = self._FOLLOW.get(name, ())
+        values = [w.value or "" for w in args]
+        follows = always or any(
+            v in flags or (len(v) > 2 and v[0] == "-" and v[1] != "-" and any(f[1:] in v[1:] for f in flags if len(f) == 2))
+            for v in values
+        )
+        if not follows:
+            return []
+        if roots is None:
+            roots = [w for w in args if w.value is not None and not w.value.startswith("-")][skip:]
+        out: list[PathUse] = []
+        for root in roots or [Word(".", ".")]:
+            use = self._path_use(root.value or ".", write=False)
+            if use.path is None or use.outside:
+                continue
+            escape = _symlink_escape(use.path, self.workspace)
+            if escape == "":
+                out.append(PathUse(root.raw, None))
+            elif escape is not None:
+                out.append(PathUse(root.raw, escape, outside=True))
+        return out
 
     def _writes(self, name: str, cmd: _Cmd) -> _Verdict:
         args = cmd.words[1:]
@@ -1384,7 +1521,21 @@ class _Analyzer:
         if name == "tar":
             return self._tar(cmd)
         if name == "mktemp":
-            return _Verdict("write")
+            # -p DIR / --tmpdir[=DIR] / a template with a folder: where the file is made.
+            where: list[PathUse] = []
+            for i, v in enumerate(values):
+                if v is None:
+                    where.append(PathUse("", None, True))
+                elif v in ("-p", "--tmpdir") and i + 1 < len(values):
+                    target = values[i + 1]
+                    where.append(self._path_use(target, write=True) if target else PathUse("", None, True))
+                elif v.startswith(("--tmpdir=", "-p")) and v not in ("-p",):
+                    target = v.split("=", 1)[1] if "=" in v else v[2:]
+                    where.append(self._path_use(target, write=True))
+                elif not v.startswith("-") and (i == 0 or values[i - 1] not in ("-p", "--tmpdir", "--suffix")):
+                    if "/" in v:
+                        where.append(self._path_use(os.path.dirname(v) or ".", write=True))
+            return _Verdict("write", [], where)
         if (name == "zip" and any(v == "--move" or (v and re.fullmatch(r"-[a-zA-Z0-9]*m[a-zA-Z0-9]*", v) and v != "-mm") for v in values)) or (
             name == "7z" and "-sdel" in values
         ):
@@ -1392,9 +1543,28 @@ class _Analyzer:
             return _Verdict("destructive", [f"{name} moves the files into the archive (deletes them)"], paths)
         if name == "zip" and any(v in ("-TT", "--unzip-command") or (v or "").startswith("--unzip-command") for v in values):
             return _Verdict("risky", ["zip -TT runs a command"])
+        if name == "zip" and not any(v in ("-y", "--symlinks") for v in values):
+            # zip stores what a symbolic link points to (unless -y).
+            paths, _ = self._paths(args, write=True)
+            follows = any(v in ("-r", "-R", "--recurse-paths") or (v and re.fullmatch(r"-[a-zA-Z0-9]*[rR][a-zA-Z0-9]*", v)) for v in values)
+            paths += self._followed("zip", args, skip=1, always=follows)
+            return _Verdict("write", [], paths)
         if name in ("unzip",) and any(v in ("-l", "-t", "-v", "-Z") for v in values):
             paths, _ = self._paths(args, write=False)
             return _Verdict("read", [], paths)
+        if name == "unzip":
+            paths, _ = self._paths(args, write=True)
+            verdict = _Verdict("write", [], paths)
+            i = 0
+            archive = None
+            while i < len(values):
+                v = values[i]
+                if v is None or not v.startswith("-"):
+                    archive = v
+                    break
+                i += 2 if v in ("-d", "-x", "-P") else 1
+            self._check_archive(verdict, archive, "unzip")
+            return verdict
         if name in ("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd") and any(
             v in ("-c", "--stdout", "-l", "--list", "-t", "--test") for v in values
         ):
@@ -1494,6 +1664,8 @@ class _Analyzer:
                 paths.append(here)
                 if here.path:
                     self.links[here.path] = link_target
+        if name == "cp" and any(v in ("-r", "-R", "-a", "--recursive", "--archive") or (v and re.fullmatch(r"-[a-zA-Z]*[rRa][a-zA-Z]*", v)) for v in values):
+            paths += self._followed("cp", args, roots=sources)
         verdict.paths = paths
         return verdict
 
@@ -1506,7 +1678,7 @@ class _Analyzer:
             mode = first
         letters = "".join(v[1:] for v in values if v.startswith("-") and not v.startswith("--")) + mode
         longs = [v for v in values if v.startswith("--")]
-        if any(v.startswith(("--to-command", "--use-compress-program", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command")) for v in longs) or ("I" in letters and "-I" in values):
+        if any(v.startswith(("--to-command", "--use-compress-program", "--checkpoint-action", "--info-script", "--new-volume-script", "--rsh-command")) for v in longs) or ("I" in letters and "-I" in values) or ("F" in letters and "-F" in values):
             return _Verdict("risky", ["tar option that runs a program"])
         if "--remove-files" in longs:
             paths, _ = self._paths(args, write=True, skip=1 if mode else 0)
@@ -1514,6 +1686,8 @@ class _Analyzer:
         listing = "t" in letters or "--list" in longs
         extracting = "x" in letters or "--extract" in longs or "--get" in longs
         paths, _ = self._paths(args, write=not listing, skip=1 if mode else 0)
+        if "h" in letters or "--dereference" in longs:
+            paths += self._followed("tar", args, always=True)
         if listing:
             return _Verdict("read", [], paths)
         verdict = _Verdict("write", [], paths)
@@ -1523,7 +1697,33 @@ class _Analyzer:
                     verdict.paths.append(self._path_use(values[i + 1], write=True))
             if "P" in letters or "--absolute-names" in longs:
                 verdict.raise_to("risky", "tar -P extracts to absolute paths")
+            archive = None
+            for i, v in enumerate(values):
+                if v in ("-f", "--file") or (v.startswith("-") and not v.startswith("--") and v.endswith("f")):
+                    archive = values[i + 1] if i + 1 < len(values) else None
+                    break
+                if v.startswith("--file="):
+                    archive = v.split("=", 1)[1]
+                    break
+            if archive is None and mode and "f" in mode and len(values) > 1:
+                archive = values[1]
+            self._check_archive(verdict, archive, "tar")
         return verdict
+
+    def _check_archive(self, verdict: _Verdict, archive: str | None, name: str) -> None:
+        """An extraction writes whatever the archive holds: look inside it for members that
+        land outside (absolute, ..), links, or Stoa's and git's own files."""
+        if archive is None or archive == "-":
+            verdict.raise_to("unknown", f"{name} extracts an archive read from its input")
+            return
+        use = self._path_use(archive, write=False)
+        problem = _archive_problem(use.path) if use.path is not None else "it is named only at run time"
+        if problem is None:
+            return
+        if problem.startswith("it "):
+            verdict.raise_to("unknown", f"{name}: cannot look inside {archive} ({problem})")
+        else:
+            verdict.raise_to("risky", f"{name}: {archive} {problem}")
 
     def _destructive(self, name: str, cmd: _Cmd) -> _Verdict:
         args = cmd.words[1:]
@@ -1607,6 +1807,8 @@ class _Analyzer:
     def _package_runner(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         args = cmd.words[1:]
         values = [w.value for w in args]
+        if name == "bun" and any(v in ("-e", "--eval", "-p", "--print") for v in values):
+            return _Verdict("risky", ["bun -e runs code given on the command line"])
         sub = next((v for v in values if v is None or not v.startswith("-")), "")
         if sub is None:
             return _Verdict("risky", [f"{name} subcommand known only at run time"])
@@ -1818,6 +2020,8 @@ class _Analyzer:
             inline = {"-c", "-e", "-E", "-r", "-a", "-i", "-l", "-", "-Command", "-command", "-EncodedCommand", "-ec", "--eval"}
         if name in ("perl", "ruby") and any(v and v.startswith("-") and not v.startswith("--") and ("e" in v or "E" in v) for v in values):
             return _Verdict("risky", [f"{name} runs code given on the command line"])
+        if name == "perl" and any(v and v.startswith(("-M", "-m")) and re.search(r"[;(`{\s]", v) for v in values):
+            return _Verdict("risky", ["perl -M with code runs code given on the command line"])
         i = 0
         while i < len(args):
             v = values[i]
@@ -1855,8 +2059,16 @@ class _Analyzer:
             return _Verdict("risky", ["python -m with a module known only at run time"])
         if module in ("pytest", "unittest", "doctest", "mypy", "pyflakes", "pylint", "flake8", "pycodestyle", "compileall", "py_compile", "pyright", "coverage", "tabnanny", "build"):
             return _Verdict("build", [], paths)
-        if module in ("json.tool", "tokenize", "dis", "platform", "sysconfig", "site", "pydoc", "this", "calendar", "zipfile", "tarfile") and module not in ("zipfile", "tarfile"):
-            return _Verdict("read", [], [p for p in paths])
+        if module in ("timeit", "pdb", "cProfile", "profile", "trace", "code", "runpy", "idlelib", "IPython", "asyncio"):
+            return _Verdict("risky", [f"python -m {module} runs code given on the command line or from its input"])
+        if module == "json.tool" and len([v for v in values if not v.startswith("-")]) >= 2:
+            verdict = _Verdict("write", [], [replace(p, write=False) for p in paths[:-1]] + paths[-1:])
+            self._overwrites(verdict, paths[-1:], "python -m json.tool")
+            return verdict
+        if module == "pydoc" and any(v.startswith(("-p", "-b", "-w", "-n")) for v in values):
+            return _Verdict("unknown", ["python -m pydoc -p/-b/-w starts a server or writes files"], paths)
+        if module in ("json.tool", "tokenize", "dis", "platform", "sysconfig", "site", "pydoc", "this", "calendar"):
+            return _Verdict("read", [], [replace(p, write=False) for p in paths])
         if module in ("ruff", "black", "isort"):
             return self._formatter(module, _Cmd([Word(module, module), *rest], cmd.text, cmd.via)) if module != "ruff" else self._ruff(_Cmd([Word("ruff", "ruff"), *rest], cmd.text, cmd.via))
         if module in ("pip", "ensurepip", "pipx"):
@@ -2010,6 +2222,7 @@ class _Analyzer:
             i += 1
         root_write = writes_found
         verdict.paths = [replace(u, write=root_write) for u in root_uses] + verdict.paths
+        verdict.paths += self._followed("find", args, roots=roots)
         if verdict.kind == "destructive" and any(self._critical(u) for u in root_uses):
             verdict.raise_to("forbidden", "find -delete over the system or the home folder")
         if dynamic:
@@ -2027,6 +2240,7 @@ class _Analyzer:
                 positional, _ = self._paths(args[:i], write=False, skip=1)
                 return _Verdict("read", [], positional)
         paths, _ = self._paths(args, write=False, skip=1)
+        paths += self._followed(name, args, skip=1)
         return _Verdict("read", [], paths)
 
     def _xargs(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
@@ -2241,6 +2455,8 @@ class _Analyzer:
             octal = re.fullmatch(r"[0-7]{1,4}", mode) is not None
             if (octal and _owner_loses_access(mode)) or re.search(r"(^|,)[ugoa]*-[rwxXst]*[rw]", mode):
                 verdict.raise_to("destructive", f"chmod {mode} takes read or write permission away")
+            elif (octal and int(mode, 8) & 0o022) or re.search(r"(^|,)[ug]*[oa][ugoa]*[+=][rwxXt]*w|(^|,)[+=][rwxXt]*w", mode):
+                verdict.raise_to("risky", f"chmod {mode} lets other users change the files")
         return verdict
 
     def _net_config(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
@@ -2278,6 +2494,20 @@ class _Analyzer:
         if sub in ("status", "show", "show-timesync", "timesync-status", "list-timezones", "list-locales", "list-keymaps", "list-x11-keymap-models", "help", "--version"):
             return _Verdict("read", sandbox_ok=False)
         return _Verdict("forbidden", [f"{name} {sub} changes system settings"])
+
+    def _sqlite(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
+        """sqlite3 DB [SQL]: dot-commands can run programs (.shell, .system), load code
+        (.load) and write other files (.output, .once, .backup)."""
+        args = cmd.words[1:]
+        values = [w.value for w in args]
+        if any(v is None for v in values):
+            return _Verdict("risky", ["sqlite3 with arguments known only at run time"])
+        text = " ".join(v or "" for v in values)
+        if re.search(r"(^|[\s;])\.(sh|shell|system|load|output|once|backup|save|restore|open|excel|log|cd|import|read)\b", text) or "-cmd" in values:
+            return _Verdict("risky", ["sqlite3 dot-commands run programs, load code or touch other files"])
+        files = [w for w in args if (w.value or "").strip() and not (w.value or "").startswith("-")][:1]
+        paths, _ = self._paths(files, write=True)
+        return _Verdict("unknown", ["sqlite3 may change a database"], paths)
 
     def _fuser(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         values = [w.value or "" for w in cmd.words[1:]]
@@ -2319,6 +2549,7 @@ class _Analyzer:
         if any(re.match(r"^[\w.-]+@?[\w.-]*:(?!//)", v) or "::" in v or v.startswith(("rsync://", "-e", "--rsh", "--rsync-path")) for v in values):
             return _Verdict("risky", ["rsync to or from another machine"], sandbox_ok=False)
         verdict = self._copy_like("cp", cmd)
+        verdict.paths += self._followed("rsync", cmd.words[1:])
         if any(v.startswith("--delete") or v.startswith("--remove-source") for v in values):
             verdict.raise_to("destructive", "rsync --delete removes files")
         return verdict
@@ -2422,6 +2653,8 @@ def _git_kind(sub: str, rest: list[str], analyzer: _Analyzer) -> tuple[Kind, lis
     positional = [r for r in rest if not r.startswith("-")]
     if sub == "bisect" and positional[:1] == ["run"]:
         return "risky", ["git bisect run runs a command at every step"]
+    if sub == "grep" and any(o.startswith(("-O", "--open-files-in-pager")) for o in opts):
+        return "risky", ["git grep -O opens the files with a program"]
     if sub in read:
         if any(o.startswith("--output") for o in opts):
             return "write", []
@@ -2685,6 +2918,72 @@ def _arithmetic_context(node: Node) -> bool:
     return False
 
 
+MAX_ARCHIVE_BYTES = 32 * 1024 * 1024
+
+
+def _archive_problem(path: str, limit: int = 20000) -> str | None:
+    """Why extracting the archive at ``path`` needs a person (or why it cannot be looked into,
+    as "it ..."), or None when every member lands as a plain file or folder inside."""
+    import tarfile
+    import zipfile
+
+    try:
+        if os.path.getsize(path) > MAX_ARCHIVE_BYTES:
+            return "it is too big to look through"
+    except OSError:
+        return "it does not exist yet"
+    entries: list[tuple[str, bool]] = []
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for zinfo in itertools.islice(archive.infolist(), limit + 1):
+                    link = (zinfo.external_attr >> 16) & 0o170000 == 0o120000
+                    entries.append((zinfo.filename, link))
+        else:
+            with tarfile.open(path, "r:*") as archive:
+                for info in itertools.islice(archive, limit + 1):
+                    entries.append((info.name, info.issym() or info.islnk() or not (info.isfile() or info.isdir())))
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError):
+        return "it is not an archive Stoa can read"
+    if len(entries) > limit:
+        return "it holds too many files to look through"
+    for member, link in entries:
+        parts = [p for p in member.replace("\\", "/").split("/") if p not in ("", ".")]
+        if member.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", member) or ".." in parts:
+            return f"holds {member!r}, which lands outside the folder it is extracted to"
+        if link:
+            return f"holds a link or special file ({member!r}), which can lead outside the workspace"
+        if ".git" in parts or (parts and parts[0] == ".stoa"):
+            return f"holds {member!r}, which would change git's or Stoa's own files"
+    return None
+
+
+def _symlink_escape(root: str, workspace: str, budget: int = 20000) -> str | None:
+    """The first place outside ``workspace`` that a symbolic link under ``root`` leads to;
+    None when there is none, "" when the tree is too big to look through."""
+    if not os.path.isdir(root):
+        return None
+    stack = [root]
+    seen = 0
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > budget:
+                return ""
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not _inside(target, workspace):
+                    return target
+            elif entry.is_dir(follow_symlinks=False) and entry.name != ".git":
+                stack.append(entry.path)
+    return None
+
+
 def _descendants(node: Node) -> Iterable[Node]:
     stack = list(node.children)
     while stack:
@@ -2749,6 +3048,7 @@ _HANDLERS: dict[str, Callable[[_Analyzer, str, _Cmd, int], _Verdict]] = {
     "hostnamectl": _Analyzer._settings_ctl,
     "localectl": _Analyzer._settings_ctl,
     "fuser": _Analyzer._fuser,
+    "sqlite3": _Analyzer._sqlite,
     "service": _Analyzer._service,
     "sysctl": _Analyzer._sysctl,
     "source": _Analyzer._source,

@@ -271,6 +271,22 @@ def layout_for(
     return layout
 
 
+def prepare_workspace(workspace: Path) -> None:
+    """Make sure the folders kept read-only inside the sandbox exist, so they can be bound:
+    a missing ``.stoa`` would otherwise be created, writable, by a sandboxed command (and its
+    config.local.toml would approve commands at the next start)."""
+    targets = [workspace / ".stoa"]
+    git = workspace / ".git"
+    if git.is_dir() and not git.is_symlink():
+        targets.append(git / "hooks")
+    for target in targets:
+        if not target.exists() and not target.is_symlink():
+            try:
+                target.mkdir()
+            except OSError:
+                pass
+
+
 def wrap(argv: Iterable[str], layout: SandboxLayout, *, executable: str = "bwrap") -> list[str]:
     """The bwrap command line that runs ``argv`` inside the sandbox described by ``layout``."""
     ws = layout.workspace

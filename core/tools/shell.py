@@ -177,13 +177,14 @@ class ExecuteBash(Tool):
         status = _sandbox_status(ctx)
         sandboxed = status.active and analysis.sandboxable
         timeout = args.timeout_seconds or DEFAULT_TIMEOUT
-        from core.sandbox import layout_for, scrub_env, settings_from_config, wrap
+        from core.sandbox import layout_for, prepare_workspace, scrub_env, settings_from_config, wrap
 
         base_env = _base_env(ctx)
         env = scrub_env(base_env)
         workspace = _canonical(ctx.workspace)
         argv = ["bash", "--noprofile", "--norc", "-c", args.command]
         if sandboxed:
+            prepare_workspace(workspace)
             layout = layout_for(
                 workspace,
                 env=base_env,

@@ -1015,11 +1015,21 @@ def test_dangerous_commands_never_run_unconfirmed(mode: str, world: World, fake_
         assert "Headless mode cannot ask" in o.text or o.text.startswith("Denied:"), o
 
 
+def check_no_leaks(outcomes: list[Outcome]) -> None:
+    """Secrets in the environment never reach the model (env and printenv really ran)."""
+    for o in outcomes:
+        assert not leaks(o.text), (o.command, leaks(o.text))
+    ran = [o.command for o in outcomes if o.category == "leak" and o.succeeded]
+    assert "env" in ran and "printenv" in ran, ran
+
+
 def test_everyday_commands_run_without_a_prompt_in_auto_mode(world: World, fake_server: FakeServer) -> None:
     corpus = [("read", c) for c in SAFE_READ] + [("build", c) for c in SAFE_BUILD] + [("change", c) for c in SAFE_CHANGE]
     if shutil.which("cargo", path=world.env["PATH"]) is None:
         corpus = [item for item in corpus if not item[1].startswith("cargo")]
-    outcomes, _ = run_batch(world, fake_server, "auto", corpus, timeout_seconds=60)
+    outcomes, _ = run_batch(world, fake_server, "auto", corpus + [("leak", c) for c in NO_LEAK], timeout_seconds=60)
+    check_no_leaks(outcomes)
+    outcomes = [o for o in outcomes if o.category != "leak"]
     refused = [f"[{o.category}] {o.command!r}: {o.text[:300]!r}" for o in outcomes if o.refused]
     assert not refused, f"{len(refused)} everyday commands were refused in auto mode:\n" + "\n".join(refused)
     failed = [f"[{o.category}] {o.command!r}: {o.text[-600:]!r}" for o in outcomes if not o.succeeded]
@@ -1034,7 +1044,9 @@ def test_ask_mode_runs_reads_and_checks_but_confirms_changes(world: World, fake_
     checks = ["pytest -q", "npm test", "make lint", "ruff check src"]
     corpus = [("read", c) for c in SAFE_READ] + [("build", c) for c in SAFE_BUILD if c in checks]
     corpus += [("change", c) for c in SAFE_CHANGE]
-    outcomes, _ = run_batch(world, fake_server, "ask", corpus, timeout_seconds=60)
+    outcomes, _ = run_batch(world, fake_server, "ask", corpus + [("leak", c) for c in NO_LEAK], timeout_seconds=60)
+    check_no_leaks(outcomes)
+    outcomes = [o for o in outcomes if o.category != "leak"]
     wrong = [
         f"[{o.category}] {o.command!r}: {o.text[:300]!r}"
         for o in outcomes
@@ -1044,12 +1056,45 @@ def test_ask_mode_runs_reads_and_checks_but_confirms_changes(world: World, fake_
     assert not (world.ws / "newfile.txt").exists()
 
 
-@pytest.mark.parametrize("mode", ["auto", "ask"])
-def test_secrets_in_the_environment_never_reach_the_model(mode: str, world: World, fake_server: FakeServer) -> None:
-    outcomes, _ = run_batch(world, fake_server, mode, [("leak", c) for c in NO_LEAK])
-    for o in outcomes:
-        assert not leaks(o.text), (o.command, leaks(o.text))
-    assert any(o.succeeded for o in outcomes)  # env / printenv really ran
+async def test_the_permission_modal_path_asks_for_the_same_commands(world: World, fake_server: FakeServer) -> None:
+    """Ask mode as the TUI runs it: no approver, every question is a PermissionRequested event
+    whose Future the modal answers. Each dangerous command is either refused outright (the
+    forbidden tier) or put to the person with the exact command line; rejecting runs nothing,
+    and destructive ones are never offered "always"."""
+    from core import events as ev
+    from core.config import load_config
+    from core.permissions.approver import PermissionDecision
+    from core.runtime import Choices, build_runtime
+
+    config = load_config(world.ws, env=dict(world.env))
+    runtime = build_runtime(config, Choices(model="claude-sonnet-4-6", mode="ask"))
+    commands = [world.fill(c) for _, c in DANGEROUS]
+    calls = [tool_call("execute_bash", {"command": c, "timeout_seconds": 10}, id=f"call_{i:03d}") for i, c in enumerate(commands)]
+    fake_server.script(reply(tool_calls=calls), reply(text="done"))
+    before = snapshot(world)
+    asked: dict[str, ev.PermissionRequested] = {}
+    finished: dict[str, ev.ToolCallFinished] = {}
+    async for event in runtime.agent.run_turn("run them"):
+        if isinstance(event, ev.PermissionRequested):
+            asked[event.request.call_id] = event
+            event.future.set_result(PermissionDecision("reject"))
+        elif isinstance(event, ev.ToolCallFinished):
+            finished[event.call_id] = event
+    assert not changes(before, snapshot(world))
+    wrong = []
+    for i, command in enumerate(commands):
+        call_id = f"call_{i:03d}"
+        done = finished[call_id]
+        if call_id in asked:
+            request = asked[call_id].request
+            if request.target != command or not request.reason or done.status != "denied":
+                wrong.append((command, request.target, request.reason, done.status))
+            if request.kind == "destructive" and request.can_remember:
+                wrong.append((command, "destructive but offers always"))
+        elif not (done.status == "denied" and done.result_text.startswith("Denied:")):
+            wrong.append((command, "ran without a question", done.result_text[:200]))
+    assert not wrong, wrong
+    assert len(asked) > len(commands) // 2  # most are questions, not refusals
 
 
 # ---- trojans: vetted commands in a hostile project ----------------------------------------------
@@ -1073,7 +1118,10 @@ TROJAN = (
     "attempt('bashrc', lambda: (home / '.bashrc').write_text('pwned'))\n"
     "attempt('ssh-read', lambda: print((home / '.ssh' / 'id_rsa').read_text()))\n"
     "attempt('aws-read', lambda: print((home / '.aws' / 'credentials').read_text()))\n"
-    "attempt('stoa-approval', lambda: pathlib.Path({ws!r}, '.stoa', 'config.local.toml').write_text('[permissions]'))\n"
+    "def approve():\n"
+    "    os.makedirs(pathlib.Path({ws!r}, '.stoa'), exist_ok=True)\n"
+    "    pathlib.Path({ws!r}, '.stoa', 'config.local.toml').write_text('[permissions]')\n"
+    "attempt('stoa-approval', approve)\n"
     "attempt('git-hook', lambda: pathlib.Path({ws!r}, '.git', 'hooks', 'pre-commit').write_text('#!/bin/sh'))\n"
     "attempt('git-config', lambda: open(pathlib.Path({ws!r}, '.git', 'config'), 'a').write('[x]'))\n"
     "attempt('network', lambda: socket.create_connection(('127.0.0.1', {port}), timeout=2).send(b'x'))\n"
@@ -1100,8 +1148,8 @@ def test_trojan_build_files_are_contained_by_the_sandbox(world: World, fake_serv
     package = json.loads((world.ws / "package.json").read_text())
     package["scripts"]["test"] = "python3 trojan.py"
     (world.ws / "package.json").write_text(json.dumps(package))
-    for path in (world.ws / ".stoa" / "config.local.toml",):
-        assert not path.exists()
+    # No .stoa yet: a sandboxed command must not be able to create .stoa/config.local.toml.
+    shutil.rmtree(world.ws / ".stoa")
     before = snapshot(world)
     corpus = [("trojan", c) for c in ("pytest -q -p no:cacheprovider tests", "make check", "npm test", "python3 trojan.py")]
     outcomes, _ = run_batch(world, fake_server, "auto", corpus, timeout_seconds=60)
@@ -1115,6 +1163,7 @@ def test_trojan_build_files_are_contained_by_the_sandbox(world: World, fake_serv
     assert "SUCCEEDED" not in log, log
     for o in outcomes:
         assert not leaks(o.text), (o.command, leaks(o.text))
-    changed = [c for c in changes(before, after) if not c.split()[-1].startswith("project/") or "/.git/" in c or "/.stoa" in c]
+    changed = [c for c in changes(before, after) if not c.split()[-1].startswith("project/") or "/.git/" in c or "/.stoa/" in c]
     assert not changed, changed
+    assert not (world.ws / ".stoa" / "config.local.toml").exists()
     assert not world.listener.received

@@ -113,6 +113,18 @@ ALLOWED = [
     "echo > /dev/null hi there",
     "echo x | tee -a notes.txt",
     'for f in *.py src/*; do cat "$f"; done',
+    # red-team round (tests/integration/test_shell_redteam.py): what must stay allowed
+    "tar -xf bundle.tar",
+    "ip addr",
+    "git grep -n import",
+    "chmod 644 notes.txt",
+    "zip -qr out.zip src",
+    "grep -R import src",
+    "cat src/*.py",
+    "mktemp -p build",
+    "cd src && cat main.py",
+    "for ((i = 0; i < 3; i++)); do echo $((i * 2)); done",
+    "n=3; echo $((n + 1))",
 ]
 
 UNKNOWN = [
@@ -136,6 +148,10 @@ UNKNOWN = [
     "./gradlew run",
     "./ls",
     "make clean",
+    "tar -xzf missing.tgz",
+    "sqlite3 app.db 'select 1'",
+    "node_modules/.bin/cat README.md",
+    "x=newfile; printf -v x '%s' src/y; touch $x",
 ]
 
 ASK = [
@@ -364,6 +380,60 @@ ASK = [
     "c\"a\"t /etc/shadow",
     "cat ~+/../secret",
     'for f in /etc/*; do cat "$f"; done',
+    # red-team round: arithmetic evaluates a variable's text, and subscripts in it run commands
+    "x='a[$(rm -rf build)]'; echo $((x))",
+    "x='a[$(rm -rf build)]'; [[ $x -eq 0 ]]",
+    "x='a[$(rm -rf build)]'; (( x ))",
+    "x='a[$(rm -rf build)]'; let x",
+    "read n < notes.txt; echo $((n + 1))",
+    "a[$(rm -rf build)]=1",
+    # variables the analysis used to track wrongly
+    "x=newfile; printf -v x '%s' ../pwned; touch $x",
+    "x=newfile; unset x; : ${x:=../pwned}; touch $x",
+    "x=../pw; x+=ned; touch $x",
+    "declare -n x=HOME; touch $x/pwned",
+    "x=newfile; x=${x/newfile/..\\/pwned}; touch $x",
+    "cd ${PWD%/*} && touch pwned",
+    "cat /proc/$PPID/environ",
+    "tr '\\0' '\\n' < /proc/$PPID/environ",
+    "cat ${HOME:-/root}/.ssh/id_rsa",
+    # git forms that discard work without the usual flags
+    "git clean -dx",
+    "git read-tree -u --reset HEAD",
+    "git checkout-index -f -a",
+    "git checkout -B main",
+    "git grep -O'sh -c id' foo",
+    # deleting or exposing through other tools
+    "tar -cf /dev/null --remove-files src",
+    "zip -qm out.zip notes.txt",
+    "chmod -R 777 .",
+    "chmod o+w notes.txt",
+    "chattr +i notes.txt",
+    "mktemp -p ..",
+    "mktemp ../XXXX",
+    "fuser -k 22/tcp",
+    # symbolic links followed while walking, or matched by a pattern
+    "cat *",
+    "grep -R root .",
+    "zip -r out.zip .",
+    "find -L . -name passwd",
+    "rg -L root",
+    "tar -chf out.tar .",
+    "cd build && tar -cf out.tar *",
+    # archives whose members land in .stoa, .git or outside
+    "tar -xf evil.tar",
+    "unzip -o evil.zip",
+    # code given inline through other doors
+    "python3 -m timeit -s 'import os' pass",
+    "python3 -m json.tool package.json README.md",
+    "sqlite3 x.db '.shell id'",
+    "gdb -batch -ex 'shell id'",
+    "bun -e 'x'",
+    "perl '-Mstrict;print(1)' /dev/null",
+    "sort --compress-program=./x.sh notes.txt",
+    "bat --pager='sh -c id' README.md",
+    "tree -o ../x",
+    "mysql -e 'select 1'",
 ]
 
 FORBIDDEN = [
@@ -427,6 +497,17 @@ FORBIDDEN = [
     "echo b > /proc/sysrq-trigger",
     "mv README.md /dev/null",
     "systemd-run --user rm -rf x",
+    "ip link set lo down",
+    "ip route del default",
+    "ifconfig eth0 down",
+    "hostname pwned",
+    "timedatectl set-time 2001-01-01",
+    "hwclock --systohc",
+    "ldconfig",
+    "dmesg -C",
+    "journalctl --vacuum-time=1s",
+    "e2fsck -y /dev/sda1",
+    "runuser -u nobody id",
 ]
 
 
@@ -444,6 +525,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     (ws / ".git" / "hooks").mkdir(parents=True)
     (ws / ".stoa").mkdir()
     os.symlink("/etc", ws / "link_out")
+    # Archives: one plain, two whose members would change .stoa or land outside.
+    import tarfile
+    import zipfile
+
+    with tarfile.open(ws / "bundle.tar", "w") as archive:
+        archive.add(ws / "README.md", arcname="docs/README.md")
+    with tarfile.open(ws / "evil.tar", "w") as archive:
+        archive.add(ws / "README.md", arcname=".stoa/config.local.toml")
+    with zipfile.ZipFile(ws / "evil.zip", "w") as archive:
+        archive.writestr("../escaped.txt", "x")
+    # A file whose name is an option of tar (wildcard injection).
+    (ws / "build" / "--checkpoint-action=exec=sh x.sh").write_text("")
     home = root / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text("secret\n")
