@@ -45,6 +45,8 @@ MAX_INSTRUCTIONS_CHARS = 8_000
 MAX_LOG_BYTES = 2 * 1024 * 1024
 # Bound on a graceful stop (close stdin / DELETE the HTTP session) before cancelling.
 STOP_TIMEOUT = 8.0
+# Bound on closing an HTTP session (the DELETE) when the server stops answering.
+HTTP_CLOSE_TIMEOUT = 2.0
 # Environment variables a stdio server inherits besides the SDK's own short list
 # (HOME, LOGNAME, PATH, SHELL, TERM, USER); anything else goes in its ``env`` table.
 INHERITED_ENV = (
@@ -510,8 +512,10 @@ class McpManager:
                     runner.client = client
                     self._connected(runner, client)
                     await self._serve(runner)
-                    # Leaving the context closes stdin / DELETEs the session: bound it.
-                    scope.deadline = anyio.current_time() + STOP_TIMEOUT
+                    # Leaving the context closes stdin / DELETEs the session: bound it. The
+                    # DELETE is a courtesy; a server that no longer answers must not hold up exit.
+                    close_within = STOP_TIMEOUT if config.transport == "stdio" else HTTP_CLOSE_TIMEOUT
+                    scope.deadline = anyio.current_time() + close_within
             timed_out = scope.cancelled_caught and runner.client is None and not runner.stopping
         except asyncio.CancelledError:
             was_connected = runner.client is not None

@@ -457,6 +457,33 @@ async def test_http_server_restart_gets_a_new_session(
         await manager.close()
 
 
+async def test_a_frozen_server_times_out_calls_and_does_not_hold_up_exit(
+    tmp_path: Path, http_servers: list[HttpServer]
+) -> None:
+    server = HttpServer(REDTEAM)
+    http_servers.append(server)
+    manager = await started(
+        tmp_path,
+        {"web": {"url": server.url, "tool_timeout_seconds": 1}, "local": entry(REDTEAM, tool_timeout_seconds=1)},
+    )
+    local_pid = int((await call(manager, "local", "pid")).text_content)
+    os.kill(server.process.pid, signal.SIGSTOP)  # alive, holding its sockets, answering nothing
+    os.kill(local_pid, signal.SIGSTOP)
+    try:
+        for name in ("web", "local"):
+            out = await call(manager, name, "echo", {"text": "x"})
+            assert out.is_error and "did not answer within 1 s" in out.text_content
+    finally:
+        started_at = time.monotonic()
+        await manager.close()
+        closing = time.monotonic() - started_at
+        os.kill(server.process.pid, signal.SIGCONT)
+    # The HTTP session's DELETE is given 2 s, the stdio server its grace and the kill (about 4 s);
+    # both at once, not 8 s or more.
+    assert closing < 7.5, closing
+    assert not running(local_pid)
+
+
 async def test_mcpserver_over_http(tmp_path: Path, http_servers: list[HttpServer]) -> None:
     server = HttpServer(MCPSERVER, "--json-response")
     http_servers.append(server)
