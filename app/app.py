@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 QUIT_WINDOW_SECONDS = 2.0
+# What a provider's first request imports (warmed up in a thread after start-up).
+SDK_MODULES: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic", "core.providers.anthropic"),
+    "openai": ("openai", "core.providers.openai_responses"),
+}
 
 
 def _resume_gc() -> None:
@@ -139,11 +144,18 @@ class StoaApp(App[int]):
         await self._warm_up()
 
     async def _warm_up(self) -> None:
-        """Import what the first reply needs (Markdown) in a thread while the person types."""
+        """Import what the first reply needs in a thread while the person types: the Markdown
+        renderer, and the provider SDK of the current model (importing ``anthropic`` or
+        ``openai`` on the event loop at the first request would freeze the UI for a second)."""
         import asyncio
         import importlib
 
-        await asyncio.to_thread(importlib.import_module, "widgets.assistant")
+        modules = ["widgets.assistant", *SDK_MODULES.get(self.runtime.agent.model.provider, ("openai",))]
+        for module in modules:
+            try:
+                await asyncio.to_thread(importlib.import_module, module)
+            except ImportError:
+                pass  # the request will say what is missing
 
     async def _detect_sandbox(self) -> None:
         import asyncio

@@ -36,6 +36,7 @@ class TmuxStoa:
         args: tuple[str, ...] = (),
         size: tuple[int, int] = (120, 40),
         record_frames: bool = False,
+        hold: bool = False,
     ) -> None:
         self.folder = folder
         self.workspace = folder / "project"
@@ -49,6 +50,8 @@ class TmuxStoa:
         self.session = f"stoa-bench-{uuid.uuid4().hex[:8]}"
         self.frames_file = folder / f"{self.session}.frames.json" if record_frames else None
         self.started_at = 0.0
+        # Keep the pane open after the app exits, showing what it printed and its exit code.
+        self.hold = hold
 
     def env(self) -> dict[str, str]:
         env = {
@@ -74,11 +77,12 @@ class TmuxStoa:
         script = self.folder / f"{self.session}.sh"
         exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
         program = LAUNCHER if self.frames_file is not None else "-m app.cli"
-        script.write_text(
-            "#!/bin/sh\n"
-            f"cd {_quote(str(self.workspace))}\n"
-            f"exec env -i {exports} {_quote(str(PYTHON))} {program} {' '.join(_quote(a) for a in self.args)}\n"
-        )
+        command = f"env -i {exports} {_quote(str(PYTHON))} {program} {' '.join(_quote(a) for a in self.args)}"
+        if self.hold:
+            command += '\necho "[exit $?]"\nsleep 600'
+        else:
+            command = "exec " + command
+        script.write_text(f"#!/bin/sh\ncd {_quote(str(self.workspace))}\n{command}\n")
         script.chmod(0o755)
         width, height = self.size
         self.started_at = time.perf_counter()
