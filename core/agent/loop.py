@@ -612,4 +612,9 @@ def parse_tool_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
         return {}, f"arguments are not valid JSON ({exc.msg} at position {exc.pos})"
     if not isinstance(value, dict):
         return {}, f"arguments must be a JSON object, got {type(value).__name__}"
+    try:
+        # A lone \\ud800 escape decodes to text no request can carry back (UTF-8 refuses it).
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return {}, "arguments hold text that is not valid Unicode (a lone surrogate such as \\ud800); send plain text"
     return value, None

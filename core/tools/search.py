@@ -434,6 +434,17 @@ def _rg_error(stderr: str) -> str:
     return "\n".join(lines[:12])
 
 
+def _check_text(value: str, what: str) -> None:
+    """Refuse text that cannot be passed on as UTF-8 (a lone surrogate from a broken escape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ToolError(
+            f"{what} holds a character that is not valid Unicode text (at position {exc.start}, "
+            "e.g. a lone \\ud800 escape); pass plain text"
+        ) from None
+
+
 # ---- glob_files -----------------------------------------------------------------------------
 
 
@@ -483,6 +494,7 @@ class GlobFiles(Tool):
             raise ToolError("pattern is empty; pass a glob such as '**/*.py' or 'src/*.ts'")
         if "\x00" in pattern:
             raise ToolError("pattern contains a NUL byte; remove it")
+        _check_text(pattern, "pattern")
         prefix, glob = split_pattern(pattern)
         base = args.path if args.path else "."
         joined = os.path.join(base, prefix) if prefix else base
@@ -783,6 +795,9 @@ class SearchCode(Tool):
             raise ToolError("pattern is empty; pass a regular expression to search for")
         if "\x00" in args.pattern or (args.glob and "\x00" in args.glob):
             raise ToolError("pattern contains a NUL byte; remove it")
+        _check_text(args.pattern, "pattern")
+        if args.glob:
+            _check_text(args.glob, "glob")
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         self._validate(args)

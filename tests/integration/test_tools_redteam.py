@@ -1163,6 +1163,12 @@ def bad_input_cases() -> list[Case]:
         Case("update_plan", {"steps": [{"step": "a", "status": "doing"}]}, E, "status"),
         Case("update_plan", {}, E, "steps"),
         Case("no_such_tool", {"path": "."}, E, "unknown tool"),
+        # lone surrogates (a broken \u escape) in every kind of text argument
+        Case("glob_files", '{"pattern": "\\ud800*"}', E, "not valid Unicode"),
+        Case("search_code", '{"pattern": "a\\udcff"}', E, "not valid Unicode"),
+        Case("search_code", '{"pattern": "a", "glob": "\\ud800"}', E, "not valid Unicode"),
+        Case("read_file", '{"path": "\\ud800.txt"}', E, "not valid Unicode"),
+        Case("write_file", '{"path": "s.txt", "content": "\\ud800"}', E, "not valid Unicode"),
         Case("delete_file", {}, E, "path"),
         Case("delete_directory", {"path": ""}, E, "empty"),
     ]

@@ -290,3 +290,21 @@ def test_view_image_urls_of_names_and_public_addresses_pass(ctx: ToolContext) ->
     for url in ("https://example.com/a.png", "http://93.184.216.34/a.png"):
         result = call("view_image", ctx, source=url)
         assert not result.is_error and "provider fetches it" in result.text
+
+
+# ---- lone surrogates ------------------------------------------------------------------------------
+
+
+def test_lone_surrogates_are_argument_errors(ctx: ToolContext) -> None:
+    from core.agent.loop import parse_tool_arguments
+
+    value, error = parse_tool_arguments('{"path": "\\ud800.txt"}')
+    assert value == {} and error is not None and "not valid Unicode" in error
+    assert parse_tool_arguments('{"path": "\\ud83d\\ude00.txt"}') == ({"path": "\U0001f600.txt"}, None)
+    for name, args in [
+        ("glob_files", {"pattern": "\ud800"}),
+        ("search_code", {"pattern": "a\udcff"}),
+        ("search_code", {"pattern": "a", "glob": "\ud800"}),
+    ]:
+        result = call(name, ctx, **args)
+        assert result.is_error and "not valid Unicode" in result.text, (name, result.text)
