@@ -501,6 +501,8 @@ class Agent:
             accesses = tool.accesses(args, ctx)
         except ToolError as exc:
             return fail(str(exc))
+        except Exception as exc:  # a tool's bug must not end the turn; nothing has run yet
+            return fail(f"{call.name} could not check its arguments: {exc!r}")
         effect = tool.effect_for(args)
         if self.policy.mode == "plan" and tool not in self.tools.offered("plan") and not effect.read_only:
             return fail(
