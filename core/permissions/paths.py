@@ -153,7 +153,10 @@ def resolve(
     root = canonical_root(workspace)
     expanded = os.path.expanduser(text) if text.startswith("~") else text
     if expanded.startswith("~"):
-        raise PathError(f"{what} {text!r}: cannot expand {expanded.split(os.sep)[0]!r} (no such user)")
+        raise PathError(
+            f"{what} {text!r}: cannot expand {expanded.split(os.sep)[0]!r} (no such user); for a file whose "
+            f"name starts with '~', write './{text}'"
+        )
     anchor = os.fspath(base) if base is not None else os.fspath(root)
     absolute = os.path.join(anchor, expanded)
     last = os.path.basename(absolute.rstrip(os.sep)) if absolute.rstrip(os.sep) else ""

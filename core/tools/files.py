@@ -648,28 +648,37 @@ class ReadFile(Tool):
         except OSError as exc:
             raise ToolError(os_error_message(exc, "read", resolved.display)) from None
         record_stamp(ctx, resolved.canonical, st, None)
-        # Pad so _format's slicing picks exactly the lines read.
-        lines = [""] * (start - 1) + picked if picked or total is None else [""] * (total or 0)
-        return self._format(args, resolved, lines, "", total)
+        # picked[0] is line ``start``: _format is told so (no padding: offsets can be huge).
+        if picked or total is None:
+            return self._format(args, resolved, picked, "", total, first=start)
+        return self._format(args, resolved, [], "", total, first=(total or 0) + 1)
 
     def _format(
-        self, args: ReadFileArgs, resolved: ResolvedPath, lines: list[str], note: str, total: int | None
+        self,
+        args: ReadFileArgs,
+        resolved: ResolvedPath,
+        lines: list[str],
+        note: str,
+        total: int | None,
+        *,
+        first: int = 1,
     ) -> ToolOutput:
+        """``lines[0]`` is line number ``first`` of the file."""
         display = resolved.display
         start = max(args.offset or 1, 1)
         limit = args.limit or caps.READ_DEFAULT_LINES
-        known_total = total if total is not None else len(lines)
+        known_total = total if total is not None else first - 1 + len(lines)
         if known_total == 0:
             text = f"{display} is empty (0 lines)"
             return ToolOutput.text(
                 text, display={"kind": "text", "text": "", "language": language_for(display)}
             )
-        if start > len(lines):
+        if start > first - 1 + len(lines):
             raise ToolError(
                 f"offset {start} is past the end of {display}, which has {known_total} lines; "
                 f"use an offset from 1 to {known_total}"
             )
-        chosen = lines[start - 1 : start - 1 + limit]
+        chosen = lines[start - first : start - first + limit]
         width = len(str(start + len(chosen) - 1))
         numbered = [
             f"{n:>{width}}\t{caps.cap_line(line, caps.READ_LINE_CHARS)}"

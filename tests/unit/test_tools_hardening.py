@@ -308,3 +308,14 @@ def test_lone_surrogates_are_argument_errors(ctx: ToolContext) -> None:
     ]:
         result = call(name, ctx, **args)
         assert result.is_error and "not valid Unicode" in result.text, (name, result.text)
+
+
+def test_large_file_paging_does_not_pad_memory_by_offset(ws: Path, ctx: ToolContext) -> None:
+    big = ws / "many.log"
+    with big.open("w") as handle:
+        for n in range(1, 2_300_001):
+            handle.write(f"{n}\n")  # ~16 MB, over the read cap: read by streaming
+    result = call("read_file", ctx, path="many.log", offset=2_200_000, limit=2)
+    assert not result.is_error and result.text.startswith("2200000\t2200000\n2200001\t2200001")
+    result = call("read_file", ctx, path="many.log", offset=10**15, limit=1)
+    assert result.is_error and "past the end" in result.text and "2300000 lines" in result.text
