@@ -57,7 +57,19 @@ WEB_CANARY = "CANARY-LOOPBACK-WEB-1b6f3d"
 HARDLINK_CANARY = "CANARY-HARDLINKED-3310fe"  # readable by design (documented), never writable
 ALL_CANARIES = (OUTSIDE_CANARY, HOME_CANARY, ENV_CANARY, SECRET_CANARY, WEB_CANARY)
 
+# How the permission layer words a refusal: headless cannot ask; a rule or plan mode denies; a
+# tool plan mode does not offer.
 REFUSED = ("Not run:", "Denied:")
+PLAN_REFUSAL = "is not available in plan mode"
+MUTATING = {
+    "write_file",
+    "edit_file",
+    "create_directory",
+    "move_file",
+    "copy_file",
+    "delete_file",
+    "delete_directory",
+}
 
 
 # ---- the world: a workspace, things outside it, a loopback web server ----------------------
@@ -421,7 +433,7 @@ def check_run(run: Run, cases: list[Case], *, extra_canaries: tuple[str, ...] = 
         if "failed unexpectedly" in text or "Traceback" in text:
             problems.append(f"{label}: crashed: {text[:300]!r}")
         if case.expect == "refused":
-            if not (result.is_error and text.startswith(REFUSED)):
+            if not (result.is_error and (text.startswith(REFUSED) or PLAN_REFUSAL in text)):
                 problems.append(
                     f"{label}: expected a refusal, got is_error={result.is_error}: {text[:300]!r}"
                 )
@@ -739,9 +751,13 @@ def _photo_b64(w: World) -> str:
     return base64.b64encode((w.outside / "photo.png").read_bytes()).decode()[40:120]
 
 
-@pytest.mark.parametrize("mode", ["auto", "ask"])
+@pytest.mark.parametrize("mode", ["auto", "ask", "plan"])
 def test_every_escape_is_refused_headless(world: World, mode: str) -> None:
     cases = escape_cases(world)
+    if mode == "plan":
+        for case in cases:  # plan mode refuses every change before any rule is consulted
+            if case.tool in MUTATING and case.expect == "refused":
+                case.needle = ""
     assert len(cases) >= 200
     run = run_stoa(world, [cases], mode=mode)
     check_run(run, cases, extra_canaries=(_photo_b64(world),))
