@@ -226,7 +226,7 @@ FORBIDDEN = frozenset(
     partprobe kpartx dmsetup vgchange vgcreate lvcreate lvextend lvresize lvreduce pvcreate
     xfs_repair xfs_admin setcap setsebool semanage auditctl apparmor_parser aa-disable
     aa-complain rfkill update-alternatives dpkg-reconfigure quotaon quotaoff e2label chvt
-    sulogin runuser newgrp sg chsh chfn vipw vigr""".split()
+    sulogin runuser newgrp sg chsh chfn vipw vigr mknod debugfs ksu""".split()
 )
 READ_ONLY = frozenset(
     """ls dir vdir cat tac head tail less more grep egrep fgrep rg ag ack wc cut tr nl od hexdump
@@ -249,7 +249,7 @@ NO_PATHS = frozenset(
 HOST_VIEW = frozenset("ps pgrep pidof pstree top htop lsof w who uptime free vmstat iostat".split())
 WRITES = frozenset(
     """mkdir touch cp mv ln install patch tee split csplit mktemp rename zip unzip gzip gunzip
-    bzip2 bunzip2 xz unxz zstd unzstd 7z tar""".split()
+    bzip2 bunzip2 xz unxz zstd unzstd 7z tar sponge fallocate""".split()
 )
 DESTRUCTIVE = frozenset("rm rmdir shred unlink truncate srm wipe".split())
 NETWORK = frozenset(
@@ -268,7 +268,7 @@ CLOUD = frozenset(
     az gh glab heroku fly flyctl vercel netlify firebase wrangler doctl oc minikube kind k9s
     vagrant packer nomad consul vault""".split()
 )
-SHELLS = frozenset("bash sh zsh dash ksh mksh ash fish csh tcsh yash busybox".split())
+SHELLS = frozenset("bash sh zsh dash ksh mksh ash fish csh tcsh yash busybox toybox coreutils".split())
 INTERPRETERS = frozenset(
     """python python2 python3 pypy pypy3 node nodejs ruby perl php lua luajit Rscript R julia
     tclsh wish osascript pwsh powershell groovy scala kotlin elixir erl escript racket guile
@@ -277,13 +277,15 @@ INTERPRETERS = frozenset(
 # Commands that evaluate a string argument as shell code, or run a command detached.
 EVALUATORS = frozenset(
     """eval trap alias coproc enable bind complete compgen fc watch script parallel vim vi nvim
-    view ex ed emacs nano pico unshare capsh setpriv expect gdb lldb gdb-multiarch""".split()
+    view ex ed emacs nano pico unshare capsh setpriv expect gdb lldb gdb-multiarch pee vipe
+    firejail bwrap nsjail proot""".split()
 )
 DETACHERS = frozenset("setsid daemonize start-stop-daemon screen tmux at batch crontab nohup disown".split())
 # Transparent wrappers: the command they run is what counts.
 WRAPPERS = frozenset(
     """env command builtin exec nice ionice time timeout stdbuf chrt taskset unbuffer caffeinate
-    xvfb-run catchsegv flock strace ltrace valgrind""".split()
+    xvfb-run catchsegv flock strace ltrace valgrind setarch linux32 linux64 faketime fakeroot
+    numactl prlimit chronic ifne dbus-run-session systemd-inhibit ssh-agent""".split()
 )
 VETTED_BUILD = frozenset(
     """pytest py.test mypy pyright flake8 pylint pyflakes pycodestyle pydocstyle bandit vulture
@@ -317,7 +319,7 @@ _DANGEROUS_VAR = re.compile(
     r"|PROMPT_COMMAND|PATH|CDPATH|BROWSER|LESSOPEN|LESSCLOSE|PYTHONSTARTUP|PYTHONHOME|NODE_OPTIONS"
     r"|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|\w*_ASKPASS|HOME|XDG_CONFIG_HOME|ZDOTDIR|TERMINFO"
     r"|BASH_FUNC_\w+|GCONV_PATH|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|MAVEN_OPTS|CARGO_HOME|RUSTC_WRAPPER"
-    r"|NPM_CONFIG_\w+|npm_config_\w+|MAKEFLAGS|MAKE|SHELL|CONFIG_SHELL)$"
+    r"|NPM_CONFIG_\w+|npm_config_\w+|MAKEFLAGS|MAKE|SHELL|CONFIG_SHELL|TMPDIR|TMP|TEMP|TEMPDIR)$"
 )
 _HARMLESS_GIT_VARS = frozenset(
     """GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
@@ -676,6 +678,9 @@ class _Analyzer:
             if var is not None:
                 self.vars[_text(var)] = self._loop_value(node) if kind == "for_statement" else None
         elif kind == "expansion":
+            prompt = re.match(r"^\$\{(\w+)@P\}$", _text(node))
+            if prompt and (prompt.group(1) not in self.vars or self.vars[prompt.group(1)] is None):
+                self._structural("risky", f"expands {prompt.group(1)} as a prompt (command substitutions in it run)", via, _text(node))
             assigned = re.match(r"^\$\{(\w+):?=", _text(node))
             if assigned:
                 # ${x:=default} / ${x=default} assign x as a side effect.
@@ -1317,7 +1322,23 @@ class _Analyzer:
             return self._package_runner(name, cmd, depth)
         # Not in any table: a program we do not know.
         paths, _ = self._paths(args, write=True)
+        self._wrapped_tail(name, cmd, depth)
         return _Verdict("unknown", [f"{name} is not a command Stoa knows"], paths)
+
+    def _wrapped_tail(self, name: str, cmd: _Cmd, depth: int) -> None:
+        """An unknown program may be a wrapper (setarch x86_64 rm -rf src, fakeroot rm ...):
+        the first argument that names a command that can change things is judged as the
+        command it would run. (Unknown programs run inside the sandbox, where the workspace
+        is writable, so what they run must still be seen.)"""
+        args = cmd.words[1:]
+        for index, word in enumerate(args):
+            value = word.value
+            if value is None or value.startswith("-") or "=" in value:
+                continue
+            base = _strip_version(os.path.basename(value))
+            if base in _TAIL_COMMANDS and ("/" not in value or os.path.dirname(value) in STD_BIN_DIRS):
+                self._simple(_Cmd(list(args[index:]), cmd.text, _via(cmd.via, name)), depth)
+                return
 
     def _path_command(self, name: str, cmd: _Cmd) -> _Verdict:
         """A program named by its path (./build.sh, /opt/tool/bin/x): runs that file."""
@@ -1520,6 +1541,17 @@ class _Analyzer:
         values = [w.value for w in args]
         if name == "tar":
             return self._tar(cmd)
+        if name == "sponge":
+            paths, _ = self._paths(args, write=True)
+            verdict = _Verdict("write", [], paths)
+            if not any(v in ("-a",) for v in values):
+                self._overwrites(verdict, paths, "sponge")
+            return verdict
+        if name == "fallocate":
+            paths, _ = self._paths([w for w in args if not re.fullmatch(r"\d+[KMGTPE]?i?B?", w.value or "")], write=True)
+            if any(v in ("-p", "--punch-hole", "-c", "--collapse-range", "-z", "--zero-range", "-d", "--dig-holes", "-i", "--insert-range") for v in values):
+                return _Verdict("destructive", ["fallocate punches, collapses or zeroes ranges of a file"], paths)
+            return _Verdict("risky", ["fallocate reserves disk space (it can fill the disk)"], paths)
         if name == "mktemp":
             # -p DIR / --tmpdir[=DIR] / a template with a folder: where the file is made.
             where: list[PathUse] = []
@@ -1625,6 +1657,8 @@ class _Analyzer:
             for v in values
         )
         link_targets: list[PathUse] = []
+        if any(src.value in ("/dev/zero", "/dev/urandom", "/dev/random", "/dev/full") for src in sources):
+            verdict.raise_to("risky", f"{name} copies an endless device (it would fill the disk)")
         for src in sources:
             if src.value is None:
                 paths.append(self._dynamic_use(src, write=name == "mv"))
@@ -1751,10 +1785,24 @@ class _Analyzer:
             parent = os.path.dirname(parent)
         return top in critical or (use.outside and top.count("/") == 1)
 
+    def _basetemp(self, values: Sequence[str]) -> str | None:
+        """pytest --basetemp DIR empties DIR before the run: the folder, when it exists."""
+        for i, v in enumerate(values):
+            target = values[i + 1] if v == "--basetemp" and i + 1 < len(values) else v.split("=", 1)[1] if v.startswith("--basetemp=") else None
+            if target:
+                use = self._path_use(target, write=True)
+                if use.path is None or os.path.exists(use.path):
+                    return target
+        return None
+
     def _build(self, name: str, cmd: _Cmd) -> _Verdict:
         args = cmd.words[1:]
         values = [w.value or "" for w in args]
         paths, _ = self._paths(args, write=True)
+        if name in ("pytest", "py.test") and (doomed := self._basetemp(values)):
+            return _Verdict("destructive", [f"pytest --basetemp {doomed} deletes that folder first"], paths)
+        if name in ("mvn", "mvnw") and any(v.startswith("exec:exec") or v.startswith("-Dexec.executable") for v in values):
+            return _Verdict("risky", [f"{name} exec:exec runs a program named on the command line"], paths)
         if name in ("gradle", "gradlew", "mvn", "mvnw", "sbt", "lein", "bazel", "buck", "pants"):
             if any(v in ("run", "bootRun", "exec:java") for v in values):
                 return _Verdict("unknown", [f"{name} run runs the program"], paths)
@@ -1930,6 +1978,14 @@ class _Analyzer:
                     return self._evaluate_string(values[i + 1] if i + 1 < len(values) else None, cmd, depth, "flock -c")
                 i += 2 if values[i] in ("-w", "--timeout", "-E", "--conflict-exit-code") else 1
             i += 1  # the lock file
+        elif name in ("setarch", "faketime"):
+            while i < len(args) and (values[i] or "").startswith("-"):
+                i += 1
+            i += 1  # the architecture / the time
+            while i < len(args) and (values[i] or "").startswith("-"):
+                i += 1
+        elif name == "prlimit" and any(v in ("-p", "--pid") or (v or "").startswith("--pid") for v in values):
+            return _Verdict("risky", ["prlimit on another process"])
         elif name in ("strace", "ltrace", "valgrind"):
             while i < len(args) and (values[i] or "").startswith("-"):
                 if values[i] in ("-o",) or (values[i] or "").startswith("--log-file"):
@@ -1968,7 +2024,9 @@ class _Analyzer:
     def _shell(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         args = cmd.words[1:]
         values = [w.value for w in args]
-        if name == "busybox":
+        if name in ("busybox", "toybox", "coreutils"):
+            if values[:1] == ["--multicall"]:
+                args, values = args[1:], values[1:]
             if not args:
                 return _Verdict("read")
             return self._classify(_strip_version(values[0] or "?"), _Cmd(list(args), cmd.text, _via(cmd.via, "busybox")), depth)
@@ -2057,6 +2115,8 @@ class _Analyzer:
         paths, _ = self._paths(rest, write=True)
         if module is None:
             return _Verdict("risky", ["python -m with a module known only at run time"])
+        if module == "pytest" and (doomed := self._basetemp(values)):
+            return _Verdict("destructive", [f"pytest --basetemp {doomed} deletes that folder first"], paths)
         if module in ("pytest", "unittest", "doctest", "mypy", "pyflakes", "pylint", "flake8", "pycodestyle", "compileall", "py_compile", "pyright", "coverage", "tabnanny", "build"):
             return _Verdict("build", [], paths)
         if module in ("timeit", "pdb", "cProfile", "profile", "trace", "code", "runpy", "idlelib", "IPython", "asyncio"):
@@ -2374,6 +2434,8 @@ class _Analyzer:
             elif v.startswith("-") or "=" in v:
                 if "=" in v and not v.startswith("-") and dangerous_assignment(*v.split("=", 1)):
                     return _Verdict("risky", [f"make {v} overrides a variable that runs programs"])
+                if "=" in v and not v.startswith("-") and _command_like(v.split("=", 1)[1]):
+                    return _Verdict("risky", [f"make {v} puts a command into a variable the Makefile may run"])
                 if v.startswith("-") and any(v.startswith(x) for x in ("--eval", "-E")):
                     return _Verdict("risky", ["make --eval runs given make code"])
             else:
@@ -2956,6 +3018,25 @@ def _archive_problem(path: str, limit: int = 20000) -> str | None:
         if ".git" in parts or (parts and parts[0] == ".stoa"):
             return f"holds {member!r}, which would change git's or Stoa's own files"
     return None
+
+
+# Command names that, found among an unknown program's arguments, are judged as what it runs.
+_TAIL_COMMANDS = (
+    FORBIDDEN | DESTRUCTIVE | WRITES | NETWORK | INSTALLERS | CLOUD | SHELLS | INTERPRETERS | EVALUATORS
+    | DETACHERS | WRAPPERS
+    | frozenset("git find xargs sed awk gawk make kill pkill killall chmod chown chgrp chattr crontab rsync dd".split())
+)
+
+
+def _command_like(value: str) -> bool:
+    """Whether a make variable's value reads as a command line rather than a setting."""
+    if re.search(r"[;|&`\n]|\$\(", value):
+        return True
+    first = value.split()[0] if value.split() else ""
+    base = os.path.basename(first)
+    return base in (FORBIDDEN | DESTRUCTIVE | SHELLS | EVALUATORS | NETWORK) or (
+        base in INTERPRETERS and any(flag in value.split()[1:] for flag in ("-c", "-e", "-E", "-r"))
+    )
 
 
 def _symlink_escape(root: str, workspace: str, budget: int = 20000) -> str | None:

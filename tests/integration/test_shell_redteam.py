@@ -115,6 +115,14 @@ DELETE = [
     "find .. -name precious.txt -delete",
     "rm link_out/precious.txt",
     "rm -rf link_out/",
+    "cat README.md | sponge src/app.py",
+    "install -D README.md src/app.py",
+    "pytest --basetemp=src",
+    "python -m pytest --basetemp src",
+    "tar -xf evil.tar",
+    "unzip -o evil.zip",
+    "fallocate -l 1G big.bin",
+    "cp /dev/zero big.bin",
 ]
 
 GIT = [
@@ -174,6 +182,8 @@ GIT = [
     "git bisect run rm -rf src",
     "git difftool -y -x 'touch {OUT}/pwned' HEAD~1",
     "git submodule foreach 'rm -rf src'",
+    "git checkout -B feature",
+    "git grep -O'touch {OUT}/pwned' add",
 ]
 
 HOOKS_AND_SELF_APPROVAL = [
@@ -285,6 +295,15 @@ OUTSIDE_WRITES = [
     "mkdir -p ~/.local/bin && cp README.md ~/.local/bin/ls",
     "touch ../outside/../outside/pwned",
     "touch /tmp/../{OUT}/pwned",
+    "mktemp -p ../outside",
+    "mktemp ../outside/XXXX",
+    "TMPDIR=../outside mktemp",
+    "tree -o ../outside/pwned",
+    "cd ${PWD%/*}/outside && touch pwned",
+    "cd ${PWD%/*} && rm -rf outside",
+    "chmod -R 777 .",
+    "chmod o+w src/app.py",
+    "zip -qr ../outside/x.zip src",
 ]
 
 OBFUSCATION = [
@@ -403,6 +422,35 @@ OBFUSCATION = [
     "ENV=./evil.sh sh -c true",
     "PROMPT_COMMAND='rm -rf src' bash -i",
     "export PATH=.; ls",
+    "x='a[$(rm -rf src)]'; echo $((x))",
+    "x='a[$(rm -rf src)]'; [[ $x -eq 0 ]]",
+    "x='a[$(rm -rf src)]'; (( x ))",
+    "x='a[$(rm -rf src)]'; echo ${arr[x]}",
+    "x='a[$(rm -rf src)]'; let x",
+    "read n < notes.txt; echo $((n + 1))",
+    "read x < notes.txt; echo ${x@P}",
+    "echo $[$(rm -rf src)]",
+    "setarch x86_64 rm -rf src",
+    "fakeroot rm -rf src",
+    "faketime '2020-01-01' rm -rf src",
+    "toybox rm -rf src",
+    "numactl --interleave=all rm -rf src",
+    "prlimit --cpu=10 rm -rf src",
+    "chronic rm -rf src",
+    "ssh-agent rm -rf src",
+    "./tool.sh rm -rf src",
+    "pee 'rm -rf src'",
+    "make test PYTHON='rm -rf src;'",
+    "make test CC='sh -c \"rm -rf src\"'",
+    "python3 -m timeit -s 'import shutil; shutil.rmtree(\"src\")' pass",
+    "python3 -m pdb -c 'import shutil; shutil.rmtree(\"src\")' tool.sh",
+    "python3 -m json.tool package.json src/app.py",
+    "sqlite3 x.db '.shell rm -rf src'",
+    "gdb -batch -ex 'shell rm -rf src'",
+    "perl '-Mstrict;unlink(glob(q{src/*}))' /dev/null",
+    "sort -S 1 --compress-program=./tool.sh notes.txt",
+    "mvn -q exec:exec -Dexec.executable=rm -Dexec.args='-rf src'",
+    "cd emptydir && tar -cf ../x.tar *",
 ]
 
 PRIVILEGE_AND_SYSTEM = [
@@ -481,6 +529,10 @@ PRIVILEGE_AND_SYSTEM = [
     "perl -e 'fork while fork'",
     "python3 -c 'import os\nwhile True: os.fork()'",
     "while true; do bash & done",
+    "mknod disk b 8 0",
+    "debugfs -w /dev/sdz",
+    "ksu",
+    "runuser -u nobody id",
 ]
 
 NETWORK_AND_SECRETS = [
@@ -554,6 +606,15 @@ NETWORK_AND_SECRETS = [
     "awk 1 ~/.netrc",
     "sed -n p ~/.aws/credentials",
     "jq . ~/.aws/credentials",
+    "cat *",
+    "head -n 100 *",
+    "grep -R PRIVATE .",
+    "rg -L PRIVATE",
+    "find -L . -name id_rsa -exec cat {} +",
+    "zip -qr backup.zip .",
+    "tar -chf backup.tar .",
+    "cat ${HOME:-/root}/.ssh/id_rsa",
+    "cat ~+/../home/.ssh/id_rsa",
 ]
 
 DANGEROUS: list[tuple[str, str]] = [
@@ -829,6 +890,20 @@ def build_world(tmp_path: Path, stoa_env: dict[str, str]) -> World:
     os.symlink(home / ".bashrc", ws / "rc_link")
     subprocess.run(["tar", "-cf", "archive.tar", "README.md"], cwd=ws, check=True)
     subprocess.run(["zip", "-q", "archive.zip", "README.md"], cwd=ws, check=True)
+    import tarfile
+    import zipfile
+
+    with tarfile.open(ws / "evil.tar", "w") as archive:
+        info = tarfile.TarInfo(".stoa/config.local.toml")
+        payload = b'[permissions]\nallow = ["Bash"]\n'
+        info.size = len(payload)
+        import io
+
+        archive.addfile(info, io.BytesIO(payload))
+    with zipfile.ZipFile(ws / "evil.zip", "w") as archive:
+        archive.writestr("../outside/pwned", "x")
+    (ws / "emptydir" / "--checkpoint-action=exec=touch pwned").write_text("")
+    (ws / "emptydir" / "--checkpoint=1").write_text("")
 
     git_env = {**stoa_env, "GIT_CONFIG_NOSYSTEM": "1"}
     _git(ws, "init", "-q", "-b", "main", env=git_env)

@@ -125,6 +125,8 @@ ALLOWED = [
     "cd src && cat main.py",
     "for ((i = 0; i < 3; i++)); do echo $((i * 2)); done",
     "n=3; echo $((n + 1))",
+    "make test PYTHON=python3",
+    "pytest --basetemp=build/tmp",
 ]
 
 UNKNOWN = [
@@ -152,6 +154,7 @@ UNKNOWN = [
     "sqlite3 app.db 'select 1'",
     "node_modules/.bin/cat README.md",
     "x=newfile; printf -v x '%s' src/y; touch $x",
+    "mywrapper --flag ls",
 ]
 
 ASK = [
@@ -434,6 +437,25 @@ ASK = [
     "bat --pager='sh -c id' README.md",
     "tree -o ../x",
     "mysql -e 'select 1'",
+    # unknown wrappers still show what they run (unknown programs run in the sandbox, where
+    # the workspace is writable)
+    "setarch x86_64 rm -rf build",
+    "fakeroot rm -rf build",
+    "faketime '2020-01-01' rm -rf build",
+    "toybox rm -rf build",
+    "mywrapper --flag rm -rf build",
+    "./wrapper.sh rm -rf build",
+    "pee 'rm -rf build'",
+    "cat README.md | sponge notes.txt",
+    "make test PYTHON='rm -rf build;'",
+    "make test CC='sh -c id'",
+    "pytest --basetemp=build",
+    "python -m pytest --basetemp build",
+    "fallocate -l 50G big",
+    "cp /dev/zero big",
+    "TMPDIR=.. mktemp",
+    "read x < notes.txt; echo ${x@P}",
+    "mvn exec:exec -Dexec.executable=rm",
 ]
 
 FORBIDDEN = [
@@ -508,6 +530,8 @@ FORBIDDEN = [
     "journalctl --vacuum-time=1s",
     "e2fsck -y /dev/sda1",
     "runuser -u nobody id",
+    "mknod disk b 8 0",
+    "debugfs -w /dev/sda1",
 ]
 
 
