@@ -21,6 +21,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import shutil
 import time
 import uuid
@@ -77,7 +78,8 @@ _LIST_CHANGED = "notifications/tools/list_changed"
 # Marks the processes of one stdio server (the server and whatever it starts), so that none
 # outlives it: see _reap_strays.
 MARKER_ENV = "STOA_MCP_SERVER_ID"
-_SESSION_LOST = object()  # _call_once: the HTTP server no longer knows our session
+_SESSION_LOST = object()
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # _call_once: the HTTP server no longer knows our session
 
 
 class ServerStatus(StrEnum):
@@ -599,6 +601,9 @@ class McpManager:
                 # the SDK's check of the whole list: take the list apart and keep the good ones.
                 listed, skipped = await _list_tools_leniently(client)
         tools: dict[str, McpTool] = {}
+        # Tools whose names need no change for providers claim them first: of "a.b" and "a_b",
+        # "a_b" keeps its own name and "a.b" gets the hashed one.
+        listed.sort(key=lambda tool: not _SAFE_NAME.match(tool.name or ""))
         for tool in listed:
             if not config.allows_tool(tool.name):
                 continue
