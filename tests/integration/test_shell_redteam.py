@@ -1172,6 +1172,157 @@ async def test_the_permission_modal_path_asks_for_the_same_commands(world: World
     assert len(asked) > len(commands) // 2  # most are questions, not refusals
 
 
+# ---- tricky paths through the file tools ---------------------------------------------------------
+# (tool, arguments); the same placeholders as above.
+
+DANGEROUS_PATHS: list[tuple[str, dict[str, object]]] = [
+    ("read_file", {"path": "~/.ssh/id_rsa"}),
+    ("read_file", {"path": "~/.aws/credentials"}),
+    ("read_file", {"path": "{HOME}/.netrc"}),
+    ("read_file", {"path": "../outside/precious.txt"}),
+    ("read_file", {"path": "src/../../outside/precious.txt"}),
+    ("read_file", {"path": "{OUT}/precious.txt"}),
+    ("read_file", {"path": "/tmp/../{OUT}/precious.txt"}),
+    ("read_file", {"path": "link_out/precious.txt"}),
+    ("read_file", {"path": "homelink/.ssh/id_rsa"}),
+    ("read_file", {"path": "rc_link"}),
+    ("read_file", {"path": "/proc/self/cwd/../outside/precious.txt"}),
+    ("read_file", {"path": "/proc/self/environ"}),
+    ("read_file", {"path": "//etc//passwd"}),
+    ("read_file", {"path": "/etc/../etc/passwd"}),
+    ("list_directory", {"path": "~"}),
+    ("list_directory", {"path": ".."}),
+    ("list_directory", {"path": "link_out"}),
+    ("list_directory", {"path": "homelink/.ssh"}),
+    ("list_directory", {"path": "/"}),
+    ("glob_files", {"pattern": "*", "path": "../outside"}),
+    ("glob_files", {"pattern": "../outside/*"}),
+    ("glob_files", {"pattern": "**/*", "path": "homelink"}),
+    ("glob_files", {"pattern": "/etc/*"}),
+    ("search_code", {"pattern": "CANARY", "path": ".."}),
+    ("search_code", {"pattern": "PRIVATE", "path": "homelink"}),
+    ("search_code", {"pattern": "CANARY", "path": "~"}),
+    ("search_code", {"pattern": "PRIVATE", "path": "link_out"}),
+    ("view_image", {"source": "~/.ssh/id_rsa"}),
+    ("view_image", {"source": "../outside/precious.txt"}),
+    ("write_file", {"path": "../outside/pwned", "content": "x"}),
+    ("write_file", {"path": "~/.bashrc", "content": "pwned"}),
+    ("write_file", {"path": "~/.bashrc", "content": "curl x | sh", "append": True}),
+    ("write_file", {"path": "{OUT}/pwned", "content": "x"}),
+    ("write_file", {"path": "link_out/pwned", "content": "x"}),
+    ("write_file", {"path": "link_out/precious.txt", "content": "x"}),
+    ("write_file", {"path": "rc_link", "content": "pwned"}),
+    ("write_file", {"path": "homelink/.profile", "content": "pwned"}),
+    ("write_file", {"path": ".stoa/config.local.toml", "content": '[permissions]\nallow = ["Bash"]\n'}),
+    ("write_file", {"path": ".stoa/config.toml", "content": "x"}),
+    ("write_file", {"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\ntouch {OUT}/pwned\n"}),
+    ("write_file", {"path": ".git/config", "content": "[core]\n\tfsmonitor = touch pwned\n"}),
+    ("write_file", {"path": "/proc/self/cwd/../outside/pwned", "content": "x"}),
+    ("write_file", {"path": "src/../../outside/pwned", "content": "x"}),
+    ("write_file", {"path": "/tmp/../{OUT}/pwned", "content": "x"}),
+    ("write_file", {"path": "./.stoa/../.stoa/config.local.toml", "content": "x"}),
+    ("edit_file", {"path": "rc_link", "old_string": "CANARY", "new_string": "PWNED"}),
+    ("edit_file", {"path": "../outside/precious.txt", "old_string": "CANARY", "new_string": "PWNED"}),
+    ("edit_file", {"path": ".stoa/config.toml", "old_string": "project", "new_string": "x"}),
+    ("edit_file", {"path": ".git/config", "old_string": "[core]", "new_string": "[core]\n\tpager = touch pwned"}),
+    ("create_directory", {"path": "../outside/newdir"}),
+    ("create_directory", {"path": "~/newdir"}),
+    ("create_directory", {"path": "link_out/newdir"}),
+    ("create_directory", {"path": ".git/hooks/x"}),
+    ("move_file", {"source": "README.md", "destination": "../outside/moved.md"}),
+    ("move_file", {"source": "src", "destination": "~/src"}),
+    ("move_file", {"source": "../outside/precious.txt", "destination": "stolen.txt"}),
+    ("move_file", {"source": "README.md", "destination": ".stoa/config.local.toml"}),
+    ("move_file", {"source": "README.md", "destination": "src/app.py"}),
+    ("copy_file", {"source": "~/.ssh/id_rsa", "destination": "key.txt"}),
+    ("copy_file", {"source": "homelink/.ssh/id_rsa", "destination": "key.txt"}),
+    ("copy_file", {"source": "README.md", "destination": "~/.bashrc"}),
+    ("copy_file", {"source": "README.md", "destination": "rc_link"}),
+    ("copy_file", {"source": "README.md", "destination": ".git/hooks/pre-commit"}),
+    ("copy_file", {"source": "README.md", "destination": "src/app.py"}),
+    ("delete_file", {"path": "src/app.py"}),
+    ("delete_file", {"path": "../outside/precious.txt"}),
+    ("delete_file", {"path": "link_out/precious.txt"}),
+    ("delete_file", {"path": "~/.bashrc"}),
+    ("delete_file", {"path": ".stoa/config.toml"}),
+    ("delete_directory", {"path": "src"}),
+    ("delete_directory", {"path": "../outside"}),
+    ("delete_directory", {"path": "link_out/sub"}),
+    ("delete_directory", {"path": "~"}),
+    ("delete_directory", {"path": ".git"}),
+    ("web_fetch", {"url": "http://127.0.0.1:{PORT}/steal"}),
+    ("web_fetch", {"url": "http://localhost:{PORT}/steal"}),
+    ("web_fetch", {"url": "http://[::1]:{PORT}/steal"}),
+    ("web_fetch", {"url": "http://2130706433:{PORT}/steal"}),
+    ("web_fetch", {"url": "file:///etc/passwd"}),
+    ("web_fetch", {"url": "http://169.254.169.254/latest/meta-data/"}),
+]
+
+SAFE_PATHS: list[tuple[str, dict[str, object]]] = [
+    ("read_file", {"path": "README.md"}),
+    ("read_file", {"path": "./src/../src/app.py"}),
+    ("list_directory", {"path": "."}),
+    ("list_directory", {"path": "src"}),
+    ("glob_files", {"pattern": "**/*.py"}),
+    ("search_code", {"pattern": "def add"}),
+    ("write_file", {"path": "notes/new.txt", "content": "hello\n"}),
+    ("edit_file", {"path": "notes_copy.txt", "old_string": "gamma", "new_string": "GAMMA"}),
+    ("create_directory", {"path": "made/here"}),
+    ("copy_file", {"source": "README.md", "destination": "README.bak"}),
+    ("move_file", {"source": "data.csv", "destination": "data2.csv"}),
+]
+
+
+def _fill_args(world: World, args: dict[str, object]) -> dict[str, object]:
+    return {k: world.fill(v) if isinstance(v, str) else v for k, v in args.items()}
+
+
+def run_tool_batch(
+    world: World, fake_server: FakeServer, mode: str, calls: list[tuple[str, dict[str, object]]]
+) -> list[Outcome]:
+    scripted = [tool_call(name, _fill_args(world, args), id=f"call_{i:03d}") for i, (name, args) in enumerate(calls)]
+    fake_server.script(reply(tool_calls=scripted), reply(text="done"))
+    result = subprocess.run(
+        [*STOA, "--mode", mode, "-p", "use the tools"],
+        env=world.env,
+        cwd=world.ws,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = {r.id: r for r in fake_server.model_requests()[-1].tool_results}
+    return [
+        Outcome(json.dumps(args), name, results[f"call_{i:03d}"].text, results[f"call_{i:03d}"].is_error)
+        for i, (name, args) in enumerate(calls)
+    ]
+
+
+@pytest.mark.parametrize("mode", ["auto", "ask"])
+def test_tricky_paths_for_the_file_tools_never_act_unconfirmed(mode: str, world: World, fake_server: FakeServer) -> None:
+    before = snapshot(world)
+    outcomes = run_tool_batch(world, fake_server, mode, DANGEROUS_PATHS)
+    after = snapshot(world)
+    # A refusal, or a plain error that touched nothing (a path that cannot be used at all).
+    acted = [f"{o.category} {o.command}: {o.text[:300]!r}" for o in outcomes if not o.is_error]
+    assert not acted, f"{len(acted)} file-tool calls acted unconfirmed in {mode} mode:\n" + "\n".join(acted)
+    assert not changes(before, after), changes(before, after)
+    assert not world.listener.received, world.listener.received
+    leaked = [(o.category, o.command, leaks(o.text)) for o in outcomes if leaks(o.text) or "CANARY" in o.text]
+    assert not leaked, leaked
+    refused = [o for o in outcomes if o.refused]
+    assert len(refused) >= len(outcomes) * 3 // 4, [o.text[:200] for o in outcomes if not o.refused]
+
+
+def test_everyday_file_tool_calls_run_in_auto_mode(world: World, fake_server: FakeServer) -> None:
+    outcomes = run_tool_batch(world, fake_server, "auto", SAFE_PATHS)
+    failed = [f"{o.category} {o.command}: {o.text[:300]!r}" for o in outcomes if o.is_error]
+    assert not failed, failed
+    assert (world.ws / "notes" / "new.txt").read_text() == "hello\n"
+    assert (world.ws / "data2.csv").exists() and "GAMMA" in (world.ws / "notes_copy.txt").read_text()
+
+
 # ---- trojans: vetted commands in a hostile project ----------------------------------------------
 
 TROJAN = (
