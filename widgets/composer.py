@@ -228,7 +228,7 @@ class Composer(Vertical):
     def set_placeholder(self, text: str) -> None:
         self.input.placeholder = text
 
-    def expand(self, text: str) -> str:
+    def expand_pastes(self, text: str) -> str:
         """Replace paste placeholders with the pasted text."""
         return _PLACEHOLDER.sub(lambda m: self._pastes.get(m.group(0), m.group(0)), text)
 
@@ -250,7 +250,7 @@ class Composer(Vertical):
         self._history_index = None
         self._draft = ""
         self.input.clear()
-        self.post_message(self.Submitted(self.expand(raw).strip("\n"), raw.strip("\n")))
+        self.post_message(self.Submitted(self.expand_pastes(raw).strip("\n"), raw.strip("\n")))
 
     # ---- history -------------------------------------------------------------------------------
 

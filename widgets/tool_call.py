@@ -92,7 +92,7 @@ class ToolCallView(Vertical, can_focus=True):
     """A tool call row; Enter / click toggles the details."""
 
     BINDINGS = [
-        Binding("enter,space", "toggle", "Expand / collapse", show=False),
+        Binding("enter,space", "toggle_details", "Expand / collapse", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -353,12 +353,12 @@ class ToolCallView(Vertical, can_focus=True):
         self._sync_classes()
         self._render_row()
 
-    def action_toggle(self) -> None:
+    def action_toggle_details(self) -> None:
         self.set_expanded(not self.record.expanded)
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
-        self.action_toggle()
+        self.action_toggle_details()
 
     def on_unmount(self) -> None:
         self._stop_timer()

@@ -472,15 +472,15 @@ class ChatScreen(Screen[None]):
                 self._flush_timer = self.set_timer(STREAM_FRAME, self._flush_text)
         elif chunk.kind == "output" and chunk.call_id is not None:
             parts = chunk.take_parts()
-            record = self._tools.get(chunk.call_id)
-            if record is None:
+            tool = self._tools.get(chunk.call_id)
+            if tool is None:
                 return
-            view = self.log_view.widget_of(record)
+            view = self.log_view.widget_of(tool)
             if isinstance(view, ToolCallView):
                 view.add_output(parts)
             else:
                 for part in parts:
-                    record.output.extend(part.removesuffix("\n").split("\n"))
+                    tool.output.extend(part.removesuffix("\n").split("\n"))
 
     async def _flush_text(self) -> None:
         """Apply the streamed text and thinking held back since the last frame."""
@@ -925,7 +925,7 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
         elif kind == "thinking":
             out.append(ThinkingRecord(str(data.get("text", "")), done=True, expanded=False))
         elif kind in ("tool", "server_tool"):
-            status = data.get("status", "ok")
+            status: Any = data.get("status", "ok")
             status = "interrupted" if status == "running" else status
             out.append(
                 ToolRecord(

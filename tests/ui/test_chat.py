@@ -124,7 +124,7 @@ async def test_edit_shows_a_coloured_diff(app_factory: AppFactory, fake_server: 
         view = app.chat.log_view.widget_of(edit)
         assert isinstance(view, ToolCallView)
         assert "+1 −1" in str(view._row.render())
-        view.action_toggle()
+        view.action_toggle_details()
         await pilot.pause()
         rendered = str(view._body.render())  # type: ignore[union-attr]
         assert "-y = 2" in rendered and "+y = 3" in rendered
@@ -491,7 +491,7 @@ async def test_shell_output_streams_into_the_tool_row(app_factory: AppFactory, f
         assert not tool.expanded
         view = app.chat.log_view.widget_of(tool)
         assert isinstance(view, ToolCallView)
-        view.action_toggle()
+        view.action_toggle_details()
         await pilot.pause()
         assert "line 3" in widget_text(view._body)
 

@@ -169,7 +169,7 @@ async def test_tool_view_streams_shell_output_then_collapses() -> None:
         await pilot.pause()
         assert not record.expanded
         assert "2.5s" in str(view._row.render())
-        view.action_toggle()
+        view.action_toggle_details()
         assert view.has_class("-expanded")
 
 
