@@ -7,7 +7,6 @@ away from the model; a change to Stoa's own settings asks too."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,10 @@ from tests.fake_server import reply, tool_call
 
 CANARY = "CANARY-TUI-OUTSIDE-5c2e"
 ENV_CANARY = "CANARY-TUI-DOTENV-71aa"
+
+
+def _real(path: Path) -> Path:
+    return path.resolve()
 
 
 async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
@@ -65,12 +68,12 @@ async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
             )
         await wait_idle(app)
 
-    real_outside = Path(os.path.realpath(outside))
+    real_outside = _real(outside)
     assert asked == [
         ("esc_dotdot", str(real_outside / "secret.txt")),
         ("esc_link", str(real_outside / "secret.txt")),
         ("esc_parent", str(real_outside / "planted.txt")),
-        ("esc_stoa", os.path.join(os.path.realpath(workspace), ".stoa", "config.local.toml")),
+        ("esc_stoa", str(_real(workspace) / ".stoa" / "config.local.toml")),
     ]
     results = {r.id: r for r in fake_server.model_requests()[-1].tool_results}
     assert "hello" in results["ok_read"].text and not results["ok_read"].is_error
