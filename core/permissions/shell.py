@@ -2229,7 +2229,16 @@ class _Analyzer:
         if dynamic and kind in ("read", "write", "build"):
             kind = "unknown"
         host = sub in _GIT_NEEDS_HOST and kind != "read"
-        return _Verdict(kind, reasons, [*extra_paths, *paths], sandbox_ok=not host)
+        verdict = _Verdict(kind, reasons, [*extra_paths, *paths], sandbox_ok=not host)
+        # git obeys the configuration of the repository it finds: one nested in the workspace
+        # (unpacked from an archive, or a bare repository committed as plain files) is not the
+        # project's own, and its config can run programs on any git command (core.fsmonitor).
+        start = next((u.path for u in extra_paths if u.path is not None), None) or self.cwd
+        if start is not None and not any(u.path is None for u in extra_paths):
+            problem = _foreign_repository(start, self.workspace)
+            if problem:
+                verdict.raise_to("risky", problem)
+        return verdict
 
     def _find(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         args = cmd.words[1:]
@@ -3026,6 +3035,52 @@ _TAIL_COMMANDS = (
     | DETACHERS | WRAPPERS
     | frozenset("git find xargs sed awk gawk make kill pkill killall chmod chown chgrp chattr crontab rsync dd".split())
 )
+
+
+# git configuration keys whose values are programs git runs.
+_GIT_PROGRAM_KEYS = re.compile(
+    r"^\s*(fsmonitor|pager|editor|sshcommand|askpass|hookspath|gitproxy|external|textconv|command|"
+    r"clean|smudge|process|program|helper|cmd|path|sequenceeditor|tool|packobjectshook|"
+    r"receivepack|uploadpack|useragent)\s*=",
+    re.IGNORECASE,
+)
+
+
+def _foreign_repository(start: str, workspace: str) -> str | None:
+    """Why git run in ``start`` would obey a repository configuration other than the
+    workspace's own that can run programs; None when git would use the workspace's repository
+    (or one whose configuration runs nothing)."""
+    if not _inside(start, workspace) or start == workspace:
+        return None
+    here = start
+    while here != workspace and _inside(here, workspace):
+        for config in (os.path.join(here, ".git", "config"), os.path.join(here, "config")):
+            bare = config == os.path.join(here, "config")
+            if bare and not all(os.path.exists(os.path.join(here, part)) for part in ("HEAD", "objects", "refs")):
+                continue
+            dotgit = os.path.join(here, ".git")
+            if not bare and os.path.isfile(dotgit):
+                try:
+                    with open(dotgit, encoding="utf-8", errors="replace") as handle:
+                        pointer = handle.read(4096).strip()
+                except OSError:
+                    pointer = ""
+                target = pointer.removeprefix("gitdir:").strip()
+                config = os.path.join(os.path.normpath(os.path.join(here, target)), "config") if target else config
+            if not os.path.isfile(config):
+                continue
+            try:
+                with open(config, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read(256 * 1024)
+            except OSError:
+                return f"git would use the repository in {here}, whose configuration cannot be read"
+            for line in text.splitlines():
+                match = _GIT_PROGRAM_KEYS.match(line)
+                if match and not re.match(r"^\s*fsmonitor\s*=\s*(true|false|yes|no|on|off|1|0)?\s*$", line, re.I):
+                    return f"git would use the repository in {here}, whose configuration runs programs ({line.strip()[:60]})"
+            return None
+        here = os.path.dirname(here)
+    return None
 
 
 def _command_like(value: str) -> bool:

@@ -456,6 +456,8 @@ ASK = [
     "TMPDIR=.. mktemp",
     "read x < notes.txt; echo ${x@P}",
     "mvn exec:exec -Dexec.executable=rm",
+    "git -C vendor/evil log",
+    "cd vendor/evil && git log",
 ]
 
 FORBIDDEN = [
@@ -559,6 +561,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
         archive.add(ws / "README.md", arcname=".stoa/config.local.toml")
     with zipfile.ZipFile(ws / "evil.zip", "w") as archive:
         archive.writestr("../escaped.txt", "x")
+    # A bare repository committed as plain files, whose config runs a program on any git command.
+    evil = ws / "vendor" / "evil"
+    for part in ("objects", "refs"):
+        (evil / part).mkdir(parents=True)
+    (evil / "HEAD").write_text("ref: refs/heads/main\n")
+    (evil / "config").write_text("[core]\n\tbare = true\n\tpager = touch pwned\n")
     # A file whose name is an option of tar (wildcard injection).
     (ws / "build" / "--checkpoint-action=exec=sh x.sh").write_text("")
     home = root / "home"
