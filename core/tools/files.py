@@ -343,7 +343,8 @@ def atomic_write(path: Path, data: bytes, *, prefix_from: Path | None = None) ->
             handle.flush()
             os.fsync(handle.fileno())
         if old is not None:
-            os.chmod(tmp, stat.S_IMODE(old.st_mode))
+            # New content never inherits set-user/group-ID bits (as the kernel clears them on write).
+            os.chmod(tmp, stat.S_IMODE(old.st_mode) & ~(stat.S_ISUID | stat.S_ISGID))
             if hasattr(os, "chown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
                 try:
                     os.chown(tmp, old.st_uid, old.st_gid)

@@ -319,3 +319,12 @@ def test_large_file_paging_does_not_pad_memory_by_offset(ws: Path, ctx: ToolCont
     assert not result.is_error and result.text.startswith("2200000\t2200000\n2200001\t2200001")
     result = call("read_file", ctx, path="many.log", offset=10**15, limit=1)
     assert result.is_error and "past the end" in result.text and "2300000 lines" in result.text
+
+
+def test_rewriting_a_setuid_file_drops_the_setuid_bits(ws: Path, ctx: ToolContext) -> None:
+    target = ws / "tool.sh"
+    target.write_text("#!/bin/sh\necho hi\n")
+    target.chmod(0o6755)
+    result = call("write_file", ctx, path="tool.sh", content="#!/bin/sh\necho changed\n")
+    assert not result.is_error, result.text
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
