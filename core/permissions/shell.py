@@ -1529,7 +1529,7 @@ class _Analyzer:
             use = self._path_use(root.value or ".", write=False)
             if use.path is None or use.outside:
                 continue
-            escape = _symlink_escape(use.path, self.workspace)
+            escape = _symlink_escape(use.path, self.workspace, self.home)
             if escape == "":
                 out.append(PathUse(root.raw, None))
             elif escape is not None:
@@ -3094,9 +3094,16 @@ def _command_like(value: str) -> bool:
     )
 
 
-def _symlink_escape(root: str, workspace: str, budget: int = 20000) -> str | None:
-    """The first place outside ``workspace`` that a symbolic link under ``root`` leads to;
-    None when there is none, "" when the tree is too big to look through."""
+# Under the home folder: where toolchains live whose files a project's links point to
+# (.venv/bin/python -> ~/.pyenv/versions/3.11.7/bin/python3); reading them reveals nothing.
+_TOOLCHAIN_HOMES = (".pyenv", ".rustup", ".cargo", ".nvm", ".local/share/uv", ".sdkman", ".asdf", ".local/share/mise", ".volta", ".bun")
+
+
+def _symlink_escape(root: str, workspace: str, home: str = "", budget: int = 5000) -> str | None:
+    """The first place outside ``workspace`` that a symbolic link under ``root`` leads to and
+    that matters: any folder (a walk goes on there), or a file in the home folder outside the
+    toolchains (files of the system are no secret). None when there is none, "" when the
+    tree is too big to look through."""
     if not os.path.isdir(root):
         return None
     stack = [root]
@@ -3113,7 +3120,14 @@ def _symlink_escape(root: str, workspace: str, budget: int = 20000) -> str | Non
                 return ""
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
-                if not _inside(target, workspace):
+                if _inside(target, workspace):
+                    continue
+                if os.path.isdir(target):
+                    return target
+                home_root = home.rstrip("/")
+                if home_root and _inside(target, home_root) and not any(
+                    _inside(target, f"{home_root}/{tool}") for tool in _TOOLCHAIN_HOMES
+                ):
                     return target
             elif entry.is_dir(follow_symlinks=False) and entry.name != ".git":
                 stack.append(entry.path)
