@@ -399,6 +399,7 @@ def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> t
             raise ToolError(f"{display} is a directory, not a file; use list_directory to see what is in it")
         if not stat.S_ISREG(st.st_mode):
             raise ToolError(_special_file_message(display, st))
+        _check_opened_path(fd, path, display)
         if max_bytes is not None and st.st_size > max_bytes:
             raise _TooLarge(st)
         chunks = []
@@ -416,6 +417,21 @@ def read_regular(path: Path, display: str, *, max_bytes: int | None = None) -> t
         raise ToolError(os_error_message(exc, "read", display)) from None
     finally:
         os.close(fd)
+
+
+def _check_opened_path(fd: int, path: Path, display: str) -> None:
+    """Refuse a descriptor that is not the file that was checked: a directory on the path was
+    swapped for a symlink between the permission check and the open. Linux shows where an open
+    descriptor really is under /proc/self/fd; elsewhere (no /proc) nothing is checked."""
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return
+    if opened != os.fspath(path) and not opened.endswith(" (deleted)"):
+        raise ToolError(
+            f"{display} changed while it was being opened (a directory on its path was replaced); "
+            "call the tool again"
+        )
 
 
 def _special_file_message(display: str, st: os.stat_result) -> str:

@@ -328,3 +328,22 @@ def test_rewriting_a_setuid_file_drops_the_setuid_bits(ws: Path, ctx: ToolContex
     result = call("write_file", ctx, path="tool.sh", content="#!/bin/sh\necho changed\n")
     assert not result.is_error, result.text
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see where a descriptor leads")
+def test_a_parent_swapped_between_check_and_open_is_refused(ws: Path, tmp_path: Path) -> None:
+    """read_regular is given the canonical path that was checked; if a directory on it has
+    become a symlink by the time it is opened, the descriptor leads elsewhere: refused."""
+    from core.tools.files import read_regular
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "f.txt").write_text("outside\n")
+    checked = ws / "sub" / "f.txt"
+    (ws / "sub").symlink_to(elsewhere)  # the swap, already done
+    with pytest.raises(ToolError, match="changed while it was being opened"):
+        read_regular(checked, "sub/f.txt")
+    (ws / "sub").unlink()
+    (ws / "sub").mkdir()
+    checked.write_text("inside\n")
+    assert read_regular(checked, "sub/f.txt")[0] == b"inside\n"
