@@ -182,13 +182,13 @@ class StoaApp(App[int]):
                 resume = await self.push_screen_wait(picker)
             handle = await open_session(runtime, resume or None, continue_latest)
         except SessionStoreError as exc:
-            self.chat.show_notice(
+            await self.chat.add_notice(
                 "error", str(exc), title="Could not resume", hint="this is a new conversation instead"
             )
             try:
                 handle = await open_session(runtime)
             except SessionStoreError as again:
-                self.chat.show_notice("error", f"this conversation will not be saved: {again}")
+                await self.chat.add_notice("error", f"this conversation will not be saved: {again}")
                 return
         await self.chat.show_session(handle)
 

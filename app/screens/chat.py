@@ -238,7 +238,13 @@ class ChatScreen(Screen[None]):
     def show_notice(
         self, level: NoticeLevel, text: str, *, hint: str | None = None, title: str | None = None
     ) -> None:
-        self.run_worker(self.log_view.add(NoticeRecord(level, text, hint=hint, title=title)), group="ui")
+        """Add a notice to the log (from sync code; it appears right after)."""
+        self.run_worker(self.add_notice(level, text, hint=hint, title=title), group="ui")
+
+    async def add_notice(
+        self, level: NoticeLevel, text: str, *, hint: str | None = None, title: str | None = None
+    ) -> None:
+        await self.log_view.add(NoticeRecord(level, text, hint=hint, title=title))
 
     # ---- input ---------------------------------------------------------------------------------
 
