@@ -2382,6 +2382,9 @@ class _Analyzer:
             if problem:
                 return _Verdict("risky", [f"sed script {problem}"])
         paths, _ = self._paths(files, write=in_place)
+        if in_place and any(re.fullmatch(r"\s*(1\s*,\s*\$\s*)?[dD]\s*;?\s*", script or "") for script in scripts):
+            # sed -i d / sed -i '1,$d': every line deleted, the file emptied (like > file).
+            return _Verdict("destructive", ["sed -i with d on every line empties the files"], paths)
         return _Verdict("write" if in_place else "read", [], paths)
 
     def _awk(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:

@@ -123,6 +123,8 @@ DELETE = [
     "unzip -o evil.zip",
     "fallocate -l 1G big.bin",
     "cp /dev/zero big.bin",
+    "sed -i d src/app.py",
+    "sed -i '1,$d' README.md",
 ]
 
 GIT = [

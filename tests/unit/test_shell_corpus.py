@@ -456,6 +456,8 @@ ASK = [
     "TMPDIR=.. mktemp",
     "read x < notes.txt; echo ${x@P}",
     "mvn exec:exec -Dexec.executable=rm",
+    "sed -i d notes.txt",
+    "sed -i '1,$d' notes.txt",
     "git -C vendor/evil log",
     "cd vendor/evil && git log",
 ]
