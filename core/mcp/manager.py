@@ -688,6 +688,7 @@ class McpManager:
         command = _resolve_command(config, env.get("PATH", os.defpath))
         marker = f"{config.name}-{os.getpid()}-{uuid.uuid4().hex}"
         env[MARKER_ENV] = marker
+        _install_exit_reaper()
         params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
         runner.stderr = self._open_stderr(runner)
         return _reaping(stdio_client(params, errlog=runner.stderr), marker)
@@ -1150,6 +1151,7 @@ async def _reaping(transport: Any, marker: str) -> AsyncIterator[Any]:
     a child that moved to its own process group. They inherit the marker from the server's
     environment, so they are found and stopped here (SIGTERM, then SIGKILL).
     """
+    _live_markers.add(marker)
     try:
         async with transport as streams:
             yield streams
@@ -1158,6 +1160,64 @@ async def _reaping(transport: Any, marker: str) -> AsyncIterator[Any]:
 
         with anyio.CancelScope(shield=True):
             await _reap_strays(marker)
+        _live_markers.discard(marker)
+
+
+# Markers of the stdio servers running now, for the exit reaper.
+_live_markers: set[str] = set()
+_reaper_installed = False
+
+
+def _install_exit_reaper() -> None:
+    """Stop the servers' processes even when Stoa does not get to close the manager.
+
+    SIGTERM, and SIGHUP (the terminal window was closed), end Python at once by default: no
+    ``finally`` runs, and the servers, in their own sessions, never hear of it. Where nothing
+    else handles those signals, a handler stops every process of the running servers, then
+    lets the signal end Stoa as before. ``atexit`` covers an exit that skipped ``close()``.
+    """
+    global _reaper_installed
+    if _reaper_installed:
+        return
+    _reaper_installed = True
+    import atexit
+    import signal
+    import threading
+
+    atexit.register(_reap_all_now)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                signal.signal(signum, _reap_and_die)
+
+
+def _reap_all_now(grace: float = 0.3) -> None:
+    """Synchronously end every process of every running stdio server (SIGTERM, then SIGKILL)."""
+    import signal
+
+    pids = [pid for marker in list(_live_markers) for pid in _marked_processes(marker)]
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.01)
+        pids = [pid for pid in pids if _running(pid)]
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _reap_and_die(signum: int, frame: Any) -> None:
+    import signal
+
+    try:
+        _reap_all_now()
+    finally:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def _marked_processes(marker: str) -> list[int]:

@@ -609,9 +609,13 @@ def test_headless_with_a_hanging_a_crashing_and_a_broken_server(
     assert marked_pids(workspace) == []
 
 
-def test_headless_interrupted_mid_call_leaves_no_server_behind(
-    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_headless_interrupted_or_killed_mid_call_leaves_no_server_behind(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path, signum: int
 ) -> None:
+    """Ctrl-C, a SIGTERM, or the terminal closing (SIGHUP) while a call hangs: the server and the
+    process it started are gone afterwards (SIGTERM and SIGHUP end Python without running any
+    clean-up, so the MCP manager handles them)."""
     workspace = tmp_path / "ws"
     (workspace / ".stoa").mkdir(parents=True)
     (workspace / ".stoa" / "config.toml").write_text(config_toml({"rt": entry(REDTEAM, "--child", safe_mode="read_only")}))
@@ -635,7 +639,7 @@ def test_headless_interrupted_mid_call_leaves_no_server_behind(
             if event["type"] == "ToolCallStarted" and event["name"] == "rt___hang":
                 break
         assert len(pids) == 2
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         process.wait(30)
     finally:
         if process.poll() is None:
