@@ -604,9 +604,13 @@ class McpManager:
         # Tools whose names need no change for providers claim them first: of "a.b" and "a_b",
         # "a_b" keeps its own name and "a.b" gets the hashed one.
         listed.sort(key=lambda tool: not _SAFE_NAME.match(tool.name or ""))
+        seen: set[str] = set()
         for tool in listed:
             if not config.allows_tool(tool.name):
                 continue
+            if tool.name in seen:  # listed twice (or a paginator that repeats itself): once is enough
+                continue
+            seen.add(tool.name)
             try:
                 made = make_tool(config, tool, self)
             except RejectedTool as exc:
@@ -1076,12 +1080,14 @@ async def _owning(http: Any, transport: Any) -> AsyncIterator[Any]:
 async def _list_all_tools(client: Any) -> list[Any]:
     listed: list[Any] = []
     cursor: str | None = None
+    cursors: set[str] = set()
     for _ in range(100):  # a paginator that never ends cannot hang us
         page = await client.list_tools(cursor=cursor)
         listed.extend(page.tools)
         cursor = page.next_cursor
-        if not cursor:
+        if not cursor or cursor in cursors:
             break
+        cursors.add(cursor)
     return listed
 
 
@@ -1110,9 +1116,10 @@ async def _list_tools_leniently(client: Any) -> tuple[list[Any], list[str]]:
                 tools.append(Tool.model_validate(entry, by_name=False))
             except ValidationError as exc:
                 skipped.append(f"{name or '(no name)'}: the server describes it wrongly ({_first_error(exc)})")
-        cursor = raw.get("nextCursor")
-        if not isinstance(cursor, str) or not cursor:
+        next_cursor = raw.get("nextCursor")
+        if not isinstance(next_cursor, str) or not next_cursor or next_cursor == cursor:
             break
+        cursor = next_cursor
     # The SDK keeps each tool's output schema from the listing to check results against.
     with contextlib.suppress(Exception):
         from mcp_types import ListToolsResult

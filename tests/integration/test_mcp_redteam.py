@@ -36,6 +36,7 @@ from core.runtime import Choices, build_runtime
 from core.tools.base import ToolContext, ToolError
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.mcp_servers.helpers import REPO_ROOT, isolated_env, make_config, make_manager, write_servers
+from tests.mcp_servers.raw_server import GOOD as RAW_GOOD
 from tests.mcp_servers.redteam_server import LONG_DESCRIPTION, ODD_TOOLS
 
 SERVERS = REPO_ROOT / "tests" / "mcp_servers"
@@ -231,8 +232,12 @@ async def test_top_level_combinators_are_kept_from_providers_but_still_checked(
 
 
 async def test_a_tool_described_wrongly_does_not_take_its_server_down(tmp_path: Path) -> None:
-    manager = await started(tmp_path, {"raw": entry(RAW, "--bad-tools")})
+    manager = await started(tmp_path, {"raw": entry(RAW, "--bad-tools"), "pages": entry(RAW, "--loop-pages")})
     try:
+        # A tool listed twice, on pages that never end: each tool once.
+        pages = manager.states["pages"]
+        assert pages.status is ServerStatus.CONNECTED, pages.status_text
+        assert sorted(pages.tools) == sorted(f"pages___{t['name']}" for t in RAW_GOOD), pages.tools
         state = manager.states["raw"]
         assert state.status is ServerStatus.CONNECTED, state.status_text
         assert "raw___echo" in state.tools and "raw___untyped_union" in state.tools

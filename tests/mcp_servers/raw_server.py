@@ -5,7 +5,8 @@ send what servers in other languages do send: a tool whose ``inputSchema`` is mi
 an object schema among good tools, or a union with no top-level type (``--bad-tools``), bytes that are not UTF-8 in a result
 (``tools/call`` of ``latin1``), a storm of ``tools/list_changed`` notifications (``storm``),
 a response to a request id we never sent (``stray``), and a result line of N MiB (``big``), structured content that breaks the tool's own output
-schema (``mismatch``) or is missing (``text_only``).
+schema (``mismatch``) or is missing (``text_only``), and a tools/list that never ends
+(``--loop-pages``).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def text(value: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bad-tools", action="store_true")
+    parser.add_argument("--loop-pages", action="store_true", help="every tools/list page says there is another")
     opts = parser.parse_args()
     tools = GOOD + (BAD if opts.bad_tools else [])
     for line in sys.stdin.buffer:
@@ -89,7 +91,10 @@ def main() -> None:
                 },
             )
         elif method == "tools/list":
-            result(id_, {"tools": tools})
+            if opts.loop_pages:  # the same tools on every page, echo twice, and always a next page
+                result(id_, {"tools": [*tools, tools[0]], "nextCursor": "again"})
+            else:
+                result(id_, {"tools": tools})
         elif method == "tools/call":
             name = params.get("name")
             args = params.get("arguments") or {}
