@@ -225,6 +225,8 @@ class SandboxLayout:
     writable: list[Path] = field(default_factory=list)
     # Stoa's own state: config dir (read-only), keys file (hidden), data dir (read-only).
     readonly: list[Path] = field(default_factory=list)
+    # Programs on PATH that live under a hidden temp folder (a venv in /tmp): shown read-only.
+    toolchains: list[Path] = field(default_factory=list)
     hidden_files: list[Path] = field(default_factory=list)
 
 
@@ -254,6 +256,7 @@ def layout_for(
             continue
         private.add(real)
     layout.private = sorted(private)
+    layout.toolchains = _toolchains_under(layout.private, env.get("PATH", ""), env.get("VIRTUAL_ENV"))
     caches = {home / c for c in CACHE_DIRS}
     if env.get("XDG_CACHE_HOME"):
         caches.add(Path(env["XDG_CACHE_HOME"]))
@@ -269,6 +272,28 @@ def layout_for(
         if keys is not None and Path(keys).is_file():
             layout.hidden_files.append(Path(keys))
     return layout
+
+
+def _toolchains_under(private: list[Path], path_var: str, virtual_env: str | None) -> list[Path]:
+    """PATH folders (and their virtual environments) that a private temp folder would hide.
+
+    A project cloned under /tmp with its venv there must still find ``pytest`` or ``rg``
+    inside the sandbox; these are bound read-only, so nothing there becomes writable.
+    """
+    found: set[Path] = set()
+    candidates = [Path(p) for p in path_var.split(os.pathsep) if p]
+    if virtual_env:
+        candidates.append(Path(virtual_env) / "bin")
+    for folder in candidates:
+        try:
+            real = Path(os.path.realpath(folder))
+        except OSError:
+            continue
+        if not real.is_dir() or not any(_under(real, p) for p in private):
+            continue
+        # A venv's bin/ needs the venv around it (its lib/ and pyvenv.cfg).
+        found.add(real.parent if (real.parent / "pyvenv.cfg").is_file() else real)
+    return sorted(found)
 
 
 def prepare_workspace(workspace: Path) -> None:
@@ -318,6 +343,8 @@ def wrap(argv: Iterable[str], layout: SandboxLayout, *, executable: str = "bwrap
         # The home folder lives under a temp folder that was just hidden: show it again,
         # read-only (its caches are bound writable below).
         args += ["--ro-bind", str(real_home), str(real_home)]
+    for path in layout.toolchains:
+        args += ["--ro-bind", str(path), str(path)]
     for path in layout.writable:
         args += ["--bind", str(path), str(path)]
     args += ["--bind", str(ws), str(ws)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -348,3 +349,28 @@ async def test_plan_mode_runs_read_only_commands_only(place: Path, fake_server: 
     assert [f.is_error for f in finished] == [False, True]
     assert "plan mode" in finished[1].result_text
     assert not (place / "ws" / "made").exists()
+
+
+def test_tools_of_a_venv_under_a_hidden_temp_folder_stay_visible(tmp_path: Path) -> None:
+    """A project cloned under /tmp keeps its venv's programs inside the sandbox (read-only)."""
+    from core.sandbox.bwrap import layout_for, wrap
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    tool = venv / "bin" / "mytool"
+    tool.write_text("#!/bin/sh\necho tool-ran\n")
+    tool.chmod(0o755)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    env = {"HOME": str(tmp_path), "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
+    layout = layout_for(workspace, env=env)
+    if not any(str(tmp_path).startswith(str(p)) for p in layout.private):
+        pytest.skip(f"{tmp_path} is not under a temp folder the sandbox hides")
+    assert venv in layout.toolchains
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    argv = wrap(["sh", "-c", f"mytool && touch {venv}/written"], layout)
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+    assert "tool-ran" in result.stdout, result.stderr
+    assert not (venv / "written").exists()
