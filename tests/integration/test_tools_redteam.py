@@ -386,6 +386,7 @@ def run_stoa(
     extra: list[str] | None = None,
     wrap: list[str] | None = None,
     matchers: list[Callable[[Any], bool] | None] | None = None,
+    model: str = MODEL,
 ) -> Run:
     """One ``stoa -p`` run: each batch is one model reply of tool calls, then a final text."""
     counter = 0
@@ -400,7 +401,7 @@ def run_stoa(
         replies.append(reply(tool_calls=calls, match=match) if match else reply(tool_calls=calls))
     replies.append(reply(text="done"))
     world.server.script(*replies)
-    argv = [*(wrap or []), *STOA, "-m", MODEL, "--mode", mode, *(extra or []), "-p", "red team"]
+    argv = [*(wrap or []), *STOA, "-m", model, "--mode", mode, *(extra or []), "-p", "red team"]
     proc = subprocess.run(
         argv,
         env=world.env,
@@ -777,6 +778,26 @@ def test_every_escape_is_refused_headless(world: World, mode: str) -> None:
     assert (ws / ".env").read_text() == f"API_KEY={ENV_CANARY}\n"
     assert (ws / "secrets" / "key.txt").read_text() == f"{SECRET_CANARY}\n"
     assert (ws / "README.md").exists() and (ws / "link_file").is_symlink()
+
+
+@pytest.mark.parametrize("model", ["gpt-5.5", "qwen3:8b"])
+def test_escapes_on_the_openai_wire_formats(world: World, model: str) -> None:
+    """The same refusals over the Responses API and Chat Completions (whose tool results carry
+    no error flag: the refusal is in the text)."""
+    cases = [c for c in escape_cases(world) if c.expect == "refused"][::4]
+    extra = (
+        ["--provider", "openai-compatible", "--base-url", world.server.openai_base_url]
+        if ":" in model
+        else []
+    )
+    run = run_stoa(world, [cases], mode="auto", model=model, extra=extra)
+    for case in cases:
+        result = run.results[case.id]
+        text = result.text.removeprefix("Error: ")  # how the OpenAI formats mark a failed call
+        assert text.startswith(REFUSED), (case.tool, case.args, result.text[:200])
+        assert not any(c in result.text for c in ALL_CANARIES)
+    for body in run.raw:
+        assert not any(c.encode() in body for c in ALL_CANARIES)
 
 
 # ---- web_fetch: SSRF ------------------------------------------------------------------------
