@@ -23,31 +23,35 @@ def composer(screen: str) -> list[str]:
     return lines[top[-1] + 1 : bottom[-1]] if top and bottom else []
 
 
+# Generous: other suites may be loading the machine; a failure shows the screen it waited on.
+WAIT = 60.0
+
+
 def test_a_conversation_in_tmux(tmp_path: Path, fake_server: FakeServer) -> None:
     fake_server.script(reply(text="Hello from the **fake** model."), reply(text="Second reply."))
     app = TmuxStoa(tmp_path, fake_server.base_url, hold=True)
     app.start()
     try:
-        app.wait_for_text("Message Stoa")
+        app.wait_for_text("Message Stoa", timeout=WAIT)
         app.send_keys("first line", literal=True)
         app.send_keys("M-Enter")  # Alt+Enter: ESC CR
         app.send_keys("second line", literal=True)
-        app.wait_for_text("second line")
+        app.wait_for_text("second line", timeout=WAIT)
         lines = composer(app.screen())
         assert any("first line" in line for line in lines) and any("second line" in line for line in lines)
         app.send_keys("Enter")
-        app.wait_for_text("Hello from the fake model.")
+        app.wait_for_text("Hello from the fake model.", timeout=WAIT)
         request = fake_server.model_requests()[0].body["messages"][-1]
         assert request["content"][-1]["text"] == "first line\nsecond line"
         # History: Up brings the last prompt back (once the turn is over).
-        app.wait_for_last_line(lambda screen: "working" not in screen.splitlines()[-1])
+        app.wait_for_last_line(lambda screen: "working" not in screen.splitlines()[-1], timeout=WAIT)
         app.send_keys("Up")
-        app.wait_for_last_line(lambda screen: any("second line" in line for line in composer(screen)))
+        app.wait_for_last_line(lambda screen: any("second line" in line for line in composer(screen)), timeout=WAIT)
         app.send_keys("C-u", "BSpace", "C-u")
         app.send_keys("/ex", literal=True)
-        app.wait_for_text("/exit")
+        app.wait_for_text("/exit", timeout=WAIT)
         app.send_keys("Enter")
-        app.wait_for_text("[exit 0]")
+        app.wait_for_text("[exit 0]", timeout=WAIT)
         assert "resume it with: stoa -r" in app.screen()
     finally:
         app.stop()
