@@ -1245,6 +1245,7 @@ class DeleteFile(Tool):
 
     def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=True)
+        _refuse_root(resolved)  # no question for what can never be done
         return [path_access(resolved, "write", Effect.DESTRUCTIVE, "deletes")]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
