@@ -774,6 +774,12 @@ class McpManager:
         if isinstance(leaf, FileNotFoundError) and config.transport == "stdio":
             if config.cwd is not None and not config.cwd.is_dir():
                 return f"the folder {config.cwd} (cwd) does not exist"
+            interpreter = _missing_interpreter(config, self.config.env.get("PATH", os.defpath))
+            if interpreter:
+                return (
+                    f"{config.command!r} is a script whose interpreter ({interpreter}, on its #! line) "
+                    "does not exist; install it or fix that line"
+                )
             return _not_found_text(config)
         if isinstance(leaf, PermissionError) and config.transport == "stdio":
             return f"cannot run {config.command!r}: permission denied (is it executable? chmod +x)"
@@ -872,6 +878,8 @@ def _resolve_command(config: McpServerConfig, path_var: str) -> str:
             candidate = config.cwd / candidate
         if not candidate.exists():
             raise _CommandError(f"the command {command!r} does not exist ({candidate}); fix command in {config.source}")
+        if candidate.is_dir():
+            raise _CommandError(f"the command {command!r} is a folder, not a program; fix command in {config.source}")
         if not os.access(candidate, os.X_OK):
             raise _CommandError(f"{candidate} is not executable (chmod +x it, or run it through its interpreter)")
         return str(candidate)
@@ -879,6 +887,22 @@ def _resolve_command(config: McpServerConfig, path_var: str) -> str:
     if found is None:
         raise _CommandError(_not_found_text(config))
     return found
+
+
+def _missing_interpreter(config: McpServerConfig, path_var: str) -> str:
+    """The interpreter named on the #! line of the command, when the command exists but that does not."""
+    try:
+        path = _resolve_command(config, path_var)
+        with open(path, "rb") as handle:
+            first = handle.readline(300)
+    except (OSError, _CommandError):
+        return ""
+    if not first.startswith(b"#!"):
+        return ""
+    words = first[2:].decode("utf-8", "replace").split()
+    if not words or Path(words[0]).exists():
+        return ""
+    return words[0]
 
 
 def _not_found_text(config: McpServerConfig) -> str:

@@ -506,6 +506,32 @@ async def test_mcpserver_over_http(tmp_path: Path, http_servers: list[HttpServer
 # ---- config ---------------------------------------------------------------------------------
 
 
+async def test_commands_that_cannot_run_say_why(tmp_path: Path) -> None:
+    scripts = tmp_path / "bin"
+    scripts.mkdir()
+    shebang = scripts / "server"
+    shebang.write_text("#!/no/such/interpreter\n")
+    shebang.chmod(0o755)
+    manager = await started(
+        tmp_path,
+        {
+            "folder": {"command": str(scripts)},
+            "script": {"command": str(shebang)},
+            "echoes": {"command": "cat", "startup_timeout_seconds": 2},  # answers our requests with our requests
+            "talks": {"command": "yes", "startup_timeout_seconds": 1},
+        },
+    )
+    try:
+        states = manager.states
+        assert all(states[n].status is ServerStatus.FAILED for n in states), [s.status_text for s in states.values()]
+        assert "is a folder, not a program" in states["folder"].message
+        assert "interpreter (/no/such/interpreter, on its #! line) does not exist" in states["script"].message
+        assert "are not MCP messages (first: 'y')" in states["talks"].message
+    finally:
+        await manager.close()
+
+
+
 async def test_server_names_ending_with_underscore_are_refused(tmp_path: Path) -> None:
     """``a_`` + ``___`` + ``x`` reads as server ``a``'s tool ``_x``: an ``Mcp(a)`` allow rule would
     have covered server ``a_``."""
