@@ -12,6 +12,14 @@ Nothing here blocks start-up (``start_all`` returns at once), nothing waits with
 and nothing a server does (a bad command, junk on stdout, a 401, a crash, a hang) raises
 into the app: each becomes a status with a message that says what to do next. Status
 changes are pushed to subscribers (the UI, headless mode) as they happen.
+
+No process outlives its server: each stdio server's processes carry a marker variable, and
+whatever still carries it when the server stops (a helper it started, a child that ignores
+SIGTERM) is ended; SIGTERM and SIGHUP, which end Python without clean-up, do the same first.
+An HTTP server that restarted and forgot our session gets a new one, and the call is made
+again (it had not run). What servers send is taken leniently where the SDK is strict: a tool
+described wrongly is skipped alone, and a result that breaks its own output schema is kept
+with a note.
 """
 
 from __future__ import annotations
