@@ -37,6 +37,7 @@ class TmuxStoa:
         size: tuple[int, int] = (120, 40),
         record_frames: bool = False,
         hold: bool = False,
+        marker: str | None = None,
     ) -> None:
         self.folder = folder
         self.workspace = folder / "project"
@@ -52,6 +53,7 @@ class TmuxStoa:
         self.started_at = 0.0
         # Keep the pane open after the app exits, showing what it printed and its exit code.
         self.hold = hold
+        self.marker = marker
 
     def env(self) -> dict[str, str]:
         env = {
@@ -69,6 +71,8 @@ class TmuxStoa:
         }
         if self.frames_file is not None:
             env["STOA_BENCH_FRAMES"] = str(self.frames_file)
+        if self.marker:
+            env["STOA_BENCH_MARKER"] = self.marker
         return env
 
     def start(self) -> float:
