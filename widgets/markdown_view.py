@@ -170,9 +170,20 @@ class MarkdownView(Widget):
                 source = "".join(lines[start:end])
                 self._mv_blocks.append(_Block(source, tokens[first:after], estimate=estimate_height(source, width)))
             self._mv_tail = "".join(lines[tokens[openers[-1]].map[0] :])
+        previous = self._mv_tail_lines
         self._mv_tail_lines = None
-        if self.is_mounted:
-            self.refresh(layout=True)
+        if not self.is_mounted:
+            return
+        if len(openers) <= 1 and previous is not None and self._mv_width:
+            # Text added to the open block: if it still takes as many lines, only repaint (a
+            # layout pass of the whole log costs far more, and keystrokes wait for it).
+            self._mv_tail_lines = (
+                self._render_source(self._mv_tail, None, self._mv_width) if self._mv_tail.strip() else []
+            )
+            if len(self._mv_tail_lines) == len(previous):
+                self.refresh()
+                return
+        self.refresh(layout=True)
 
     def set_source(self, text: str) -> None:
         self._mv_blocks.clear()
