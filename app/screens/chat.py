@@ -225,7 +225,7 @@ class ChatScreen(Screen[None]):
             sandbox=self._sandbox_label(),
             workspace=self.workspace_label(),
             context_window=agent.model.context_window,
-            queued=len(self.queued),
+            queued=len(self.queued) + len(self._next_turn),
             **changes,
         )
 
