@@ -67,6 +67,8 @@ class ToolRecord(Record):
     started_at: float = 0.0
     elapsed: float | None = None
     expanded: bool = False
+    # The permission prompt for this call is open.
+    awaiting_approval: bool = False
 
     @property
     def finished(self) -> bool:

@@ -286,7 +286,9 @@ class ToolCallView(Vertical, can_focus=True):
             parts.append(f"exit {display['exit_code']}")
         elif record.status == "error":
             parts.append("failed")
-        if record.status == "running":
+        if record.status == "running" and record.awaiting_approval:
+            parts.append("waiting for your approval")
+        elif record.status == "running":
             parts.append(format_elapsed(max(0.0, self.clock() - record.started_at)))
             if self._is_shell() and record.output:
                 parts.append(f"{len(record.output)} lines")
@@ -345,6 +347,10 @@ class ToolCallView(Vertical, can_focus=True):
         if body is not None:
             self._body = body
             await self.mount(body)
+
+    def set_awaiting_approval(self, waiting: bool) -> None:
+        self.record.awaiting_approval = waiting
+        self._render_row()
 
     def set_expanded(self, expanded: bool) -> None:
         if self._body is None or self.record.expanded == expanded:

@@ -594,7 +594,18 @@ class ChatScreen(Screen[None]):
 
     async def _on_PermissionRequested(self, event: ev.PermissionRequested) -> None:
         await self._finish_streams()
+        self._mark_awaiting(event.request.call_id, True)
         self._permission_worker = self._ask_permission(event)
+
+    def _mark_awaiting(self, call_id: str, waiting: bool) -> None:
+        record = self._tools.get(call_id)
+        if record is None:
+            return
+        view = self.log_view.widget_of(record)
+        if isinstance(view, ToolCallView):
+            view.set_awaiting_approval(waiting)
+        else:
+            record.awaiting_approval = waiting
 
     async def _on_PlanUpdated(self, event: ev.PlanUpdated) -> None:
         self.plan_panel.update_plan(event.steps, event.explanation)
@@ -706,6 +717,7 @@ class ChatScreen(Screen[None]):
                 decision = await self.app.push_screen_wait(screen)
         finally:
             self._permission_screen = None
+            self._mark_awaiting(event.request.call_id, False)
         if decision is not None and not future.done():
             with suppress(asyncio.InvalidStateError):
                 future.set_result(decision)

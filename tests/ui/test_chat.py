@@ -539,12 +539,16 @@ async def test_ctrl_c_during_a_permission_prompt_closes_it_and_interrupts(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"delete it", "enter")
         await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the permission modal")
+        (waiting,) = records_of(app, ToolRecord)
+        assert waiting.awaiting_approval
+        view = app.chat.log_view.widget_of(waiting)
+        assert isinstance(view, ToolCallView) and "waiting for your approval" in widget_text(view._row)
         await pilot.press("ctrl+c")
         await wait_idle(app)
         assert app.screen is app.chat
         assert (workspace / "keep.txt").exists()
         (tool,) = records_of(app, ToolRecord)
-        assert tool.status == "interrupted"
+        assert tool.status == "interrupted" and not tool.awaiting_approval
         assert any(n.title == "Interrupted" for n in records_of(app, NoticeRecord))
         await pilot.press(*"ok", "enter")
         await wait_idle(app)
