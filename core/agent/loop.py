@@ -76,6 +76,9 @@ class _Done:
     pass
 
 
+_STREAMING = (ev.AssistantTextDelta, ev.ThinkingDelta, ev.ToolCallOutput)
+
+
 _DONE = _Done()
 
 
@@ -199,7 +202,9 @@ class Agent:
     def _emit(self, event: ev.Event) -> None:
         if self._queue is not None:
             self._queue.put_nowait(event)
-        if self.observer is not None:
+        # Streaming fragments are not persisted (the completed message is): skipping them
+        # spares a task per token, which cost more than the provider stream itself.
+        if self.observer is not None and not isinstance(event, _STREAMING):
             self._observe(self.observer.event(event))
 
     def _observe(self, coro: Any) -> None:
