@@ -16,20 +16,20 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from app.commands import SlashCommandsProvider
-from app.screens.chat import ChatScreen
+from stoa.app.commands import SlashCommandsProvider
+from stoa.app.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
-    from core.config import StoaConfig
-    from core.providers.types import Message
-    from core.runtime import Runtime
+    from stoa.core.config import StoaConfig
+    from stoa.core.providers.types import Message
+    from stoa.core.runtime import Runtime
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 QUIT_WINDOW_SECONDS = 2.0
 # What a provider's first request imports (warmed up in a thread after start-up).
 SDK_MODULES: dict[str, tuple[str, ...]] = {
-    "anthropic": ("anthropic", "core.providers.anthropic"),
-    "openai": ("openai", "core.providers.openai_responses"),
+    "anthropic": ("anthropic", "stoa.core.providers.anthropic"),
+    "openai": ("openai", "stoa.core.providers.openai_responses"),
 }
 
 
@@ -120,9 +120,9 @@ class StoaApp(App[int]):
         import importlib
 
         try:
-            modules = ["core.sessions"] if self.sessions else []
+            modules = ["stoa.core.sessions"] if self.sessions else []
             if self.start_mcp and self.config.section("mcp-servers"):
-                modules.append("core.mcp")
+                modules.append("stoa.core.mcp")
             for module in modules:
                 await asyncio.to_thread(importlib.import_module, module)
             if self.detect_sandbox and "sandbox" not in self.runtime.services:
@@ -130,10 +130,10 @@ class StoaApp(App[int]):
             if self.sessions:
                 await self._open_session()
             if self.start_mcp and self.config.section("mcp-servers"):
-                from core.mcp import attach
+                from stoa.core.mcp import attach
 
                 manager = attach(self.runtime)
-                from app.mcp_commands import watch_manager
+                from stoa.app.mcp_commands import watch_manager
 
                 watch_manager(self.chat, manager)
                 for warning in manager.warnings:
@@ -150,7 +150,7 @@ class StoaApp(App[int]):
         import asyncio
         import importlib
 
-        modules = ["widgets.assistant", *SDK_MODULES.get(self.runtime.agent.model.provider, ("openai",))]
+        modules = ["stoa.widgets.assistant", *SDK_MODULES.get(self.runtime.agent.model.provider, ("openai",))]
         for module in modules:
             try:
                 await asyncio.to_thread(importlib.import_module, module)
@@ -160,21 +160,21 @@ class StoaApp(App[int]):
     async def _detect_sandbox(self) -> None:
         import asyncio
 
-        from core.sandbox import status_for
+        from stoa.core.sandbox import status_for
 
         status = await asyncio.to_thread(status_for, self.config)
         self.runtime.services.setdefault("sandbox", status)
         self.chat.refresh_status()
 
     async def _open_session(self) -> None:
-        from core.sessions import SessionStoreError, open_session, open_store
+        from stoa.core.sessions import SessionStoreError, open_session, open_store
 
         runtime = self.runtime
         resume, continue_latest = self.resume, self.continue_latest
         try:
             if resume == "":
                 # -r without an id: let the person pick.
-                from app.screens.resume import ResumePickerScreen
+                from stoa.app.screens.resume import ResumePickerScreen
 
                 store = await open_store(runtime)
                 home = self.config.env.get("HOME")
@@ -196,7 +196,7 @@ class StoaApp(App[int]):
         """Save the session and stop MCP servers (no server process outlives the app)."""
         services = self.runtime.services
         if "session" in services or "store" in services:
-            from core.sessions import close_session
+            from stoa.core.sessions import close_session
 
             try:
                 await close_session(self.runtime)

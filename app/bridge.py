@@ -15,7 +15,7 @@ from typing import Literal
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from core import events as ev
+from stoa.core import events as ev
 
 StreamKind = Literal["text", "thinking", "output"]
 

@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stoa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    from core.config import ConfigError, load_config
-    from core.runtime import Choices
+    from stoa.core.config import ConfigError, load_config
+    from stoa.core.runtime import Choices
 
     choices = Choices(
         model=args.model,
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         max_tokens=args.max_tokens,
     )
     if choices.provider is not None:
-        from core.models import ALL_PROVIDERS
+        from stoa.core.models import ALL_PROVIDERS
 
         if choices.provider not in ALL_PROVIDERS:
             print(f"stoa: error: unknown provider {choices.provider!r}; choose one of {', '.join(ALL_PROVIDERS)}", file=sys.stderr)
@@ -157,11 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_RUNTIME
 
     if args.check_connection:
-        from app.headless import check_connection
+        from stoa.app.headless import check_connection
 
         return check_connection(config, choices)
     if invocation.headless:
-        from app.headless import run_headless
+        from stoa.app.headless import run_headless
 
         return run_headless(
             config,
@@ -174,14 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.output_format != "text":
         print("stoa: error: --output-format needs a prompt (headless mode)", file=sys.stderr)
         return EXIT_USAGE
-    from app.tui import run_tui
+    from stoa.app.tui import run_tui
 
     return run_tui(config, choices, resume=args.resume, continue_latest=args.continue_latest)
 
 
 def _sandbox_state() -> str:
     try:
-        from core.sandbox import describe_sandbox
+        from stoa.core.sandbox import describe_sandbox
     except ImportError:
         return "not available in this build"
     return describe_sandbox()

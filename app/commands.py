@@ -9,7 +9,7 @@ Example (a picker from another module)::
 
     @command("model", "Switch the model", args="[name]")
     async def _model(ctx: CommandContext) -> None:
-        from app.screens.model_picker import ModelPickerScreen
+        from stoa.app.screens.model_picker import ModelPickerScreen
         ...
 """
 
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from widgets.composer import SlashItem
+from stoa.widgets.composer import SlashItem
 
 if TYPE_CHECKING:
-    from app.screens.chat import ChatScreen
-    from core.runtime import Runtime
+    from stoa.app.screens.chat import ChatScreen
+    from stoa.core.runtime import Runtime
 
 
 @dataclass
@@ -173,7 +173,7 @@ class SlashCommandsProvider(Provider):
     """Lists the slash commands in the Ctrl+P palette (same registry as the slash list)."""
 
     def _chat(self) -> ChatScreen | None:
-        from app.screens.chat import ChatScreen
+        from stoa.app.screens.chat import ChatScreen
 
         for screen in reversed(self.app.screen_stack):
             if isinstance(screen, ChatScreen):
@@ -211,7 +211,7 @@ class SlashCommandsProvider(Provider):
 
 @command("help", "Show every key binding and command", aliases=("?",))
 async def _help(ctx: CommandContext) -> None:
-    from app.screens.help import HelpScreen
+    from stoa.app.screens.help import HelpScreen
 
     await ctx.app.push_screen(HelpScreen())
 
@@ -226,8 +226,8 @@ async def _clear(ctx: CommandContext) -> None:
 async def _resume(ctx: CommandContext) -> None:
     from pathlib import Path
 
-    from app.screens.resume import ResumePickerScreen
-    from core.sessions import SessionStoreError, open_store, switch_to
+    from stoa.app.screens.resume import ResumePickerScreen
+    from stoa.core.sessions import SessionStoreError, open_store, switch_to
 
     runtime = ctx.runtime
     try:
@@ -284,5 +284,5 @@ def _normal(ctx: CommandContext) -> None:
 
 
 # /mcp, /model, /effort, /key, /status (registered by importing their modules).
-import app.mcp_commands  # noqa: E402
-import app.model_commands  # noqa: E402, F401
+import stoa.app.mcp_commands  # noqa: E402
+import stoa.app.model_commands  # noqa: E402, F401

@@ -14,9 +14,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-from core import events as ev
-from core.config import StoaConfig
-from core.runtime import Choices, MissingKeyError, Runtime
+from stoa.core import events as ev
+from stoa.core.config import StoaConfig
+from stoa.core.runtime import Choices, MissingKeyError, Runtime
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 
@@ -108,9 +108,9 @@ def run_headless(
 
 
 def _build(config: StoaConfig, choices: Choices, err: TextIO) -> Runtime | int:
-    from core.models import UnknownModelError, UnsupportedEffortError
-    from core.permissions.approver import RefusingApprover
-    from core.runtime import NoLocalModelError, build_runtime
+    from stoa.core.models import UnknownModelError, UnsupportedEffortError
+    from stoa.core.permissions.approver import RefusingApprover
+    from stoa.core.runtime import NoLocalModelError, build_runtime
 
     try:
         return build_runtime(config, choices, approver=RefusingApprover())
@@ -140,7 +140,7 @@ async def _run(
     agent = runtime.agent
     for warning in config.warnings:
         err.write(f"warning: {warning}\n")
-    from core.sessions import SessionStoreError, close_session, open_session
+    from stoa.core.sessions import SessionStoreError, close_session, open_session
 
     try:
         # Headless titles come from the first line of the prompt: no extra model call.
@@ -174,7 +174,7 @@ async def _run(
         await _close(runtime)
     success = printer.error is None and not printer.interrupted
     if output_format == "json":
-        from core.cost import summarize
+        from stoa.core.cost import summarize
 
         total = agent.ledger.total
         run_usage = {
@@ -206,7 +206,7 @@ async def _start_mcp(runtime: Runtime, err: TextIO) -> None:
     """Headless needs the MCP tools for its one turn: start the servers and wait (bounded)."""
     if not runtime.config.section("mcp-servers"):
         return
-    from core.mcp import attach
+    from stoa.core.mcp import attach
 
     manager = attach(runtime)
     for warning in manager.warnings:
@@ -235,7 +235,7 @@ async def _close(runtime: Runtime) -> None:
 
 def check_connection(config: StoaConfig, choices: Choices) -> int:
     """`stoa --check-connection`: try each configured provider, report latency or the error."""
-    from app.status import connection_report
+    from stoa.app.status import connection_report
 
     text, ok = asyncio.run(connection_report(config, choices))
     print(text)

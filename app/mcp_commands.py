@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.commands import CommandContext, command
+from stoa.app.commands import CommandContext, command
 
 if TYPE_CHECKING:
-    from core.mcp.manager import McpManager, ServerState
+    from stoa.core.mcp.manager import McpManager, ServerState
 
 _WATCHED = "mcp_watched"
 
@@ -39,7 +39,7 @@ def watch_manager(chat: Any, manager: McpManager) -> None:
     home = Path(home_text) if home_text else None
 
     def changed(state: ServerState) -> None:
-        from app.screens.mcp import shorten
+        from stoa.app.screens.mcp import shorten
 
         status = state.status.value
         previous = last.get(state.name)
@@ -66,7 +66,7 @@ def _set_status(chat: Any, label: str) -> None:
 
 
 def _manager(ctx: CommandContext) -> McpManager:
-    from core.mcp import attach
+    from stoa.core.mcp import attach
 
     manager = attach(ctx.runtime)
     watch_manager(ctx.screen, manager)
@@ -75,12 +75,12 @@ def _manager(ctx: CommandContext) -> McpManager:
 
 @command("mcp", "MCP servers: list, add, add-http, remove, reconnect", args="[list|add|add-http|remove|reconnect]")
 async def _mcp(ctx: CommandContext) -> None:
-    from core.mcp.commands import parse_command, run_command
+    from stoa.core.mcp.commands import parse_command, run_command
 
     manager = _manager(ctx)
     words = ctx.args.split()
     if not words or words[0] in ("list", "ls"):
-        from app.screens.mcp import McpServersScreen
+        from stoa.app.screens.mcp import McpServersScreen
 
         home = ctx.runtime.config.env.get("HOME")
         await ctx.app.push_screen(

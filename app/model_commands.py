@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.commands import REGISTRY, CommandContext, command
-from core.keys import env_var_for, has_any_cloud_key, rejected_key_message
-from core.models import (
+from stoa.app.commands import REGISTRY, CommandContext, command
+from stoa.core.keys import env_var_for, has_any_cloud_key, rejected_key_message
+from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
     DEFAULT_OPENAI_MODEL,
@@ -22,14 +22,14 @@ from core.models import (
     compatible_model,
     resolve_model,
 )
-from core.switching import SwitchError, SwitchResult, cycle_effort, switch_effort, switch_model
+from stoa.core.switching import SwitchError, SwitchResult, cycle_effort, switch_effort, switch_model
 
 if TYPE_CHECKING:
-    from app.screens.chat import ChatScreen
-    from app.screens.keys import KeyManagerScreen
-    from core.models import ModelInfo
-    from core.providers.detect import LocalServer
-    from core.runtime import Runtime
+    from stoa.app.screens.chat import ChatScreen
+    from stoa.app.screens.keys import KeyManagerScreen
+    from stoa.core.models import ModelInfo
+    from stoa.core.providers.detect import LocalServer
+    from stoa.core.runtime import Runtime
 
 # runtime.services keys: what detection found, and (for tests or embedding) a replacement probe.
 LOCAL_SERVERS = "local_servers"
@@ -46,14 +46,14 @@ def local_servers(runtime: Runtime) -> list[LocalServer]:
 
 
 def local_models(runtime: Runtime) -> list[ModelInfo]:
-    from app.screens.model_picker import local_model_infos
+    from stoa.app.screens.model_picker import local_model_infos
 
     return local_model_infos(local_servers(runtime))
 
 
 async def detect_servers(runtime: Runtime) -> list[LocalServer]:
     """Probe Ollama/LM Studio and a configured compatible server; remember what answered."""
-    from core.providers.detect import detect_compatible, detect_local_servers
+    from stoa.core.providers.detect import detect_compatible, detect_local_servers
 
     config = runtime.config
     probe = runtime.services.get(DETECT)
@@ -61,7 +61,7 @@ async def detect_servers(runtime: Runtime) -> list[LocalServer]:
     provider = runtime.choices.provider or config.settings.provider
     base_url = runtime.choices.base_url or config.settings.base_url
     if provider in COMPATIBLE_PROVIDERS and provider not in ("ollama", "lmstudio"):
-        from core.config import DEFAULT_BASE_URLS
+        from stoa.core.config import DEFAULT_BASE_URLS
 
         url = base_url or DEFAULT_BASE_URLS.get(provider)
         if url:
@@ -123,7 +123,7 @@ def apply_model(screen: ChatScreen, spec: str, effort: str | None = None) -> Swi
 
 def _remember_local_endpoint(runtime: Runtime, model: ModelInfo) -> None:
     """A model of a detected server at a non-default address: point the provider pool there."""
-    from core.config import DEFAULT_BASE_URLS
+    from stoa.core.config import DEFAULT_BASE_URLS
 
     server = next((s for s in local_servers(runtime) if s.provider == model.provider and model.id in s.models), None)
     if server is None or server.base_url == DEFAULT_BASE_URLS.get(model.provider):
@@ -146,7 +146,7 @@ def apply_effort(screen: ChatScreen, level: str) -> SwitchResult | None:
 
 
 def key_manager_for(screen: Any, provider: str | None = None, *, message: str | None = None) -> KeyManagerScreen:
-    from app.screens.keys import KeyManagerScreen
+    from stoa.app.screens.keys import KeyManagerScreen
 
     config = screen.runtime.config
     return KeyManagerScreen(config.paths, config.env, provider=provider, message=message, workspace=config.workspace)
@@ -156,7 +156,7 @@ def key_manager_for(screen: Any, provider: str | None = None, *, message: str | 
 
 
 async def open_model_picker(screen: ChatScreen) -> None:
-    from app.screens.model_picker import ModelPickerScreen, model_spec
+    from stoa.app.screens.model_picker import ModelPickerScreen, model_spec
 
     runtime = screen.runtime
 
@@ -176,7 +176,7 @@ async def open_model_picker(screen: ChatScreen) -> None:
 
 
 async def open_effort_picker(screen: ChatScreen) -> None:
-    from app.screens.model_picker import EffortPickerScreen
+    from stoa.app.screens.model_picker import EffortPickerScreen
 
     agent = screen.runtime.agent
     if len(agent.model.efforts) == 1:
@@ -220,7 +220,7 @@ def after_turn_failed(screen: ChatScreen, event: Any) -> None:
     """
     from dataclasses import replace
 
-    from core.providers.openai_chat import NO_TOOLS_HINT
+    from stoa.core.providers.openai_chat import NO_TOOLS_HINT
 
     agent = screen.runtime.agent
     model = agent.model
@@ -246,7 +246,7 @@ def needs_onboarding(runtime: Runtime) -> bool:
 
 async def run_onboarding(screen: ChatScreen) -> bool:
     """Show the onboarding screen and set the session up from the choice. False = quit."""
-    from app.screens.keys import OnboardingScreen
+    from stoa.app.screens.keys import OnboardingScreen
 
     runtime = screen.runtime
     config = runtime.config
@@ -310,7 +310,7 @@ async def _effort_command(ctx: CommandContext) -> None:
            aliases=("keys",))
 async def _key_command(ctx: CommandContext) -> None:
     provider = ctx.args.strip().lower() or None
-    from core.models import ALL_PROVIDERS
+    from stoa.core.models import ALL_PROVIDERS
 
     if provider is not None and provider not in ALL_PROVIDERS:
         ctx.error(f"unknown provider {provider!r}", hint="choose one of " + ", ".join(ALL_PROVIDERS))
@@ -320,7 +320,7 @@ async def _key_command(ctx: CommandContext) -> None:
 
 @_register("status", "Show the model, usage per model, and check each provider's connection")
 async def _status_command(ctx: CommandContext) -> None:
-    from app.status import status_report
+    from stoa.app.status import status_report
 
     ctx.info("checking the providers…")
     text, ok = await status_report(ctx.runtime)

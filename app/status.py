@@ -15,17 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.config import StoaConfig
-from core.keys import PROVIDER_LABELS, env_var_for, key_file_problem, key_status, rejected_key_message
-from core.models import (
+from stoa.core.config import StoaConfig
+from stoa.core.keys import PROVIDER_LABELS, env_var_for, key_file_problem, key_status, rejected_key_message
+from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
     DEFAULT_OPENAI_MODEL,
     ModelInfo,
     UnknownModelError,
 )
-from core.providers.base import Provider, ProviderError
-from core.runtime import Choices, base_url_for, choose_model
+from stoa.core.providers.base import Provider, ProviderError
+from stoa.core.runtime import Choices, base_url_for, choose_model
 
 CHECK_TIMEOUT = 20.0
 # Providers whose key alone makes them "configured" (compatible servers need choosing).
@@ -127,7 +127,7 @@ async def check_provider(
     model: str | None = None,
     timeout_s: float = CHECK_TIMEOUT,
 ) -> ProviderCheck:
-    from core.providers.factory import check_connection
+    from stoa.core.providers.factory import check_connection
 
     status = key_status(provider, config.env, config.paths)
     source = status.source if status.origin in ("env", "saved") else None
@@ -173,7 +173,7 @@ async def check_providers(
     timeout_s: float = CHECK_TIMEOUT,
 ) -> list[ProviderCheck]:
     """Check every configured provider at once. ``pool`` is a ``ProviderPool`` (one is made if None)."""
-    from core.providers.factory import ProviderPool
+    from stoa.core.providers.factory import ProviderPool
 
     own_pool = pool is None
     if pool is None:
@@ -225,7 +225,7 @@ def format_checks(checks: list[ProviderCheck]) -> str:
 
 
 async def _no_provider_text(config: StoaConfig) -> str:
-    from core.providers.detect import detect_local_servers
+    from stoa.core.providers.detect import detect_local_servers
 
     servers = await detect_local_servers(env=config.env)
     lines = [

@@ -15,21 +15,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.app import StoaApp
-    from core.config import StoaConfig
-    from core.models import ModelInfo
-    from core.providers.base import Provider
-    from core.providers.types import Message
-    from core.runtime import Choices, Runtime
+    from stoa.app.app import StoaApp
+    from stoa.core.config import StoaConfig
+    from stoa.core.models import ModelInfo
+    from stoa.core.providers.base import Provider
+    from stoa.core.providers.types import Message
+    from stoa.core.runtime import Choices, Runtime
 
 __all__ = ["StoaApp", "make_app", "run_tui"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("StoaApp", "_teach_alt_enter"):
-        import app.app
+        from stoa.app import app as app_module
 
-        return getattr(app.app, name)
+        return getattr(app_module, name)
     raise AttributeError(name)
 
 
@@ -56,14 +56,14 @@ def make_app(
     session of this project. ``start_mcp``: start the configured MCP servers in the background.
     ``detect_sandbox``: probe bubblewrap (in a thread) for the status bar.
     """
-    from app.app import StoaApp, _teach_alt_enter
+    from stoa.app.app import StoaApp, _teach_alt_enter
 
     if runtime is None:
-        from core.runtime import build_runtime
+        from stoa.core.runtime import build_runtime
 
         runtime = build_runtime(config, choices, provider_for=provider_for, history=history)
     elif history is not None and not len(runtime.agent.history):
-        from core.agent.history import History
+        from stoa.core.agent.history import History
 
         runtime.agent.history = History(history)
     _teach_alt_enter()
@@ -99,8 +99,8 @@ def run_tui(
 
     # Paused until the first frame is drawn (StoaApp re-enables it and freezes start-up objects).
     gc.disable()
-    from core.models import UnknownModelError, UnsupportedEffortError
-    from core.runtime import NoLocalModelError, build_runtime
+    from stoa.core.models import UnknownModelError, UnsupportedEffortError
+    from stoa.core.runtime import NoLocalModelError, build_runtime
 
     try:
         runtime = build_runtime(config, choices)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.models import ModelInfo, find_model
-from core.providers.types import Usage
+from stoa.core.models import ModelInfo, find_model
+from stoa.core.providers.types import Usage
 
 
 def request_cost(model: ModelInfo | None, usage: Usage) -> float:

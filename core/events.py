@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.providers.types import Message, StopReason, Usage
+from stoa.core.providers.types import Message, StopReason, Usage
 
 if TYPE_CHECKING:
-    from core.permissions.approver import PermissionDecision, PermissionRequest
+    from stoa.core.permissions.approver import PermissionDecision, PermissionRequest
 
 
 @dataclass(frozen=True)

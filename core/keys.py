@@ -26,8 +26,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaPaths, api_key_source
-from core.models import ALL_PROVIDERS
+from stoa.core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaPaths, api_key_source
+from stoa.core.models import ALL_PROVIDERS
 
 PROVIDER_LABELS: dict[str, str] = {
     "anthropic": "Anthropic",

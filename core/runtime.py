@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from core.agent.loop import Agent, RetryPolicy
-from core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaConfig
-from core.models import (
+from stoa.core.agent.loop import Agent, RetryPolicy
+from stoa.core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaConfig
+from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
     DEFAULT_OPENAI_MODEL,
@@ -22,11 +22,11 @@ from core.models import (
     resolve_model,
     validate_effort,
 )
-from core.permissions.approver import Approver
-from core.permissions.policy import PermissionPolicy
-from core.providers.base import Provider
-from core.providers.types import Message
-from core.tools.registry import ToolRegistry, default_registry
+from stoa.core.permissions.approver import Approver
+from stoa.core.permissions.policy import PermissionPolicy
+from stoa.core.providers.base import Provider
+from stoa.core.providers.types import Message
+from stoa.core.tools.registry import ToolRegistry, default_registry
 
 
 class MissingKeyError(Exception):
@@ -76,8 +76,8 @@ def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
 
 def _first_local_model(config: StoaConfig, provider: str, choices: Choices) -> str:
     """No --model on a local server: the first model the server lists (it may have any)."""
-    from core.config import DEFAULT_BASE_URLS
-    from core.providers.detect import first_model_sync
+    from stoa.core.config import DEFAULT_BASE_URLS
+    from stoa.core.providers.detect import first_model_sync
 
     base_url = base_url_for(config, provider, choices) or DEFAULT_BASE_URLS.get(provider)
     if provider == "openai-compatible" and not base_url:
@@ -132,9 +132,9 @@ def build_runtime(
     today: Callable[[], date] = date.today,
 ) -> Runtime:
     """Build everything a front-end needs. Raises UnknownModelError / UnsupportedEffortError."""
-    from core.instructions import system_prompt_factory
-    from core.permissions.setup import make_policy
-    from core.providers.factory import ProviderPool
+    from stoa.core.instructions import system_prompt_factory
+    from stoa.core.permissions.setup import make_policy
+    from stoa.core.providers.factory import ProviderPool
 
     choices = choices or Choices()
     model = choose_model(config, choices)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core.models import (
+from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     ModelInfo,
     UnknownModelError,
@@ -27,7 +27,14 @@ from core.models import (
     resolve_model,
     validate_effort,
 )
-from core.providers.types import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from stoa.core.providers.types import (
+    ImageBlock,
+    Message,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
 
 # Share of the context window above which a switch succeeds with a warning.
 TIGHT_CONTEXT_SHARE = 0.9

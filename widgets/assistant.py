@@ -8,8 +8,8 @@ not Textual's ``Markdown`` widget.
 
 from __future__ import annotations
 
-from widgets.markdown_view import MarkdownView
-from widgets.records import AssistantRecord
+from stoa.widgets.markdown_view import MarkdownView
+from stoa.widgets.records import AssistantRecord
 
 
 class AssistantMessage(MarkdownView):

@@ -15,8 +15,8 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from widgets.messages import NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
-from widgets.records import (
+from stoa.widgets.messages import NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
+from stoa.widgets.records import (
     AssistantRecord,
     NoticeRecord,
     Record,
@@ -25,7 +25,7 @@ from widgets.records import (
     UserRecord,
     WelcomeRecord,
 )
-from widgets.tool_call import ToolCallView
+from stoa.widgets.tool_call import ToolCallView
 
 DEFAULT_BUDGET_LINES = 1_500
 RESTORE_BATCH = 20
@@ -103,7 +103,7 @@ class ChatLog(VerticalScroll, can_focus=True):
         if isinstance(record, UserRecord):
             widget = UserMessage(record)
         elif isinstance(record, AssistantRecord):
-            from widgets.assistant import AssistantMessage
+            from stoa.widgets.assistant import AssistantMessage
 
             widget = AssistantMessage(record)
         elif isinstance(record, ThinkingRecord):

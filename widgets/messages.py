@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from widgets.records import NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
+from stoa.widgets.records import NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
 
 
 class UserMessage(Static):

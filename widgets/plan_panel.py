@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.events import PlanStep
+from stoa.core.events import PlanStep
 
 _MARKS = {"pending": "○", "in_progress": "◐", "completed": "●"}
 

@@ -21,8 +21,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Log, Static
 
-from widgets.diff_view import DiffView, diff_stats
-from widgets.records import ToolRecord
+from stoa.widgets.diff_view import DiffView, diff_stats
+from stoa.widgets.records import ToolRecord
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_OUTPUT_LINES = 2_000

@@ -30,16 +30,16 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker
 
-from app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
-from app.commands import REGISTRY, CommandContext, parse_slash
-from core import events as ev
-from core.permissions.approver import PermissionDecision
-from widgets.chat_log import ChatLog
-from widgets.composer import Composer, PromptInput
-from widgets.messages import ThinkingMessage
-from widgets.plan_panel import PlanPanel
-from widgets.queue_bar import QueueBar
-from widgets.records import (
+from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
+from stoa.app.commands import REGISTRY, CommandContext, parse_slash
+from stoa.core import events as ev
+from stoa.core.permissions.approver import PermissionDecision
+from stoa.widgets.chat_log import ChatLog
+from stoa.widgets.composer import Composer, PromptInput
+from stoa.widgets.messages import ThinkingMessage
+from stoa.widgets.plan_panel import PlanPanel
+from stoa.widgets.queue_bar import QueueBar
+from stoa.widgets.records import (
     AssistantRecord,
     NoticeLevel,
     NoticeRecord,
@@ -49,13 +49,13 @@ from widgets.records import (
     UserRecord,
     WelcomeRecord,
 )
-from widgets.status_bar import StatusBar
-from widgets.tool_call import ToolCallView
+from stoa.widgets.status_bar import StatusBar
+from stoa.widgets.tool_call import ToolCallView
 
 if TYPE_CHECKING:
-    from core.providers.types import Message
-    from core.runtime import Runtime
-    from widgets.assistant import AssistantMessage
+    from stoa.core.providers.types import Message
+    from stoa.core.runtime import Runtime
+    from stoa.widgets.assistant import AssistantMessage
 
 MODES_CYCLE = ("plan", "ask", "auto")
 INTERRUPT_GRACE_SECONDS = 3.0
@@ -182,12 +182,12 @@ class ChatScreen(Screen[None]):
         model = self.agent.model
         if self.runtime.has_key(model.provider):
             return
-        from app.model_commands import needs_onboarding
+        from stoa.app.model_commands import needs_onboarding
 
         if needs_onboarding(self.runtime):
             self.run_worker(self._onboard(), group="picker", description="onboarding", exit_on_error=False)
             return
-        from core.config import KEY_ENV_VARS
+        from stoa.core.config import KEY_ENV_VARS
 
         variable = KEY_ENV_VARS.get(model.provider, ("an API key",))[0]
         how = f"set {variable} in your shell (export {variable}=…) and start stoa again"
@@ -337,7 +337,7 @@ class ChatScreen(Screen[None]):
     # ---- turns ---------------------------------------------------------------------------------
 
     async def start_turn(self, text: str, display: str | None = None) -> None:
-        from core.runtime import MissingKeyError
+        from stoa.core.runtime import MissingKeyError
 
         display = text if display is None else display
         try:
@@ -661,7 +661,7 @@ class ChatScreen(Screen[None]):
         if restored:
             hint = (hint + "; " if hint else "") + "your message is back in the editor"
         await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=_failure_title(event.kind)))
-        from app.model_commands import after_turn_failed
+        from stoa.app.model_commands import after_turn_failed
 
         after_turn_failed(self, event)  # a rejected key opens /key; a model without tools drops them
 
@@ -757,7 +757,7 @@ class ChatScreen(Screen[None]):
         self.set_mode(MODES_CYCLE[(index + 1) % len(MODES_CYCLE)])
 
     def set_mode(self, mode: str) -> None:
-        from core.permissions.policy import MODES
+        from stoa.core.permissions.policy import MODES
 
         if mode not in MODES:
             self.show_notice("error", f"unknown trust mode {mode!r}", hint=f"choose one of {', '.join(MODES)}")
@@ -781,22 +781,22 @@ class ChatScreen(Screen[None]):
     # ---- model, effort, keys (app/model_commands.py) ------------------------------------------
 
     def action_model_picker(self) -> None:
-        from app.model_commands import open_model_picker
+        from stoa.app.model_commands import open_model_picker
 
         self.run_worker(open_model_picker(self), group="picker", description="model picker", exit_on_error=False)
 
     def action_effort_picker(self) -> None:
-        from app.model_commands import open_effort_picker
+        from stoa.app.model_commands import open_effort_picker
 
         self.run_worker(open_effort_picker(self), group="picker", description="effort picker", exit_on_error=False)
 
     def action_cycle_effort(self) -> None:
-        from app.model_commands import cycle_effort_now
+        from stoa.app.model_commands import cycle_effort_now
 
         cycle_effort_now(self)
 
     async def _onboard(self) -> None:
-        from app.model_commands import run_onboarding
+        from stoa.app.model_commands import run_onboarding
 
         if not await run_onboarding(self):
             self.app.exit(0)
@@ -811,13 +811,13 @@ class ChatScreen(Screen[None]):
         await self.new_conversation()
 
     async def new_conversation(self) -> None:
-        from core.agent.history import History
+        from stoa.core.agent.history import History
 
         self.agent.history = History()
         self.agent.tool_state.clear()
         if "session" in self.runtime.services:
             # A new session id; the saved one stays resumable.
-            from core.sessions import SessionStoreError, clear_session
+            from stoa.core.sessions import SessionStoreError, clear_session
 
             try:
                 await clear_session(self.runtime)
@@ -925,7 +925,7 @@ def _failure_title(kind: str) -> str:
 
 def _permission_screen(request: Any) -> Screen[PermissionDecision] | None:
     try:
-        from app.screens.permission import PermissionScreen  # type: ignore[import-not-found]
+        from stoa.app.screens.permission import PermissionScreen  # type: ignore[import-not-found]
     except ImportError:
         return None
     return PermissionScreen(request)  # type: ignore[no-any-return]
@@ -973,7 +973,7 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
 
 def records_from_history(messages: list[Message]) -> list[Record]:
     """Log records for a saved conversation: user text, replies, and tool calls with results."""
-    from core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+    from stoa.core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 
     results: dict[str, ToolResultBlock] = {}
     for message in messages:

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from app.commands import KEY_HELP, REGISTRY
+from stoa.app.commands import KEY_HELP, REGISTRY
 
 
 def help_tables() -> tuple[Table, Table]:

@@ -26,8 +26,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.config import KEYLESS_PROVIDERS, StoaPaths
-from core.keys import (
+from stoa.core.config import KEYLESS_PROVIDERS, StoaPaths
+from stoa.core.keys import (
     KEY_PAGES,
     PROVIDER_LABELS,
     KeySaveError,
@@ -39,8 +39,8 @@ from core.keys import (
     key_status,
     save_key,
 )
-from core.models import ALL_PROVIDERS
-from core.providers.detect import LocalServer
+from stoa.core.models import ALL_PROVIDERS
+from stoa.core.providers.detect import LocalServer
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
@@ -249,7 +249,7 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
         self.workspace = workspace
         self.servers: list[LocalServer] | None = list(servers) if servers is not None else None
         if detect is None and servers is None:
-            from core.providers.detect import detect_local_servers
+            from stoa.core.providers.detect import detect_local_servers
 
             async def detect_default() -> Sequence[LocalServer]:
                 return await detect_local_servers(env=self.env)

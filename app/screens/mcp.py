@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 if TYPE_CHECKING:
-    from core.mcp.manager import McpManager, ServerState
+    from stoa.core.mcp.manager import McpManager, ServerState
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 

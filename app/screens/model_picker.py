@@ -27,10 +27,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.keys import PROVIDER_LABELS
-from core.models import ALL_PROVIDERS, MODELS, ModelInfo
-from core.providers.detect import LocalServer
-from core.switching import effort_description
+from stoa.core.keys import PROVIDER_LABELS
+from stoa.core.models import ALL_PROVIDERS, MODELS, ModelInfo
+from stoa.core.providers.detect import LocalServer
+from stoa.core.switching import effort_description
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
@@ -61,7 +61,7 @@ def local_model_infos(servers: Iterable[LocalServer]) -> list[ModelInfo]:
     """The models of detected/configured servers as (dynamic) registry entries."""
     from dataclasses import replace
 
-    from core.models import compatible_model
+    from stoa.core.models import compatible_model
 
     out: list[ModelInfo] = []
     for server in servers:

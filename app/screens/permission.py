@@ -27,8 +27,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
-from widgets.diff_view import DiffView
+from stoa.core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
+from stoa.widgets.diff_view import DiffView
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 

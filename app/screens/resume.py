@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from stoa.core.runtime import Runtime
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,9 +34,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.sessions import SessionHandle, open_store, switch_to
-from core.sessions.store import SessionInfo, SessionStore, SessionStoreError
-from core.sessions.summary import format_age
+from stoa.core.sessions import SessionHandle, open_store, switch_to
+from stoa.core.sessions.store import SessionInfo, SessionStore, SessionStoreError
+from stoa.core.sessions.summary import format_age
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 

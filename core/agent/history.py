@@ -7,7 +7,7 @@ user message after an unanswered one is merged into it, so a failed request neve
 
 from __future__ import annotations
 
-from core.providers.types import (
+from stoa.core.providers.types import (
     ContentBlock,
     Message,
     TextBlock,

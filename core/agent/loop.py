@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from core import events as ev
-from core.agent.history import INTERRUPTED_RESULT, History
-from core.cost import UsageLedger
-from core.models import ModelInfo, default_max_tokens, effort_wire_options, validate_effort
-from core.permissions.approver import Approver, PermissionDecision, PermissionRequest
-from core.permissions.policy import PermissionPolicy
-from core.providers import base as pb
-from core.providers.types import (
+from stoa.core import events as ev
+from stoa.core.agent.history import INTERRUPTED_RESULT, History
+from stoa.core.cost import UsageLedger
+from stoa.core.models import ModelInfo, default_max_tokens, effort_wire_options, validate_effort
+from stoa.core.permissions.approver import Approver, PermissionDecision, PermissionRequest
+from stoa.core.permissions.policy import PermissionPolicy
+from stoa.core.providers import base as pb
+from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
     Message,
@@ -36,9 +36,9 @@ from core.providers.types import (
     Usage,
     error_result,
 )
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from core.tools.caps import cap_text
-from core.tools.registry import ToolRegistry
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.caps import cap_text
+from stoa.core.tools.registry import ToolRegistry
 
 MAX_ITERATIONS_NOTE = (
     "You have reached the maximum number of tool iterations for this turn. Do not call any more "
@@ -327,7 +327,7 @@ class Agent:
     # ---- one request, with retries ------------------------------------------------------------
 
     def _build_request(self, tool_choice: str) -> pb.ProviderRequest:
-        from core.tools.web import server_tools_for
+        from stoa.core.tools.web import server_tools_for
 
         max_tokens = self.max_tokens or default_max_tokens(self.model)
         wire, max_tokens = effort_wire_options(self.model, self.effort, max_tokens)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.mcp.manager import McpManager, ServerState, ServerStatus
+from stoa.core.mcp.manager import McpManager, ServerState, ServerStatus
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from stoa.core.runtime import Runtime
 
 __all__ = ["McpManager", "ServerState", "ServerStatus", "attach"]
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.mcp.config import NAME_PATTERN, SECTION, SEPARATOR
+from stoa.core.mcp.config import NAME_PATTERN, SECTION, SEPARATOR
 
 if TYPE_CHECKING:
-    from core.mcp.manager import McpManager, ServerState
+    from stoa.core.mcp.manager import McpManager, ServerState
 
 USAGE = """/mcp                                  list servers, their status and tool counts
 /mcp add NAME COMMAND [ARGS...]       add a local (stdio) server to .stoa/config.local.toml

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from core.config import ConfigLayer, StoaConfig
+from stoa.core.config import ConfigLayer, StoaConfig
 
 SECTION = "mcp-servers"
 SEPARATOR = "___"

@@ -39,12 +39,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.config import StoaConfig, project_config_files, read_layer
-from core.mcp.config import SECTION, McpConfig, McpServerConfig, describe_problems, parse_layers
-from core.mcp.results import convert_result
-from core.mcp.tool import McpTool, RejectedTool, disambiguated, make_tool
-from core.tools.base import ToolOutput
-from core.tools.registry import ToolRegistry
+from stoa.core.config import StoaConfig, project_config_files, read_layer
+from stoa.core.mcp.config import SECTION, McpConfig, McpServerConfig, describe_problems, parse_layers
+from stoa.core.mcp.results import convert_result
+from stoa.core.mcp.tool import McpTool, RejectedTool, disambiguated, make_tool
+from stoa.core.tools.base import ToolOutput
+from stoa.core.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from core.providers.types import ImageBlock, TextBlock
-from core.tools.base import ToolOutput
-from core.tools.caps import (
+from stoa.core.providers.types import ImageBlock, TextBlock
+from stoa.core.tools.base import ToolOutput
+from stoa.core.tools.caps import (
     DISPLAY_CHARS,
     IMAGE_MAX_FILE_BYTES,
     IMAGE_MAX_SEND_BYTES,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from core.mcp.config import SEPARATOR, McpServerConfig
-from core.providers.types import ToolSpec
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.mcp.config import SEPARATOR, McpServerConfig
+from stoa.core.providers.types import ToolSpec
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -121,7 +121,7 @@ class McpTool(Tool):
         ]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
-        from core.events import ToolCallOutput
+        from stoa.core.events import ToolCallOutput
 
         arguments = args.arguments() if isinstance(args, McpArgs) else dict(args)
 

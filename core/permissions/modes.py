@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from core.tools.base import Effect
+from stoa.core.tools.base import Effect
 
 Mode = Literal["plan", "ask", "auto"]
 Action = Literal["allow", "ask", "deny"]

@@ -30,7 +30,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.tools.base import ToolError
+from stoa.core.tools.base import ToolError
 
 
 class PathError(ToolError):

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.permissions import modes
-from core.permissions.modes import MODES, Action, Certainty, Mode
-from core.permissions.rules import (
+from stoa.core.permissions import modes
+from stoa.core.permissions.modes import MODES, Action, Certainty, Mode
+from stoa.core.permissions.rules import (
     Rule,
     RuleFileError,
     RuleList,
@@ -32,11 +32,11 @@ from core.permissions.rules import (
     append_allow_rule,
     parse_rule,
 )
-from core.tools.base import Access, Effect
+from stoa.core.tools.base import Access, Effect
 
 if TYPE_CHECKING:
-    from core.permissions.shell import Finding, ShellAnalysis
-    from core.sandbox import SandboxStatus
+    from stoa.core.permissions.shell import Finding, ShellAnalysis
+    from stoa.core.sandbox import SandboxStatus
 
 __all__ = ["MODES", "Action", "PermissionPolicy", "Verdict"]
 
@@ -212,7 +212,7 @@ class PermissionPolicy:
         certainty: Certainty = "known"
         protected = None
         if write and not access.outside_workspace and self.workspace is not None:
-            from core.permissions.shell import protected_write_reason
+            from stoa.core.permissions.shell import protected_write_reason
 
             protected = protected_write_reason(path, self.workspace)
             if protected:
@@ -266,7 +266,13 @@ class PermissionPolicy:
         return _Item("ask", reason, (f"Mcp({target})",))
 
     def _bash(self, tool_name: str, access: Access) -> list[_Item]:
-        from core.permissions.shell import DESTRUCTIVE, KIND_EFFECT, ShellAnalysis, analyze, narrowest_rule
+        from stoa.core.permissions.shell import (
+            DESTRUCTIVE,
+            KIND_EFFECT,
+            ShellAnalysis,
+            analyze,
+            narrowest_rule,
+        )
 
         analysis = access.facts.get("analysis")
         line = access.target
@@ -380,7 +386,7 @@ def _covers(match: tuple[RuleList, Rule], finding: Finding) -> bool:
     which, rule = match
     if which != "allow" or rule.kind != "prefix" or finding.kind != "destructive":
         return True
-    from core.permissions.shell import DESTRUCTIVE
+    from stoa.core.permissions.shell import DESTRUCTIVE
 
     name = finding.argv[0] if finding.argv else None
     return name in DESTRUCTIVE or any(word.startswith("-") for word in rule.words[1:])

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import StoaConfig
-from core.permissions.policy import PermissionPolicy
-from core.permissions.rules import parse_layers
+from stoa.core.config import StoaConfig
+from stoa.core.permissions.policy import PermissionPolicy
+from stoa.core.permissions.rules import parse_layers
 
 
 def make_policy(config: StoaConfig, mode: str, *, detect_sandbox: bool = True) -> PermissionPolicy:
     """The session's policy. Raises ValueError (naming the modes) for an unknown ``mode``."""
-    from core.sandbox import settings_from_config, status_for
+    from stoa.core.sandbox import settings_from_config, status_for
 
     home_text = config.env.get("HOME")
     home = Path(home_text) if home_text else None

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.tools.base import Effect
+from stoa.core.tools.base import Effect
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
@@ -563,7 +563,7 @@ Resolver = Callable[[str, str, str], tuple[str, bool]]
 
 
 def _default_resolver(value: str, base: str, workspace: str) -> tuple[str, bool]:
-    from core.permissions.paths import resolve
+    from stoa.core.permissions.paths import resolve
 
     resolved = resolve(value, workspace, base=base)
     return str(resolved.canonical), resolved.inside_workspace
@@ -598,7 +598,7 @@ class _Verdict:
 
 class _Analyzer:
     def __init__(self, workspace: Path, home: str, env: Mapping[str, str], resolver: Resolver) -> None:
-        from core.permissions.paths import canonical_root
+        from stoa.core.permissions.paths import canonical_root
 
         self.workspace = str(canonical_root(workspace))
         self.home = home

@@ -25,7 +25,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.providers.base import (
+from stoa.core.providers.base import (
     MessageComplete,
     ProviderError,
     ProviderRequest,
@@ -36,7 +36,7 @@ from core.providers.base import (
     ToolCallDelta,
     ToolCallStart,
 )
-from core.providers.convert import (
+from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
@@ -50,7 +50,7 @@ from core.providers.convert import (
     status_error,
     stream_error,
 )
-from core.providers.types import (
+from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
     Message,
@@ -403,7 +403,7 @@ class _Accumulator:
 
 
 def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
-    from core.agent.loop import parse_tool_arguments
+    from stoa.core.agent.loop import parse_tool_arguments
 
     raw: dict[str, Any]
     if state.kind == "text":

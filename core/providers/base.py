@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from core.providers.types import Message, StopReason, ToolSpec, Usage
+from stoa.core.providers.types import Message, StopReason, ToolSpec, Usage
 
 ErrorKind = Literal[
     "auth",  # missing/invalid key (401/403)

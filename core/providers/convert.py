@@ -24,9 +24,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from core.config import KEY_ENV_VARS
-from core.providers.base import ErrorKind, ProviderError
-from core.providers.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
+from stoa.core.config import KEY_ENV_VARS
+from stoa.core.providers.base import ErrorKind, ProviderError
+from stoa.core.providers.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 
 PLACEHOLDER_TEXT = "(empty)"
 # Most restrictive charset among the providers (Anthropic: ^[a-zA-Z0-9_-]+$).

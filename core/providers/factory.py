@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from core.config import KEYLESS_PROVIDERS, StoaConfig
-from core.models import COMPATIBLE_PROVIDERS, ModelInfo
-from core.providers.base import Provider, ProviderError, ProviderRequest
-from core.providers.convert import key_variable
-from core.providers.types import user_text
+from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
+from stoa.core.models import COMPATIBLE_PROVIDERS, ModelInfo
+from stoa.core.providers.base import Provider, ProviderError, ProviderRequest
+from stoa.core.providers.convert import key_variable
+from stoa.core.providers.types import user_text
 
 # Base-URL variables the SDKs read themselves; read from the config's environment too, so a
 # config built with an explicit env (tests, embedding) behaves like the process environment.
@@ -82,14 +82,14 @@ class ProviderPool:
                 hint="or add one with /key in the TUI",
             )
         if provider == "anthropic":
-            from core.providers.anthropic import AnthropicProvider
+            from stoa.core.providers.anthropic import AnthropicProvider
 
             return AnthropicProvider(key, base_url, read_timeout=self.read_timeout)
         if provider == "openai":
-            from core.providers.openai_responses import OpenAIResponsesProvider
+            from stoa.core.providers.openai_responses import OpenAIResponsesProvider
 
             return OpenAIResponsesProvider(key, base_url, read_timeout=self.read_timeout)
-        from core.providers.openai_chat import OpenAIChatProvider
+        from stoa.core.providers.openai_chat import OpenAIChatProvider
 
         return OpenAIChatProvider.for_provider(provider, key, base_url, read_timeout=self.read_timeout)
 

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config import DEFAULT_BASE_URLS, KEYLESS_PROVIDERS
-from core.providers.base import (
+from stoa.core.config import DEFAULT_BASE_URLS, KEYLESS_PROVIDERS
+from stoa.core.providers.base import (
     MessageComplete,
     ProviderError,
     ProviderRequest,
@@ -26,7 +26,7 @@ from core.providers.base import (
     ToolCallDelta,
     ToolCallStart,
 )
-from core.providers.convert import (
+from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
@@ -35,8 +35,8 @@ from core.providers.convert import (
     prepare_history,
     sanitize_tool_id,
 )
-from core.providers.openai_responses import client_kwargs, openai_error
-from core.providers.types import (
+from stoa.core.providers.openai_responses import client_kwargs, openai_error
+from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
     Message,
@@ -274,7 +274,7 @@ class _Accumulator:
         )
 
     def content(self, origin: str) -> list[ContentBlock]:
-        from core.agent.loop import parse_tool_arguments
+        from stoa.core.agent.loop import parse_tool_arguments
 
         blocks: list[ContentBlock] = []
         if self.thinking:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.providers.base import (
+from stoa.core.providers.base import (
     MessageComplete,
     ProviderError,
     ProviderRequest,
@@ -30,7 +30,7 @@ from core.providers.base import (
     ToolCallDelta,
     ToolCallStart,
 )
-from core.providers.convert import (
+from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
@@ -46,7 +46,7 @@ from core.providers.convert import (
     status_error,
     stream_error,
 )
-from core.providers.types import (
+from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
     Message,
@@ -412,7 +412,7 @@ class _Accumulator:
         )
 
     def content(self) -> list[ContentBlock]:
-        from core.agent.loop import parse_tool_arguments
+        from stoa.core.agent.loop import parse_tool_arguments
 
         blocks: list[ContentBlock] = []
         for index in sorted(self.items):

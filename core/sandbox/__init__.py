@@ -7,7 +7,7 @@ policy never lets a command run unasked "because it is sandboxed" when it would 
 
 from __future__ import annotations
 
-from core.sandbox.bwrap import (
+from stoa.core.sandbox.bwrap import (
     SandboxLayout,
     SandboxSettings,
     SandboxStatus,
@@ -18,7 +18,7 @@ from core.sandbox.bwrap import (
     status_for,
     wrap,
 )
-from core.sandbox.env import removed_names, scrub_env
+from stoa.core.sandbox.env import removed_names, scrub_env
 
 __all__ = [
     "SandboxLayout",

@@ -5,8 +5,8 @@ Front-ends call ``open_session(runtime, resume, continue_latest)`` after ``build
 see ``core.sessions.resume``.
 """
 
-from core.sessions.recorder import SessionRecorder, SessionState
-from core.sessions.resume import (
+from stoa.core.sessions.recorder import SessionRecorder, SessionState
+from stoa.core.sessions.resume import (
     NoSessionToContinueError,
     SessionHandle,
     clear_session,
@@ -16,7 +16,7 @@ from core.sessions.resume import (
     resume_session,
     switch_to,
 )
-from core.sessions.store import (
+from stoa.core.sessions.store import (
     AmbiguousSessionError,
     DatabaseUnusableError,
     DisplayRecord,
@@ -30,7 +30,7 @@ from core.sessions.store import (
     SessionStoreError,
     validate_session_id,
 )
-from core.sessions.summary import AwaySummary, format_age, format_duration
+from stoa.core.sessions.summary import AwaySummary, format_age, format_duration
 
 __all__ = [
     "AmbiguousSessionError",

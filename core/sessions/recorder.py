@@ -21,12 +21,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core import events as ev
-from core.agent.loop import MAX_ITERATIONS_NOTE
-from core.cost import UsageLedger
-from core.providers.types import Message
-from core.sessions import records as rec
-from core.sessions.store import SaveError, SessionSeed, SessionStore
+from stoa.core import events as ev
+from stoa.core.agent.loop import MAX_ITERATIONS_NOTE
+from stoa.core.cost import UsageLedger
+from stoa.core.providers.types import Message
+from stoa.core.sessions import records as rec
+from stoa.core.sessions.store import SaveError, SessionSeed, SessionStore
 
 _SKIP_TEXTS = frozenset({MAX_ITERATIONS_NOTE})
 

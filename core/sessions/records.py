@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import events as ev
-from core.providers.types import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock
+from stoa.core import events as ev
+from stoa.core.providers.types import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock
 
 USER = "user"
 ASSISTANT = "assistant"

@@ -17,12 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.agent.history import History, repair_messages
-from core.cost import UsageLedger, format_quit_summary
-from core.models import ModelInfo, UnknownModelError, UnsupportedEffortError, resolve_model, validate_effort
-from core.sessions import records as rec
-from core.sessions.recorder import SessionRecorder, SessionState
-from core.sessions.store import (
+from stoa.core.agent.history import History, repair_messages
+from stoa.core.cost import UsageLedger, format_quit_summary
+from stoa.core.models import (
+    ModelInfo,
+    UnknownModelError,
+    UnsupportedEffortError,
+    resolve_model,
+    validate_effort,
+)
+from stoa.core.sessions import records as rec
+from stoa.core.sessions.recorder import SessionRecorder, SessionState
+from stoa.core.sessions.store import (
     DisplayRecord,
     SessionInfo,
     SessionNotFoundError,
@@ -30,11 +36,11 @@ from core.sessions.store import (
     SessionStore,
     SessionStoreError,
 )
-from core.sessions.summary import AwaySummary, away_summary
-from core.sessions.titles import make_titler
+from stoa.core.sessions.summary import AwaySummary, away_summary
+from stoa.core.sessions.titles import make_titler
 
 if TYPE_CHECKING:
-    from core.runtime import Runtime
+    from stoa.core.runtime import Runtime
 
 STORE_SERVICE = "store"
 SESSION_SERVICE = "session"
@@ -218,7 +224,7 @@ async def resume_session(
     read_only = not runtime.has_key(agent.model.provider)
     reason = None
     if read_only:
-        from core.config import KEY_ENV_VARS
+        from stoa.core.config import KEY_ENV_VARS
 
         var = KEY_ENV_VARS.get(agent.model.provider, ("an API key",))[0]
         reason = (
@@ -346,7 +352,7 @@ def _ledger_from_counters(info: SessionInfo) -> UsageLedger:
     """A ledger for sessions saved before the per-model ledger existed (schema 1)."""
     ledger = UsageLedger()
     if info.usage.prompt_tokens or info.usage.output_tokens:
-        from core.cost import ModelUsage
+        from stoa.core.cost import ModelUsage
 
         ledger.by_model[info.model] = ModelUsage(
             usage=info.usage,

@@ -27,8 +27,8 @@ from typing import Any
 
 import aiosqlite
 
-from core.providers.types import Message, Usage
-from core.sessions.schema import MIGRATIONS, SCHEMA_VERSION, statements
+from stoa.core.providers.types import Message, Usage
+from stoa.core.sessions.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 # Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 10.0

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from core.cost import format_cost, format_tokens
-from core.sessions import records as rec
-from core.sessions.store import DisplayRecord, SessionInfo
+from stoa.core.cost import format_cost, format_tokens
+from stoa.core.sessions import records as rec
+from stoa.core.sessions.store import DisplayRecord, SessionInfo
 
 
 def format_duration(seconds: float) -> str:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from core.cost import UsageLedger
-from core.models import ModelInfo, effort_wire_options, models_for
-from core.providers.base import MessageComplete, Provider, ProviderRequest
-from core.providers.types import Usage, user_text
-from core.sessions.recorder import Titler
-from core.sessions.records import first_line
+from stoa.core.cost import UsageLedger
+from stoa.core.models import ModelInfo, effort_wire_options, models_for
+from stoa.core.providers.base import MessageComplete, Provider, ProviderRequest
+from stoa.core.providers.types import Usage, user_text
+from stoa.core.sessions.recorder import Titler
+from stoa.core.sessions.records import first_line
 
 TITLE_SYSTEM = (
     "You name coding conversations. Reply with a title of 3 to 7 words that says what the user "

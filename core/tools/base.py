@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from core.providers.types import ImageBlock, TextBlock, ToolSpec
+from stoa.core.providers.types import ImageBlock, TextBlock, ToolSpec
 
 if TYPE_CHECKING:
-    from core.events import Event
+    from stoa.core.events import Event
 
 
 class Effect(StrEnum):

@@ -27,7 +27,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
-from core.permissions.paths import (
+from stoa.core.permissions.paths import (
     PathError,
     ResolvedPath,
     canonical_root,
@@ -36,8 +36,8 @@ from core.permissions.paths import (
     is_inside,
     resolve,
 )
-from core.tools import caps
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools import caps
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 # ---- shared helpers -------------------------------------------------------------------------
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import Field
 
-from core.permissions.paths import ResolvedPath
-from core.providers.types import ImageBlock, TextBlock
-from core.tools import caps
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from core.tools.files import (
+from stoa.core.permissions.paths import ResolvedPath
+from stoa.core.providers.types import ImageBlock, TextBlock
+from stoa.core.tools import caps
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.files import (
     PathArgs,
     TooLarge,
     human_size,
@@ -170,7 +170,7 @@ class ViewImage(Tool):
 
     def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
         if _is_url(args.source):
-            from core.tools.web import check_url, check_url_host
+            from stoa.core.tools.web import check_url, check_url_host
 
             url = check_url(args.source)
             # The provider (or a local model server) fetches it: never point it at our network.
@@ -193,7 +193,7 @@ class ViewImage(Tool):
         return await asyncio.to_thread(self._local, resolved)
 
     def _url(self, source: str) -> ToolOutput:
-        from core.tools.web import check_url
+        from stoa.core.tools.web import check_url
 
         url = check_url(source)
         marker = f"[image: {url} (the provider fetches it)]"

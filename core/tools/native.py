@@ -6,11 +6,11 @@ registry stays cheap until the tools are needed.
 
 from __future__ import annotations
 
-from core.tools.base import Tool
+from stoa.core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from core.tools import files, image, plan, search, shell, web
+    from stoa.core.tools import files, image, plan, search, shell, web
 
     return [
         files.ListDirectory(),

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.events import PlanStep, PlanUpdated
-from core.tools.base import Effect, Tool, ToolContext, ToolOutput
+from stoa.core.events import PlanStep, PlanUpdated
+from stoa.core.tools.base import Effect, Tool, ToolContext, ToolOutput
 
 MAX_STEPS = 50
 MAX_STEP_CHARS = 500

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from core.providers.types import ToolSpec
-from core.tools.base import Tool
+from stoa.core.providers.types import ToolSpec
+from stoa.core.tools.base import Tool
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,6 @@ class ToolRegistry:
 
 def default_registry() -> ToolRegistry:
     """Every native tool of the contract that exists in this build."""
-    from core.tools.native import native_tools
+    from stoa.core.tools.native import native_tools
 
     return ToolRegistry(native_tools())

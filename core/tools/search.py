@@ -30,10 +30,10 @@ from typing import Any
 
 from pydantic import Field
 
-from core.permissions.paths import ResolvedPath, display_path, is_inside
-from core.tools import caps
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from core.tools.files import PathArgs, not_found, os_error_message, path_access, resolve_arg
+from stoa.core.permissions.paths import ResolvedPath, display_path, is_inside
+from stoa.core.tools import caps
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.files import PathArgs, not_found, os_error_message, path_access, resolve_arg
 
 NOISE_DIRS: tuple[str, ...] = (
     ".git",
@@ -744,7 +744,7 @@ def _deny_keep(ctx: ToolContext, root: Path) -> Callable[[str], bool] | None:
     if config is None or not hasattr(config, "section"):
         return None
     try:
-        from core.permissions.rules import parse_layers
+        from stoa.core.permissions.rules import parse_layers
 
         rules, _ = parse_layers(config.section("permissions"), workspace=Path(config.workspace))
     except Exception:

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from core.events import ToolCallOutput
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.events import ToolCallOutput
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 DEFAULT_TIMEOUT = 120
 MAX_TIMEOUT = 600
@@ -128,10 +128,10 @@ class ExecuteBash(Tool):
     # ---- analysis -------------------------------------------------------------------------
 
     def _analyse(self, args: ExecuteBashArgs, ctx: ToolContext) -> Any:
-        from core.permissions.shell import analyze
+        from stoa.core.permissions.shell import analyze
 
         env = _base_env(ctx)
-        from core.sandbox import scrub_env
+        from stoa.core.sandbox import scrub_env
 
         analysis = analyze(args.command, ctx.workspace, env=scrub_env(env), home=env.get("HOME"))
         args._analysis = analysis
@@ -177,7 +177,7 @@ class ExecuteBash(Tool):
         status = _sandbox_status(ctx)
         sandboxed = status.active and analysis.sandboxable
         timeout = args.timeout_seconds or DEFAULT_TIMEOUT
-        from core.sandbox import layout_for, prepare_workspace, scrub_env, settings_from_config, wrap
+        from stoa.core.sandbox import layout_for, prepare_workspace, scrub_env, settings_from_config, wrap
 
         base_env = _base_env(ctx)
         env = scrub_env(base_env)
@@ -335,7 +335,7 @@ def _canonical(path: Path) -> Path:
 
 
 def _sandbox_status(ctx: ToolContext) -> Any:
-    from core.sandbox import status_for
+    from stoa.core.sandbox import status_for
 
     return status_for(ctx.config)
 

@@ -34,11 +34,11 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.tools import caps
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools import caps
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 if TYPE_CHECKING:
-    from core.models import ModelInfo
+    from stoa.core.models import ModelInfo
 
 WEB_SEARCH = "web_search"
 USER_AGENT = "Stoa/0.1 (terminal coding agent; +web_fetch)"
@@ -586,6 +586,6 @@ def _http_error(exc: BaseException) -> str:
 
 
 def _size(size: int) -> str:
-    from core.tools.files import human_size
+    from stoa.core.tools.files import human_size
 
     return human_size(size)

@@ -57,11 +57,11 @@ class _TimedPool:
 
 
 async def _loop_once(server: FakeServer, workspace: Path, iterations: int) -> tuple[float, float]:
-    from core.agent.loop import Agent
-    from core.config import load_config
-    from core.models import resolve_model
-    from core.providers.factory import ProviderPool
-    from core.tools.registry import default_registry
+    from stoa.core.agent.loop import Agent
+    from stoa.core.config import load_config
+    from stoa.core.models import resolve_model
+    from stoa.core.providers.factory import ProviderPool
+    from stoa.core.tools.registry import default_registry
 
     env = {
         "HOME": str(workspace.parent),

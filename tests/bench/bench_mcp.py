@@ -32,7 +32,7 @@ def ms(seconds: float) -> str:
 
 
 async def call_overhead() -> None:
-    from core.tools.base import ToolContext
+    from stoa.core.tools.base import ToolContext
 
     with tempfile.TemporaryDirectory(prefix="stoa-bench-mcp-") as tmp:
         manager, registry, _ = make_manager(make_config(Path(tmp), {"srv": stdio_entry()}))

@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.config import load_config  # noqa: E402
-from core.permissions.setup import make_policy  # noqa: E402
-from core.permissions.shell import analyze  # noqa: E402
-from core.sandbox import detect, layout_for, scrub_env, wrap  # noqa: E402
-from core.tools.base import ToolContext  # noqa: E402
-from core.tools.shell import ExecuteBash  # noqa: E402
+from stoa.core.config import load_config  # noqa: E402
+from stoa.core.permissions.setup import make_policy  # noqa: E402
+from stoa.core.permissions.shell import analyze  # noqa: E402
+from stoa.core.sandbox import detect, layout_for, scrub_env, wrap  # noqa: E402
+from stoa.core.tools.base import ToolContext  # noqa: E402
+from stoa.core.tools.shell import ExecuteBash  # noqa: E402
 
 LINES = [
     "ls -la",

@@ -30,10 +30,10 @@ async def _until(predicate: Any, limit_s: float = 5.0) -> None:
 
 
 async def measure(rounds: int) -> dict[str, list[float]]:
-    from app.model_commands import DETECT
-    from app.tui import make_app
-    from core.config import load_config
-    from core.runtime import Choices, build_runtime
+    from stoa.app.model_commands import DETECT
+    from stoa.app.tui import make_app
+    from stoa.core.config import load_config
+    from stoa.core.runtime import Choices, build_runtime
 
     home = Path(tempfile.mkdtemp(prefix="stoa-bench-"))
     workspace = home / "project"

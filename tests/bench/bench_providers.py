@@ -11,11 +11,11 @@ import asyncio
 import statistics
 import time
 
-from core.providers.anthropic import AnthropicProvider
-from core.providers.base import MessageComplete, Provider, ProviderRequest
-from core.providers.openai_chat import OpenAIChatProvider
-from core.providers.openai_responses import OpenAIResponsesProvider
-from core.providers.types import user_text
+from stoa.core.providers.anthropic import AnthropicProvider
+from stoa.core.providers.base import MessageComplete, Provider, ProviderRequest
+from stoa.core.providers.openai_chat import OpenAIChatProvider
+from stoa.core.providers.openai_responses import OpenAIResponsesProvider
+from stoa.core.providers.types import user_text
 from tests.fake_server import FakeServer, reply
 
 LONG = "word " * 8_000  # 40,000 characters -> 2,500 deltas

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.tools.base import ToolContext  # noqa: E402
-from core.tools.search import GlobFiles, SearchCode, find_rg  # noqa: E402
+from stoa.core.tools.base import ToolContext  # noqa: E402
+from stoa.core.tools.search import GlobFiles, SearchCode, find_rg  # noqa: E402
 
 
 def _direct(argv: list[str], cwd: Path) -> tuple[float, int]:

@@ -23,10 +23,10 @@ import tracemalloc
 import uuid
 from pathlib import Path
 
-from core import events as ev
-from core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage, user_text
-from core.sessions.recorder import SessionRecorder
-from core.sessions.store import SessionSeed, SessionStore
+from stoa.core import events as ev
+from stoa.core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage, user_text
+from stoa.core.sessions.recorder import SessionRecorder
+from stoa.core.sessions.store import SessionSeed, SessionStore
 
 TOOL_OUTPUT = ("line of a long tool output, as read_file or a test run prints it\n" * 470)[:30_000]
 
@@ -92,9 +92,9 @@ async def bench_save(folder: Path) -> None:
 
 
 async def bench_resume(folder: Path) -> None:
-    from core.config import load_config
-    from core.runtime import Choices, build_runtime
-    from core.sessions import close_session, open_session
+    from stoa.core.config import load_config
+    from stoa.core.runtime import Choices, build_runtime
+    from stoa.core.sessions import close_session, open_session
 
     workspace = folder / "project"
     workspace.mkdir()
@@ -139,7 +139,7 @@ async def bench_resume(folder: Path) -> None:
 async def bench_picker(folder: Path) -> None:
     from textual.app import App
 
-    from app.screens.resume import ResumePickerScreen
+    from stoa.app.screens.resume import ResumePickerScreen
 
     path = folder / "picker.db"
     clock = [1_750_000_000.0]

@@ -21,10 +21,10 @@ import time
 import uuid
 from pathlib import Path
 
-from core import events as ev
-from core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage, user_text
-from core.sessions.recorder import SessionRecorder
-from core.sessions.store import SessionSeed, SessionStore
+from stoa.core import events as ev
+from stoa.core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage, user_text
+from stoa.core.sessions.recorder import SessionRecorder
+from stoa.core.sessions.store import SessionSeed, SessionStore
 from tests.bench.tui_harness import TmuxStoa, median, ms, require_tmux
 from tests.fake_server import FakeServer
 

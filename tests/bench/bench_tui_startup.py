@@ -36,7 +36,7 @@ def import_time() -> float:
     times = []
     for _ in range(5):
         t = time.perf_counter()
-        subprocess.run([str(PYTHON), "-c", "import app.tui"], check=True, cwd=REPO)
+        subprocess.run([str(PYTHON), "-c", "import stoa.app.tui"], check=True, cwd=REPO)
         times.append(time.perf_counter() - t)
     return median(times)
 
@@ -62,7 +62,7 @@ def main() -> int:
         server.stop()
     load = Path("/proc/loadavg").read_text().split()[0]
     print(f"load average at the start: {load} (the figures below stretch with it on 2 cores)")
-    print(f"python -c pass: {ms(python_baseline())}; python -c 'import app.tui': {ms(import_time())}")
+    print(f"python -c pass: {ms(python_baseline())}; python -c 'import stoa.app.tui': {ms(import_time())}")
     print(
         f"stoa start to ready composer in tmux 120x40 ({RUNS} runs): median {ms(median(results))}, "
         f"min {ms(min(results))}, max {ms(max(results))} (target < 600 ms)"

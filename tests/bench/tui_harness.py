@@ -80,7 +80,7 @@ class TmuxStoa:
         env = self.env()
         script = self.folder / f"{self.session}.sh"
         exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
-        program = LAUNCHER if self.frames_file is not None else "-m app.cli"
+        program = LAUNCHER if self.frames_file is not None else "-m stoa.app.cli"
         command = f"env -i {exports} {_quote(str(PYTHON))} {program} {' '.join(_quote(a) for a in self.args)}"
         if self.hold:
             command += '\necho "[exit $?]"\nsleep 600'

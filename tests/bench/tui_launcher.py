@@ -31,8 +31,8 @@ def _record_frames(path: str) -> None:
 
     # When the last assistant text reached the UI (the client's view of "stream end").
     events: dict[str, float] = {}
-    from app.bridge import Bridge
-    from core import events as ev
+    from stoa.app.bridge import Bridge
+    from stoa.core import events as ev
 
     post = Bridge.post
 
@@ -48,8 +48,7 @@ def _record_frames(path: str) -> None:
     # When text containing the benchmark's end marker reached the reply widget.
     marker = os.environ.get("STOA_BENCH_MARKER")
     if marker:
-        import widgets.assistant as assistant
-
+        import stoa.widgets.assistant as assistant
         add_text = assistant.AssistantMessage.add_text
 
         async def watch(self, fragment):  # type: ignore[no-untyped-def]
@@ -66,6 +65,6 @@ if __name__ == "__main__":
     target = os.environ.get("STOA_BENCH_FRAMES")
     if target:
         _record_frames(target)
-    from app.cli import main
+    from stoa.app.cli import main
 
     sys.exit(main(sys.argv[1:]))

@@ -21,15 +21,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core import events as ev
-from core.config import StoaPaths, load_config
-from core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, user_text
-from core.runtime import Choices, build_runtime
-from core.sessions import close_session, open_session
-from core.sessions.recorder import SessionRecorder
-from core.sessions.store import SessionSeed, SessionStore
-from core.tools.base import Effect, Tool, ToolContext, ToolOutput
-from core.tools.registry import default_registry
+from stoa.core import events as ev
+from stoa.core.config import StoaPaths, load_config
+from stoa.core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock, user_text
+from stoa.core.runtime import Choices, build_runtime
+from stoa.core.sessions import close_session, open_session
+from stoa.core.sessions.recorder import SessionRecorder
+from stoa.core.sessions.store import SessionSeed, SessionStore
+from stoa.core.tools.base import Effect, Tool, ToolContext, ToolOutput
+from stoa.core.tools.registry import default_registry
 
 
 class SlowTool(Tool):
@@ -50,7 +50,7 @@ def mark(text: str) -> None:
 
 
 async def agent_mode(workspace: Path, prompts: list[str], resume_latest: bool) -> int:
-    from core.permissions.approver import RefusingApprover
+    from stoa.core.permissions.approver import RefusingApprover
 
     registry = default_registry()
     registry.register(SlowTool())

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from core import events as ev
-from core.agent.loop import Agent, RetryPolicy
-from core.config import load_config
-from core.models import ModelInfo, resolve_model
-from core.permissions.approver import RefusingApprover
-from core.providers.factory import ProviderPool
-from core.providers.types import StopReason, TextBlock, ToolResultBlock
-from core.tools.base import Effect, Tool, ToolContext, ToolOutput
-from core.tools.registry import ToolRegistry, default_registry
+from stoa.core import events as ev
+from stoa.core.agent.loop import Agent, RetryPolicy
+from stoa.core.config import load_config
+from stoa.core.models import ModelInfo, resolve_model
+from stoa.core.permissions.approver import RefusingApprover
+from stoa.core.providers.factory import ProviderPool
+from stoa.core.providers.types import StopReason, TextBlock, ToolResultBlock
+from stoa.core.tools.base import Effect, Tool, ToolContext, ToolOutput
+from stoa.core.tools.registry import ToolRegistry, default_registry
 from tests.fake_server import FakeServer, fault, reply, tool_call
 
 PROVIDERS = {
@@ -82,7 +82,7 @@ def make_agent(
         lambda p: server.openai_base_url if p == "ollama" else None,
         read_timeout=read_timeout,
     )
-    from core.permissions.setup import make_policy
+    from stoa.core.permissions.setup import make_policy
 
     return Agent(
         provider_for=pool,
@@ -376,7 +376,7 @@ async def test_permission_request_future_is_awaited(tmp_path: Path, fake_server:
     outside.write_text("visible after approval\n")
     fake_server.script(reply(tool_calls=[tool_call("read_file", {"path": str(outside)})]), reply(text="ok"))
     agent = make_agent(tmp_path, fake_server, "anthropic")
-    from core.permissions.approver import PermissionDecision
+    from stoa.core.permissions.approver import PermissionDecision
 
     events: list[ev.Event] = []
     async for event in agent.run_turn("read outside"):

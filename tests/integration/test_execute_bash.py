@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from core import events as ev
-from core.config import load_config
-from core.events import ToolCallOutput
-from core.permissions.approver import RefusingApprover
-from core.runtime import Choices, build_runtime
-from core.sandbox import detect
-from core.tools.base import ToolContext, ToolError, ToolOutput
-from core.tools.shell import ExecuteBash
+from stoa.core import events as ev
+from stoa.core.config import load_config
+from stoa.core.events import ToolCallOutput
+from stoa.core.permissions.approver import RefusingApprover
+from stoa.core.runtime import Choices, build_runtime
+from stoa.core.sandbox import detect
+from stoa.core.tools.base import ToolContext, ToolError, ToolOutput
+from stoa.core.tools.shell import ExecuteBash
 from tests.fake_server import FakeServer, reply, tool_call
 
 SANDBOX = detect()
@@ -353,7 +353,7 @@ async def test_plan_mode_runs_read_only_commands_only(place: Path, fake_server: 
 
 def test_tools_of_a_venv_under_a_hidden_temp_folder_stay_visible(tmp_path: Path) -> None:
     """A project cloned under /tmp keeps its venv's programs inside the sandbox (read-only)."""
-    from core.sandbox.bwrap import layout_for, wrap
+    from stoa.core.sandbox.bwrap import layout_for, wrap
 
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fake_server import FakeServer, fault, reply, tool_call
 
-STOA = [sys.executable, "-m", "app.cli"]
+STOA = [sys.executable, "-m", "stoa.app.cli"]
 
 
 def stoa(

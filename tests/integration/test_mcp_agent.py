@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from core import events as ev
-from core.config import load_config
-from core.mcp import attach
-from core.mcp.manager import McpManager, ServerStatus
-from core.permissions.approver import PermissionDecision, PermissionRequest
-from core.runtime import Choices, Runtime, build_runtime
+from stoa.core import events as ev
+from stoa.core.config import load_config
+from stoa.core.mcp import attach
+from stoa.core.mcp.manager import McpManager, ServerStatus
+from stoa.core.permissions.approver import PermissionDecision, PermissionRequest
+from stoa.core.runtime import Choices, Runtime, build_runtime
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.mcp_servers.helpers import isolated_env, stdio_entry, write_servers
 

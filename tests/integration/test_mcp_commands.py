@@ -7,8 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from core.mcp.commands import run_command
-from core.mcp.manager import ServerStatus
+from stoa.core.mcp.commands import run_command
+from stoa.core.mcp.manager import ServerStatus
 from tests.mcp_servers.helpers import SERVER_SCRIPT, HttpTestServer, make_config, make_manager, stdio_entry
 from tests.mcp_servers.stoa_test_server import STATIC_TOOLS
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from core.mcp.manager import McpManager, ServerStatus
-from core.providers.types import ImageBlock
+from stoa.core.mcp.manager import McpManager, ServerStatus
+from stoa.core.providers.types import ImageBlock
 from tests.mcp_servers.helpers import EVERYTHING_BIN, make_config, make_manager
 
 pytestmark = pytest.mark.skipif(
@@ -68,7 +68,7 @@ async def test_calls_and_result_kinds(everything: McpManager) -> None:
 
 
 async def test_schema_is_checked_before_the_call(everything: McpManager) -> None:
-    from core.tools.base import ToolError
+    from stoa.core.tools.base import ToolError
 
     tool = everything.registry.get("ev___get-structured-content")
     assert tool is not None
@@ -77,8 +77,8 @@ async def test_schema_is_checked_before_the_call(everything: McpManager) -> None
 
 
 async def test_long_running_operation_reports_progress(everything: McpManager, tmp_path: Path) -> None:
-    from core import events as ev
-    from core.tools.base import ToolContext
+    from stoa.core import events as ev
+    from stoa.core.tools.base import ToolContext
 
     tool = everything.registry.get("ev___trigger-long-running-operation")
     assert tool is not None

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.mcp.manager import ServerStatus
-from core.providers.types import ImageBlock
+from stoa.core.mcp.manager import ServerStatus
+from stoa.core.providers.types import ImageBlock
 from tests.mcp_servers.helpers import HttpTestServer, make_config, make_manager
 
 

@@ -26,14 +26,14 @@ from typing import Any
 
 import pytest
 
-from core import events as ev
-from core.config import load_config
-from core.mcp import attach
-from core.mcp.manager import MARKER_ENV, McpManager, ServerStatus
-from core.mcp.tool import McpTool
-from core.providers.types import ImageBlock
-from core.runtime import Choices, build_runtime
-from core.tools.base import ToolContext, ToolError
+from stoa.core import events as ev
+from stoa.core.config import load_config
+from stoa.core.mcp import attach
+from stoa.core.mcp.manager import MARKER_ENV, McpManager, ServerStatus
+from stoa.core.mcp.tool import McpTool
+from stoa.core.providers.types import ImageBlock
+from stoa.core.runtime import Choices, build_runtime
+from stoa.core.tools.base import ToolContext, ToolError
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.mcp_servers.helpers import REPO_ROOT, isolated_env, make_config, make_manager, write_servers
 from tests.mcp_servers.raw_server import GOOD as RAW_GOOD
@@ -552,7 +552,7 @@ def stoa_p(
     env: dict[str, str], workspace: Path, mode: str, *, timeout: float = 90
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--mode", mode, "-p", "go", "--output-format", "stream-json"],
+        [sys.executable, "-m", "stoa.app.cli", "--mode", mode, "-p", "go", "--output-format", "stream-json"],
         env=env,
         cwd=workspace,
         capture_output=True,
@@ -565,7 +565,7 @@ def stoa_p(
 
 
 def config_toml(servers: dict[str, dict[str, Any]], extra: str = "") -> str:
-    from core.mcp.commands import render_table
+    from stoa.core.mcp.commands import render_table
 
     return "\n".join(render_table(name, e) for name, e in servers.items()) + "\n" + extra
 
@@ -652,7 +652,7 @@ def test_headless_interrupted_or_killed_mid_call_leaves_no_server_behind(
     (workspace / ".stoa" / "config.toml").write_text(config_toml({"rt": entry(REDTEAM, "--child", safe_mode="read_only")}))
     fake_server.script(reply(tool_calls=[tool_call("rt___pid", {})]), reply(tool_calls=[tool_call("rt___hang", {})]))
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "-p", "go", "--output-format", "stream-json"],
+        [sys.executable, "-m", "stoa.app.cli", "-p", "go", "--output-format", "stream-json"],
         env=stoa_env,
         cwd=workspace,
         stdout=subprocess.PIPE,
@@ -756,7 +756,7 @@ async def test_pypi_server_time_and_git(tmp_path: Path) -> None:
 
 
 def test_the_servers_screen_lists_tools_and_cuts_long_lists() -> None:
-    from app.screens.mcp import tool_list
+    from stoa.app.screens.mcp import tool_list
 
     assert tool_list("gh", ["gh___create_issue", "gh___search"]) == "create_issue, search"
     many = [f"rt___tool_{i:03d}" for i in range(146)]

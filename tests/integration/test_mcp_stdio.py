@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from core.mcp.manager import McpManager, ServerState, ServerStatus
-from core.mcp.tool import McpTool
-from core.providers.types import ImageBlock
-from core.tools.base import Effect, ToolContext
-from core.tools.caps import IMAGE_MAX_SIDE, MODEL_OUTPUT_CHARS
+from stoa.core.mcp.manager import McpManager, ServerState, ServerStatus
+from stoa.core.mcp.tool import McpTool
+from stoa.core.providers.types import ImageBlock
+from stoa.core.tools.base import Effect, ToolContext
+from stoa.core.tools.caps import IMAGE_MAX_SIDE, MODEL_OUTPUT_CHARS
 from tests.mcp_servers.helpers import make_config, make_manager, pid_alive, stdio_entry
 from tests.mcp_servers.stoa_test_server import STATIC_TOOLS
 
@@ -98,7 +98,7 @@ async def test_tool_run_goes_through_schema_validation(good, tmp_path: Path) -> 
     manager, _ = good
     tool = manager.registry.get("good___add")
     assert tool is not None
-    from core.tools.base import ToolError
+    from stoa.core.tools.base import ToolError
 
     with pytest.raises(ToolError, match="invalid arguments for good___add"):
         tool.parse_args({"a": "two"})
@@ -137,7 +137,7 @@ async def test_huge_text_is_capped(good) -> None:
 
 
 async def test_progress_notifications_stream_under_the_running_tool(good, tmp_path: Path) -> None:
-    from core import events as ev
+    from stoa.core import events as ev
 
     manager, _ = good
     tool = manager.registry.get("good___progress")
@@ -155,7 +155,7 @@ async def test_colliding_prefixed_names_keep_the_first(tmp_path: Path) -> None:
     # "_echo"); a name can still be taken by a tool registered before the server's.
     from pydantic import BaseModel
 
-    from core.tools.base import Tool, ToolOutput
+    from stoa.core.tools.base import Tool, ToolOutput
 
     class Taken(Tool):
         name = "s___echo"

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from core.config import StoaConfig, StoaPaths
-from core.models import compatible_model, effort_wire_options, resolve_model
-from core.providers.anthropic import AnthropicProvider
-from core.providers.base import (
+from stoa.core.config import StoaConfig, StoaPaths
+from stoa.core.models import compatible_model, effort_wire_options, resolve_model
+from stoa.core.providers.anthropic import AnthropicProvider
+from stoa.core.providers.base import (
     MessageComplete,
     Provider,
     ProviderError,
@@ -32,10 +32,10 @@ from core.providers.base import (
     ToolCallDelta,
     ToolCallStart,
 )
-from core.providers.factory import ProviderPool, check_connection
-from core.providers.openai_chat import OpenAIChatProvider
-from core.providers.openai_responses import OpenAIResponsesProvider
-from core.providers.types import (
+from stoa.core.providers.factory import ProviderPool, check_connection
+from stoa.core.providers.openai_chat import OpenAIChatProvider
+from stoa.core.providers.openai_responses import OpenAIResponsesProvider
+from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
     Message,

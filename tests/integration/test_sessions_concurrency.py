@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from core.agent.history import repair_messages
-from core.config import StoaPaths
-from core.sessions.schema import SCHEMA_VERSION
-from core.sessions.store import SessionStore, migrate_to
+from stoa.core.agent.history import repair_messages
+from stoa.core.config import StoaPaths
+from stoa.core.sessions.schema import SCHEMA_VERSION
+from stoa.core.sessions.store import SessionStore, migrate_to
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.sessions_procs import Driver
 

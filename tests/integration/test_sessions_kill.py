@@ -30,11 +30,11 @@ from pathlib import Path
 
 import pytest
 
-from core import events as ev
-from core.agent.history import repair_messages
-from core.config import StoaPaths, load_config
-from core.runtime import Choices, build_runtime
-from core.sessions import SessionStore, close_session, open_session
+from stoa.core import events as ev
+from stoa.core.agent.history import repair_messages
+from stoa.core.config import StoaPaths, load_config
+from stoa.core.runtime import Choices, build_runtime
+from stoa.core.sessions import SessionStore, close_session, open_session
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.sessions_procs import Driver
 
@@ -245,7 +245,7 @@ def test_kill_9_real_stoa_headless_then_continue(stoa_env: dict[str, str], fake_
         reply(text="Yes, I am here.", usage={"input_tokens": 10, "output_tokens": 5}),
         match=lambda r: CHECK_PROMPT in json.dumps((r.body or {}).get("messages", [])[-1:]),
     )
-    stoa = [sys.executable, "-m", "app.cli"]
+    stoa = [sys.executable, "-m", "stoa.app.cli"]
     env = {**stoa_env, "PYTHONPATH": stoa_env["PYTHONPATH"]}
 
     def run(args: list[str], kill_after: float | None = None) -> subprocess.CompletedProcess[str] | None:

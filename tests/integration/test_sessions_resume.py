@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel
 
-from core import events as ev
-from core.agent.history import repair_messages
-from core.config import load_config
-from core.providers.types import Message, TextBlock, ToolUseBlock, user_text
-from core.runtime import Choices, Runtime, build_runtime
-from core.sessions import (
+from stoa.core import events as ev
+from stoa.core.agent.history import repair_messages
+from stoa.core.config import load_config
+from stoa.core.providers.types import Message, TextBlock, ToolUseBlock, user_text
+from stoa.core.runtime import Choices, Runtime, build_runtime
+from stoa.core.sessions import (
     AmbiguousSessionError,
     NoSessionToContinueError,
     SessionHandle,
@@ -29,9 +29,9 @@ from core.sessions import (
     open_session,
     switch_to,
 )
-from core.sessions.store import SessionSeed
-from core.tools.base import Effect, Tool, ToolContext, ToolOutput
-from core.tools.registry import ToolRegistry, default_registry
+from stoa.core.sessions.store import SessionSeed
+from stoa.core.tools.base import Effect, Tool, ToolContext, ToolOutput
+from stoa.core.tools.registry import ToolRegistry, default_registry
 from tests.fake_server import FakeServer, reply, tool_call
 
 
@@ -374,7 +374,7 @@ def test_cli_resume_errors_say_what_to_do(stoa_env: dict[str, str], tmp_path: Pa
 
     def stoa(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args], cwd=workspace, env=stoa_env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "stoa.app.cli", *args], cwd=workspace, env=stoa_env, capture_output=True, text=True, timeout=60
         )
 
     junk = stoa("-r", "../../etc/passwd", "-p", "hi")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.cost import UsageLedger
-from core.models import find_model
-from core.providers.factory import ProviderPool
-from core.sessions.titles import generate_title, make_titler
+from stoa.core.config import load_config
+from stoa.core.cost import UsageLedger
+from stoa.core.models import find_model
+from stoa.core.providers.factory import ProviderPool
+from stoa.core.sessions.titles import generate_title, make_titler
 from tests.fake_server import FakeServer, fault, reply
 
 

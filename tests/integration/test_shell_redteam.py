@@ -45,7 +45,7 @@ import pytest
 
 from tests.fake_server import FakeServer, reply, tool_call
 
-STOA = [sys.executable, "-m", "app.cli"]
+STOA = [sys.executable, "-m", "stoa.app.cli"]
 
 # Secret values planted in files and in the environment: none may appear in a tool result.
 SSH_KEY = "CANARY-SSH-PRIVATE-KEY-7f3a"
@@ -1041,10 +1041,10 @@ def run_batch(
 
 def preflight(world: World, mode: str, commands: list[tuple[str, str]]) -> list[str]:
     """The same policy, in-process: the commands it would let run (none may)."""
-    from core.config import load_config
-    from core.permissions.setup import make_policy
-    from core.tools.base import ToolContext
-    from core.tools.shell import ExecuteBash
+    from stoa.core.config import load_config
+    from stoa.core.permissions.setup import make_policy
+    from stoa.core.tools.base import ToolContext
+    from stoa.core.tools.shell import ExecuteBash
 
     config = load_config(world.ws, env=dict(world.env))
     policy = make_policy(config, mode)
@@ -1138,10 +1138,10 @@ async def test_the_permission_modal_path_asks_for_the_same_commands(world: World
     whose Future the modal answers. Each dangerous command is either refused outright (the
     forbidden tier) or put to the person with the exact command line; rejecting runs nothing,
     and destructive ones are never offered "always"."""
-    from core import events as ev
-    from core.config import load_config
-    from core.permissions.approver import PermissionDecision
-    from core.runtime import Choices, build_runtime
+    from stoa.core import events as ev
+    from stoa.core.config import load_config
+    from stoa.core.permissions.approver import PermissionDecision
+    from stoa.core.runtime import Choices, build_runtime
 
     config = load_config(world.ws, env=dict(world.env))
     runtime = build_runtime(config, Choices(model="claude-sonnet-4-6", mode="ask"))
@@ -1364,7 +1364,7 @@ ATTEMPTS = 13
 
 
 def test_trojan_build_files_are_contained_by_the_sandbox(world: World, fake_server: FakeServer) -> None:
-    from core.sandbox import detect
+    from stoa.core.sandbox import detect
 
     status = detect()
     if not status.available:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app.status import connection_report, status_report
-from core.config import load_config
-from core.keys import save_key
-from core.runtime import Choices, build_runtime
+from stoa.app.status import connection_report, status_report
+from stoa.core.config import load_config
+from stoa.core.keys import save_key
+from stoa.core.runtime import Choices, build_runtime
 from tests.fake_server import FakeServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_cli_check_connection_exit_codes(tmp_path: Path, stoa_env: dict[str, str
     with FakeServer(api_key=server_key) as server:
         env = {**stoa_env, "ANTHROPIC_BASE_URL": server.base_url, "OPENAI_BASE_URL": server.openai_base_url}
         result = subprocess.run(
-            [sys.executable, "-m", "app.cli", "--check-connection"],
+            [sys.executable, "-m", "stoa.app.cli", "--check-connection"],
             cwd=tmp_path,
             env={**env, "PYTHONPATH": str(REPO)},
             capture_output=True,

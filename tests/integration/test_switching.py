@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from core import events as ev
-from core.agent.loop import Agent, RetryPolicy
-from core.config import StoaConfig, load_config
-from core.models import COMPATIBLE_PROVIDERS
-from core.providers.factory import ProviderPool
-from core.runtime import Choices, build_runtime
-from core.switching import ContextTooLargeError, switch_effort, switch_model
+from stoa.core import events as ev
+from stoa.core.agent.loop import Agent, RetryPolicy
+from stoa.core.config import StoaConfig, load_config
+from stoa.core.models import COMPATIBLE_PROVIDERS
+from stoa.core.providers.factory import ProviderPool
+from stoa.core.runtime import Choices, build_runtime
+from stoa.core.switching import ContextTooLargeError, switch_effort, switch_model
 from tests.fake_server import FakeServer
 from tests.fake_server.script import reply, tool_call
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core import events as ev
-from core.tools.base import Access, Effect, Tool, ToolContext, ToolOutput
-from core.tools.registry import default_registry
+from stoa.core import events as ev
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolOutput
+from stoa.core.tools.registry import default_registry
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.test_agent_loop import make_agent, run
 

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from core import events as ev
-from core.agent.loop import Agent, RetryPolicy
-from core.config import load_config
-from core.models import resolve_model
-from core.permissions.approver import PermissionDecision, PermissionRequest, RefusingApprover
-from core.permissions.setup import make_policy
-from core.providers.factory import ProviderPool
-from core.tools.registry import default_registry
+from stoa.core import events as ev
+from stoa.core.agent.loop import Agent, RetryPolicy
+from stoa.core.config import load_config
+from stoa.core.models import resolve_model
+from stoa.core.permissions.approver import PermissionDecision, PermissionRequest, RefusingApprover
+from stoa.core.permissions.setup import make_policy
+from stoa.core.providers.factory import ProviderPool
+from stoa.core.tools.registry import default_registry
 from tests.fake_server import FakeServer, reply, tool_call
 
 PROVIDERS = {

@@ -1,6 +1,6 @@
 """Red-team the native tools end to end: real ``stoa -p`` subprocesses, the fake provider.
 
-Each scenario starts one real ``stoa -p`` (``python -m app.cli``) in a temporary workspace, in
+Each scenario starts one real ``stoa -p`` (``python -m stoa.app.cli``) in a temporary workspace, in
 ``--mode auto`` and ``--mode ask``. The fake model sends a batch of tool calls; the assertions
 read the tool results Stoa sent back to the "model" and every raw request body:
 
@@ -46,7 +46,7 @@ from PIL import Image
 
 from tests.fake_server import FakeServer, reply, tool_call
 
-STOA = [sys.executable, "-m", "app.cli"]
+STOA = [sys.executable, "-m", "stoa.app.cli"]
 MODEL = "claude-sonnet-4-6"  # Anthropic's wire format carries is_error on tool results
 
 OUTSIDE_CANARY = "CANARY-OUTSIDE-7f3a91"

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from core.providers.anthropic import AnthropicProvider
-from core.providers.base import (
+from stoa.core.providers.anthropic import AnthropicProvider
+from stoa.core.providers.base import (
     MessageComplete,
     Provider,
     ProviderError,
@@ -39,9 +39,9 @@ from core.providers.base import (
     ToolCallDelta,
     ToolCallStart,
 )
-from core.providers.openai_chat import OpenAIChatProvider
-from core.providers.openai_responses import OpenAIResponsesProvider
-from core.providers.types import (
+from stoa.core.providers.openai_chat import OpenAIChatProvider
+from stoa.core.providers.openai_responses import OpenAIResponsesProvider
+from stoa.core.providers.types import (
     Message,
     RedactedThinkingBlock,
     StopReason,
@@ -821,7 +821,7 @@ async def test_responses_error_wrapped_in_an_error_object(
 
 # ---- whole `stoa -p` conversations ------------------------------------------------------------
 
-STOA = [sys.executable, "-m", "app.cli"]
+STOA = [sys.executable, "-m", "stoa.app.cli"]
 
 
 def stoa(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
@@ -1044,7 +1044,7 @@ DEFAULT_EFFORTS = {"claude-opus-4-7": "high", "claude-sonnet-4-6": "medium", "cl
 
 
 def test_the_registry_covers_exactly_these_cases() -> None:
-    from core.models import MODELS
+    from stoa.core.models import MODELS
 
     assert sorted(EFFORT_CASES) == sorted((m.id, e) for m in MODELS for e in m.efforts)
     assert DEFAULT_EFFORTS == {m.id: m.default_effort for m in MODELS}
@@ -1092,7 +1092,7 @@ def test_every_model_and_effort_on_the_wire(
     """``stoa -m MODEL -e LEVEL -p`` for every pair (and each model with no -e), through the CLI's
     own ``main`` in this process (the subprocess test below proves the console script), checked
     field by field against what the docs ask for."""
-    from app.cli import main
+    from stoa.app.cli import main
 
     monkeypatch.chdir(workspace)
     fake_server.default_reply = reply(text="ok", instant=True)

@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.config import StoaConfig, load_config
-from core.mcp.commands import render_table
-from core.mcp.manager import McpManager
-from core.tools.registry import ToolRegistry
+from stoa.core.config import StoaConfig, load_config
+from stoa.core.mcp.commands import render_table
+from stoa.core.mcp.manager import McpManager
+from stoa.core.tools.registry import ToolRegistry
 
 SERVER_SCRIPT = Path(__file__).resolve().parent / "stoa_test_server.py"
 REPO_ROOT = SERVER_SCRIPT.parent.parent.parent

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from app.tui import StoaApp, make_app
-from core.agent.loop import RetryPolicy
-from core.config import StoaConfig, load_config
-from core.runtime import Choices, build_runtime
+from stoa.app.tui import StoaApp, make_app
+from stoa.core.agent.loop import RetryPolicy
+from stoa.core.config import StoaConfig, load_config
+from stoa.core.runtime import Choices, build_runtime
 from tests.fake_server import FakeServer
 from tests.snapshot_support import *  # noqa: F403  (snapshots go to the top-level snapshots/)
 

@@ -6,13 +6,11 @@ from pathlib import Path
 
 from textual.command import CommandPalette
 
-from app.screens.help import HelpScreen
-from core.config import load_config
-from core.providers.types import Message, TextBlock
-from core.runtime import Choices
-from tests.fake_server import FakeServer, fault, reply, tool_call
-from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for, wait_idle, widget_text
-from widgets.records import (
+from stoa.app.screens.help import HelpScreen
+from stoa.core.config import load_config
+from stoa.core.providers.types import Message, TextBlock
+from stoa.core.runtime import Choices
+from stoa.widgets.records import (
     AssistantRecord,
     NoticeRecord,
     ThinkingRecord,
@@ -20,7 +18,9 @@ from widgets.records import (
     UserRecord,
     WelcomeRecord,
 )
-from widgets.tool_call import ToolCallView
+from stoa.widgets.tool_call import ToolCallView
+from tests.fake_server import FakeServer, fault, reply, tool_call
+from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for, wait_idle, widget_text
 
 MARKDOWN = """# Result
 
@@ -418,7 +418,7 @@ async def test_missing_key_says_what_to_set(tmp_path: Path, workspace: Path, fak
     # An OpenAI key but a Claude model: no first-run onboarding, but this model's key is missing.
     env = make_env(tmp_path, fake_server, keys=False) | {"OPENAI_API_KEY": "test-key"}
     config = load_config(workspace, env=env)
-    from app.tui import make_app
+    from stoa.app.tui import make_app
 
     app = make_app(
         config, choices=Choices(model="claude-sonnet-4-6"), clock=fixed_clock, animations=False, cursor_blink=False
@@ -528,7 +528,7 @@ async def test_escape_mid_tool_kills_the_command_and_keeps_a_valid_history(
 async def test_ctrl_c_during_a_permission_prompt_closes_it_and_interrupts(
     app_factory: AppFactory, fake_server: FakeServer, workspace: Path
 ) -> None:
-    from app.screens.permission import PermissionScreen
+    from stoa.app.screens.permission import PermissionScreen
 
     (workspace / "keep.txt").write_text("precious\n")
     fake_server.script(

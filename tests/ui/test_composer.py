@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.app import App, ComposeResult
 
-from widgets.composer import PASTE_FOLD_CHARS, Composer, SlashItem, match_slash
+from stoa.widgets.composer import PASTE_FOLD_CHARS, Composer, SlashItem, match_slash
 
 ITEMS = [
     SlashItem("help", "Show help", aliases=("?",)),
@@ -70,7 +70,7 @@ async def test_alt_enter_bytes_from_a_terminal_insert_a_newline() -> None:
     """ESC CR (what tmux and xterm send for Alt+Enter) parses as alt+enter, not "^" + Enter."""
     from textual._xterm_parser import XTermParser
 
-    from app.tui import _teach_alt_enter
+    from stoa.app.tui import _teach_alt_enter
 
     _teach_alt_enter()
     parser = XTermParser()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
-from widgets.markdown_view import MarkdownView, estimate_height
+from stoa.widgets.markdown_view import MarkdownView, estimate_height
 
 DOC = """# Title
 

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.screens.mcp import McpServersScreen
-from app.tui import StoaApp
-from core.config import StoaConfig, load_config
-from core.mcp.commands import render_table
-from core.mcp.manager import McpManager, ServerStatus
+from stoa.app.screens.mcp import McpServersScreen
+from stoa.app.tui import StoaApp
+from stoa.core.config import StoaConfig, load_config
+from stoa.core.mcp.commands import render_table
+from stoa.core.mcp.manager import McpManager, ServerStatus
 from tests.fake_server import FakeServer
 from tests.mcp_servers.helpers import SERVER_SCRIPT
 from tests.mcp_servers.stoa_test_server import STATIC_TOOLS

@@ -10,8 +10,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from app.screens.permission import PermissionScreen
-from core.permissions.approver import PermissionDecision, PermissionRequest
+from stoa.app.screens.permission import PermissionScreen
+from stoa.core.permissions.approver import PermissionDecision, PermissionRequest
 
 SIZE = (100, 32)
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from app.model_commands import DETECT
-from app.screens.keys import KeyManagerScreen, OnboardingScreen
-from app.screens.model_picker import EffortPickerScreen, ModelPickerScreen
-from app.tui import StoaApp
-from core.config import StoaConfig, load_config
-from core.providers.detect import detect_ollama
+from stoa.app.model_commands import DETECT
+from stoa.app.screens.keys import KeyManagerScreen, OnboardingScreen
+from stoa.app.screens.model_picker import EffortPickerScreen, ModelPickerScreen
+from stoa.app.tui import StoaApp
+from stoa.core.config import StoaConfig, load_config
+from stoa.core.providers.detect import detect_ollama
 from tests.fake_server import FakeServer
 from tests.fake_server.script import fault, reply
 from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for, wait_idle

@@ -12,9 +12,9 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import OptionList, Static
 
-from app.screens.resume import ConfirmDeleteScreen, ResumePickerScreen, SessionFilter
-from core.providers.types import Message, TextBlock, user_text
-from core.sessions.store import SessionSeed, SessionStore
+from stoa.app.screens.resume import ConfirmDeleteScreen, ResumePickerScreen, SessionFilter
+from stoa.core.providers.types import Message, TextBlock, user_text
+from stoa.core.sessions.store import SessionSeed, SessionStore
 
 NOW = 1_750_000_000.0
 HOME = Path("/home/dev")
@@ -293,10 +293,10 @@ def test_snapshot_resume_delete_confirmation(snap_compare: Any, db: Path) -> Non
 
 
 async def test_pick_and_resume_switches_the_runtime(tmp_path: Path) -> None:
-    from app.screens.resume import pick_and_resume
-    from core.config import load_config
-    from core.runtime import Choices, build_runtime
-    from core.sessions import close_session, open_session
+    from stoa.app.screens.resume import pick_and_resume
+    from stoa.core.config import load_config
+    from stoa.core.runtime import Choices, build_runtime
+    from stoa.core.sessions import close_session, open_session
 
     workspace = tmp_path / "project"
     workspace.mkdir()
@@ -335,10 +335,10 @@ async def test_pick_and_resume_switches_the_runtime(tmp_path: Path) -> None:
 
 async def save_crashed_conversation(config: Any) -> None:
     """A conversation saved three days ago whose last turn was cut by a crash."""
-    from core.cost import UsageLedger
-    from core.models import find_model
-    from core.providers.types import ThinkingBlock, ToolResultBlock, ToolUseBlock, Usage
-    from core.sessions import records as rec
+    from stoa.core.cost import UsageLedger
+    from stoa.core.models import find_model
+    from stoa.core.providers.types import ThinkingBlock, ToolResultBlock, ToolUseBlock, Usage
+    from stoa.core.sessions import records as rec
 
     ago = time.time() - (3 * 86_400 + 2 * 3600 + 60)
     store = await SessionStore.open(config.paths.database, clock=lambda: ago)
@@ -381,8 +381,8 @@ async def save_crashed_conversation(config: Any) -> None:
 
 
 async def test_a_crashed_conversation_resumes_in_the_app(config: Any, app_factory: Any) -> None:
+    from stoa.widgets.records import NoticeRecord, ToolRecord, UserRecord
     from tests.ui.conftest import wait_for
-    from widgets.records import NoticeRecord, ToolRecord, UserRecord
 
     await save_crashed_conversation(config)
     app = app_factory(sessions=True, continue_latest=True)

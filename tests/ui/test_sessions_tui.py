@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import OptionList
 
+from stoa.widgets.records import AssistantRecord, NoticeRecord, UserRecord
 from tests.fake_server import FakeServer, reply
 from tests.ui.conftest import SIZE, AppFactory, wait_for, wait_idle
-from widgets.records import AssistantRecord, NoticeRecord, UserRecord
 
 
 async def _one_conversation(app_factory: AppFactory, fake_server: FakeServer, text: str) -> str:
@@ -59,7 +59,7 @@ async def test_resume_without_id_opens_the_picker(app_factory: AppFactory, fake_
     await _one_conversation(app_factory, fake_server, "pick me")
     app = app_factory(sessions=True, resume="")
     async with app.run_test(size=SIZE) as pilot:
-        from app.screens.resume import ResumePickerScreen
+        from stoa.app.screens.resume import ResumePickerScreen
 
         await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
         await wait_for(lambda: app.screen.query_one(OptionList).option_count > 0, what="the picker rows")
@@ -105,7 +105,7 @@ async def test_resume_command_switches_to_another_session(app_factory: AppFactor
 
         app.chat.composer.set_text("/resume")
         await pilot.press("enter")
-        from app.screens.resume import ResumePickerScreen
+        from stoa.app.screens.resume import ResumePickerScreen
 
         await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
         await pilot.press("escape")

@@ -12,8 +12,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from core.config import load_config
-from core.runtime import Choices
+from stoa.core.config import load_config
+from stoa.core.runtime import Choices
 from tests.fake_server import FakeServer, fault, reply, tool_call
 from tests.ui.conftest import SIZE, AppFactory, fixed_clock, make_env, wait_for, wait_idle
 
@@ -204,7 +204,7 @@ def test_help_screen(snap_compare: Any, app_factory: AppFactory) -> None:
 def test_missing_key(snap_compare: Any, tmp_path: Path, workspace: Path, fake_server: FakeServer) -> None:
     """A Claude model with no ANTHROPIC_API_KEY (but another provider's key, so no onboarding):
     a warning under the welcome banner naming the variable, how to set it, /key and /model."""
-    from app.tui import make_app
+    from stoa.app.tui import make_app
 
     env = make_env(tmp_path, fake_server, keys=False) | {"OPENAI_API_KEY": "test-key"}
     config = load_config(workspace, env=env)

@@ -1,6 +1,6 @@
 """``stoa`` in a real terminal (tmux): the console script path, keys as terminals send them, exit.
 
-Runs ``python -m app.cli`` in a tmux pane at 120x40 against the fake server, like a person would.
+Runs ``python -m stoa.app.cli`` in a tmux pane at 120x40 against the fake server, like a person would.
 """
 
 from __future__ import annotations

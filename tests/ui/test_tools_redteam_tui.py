@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.screens.permission import PermissionScreen
+from stoa.app.screens.permission import PermissionScreen
 from tests.fake_server import reply, tool_call
 
 CANARY = "CANARY-TUI-OUTSIDE-5c2e"
@@ -24,7 +24,7 @@ def _real(path: Path) -> Path:
 async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
     app_factory: Any, fake_server: Any, workspace: Path, tmp_path: Path
 ) -> None:
-    from core.config import load_config
+    from stoa.core.config import load_config
     from tests.ui.conftest import make_env, wait_for, wait_idle
 
     outside = tmp_path / "outside"

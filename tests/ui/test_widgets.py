@@ -9,13 +9,13 @@ from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.widgets import Log
 
-from app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
-from core import events as ev
-from widgets.chat_log import ChatLog
-from widgets.diff_view import diff_stats, render_diff
-from widgets.records import AssistantRecord, NoticeRecord, ToolRecord, UserRecord
-from widgets.status_bar import StatusBar, human_cost, human_tokens
-from widgets.tool_call import ToolCallView
+from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
+from stoa.core import events as ev
+from stoa.widgets.chat_log import ChatLog
+from stoa.widgets.diff_view import diff_stats, render_diff
+from stoa.widgets.records import AssistantRecord, NoticeRecord, ToolRecord, UserRecord
+from stoa.widgets.status_bar import StatusBar, human_cost, human_tokens
+from stoa.widgets.tool_call import ToolCallView
 
 DIFF = """--- a/app.py
 +++ b/app.py

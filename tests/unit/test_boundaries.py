@@ -4,14 +4,39 @@ start-up does not pay for provider SDKs."""
 from __future__ import annotations
 
 import ast
+import json
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+ROOMS = ("app", "core", "widgets", "styles")
+
+
+def _room(module: str) -> str:
+    """The room or library a module belongs to: 'stoa.core.x' -> 'core', 'textual.app' -> 'textual'."""
+    parts = module.split(".")
+    if parts[0] == "stoa" and len(parts) > 1:
+        return parts[1]
+    return parts[0]
+
+
 def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(_room(alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(_room(node.module))
+    return names
+
+
+def _top_level_imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -48,7 +73,9 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_core_runtime_is_reachable_without_textual_or_sdks() -> None:
-    loaded = _modules_after("import core.runtime, core.agent.loop, core.tools.registry, core.models")
+    loaded = _modules_after(
+        "import stoa.core.runtime, stoa.core.agent.loop, stoa.core.tools.registry, stoa.core.models"
+    )
     assert "textual" not in loaded
     assert "anthropic" not in loaded
     assert "openai" not in loaded
@@ -56,5 +83,62 @@ def test_core_runtime_is_reachable_without_textual_or_sdks() -> None:
 
 
 def test_cli_module_is_import_light() -> None:
-    loaded = _modules_after("import app.cli")
+    loaded = _modules_after("import stoa.app.cli")
     assert not {"textual", "anthropic", "openai", "mcp", "pydantic"} & loaded
+
+
+def test_every_import_of_a_room_goes_through_the_stoa_package() -> None:
+    """`import core...` would load a second copy of a module (or another project's `core`)."""
+    offenders = {}
+    for folder in (*ROOMS, "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if ".npm" in path.parts:
+                continue
+            bad = _top_level_imports(path) & set(ROOMS)
+            if bad:
+                offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_installed_stoa_has_no_top_level_room_names(tmp_path: Path) -> None:
+    """Outside the repository, only `stoa.*` resolves: `import core` fails, `import stoa.core` works."""
+    code = (
+        "import importlib.util, json\n"
+        "names = ['core', 'app', 'widgets', 'styles', 'stoa.core', 'stoa.app.cli', 'stoa.widgets', 'stoa.styles']\n"
+        "print(json.dumps({n: importlib.util.find_spec(n) is not None for n in names}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    found = json.loads(out.stdout)
+    assert found == {
+        "core": False,
+        "app": False,
+        "widgets": False,
+        "styles": False,
+        "stoa.core": True,
+        "stoa.app.cli": True,
+        "stoa.widgets": True,
+        "stoa.styles": True,
+    }
+
+
+def test_wheel_installs_only_the_stoa_package(tmp_path: Path) -> None:
+    """The built wheel's top-level names are `stoa` and its dist-info, and it carries the styles."""
+    source = tmp_path / "src"  # a copy: building in place would leave build/ and egg-info behind
+    for room in ROOMS:
+        shutil.copytree(ROOT / room, source / room, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("stoa-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    dist_info = "-".join(wheel.name.split("-")[:2]) + ".dist-info"
+    assert {name.split("/")[0] for name in names} == {"stoa", dist_info}
+    assert "stoa/styles/app.tcss" in names
+    assert "stoa/core/runtime.py" in names
+    assert "stoa/app/screens/chat.py" in names

@@ -8,7 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from core.providers.detect import (
+from stoa.core.providers.detect import (
     detect_compatible,
     detect_lmstudio,
     detect_local_servers,
@@ -208,7 +208,7 @@ async def test_ollama_details_give_context_and_tool_support() -> None:
     assert sorted(json.loads(b)["model"] for b in seen_bodies) == ["gemma:2b", "qwen3:8b"]
     assert plain.context_windows == {} and plain.no_tools == frozenset()
 
-    from app.screens.model_picker import local_model_infos
+    from stoa.app.screens.model_picker import local_model_infos
 
     models = {m.id: m for m in local_model_infos([found])}
     assert models["gemma:2b"].supports_tools is False and models["gemma:2b"].context_window == 8192

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from core.agent.history import INTERRUPTED_RESULT, History, repair_messages
-from core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from stoa.core.agent.history import INTERRUPTED_RESULT, History, repair_messages
+from stoa.core.providers.types import Message, TextBlock, ToolResultBlock, ToolUseBlock
 
 
 def _assistant_calls(*ids: str) -> Message:

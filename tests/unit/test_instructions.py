@@ -6,7 +6,7 @@ import platform
 from datetime import date
 from pathlib import Path
 
-from core.instructions import build_system_prompt, read_instructions
+from stoa.core.instructions import build_system_prompt, read_instructions
 
 
 def test_prompt_names_workspace_os_date_tools_and_mode(tmp_path: Path) -> None:

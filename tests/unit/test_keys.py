@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import StoaPaths, api_key_source, load_config
-from core.keys import (
+from stoa.core.config import StoaPaths, api_key_source, load_config
+from stoa.core.keys import (
     KeySaveError,
     all_key_statuses,
     delete_key,

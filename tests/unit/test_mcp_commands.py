@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.mcp.commands import (
+from stoa.core.mcp.commands import (
     McpCommandError,
     add_server,
     parse_command,

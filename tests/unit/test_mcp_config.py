@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.mcp.config import (
+from stoa.core.config import load_config
+from stoa.core.mcp.config import (
     EntryError,
     describe_problems,
     expand_env,
     parse_mcp_config,
 )
-from core.mcp.tool import RejectedTool, normalize_schema, prefixed_name
+from stoa.core.mcp.tool import RejectedTool, normalize_schema, prefixed_name
 
 
 def write(path: Path, text: str) -> Path:

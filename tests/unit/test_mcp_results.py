@@ -9,9 +9,9 @@ import struct
 import mcp_types as types
 from PIL import Image
 
-from core.mcp.results import MAX_IMAGES_PER_RESULT, convert_result
-from core.providers.types import ImageBlock, TextBlock
-from core.tools.caps import IMAGE_MAX_SEND_BYTES, IMAGE_MAX_SIDE
+from stoa.core.mcp.results import MAX_IMAGES_PER_RESULT, convert_result
+from stoa.core.providers.types import ImageBlock, TextBlock
+from stoa.core.tools.caps import IMAGE_MAX_SEND_BYTES, IMAGE_MAX_SIDE
 
 
 def png(width: int, height: int, mode: str = "RGB") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import (
+from stoa.core.models import (
     MODELS,
     UnknownModelError,
     UnsupportedEffortError,

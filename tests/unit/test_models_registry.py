@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pytest
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
-from core.models import (
+from stoa.core.models import (
     ALL_PROVIDERS,
     DEFAULT_MODEL,
     DEFAULT_OPENAI_MODEL,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.permissions.paths import PathError, canonical_root, display_path, is_inside, resolve
+from stoa.core.permissions.paths import PathError, canonical_root, display_path, is_inside, resolve
 
 
 @pytest.fixture

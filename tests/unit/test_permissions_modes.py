@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from core.permissions.modes import MODES, decide, next_mode, strictest
-from core.tools.base import Effect
+from stoa.core.permissions.modes import MODES, decide, next_mode, strictest
+from stoa.core.tools.base import Effect
 
 # (mode, effect) -> (inside the workspace, outside the workspace), for a known operation with
 # no rule matching (native tools, known commands).

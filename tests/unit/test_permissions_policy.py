@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.permissions.approver import PermissionRequest, RefusingApprover
-from core.permissions.policy import PermissionPolicy
-from core.permissions.setup import make_policy
-from core.sandbox import SandboxStatus
-from core.tools.base import Access, Effect, ToolContext
-from core.tools.shell import ExecuteBash
+from stoa.core.config import load_config
+from stoa.core.permissions.approver import PermissionRequest, RefusingApprover
+from stoa.core.permissions.policy import PermissionPolicy
+from stoa.core.permissions.setup import make_policy
+from stoa.core.sandbox import SandboxStatus
+from stoa.core.tools.base import Access, Effect, ToolContext
+from stoa.core.tools.shell import ExecuteBash
 
 SANDBOX = SandboxStatus(True, version="test", executable="bwrap")
 NO_SANDBOX = SandboxStatus(False, "bwrap is not installed")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.permissions.rules import (
+from stoa.core.config import load_config
+from stoa.core.permissions.rules import (
     RuleError,
     RuleFileError,
     RuleSet,
@@ -153,7 +153,7 @@ def test_malformed_rules_are_reported_with_file_and_line(tmp_path: Path) -> None
 
 
 def test_make_policy_puts_problems_in_the_startup_warnings(tmp_path: Path) -> None:
-    from core.permissions.setup import make_policy
+    from stoa.core.permissions.setup import make_policy
 
     ws = write_project(tmp_path, '[permissions]\nallow = ["Nope(x)"]\n')
     config = load_config(ws, env={"STOA_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)})

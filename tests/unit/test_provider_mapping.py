@@ -21,19 +21,19 @@ from typing import Any
 import pytest
 import typing_extensions
 
-from core.config import StoaConfig, StoaPaths
-from core.models import ModelInfo, compatible_model, effort_wire_options, resolve_model
-from core.providers import anthropic as anthropic_provider
-from core.providers import openai_chat, openai_responses
-from core.providers.base import ProviderError, ProviderRequest, TextDelta, ToolCallDelta, ToolCallStart
-from core.providers.convert import (
+from stoa.core.config import StoaConfig, StoaPaths
+from stoa.core.models import ModelInfo, compatible_model, effort_wire_options, resolve_model
+from stoa.core.providers import anthropic as anthropic_provider
+from stoa.core.providers import openai_chat, openai_responses
+from stoa.core.providers.base import ProviderError, ProviderRequest, TextDelta, ToolCallDelta, ToolCallStart
+from stoa.core.providers.convert import (
     PLACEHOLDER_TEXT,
     sanitize_tool_id,
     status_error,
     stream_error,
 )
-from core.providers.factory import ProviderPool
-from core.providers.types import (
+from stoa.core.providers.factory import ProviderPool
+from stoa.core.providers.types import (
     ImageBlock,
     Message,
     RedactedThinkingBlock,
@@ -209,8 +209,8 @@ def test_the_shape_check_catches_unknown_nested_fields() -> None:
 def test_importing_the_provider_modules_does_not_import_any_sdk() -> None:
     code = (
         "import sys\n"
-        "import core.providers.anthropic, core.providers.openai_responses, core.providers.openai_chat\n"
-        "import core.providers.factory, core.providers.convert\n"
+        "import stoa.core.providers.anthropic, stoa.core.providers.openai_responses, stoa.core.providers.openai_chat\n"
+        "import stoa.core.providers.factory, stoa.core.providers.convert\n"
         "print(sorted(m for m in ('anthropic', 'openai', 'httpx2', 'httpx') if m in sys.modules))\n"
     )
     out = subprocess.run(
@@ -223,9 +223,9 @@ def test_building_a_provider_from_the_pool_does_not_import_any_sdk(tmp_path: Pat
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from core.config import StoaConfig, StoaPaths\n"
-        "from core.models import resolve_model\n"
-        "from core.providers.factory import ProviderPool\n"
+        "from stoa.core.config import StoaConfig, StoaPaths\n"
+        "from stoa.core.models import resolve_model\n"
+        "from stoa.core.providers.factory import ProviderPool\n"
         f"home = Path({str(tmp_path)!r})\n"
         "env = {'ANTHROPIC_API_KEY': 'k', 'OPENAI_API_KEY': 'k', 'STOA_HOME': str(home)}\n"
         "pool = ProviderPool(StoaConfig(paths=StoaPaths.from_env(env), workspace=home, env=env))\n"
@@ -842,7 +842,7 @@ def test_anthropic_web_search_blocks_are_shown_and_kept_for_a_paused_turn() -> N
     from anthropic.types import RawMessageStreamEvent
     from pydantic import TypeAdapter
 
-    from core.providers.base import ServerToolActivity
+    from stoa.core.providers.base import ServerToolActivity
 
     parse = TypeAdapter(RawMessageStreamEvent).validate_python
     result = {"type": "web_search_result", "url": "https://x.dev", "title": "X", "encrypted_content": "abc"}
@@ -908,7 +908,7 @@ def test_responses_web_search_and_multi_part_reasoning_summaries() -> None:
     from openai.types.responses import ResponseStreamEvent
     from pydantic import TypeAdapter
 
-    from core.providers.base import ServerToolActivity, ThinkingDelta
+    from stoa.core.providers.base import ServerToolActivity, ThinkingDelta
 
     parse = TypeAdapter(ResponseStreamEvent).validate_python
     reasoning_item = {
@@ -1096,6 +1096,6 @@ def test_responses_max_output_tokens_is_at_least_the_api_minimum() -> None:
     ],
 )
 def test_in_stream_error_codes(code: str | None, kind: str) -> None:
-    from core.providers.convert import stream_error
+    from stoa.core.providers.convert import stream_error
 
     assert stream_error("p", code, "detail").kind == kind

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.cost import (
+from stoa.core.cost import (
     UsageLedger,
     format_cost,
     format_quit_summary,
@@ -15,8 +15,8 @@ from core.cost import (
     request_cost,
     summarize,
 )
-from core.models import compatible_model, find_model
-from core.providers.types import Usage
+from stoa.core.models import compatible_model, find_model
+from stoa.core.providers.types import Usage
 
 SONNET = find_model("claude-sonnet-4-6")
 HAIKU = find_model("claude-haiku-4-5")

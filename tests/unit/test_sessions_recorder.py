@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core import events as ev
-from core.agent.loop import MAX_ITERATIONS_NOTE
-from core.cost import UsageLedger
-from core.models import find_model
-from core.providers.types import (
+from stoa.core import events as ev
+from stoa.core.agent.loop import MAX_ITERATIONS_NOTE
+from stoa.core.cost import UsageLedger
+from stoa.core.models import find_model
+from stoa.core.providers.types import (
     Message,
     TextBlock,
     ThinkingBlock,
@@ -21,8 +21,8 @@ from core.providers.types import (
     error_result,
     user_text,
 )
-from core.sessions.recorder import SessionRecorder, SessionState
-from core.sessions.store import SaveError, SessionSeed, SessionStore
+from stoa.core.sessions.recorder import SessionRecorder, SessionState
+from stoa.core.sessions.store import SaveError, SessionSeed, SessionStore
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.providers.types import (
+from stoa.core.providers.types import (
     ImageBlock,
     Message,
     RedactedThinkingBlock,
@@ -21,8 +21,8 @@ from core.providers.types import (
     Usage,
     user_text,
 )
-from core.sessions.schema import SCHEMA_VERSION
-from core.sessions.store import (
+from stoa.core.sessions.schema import SCHEMA_VERSION
+from stoa.core.sessions.store import (
     AmbiguousSessionError,
     InvalidSessionIdError,
     SaveError,

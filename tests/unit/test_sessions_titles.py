@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import compatible_model, find_model
-from core.sessions.titles import cheapest_sibling, clean_title, fallback_title, title_request
+from stoa.core.models import compatible_model, find_model
+from stoa.core.sessions.titles import cheapest_sibling, clean_title, fallback_title, title_request
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.permissions.shell import analyze
+from stoa.core.permissions.shell import analyze
 
 ALLOWED = [
     "ls",

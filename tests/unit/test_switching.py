@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.agent.loop import Agent
-from core.models import MODELS, UnknownModelError, UnsupportedEffortError, resolve_model
-from core.providers.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
-from core.switching import (
+from stoa.core.agent.loop import Agent
+from stoa.core.models import MODELS, UnknownModelError, UnsupportedEffortError, resolve_model
+from stoa.core.providers.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
+from stoa.core.switching import (
     ContextTooLargeError,
     MissingKeyForSwitchError,
     SwitchError,
@@ -22,7 +22,7 @@ from core.switching import (
     switch_effort,
     switch_model,
 )
-from core.tools.registry import ToolRegistry
+from stoa.core.tools.registry import ToolRegistry
 
 
 def make_agent(tmp_path: Path, model: str = "sonnet", effort: str | None = None) -> Agent:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.tools import caps
-from core.tools.base import Effect, ToolContext, ToolError
+from stoa.core.tools import caps
+from stoa.core.tools.base import Effect, ToolContext, ToolError
 from tests.unit.tools_harness import REPO, call, call_in_child, can_drop_dac, tool
 
 
@@ -367,7 +367,7 @@ def test_write_file_full_disk_keeps_the_original(tmp_path: Path) -> None:
 _FULL_DISK_CHILD = r"""
 import asyncio, json, sys
 from pathlib import Path
-from core.tools.base import ToolContext
+from stoa.core.tools.base import ToolContext
 from tests.unit.tools_harness import acall
 
 ws = Path(sys.argv[1])
@@ -454,7 +454,7 @@ def test_killed_half_way_through_a_write_leaves_the_original(tmp_path: Path) -> 
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from core.tools.files import atomic_write; "
+            "import sys; from pathlib import Path; from stoa.core.tools.files import atomic_write; "
             "atomic_write(Path(sys.argv[1]), b'n' * (768 * 1024 * 1024))",
             str(target),
         ],

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.tools.base import ToolContext, ToolError
-from core.tools.web import check_url
+from stoa.core.config import load_config
+from stoa.core.tools.base import ToolContext, ToolError
+from stoa.core.tools.web import check_url
 from tests.unit.tools_harness import REPO, call, call_in_child, can_drop_dac, tool
 
 
@@ -40,8 +40,8 @@ def ctx(ws: Path) -> ToolContext:
 _ACCESSES_CHILD = r"""
 import json, sys
 from pathlib import Path
-from core.tools.registry import default_registry
-from core.tools.base import ToolContext, ToolError
+from stoa.core.tools.registry import default_registry
+from stoa.core.tools.base import ToolContext, ToolError
 name, ws, raw = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 t = default_registry().get(name)
 ctx = ToolContext(workspace=Path(ws))
@@ -209,7 +209,7 @@ def test_glob_files_leaves_out_denied_files(tmp_path: Path, ws: Path) -> None:
     assert ".env" not in everything and "key.pem" not in everything
     assert "No files match" in call("glob_files", ctx, pattern="*.pem").text
     # The pure-Python walk filters the same way.
-    from core.tools.search import GlobFiles
+    from stoa.core.tools.search import GlobFiles
 
     fallback = GlobFiles(rg=None)
     import asyncio
@@ -249,7 +249,7 @@ def test_malformed_url_through_the_tool(ctx: ToolContext) -> None:
 
 
 def test_deny_rule_naming_a_directory_covers_its_contents(tmp_path: Path) -> None:
-    from core.permissions.rules import RuleSet, parse_rule
+    from stoa.core.permissions.rules import RuleSet, parse_rule
 
     ws = tmp_path / "ws"
     (ws / "secrets").mkdir(parents=True)
@@ -296,7 +296,7 @@ def test_view_image_urls_of_names_and_public_addresses_pass(ctx: ToolContext) ->
 
 
 def test_lone_surrogates_are_argument_errors(ctx: ToolContext) -> None:
-    from core.agent.loop import parse_tool_arguments
+    from stoa.core.agent.loop import parse_tool_arguments
 
     value, error = parse_tool_arguments('{"path": "\\ud800.txt"}')
     assert value == {} and error is not None and "not valid Unicode" in error
@@ -334,7 +334,7 @@ def test_rewriting_a_setuid_file_drops_the_setuid_bits(ws: Path, ctx: ToolContex
 def test_a_parent_swapped_between_check_and_open_is_refused(ws: Path, tmp_path: Path) -> None:
     """read_regular is given the canonical path that was checked; if a directory on it has
     become a symlink by the time it is opened, the descriptor leads elsewhere: refused."""
-    from core.tools.files import read_regular
+    from stoa.core.tools.files import read_regular
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.providers.types import ImageBlock, TextBlock
-from core.tools import caps
-from core.tools.base import Effect, ToolContext
-from core.tools.image import prepare_image
+from stoa.core.providers.types import ImageBlock, TextBlock
+from stoa.core.tools import caps
+from stoa.core.tools.base import Effect, ToolContext
+from stoa.core.tools.image import prepare_image
 from tests.unit.tools_harness import call, tool
 
 

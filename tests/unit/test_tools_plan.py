@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.events import Event, PlanStep, PlanUpdated
-from core.tools.base import Effect, ToolContext
+from stoa.core.events import Event, PlanStep, PlanUpdated
+from stoa.core.tools.base import Effect, ToolContext
 from tests.unit.tools_harness import call, tool
 
 

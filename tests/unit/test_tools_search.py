@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.tools import caps
-from core.tools.base import ToolContext
-from core.tools.search import GlobFiles, GlobRule, SearchCode, find_rg, split_pattern
+from stoa.core.config import load_config
+from stoa.core.tools import caps
+from stoa.core.tools.base import ToolContext
+from stoa.core.tools.search import GlobFiles, GlobRule, SearchCode, find_rg, split_pattern
 from tests.unit.tools_harness import Call
 from tests.unit.tools_harness import call as run_call
 
@@ -29,7 +29,7 @@ def _tools(engine: str) -> tuple[GlobFiles, SearchCode]:
 def _run(tool: GlobFiles | SearchCode, ctx: ToolContext, **arguments: object) -> Call:
     import asyncio
 
-    from core.tools.base import ToolError, ToolOutput
+    from stoa.core.tools.base import ToolError, ToolOutput
 
     async def go() -> Call:
         try:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.models import resolve_model
-from core.tools import caps
-from core.tools.base import Effect, ToolContext
-from core.tools.web import Allowance, address_refusal, check_url, server_tools_for
+from stoa.core.config import load_config
+from stoa.core.models import resolve_model
+from stoa.core.tools import caps
+from stoa.core.tools.base import Effect, ToolContext
+from stoa.core.tools.web import Allowance, address_refusal, check_url, server_tools_for
 from tests.unit.tools_harness import call, tool
 
 PNG_1PX = bytes.fromhex(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.tools.base import Access, ToolContext, ToolError, ToolOutput
-from core.tools.registry import default_registry
+from stoa.core.tools.base import Access, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.registry import default_registry
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,8 +65,8 @@ async def acall(name: str, ctx: ToolContext, **arguments: Any) -> Call:
 _CHILD = r"""
 import asyncio, json, sys
 from pathlib import Path
-from core.tools.registry import default_registry
-from core.tools.base import ToolContext, ToolError
+from stoa.core.tools.registry import default_registry
+from stoa.core.tools.base import ToolContext, ToolError
 
 name, ws, raw = sys.argv[1], sys.argv[2], json.loads(sys.stdin.read())
 
