@@ -125,7 +125,7 @@ class StoaApp(App[int]):
                 modules.append("stoa.core.mcp")
             for module in modules:
                 await asyncio.to_thread(importlib.import_module, module)
-            if self.detect_sandbox and "sandbox" not in self.runtime.services:
+            if self.detect_sandbox and self.runtime.sandbox is None:
                 self.run_worker(self._detect_sandbox(), group="startup", exit_on_error=False)
             if self.sessions:
                 await self._open_session()
@@ -163,7 +163,8 @@ class StoaApp(App[int]):
         from stoa.core.sandbox import status_for
 
         status = await asyncio.to_thread(status_for, self.config)
-        self.runtime.services.setdefault("sandbox", status)
+        if self.runtime.sandbox is None:
+            self.runtime.sandbox = status
         self.chat.refresh_status()
 
     async def _open_session(self) -> None:
@@ -194,15 +195,15 @@ class StoaApp(App[int]):
 
     async def on_unmount(self) -> None:
         """Save the session and stop MCP servers (no server process outlives the app)."""
-        services = self.runtime.services
-        if "session" in services or "store" in services:
+        runtime = self.runtime
+        if runtime.session is not None or runtime.store is not None:
             from stoa.core.sessions import close_session
 
             try:
                 await close_session(self.runtime)
             except Exception as exc:  # the terminal is being restored; say it after exit
                 self.exit_notes.append(f"warning: could not save the session: {exc}")
-        manager = services.get("mcp")
+        manager = runtime.mcp
         if manager is not None:
             try:
                 await manager.close()

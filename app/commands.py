@@ -239,14 +239,14 @@ async def _resume(ctx: CommandContext) -> None:
             picker = ResumePickerScreen(
                 store,
                 runtime.config.workspace,
-                current_session_id=runtime.services.get("session_id"),
+                current_session_id=runtime.session_id,
                 home=Path(home) if home else None,
             )
             chosen = await ctx.app.push_screen_wait(picker)
             if chosen is None:
                 return
             session_id = chosen
-        if session_id == runtime.services.get("session_id"):
+        if session_id == runtime.session_id:
             ctx.info("that is the session you are in")
             return
         handle = await switch_to(runtime, session_id)

@@ -151,7 +151,6 @@ async def _run(
         return EXIT_USAGE if resume else EXIT_RUNTIME
     for notice in handle.notices:
         err.write(f"notice: {notice}\n")
-    runtime.services["session_id"] = handle.session_id
     try:
         runtime.check_key(agent.model)
     except MissingKeyError as exc:
@@ -184,7 +183,7 @@ async def _run(
         result: dict[str, Any] = {
             "success": success,
             "response": printer.texts[-1] if printer.texts else "",
-            "session_id": runtime.services.get("session_id"),
+            "session_id": runtime.session_id,
             "model": agent.model.id,
             "provider": agent.model.provider,
             "effort": agent.effort,
@@ -219,7 +218,7 @@ async def _start_mcp(runtime: Runtime, err: TextIO) -> None:
 
 
 async def _close(runtime: Runtime) -> None:
-    manager = runtime.services.get("mcp")
+    manager = runtime.mcp
     if manager is not None:
         try:
             await manager.close()

@@ -16,9 +16,6 @@ from stoa.app.commands import CommandContext, command
 if TYPE_CHECKING:
     from stoa.core.mcp.manager import McpManager, ServerState
 
-_WATCHED = "mcp_watched"
-
-
 def status_label(manager: McpManager) -> str:
     """What the status bar shows: ``MCP 2/3`` (connected of enabled), empty with no servers."""
     rows = [r for r in manager.rows() if r.status.value != "disabled"]
@@ -29,10 +26,9 @@ def status_label(manager: McpManager) -> str:
 
 def watch_manager(chat: Any, manager: McpManager) -> None:
     """Keep ``chat`` (the ChatScreen) up to date with the manager. Safe to call more than once."""
-    services = chat.runtime.services
-    if services.get(_WATCHED) is manager:
+    if chat.watched_mcp is manager:
         return
-    services[_WATCHED] = manager
+    chat.watched_mcp = manager
     last: dict[str, str] = {}
     config = chat.runtime.config
     home_text = config.env.get("HOME")

@@ -31,18 +31,12 @@ if TYPE_CHECKING:
     from stoa.core.providers.detect import LocalServer
     from stoa.core.runtime import Runtime
 
-# runtime.services keys: what detection found, and (for tests or embedding) a replacement probe.
-LOCAL_SERVERS = "local_servers"
-DETECT = "detect_local_servers"
-
-
 # ---- helpers ---------------------------------------------------------------------------------
 
 
 def local_servers(runtime: Runtime) -> list[LocalServer]:
     """Local servers found so far (detection results are kept on the runtime)."""
-    servers: list[LocalServer] = runtime.services.setdefault(LOCAL_SERVERS, [])
-    return servers
+    return runtime.local_servers
 
 
 def local_models(runtime: Runtime) -> list[ModelInfo]:
@@ -56,7 +50,7 @@ async def detect_servers(runtime: Runtime) -> list[LocalServer]:
     from stoa.core.providers.detect import detect_compatible, detect_local_servers
 
     config = runtime.config
-    probe = runtime.services.get(DETECT)
+    probe = runtime.detect_local_servers
     found = list(await probe()) if probe is not None else await detect_local_servers(env=config.env)
     provider = runtime.choices.provider or config.settings.provider
     base_url = runtime.choices.base_url or config.settings.base_url

@@ -114,8 +114,8 @@ def run_tui(
         return 2
     app = make_app(config, runtime=runtime, sessions=True, resume=resume, continue_latest=continue_latest)
     app.run()
-    handle = runtime.services.get("session")
-    if handle is not None and hasattr(handle, "quit_summary"):
+    handle = runtime.session
+    if handle is not None:
         try:
             summary = handle.quit_summary(runtime.agent.ledger)
         except Exception:

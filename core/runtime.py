@@ -7,10 +7,10 @@ permission policy and the agent. Both front-ends build through here so they cann
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stoa.core.agent.loop import Agent, RetryPolicy
 from stoa.core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaConfig
@@ -27,6 +27,13 @@ from stoa.core.permissions.policy import PermissionPolicy
 from stoa.core.providers.base import Provider
 from stoa.core.providers.types import Message
 from stoa.core.tools.registry import ToolRegistry, default_registry
+
+if TYPE_CHECKING:  # attached after composition; their modules are heavy and load after the first paint
+    from stoa.core.mcp.manager import McpManager
+    from stoa.core.providers.detect import LocalServer
+    from stoa.core.sandbox.bwrap import SandboxStatus
+    from stoa.core.sessions.resume import SessionHandle
+    from stoa.core.sessions.store import SessionStore
 
 
 class MissingKeyError(Exception):
@@ -100,6 +107,14 @@ def base_url_for(config: StoaConfig, provider: str, choices: Choices) -> str | N
 
 @dataclass
 class Runtime:
+    """Everything one conversation runs on, shared by every front end (TUI, headless, ACP).
+
+    The first group is made by ``build_runtime``; the second is attached later by its owner,
+    each through one verb: ``stoa.core.sessions.open_store`` / ``open_session`` (store, session),
+    ``stoa.core.mcp.attach`` (mcp), the sandbox probe (sandbox), local-server detection
+    (local_servers). ``None`` means "not attached (yet)".
+    """
+
     config: StoaConfig
     choices: Choices
     agent: Agent
@@ -108,8 +123,19 @@ class Runtime:
     provider_for: Callable[[ModelInfo], Provider]
     # Extra system-prompt sections (label, text), e.g. MCP server instructions.
     prompt_sections: list[tuple[str, str]] = field(default_factory=list)
-    # Services other rooms attach (session store, MCP manager, sandbox state...).
-    services: dict[str, Any] = field(default_factory=dict)
+
+    store: SessionStore | None = None
+    session: SessionHandle | None = None
+    mcp: McpManager | None = None
+    sandbox: SandboxStatus | None = None
+    # Local servers (Ollama, LM Studio, ...) found by detection so far.
+    local_servers: list[LocalServer] = field(default_factory=list)
+    # A replacement for local-server detection (tests and embedders); None probes for real.
+    detect_local_servers: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        return self.session.session_id if self.session is not None else None
 
     def has_key(self, provider: str) -> bool:
         return provider in KEYLESS_PROVIDERS or bool(self.config.api_key(provider))

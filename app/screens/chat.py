@@ -122,6 +122,8 @@ class ChatScreen(Screen[None]):
             slash_items=REGISTRY.slash_items, take_queued=self._pop_queued, history=self.prompt_history
         )
         self.status_bar = StatusBar(clock=clock)
+        # The MCP manager whose status this screen follows (stoa.app.mcp_commands.watch_manager).
+        self.watched_mcp: object | None = None
         # Turn state.
         self.busy = False
         self.queued: list[str] = []
@@ -210,7 +212,7 @@ class ChatScreen(Screen[None]):
         return str(self.agent.model.id)
 
     def _sandbox_label(self) -> str:
-        sandbox = self.runtime.services.get("sandbox")
+        sandbox = self.runtime.sandbox
         if sandbox is None:
             return ""
         label = getattr(sandbox, "label", sandbox)
@@ -815,7 +817,7 @@ class ChatScreen(Screen[None]):
 
         self.agent.history = History()
         self.agent.tool_state.clear()
-        if "session" in self.runtime.services:
+        if self.runtime.session is not None:
             # A new session id; the saved one stays resumable.
             from stoa.core.sessions import SessionStoreError, clear_session
 

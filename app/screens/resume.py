@@ -392,8 +392,7 @@ async def pick_and_resume(
     ``push_screen_wait``); then show it with ``ChatScreen.show_session(handle)``.
     """
     store = await open_store(runtime)
-    current = runtime.services.get("session")
-    current_id = current.session_id if isinstance(current, SessionHandle) else None
+    current_id = runtime.session_id
     screen = ResumePickerScreen(
         store, runtime.config.workspace, current_session_id=current_id, show_all=show_all, clock=clock
     )

@@ -2,7 +2,7 @@
 
 Front-ends use it like this::
 
-    manager = attach(runtime)          # registers runtime.services["mcp"]
+    manager = attach(runtime)          # sets runtime.mcp
     await manager.start_all()          # returns at once; servers start in the background
     manager.subscribe(on_change)       # on_change(ServerState) on every status change
     await manager.wait_started()       # headless only: the one-shot prompt needs the tools
@@ -25,15 +25,14 @@ __all__ = ["McpManager", "ServerState", "ServerStatus", "attach"]
 
 
 def attach(runtime: Runtime) -> McpManager:
-    """The session's MCP manager, made once per runtime and kept in ``runtime.services["mcp"]``."""
-    existing = runtime.services.get("mcp")
-    if isinstance(existing, McpManager):
-        return existing
+    """The session's MCP manager, made once per runtime and kept as ``runtime.mcp``."""
+    if runtime.mcp is not None:
+        return runtime.mcp
     manager = McpManager(
         runtime.config,
         runtime.registry,
         prompt_sections=runtime.prompt_sections,
         mode=lambda: runtime.policy.mode,
     )
-    runtime.services["mcp"] = manager
+    runtime.mcp = manager
     return manager

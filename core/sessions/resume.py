@@ -1,7 +1,7 @@
 """Wiring a session into a runtime: start a new one, or resume a saved one exactly.
 
 ``open_session(runtime, resume, continue_latest)`` is what both front-ends call after
-``build_runtime``. It opens the store (kept in ``runtime.services["store"]``), then either
+``build_runtime``. It opens the store (kept as ``runtime.store``), then either
 starts a fresh session (nothing is written until the first message) or loads a saved one:
 the history goes through ``repair_messages`` (a crash can leave dangling tool calls), the
 model, effort, trust mode and cost ledger are restored unless the command line chose
@@ -42,8 +42,6 @@ from stoa.core.sessions.titles import make_titler
 if TYPE_CHECKING:
     from stoa.core.runtime import Runtime
 
-STORE_SERVICE = "store"
-SESSION_SERVICE = "session"
 
 
 @dataclass
@@ -92,12 +90,11 @@ class NoSessionToContinueError(SessionStoreError):
 
 
 async def open_store(runtime: Runtime, *, clock: Callable[[], float] = time.time) -> SessionStore:
-    """The runtime's store, opened once at ``config.paths.database`` and kept in its services."""
-    store = runtime.services.get(STORE_SERVICE)
-    if isinstance(store, SessionStore):
-        return store
+    """The runtime's store, opened once at ``config.paths.database`` and kept on it."""
+    if runtime.store is not None:
+        return runtime.store
     store = await SessionStore.open(runtime.config.paths.database, clock=clock)
-    runtime.services[STORE_SERVICE] = store
+    runtime.store = store
     return store
 
 
@@ -253,8 +250,8 @@ async def switch_to(runtime: Runtime, session_id: str, *, clock: Callable[[], fl
     info = await store.get(session_id)
     if info is None:
         raise SessionNotFoundError(f"session {session_id[:8]} no longer exists (deleted elsewhere?)")
-    current = runtime.services.get(SESSION_SERVICE)
-    if isinstance(current, SessionHandle):
+    current = runtime.session
+    if current is not None:
         await current.close()
     return await resume_session(runtime, store, info, clock=clock)
 
@@ -262,19 +259,19 @@ async def switch_to(runtime: Runtime, session_id: str, *, clock: Callable[[], fl
 async def clear_session(runtime: Runtime) -> SessionHandle:
     """``/clear``: close the current session and start a fresh one with a new id."""
     store = await open_store(runtime)
-    current = runtime.services.get(SESSION_SERVICE)
-    if isinstance(current, SessionHandle):
+    current = runtime.session
+    if current is not None:
         await current.close()
     return new_session(runtime, store)
 
 
 async def close_session(runtime: Runtime) -> None:
     """Save the final state and close the store (quit)."""
-    current = runtime.services.get(SESSION_SERVICE)
-    if isinstance(current, SessionHandle):
+    current = runtime.session
+    if current is not None:
         await current.close()
-    store = runtime.services.get(STORE_SERVICE)
-    if isinstance(store, SessionStore):
+    store = runtime.store
+    if store is not None:
         await store.aclose()
 
 
@@ -314,8 +311,7 @@ def _recorder(
 
 def _attach(runtime: Runtime, handle: SessionHandle) -> None:
     runtime.agent.observer = handle.recorder
-    runtime.services[SESSION_SERVICE] = handle
-    runtime.services["session_id"] = handle.session_id
+    runtime.session = handle
 
 
 def _restore_model(runtime: Runtime, info: SessionInfo) -> list[str]:

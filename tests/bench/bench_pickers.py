@@ -30,7 +30,6 @@ async def _until(predicate: Any, limit_s: float = 5.0) -> None:
 
 
 async def measure(rounds: int) -> dict[str, list[float]]:
-    from stoa.app.model_commands import DETECT
     from stoa.app.tui import make_app
     from stoa.core.config import load_config
     from stoa.core.runtime import Choices, build_runtime
@@ -45,7 +44,7 @@ async def measure(rounds: int) -> dict[str, list[float]]:
     async def nothing() -> list[Any]:
         return []
 
-    runtime.services[DETECT] = nothing
+    runtime.detect_local_servers = nothing
     app = make_app(config, runtime=runtime, animations=False, cursor_blink=False)
     results: dict[str, list[float]] = {"model picker": [], "effort picker": [], "key manager": []}
     # CPU time of the app's thread: what opening costs, without waiting for other processes.

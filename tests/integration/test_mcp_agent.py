@@ -76,7 +76,7 @@ async def test_model_calls_an_mcp_tool_through_the_agent_loop(tmp_path: Path, fa
     manager = await started(runtime)
     try:
         assert manager.states["srv"].status is ServerStatus.CONNECTED
-        assert runtime.services["mcp"] is manager
+        assert runtime.mcp is manager
         fake_server.script(reply(tool_calls=[tool_call("srv___echo", {"text": "hi"})]), reply(text="done"))
         events = await run(runtime, "say hi through the server")
         started_events = [e for e in events if isinstance(e, ev.ToolCallStarted)]

@@ -338,7 +338,7 @@ async def test_switching_sessions_inside_the_app(env: Env) -> None:
     try:
         assert switched.session_id == one
         assert runtime.agent.history.messages == history
-        assert runtime.services["session"] is switched
+        assert runtime.session is switched
         assert current.session_id != one
     finally:
         await close_session(runtime)

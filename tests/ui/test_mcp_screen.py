@@ -45,8 +45,9 @@ def mixed_config(tmp_path: Path, workspace: Path, server: FakeServer) -> StoaCon
 
 async def settle(app: StoaApp) -> McpManager:
     """Until the servers that can connect have, and beta has crashed (disconnected)."""
-    await wait_for(lambda: "mcp" in app.runtime.services, what="the MCP manager")
-    manager: McpManager = app.runtime.services["mcp"]
+    await wait_for(lambda: app.runtime.mcp is not None, what="the MCP manager")
+    manager = app.runtime.mcp
+    assert manager is not None
     await wait_for(
         lambda: all(manager.states.get(n) and manager.states[n].status is not ServerStatus.STARTING
                     for n in ("alpha", "beta", "gamma")),
@@ -112,8 +113,9 @@ async def test_mcp_add_and_remove_from_the_composer(
         await pilot.pause()
         await pilot.press(*f"/mcp add later {sys.executable} {SERVER_SCRIPT}")
         await pilot.press("enter")
-        await wait_for(lambda: "mcp" in app.runtime.services, what="the manager")
-        manager: McpManager = app.runtime.services["mcp"]
+        await wait_for(lambda: app.runtime.mcp is not None, what="the manager")
+        manager = app.runtime.mcp
+        assert manager is not None
         await wait_for(
             lambda: "later" in manager.states and manager.states["later"].status is ServerStatus.CONNECTED,
             limit=30,

@@ -2,7 +2,7 @@
 real app (Pilot), with snapshots of each screen and state.
 
 Local-server detection in these tests probes the fake server's Ollama endpoint (``/api/tags``)
-over loopback through ``runtime.services["detect_local_servers"]``, so nothing depends on what
+over loopback through ``runtime.detect_local_servers``, so nothing depends on what
 happens to run on the developer's localhost:11434.
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from stoa.app.model_commands import DETECT
 from stoa.app.screens.keys import KeyManagerScreen, OnboardingScreen
 from stoa.app.screens.model_picker import EffortPickerScreen, ModelPickerScreen
 from stoa.app.tui import StoaApp
@@ -41,7 +40,7 @@ def with_local_ollama(app: StoaApp, server: FakeServer, *, fixed_address: bool =
             found = replace(found, base_url="http://localhost:11434/v1")
         return [found] if found is not None else []
 
-    app.runtime.services[DETECT] = probe
+    app.runtime.detect_local_servers = probe
     return app
 
 
@@ -302,7 +301,7 @@ async def test_onboarding_with_a_detected_local_server_then_a_turn(
         # The fake server speaks Chat Completions under /v1, like Ollama.
         return [found]
 
-    app.runtime.services[DETECT] = probe
+    app.runtime.detect_local_servers = probe
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: isinstance(app.screen, OnboardingScreen), what="onboarding")
         screen = app.screen
@@ -323,7 +322,7 @@ async def test_onboarding_with_a_detected_local_server_then_a_turn(
 async def test_onboarding_paste_a_key(tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory) -> None:
     config = keyless_config(tmp_path, workspace, fake_server)
     app = app_factory(config)
-    app.runtime.services[DETECT] = _nothing_found
+    app.runtime.detect_local_servers = _nothing_found
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: isinstance(app.screen, OnboardingScreen), what="onboarding")
         await pilot.press("down", "enter")  # OpenAI
@@ -429,7 +428,7 @@ def test_snapshot_onboarding(
         # A fixed address in the picture (the fake server's port changes every run).
         return [replace(found, base_url="http://localhost:11434/v1")]
 
-    app.runtime.services[DETECT] = probe
+    app.runtime.detect_local_servers = probe
 
     async def run_before(pilot: Any) -> None:
         await wait_for(lambda: isinstance(pilot.app.screen, OnboardingScreen), what="onboarding")

@@ -322,7 +322,7 @@ async def test_pick_and_resume_switches_the_runtime(tmp_path: Path) -> None:
     try:
         (handle,) = results
         assert handle is not None and handle.session_id == SESSIONS[1][0] != first.session_id
-        assert runtime.services["session"] is handle and runtime.agent.observer is handle.recorder
+        assert runtime.session is handle and runtime.agent.observer is handle.recorder
         assert [m.text for m in runtime.agent.history.messages] == ["Add a resume picker screen", SESSIONS[1][5]]
         assert (runtime.agent.model.id, runtime.policy.mode) == ("claude-opus-4-7", "auto")
         assert handle.away is not None and handle.away.away_seconds == 3 * 3600

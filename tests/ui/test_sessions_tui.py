@@ -16,7 +16,7 @@ async def _one_conversation(app_factory: AppFactory, fake_server: FakeServer, te
         await wait_for(lambda: app.chat.ready, what="the session")
         await pilot.press(*text, "enter")
         await wait_idle(app)
-        session_id = str(app.runtime.services["session_id"])
+        session_id = str(app.runtime.session_id)
         await pilot.press("ctrl+d")
         await pilot.pause()
     return session_id
@@ -96,7 +96,7 @@ async def test_resume_command_switches_to_another_session(app_factory: AppFactor
         await wait_idle(app)
         app.chat.composer.set_text(f"/resume {first[:8]}")
         await pilot.press("enter")
-        await wait_for(lambda: app.runtime.services["session_id"] == first, what="the switch")
+        await wait_for(lambda: app.runtime.session_id == first, what="the switch")
         await app.workers.wait_for_complete()
         users = [r.text for r in app.chat.log_view.records if isinstance(r, UserRecord)]
         assert users == ["the first one"]
@@ -110,7 +110,7 @@ async def test_resume_command_switches_to_another_session(app_factory: AppFactor
         await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
         await pilot.press("escape")
         await wait_for(lambda: app.screen is app.chat, what="the chat again")
-        assert app.runtime.services["session_id"] == first
+        assert app.runtime.session_id == first
 
         app.chat.composer.set_text("/resume fffffff")
         await pilot.press("enter")

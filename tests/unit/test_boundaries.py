@@ -142,3 +142,16 @@ def test_wheel_installs_only_the_stoa_package(tmp_path: Path) -> None:
     assert "stoa/styles/app.tcss" in names
     assert "stoa/core/runtime.py" in names
     assert "stoa/app/screens/chat.py" in names
+
+
+def test_the_runtime_is_typed_without_a_service_bag() -> None:
+    """Front ends share one composition root whose attachments are typed fields, not string keys."""
+    import dataclasses
+
+    from stoa.core.runtime import Runtime
+
+    fields = {f.name: str(f.type) for f in dataclasses.fields(Runtime)}
+    assert "services" not in fields
+    assert not [name for name, annotation in fields.items() if "Any" in annotation]
+    for attached in ("store", "session", "mcp", "sandbox", "local_servers", "detect_local_servers"):
+        assert attached in fields
