@@ -4,8 +4,9 @@ Keys: Enter sends; Shift+Enter, Alt+Enter and Ctrl+J insert a newline (many term
 the same bytes for Enter and Shift+Enter, so the last two always work); Ctrl+U / Ctrl+W /
 Ctrl+K delete to line start / previous word / line end; Up on the first line and Down on the
 last walk the prompt history (the draft is kept and comes back). A leading ``/`` opens the
-inline list of slash commands: Up/Down choose, Enter runs, Tab completes, Esc closes. A paste
-longer than ``PASTE_FOLD_CHARS`` shows as a one-line placeholder; the full text is sent.
+inline list of slash commands: Up/Down choose, Enter runs, Tab completes, Esc closes. Pasted
+line ends (terminals send CR) become LF; a paste longer than ``PASTE_FOLD_CHARS`` shows as a
+one-line placeholder counting its lines, and the full text is sent.
 
 The composer knows nothing about the agent: it posts ``Composer.Submitted`` and asks two
 callables for the slash commands and for a queued message to pop back (``take_queued``).
@@ -29,6 +30,11 @@ from textual.widgets.option_list import Option
 PASTE_FOLD_CHARS = 500
 NEWLINE_KEYS = frozenset({"shift+enter", "alt+enter", "ctrl+j", "newline"})
 _PLACEHOLDER = re.compile(r"\[Pasted text #\d+ · [\d,]+ chars(?: · [\d,]+ lines)?\]")
+
+
+def normalize_line_ends(text: str) -> str:
+    """CRLF and lone CR as LF: bracketed pastes arrive with CR line ends."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -131,11 +137,11 @@ class PromptInput(TextArea):
         # Anything else: TextArea's own _on_key runs next (Textual dispatches along the MRO).
 
     async def _on_paste(self, event: events.Paste) -> None:
-        if len(event.text) > PASTE_FOLD_CHARS and not self.read_only:
-            event.stop()
-            event.prevent_default()
-            self.insert(self.composer.fold_paste(event.text))
-        # A short paste: TextArea's own _on_paste runs next.
+        if self.read_only:
+            return
+        event.stop()
+        event.prevent_default()
+        self.composer.insert_paste(event.text)
 
     def action_cursor_up(self, select: bool = False) -> None:
         if not select and self.cursor_at_first_line and self.composer.history_back():
@@ -232,9 +238,14 @@ class Composer(Vertical):
         """Replace paste placeholders with the pasted text."""
         return _PLACEHOLDER.sub(lambda m: self._pastes.get(m.group(0), m.group(0)), text)
 
+    def insert_paste(self, pasted: str) -> None:
+        """Insert pasted text at the cursor: line ends made LF, a long paste folded."""
+        text = normalize_line_ends(pasted)
+        self.input.insert(self.fold_paste(text) if len(text) > PASTE_FOLD_CHARS else text)
+
     def fold_paste(self, pasted: str) -> str:
         self._paste_count += 1
-        lines = pasted.count("\n") + 1
+        lines = len(pasted.splitlines()) or 1
         label = f"[Pasted text #{self._paste_count} · {len(pasted):,} chars"
         label += f" · {lines:,} lines]" if lines > 1 else "]"
         self._pastes[label] = pasted

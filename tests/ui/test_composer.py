@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.app import App, ComposeResult
 
@@ -198,6 +199,41 @@ async def test_short_paste_is_inserted_as_is() -> None:
         app.post_message(events.Paste("short text"))
         await pilot.pause()
         assert app.composer.text == "short text"
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "mixed"])
+async def test_folded_paste_keeps_its_line_ends_as_newlines(ending: str) -> None:
+    """Bracketed pastes arrive with CR (or CRLF) line ends: the model gets LF lines, and the
+    fold label counts them."""
+    app = ComposerApp()
+    lines = [f"row {i} of the pasted log" for i in range(60)]
+    if ending == "mixed":  # CRLF for most rows, lone CR for the last ten
+        pasted = "\r\n".join(lines[:50]) + "\r" + "\r".join(lines[50:]) + "\r\n"
+    else:
+        pasted = ending.join(lines) + ending
+    assert len(pasted) > PASTE_FOLD_CHARS
+    async with app.run_test() as pilot:
+        app.post_message(events.Paste(pasted))
+        await pilot.pause()
+        shown = app.composer.text
+        assert "\r" not in shown
+        assert shown.endswith(" · 60 lines]"), shown
+        await pilot.press("enter")
+        await pilot.pause()
+    text, _ = app.submitted[0]
+    assert "\r" not in text
+    assert text.split("\n") == lines
+
+
+async def test_short_paste_with_carriage_returns_becomes_lines() -> None:
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        app.post_message(events.Paste("one\r\ntwo\rthree"))
+        await pilot.pause()
+        assert app.composer.text == "one\ntwo\nthree"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.submitted[0][0] == "one\ntwo\nthree"
 
 
 async def test_ctrl_d_quits_only_when_empty() -> None:
