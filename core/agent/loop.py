@@ -22,7 +22,13 @@ from stoa.core import events as ev
 from stoa.core.agent.history import INTERRUPTED_RESULT, History
 from stoa.core.cost import UsageLedger
 from stoa.core.models import ModelInfo, default_max_tokens, effort_wire_options, validate_effort
-from stoa.core.permissions.approver import Approver, PermissionDecision, PermissionRequest
+from stoa.core.permissions.approver import (
+    Approver,
+    PermissionDecision,
+    PermissionRequest,
+    primary_access,
+    request_kind,
+)
 from stoa.core.permissions.policy import PermissionPolicy
 from stoa.core.providers import base as pb
 from stoa.core.providers.types import (
@@ -534,14 +540,11 @@ class Agent:
     async def _ask(
         self, call: ToolUseBlock, tool: Tool, effect: Effect, accesses: list[Access], verdict: Any
     ) -> PermissionDecision:
-        primary = accesses[0] if accesses else None
-        kind: Any = "destructive" if effect is Effect.DESTRUCTIVE else (primary.scope if primary else "other")
-        if kind == "write" and call.name == "edit_file":
-            kind = "edit"
+        primary = primary_access(accesses)
         request = PermissionRequest(
             tool_name=call.name,
             call_id=call.id,
-            kind=kind,
+            kind=request_kind(effect, primary),
             target=primary.target if primary else call.name,
             reason=verdict.reason,
             arguments=dict(call.input),

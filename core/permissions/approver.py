@@ -8,11 +8,18 @@ uses ``RefusingApprover``, which refuses with a message naming what would allow 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
+
+from stoa.core.tools.base import Access, Effect
 
 Outcome = Literal["once", "session", "always", "reject"]
-RequestKind = Literal["read", "write", "edit", "bash", "mcp", "network", "destructive", "other"]
+RequestKind = Literal[
+    "read", "write", "edit", "patch", "create", "move", "copy", "bash", "mcp", "network", "destructive", "other"
+]
+_KINDS: frozenset[str] = frozenset(get_args(RequestKind))
+_SEVERITY = {Effect.NONE: 0, Effect.READ: 1, Effect.NETWORK: 1, Effect.MUTATE: 2, Effect.DESTRUCTIVE: 3}
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,27 @@ class PermissionRequest:
     suggested_rule: str | None = None
     # Whether "always"/"session" make sense (never for destructive one-offs like rm -rf /x).
     can_remember: bool = True
+
+
+def primary_access(accesses: Sequence[Access]) -> Access | None:
+    """The access a question is about: the most significant one (a delete over a write over a
+    read), the first of equals. An edit reads and writes its file: the question is the write."""
+    if not accesses:
+        return None
+    return max(accesses, key=lambda a: _SEVERITY[a.effect])  # max keeps the first of equals
+
+
+def request_kind(effect: Effect, primary: Access | None) -> RequestKind:
+    """What kind of question to ask about a call with this effect whose primary access is
+    ``primary`` (see ``primary_access``)."""
+    if effect is Effect.DESTRUCTIVE or (primary is not None and primary.effect is Effect.DESTRUCTIVE):
+        return "destructive"
+    if primary is None:
+        return "other"
+    for kind in (primary.action, primary.scope):
+        if kind in _KINDS:
+            return kind  # type: ignore[return-value]
+    return "other"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ class Access:
     preview: str | None = None
     # Extra facts for the policy (e.g. the shell analysis tier).
     facts: dict[str, Any] = field(default_factory=dict)
+    # What this access does, in the words of the approval question: "edit", "write",
+    # "create", "move", "copy", "patch" ("" : the scope says it).
+    action: str = ""
 
 
 @dataclass

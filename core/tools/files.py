@@ -132,7 +132,13 @@ def _check_name_lengths(value: str, field: str) -> None:
 
 
 def path_access(
-    resolved: ResolvedPath, scope: str, effect: Effect, verb: str, preview: str | None = None
+    resolved: ResolvedPath,
+    scope: str,
+    effect: Effect,
+    verb: str,
+    preview: str | None = None,
+    *,
+    action: str = "",
 ) -> Access:
     return Access(
         scope=scope,  # type: ignore[arg-type]
@@ -141,6 +147,7 @@ def path_access(
         outside_workspace=not resolved.inside_workspace,
         reason="" if resolved.inside_workspace else resolved.outside_reason(verb),
         preview=preview,
+        action=action,
     )
 
 
@@ -763,7 +770,7 @@ class WriteFile(Tool):
     def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
         resolved = resolve_arg(args, ctx, checking=True)
         preview = _write_preview(args, resolved)
-        return [path_access(resolved, "write", Effect.MUTATE, "writes", preview)]
+        return [path_access(resolved, "write", Effect.MUTATE, "writes", preview, action="write")]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
@@ -929,7 +936,7 @@ class EditFile(Tool):
             preview = None  # the run reports the problem; nothing about the file leaks before approval
         return [
             path_access(resolved, "read", Effect.READ, "reads"),
-            path_access(resolved, "write", Effect.MUTATE, "edits", preview),
+            path_access(resolved, "write", Effect.MUTATE, "edits", preview, action="edit"),
         ]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
@@ -1005,7 +1012,7 @@ class CreateDirectory(Tool):
 
     def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
         resolved = resolve_arg(args, ctx, checking=True)
-        return [path_access(resolved, "write", Effect.MUTATE, "creates")]
+        return [path_access(resolved, "write", Effect.MUTATE, "creates", action="create")]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
@@ -1096,6 +1103,9 @@ class _Transfer(Tool):
         dest = resolve_arg(args, ctx, "destination", checking=checking)
         return source, _final_destination(source, dest, ctx)
 
+    def _preview(self, source: ResolvedPath, dest: ResolvedPath) -> str:
+        return f"{self.verb} {source.display}\nto   {dest.display}"
+
     def _source_accesses(self, source: ResolvedPath, ctx: ToolContext) -> list[Access]:
         accesses = [path_access(source, "read", Effect.READ, "reads")]
         if source.exists and source.canonical.is_dir() and not source.canonical.is_symlink():
@@ -1130,8 +1140,8 @@ class MoveFile(_Transfer):
         source, dest = self._resolve_pair(args, ctx, checking=True)
         return [
             *self._source_accesses(source, ctx),
-            path_access(source, "write", Effect.MUTATE, "moves"),
-            path_access(dest, "write", Effect.MUTATE, "writes"),
+            path_access(source, "write", Effect.MUTATE, "moves", self._preview(source, dest), action="move"),
+            path_access(dest, "write", Effect.MUTATE, "writes", action="move"),
         ]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
@@ -1171,7 +1181,10 @@ class CopyFile(_Transfer):
 
     def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
         source, dest = self._resolve_pair(args, ctx, checking=True)
-        return [*self._source_accesses(source, ctx), path_access(dest, "write", Effect.MUTATE, "writes")]
+        return [
+            *self._source_accesses(source, ctx),
+            path_access(dest, "write", Effect.MUTATE, "writes", self._preview(source, dest), action="copy"),
+        ]
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         source, dest = self._resolve_pair(args, ctx, checking=False)
