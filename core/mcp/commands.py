@@ -252,8 +252,11 @@ def _normalized(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    from stoa.core.stoa_folder import ensure_gitignore_for
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_gitignore_for(path)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:

@@ -79,14 +79,16 @@ class RefusingApprover:
     """Headless policy: nobody is there to ask, so whatever would ask is refused."""
 
     async def approve(self, request: PermissionRequest) -> PermissionDecision:
-        how = (
-            f'add "{request.suggested_rule}" to the allow list in .stoa/config.local.toml'
-            if request.suggested_rule
-            else "run it in the TUI, where you can approve it"
-        )
+        if request.suggested_rule:
+            how = f'to allow it, add "{request.suggested_rule}" to the allow list in .stoa/config.local.toml'
+        elif request.kind == "destructive":
+            how = (
+                "deleting always needs a person's approval and no rule allows it; "
+                "run it in the TUI, where you can approve it"
+            )
+        else:
+            how = "to allow it, run it in the TUI, where you can approve it"
         return PermissionDecision(
             outcome="reject",
-            feedback=(
-                f"Not run: {request.reason}. Headless mode cannot ask for approval; to allow it, {how}."
-            ),
+            feedback=f"Not run: {request.reason}. Headless mode cannot ask for approval; {how}.",
         )

@@ -9,7 +9,9 @@ approvals are written (``.stoa/config.local.toml``).
 A call may touch several things (a shell line holds several commands; a directory delete one
 access per entry): each is judged on its own and the strictest answer wins. When the answer is
 "ask", the verdict carries the narrowest rules that would have allowed it (``Bash(git push:*)``,
-``Write(/abs/path)``), which headless mode names in its refusal and "always" persists.
+``Write(notes/todo.md)``, workspace-relative inside the workspace), which headless mode names
+in its refusal and "always" persists. Deleting is its own decision: no allow rule (a Write rule
+included) lets a delete run unasked, so none is suggested for one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from stoa.core.permissions import modes
 from stoa.core.permissions.modes import MODES, Action, Certainty, Mode
 from stoa.core.permissions.rules import (
     Rule,
+    RuleError,
     RuleFileError,
     RuleList,
     RuleProblem,
@@ -208,6 +211,10 @@ class PermissionPolicy:
             effect = tool_effect
         path = access.target
         found = self._match(lambda rules: rules.match_path(path, write=write))
+        if found is not None and found[0] == "allow" and effect is Effect.DESTRUCTIVE:
+            # Deleting is its own decision: Write(...) allows changing a file, never deleting
+            # it (deny and ask rules still apply). Deletes ask in ask and auto mode.
+            found = None
         which = found[0] if found else None
         certainty: Certainty = "known"
         protected = None
@@ -224,7 +231,6 @@ class PermissionPolicy:
             if which == "deny" and found:
                 return _Item("deny", _rule_reason(found[1], "denies"))
             return _Item("deny", _plan_reason(tool_name))
-        rule = _path_rule("Write" if write else "Read", path)
         if which == "ask" and found:
             return _Item("ask", _rule_reason(found[1], "asks for"), (), rememberable=False)
         if protected:
@@ -235,7 +241,31 @@ class PermissionPolicy:
             reason = access.reason or f"{tool_name} deletes {path}"
         else:
             reason = access.reason or f"{_ask_mode_reason(tool_name)}: {path}"
-        return _Item("ask", reason, (rule,), rememberable=effect is not Effect.DESTRUCTIVE)
+        if effect is Effect.DESTRUCTIVE:
+            # No rule allows a delete, so none is suggested (headless must not offer one).
+            return _Item("ask", reason, (), rememberable=False)
+        rule = self._path_rule("Write" if write else "Read", path)
+        return _Item("ask", reason, (rule,) if rule else ())
+
+    def _path_rule(self, tool: str, path: str) -> str | None:
+        """The narrowest rule naming ``path`` (and everything below it, for a folder). Inside the
+        workspace it is written relative to it (``Write(notes/todo.md)``), so the personal config
+        stays true when the project moves; elsewhere it is absolute. None when no rule can name
+        exactly this path (a name with ``*`` or ``?``, or one the rule syntax cannot hold)."""
+        if not path or "*" in path or "?" in path:
+            return None
+        folder = os.path.isdir(path) and not path.endswith("/")
+        text = path
+        workspace = self.workspace or Path.cwd()
+        if self.workspace is not None and _inside(path, str(self.workspace)):
+            relative = os.path.relpath(path, self.workspace)
+            text = "." if relative == "." else (relative if not relative.startswith("~") else f"./{relative}")
+        candidate = f"{tool}({text}/**)" if folder else f"{tool}({text})"
+        try:
+            rule = parse_rule(candidate, workspace=workspace, home=self.home)
+        except RuleError:
+            return None
+        return candidate if rule.matches_path(path) else None
 
     def _mcp(self, tool_name: str, access: Access) -> _Item:
         target = access.target
@@ -314,7 +344,8 @@ class PermissionPolicy:
                 self.mode, effect, outside=False, certainty=certainty, sandboxed=sandboxed
             )
             if uncovered and inside_only == "allow":
-                rules = tuple(dict.fromkeys(_path_rule("Write" if p.write else "Read", p.path or "") for p in uncovered))
+                named = (self._path_rule("Write" if p.write else "Read", p.path or "") for p in uncovered)
+                rules = tuple(dict.fromkeys(r for r in named if r))
             else:
                 rules = (narrowest_rule(finding, line),)
             name = finding.argv[0] if finding.argv else None
@@ -442,10 +473,8 @@ def _strongest(matches: list[tuple[RuleList, Rule]]) -> tuple[RuleList, Rule] | 
     return None
 
 
-def _path_rule(tool: str, path: str) -> str:
-    if path and os.path.isdir(path) and not path.endswith("/"):
-        return f"{tool}({path}/**)"
-    return f"{tool}({path})"
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _rule_reason(rule: Rule, verb: str) -> str:

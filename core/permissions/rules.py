@@ -150,9 +150,8 @@ def parse_rule(text: str, *, workspace: Path, home: Path | None = None, source: 
         if content == "" and "(" in text:
             raise RuleError(f"empty {tool}(); write {tool} alone to mean every {_noun(tool)}")
         return Rule(tool=tool, kind="any", text=tool, source=source)
-    if "(" in content or ")" in content:
-        if tool != "Bash" or content.count("(") != content.count(")"):
-            raise RuleError("unbalanced parentheses")
+    if content.count("(") != content.count(")"):
+        raise RuleError("unbalanced parentheses")
     if tool == "Mcp":
         if not _MCP_NAME.match(content):
             raise RuleError("Mcp(...) takes a server name or SERVER___TOOL (letters, digits, _ . -)")
@@ -462,7 +461,10 @@ def append_allow_rule(path: Path, rule: str) -> bool:
     expected["permissions"] = {**(perms or {}), "allow": [*(allow or []), rule]}
     if new_data != expected:
         raise RuleFileError(f"could not edit {path} safely; add {rule!r} to [permissions] allow by hand")
+    from stoa.core.stoa_folder import ensure_gitignore_for
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_gitignore_for(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(new_text, encoding="utf-8")
     os.replace(tmp, path)
