@@ -157,7 +157,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Ctrl+O", "expand / collapse every tool call's details"),
     ("Ctrl+T", "show / hide the plan panel"),
     ("Shift+Tab", "cycle the trust mode (plan → ask → auto)"),
-    ("Ctrl+L", "clear the screen and start a new conversation"),
+    ("Ctrl+L", "redraw the screen (/clear starts a new conversation)"),
     ("PageUp / PageDown", "scroll the conversation"),
     ("F1", "this help"),
     ("F2 · Alt+M", "model picker (/model NAME switches directly)"),

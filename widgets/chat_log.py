@@ -75,6 +75,8 @@ class ChatLog(VerticalScroll, can_focus=True):
         # records[_first:] are mounted.
         self._first = 0
         self._restoring = False
+        # Bumped by clear(): a restore that started before it must not mount anything.
+        self._generation = 0
         self._indicator = EarlierIndicator()
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -143,11 +145,15 @@ class ChatLog(VerticalScroll, can_focus=True):
         self._update_indicator()
 
     async def clear(self) -> None:
-        await self.remove_children([w for w in self.children if w is not self._indicator])
-        self.records.clear()
+        # Forget the records before awaiting the removal: removing scrolls to the top, and a
+        # restore of earlier records running meanwhile would mount them again.
+        self._generation += 1
+        widgets = [w for w in self.children if w is not self._indicator]
+        self.records = []
         self._widgets.clear()
         self._first = 0
         self._update_indicator()
+        await self.remove_children(widgets)
         self.anchor()
 
     async def load(self, records: Iterable[Record], *, tail: int = INITIAL_TAIL) -> None:
@@ -212,7 +218,10 @@ class ChatLog(VerticalScroll, can_focus=True):
             widgets = [self._build(self.records[i], i) for i in range(start, self._first)]
             added = self._first - start
             self._first = start
+            generation = self._generation
             await self.mount_all(widgets, after=self._indicator)
+            if generation != self._generation:
+                return 0
             self._update_indicator()
             if anchor is not None:
 

@@ -91,7 +91,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+o", "toggle_tools", "Tool details", show=False),
         Binding("ctrl+t", "toggle_plan", "Plan panel", show=False),
         Binding("shift+tab", "cycle_mode", "Trust mode", show=False),
-        Binding("ctrl+l", "new_conversation", "New conversation", show=False),
+        Binding("ctrl+l", "redraw", "Redraw the screen", show=False),
         Binding("pageup", "scroll_log('up')", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_log('down')", "Scroll down", show=False, priority=True),
         Binding("f1", "help", "Help", show=False),
@@ -101,7 +101,7 @@ class ChatScreen(Screen[None]):
     ]
 
     class ConversationCleared(TextualMessage):
-        """/clear or Ctrl+L started a new conversation (session store: start a new session)."""
+        """/clear started a new conversation (session store: start a new session)."""
 
     def __init__(
         self,
@@ -806,11 +806,10 @@ class ChatScreen(Screen[None]):
     def action_help(self) -> None:
         self.run_slash("/help")
 
-    async def action_new_conversation(self) -> None:
-        if self.busy:
-            self.show_notice("error", "a turn is running", hint="press Esc to interrupt it first")
-            return
-        await self.new_conversation()
+    def action_redraw(self) -> None:
+        """Ctrl+L, as in a shell: repaint every cell of the terminal (after another program wrote
+        over it). The conversation is untouched; /clear is what starts a new one."""
+        self.app.screen.refresh(repaint=True, layout=True)
 
     async def new_conversation(self) -> None:
         from stoa.core.agent.history import History

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
 
 from stoa.app.screens.help import HelpScreen
@@ -369,6 +370,59 @@ async def test_clear_starts_a_new_conversation(app_factory: AppFactory, fake_ser
         await app.workers.wait_for_complete()
         assert len(app.chat.agent.history) == 0
         assert [type(r) for r in app.chat.log_view.records] == [WelcomeRecord]
+
+
+async def test_clear_after_resuming_leaves_only_the_new_conversation_on_screen(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    """A resumed conversation mounts its tail lazily; /clear must unmount all of it (clearing
+    scrolls to the top, which used to mount a batch of the old records again)."""
+    history: list[Message] = []
+    for i in range(100):
+        history.append(Message(role="user", content=[TextBlock(text=f"question {i}")]))
+        history.append(Message(role="assistant", content=[TextBlock(text=f"answer {i}")]))
+    app = app_factory(history=history)
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.chat.log_view
+        await pilot.pause()
+        assert log.unmounted_count > 0
+        await pilot.press(*"/clear", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert [type(r) for r in log.records] == [WelcomeRecord]
+        shown = [type(w).__name__ for w in log.children if w.display]
+        assert shown == ["WelcomeBanner"], shown
+        assert "question" not in widget_text(log)
+
+
+async def test_ctrl_l_redraws_and_keeps_the_conversation(
+    app_factory: AppFactory, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+L is a redraw, as in a shell (a full repaint of the terminal); it used to wipe the
+    conversation without asking. /clear is the command that starts a new one."""
+    from textual._compositor import Compositor
+
+    full_updates: list[int] = []
+    render_full_update = Compositor.render_full_update
+
+    def counting(self: Compositor, simplify: bool = False) -> object:
+        full_updates.append(1)
+        return render_full_update(self, simplify=simplify)
+
+    monkeypatch.setattr(Compositor, "render_full_update", counting)
+    fake_server.script(reply(text="first"))
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"hi", "enter")
+        await wait_idle(app)
+        records = list(app.chat.log_view.records)
+        before = len(full_updates)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert len(full_updates) > before
+        assert len(app.chat.agent.history) == 2
+        assert app.chat.log_view.records == records
 
 
 async def test_shift_tab_cycles_the_trust_mode(app_factory: AppFactory) -> None:
