@@ -605,6 +605,8 @@ class _Analyzer:
         self.env = env
         self.resolver = resolver
         self.cwd: str | None = self.workspace
+        # The folder the git command being judged runs in (set by _git, read by _git_kind).
+        self.git_dir: str | None = self.workspace
         self.vars: dict[str, str | None] = {}
         self.findings: list[Finding] = []
         self.parsed = True
@@ -2218,6 +2220,11 @@ class _Analyzer:
         sub = values[i] or ""
         rest_words = args[i + 1 :]
         rest = [v or "" for v in values[i + 1 :]]
+        # Where git will run: the last -C, else the current folder; None when only known at run
+        # time or when --git-dir / --work-tree point elsewhere.
+        self.git_dir = self.cwd
+        for use in extra_paths:
+            self.git_dir = use.path if use.path is not None and not use.write else None
         kind, reasons = _git_kind(sub, rest, self)
         write = kind not in ("read",)
         paths, dynamic = self._paths(rest_words, write=write)
@@ -2758,12 +2765,10 @@ def _git_kind(sub: str, rest: list[str], analyzer: _Analyzer) -> tuple[Kind, lis
             return "read", []
         return "risky", ["git config changes settings that can run programs"]
     if sub == "stash":
-        action = positional[0] if positional else "push"
-        if action in ("list", "show"):
-            return "read", []
-        if action in ("drop", "clear"):
-            return "destructive", [f"git stash {action} discards stashed changes"]
-        return "write", []
+        from stoa.core.permissions.git_stash import stash_kind
+
+        stash, why = stash_kind(rest, analyzer.git_dir)
+        return stash, why  # type: ignore[return-value]
     if sub == "worktree":
         action = positional[0] if positional else ""
         if action == "list":
