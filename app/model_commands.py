@@ -239,7 +239,8 @@ def needs_onboarding(runtime: Runtime) -> bool:
 
 
 async def run_onboarding(screen: ChatScreen) -> bool:
-    """Show the onboarding screen and set the session up from the choice. False = quit."""
+    """Show the onboarding screen and set the session up from the choice. False = quit (the
+    Quit choice); Esc closes the dialog and leaves a notice saying how to add a key later."""
     from stoa.app.screens.keys import OnboardingScreen
 
     runtime = screen.runtime
@@ -250,6 +251,14 @@ async def run_onboarding(screen: ChatScreen) -> bool:
     onboarding = OnboardingScreen(config.paths, config.env, detect=detect, workspace=config.workspace)
     choice = await screen.app.push_screen_wait(onboarding)
     if choice is None:
+        screen.show_notice(
+            "warning",
+            "no API key yet: nothing can be sent until a model is reachable",
+            hint="/key adds a key, /model picks a local model (Ollama, LM Studio); Ctrl+D quits",
+            title="No API key",
+        )
+        return True
+    if choice.quit:
         return False
     agent = runtime.agent
     if choice.model is not None:

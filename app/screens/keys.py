@@ -8,7 +8,8 @@ caller can drop cached clients.
 
 ``OnboardingScreen`` is shown at a first run with no key at all: paste a key for a cloud
 provider, or use a detected local server (Ollama, LM Studio). It dismisses with an
-``OnboardingChoice`` (or None to quit).
+``OnboardingChoice`` (``quit=True`` for its Quit choice), or None when Esc closed it (back to the
+chat, with no key yet).
 """
 
 from __future__ import annotations
@@ -223,10 +224,13 @@ class OnboardingChoice:
     provider: str
     model: str | None = None
     base_url: str | None = None
+    # The Quit choice: leave the app (Esc only closes the dialog).
+    quit: bool = False
 
 
 class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
-    """First run with no key: paste a key, or use a detected local server."""
+    """First run with no key: paste a key, or use a detected local server. Esc steps back (out
+    of the paste box, out of a server's model list), then closes the dialog; Quit quits."""
 
     CSS_PATH = STYLES / "pickers.tcss"
     BINDINGS = [
@@ -379,7 +383,7 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
         elif kind == "model" and self.server is not None:
             self.dismiss(OnboardingChoice(provider=self.server.provider, model=value, base_url=self.server.base_url))
         elif kind == "quit":
-            self.dismiss(None)
+            self.dismiss(OnboardingChoice(provider="", quit=True))
 
     @on(Input.Submitted, "#key-input")
     def _key_submitted(self, event: Input.Submitted) -> None:

@@ -334,6 +334,39 @@ async def test_onboarding_paste_a_key(tmp_path: Path, workspace: Path, fake_serv
     assert config.api_key("openai") == "sk-proj-onboarding-key-0000001234"
 
 
+async def test_escape_on_the_welcome_dialog_goes_back_to_the_chat(
+    tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
+) -> None:
+    """Esc steps back inside the dialog (out of the paste box), then closes it: the app keeps
+    running, the chat says how to add a key later. Only the Quit choice quits."""
+    app = app_factory(keyless_config(tmp_path, workspace, fake_server))
+    app.runtime.detect_local_servers = _nothing_found
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: isinstance(app.screen, OnboardingScreen), what="onboarding")
+        await pilot.press("enter")  # Anthropic: the paste box opens
+        await wait_for(lambda: getattr(app.focused, "id", None) == "key-input", what="the paste box")
+        await pilot.press("escape")  # back to the choices
+        await pilot.pause()
+        assert isinstance(app.screen, OnboardingScreen)
+        await pilot.press("escape")  # closes the dialog
+        await wait_for(lambda: app.screen is app.chat, what="the chat")
+        await pilot.pause(0.2)
+        assert app.is_running
+        hints = [str(getattr(r, "hint", "") or "") for r in app.chat.log_view.records]
+        assert any("/key" in h for h in hints)
+        assert app.chat.composer.input.has_focus
+
+    app = app_factory(keyless_config(tmp_path, workspace, fake_server))
+    app.runtime.detect_local_servers = _nothing_found
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: isinstance(app.screen, OnboardingScreen), what="onboarding")
+        screen = app.screen
+        await wait_for(lambda: screen.servers is not None, what="detection")
+        await pilot.press("up", "enter")  # the last choice: Quit
+        await pilot.pause(0.2)
+    assert app.return_code == 0 and not app.is_running
+
+
 async def _nothing_found() -> list[Any]:
     return []
 
