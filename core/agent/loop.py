@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from stoa.core import events as ev
 from stoa.core.agent.history import INTERRUPTED_RESULT, History
 from stoa.core.cost import UsageLedger
+from stoa.core.escapes import clean, escape_surrogates
 from stoa.core.models import ModelInfo, default_max_tokens, effort_wire_options, validate_effort
 from stoa.core.permissions.approver import (
     Approver,
@@ -492,6 +493,7 @@ class Agent:
         self._emit(ev.ToolCallStarted(call.id, call.name, dict(call.input), summary=summary, server=server))
 
         def fail(text: str, status: str | None = None) -> ToolResultBlock:
+            text = escape_surrogates(text)
             self._emit(
                 ev.ToolCallFinished(
                     call.id, call.name, True, text, elapsed=time.monotonic() - started, status=status
@@ -545,10 +547,10 @@ class Agent:
             tool_name=call.name,
             call_id=call.id,
             kind=request_kind(effect, primary),
-            target=primary.target if primary else call.name,
-            reason=verdict.reason,
+            target=escape_surrogates(primary.target) if primary else call.name,
+            reason=escape_surrogates(verdict.reason),
             arguments=dict(call.input),
-            preview=next((a.preview for a in accesses if a.preview), None),
+            preview=clean(next((a.preview for a in accesses if a.preview), None)),
             suggested_rule=verdict.suggested_rule,
             can_remember=verdict.can_remember,
         )
@@ -577,10 +579,11 @@ class Agent:
             raise
         except Exception as exc:
             output = ToolOutput.error(f"{call.name} failed unexpectedly: {exc!r}")
+        # Names that are not UTF-8 come back as \xNN: no request, screen or save can choke on them.
         content: list[TextBlock | ImageBlock] = []
         for block in output.content:
             if isinstance(block, TextBlock):
-                content.append(TextBlock(text=cap_text(block.text)))
+                content.append(TextBlock(text=cap_text(escape_surrogates(block.text))))
             else:
                 content.append(block)
         if not content:
@@ -592,7 +595,7 @@ class Agent:
                 call.name,
                 output.is_error,
                 result.text,
-                display=output.display,
+                display=clean(output.display),
                 elapsed=time.monotonic() - started,
             )
         )

@@ -5,6 +5,8 @@ Rules, in order:
 
 1. Reject what cannot be a path: empty or blank strings, NUL bytes, non-strings.
 2. Expand ``~`` and ``~user``; join relative paths onto the base (the workspace by default).
+   A name that does not exist as written but does with its ``\\xNN`` escapes read as bytes
+   is that file (names that are not UTF-8 are shown that way; see ``core.escapes``).
 3. Canonicalize through the file system: every symlink is followed (chains included), ``..`` is
    applied after the symlink before it is resolved (as the kernel does), and the part of the
    path that does not exist yet is kept as written under its nearest existing, canonical
@@ -30,6 +32,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from stoa.core.escapes import has_byte_escapes, unescape_bytes
 from stoa.core.tools.base import ToolError
 
 
@@ -159,6 +162,8 @@ def resolve(
         )
     anchor = os.fspath(base) if base is not None else os.fspath(root)
     absolute = os.path.join(anchor, expanded)
+    if has_byte_escapes(absolute):
+        absolute = _with_escaped_names(absolute)
     last = os.path.basename(absolute.rstrip(os.sep)) if absolute.rstrip(os.sep) else ""
     keep_last = not follow_final and last not in ("", ".", "..") and not absolute.endswith(os.sep)
     try:
@@ -185,6 +190,30 @@ def resolve(
         workspace=root,
         via_symlink=via_link,
     )
+
+
+def _with_escaped_names(path: str) -> str:
+    """``path`` where each name that does not exist as written, but does with its ``\\xNN``
+    escapes read as bytes, takes that byte form: the names tools show for files whose names are
+    not UTF-8 (see ``core.escapes``) lead back to those files. A name that exists as written
+    (a real backslash in it) always wins."""
+    parts = path.split(os.sep)
+    current = os.sep if path.startswith(os.sep) else ""
+    out: list[str] = []
+    for name in parts:
+        if not name:
+            continue
+        here = os.path.join(current, name)
+        if has_byte_escapes(name) and not os.path.lexists(here):
+            raw = unescape_bytes(name)
+            if os.path.lexists(os.path.join(current, raw)):
+                name, here = raw, os.path.join(current, raw)
+        out.append(name)
+        current = here
+    joined = os.sep.join(out)
+    if path.startswith(os.sep):
+        joined = os.sep + joined
+    return joined + os.sep if path.endswith(os.sep) and not joined.endswith(os.sep) else joined
 
 
 def _true_case(path: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import aiosqlite
 
+from stoa.core.escapes import clean
 from stoa.core.providers.types import Message, Usage
 from stoa.core.sessions.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
@@ -271,8 +272,32 @@ def _json_hook(obj: dict[str, Any]) -> Any:
 
 
 def dump_data(data: dict[str, Any]) -> str:
-    """JSON for a display record; bytes (image previews) survive as base64."""
-    return json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    """JSON for a display record; bytes (image previews) survive as base64.
+
+    Text that is not valid Unicode (a file name that is not UTF-8) is saved in the escape form
+    the screen shows (``bad\\xff.txt``, see ``core.escapes``): SQLite refuses it otherwise.
+    """
+    text = json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    if not _encodable(text):
+        plain = json.loads(json.dumps(data, default=_json_default))
+        text = json.dumps(clean(plain), ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def message_json(message: Message) -> str:
+    """A message's JSON body; text that is not valid Unicode is saved in the escape form."""
+    try:
+        return message.model_dump_json()
+    except ValueError:  # pydantic's serialization error: a lone surrogate in some text
+        return Message.model_validate(clean(message.model_dump())).model_dump_json()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_data(text: str) -> dict[str, Any]:
@@ -463,7 +488,7 @@ class SessionStore:
         content into it); if the last saved message is not a user message, it is appended.
         ``title`` is only set while the session has no title yet.
         """
-        body = message.model_dump_json()
+        body = message_json(message)
         now = self.clock()
         async with self._write("save the message") as db:
             await self._ensure(db, seed)
@@ -508,7 +533,7 @@ class SessionStore:
             await db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
             await db.executemany(
                 "INSERT INTO messages (session_id, seq, role, body, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(session_id, i, m.role, m.model_dump_json(), now) for i, m in enumerate(messages, 1)],
+                [(session_id, i, m.role, message_json(m), now) for i, m in enumerate(messages, 1)],
             )
             await db.execute(
                 "UPDATE sessions SET message_count = ? WHERE id = ?", (len(messages), session_id)

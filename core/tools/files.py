@@ -27,6 +27,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
+from stoa.core.escapes import escape_surrogates
 from stoa.core.permissions.paths import (
     PathError,
     ResolvedPath,
@@ -193,11 +194,13 @@ def human_size(size: int) -> str:
 
 
 def quote_name(name: str) -> str:
-    """A name as shown to the model: quoted JSON-style only when it holds control characters."""
+    """A name as shown to the model: bytes that are not UTF-8 as ``\\xNN`` (see
+    ``core.escapes``), quoted JSON-style only when it holds control characters."""
+    name = escape_surrogates(name)
     if any(ord(c) < 32 or c == "\x7f" for c in name):
         import json
 
-        return json.dumps(name)
+        return json.dumps(name, ensure_ascii=False)
     return name
 
 

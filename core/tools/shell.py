@@ -250,7 +250,9 @@ class ExecuteBash(Tool):
         if reader is None:
             return
         capture = run.stdout if stream == "stdout" else run.stderr
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        # Bytes that are not UTF-8 (a name like b'bad\xff.txt' from ls) read as \xNN, the form
+        # the file tools show and accept for such names.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="backslashreplace")
         pending = ""
         while True:
             chunk = await reader.read(READ_CHUNK)

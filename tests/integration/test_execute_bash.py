@@ -209,7 +209,8 @@ async def test_long_lines_and_binary_output(place: Path) -> None:
     _, ctx, events = setup(place, sandbox=False)
     out = await run(ctx, "head -c 30000 /dev/zero | tr '\\0' a; printf '\\xff\\xfe ok\\n'")
     assert max(len(e.text) for e in events) <= 8 * 1024 + 1
-    assert "a" * 100 in out.text_content and "\ufffd\ufffd ok" in out.text_content
+    # Bytes that are not UTF-8 read as \\xNN, the form file names that are not UTF-8 take too.
+    assert "a" * 100 in out.text_content and "\\xff\\xfe ok" in out.text_content
 
 
 async def test_the_environment_is_scrubbed(place: Path) -> None:

@@ -264,3 +264,29 @@ def test_bind_like_alias_by_inode(tmp_path: Path, ws: Path) -> None:
     other = tmp_path / "elsewhere"
     other.mkdir()
     assert not is_inside(str(other / "f"), str(ws))
+
+
+def test_names_that_are_not_utf8_are_reached_through_their_escape_form(ws: Path, outside: Path) -> None:
+    raw = os.fsencode(ws)
+    os.mkdir(raw + b"/d\xfe")
+    with open(raw + b"/d\xfe/f\xff.txt", "wb") as handle:
+        handle.write(b"x")
+    r = resolve("d\\xfe/f\\xff.txt", ws)
+    assert r.exists and r.inside_workspace
+    assert os.fsencode(r.canonical) == raw + b"/d\xfe/f\xff.txt"
+    # A new file under such a folder: the folder is the real one, the new name stays as written.
+    r = resolve("d\\xfe/new\\xff.txt", ws)
+    assert not r.exists and os.fsencode(r.canonical) == raw + b"/d\xfe/new\\xff.txt"
+    # A trailing slash and follow_final=False keep their meaning.
+    assert resolve("d\\xfe/", ws).canonical.is_dir()
+    r = resolve("d\\xfe/f\\xff.txt", ws, follow_final=False)
+    assert r.exists and os.fsencode(r.canonical).endswith(b"/f\xff.txt")
+    # A name that really holds a backslash wins over the byte it could stand for.
+    (ws / "lit\\xff").write_text("literal")
+    with open(raw + b"/lit\xff", "wb") as handle:
+        handle.write(b"bytes")
+    assert resolve("lit\\xff", ws).canonical.read_text() == "literal"
+    # Escapes never lead out of the workspace by themselves: .. is still judged on the result.
+    os.mkdir(os.fsencode(outside) + b"/o\xe9")
+    r = resolve("../outside/o\\xe9", ws)
+    assert r.exists and not r.inside_workspace

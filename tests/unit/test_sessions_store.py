@@ -339,3 +339,17 @@ async def test_closing_twice_and_using_after_close(tmp_path: Path) -> None:
 
 def listing(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
+
+
+async def test_text_that_is_not_valid_unicode_is_saved_in_the_escape_form(store: SessionStore) -> None:
+    # A file name that is not UTF-8 reaches Python as lone surrogates ('bad\udcff.txt'); SQLite
+    # and JSON refuse those. The store saves the escape form the screen shows instead of failing.
+    s = seed()
+    await store.save_message(s, user_text("look at bad\udcff.txt and \ud800"))
+    await store.add_record(s, 1, "tool", {"result_text": "dir\udcfe/caf\udce9.py", "raw": b"\x00\xff", "n": 3})
+    assert await store.load_messages(s.id) == [user_text("look at bad\\xff.txt and \\ud800")]
+    (record,) = await store.load_records(s.id)
+    assert record.data == {"result_text": "dir\\xfe/caf\\xe9.py", "raw": b"\x00\xff", "n": 3}
+    # Valid text is stored as it is (no escaping of ordinary non-ASCII characters).
+    await store.add_record(s, 2, "note", {"text": "café ✓ 𝄞"})
+    assert (await store.load_records(s.id))[1].data == {"text": "café ✓ 𝄞"}
