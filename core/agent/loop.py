@@ -526,6 +526,14 @@ class Agent:
         if verdict.action == "deny":
             return fail(f"Denied: {verdict.reason}", "denied")
         if verdict.action == "ask":
+            # Ask only what can run: a call that would fail is refused without a question.
+            if self.policy.readable_without_asking(call.name, accesses):
+                try:
+                    await tool.precheck(args, ctx)
+                except ToolError as exc:
+                    return fail(str(exc))
+                except Exception as exc:  # a tool's bug must not end the turn; nothing has run yet
+                    return fail(f"{call.name} could not check its arguments: {exc!r}")
             decision = await self._ask(call, tool, effect, accesses, verdict)
             if not decision.approved:
                 text = "The user rejected this tool call."

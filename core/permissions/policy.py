@@ -151,6 +151,23 @@ class PermissionPolicy:
             self._last.pop(next(iter(self._last)))
         return verdict
 
+    def readable_without_asking(self, tool_name: str, accesses: list[Access]) -> bool:
+        """Whether every path a call touches could be read without a question: then a tool may
+        check its preconditions (the file exists, the text to replace is there) before anyone
+        is asked, and its answer tells the model nothing it could not read anyway. Where a
+        read would ask or is denied, such an answer would leak what is there."""
+        for access in accesses:
+            if access.scope in ("read", "write"):
+                as_read = Access(
+                    scope="read",
+                    target=access.target,
+                    effect=Effect.READ,
+                    outside_workspace=access.outside_workspace,
+                )
+                if self._path(tool_name, Effect.READ, as_read).action != "allow":
+                    return False
+        return True
+
     def remember(self, tool_name: str, accesses: list[Access], outcome: str) -> None:
         """Record a person's approval: "session" allows the same again for this session,
         "always" also writes the rules to ``.stoa/config.local.toml``."""

@@ -140,6 +140,13 @@ class Tool(ABC):
         """The accesses this call needs judged. Default: none beyond the tool's effect."""
         return []
 
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
+        """Refuse, before anyone is asked to approve it, a call that cannot run (a missing
+        source, text to replace that is not there, a file changed since it was read): raise
+        ToolError. The agent calls it only when the call's paths may be read without asking,
+        so the refusal reveals nothing the model could not read. ``run`` checks again."""
+        return None
+
     def concurrency_safe(self, args: BaseModel) -> bool:
         """Independent read-only calls may run at the same time."""
         return self.effect_for(args) in (Effect.READ, Effect.NONE)

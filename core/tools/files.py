@@ -475,12 +475,20 @@ class _TooLarge(Exception):
 TooLarge = _TooLarge
 
 
+def check_parent(path: Path, display: str) -> None:
+    """Refuse a path whose nearest existing ancestor is not a directory (nothing is created)."""
+    parent = path.parent
+    while not (parent.exists() or parent.is_symlink()) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ToolError(f"cannot write {display}: {parent} is a file, not a directory")
+
+
 def ensure_parent(path: Path, display: str) -> None:
     parent = path.parent
     if parent.is_dir():
         return
-    if parent.exists() or parent.is_symlink():
-        raise ToolError(f"cannot write {display}: its parent {parent} is a file, not a directory")
+    check_parent(path, display)
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -775,6 +783,25 @@ class WriteFile(Tool):
         preview = _write_preview(args, resolved)
         return [path_access(resolved, "write", Effect.MUTATE, "writes", preview, action="write")]
 
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
+        resolved = resolve_arg(args, ctx, checking=False)
+        await _in_thread(self._check, args, resolved, ctx)
+
+    def _check(self, args: WriteFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> None:
+        path, display = resolved.canonical, resolved.display
+        _refuse_trailing_slash(args.path)
+        if path.is_dir():
+            raise ToolError(f"{display} is a directory; pass a file path to write_file")
+        _encode(args.content, display)
+        if not resolved.exists:
+            check_parent(path, display)
+        elif not args.append:
+            try:
+                data, st = read_regular(path, display, max_bytes=caps.READ_MAX_BYTES)
+            except _TooLarge as big:
+                data, st = b"", big.st
+            check_fresh(ctx, path, display, st, data)
+
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
         return await _in_thread(self._write, args, resolved, ctx)
@@ -942,17 +969,30 @@ class EditFile(Tool):
             path_access(resolved, "write", Effect.MUTATE, "edits", preview, action="edit"),
         ]
 
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
+        resolved = resolve_arg(args, ctx, checking=False)
+        await _in_thread(self._plan, args, resolved, ctx)
+
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
         return await _in_thread(self._edit, args, resolved, ctx)
 
     def _edit(self, args: EditFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        plan = self._plan(args, resolved, ctx)
+        created = not resolved.exists
+        if created:
+            ensure_parent(resolved.canonical, resolved.display)
+        return self._commit(resolved.canonical, resolved.display, plan, ctx, created=created)
+
+    def _plan(self, args: EditFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> _EditPlan:
+        """What the edit would write, from the file as it is now; raises ToolError when it
+        cannot apply. Changes nothing."""
         path, display = resolved.canonical, resolved.display
         _refuse_trailing_slash(args.path)
         if not resolved.exists:
             if args.old_string == "":
-                ensure_parent(path, display)
-                return self._commit(path, display, _EditPlan("", args.new_string, 1, 1), ctx, created=True)
+                check_parent(path, display)
+                return _EditPlan("", args.new_string, 1, 1)
             raise ToolError(
                 f"file not found: {display}.{near_names(resolved)} To create a new file, use write_file"
             )
@@ -966,9 +1006,7 @@ class EditFile(Tool):
                 "limit for edit_file; change it with a command instead"
             ) from None
         check_fresh(ctx, path, display, st, data)
-        text = _text_for_edit(data, display)
-        plan = _plan_edit(args, text, display)
-        return self._commit(path, display, plan, ctx, created=False)
+        return _plan_edit(args, _text_for_edit(data, display), display)
 
     def _commit(
         self, path: Path, display: str, plan: _EditPlan, ctx: ToolContext, *, created: bool
@@ -1017,6 +1055,17 @@ class CreateDirectory(Tool):
         resolved = resolve_arg(args, ctx, checking=True)
         return [path_access(resolved, "write", Effect.MUTATE, "creates", action="create")]
 
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
+        resolved = resolve_arg(args, ctx, checking=False)
+        await _in_thread(self._check, resolved)
+
+    def _check(self, resolved: ResolvedPath) -> None:
+        path, display = resolved.canonical, resolved.display
+        if not path.is_dir() and (resolved.exists or path.is_symlink()):
+            raise ToolError(f"{display} already exists and is a file, not a directory")
+        if not path.is_dir():
+            check_parent(path, display)
+
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
         return await _in_thread(self._create, resolved)
@@ -1025,8 +1074,7 @@ class CreateDirectory(Tool):
         path, display = resolved.canonical, resolved.display
         if path.is_dir():
             return ToolOutput.text(f"{display} already exists (a directory); nothing to do")
-        if resolved.exists or path.is_symlink():
-            raise ToolError(f"{display} already exists and is a file, not a directory")
+        self._check(resolved)
         try:
             path.mkdir(parents=True)
         except FileExistsError:
@@ -1115,6 +1163,10 @@ class _Transfer(Tool):
             accesses += _tree_accesses(source.canonical, ctx.workspace, "read", Effect.READ, "reads")
         return accesses
 
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
+        source, dest = self._resolve_pair(args, ctx, checking=False)
+        await _in_thread(self._check, source, dest)
+
     def _check(self, source: ResolvedPath, dest: ResolvedPath) -> None:
         if not source.exists:
             raise not_found(source, "source")
@@ -1128,6 +1180,7 @@ class _Transfer(Tool):
         src = str(source.canonical)
         if str(dest.canonical).startswith(src.rstrip(os.sep) + os.sep):
             raise ToolError(f"cannot {self.verb} {source.display} into itself ({dest.display})")
+        check_parent(dest.canonical, dest.display)
 
 
 class MoveFile(_Transfer):
@@ -1264,16 +1317,23 @@ class DeleteFile(Tool):
         _refuse_root(resolved)  # no question for what can never be done
         return [path_access(resolved, "write", Effect.DESTRUCTIVE, "deletes")]
 
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
+        resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
+        await _in_thread(self._check, resolved)
+
+    def _check(self, resolved: ResolvedPath) -> None:
+        if not resolved.exists:
+            raise not_found(resolved)
+        if resolved.canonical.is_dir() and not resolved.canonical.is_symlink():
+            raise ToolError(f"{resolved.display} is a directory; use delete_directory to delete it")
+
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
         return await _in_thread(self._delete, resolved, ctx)
 
     def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
-        if not resolved.exists:
-            raise not_found(resolved)
-        if path.is_dir() and not path.is_symlink():
-            raise ToolError(f"{display} is a directory; use delete_directory to delete it")
+        self._check(resolved)
         size = path.lstat().st_size
         try:
             path.unlink()
@@ -1314,11 +1374,11 @@ class DeleteDirectory(Tool):
             )
         return accesses
 
-    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+    async def precheck(self, args: Any, ctx: ToolContext) -> None:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
-        return await _in_thread(self._delete, resolved, ctx)
+        await _in_thread(self._check, resolved)
 
-    def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+    def _check(self, resolved: ResolvedPath) -> None:
         _refuse_root(resolved)
         path, display = resolved.canonical, resolved.display
         if not resolved.exists:
@@ -1329,6 +1389,14 @@ class DeleteDirectory(Tool):
             )
         if not path.is_dir():
             raise ToolError(f"{display} is a file; use delete_file to delete it")
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
+        return await _in_thread(self._delete, resolved, ctx)
+
+    def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
+        self._check(resolved)
+        path, display = resolved.canonical, resolved.display
         count = sum(len(d) + len(f) for _, d, f in os.walk(path))
         errors: list[str] = []
 

@@ -980,6 +980,10 @@ def test_ask_mode_reads_freely_and_refuses_every_change(world: World) -> None:
     writes = legit_write_cases()
     for case in writes:
         case.expect, case.needle = "refused", "ask mode"
+    # The copy that would have made made/main.py was refused, so moving it cannot run: that is
+    # said at once, without a question (ask only what can run).
+    moved = next(c for c in writes if isinstance(c.args, dict) and c.args.get("source") == "made/main.py")
+    moved.expect, moved.needle = "error", "source not found"
     run = run_stoa(world, [reads, writes], mode="ask")
     check_run(run, [*reads, *writes])
     assert not (world.ws / "out").exists() and not (world.ws / "made").exists()
