@@ -1,5 +1,5 @@
-"""The file tools: list_directory, read_file, write_file, edit_file, create_directory,
-move_file, copy_file, delete_file, delete_directory.
+"""The file tools: list_directory, read_file, write_file, create_directory, move_file,
+copy_file, delete_file, delete_directory (edit_file lives in core/tools/edits.py).
 
 Every path goes through ``core.permissions.paths.resolve``; every tool declares the accesses
 it needs (reads and writes on canonical paths) and never asks anyone itself. Writes are atomic
@@ -495,16 +495,7 @@ def ensure_parent(path: Path, display: str) -> None:
         raise ToolError(os_error_message(exc, "create the parent directory of", display)) from None
 
 
-def _text_for_edit(data: bytes, display: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ToolError(f"{display} is UTF-16 text; edit_file edits UTF-8 text (rewrite it with write_file)")
-    if looks_binary(data[:8192]):
-        raise ToolError(f"{display} is a binary file; edit_file edits text files only")
-    # surrogateescape keeps bytes that are not UTF-8 exactly as they were.
-    return data.decode("utf-8", errors="surrogateescape")
-
-
-def _encode(content: str, display: str) -> bytes:
+def encode_text(content: str, display: str) -> bytes:
     try:
         return content.encode("utf-8", errors="surrogateescape")
     except UnicodeEncodeError as exc:
@@ -514,7 +505,7 @@ def _encode(content: str, display: str) -> bytes:
         ) from None
 
 
-async def _in_thread(func: Any, *args: Any) -> Any:
+async def in_thread(func: Any, *args: Any) -> Any:
     return await asyncio.to_thread(func, *args)
 
 
@@ -543,7 +534,7 @@ class ListDirectory(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
-        return await _in_thread(self._list, resolved)
+        return await in_thread(self._list, resolved)
 
     def _list(self, resolved: ResolvedPath) -> ToolOutput:
         path = resolved.canonical
@@ -624,7 +615,7 @@ class ReadFile(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
-        return await _in_thread(self._read, args, resolved, ctx)
+        return await in_thread(self._read, args, resolved, ctx)
 
     def _read(self, args: ReadFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
@@ -785,14 +776,14 @@ class WriteFile(Tool):
 
     async def precheck(self, args: Any, ctx: ToolContext) -> None:
         resolved = resolve_arg(args, ctx, checking=False)
-        await _in_thread(self._check, args, resolved, ctx)
+        await in_thread(self._check, args, resolved, ctx)
 
     def _check(self, args: WriteFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> None:
         path, display = resolved.canonical, resolved.display
-        _refuse_trailing_slash(args.path)
+        refuse_trailing_slash(args.path)
         if path.is_dir():
             raise ToolError(f"{display} is a directory; pass a file path to write_file")
-        _encode(args.content, display)
+        encode_text(args.content, display)
         if not resolved.exists:
             check_parent(path, display)
         elif not args.append:
@@ -804,14 +795,14 @@ class WriteFile(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
-        return await _in_thread(self._write, args, resolved, ctx)
+        return await in_thread(self._write, args, resolved, ctx)
 
     def _write(self, args: WriteFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
-        _refuse_trailing_slash(args.path)
+        refuse_trailing_slash(args.path)
         if path.is_dir():
             raise ToolError(f"{display} is a directory; pass a file path to write_file")
-        new_bytes = _encode(args.content, display)
+        new_bytes = encode_text(args.content, display)
         old_bytes = b""
         existed = resolved.exists
         big = False  # the existing file is over the read cap: streamed, never diffed
@@ -850,7 +841,7 @@ class WriteFile(Tool):
         return ToolOutput.text(summary, display={"kind": "diff", "diff": diff, "path": display})
 
 
-def _refuse_trailing_slash(path: str) -> None:
+def refuse_trailing_slash(path: str) -> None:
     if path.endswith(("/", "/.")):
         raise ToolError(f"{path!r} ends with '/', which names a directory; pass a file path (without the '/')")
 
@@ -883,159 +874,6 @@ def _write_preview(args: WriteFileArgs, resolved: ResolvedPath) -> str | None:
         return None
 
 
-# ---- edit_file ------------------------------------------------------------------------------
-
-
-class EditFileArgs(PathArgs):
-    path: PathText = Field(description="File to edit, relative to the workspace root or absolute.")
-    old_string: str = Field(
-        description=(
-            "The exact text to replace, copied from the file (without read_file's line-number prefixes), "
-            "including whitespace and indentation. It must match exactly once unless replace_all is true; "
-            "include enough surrounding lines to make it unique."
-        )
-    )
-    new_string: str = Field(description="The text to put in its place (must differ from old_string).")
-    replace_all: bool = Field(
-        default=False, description="Replace every occurrence of old_string, not just one."
-    )
-
-
-@dataclass
-class _EditPlan:
-    old_text: str
-    new_text: str
-    count: int
-    first_line: int
-
-
-def _plan_edit(args: EditFileArgs, text: str, display: str) -> _EditPlan:
-    old, new = args.old_string, args.new_string
-    if old == new:
-        raise ToolError("old_string and new_string are the same; there is nothing to change")
-    if old == "":
-        if text == "":
-            return _EditPlan(text, new, 1, 1)
-        raise ToolError(
-            f"old_string is empty but {display} is not; pass the exact text to replace "
-            "(to replace the whole file, use write_file)"
-        )
-    count = text.count(old)
-    if count == 0 and "\r\n" in text and "\n" in old and "\r\n" not in old:
-        # The file uses CRLF line endings; the model wrote LF.
-        old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
-        count = text.count(old)
-    if count == 0:
-        hint = ""
-        if old.strip() and old.strip() != old and text.count(old.strip()) > 0:
-            hint = " (it would match without its leading/trailing whitespace)"
-        raise ToolError(
-            f"old_string was not found in {display}{hint}. Read the file again (read_file) and copy the "
-            "exact text, including whitespace and indentation, without the line-number prefixes"
-        )
-    if count > 1 and not args.replace_all:
-        raise ToolError(
-            f"old_string was found {count} times in {display}; pass replace_all=true to replace every "
-            "occurrence, or include more surrounding context in old_string so it matches exactly once"
-        )
-    first_line = text[: text.index(old)].count("\n") + 1
-    replaced = text.replace(old, new) if args.replace_all else text.replace(old, new, 1)
-    return _EditPlan(text, replaced, count if args.replace_all else 1, first_line)
-
-
-class EditFile(Tool):
-    name = "edit_file"
-    description = (
-        "Replace exact text in a file: old_string must match the file exactly once (or pass "
-        "replace_all=true). Read the file first; if it changed on disk since, the edit is refused. "
-        "With an empty old_string, creates a new file (or fills an empty one) with new_string."
-    )
-    Args = EditFileArgs
-    effect = Effect.MUTATE
-
-    def accesses(self, args: Any, ctx: ToolContext) -> list[Access]:
-        resolved = resolve_arg(args, ctx, checking=True)
-        preview = None
-        try:
-            data = preview_bytes(resolved)
-            if data is not None:
-                text = _text_for_edit(data, resolved.display)
-                plan = _plan_edit(args, text, resolved.display)
-                preview = unified_diff(_shown(plan.old_text), _shown(plan.new_text), resolved.display) or None
-        except (ToolError, OSError, ValueError):
-            preview = None  # the run reports the problem; nothing about the file leaks before approval
-        return [
-            path_access(resolved, "read", Effect.READ, "reads"),
-            path_access(resolved, "write", Effect.MUTATE, "edits", preview, action="edit"),
-        ]
-
-    async def precheck(self, args: Any, ctx: ToolContext) -> None:
-        resolved = resolve_arg(args, ctx, checking=False)
-        await _in_thread(self._plan, args, resolved, ctx)
-
-    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
-        resolved = resolve_arg(args, ctx, checking=False)
-        return await _in_thread(self._edit, args, resolved, ctx)
-
-    def _edit(self, args: EditFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
-        plan = self._plan(args, resolved, ctx)
-        created = not resolved.exists
-        if created:
-            ensure_parent(resolved.canonical, resolved.display)
-        return self._commit(resolved.canonical, resolved.display, plan, ctx, created=created)
-
-    def _plan(self, args: EditFileArgs, resolved: ResolvedPath, ctx: ToolContext) -> _EditPlan:
-        """What the edit would write, from the file as it is now; raises ToolError when it
-        cannot apply. Changes nothing."""
-        path, display = resolved.canonical, resolved.display
-        _refuse_trailing_slash(args.path)
-        if not resolved.exists:
-            if args.old_string == "":
-                check_parent(path, display)
-                return _EditPlan("", args.new_string, 1, 1)
-            raise ToolError(
-                f"file not found: {display}.{near_names(resolved)} To create a new file, use write_file"
-            )
-        if path.is_dir():
-            raise ToolError(f"{display} is a directory, not a file")
-        try:
-            data, st = read_regular(path, display, max_bytes=caps.READ_MAX_BYTES)
-        except _TooLarge as big:
-            raise ToolError(
-                f"{display} is {human_size(big.st.st_size)}, over the {human_size(caps.READ_MAX_BYTES)} "
-                "limit for edit_file; change it with a command instead"
-            ) from None
-        check_fresh(ctx, path, display, st, data)
-        return _plan_edit(args, _text_for_edit(data, display), display)
-
-    def _commit(
-        self, path: Path, display: str, plan: _EditPlan, ctx: ToolContext, *, created: bool
-    ) -> ToolOutput:
-        data = _encode(plan.new_text, display)
-        try:
-            atomic_write(path, data)
-        except OSError as exc:
-            raise ToolError(
-                os_error_message(exc, "write", display, unchanged=None if created else display)
-            ) from None
-        record_stamp(ctx, path, os.stat(path), data)
-        diff = unified_diff(_shown(plan.old_text), _shown(plan.new_text), display)
-        added, removed = diff_counts(diff)
-        if created:
-            summary = f"Created {display} ({plan.new_text.count(chr(10)) + 1} lines)"
-        else:
-            times = "1 occurrence" if plan.count == 1 else f"{plan.count} occurrences"
-            summary = (
-                f"Edited {display}: replaced {times} at line {plan.first_line} (+{added} -{removed} lines)"
-            )
-        return ToolOutput.text(summary, display={"kind": "diff", "diff": diff, "path": display})
-
-
-def _shown(text: str) -> str:
-    """Text for diffs: undecodable bytes (kept as surrogates) shown as replacement characters."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 # ---- create_directory -----------------------------------------------------------------------
 
 
@@ -1057,7 +895,7 @@ class CreateDirectory(Tool):
 
     async def precheck(self, args: Any, ctx: ToolContext) -> None:
         resolved = resolve_arg(args, ctx, checking=False)
-        await _in_thread(self._check, resolved)
+        await in_thread(self._check, resolved)
 
     def _check(self, resolved: ResolvedPath) -> None:
         path, display = resolved.canonical, resolved.display
@@ -1068,7 +906,7 @@ class CreateDirectory(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
-        return await _in_thread(self._create, resolved)
+        return await in_thread(self._create, resolved)
 
     def _create(self, resolved: ResolvedPath) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
@@ -1165,7 +1003,7 @@ class _Transfer(Tool):
 
     async def precheck(self, args: Any, ctx: ToolContext) -> None:
         source, dest = self._resolve_pair(args, ctx, checking=False)
-        await _in_thread(self._check, source, dest)
+        await in_thread(self._check, source, dest)
 
     def _check(self, source: ResolvedPath, dest: ResolvedPath) -> None:
         if not source.exists:
@@ -1202,7 +1040,7 @@ class MoveFile(_Transfer):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         source, dest = self._resolve_pair(args, ctx, checking=False)
-        return await _in_thread(self._move, source, dest, ctx)
+        return await in_thread(self._move, source, dest, ctx)
 
     def _move(self, source: ResolvedPath, dest: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         self._check(source, dest)
@@ -1244,7 +1082,7 @@ class CopyFile(_Transfer):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         source, dest = self._resolve_pair(args, ctx, checking=False)
-        return await _in_thread(self._copy, source, dest)
+        return await in_thread(self._copy, source, dest)
 
     def _copy(self, source: ResolvedPath, dest: ResolvedPath) -> ToolOutput:
         self._check(source, dest)
@@ -1319,7 +1157,7 @@ class DeleteFile(Tool):
 
     async def precheck(self, args: Any, ctx: ToolContext) -> None:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
-        await _in_thread(self._check, resolved)
+        await in_thread(self._check, resolved)
 
     def _check(self, resolved: ResolvedPath) -> None:
         if not resolved.exists:
@@ -1329,7 +1167,7 @@ class DeleteFile(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
-        return await _in_thread(self._delete, resolved, ctx)
+        return await in_thread(self._delete, resolved, ctx)
 
     def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         path, display = resolved.canonical, resolved.display
@@ -1376,7 +1214,7 @@ class DeleteDirectory(Tool):
 
     async def precheck(self, args: Any, ctx: ToolContext) -> None:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
-        await _in_thread(self._check, resolved)
+        await in_thread(self._check, resolved)
 
     def _check(self, resolved: ResolvedPath) -> None:
         _refuse_root(resolved)
@@ -1392,7 +1230,7 @@ class DeleteDirectory(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, follow_final=False, checking=False)
-        return await _in_thread(self._delete, resolved, ctx)
+        return await in_thread(self._delete, resolved, ctx)
 
     def _delete(self, resolved: ResolvedPath, ctx: ToolContext) -> ToolOutput:
         self._check(resolved)
@@ -1418,26 +1256,11 @@ class DeleteDirectory(Tool):
         return ToolOutput.text(f"Deleted directory {display} ({count:,} entries inside)")
 
 
-def file_tools() -> list[Tool]:
-    return [
-        ListDirectory(),
-        ReadFile(),
-        WriteFile(),
-        EditFile(),
-        CreateDirectory(),
-        MoveFile(),
-        CopyFile(),
-        DeleteFile(),
-        DeleteDirectory(),
-    ]
-
-
 __all__ = [
     "PathArgs",
     "PathError",
     "PathText",
     "atomic_write",
-    "file_tools",
     "os_error_message",
     "path_access",
     "resolve_arg",

@@ -10,7 +10,7 @@ from stoa.core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from stoa.core.tools import files, image, plan, search, shell, web
+    from stoa.core.tools import edits, files, image, plan, search, shell, web
 
     return [
         files.ListDirectory(),
@@ -18,7 +18,7 @@ def native_tools() -> list[Tool]:
         search.GlobFiles(),
         search.SearchCode(),
         files.WriteFile(),
-        files.EditFile(),
+        edits.EditFile(),
         files.CreateDirectory(),
         files.MoveFile(),
         files.CopyFile(),

@@ -95,6 +95,11 @@ CANNOT_RUN = [
     ("edit_file", {"path": "nope.py", "old_string": "a", "new_string": "b"}, "file not found"),
     ("edit_file", {"path": "folder", "old_string": "a", "new_string": "b"}, "is a directory"),
     ("edit_file", {"path": "app.py", "old_string": "y = 2", "new_string": "y = 2"}, "the same"),
+    (
+        "edit_file",
+        {"path": "app.py", "edits": [{"old_string": "y = 2", "new_string": "y = 3"}, {"old_string": "z", "new_string": "w"}]},
+        "edits[1] (edit 2 of 2) does not apply",
+    ),
     ("write_file", {"path": "folder", "content": "x"}, "is a directory"),
     ("write_file", {"path": "notes.txt/sub.txt", "content": "x"}, "not a directory"),
     ("create_directory", {"path": "notes.txt"}, "is a file"),

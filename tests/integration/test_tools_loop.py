@@ -308,3 +308,22 @@ async def test_stale_edit_through_the_loop(tmp_path: Path, fake_server: FakeServ
     result = next(r for r in fake_server.model_requests()[-1].tool_results if r.id == "e")
     assert "changed on disk since you last read it" in result.text
     assert target.read_text() == "x = 1\ny = 2\n"
+
+
+async def test_a_multi_edit_through_every_wire(tmp_path: Path, fake_server: FakeServer, provider: str) -> None:
+    approver = ApproveAll()
+    agent = make_agent(tmp_path, fake_server, provider, approver=approver)
+    target = agent.workspace / "conf.ini"
+    target.write_text("[a]\nx = 1\n[b]\nx = 1\n")
+    edits = [
+        {"old_string": "[a]\nx = 1", "new_string": "[a]\nx = 2"},
+        {"old_string": "x = 1", "new_string": "x = 3"},
+    ]
+    fake_server.script(
+        reply(tool_calls=[tool_call("edit_file", {"path": "conf.ini", "edits": edits}, id="m")]),
+        reply(text="done"),
+    )
+    await run(agent, "edit twice")
+    assert results_by_call(fake_server)["m"][2].startswith("Edited conf.ini: 2 edits, 2 replacements")
+    assert target.read_text() == "[a]\nx = 2\n[b]\nx = 3\n"
+    assert approver.requests == []  # auto mode, inside the workspace

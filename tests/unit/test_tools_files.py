@@ -62,7 +62,7 @@ def test_argument_names_follow_the_contract() -> None:
         "list_directory": {"path"},
         "read_file": {"path", "offset", "limit"},
         "write_file": {"path", "content", "append"},
-        "edit_file": {"path", "old_string", "new_string", "replace_all"},
+        "edit_file": {"path", "old_string", "new_string", "replace_all", "edits"},
         "create_directory": {"path"},
         "move_file": {"source", "destination"},
         "copy_file": {"source", "destination"},
