@@ -113,6 +113,11 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from stoa.core.sandbox.secrets import mask_own_environ
+
+    # Before anything else runs: what other processes can read of Stoa's environment (ps e,
+    # /proc/PID/environ) shows its API keys as ****; os.environ keeps them for the SDKs.
+    mask_own_environ()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -43,6 +43,7 @@ from stoa.core.providers.types import (
     Usage,
     error_result,
 )
+from stoa.core.sandbox.secrets import SessionRedactor
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.caps import cap_text
 from stoa.core.tools.registry import ToolRegistry
@@ -126,6 +127,7 @@ class Agent:
         self.config = config
         self.ledger = ledger or UsageLedger()
         self.tool_state: dict[str, Any] = {}
+        self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
         self.last_turn_interrupted = False
         self._steering: list[str] = []
@@ -588,10 +590,13 @@ class Agent:
         except Exception as exc:
             output = ToolOutput.error(f"{call.name} failed unexpectedly: {exc!r}")
         # Names that are not UTF-8 come back as \xNN: no request, screen or save can choke on them.
+        # Stoa's own credentials never reach the model, the session or the screen, whatever
+        # the tool read them from (core/sandbox/secrets.py).
+        redact = self._secrets.current()
         content: list[TextBlock | ImageBlock] = []
         for block in output.content:
             if isinstance(block, TextBlock):
-                content.append(TextBlock(text=cap_text(escape_surrogates(block.text))))
+                content.append(TextBlock(text=cap_text(redact(escape_surrogates(block.text)))))
             else:
                 content.append(block)
         if not content:
@@ -603,7 +608,7 @@ class Agent:
                 call.name,
                 output.is_error,
                 result.text,
-                display=clean(output.display),
+                display=redact.redact_value(clean(output.display)) if redact else clean(output.display),  # type: ignore[arg-type]
                 elapsed=time.monotonic() - started,
             )
         )

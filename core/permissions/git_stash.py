@@ -64,9 +64,11 @@ def tree_has_changes(repo_dir: str | None) -> bool | None:
     entered) and without taking the index lock, so checking changes nothing."""
     if repo_dir is None or not os.path.isdir(repo_dir):
         return None
+    from stoa.core.sandbox.env import scrub_env
+
     env = {
         key: value
-        for key, value in os.environ.items()
+        for key, value in scrub_env(os.environ).items()
         if not key.startswith("GIT_") and key not in ("LD_PRELOAD", "LD_LIBRARY_PATH")
     }
     env.update({"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})

@@ -2596,6 +2596,17 @@ class _Analyzer:
             return _Verdict("destructive", ["fuser -k stops the processes using a file or port"], sandbox_ok=False)
         return _Verdict("read", sandbox_ok=False)
 
+    def _ps(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
+        """ps must see the real machine (never sandboxed); the forms that show other
+        processes' environments read outside the workspace (core/permissions/proc_env.py)."""
+        from stoa.core.permissions.proc_env import ENVIRON_PATH, ps_environment_reason
+
+        reason = ps_environment_reason([w.value for w in cmd.words[1:]])
+        if reason is None:
+            return _Verdict("read", sandbox_ok=False)
+        raw = " ".join(w.raw for w in cmd.words)
+        return _Verdict("read", [reason], [PathUse(raw, ENVIRON_PATH, write=False, outside=True)], sandbox_ok=False)
+
     def _systemctl(self, name: str, cmd: _Cmd, depth: int) -> _Verdict:
         values = [w.value or "" for w in cmd.words[1:]]
         sub = next((v for v in values if not v.startswith("-")), "status")
@@ -3206,6 +3217,7 @@ _HANDLERS: dict[str, Callable[[_Analyzer, str, _Cmd, int], _Verdict]] = {
     "hostnamectl": _Analyzer._settings_ctl,
     "localectl": _Analyzer._settings_ctl,
     "fuser": _Analyzer._fuser,
+    "ps": _Analyzer._ps,
     "sqlite3": _Analyzer._sqlite,
     "service": _Analyzer._service,
     "sysctl": _Analyzer._sysctl,
