@@ -238,6 +238,28 @@ class Composer(Vertical):
         """Replace paste placeholders with the pasted text."""
         return _PLACEHOLDER.sub(lambda m: self._pastes.get(m.group(0), m.group(0)), text)
 
+    # ---- type-ahead (keys typed while a prompt covers the composer) -----------------------------
+
+    def take_key(self, key: str, character: str | None) -> bool:
+        """Apply a key typed while a modal covered the composer, as if typed here. True when it
+        meant something to the editor (text, Enter, a newline key, Backspace)."""
+        if key == "enter":
+            return self.handle_prompt_key("enter")
+        if key in NEWLINE_KEYS:
+            self.input.insert("\n")
+            return True
+        if key == "backspace":
+            self.input.action_delete_left()
+            return True
+        if character and character.isprintable():
+            self.input.insert(character)
+            return True
+        return False
+
+    def take_paste(self, text: str) -> None:
+        """A paste that arrived while a modal covered the composer."""
+        self.insert_paste(text)
+
     def insert_paste(self, pasted: str) -> None:
         """Insert pasted text at the cursor: line ends made LF, a long paste folded."""
         text = normalize_line_ends(pasted)

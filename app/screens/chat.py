@@ -132,6 +132,9 @@ class ChatScreen(Screen[None]):
         self._turn_worker: Worker[None] | None = None
         self._permission_worker: Worker[None] | None = None
         self._permission_screen: Screen[Any] | None = None
+        # Seconds of keyboard quiet before the permission prompt takes an answer (None: its
+        # default, GRACE_SECONDS); tests set 0 to answer at once.
+        self.permission_grace: float | None = None
         self._turn_input: tuple[str, str] | None = None
         self._turn_replied = False
         self._assistant: AssistantMessage | None = None
@@ -709,7 +712,7 @@ class ChatScreen(Screen[None]):
         future = event.future
         decision: PermissionDecision | None = None
         try:
-            screen = _permission_screen(event.request)
+            screen = _permission_screen(event.request, grace=self.permission_grace, type_ahead=self.composer)
             if screen is None:
                 decision = PermissionDecision(
                     "reject", feedback="Not run: this build has no permission prompt to ask the user with."
@@ -924,12 +927,13 @@ def _failure_title(kind: str) -> str:
     }.get(kind, "Error")
 
 
-def _permission_screen(request: Any) -> Screen[PermissionDecision] | None:
+def _permission_screen(request: Any, *, grace: float | None, type_ahead: Any) -> Screen[PermissionDecision] | None:
     try:
-        from stoa.app.screens.permission import PermissionScreen  # type: ignore[import-not-found]
+        from stoa.app.screens.permission import GRACE_SECONDS, PermissionScreen
     except ImportError:
         return None
-    return PermissionScreen(request)  # type: ignore[no-any-return]
+    # Keys typed through the prompt go on into the composer (they belong to the message).
+    return PermissionScreen(request, grace=GRACE_SECONDS if grace is None else grace, type_ahead=type_ahead)
 
 
 def records_from_display(saved: Iterable[Any]) -> list[Record]:

@@ -118,3 +118,15 @@ def widget_text(widget: Any) -> str:
     region = widget.region
     strips = widget.render_lines(Region(0, 0, region.width, region.height))
     return "\n".join(strip.text for strip in strips)
+
+
+async def answer_permission(app: Any, pilot: Any, *keys: str) -> None:
+    """Wait until the open permission modal takes answers (painted, keyboard quiet for its grace
+    period), then press ``keys`` (a digit, Up/Down + Enter, or Esc)."""
+    from stoa.app.screens.permission import PermissionScreen
+
+    await wait_for(
+        lambda: isinstance(app.screen, PermissionScreen) and app.screen.accepting_answers,
+        what="the permission modal to take answers",
+    )
+    await pilot.press(*keys)

@@ -25,7 +25,7 @@ async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
     app_factory: Any, fake_server: Any, workspace: Path, tmp_path: Path
 ) -> None:
     from stoa.core.config import load_config
-    from tests.ui.conftest import make_env, wait_for, wait_idle
+    from tests.ui.conftest import answer_permission, make_env, wait_for, wait_idle
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -54,6 +54,7 @@ async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
         reply(text="Done."),
     )
     app = app_factory(config, mode="auto")
+    app.chat.permission_grace = 0.0  # answers as soon as the modal is painted
     asked: list[tuple[str, str]] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"look around", "enter")
@@ -61,7 +62,7 @@ async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
             await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="a permission modal")
             request = app.screen.request  # type: ignore[attr-defined]
             asked.append((request.call_id, request.target))
-            await pilot.press("n")
+            await answer_permission(app, pilot, "escape")
             await wait_for(
                 lambda request=request: getattr(app.screen, "request", None) is not request,
                 what="the modal to close",
