@@ -4,13 +4,17 @@ Layers, lowest first: the global ``~/.config/stoa/config.toml`` (``$STOA_HOME/co
 STOA_HOME is set), the project's ``.stoa/config.toml``, the personal ``.stoa/config.local.toml``,
 then environment, then command-line flags. Sections owned by other concerns
 (``[permissions]``, ``[mcp-servers.NAME]``) are parsed by their owners from ``layers``, so
-each keeps its file/line-aware error reporting; this module only loads and merges.
+each keeps its file/line-aware error reporting; this module loads and merges, and warns (never
+fails) about keys nothing reads, with file:line and the closest known name.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +98,27 @@ class Settings(BaseModel):
     max_iterations: int = Field(default=50, alias="max-iterations", gt=0)
 
 
+# The tables a config file may hold, and the keys each takes. ``None``: the table's owner
+# checks its own keys (and reports them with file and line). A new table is one entry here (a
+# test checks that every table the code reads is listed).
+CONFIG_TABLES: dict[str, frozenset[str] | None] = {
+    "permissions": None,  # core.permissions.rules
+    "mcp-servers": None,  # core.mcp.config: one table per server
+    "sandbox": frozenset({"enabled", "network", "writable"}),  # core.sandbox
+    "web": frozenset({"allow-private-hosts", "search"}),  # core.tools.web
+}
+
+
+def setting_keys() -> frozenset[str]:
+    """The top-level settings a config file may set (each under its TOML name and field name)."""
+    names: set[str] = set()
+    for name, info in Settings.model_fields.items():
+        names.add(name)
+        if info.alias:
+            names.add(info.alias)
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class ConfigLayer:
     path: Path
@@ -144,6 +169,65 @@ def read_layer(path: Path) -> ConfigLayer | None:
     return ConfigLayer(path=path, data=data, text=text)
 
 
+_HEADER = re.compile(r"^\s*\[\[?\s*(?P<path>[^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_ASSIGNMENT = re.compile(r"^\s*(?P<key>(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+
+
+def _dotted(text: str) -> tuple[str, ...]:
+    parts = re.findall(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)", text)
+    return tuple(a or b or c for a, b, c in parts)
+
+
+def key_line(text: str, path: tuple[str, ...]) -> int | None:
+    """The 1-based line where the key ``path`` (table names, then the key) is written in a TOML
+    file: a ``[table]`` header, or a ``key =`` / dotted ``table.key =`` assignment. Best effort
+    (None when not found, e.g. inside an inline table)."""
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = _dotted(header.group("path"))
+            if table[: len(path)] == path:
+                return number
+            continue
+        assignment = _ASSIGNMENT.match(line)
+        if assignment:
+            full = table + _dotted(assignment.group("key"))
+            if full[: len(path)] == path:
+                return number
+    return None
+
+
+def _unknown_key(layer: ConfigLayer, path: tuple[str, ...], known: Iterable[str], where: str) -> str:
+    key = path[-1]
+    line = key_line(layer.text, path)
+    location = f"{layer.path}:{line}" if line else str(layer.path)
+    close = difflib.get_close_matches(key, sorted(known), n=2, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"{location}: unknown {where} {key!r}{hint}; it is ignored"
+
+
+def unknown_key_warnings(layers: Iterable[ConfigLayer]) -> list[str]:
+    """One warning per key no part of Stoa reads: top-level settings and tables, and the keys of
+    the tables listed in ``CONFIG_TABLES`` with a key set. Never an error: the rest applies."""
+    settings = setting_keys()
+    top_level = settings | set(CONFIG_TABLES)
+    warnings: list[str] = []
+    for layer in layers:
+        for key, value in layer.data.items():
+            if key not in top_level:
+                what = "table" if isinstance(value, dict) else "setting"
+                warnings.append(_unknown_key(layer, (key,), top_level, what))
+                continue
+            known = CONFIG_TABLES.get(key)
+            if known is None or not isinstance(value, dict):
+                continue
+            for inner in value:
+                if inner not in known:
+                    warnings.append(_unknown_key(layer, (key, inner), known, f"key in [{key}]"))
+    return warnings
+
+
 def load_config(
     workspace: Path | None = None,
     *,
@@ -173,7 +257,14 @@ def load_config(
         where = ", ".join(str(layer.path) for layer in layers) or "the command line"
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings ({problems}) in {where}") from exc
-    return StoaConfig(paths=paths, workspace=workspace, settings=settings, layers=layers, env=env)
+    return StoaConfig(
+        paths=paths,
+        workspace=workspace,
+        settings=settings,
+        layers=layers,
+        env=env,
+        warnings=unknown_key_warnings(layers),
+    )
 
 
 def _saved_keys(paths: StoaPaths) -> dict[str, str]:

@@ -175,13 +175,22 @@ class ChatScreen(Screen[None]):
             await self._welcome()
 
     async def _welcome(self) -> None:
-        lines: list[str] = []
-        for warning in getattr(self.runtime.config, "warnings", []):
-            lines.append(f"⚠ {warning}")
-        await self.log_view.add(
-            WelcomeRecord(model=self._model_label(), workspace=self.workspace_label(), lines=tuple(lines))
-        )
+        await self.log_view.add(WelcomeRecord(model=self._model_label(), workspace=self.workspace_label()))
+        await self._add_config_notice()
         await self._warn_if_no_key()
+
+    async def _add_config_notice(self) -> None:
+        """What was wrong in the config files (unknown keys, malformed rules), as one notice."""
+        warnings = list(getattr(self.runtime.config, "warnings", []))
+        if warnings:
+            await self.log_view.add(
+                NoticeRecord(
+                    "warning",
+                    "\n".join(warnings),
+                    title="Configuration",
+                    hint="fix these where the file and line say; everything else in the files applies",
+                )
+            )
 
     async def _warn_if_no_key(self) -> None:
         model = self.agent.model
@@ -873,6 +882,7 @@ class ChatScreen(Screen[None]):
                 if away.banner:
                     records.append(NoticeRecord("warning", away.banner, title="Interrupted"))
             await self.log_view.load(records)
+            await self._add_config_notice()
             self.prompt_history[:] = [r.text for r in records if isinstance(r, UserRecord) and not r.steering]
             plan = next((r for r in reversed(handle.records) if r.kind == "plan"), None)
             if plan is not None:
@@ -907,6 +917,7 @@ class ChatScreen(Screen[None]):
         """Show a saved conversation (resume). The agent's history is set by the caller."""
         records = records_from_history(list(messages))
         await self.log_view.load(records)
+        await self._add_config_notice()
         for record in records:
             if isinstance(record, UserRecord) and not record.steering:
                 self.prompt_history.append(record.text)

@@ -185,8 +185,7 @@ def settings_from_config(config: Any) -> SandboxSettings:
                     merged[key] = tuple(value)
                 else:
                     problems.append(f"{layer.path}: [sandbox] writable must be a list of paths; ignored")
-            else:
-                problems.append(f"{layer.path}: unknown key {key!r} in [sandbox] (enabled, network, writable)")
+            # Unknown keys: core.config warns about them (file:line, closest name).
     return SandboxSettings(
         enabled=merged.get("enabled", True),
         network=merged.get("network", False),

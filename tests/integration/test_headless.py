@@ -241,3 +241,17 @@ def test_project_instructions_reach_the_model(stoa_env: dict[str, str], fake_ser
     assert result.returncode == 0, result.stderr
     system = fake_server.model_requests()[0].system
     assert "Always answer in French." in system and str(workspace) in system
+
+
+def test_unknown_config_keys_are_warned_on_stderr(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    config_file = workspace / ".stoa" / "config.toml"
+    config_file.parent.mkdir()
+    config_file.write_text('[web]\nsearch = false\nallow-private-host = ["localhost"]\n')
+    fake_server.script(reply(text="Fine."))
+    result = stoa(["-p", "hi"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Fine.\n"
+    assert (
+        f"warning: {config_file}:3: unknown key in [web] 'allow-private-host' "
+        "(did you mean 'allow-private-hosts'?); it is ignored"
+    ) in result.stderr.splitlines()

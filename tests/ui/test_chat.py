@@ -425,6 +425,23 @@ async def test_ctrl_l_redraws_and_keeps_the_conversation(
         assert app.chat.log_view.records == records
 
 
+async def test_unknown_config_keys_are_a_notice_also_after_a_resume(
+    tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
+) -> None:
+    config_file = workspace / ".stoa" / "config.toml"
+    config_file.parent.mkdir()
+    config_file.write_text('efort = "high"\n')
+    config = load_config(workspace, env=make_env(tmp_path, fake_server))
+    expected = f"{config_file}:1: unknown setting 'efort' (did you mean 'effort'?); it is ignored"
+    history = [Message(role="user", content=[TextBlock(text="earlier")])]
+    for app in (app_factory(config), app_factory(config, history=history)):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            notices = [r for r in records_of(app, NoticeRecord) if r.title == "Configuration"]
+            assert [n.text for n in notices] == [expected]
+            assert notices[0].level == "warning"
+
+
 async def test_shift_tab_cycles_the_trust_mode(app_factory: AppFactory) -> None:
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
