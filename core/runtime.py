@@ -171,7 +171,7 @@ def build_runtime(
     sections: list[tuple[str, str]] = []
     prompt = system_prompt_factory(
         config.workspace,
-        lambda: [t.name for t in registry.offered(policy.mode)],
+        lambda: [t.name for t in registry.offered(policy.mode, agent.model)],
         lambda: policy.mode,
         lambda: sections,
         today,

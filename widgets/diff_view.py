@@ -30,8 +30,13 @@ def render_diff(
     hunk: Style,
     gutter: Style,
     max_lines: int | None = None,
+    numbers: bool = True,
 ) -> Text:
-    """Render a unified diff as Rich text: ``old new │ ±line``, hunks and file headers dimmed."""
+    """Render a unified diff as Rich text: ``old new │ ±line``, hunks and file headers dimmed.
+    ``numbers=False`` for text that is diff-like but has no line numbers (an apply_patch patch:
+    its ``***`` headers and ``@@`` lines are shown as hunks, no gutter)."""
+    if not numbers:
+        return _render_unnumbered(diff, added=added, removed=removed, hunk=hunk, gutter=gutter, max_lines=max_lines)
     lines = diff.splitlines()
     old = new = 0
     width = max(3, len(str(_max_line_number(lines))))
@@ -66,6 +71,29 @@ def render_diff(
             out.append(line + "\n")
             old += 1
             new += 1
+    out.rstrip()
+    return out
+
+
+def _render_unnumbered(
+    diff: str, *, added: Style, removed: Style, hunk: Style, gutter: Style, max_lines: int | None
+) -> Text:
+    lines = diff.splitlines()
+    out = Text(no_wrap=False, end="")
+    for shown, line in enumerate(lines):
+        if max_lines is not None and shown >= max_lines:
+            rest = len(lines) - shown
+            out.append(f"… {rest} more diff line{'s' if rest != 1 else ''}\n", style=gutter)
+            break
+        if line.startswith(("***", "@@", "---", "+++")):
+            style = hunk
+        elif line.startswith("+"):
+            style = added
+        elif line.startswith("-"):
+            style = removed
+        else:
+            style = Style()
+        out.append(line + "\n", style=style)
     out.rstrip()
     return out
 
@@ -109,10 +137,13 @@ class DiffView(Static):
     }
     """
 
-    def __init__(self, diff: str, *, max_lines: int | None = 400, classes: str | None = None) -> None:
+    def __init__(
+        self, diff: str, *, max_lines: int | None = 400, classes: str | None = None, numbers: bool = True
+    ) -> None:
         super().__init__(classes=classes, markup=False)
         self.diff = diff
         self.max_lines = max_lines
+        self.numbers = numbers
 
     def on_mount(self) -> None:
         self.update(
@@ -123,5 +154,6 @@ class DiffView(Static):
                 hunk=self.get_component_rich_style("diff--hunk"),
                 gutter=self.get_component_rich_style("diff--gutter"),
                 max_lines=self.max_lines,
+                numbers=self.numbers,
             )
         )

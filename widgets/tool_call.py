@@ -3,7 +3,8 @@
 The row shows status (spinner / tick / cross), the tool name, its key argument and the elapsed
 time. Expanded, it shows a coloured diff for edits and writes, the streamed output of shell
 commands (bounded), a preview of reads and searches, or the error with the next step. Shell
-calls show their output live while they run.
+calls show their output live while they run; a patch (apply_patch) shows itself as a diff
+while it waits or runs, and the diff of what it changed once done.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_OUTPUT_LINES = 2_000
 PREVIEW_LINES = 16
 ERROR_LINES = 40
 SHELL_TOOLS = frozenset({"execute_bash"})
+PATCH_TOOLS = frozenset({"apply_patch"})
 
 _ICONS = {
     "ok": "✓",
@@ -197,6 +199,11 @@ class ToolCallView(Vertical, can_focus=True):
     def _is_shell(self) -> bool:
         return self.record.name in SHELL_TOOLS
 
+    def _patch(self) -> str:
+        """The patch text of an apply_patch call ("" for any other call)."""
+        patch = self.record.arguments.get("patch") if self.record.name in PATCH_TOOLS else None
+        return patch.strip() if isinstance(patch, str) else ""
+
     def _build_body(self) -> Static | Log | None:
         record = self.record
         if self._is_shell() and (record.status == "running" or record.output):
@@ -206,7 +213,8 @@ class ToolCallView(Vertical, can_focus=True):
                 log.write_lines(lines)
             return log
         if record.status == "running":
-            return None
+            patch = self._patch()
+            return DiffView(patch, numbers=False, classes="tool-body") if patch else None
         display = record.display or {}
         kind = display.get("kind")
         if kind == "diff" and not record.is_error and display.get("diff"):
@@ -277,6 +285,9 @@ class ToolCallView(Vertical, can_focus=True):
         display = record.display or {}
         if display.get("kind") == "diff" and display.get("diff") and not record.is_error:
             added, removed = diff_stats(str(display["diff"]))
+            parts.append(f"+{added} −{removed}")
+        elif record.status == "running" and self._patch():
+            added, removed = diff_stats(self._patch())
             parts.append(f"+{added} −{removed}")
         if record.status in ("denied", "interrupted", "skipped"):
             parts.append(record.status)

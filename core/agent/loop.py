@@ -340,7 +340,7 @@ class Agent:
 
         max_tokens = self.max_tokens or default_max_tokens(self.model)
         wire, max_tokens = effort_wire_options(self.model, self.effort, max_tokens)
-        tools = self.tools.specs(self.policy.mode) if self.model.supports_tools else []
+        tools = self.tools.specs(self.policy.mode, self.model) if self.model.supports_tools else []
         return pb.ProviderRequest(
             model=self.model.id,
             system=self.system_prompt(),

@@ -22,6 +22,7 @@ from stoa.core.providers.types import ImageBlock, TextBlock, ToolSpec
 
 if TYPE_CHECKING:
     from stoa.core.events import Event
+    from stoa.core.models import ModelInfo
 
 
 class Effect(StrEnum):
@@ -135,6 +136,10 @@ class Tool(ABC):
 
     def effect_for(self, args: BaseModel) -> Effect:
         return self.effect
+
+    def offered_to(self, model: ModelInfo) -> bool:
+        """Whether this model is offered the tool (apply_patch: the models trained on it)."""
+        return True
 
     def accesses(self, args: BaseModel, ctx: ToolContext) -> list[Access]:
         """The accesses this call needs judged. Default: none beyond the tool's effect."""

@@ -210,11 +210,11 @@ def _failed_edit(index: int, total: int, reason: str, step: Edit, original: str,
     )
 
 
-def text_for_edit(data: bytes, display: str) -> str:
+def text_for_edit(data: bytes, display: str, tool: str = "edit_file") -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ToolError(f"{display} is UTF-16 text; edit_file edits UTF-8 text (rewrite it with write_file)")
+        raise ToolError(f"{display} is UTF-16 text; {tool} edits UTF-8 text (rewrite it with write_file)")
     if looks_binary(data[:8192]):
-        raise ToolError(f"{display} is a binary file; edit_file edits text files only")
+        raise ToolError(f"{display} is a binary file; {tool} edits text files only")
     # surrogateescape keeps bytes that are not UTF-8 exactly as they were.
     return data.decode("utf-8", errors="surrogateescape")
 

@@ -231,14 +231,16 @@ def looks_binary(head: bytes) -> bool:
     return b"\x00" in head
 
 
-def unified_diff(old: str, new: str, display: str) -> str:
+def unified_diff(old: str, new: str, display: str, *, before: str | None = None, after: str | None = None) -> str:
+    """A unified diff for people (prompts, tool rows); "" when too large. ``before`` /
+    ``after`` name the two sides when they are not ``a/display`` and ``b/display``."""
     if len(old) > caps.PREVIEW_MAX_BYTES or len(new) > caps.PREVIEW_MAX_BYTES:
         return ""
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile=f"a/{display}" if old else "/dev/null",
-        tofile=f"b/{display}",
+        fromfile=before if before is not None else (f"a/{display}" if old else "/dev/null"),
+        tofile=after if after is not None else f"b/{display}",
         n=3,
     )
     out = []
@@ -337,13 +339,29 @@ def atomic_write(path: Path, data: bytes, *, prefix_from: Path | None = None) ->
     ``prefix_from``, that file's bytes are streamed in before ``data`` (appending to a file
     too large to hold in memory).
     """
-    parent = path.parent
+    tmp = stage_file(path, data, prefix_from=prefix_from)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        discard_staged(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def stage_file(
+    path: Path, data: bytes, *, prefix_from: Path | None = None, like: os.stat_result | None = None
+) -> Path:
+    """Write ``data`` to a fsynced temp file next to ``path``, with the mode (and owner) of the
+    file there now, or of ``like``; ``os.replace`` it onto ``path`` to commit, or
+    ``discard_staged`` it. Several files staged first and renamed after change together or
+    not at all, as far as the file system allows."""
+    old: os.stat_result | None = like
     try:
         old = os.stat(path)
     except FileNotFoundError:
-        old = None
+        pass
     prefix = "." + path.name[:80] + "."
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".stoa-tmp", dir=parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".stoa-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             if prefix_from is not None:
@@ -362,17 +380,20 @@ def atomic_write(path: Path, data: bytes, *, prefix_from: Path | None = None) ->
                     pass  # not ours to give away; the mode is kept all the same
         else:
             os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard_staged(Path(tmp))
         raise
-    _fsync_dir(parent)
+    return Path(tmp)
 
 
-def _fsync_dir(directory: Path) -> None:
+def discard_staged(tmp: Path) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:

@@ -10,7 +10,7 @@ from stoa.core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from stoa.core.tools import edits, files, image, plan, search, shell, web
+    from stoa.core.tools import apply_patch, edits, files, image, plan, search, shell, web
 
     return [
         files.ListDirectory(),
@@ -19,6 +19,7 @@ def native_tools() -> list[Tool]:
         search.SearchCode(),
         files.WriteFile(),
         edits.EditFile(),
+        apply_patch.ApplyPatch(),
         files.CreateDirectory(),
         files.MoveFile(),
         files.CopyFile(),

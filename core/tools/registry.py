@@ -1,17 +1,22 @@
 """The tool registry: one table of every tool the agent can offer, native and MCP.
 
 Native tools register at construction (``default_registry``); MCP tools are added and removed
-at run time by the MCP manager. ``specs(mode)`` is what the model is offered: plan mode offers
-only tools whose effect is read-only.
+at run time by the MCP manager. ``specs(mode, model)`` is what the model is offered: plan mode
+offers only tools whose effect is read-only, and a tool may be meant for some models only
+(``Tool.offered_to``: apply_patch for the models trained on its format).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from stoa.core.providers.types import ToolSpec
 from stoa.core.tools.base import Tool
+
+if TYPE_CHECKING:
+    from stoa.core.models import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +50,16 @@ class ToolRegistry:
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(list(self._tools.values()))
 
-    def offered(self, mode: str) -> list[Tool]:
+    def offered(self, mode: str, model: ModelInfo | None = None) -> list[Tool]:
         tools = list(self._tools.values())
         if mode == "plan":
             tools = [t for t in tools if t.effect.read_only or getattr(t, "offered_in_plan", False)]
+        if model is not None:
+            tools = [t for t in tools if t.offered_to(model)]
         return tools
 
-    def specs(self, mode: str) -> list[ToolSpec]:
-        return [t.spec() for t in self.offered(mode)]
+    def specs(self, mode: str, model: ModelInfo | None = None) -> list[ToolSpec]:
+        return [t.spec() for t in self.offered(mode, model)]
 
 
 def default_registry() -> ToolRegistry:

@@ -139,3 +139,17 @@ async def test_move_and_copy_questions_name_both_ends(tmp_path: Path, fake_serve
     move, copy = recorder.requests
     assert move.preview == "move src.txt\nto   dst.txt"
     assert copy.preview == "copy other.txt\nto   twin.txt"
+
+
+async def test_a_patch_asks_to_apply_the_patch(tmp_path: Path, fake_server: FakeServer) -> None:
+    recorder = Recorder()
+    agent = make_agent(tmp_path, fake_server, recorder, model="gpt-5.5")
+    (agent.workspace / "a.txt").write_text("alpha\n")
+    patch = "*** Begin Patch\n*** Update File: a.txt\n@@\n-alpha\n+beta\n*** Add File: b.txt\n+b\n*** End Patch"
+    fake_server.script(reply(tool_calls=[tool_call("apply_patch", {"patch": patch}, id="p")]), reply(text="done"))
+    async for _ in agent.run_turn("go"):
+        pass
+    (request,) = recorder.requests
+    assert request.kind == "patch" and request.target == str(agent.workspace / "a.txt")
+    assert await question_shown(request) == "Apply this patch?"
+    assert (agent.workspace / "a.txt").read_text() == "beta\n"
