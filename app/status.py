@@ -57,6 +57,11 @@ class _Recording:
         self.name = inner.name
         self.error: ProviderError | None = None
 
+    def prepare(self) -> None:
+        prepare = getattr(self.inner, "prepare", None)
+        if callable(prepare):
+            prepare()
+
     async def list_models(self) -> list[str]:
         try:
             return await self.inner.list_models()

@@ -504,6 +504,10 @@ class AnthropicProvider:
         """Where requests go (for messages): explicit, else ANTHROPIC_BASE_URL, else the default."""
         return self._explicit_base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
 
+    def prepare(self) -> None:
+        """Import the SDK and build the client now (checks time the request alone)."""
+        self._sdk()
+
     def _sdk(self) -> Any:
         if self._client is None:
             import anthropic

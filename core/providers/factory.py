@@ -8,6 +8,7 @@ No SDK is imported here or when a provider is built; the first request pays for 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -120,18 +121,29 @@ def ollama_base_url(host: str) -> str:
     return f"{scheme}://{rest.removesuffix('/v1')}/v1"
 
 
-async def check_connection(provider: Provider, model: str | None = None) -> tuple[bool, float, str]:
+async def check_connection(
+    provider: Provider, model: str | None = None, *, clock: Callable[[], float] = time.monotonic
+) -> tuple[bool, float, str]:
     """A minimal round trip: list the models, or (when that endpoint is missing and a model id is
-    given) a one-token message. Returns (ok, latency in seconds, a sentence for a person)."""
-    started = time.monotonic()
+    given) a one-token message. Returns (ok, latency in seconds, a sentence for a person).
+
+    The latency is the request alone: the provider's SDK is imported and its client built first
+    (in a thread; the import takes about a second), before the clock starts."""
+    prepare = getattr(provider, "prepare", None)
+    if callable(prepare):
+        try:
+            await asyncio.to_thread(prepare)
+        except ProviderError as error:
+            return False, 0.0, str(error)
+    started = clock()
     try:
         models = await provider.list_models()
     except ProviderError as error:
         if error.kind != "not_found" or model is None:
-            return False, time.monotonic() - started, str(error)
+            return False, clock() - started, str(error)
         models = None
     if models is not None:
-        elapsed = time.monotonic() - started
+        elapsed = clock() - started
         where = f"{provider.name}"
         note = ""
         if model is not None and models and model not in models:
@@ -144,6 +156,6 @@ async def check_connection(provider: Provider, model: str | None = None) -> tupl
         async for _ in provider.stream(request):
             pass
     except ProviderError as error:
-        return False, time.monotonic() - started, str(error)
-    elapsed = time.monotonic() - started
+        return False, clock() - started, str(error)
+    elapsed = clock() - started
     return True, elapsed, f"{provider.name} answered a one-token request in {elapsed * 1000:.0f} ms"

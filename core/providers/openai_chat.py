@@ -333,6 +333,10 @@ class OpenAIChatProvider:
             )
         return cls(name, url, api_key, **kwargs)
 
+    def prepare(self) -> None:
+        """Import the SDK and build the client now (checks time the request alone)."""
+        self._sdk()
+
     def _sdk(self) -> Any:
         if self._client is None:
             import openai

@@ -503,6 +503,11 @@ class OpenAIResponsesProvider:
     def base_url(self) -> str:
         return self._explicit_base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
+    def prepare(self) -> None:
+        """Import the SDK and build the client now (checks time the request alone)."""
+        if self.api_key:
+            self._sdk()
+
     def _sdk(self) -> Any:
         if self._client is None:
             import openai

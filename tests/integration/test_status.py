@@ -122,3 +122,45 @@ def test_cli_check_connection_exit_codes(tmp_path: Path, stoa_env: dict[str, str
         assert result.returncode == 1, result.stdout + result.stderr
         assert "rejected the key" in result.stdout and "environment variable" in result.stdout
     assert os.environ.get("ANTHROPIC_API_KEY") is None  # the test process itself stays clean
+
+
+# A fresh interpreter, where no SDK has been imported yet: the check's clock starts only when
+# the SDK is imported and the client is built (the import alone takes about a second).
+_FIRST_TICK = """
+import asyncio, json, sys, time
+from pathlib import Path
+from stoa.core.config import load_config
+from stoa.core.providers.factory import ProviderPool, check_connection
+
+config = load_config(Path.cwd())
+pool = ProviderPool(config)
+report = {}
+for provider, sdk in (("anthropic", "anthropic"), ("openai", "openai")):
+    ticks = []
+
+    def clock(sdk=sdk, ticks=ticks):
+        ticks.append(sdk in sys.modules)
+        return time.monotonic()
+
+    ok, latency, detail = asyncio.run(check_connection(pool.get(provider), clock=clock))
+    report[provider] = {"ok": ok, "sdk_ready_at_start": ticks[0], "detail": detail}
+print(json.dumps(report))
+"""
+
+
+def test_check_connection_latency_leaves_out_the_sdk_import(tmp_path: Path, stoa_env: dict[str, str]) -> None:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-c", _FIRST_TICK],
+        cwd=tmp_path,
+        env={**stoa_env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for provider in ("anthropic", "openai"):
+        assert report[provider]["ok"], report
+        assert report[provider]["sdk_ready_at_start"], report
