@@ -141,6 +141,7 @@ async def _run(
     for warning in config.warnings:
         err.write(f"warning: {warning}\n")
     from stoa.core.sessions import SessionStoreError, close_session, open_session
+    from stoa.core.sessions.store import DatabaseUnusableError
 
     try:
         # Headless titles come from the first line of the prompt: no extra model call.
@@ -148,7 +149,8 @@ async def _run(
     except SessionStoreError as exc:
         err.write(f"stoa: {exc}\n")
         await _close(runtime)
-        return EXIT_USAGE if resume else EXIT_RUNTIME
+        unusable = isinstance(exc, DatabaseUnusableError)
+        return EXIT_USAGE if resume and not unusable else EXIT_RUNTIME
     for notice in handle.notices:
         err.write(f"notice: {notice}\n")
     try:
@@ -166,10 +168,12 @@ async def _run(
         async for event in agent.run_turn(prompt):
             printer.handle(event)
     finally:
+        saved = True
         try:
             await close_session(runtime)
-        except Exception as exc:  # saving failed: say so, the reply was already printed
-            err.write(f"warning: could not save the session: {exc}\n")
+        except Exception as exc:  # saving failed: say so (the reply was printed) and exit 1
+            saved = False
+            err.write(f"stoa: error: the session could not be saved: {exc}\n")
         await _close(runtime)
     success = printer.error is None and not printer.interrupted
     if output_format == "json":
@@ -193,12 +197,13 @@ async def _run(
             "session": summarize(agent.ledger).to_dict(),
             "duration_ms": int((time.monotonic() - started) * 1000),
         }
+        result["saved"] = saved
         if printer.error is not None:
             result["error"] = printer.error.error
             result["hint"] = printer.error.hint
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
-    return EXIT_OK if success else EXIT_RUNTIME
+    return EXIT_OK if success and saved else EXIT_RUNTIME
 
 
 async def _start_mcp(runtime: Runtime, err: TextIO) -> None:

@@ -81,6 +81,10 @@ class SessionRecorder:
         self._backlog: list[_Op] = []
         self._flush_lock = asyncio.Lock()
         self._failing = False
+        # The last storage failure, kept to say why writes are still waiting.
+        self.last_error: SaveError | None = None
+        # Whether the session row is on disk (something was written, or it was resumed).
+        self.saved_any = exists
         self._title_task: asyncio.Task[None] | None = None
         self._title_tried = title_source == "model"
         self.messages_saved = 0
@@ -297,7 +301,8 @@ class SessionRecorder:
             while self._backlog:
                 try:
                     await self._backlog[0]()
-                except SaveError:
+                except SaveError as exc:
+                    self.last_error = exc
                     if self._failing or not raise_errors:
                         return  # already reported; keep the backlog for the next write
                     self._failing = True
@@ -307,6 +312,7 @@ class SessionRecorder:
                     self._backlog.pop(0)
                     raise SaveError(f"could not save part of the session: {exc!r}") from exc
                 self._backlog.pop(0)
+                self.saved_any = True
             if self._failing:
                 self._failing = False
                 if self.on_notice is not None:

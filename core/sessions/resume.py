@@ -30,6 +30,7 @@ from stoa.core.sessions import records as rec
 from stoa.core.sessions.recorder import SessionRecorder, SessionState
 from stoa.core.sessions.store import (
     DisplayRecord,
+    SaveError,
     SessionInfo,
     SessionNotFoundError,
     SessionSeed,
@@ -74,12 +75,20 @@ class SessionHandle:
         return self.recorder.title
 
     async def close(self) -> None:
-        """Save the final state (mode, model, costs), close an open turn. Idempotent."""
-        await self.recorder.aclose()
+        """Save the final state (mode, model, costs), close an open turn.
+
+        Raises ``SaveError`` when some of the session could not be saved (a full disk, a
+        database out of reach), saying why; the caller tells the person (headless exits 1)."""
+        recorder = self.recorder
+        await recorder.aclose()
+        if recorder.pending_writes:
+            reason = recorder.last_error or self.store.unavailable or "the database did not answer"
+            count = recorder.pending_writes
+            raise SaveError(f"{count} change{'s' if count != 1 else ''} to this session could not be written: {reason}")
 
     def quit_summary(self, ledger: UsageLedger) -> str:
         """The lines to print after the app exits (tokens, cache hit rate, estimated cost)."""
-        saved = self.recorder.started
+        saved = self.recorder.saved_any  # never offer to resume a session that is not on disk
         return format_quit_summary(
             ledger, session_id=self.session_id if saved else None, title=self.title or None
         )
@@ -93,7 +102,9 @@ async def open_store(runtime: Runtime, *, clock: Callable[[], float] = time.time
     """The runtime's store, opened once at ``config.paths.database`` and kept on it."""
     if runtime.store is not None:
         return runtime.store
-    store = await SessionStore.open(runtime.config.paths.database, clock=clock)
+    # Detached when the database is out of reach: the conversation goes on in memory, with a
+    # notice saying why and what to do, and is saved once the database works again.
+    store = await SessionStore.open(runtime.config.paths.database, clock=clock, detached_ok=True)
     runtime.store = store
     return store
 
@@ -177,7 +188,10 @@ async def resume_session(
     if history != saved:
         # Keep "what is saved" equal to "what the agent holds", so later in-place updates of
         # the last message touch the right row.
-        await store.replace_messages(info.id, history)
+        try:
+            await store.replace_messages(info.id, history)
+        except SaveError as exc:  # a full disk: resume anyway; the next resume repairs again
+            notices.append(f"the repaired history of this session could not be saved: {exc}")
     agent.history = History(history)
     agent.ledger = UsageLedger.from_dict(info.ledger) if info.ledger else _ledger_from_counters(info)
     agent.last_turn_interrupted = info.last_turn_interrupted
@@ -266,13 +280,16 @@ async def clear_session(runtime: Runtime) -> SessionHandle:
 
 
 async def close_session(runtime: Runtime) -> None:
-    """Save the final state and close the store (quit)."""
+    """Save the final state and close the store (quit). Raises ``SaveError`` when part of the
+    session could not be saved; the store is closed either way."""
     current = runtime.session
-    if current is not None:
-        await current.close()
-    store = runtime.store
-    if store is not None:
-        await store.aclose()
+    try:
+        if current is not None:
+            await current.close()
+    finally:
+        store = runtime.store
+        if store is not None:
+            await store.aclose()
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -7,8 +7,12 @@ their display payload, notices), which the TUI replays on resume without calling
 
 Every write is one ``BEGIN IMMEDIATE`` transaction, so a process killed at any moment leaves
 either the whole write or none of it; WAL with a busy timeout lets two Stoa processes use the
-same database at once. A file that is not a database is moved aside (never deleted) and a new
-one started; a database written by a newer Stoa is refused untouched.
+same database at once. Only a file confirmed as damaged by reading it (``core.sessions.health``)
+is moved aside (never deleted) and a new one started. Any other failure (full disk, read-only,
+permissions, locks, I/O errors) leaves the file in place: opened with ``detached_ok``, the store
+then starts *detached*, says why and what to do, and tries the database again at each write, so
+the conversation is saved as soon as it works again. A database written by a newer Stoa is
+refused untouched.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import aiosqlite
 
 from stoa.core.escapes import clean
 from stoa.core.providers.types import Message, Usage
+from stoa.core.sessions import health
 from stoa.core.sessions.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
 # Seconds a writer waits for another process's transaction before giving up.
@@ -37,14 +42,8 @@ BUSY_TIMEOUT = 10.0
 _FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{0,35}$")
 
-# SQLite primary result codes that mean "this file is not a usable database".
-_SQLITE_CORRUPT = 11
-_SQLITE_CANTOPEN = 14
-_SQLITE_NOTADB = 26
-_SQLITE_FULL = 13
-_SQLITE_BUSY = 5
-_SQLITE_IOERR = 10
-_SQLITE_READONLY = 8
+# Seconds between two damage checks of the file after failed writes (a check reads it all).
+DAMAGE_CHECK_INTERVAL = 30.0
 
 
 class SessionStoreError(Exception):
@@ -63,7 +62,12 @@ class SchemaTooNewError(SessionStoreError):
 
 
 class DatabaseUnusableError(SessionStoreError):
-    """The database cannot be opened and could not be moved aside either."""
+    """The database cannot be used, and was left where it is (or could not be moved aside)."""
+
+
+class StoreUnavailableError(DatabaseUnusableError):
+    """The database is out of reach (full disk, permissions, read-only, locked, I/O error); it
+    was left untouched. The message says what to do."""
 
 
 class InvalidSessionIdError(SessionStoreError, ValueError):
@@ -308,14 +312,6 @@ def load_data(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _code(exc: BaseException) -> int:
-    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-
-
-def _is_unusable_file(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.DatabaseError) and _code(exc) in (_SQLITE_NOTADB, _SQLITE_CORRUPT)
-
-
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -323,67 +319,110 @@ def _like_escape(text: str) -> str:
 class SessionStore:
     """The open database. Create with ``await SessionStore.open(path)``; close with ``aclose``."""
 
-    def __init__(self, path: Path, db: aiosqlite.Connection, clock: Callable[[], float]) -> None:
+    def __init__(self, path: Path, db: aiosqlite.Connection | None, clock: Callable[[], float]) -> None:
         self.path = path
         self._db = db
         self.clock = clock
-        # Problems handled while opening (a damaged file moved aside): shown once as notices.
+        # Problems handled while opening (a damaged file moved aside, a database out of reach):
+        # shown once as notices.
         self.notices: list[str] = []
+        # Why the database cannot be used right now (None while it works): a detached store
+        # tries it again at every read and write.
+        self.unavailable: str | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._damage_checked_at = float("-inf")
+
+    @property
+    def available(self) -> bool:
+        return self._db is not None
 
     # ---- opening ------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> SessionStore:
+    async def open(
+        cls, path: Path, *, clock: Callable[[], float] = time.time, detached_ok: bool = False
+    ) -> SessionStore:
         """Open (creating or upgrading) the database at ``path``.
 
-        Raises ``SchemaTooNewError`` for a newer database (left untouched) and
-        ``DatabaseUnusableError`` when the file can neither be used nor moved aside.
+        A file confirmed as damaged (see ``core.sessions.health``) is moved aside and a new one
+        started, with a notice. Anything else that keeps the database out of reach leaves it
+        untouched and raises ``StoreUnavailableError`` saying what to do, or, with
+        ``detached_ok``, returns a detached store carrying that message as a notice. Raises
+        ``SchemaTooNewError`` for a newer database (left untouched).
         """
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DatabaseUnusableError(
-                f"cannot create the folder for the session database {path.parent} ({exc.strerror}); "
-                "fix its permissions or set STOA_HOME to a writable folder"
-            ) from exc
+            message = f"the session database {path} cannot be used: {health.explain_folder(path.parent, exc)}"
+            return cls._unavailable(path, clock, message, detached_ok, exc)
         notices: list[str] = []
+        remembered = await asyncio.to_thread(health.read_marker, path)
+        if remembered is not None:
+            # A save found the file damaged earlier: confirm by reading it, then move it aside.
+            damage = await asyncio.to_thread(health.inspect_file, path)
+            if damage is None:
+                health.clear_marker(path)
+            else:
+                try:
+                    notices.append(_moved_notice(path, damage, _move_aside(path, damage)))
+                except DatabaseUnusableError as exc:
+                    return cls._unavailable(path, clock, str(exc), detached_ok, exc)
+                health.clear_marker(path)
         try:
             db = await _connect_and_prepare(path)
         except SchemaTooNewError:
             raise
         except sqlite3.Error as exc:
-            if not (_is_unusable_file(exc) or _unreadable(exc, path)):
-                raise DatabaseUnusableError(
-                    f"cannot open the session database {path}: {exc}. Check the disk and the file's "
-                    "permissions, or set STOA_HOME to another folder."
-                ) from exc
-            moved = _move_aside(path, exc)
-            notices.append(
-                f"The session database {path} could not be read ({exc}); it was moved aside to "
-                f"{moved} (nothing was deleted) and a new one was started. Your earlier sessions "
-                "are in the moved file."
-            )
+            damage = await asyncio.to_thread(health.inspect_file, path)
+            if damage is None:
+                return cls._unavailable(path, clock, _unavailable_text(path, exc), detached_ok, exc)
             try:
+                notices.append(_moved_notice(path, damage, _move_aside(path, damage)))
                 db = await _connect_and_prepare(path)
+            except DatabaseUnusableError as again:
+                return cls._unavailable(path, clock, str(again), detached_ok, again)
             except sqlite3.Error as again:
-                raise DatabaseUnusableError(
-                    f"cannot start a new session database at {path}: {again}. Set STOA_HOME to a "
-                    "writable folder."
-                ) from again
+                message = f"cannot start a new session database at {path}: {health.explain(path, again)}"
+                return cls._unavailable(path, clock, message, detached_ok, again)
         store = cls(path, db, clock)
         store.notices = notices
         return store
+
+    @classmethod
+    def _unavailable(
+        cls, path: Path, clock: Callable[[], float], message: str, detached_ok: bool, cause: BaseException
+    ) -> SessionStore:
+        if not detached_ok:
+            raise StoreUnavailableError(message) from cause
+        store = cls(path, None, clock)
+        store.unavailable = message
+        store.notices = [
+            f"Sessions are not being saved: {message} This conversation is kept in memory and "
+            "saved as soon as the database can be written again; earlier sessions are untouched."
+        ]
+        return store
+
+    async def _reconnect(self) -> None:
+        """A detached store tries the database again; raises ``StoreUnavailableError``."""
+        try:
+            self._db = await _connect_and_prepare(self.path)
+        except SchemaTooNewError:
+            raise
+        except sqlite3.Error as exc:
+            self.unavailable = _unavailable_text(self.path, exc)
+            raise StoreUnavailableError(self.unavailable) from exc
+        self.unavailable = None
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
         async with self._lock:
-            with contextlib.suppress(Exception):
-                await self._db.close()
+            if self._db is not None:
+                with contextlib.suppress(Exception):
+                    await self._db.close()
 
     async def __aenter__(self) -> SessionStore:
         return self
@@ -399,49 +438,79 @@ class SessionStore:
         if self._closed:
             raise SaveError(f"could not {what}: the session store is closed")
         async with self._lock:
+            if self._db is None:
+                try:
+                    await self._reconnect()
+                except SessionStoreError as exc:
+                    raise SaveError(str(exc)) from exc
+            db = self._db
+            assert db is not None
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
+                await db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise self._save_error(what, exc) from exc
+                raise await self._save_error(what, exc) from exc
             try:
-                yield self._db
-                await self._db.execute("COMMIT")
+                yield db
+                await db.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(self._db.execute("ROLLBACK"))
+                    await asyncio.shield(db.execute("ROLLBACK"))
                 if isinstance(exc, sqlite3.Error):
-                    raise self._save_error(what, exc) from exc
+                    raise await self._save_error(what, exc) from exc
                 raise
 
-    def _save_error(self, what: str, exc: sqlite3.Error) -> SaveError:
+    async def _save_error(self, what: str, exc: sqlite3.Error) -> SaveError:
         # Worded to follow "could not save the session: ", which is how the agent shows it.
-        code = _code(exc)
-        if code == _SQLITE_FULL:
+        damage = await self._check_damage(exc)
+        if damage is not None:
+            return SaveError(_damaged_text(self.path, damage))
+        code = health.primary_code(exc)
+        if code == health.SQLITE_FULL:
             return SaveError(
                 f"the disk holding {self.path} is full. Free some space: the conversation goes on in "
                 "memory and is saved as soon as writing works again.",
                 disk_full=True,
             )
-        if code == _SQLITE_BUSY:
+        if code == health.SQLITE_BUSY:
             return SaveError(
                 f"{self.path} stayed locked by another Stoa process for {BUSY_TIMEOUT:.0f} s; saving is "
                 "retried with the next message."
             )
-        if code == _SQLITE_READONLY:
-            return SaveError(
-                f"{self.path} is read-only; fix its permissions (the conversation goes on in memory)."
-            )
-        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            return SaveError(f"{self.path} is damaged ({exc}); restart Stoa to move it aside and start a new one.")
-        return SaveError(f"could not {what} in {self.path}: {exc}")
+        return SaveError(
+            f"could not {what}: {health.explain(self.path, exc)} The conversation goes on in memory and "
+            "is saved as soon as writing works again."
+        )
+
+    async def _check_damage(self, exc: sqlite3.Error) -> str | None:
+        """After an error a damaged file can cause: read the file; remember damage for the next
+        start (which moves the file aside). At most once per ``DAMAGE_CHECK_INTERVAL``."""
+        if not health.may_be_damage(exc):
+            return None
+        now = time.monotonic()
+        if now - self._damage_checked_at < DAMAGE_CHECK_INTERVAL:
+            return health.read_marker(self.path)
+        self._damage_checked_at = now
+        damage = await asyncio.to_thread(health.inspect_file, self.path)
+        if damage is not None:
+            await asyncio.to_thread(health.write_marker, self.path, damage)
+        return damage
 
     async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         if self._closed:
             raise SessionStoreError("the session store is closed")
+        if self._db is None:
+            async with self._lock:
+                if self._db is None:
+                    await self._reconnect()
+        db = self._db
+        assert db is not None
         try:
-            rows = await self._db.execute_fetchall(sql, tuple(params))
+            rows = await db.execute_fetchall(sql, tuple(params))
         except sqlite3.Error as exc:
-            raise SessionStoreError(f"could not read {self.path}: {exc}") from exc
+            damage = await self._check_damage(exc)
+            if damage is not None:
+                raise SessionStoreError(_damaged_text(self.path, damage)) from exc
+            raise SessionStoreError(f"could not read {self.path}: {health.explain(self.path, exc)}") from exc
         return list(rows)
 
     # ---- writing ------------------------------------------------------------------------------
@@ -713,12 +782,26 @@ def _column_value(value: Any) -> Any:
     return value
 
 
-def _unreadable(exc: sqlite3.Error, path: Path) -> bool:
-    """An existing file SQLite cannot open at all (a folder, no permission): move it aside."""
-    return _code(exc) in (_SQLITE_CANTOPEN, _SQLITE_IOERR) and (path.exists() or path.is_symlink())
+def _unavailable_text(path: Path, exc: sqlite3.Error) -> str:
+    return f"the session database {path} cannot be used: {health.explain(path, exc)}"
 
 
-def _move_aside(path: Path, cause: BaseException) -> Path:
+def _damaged_text(path: Path, damage: str) -> str:
+    return (
+        f"the session database {path} is damaged: {damage}. The next time Stoa starts it moves the "
+        "file aside (nothing is deleted) and starts a new one; until then this conversation goes on "
+        "in memory."
+    )
+
+
+def _moved_notice(path: Path, damage: str, moved: Path) -> str:
+    return (
+        f"The session database {path} is damaged ({damage}); it was moved aside to {moved} "
+        "(nothing was deleted) and a new one was started. Your earlier sessions are in the moved file."
+    )
+
+
+def _move_aside(path: Path, cause: object) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1

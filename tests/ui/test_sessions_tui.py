@@ -118,3 +118,26 @@ async def test_resume_command_switches_to_another_session(app_factory: AppFactor
             lambda: any(isinstance(r, NoticeRecord) and r.level == "error" for r in app.chat.log_view.records),
             what="the error",
         )
+
+
+async def test_a_database_out_of_reach_is_said_and_the_chat_goes_on(
+    app_factory: AppFactory, fake_server: FakeServer, config: object
+) -> None:
+    # A file where the data folder should be: nothing can be saved. The chat says so at once
+    # and what to do, the conversation goes on in memory, and quitting says it was not saved.
+    data = config.paths.database.parent  # type: ignore[attr-defined]
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("in the way\n")
+    fake_server.script(reply(text="answered anyway"))
+    app = app_factory(sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the session")
+        notices = [r.text for r in app.chat.log_view.records if isinstance(r, NoticeRecord)]
+        assert any("not being saved" in n and "Move that file away" in n for n in notices), notices
+        await pilot.press(*"hello", "enter")
+        await wait_idle(app)
+        assert any(isinstance(r, AssistantRecord) and r.text == "answered anyway" for r in app.chat.log_view.records)
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+    assert any("could not save the session" in note for note in app.exit_notes), app.exit_notes
+    assert data.read_text() == "in the way\n"

@@ -30,6 +30,7 @@ from stoa.core.sessions.store import (
     SessionNotFoundError,
     SessionSeed,
     SessionStore,
+    StoreUnavailableError,
     validate_session_id,
 )
 
@@ -261,23 +262,34 @@ async def test_a_damaged_database_is_moved_aside(tmp_path: Path) -> None:
     store = await SessionStore.open(path)
     try:
         assert store.notices and "moved aside" in store.notices[0]
-        names = sorted(p.name for p in listing(tmp_path))
-        moved = [n for n in names if n.startswith("sessions.db.corrupt-")]
-        assert len(moved) == 1 and (tmp_path / moved[0]).read_bytes() == bytes(data)
+        moved = moved_files(tmp_path)
+        assert len(moved) == 1 and moved[0].read_bytes() == bytes(data)
         assert await store.list_sessions() == []
     finally:
         await store.aclose()
 
 
-async def test_a_folder_in_place_of_the_database_is_moved_aside(tmp_path: Path) -> None:
+async def test_a_folder_in_place_of_the_database_is_left_alone(tmp_path: Path) -> None:
+    # Not a damaged database: nothing is moved; the store says what to do and, detached, saves
+    # as soon as the way is clear again.
     path = tmp_path / "sessions.db"
     path.mkdir()
     (path / "keep.txt").write_text("mine")
-    store = await SessionStore.open(path)
+    with pytest.raises(StoreUnavailableError, match=r"is a folder, not a database.*Move or rename"):
+        await SessionStore.open(path)
+    store = await SessionStore.open(path, detached_ok=True)
     try:
-        assert store.notices
-        moved = next(p for p in listing(tmp_path) if p.name.startswith("sessions.db.corrupt-"))
-        assert (moved / "keep.txt").read_text() == "mine"
+        assert not store.available and len(store.notices) == 1
+        assert "not being saved" in store.notices[0] and "kept in memory" in store.notices[0]
+        s = seed()
+        with pytest.raises(SaveError, match="is a folder"):
+            await store.save_message(s, user_text("kept in memory"))
+        assert sorted(p.name for p in listing(tmp_path)) == ["sessions.db"]
+        assert (path / "keep.txt").read_text() == "mine"
+        (path / "keep.txt").rename(tmp_path / "keep.txt")
+        path.rmdir()  # the person moved the folder away
+        await store.save_message(s, user_text("saved now"))
+        assert store.available and len(await store.load_messages(s.id)) == 1
     finally:
         await store.aclose()
 
@@ -341,6 +353,14 @@ def listing(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+def moved_files(folder: Path) -> list[Path]:
+    """Databases moved aside (their -wal/-shm companions, moved with them, left out)."""
+    return [
+        p for p in listing(folder)
+        if p.name.startswith("sessions.db.corrupt-") and not p.name.endswith(("-wal", "-shm", "-journal"))
+    ]
+
+
 async def test_text_that_is_not_valid_unicode_is_saved_in_the_escape_form(store: SessionStore) -> None:
     # A file name that is not UTF-8 reaches Python as lone surrogates ('bad\udcff.txt'); SQLite
     # and JSON refuse those. The store saves the escape form the screen shows instead of failing.
@@ -353,3 +373,92 @@ async def test_text_that_is_not_valid_unicode_is_saved_in_the_escape_form(store:
     # Valid text is stored as it is (no escaping of ordinary non-ASCII characters).
     await store.add_record(s, 2, "note", {"text": "café ✓ 𝄞"})
     assert (await store.load_records(s.id))[1].data == {"text": "café ✓ 𝄞"}
+
+
+async def filled_database(path: Path) -> tuple[SessionSeed, int]:
+    """A closed database with one session of 40 messages of 3 KB (many pages). Returns the
+    seed and the page size."""
+    store = await SessionStore.open(path)
+    s = seed()
+    for i in range(40):
+        await store.save_message(s, user_text(f"message {i} " + "x" * 3000))
+    page_size = (await store._read("PRAGMA page_size"))[0][0]
+    await store.aclose()
+    assert not path.with_name(path.name + "-wal").exists()  # checkpointed on close
+    return s, page_size
+
+
+async def test_zeroed_pages_past_the_header_are_found_when_a_save_fails(tmp_path: Path) -> None:
+    # Page 1 (header and schema) intact, everything after it zeroed: the file opens, and the
+    # damage only shows when a save touches it. The store reads the whole file to confirm
+    # (quick_check), remembers it in a marker, and the next start moves the file aside.
+    path = tmp_path / "sessions.db"
+    s, page_size = await filled_database(path)
+    data = bytearray(path.read_bytes())
+    data[page_size:] = bytes(len(data) - page_size)
+    path.write_bytes(bytes(data))
+    store = await SessionStore.open(path)
+    try:
+        assert store.notices == []
+        with pytest.raises(SaveError) as caught:
+            await store.save_message(s, user_text("one more"))
+        message = str(caught.value)
+        assert "damaged" in message and "quick_check" in message and "next time Stoa starts" in message
+        assert (tmp_path / "sessions.db.damaged").exists()
+        assert moved_files(tmp_path) == []  # nothing moved while this process uses it
+    finally:
+        await store.aclose()
+    store = await SessionStore.open(path)
+    try:
+        assert len(store.notices) == 1 and "moved aside" in store.notices[0]
+        (moved,) = moved_files(tmp_path)
+        assert moved.read_bytes() == bytes(data)  # never changed
+        assert not (tmp_path / "sessions.db.damaged").exists()
+        await store.save_message(seed(), user_text("a fresh start"))
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.parametrize("cut_pages", [1, 25])
+async def test_a_truncated_database_is_moved_aside(tmp_path: Path, cut_pages: int) -> None:
+    # Shorter than its header says: SQLite refuses it at once, and reading it confirms it.
+    path = tmp_path / "sessions.db"
+    s, page_size = await filled_database(path)
+    data = path.read_bytes()[: -cut_pages * page_size]
+    path.write_bytes(data)
+    store = await SessionStore.open(path)
+    try:
+        assert "moved aside" in store.notices[0] and "damaged" in store.notices[0]
+        (moved,) = moved_files(tmp_path)
+        assert moved.read_bytes() == data
+        assert await store.load_messages(s.id) == []
+    finally:
+        await store.aclose()
+
+
+async def test_a_damage_marker_is_checked_against_the_file_before_anything_moves(tmp_path: Path) -> None:
+    # A marker left behind (the file was restored from a backup since): the file is read again,
+    # found healthy, used, and the marker dropped.
+    path = tmp_path / "sessions.db"
+    s, _ = await filled_database(path)
+    (tmp_path / "sessions.db.damaged").write_text('{"reason": "found damaged earlier"}\n')
+    store = await SessionStore.open(path)
+    try:
+        assert store.notices == [] and moved_files(tmp_path) == []
+        assert len(await store.load_messages(s.id)) == 40
+        assert not (tmp_path / "sessions.db.damaged").exists()
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.parametrize("content", [b"SQLite format 3\x00" + b"\x00" * 20, b"\x00" * 4096, b"PK\x03\x04 a zip file"])
+async def test_files_that_are_not_databases_are_moved_aside_at_once(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "sessions.db"
+    path.write_bytes(content)
+    store = await SessionStore.open(path)
+    try:
+        assert "moved aside" in store.notices[0]
+        (moved,) = moved_files(tmp_path)
+        assert moved.read_bytes() == content
+    finally:
+        await store.aclose()
