@@ -10,7 +10,7 @@ from stoa.core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from stoa.core.tools import apply_patch, edits, files, image, plan, search, shell, web
+    from stoa.core.tools import apply_patch, edits, file_ops, files, image, plan, search, shell, web
 
     return [
         files.ListDirectory(),
@@ -21,10 +21,10 @@ def native_tools() -> list[Tool]:
         edits.EditFile(),
         apply_patch.ApplyPatch(),
         files.CreateDirectory(),
-        files.MoveFile(),
-        files.CopyFile(),
-        files.DeleteFile(),
-        files.DeleteDirectory(),
+        file_ops.MoveFile(),
+        file_ops.CopyFile(),
+        file_ops.DeleteFile(),
+        file_ops.DeleteDirectory(),
         shell.ExecuteBash(),
         plan.UpdatePlan(),
         image.ViewImage(),
