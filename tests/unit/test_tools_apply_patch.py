@@ -390,3 +390,22 @@ def test_offered_to_the_models_trained_on_it() -> None:
     assert with_patch == {"gpt-5.5", "gpt-oss:20b", "openai/gpt-5.1"}
     assert all("edit_file" in names for names in offered.values())
     assert "apply_patch" not in {t.name for t in registry.offered("plan", resolve_model("gpt-5.5"))}
+
+
+def test_odd_paths_are_judged_where_they_really_lead(tmp_path: Path, ws: Path, ctx: ToolContext) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "target.txt").write_text("t\n")
+    (ws / "out").symlink_to(outside)
+    (ws / "link.txt").symlink_to(outside / "target.txt")
+    t = tool("apply_patch")
+    patch = (
+        "*** Begin Patch\n*** Add File: out/planted.txt\n+x\n*** Update File: link.txt\n@@\n-t\n+T\n"
+        "*** Update File: ./a/../link.txt\n*** Move to: ~/moved.txt\n@@\n-T\n+U\n*** End Patch"
+    )
+    accesses = t.accesses(t.parse_args({"patch": patch}), ctx)
+    writes = [(a.target, a.outside_workspace) for a in accesses if a.scope == "write"]
+    assert writes[:2] == [(str(outside / "planted.txt"), True), (str(outside / "target.txt"), True)]
+    assert all(outside for _, outside in writes)
+    nul = call("apply_patch", ctx, patch="*** Begin Patch\n*** Add File: a\x00b\n+x\n*** End Patch")
+    assert nul.is_error and "NUL" in nul.text and nul.accesses == []
