@@ -26,9 +26,10 @@ from stoa.core.switching import SwitchError, SwitchResult, cycle_effort, switch_
 
 if TYPE_CHECKING:
     from stoa.app.screens.chat import ChatScreen
-    from stoa.app.screens.keys import KeyManagerScreen
+    from stoa.app.screens.keys import KeyChecker, KeyManagerScreen
     from stoa.core.models import ModelInfo
     from stoa.core.providers.detect import LocalServer
+    from stoa.core.providers.factory import KeyCheck
     from stoa.core.runtime import Runtime
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -139,11 +140,32 @@ def apply_effort(screen: ChatScreen, level: str) -> SwitchResult | None:
     return result
 
 
+def key_checker(runtime: Runtime) -> KeyChecker:
+    """Tries a pasted key at the endpoint the agent would use for that provider."""
+    pool = runtime.provider_for
+    base_url = getattr(pool, "base_url", None)
+
+    async def check(provider: str, key: str) -> KeyCheck:
+        from stoa.core.providers.factory import check_key
+
+        return await check_key(provider, key, base_url=base_url(provider) if callable(base_url) else None)
+
+    return check
+
+
 def key_manager_for(screen: Any, provider: str | None = None, *, message: str | None = None) -> KeyManagerScreen:
     from stoa.app.screens.keys import KeyManagerScreen
 
-    config = screen.runtime.config
-    return KeyManagerScreen(config.paths, config.env, provider=provider, message=message, workspace=config.workspace)
+    runtime = screen.runtime
+    config = runtime.config
+    return KeyManagerScreen(
+        config.paths,
+        config.env,
+        provider=provider,
+        message=message,
+        workspace=config.workspace,
+        check_key=key_checker(runtime),
+    )
 
 
 # ---- picker flows (run inside a worker: they await the screens) ------------------------------
@@ -248,7 +270,9 @@ async def run_onboarding(screen: ChatScreen) -> bool:
     async def detect() -> list[LocalServer]:
         return await detect_servers(runtime)
 
-    onboarding = OnboardingScreen(config.paths, config.env, detect=detect, workspace=config.workspace)
+    onboarding = OnboardingScreen(
+        config.paths, config.env, detect=detect, workspace=config.workspace, check_key=key_checker(runtime)
+    )
     choice = await screen.app.push_screen_wait(onboarding)
     if choice is None:
         screen.show_notice(

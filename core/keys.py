@@ -47,6 +47,17 @@ KEY_PAGES: dict[str, str] = {
 }
 
 
+# How each cloud provider's keys start (the first is the one to name in messages).
+KEY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "anthropic": ("sk-ant-",),
+    "openai": ("sk-",),
+    "openrouter": ("sk-or-",),
+}
+# Most specific first: which provider a prefix says a key belongs to.
+_PREFIX_OWNERS: tuple[tuple[str, str], ...] = (("sk-ant-", "anthropic"), ("sk-or-", "openrouter"), ("sk-", "openai"))
+MIN_KEY_LENGTH = 20
+
+
 class KeySaveError(ValueError):
     """A key that cannot be saved or read; the message says what to do."""
 
@@ -152,15 +163,42 @@ def validate_key(provider: str, key: str) -> str:
         raise KeySaveError("the key contains spaces or line breaks; paste only the key, on one line")
     if not cleaned.isprintable() or not cleaned.isascii():
         raise KeySaveError("the key contains characters an API key never has; copy it again from the provider")
-    if provider == "anthropic" and cleaned.startswith("sk-") and not cleaned.startswith("sk-ant-"):
-        raise KeySaveError(
-            "this looks like an OpenAI key (Anthropic keys start with sk-ant-); pick the OpenAI provider"
-        )
-    if provider == "openai" and cleaned.startswith("sk-ant-"):
-        raise KeySaveError(
-            "this looks like an Anthropic key (it starts with sk-ant-); pick the Anthropic provider"
-        )
+    _check_prefix(provider, cleaned)
     return cleaned
+
+
+def key_owner(key: str) -> str | None:
+    """The provider whose keys look like this one (by prefix), or None."""
+    for prefix, provider in _PREFIX_OWNERS:
+        if key.startswith(prefix):
+            return provider
+    return None
+
+
+def _check_prefix(provider: str, key: str) -> None:
+    """Keys of the cloud providers have a known shape: refuse one that cannot be theirs."""
+    prefixes = KEY_PREFIXES.get(provider)
+    if prefixes is None:
+        return  # local and compatible servers accept whatever their operator set up
+    label = PROVIDER_LABELS.get(provider, provider)
+    owner = key_owner(key)
+    if owner is not None and owner != provider:
+        other = PROVIDER_LABELS.get(owner, owner)
+        raise KeySaveError(
+            f"this looks like an {other} key, not an {label} one ({label} keys start with {prefixes[0]}); "
+            f"choose {other} for it"
+        )
+    if not key.startswith(prefixes):
+        raise KeySaveError(
+            f"{label} keys start with {prefixes[0]}, and this one does not; copy the whole key again"
+            + (f" from {KEY_PAGES[provider]}" if provider in KEY_PAGES else "")
+            + f" (behind a gateway with its own keys, export {env_var_for(provider)} instead)"
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise KeySaveError(
+            f"this is too short for an {label} key ({len(key)} characters; real ones have far more than "
+            f"{MIN_KEY_LENGTH}): copy the whole key"
+        )
 
 
 def _render(keys: Mapping[str, str]) -> str:

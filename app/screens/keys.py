@@ -2,8 +2,9 @@
 
 ``KeyManagerScreen`` lists the providers with where each current key comes from (an
 environment variable, which always wins, or the saved-keys file), lets the person pick one and
-paste a key into a masked input, and saves it with ``core.keys.save_key`` (mode 0600, in the
-user config folder). It dismisses with the set of providers whose saved key changed, so the
+paste a key into a masked input, checks its shape (``sk-ant-`` for Anthropic, ...), tries it
+with the provider (its model list, through ``check_key``), and saves it with
+``core.keys.save_key`` (mode 0600, in the user config folder). It dismisses with the set of providers whose saved key changed, so the
 caller can drop cached clients.
 
 ``OnboardingScreen`` is shown at a first run with no key at all: paste a key for a cloud
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -33,17 +35,25 @@ from stoa.core.keys import (
     PROVIDER_LABELS,
     KeySaveError,
     KeyStatus,
+    SaveResult,
     delete_key,
     display_path,
     env_var_for,
     key_file_problem,
     key_status,
     save_key,
+    validate_key,
 )
 from stoa.core.models import ALL_PROVIDERS
 from stoa.core.providers.detect import LocalServer
 
+if TYPE_CHECKING:
+    from stoa.core.providers.factory import KeyCheck
+
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+
+# Tries a key with the provider before it is saved: (provider, key) -> what the provider said.
+KeyChecker = Callable[[str, str], Awaitable["KeyCheck"]]
 
 # Providers listed in the key manager: the ones a key is normally needed for come first.
 _KEYED_FIRST = ("anthropic", "openai", "openrouter")
@@ -65,7 +75,52 @@ def describe_status(status: KeyStatus, paths: StoaPaths | None = None, env: Mapp
     return Content.styled(f"no key (set {env_var_for(status.provider)} or paste one)", "$text-warning")
 
 
-class KeyManagerScreen(ModalScreen[set[str]]):
+class CheckedKeyEntry:
+    """The paste box of both screens: a key is checked for its provider's shape, then tried with
+    the provider (its model list) before it is saved. A rejected key is never saved; a key that
+    could not be tried (no network, no model list) is saved when Enter is pressed again. The
+    typed key stays in the box for fixing and is never echoed."""
+
+    paths: StoaPaths
+    env: dict[str, str]
+    workspace: Path | None
+    check_key: KeyChecker | None
+    # (provider, key) that could not be tried and is saved on the next Enter.
+    _untested: tuple[str, str] | None = None
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        raise NotImplementedError
+
+    async def _checked_save(self, provider: str, raw: str) -> SaveResult | None:
+        label = PROVIDER_LABELS.get(provider, provider)
+        try:
+            key = validate_key(provider, raw)
+        except KeySaveError as exc:
+            self._say(str(exc), error=True)
+            return None
+        if self.check_key is not None and self._untested != (provider, key):
+            self._say(f"trying the key with {label} (listing its models)…")
+            check = await self.check_key(provider, key)
+            if check.verdict == "rejected":
+                self._say(f"{label} rejected this key ({check.detail}); it was not saved. Copy it again.", error=True)
+                return None
+            if check.verdict == "unchecked":
+                self._untested = (provider, key)
+                self._say(
+                    f"could not try the key with {label}: {check.detail}. Press Enter again to save it untested, "
+                    "or Esc to leave it.",
+                    error=True,
+                )
+                return None
+        self._untested = None
+        try:
+            return save_key(self.paths, provider, key, env=self.env, workspace=self.workspace)
+        except (KeySaveError, OSError) as exc:
+            self._say(str(exc), error=True)
+            return None
+
+
+class KeyManagerScreen(CheckedKeyEntry, ModalScreen[set[str]]):
     """Pick a provider, paste a key (masked), save. Esc closes."""
 
     CSS_PATH = STYLES / "pickers.tcss"
@@ -83,6 +138,7 @@ class KeyManagerScreen(ModalScreen[set[str]]):
         message: str | None = None,
         workspace: Path | None = None,
         providers: Sequence[str] = KEY_PROVIDERS,
+        check_key: KeyChecker | None = None,
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -90,6 +146,7 @@ class KeyManagerScreen(ModalScreen[set[str]]):
         self.initial_provider = provider
         self.message = message
         self.workspace = workspace
+        self.check_key = check_key
         self.providers = list(providers)
         self.changed: set[str] = set()
         self.selected: str | None = None
@@ -175,14 +232,12 @@ class KeyManagerScreen(ModalScreen[set[str]]):
     @on(Input.Submitted, "#key-input")
     def _key_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.selected is None:
-            return
-        provider = self.selected
-        try:
-            result = save_key(self.paths, provider, event.value, env=self.env, workspace=self.workspace)
-        except (KeySaveError, OSError) as exc:
-            # The typed key stays in the box so it can be fixed, never echoed in the message.
-            self._say(str(exc), error=True)
+        if self.selected is not None:
+            self.run_worker(self._submit(self.selected, event.value), group="key", exclusive=True, exit_on_error=False)
+
+    async def _submit(self, provider: str, raw: str) -> None:
+        result = await self._checked_save(provider, raw)
+        if result is None:
             return
         self.changed.add(provider)
         label = PROVIDER_LABELS.get(provider, provider)
@@ -228,7 +283,7 @@ class OnboardingChoice:
     quit: bool = False
 
 
-class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
+class OnboardingScreen(CheckedKeyEntry, ModalScreen[OnboardingChoice | None]):
     """First run with no key: paste a key, or use a detected local server. Esc steps back (out
     of the paste box, out of a server's model list), then closes the dialog; Quit quits."""
 
@@ -246,11 +301,13 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
         servers: Sequence[LocalServer] | None = None,
         detect: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None,
         workspace: Path | None = None,
+        check_key: KeyChecker | None = None,
     ) -> None:
         super().__init__()
         self.paths = paths
         self.env = dict(env)
         self.workspace = workspace
+        self.check_key = check_key
         self.servers: list[LocalServer] | None = list(servers) if servers is not None else None
         if detect is None and servers is None:
             from stoa.core.providers.detect import detect_local_servers
@@ -356,10 +413,11 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
         option_list.set_options(self._options())
         option_list.highlighted = next((i for i, o in enumerate(option_list.options) if not o.disabled), None)
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, *, error: bool = True) -> None:
         message = self.query_one("#onboarding-message", Static)
         message.update(text)
-        message.set_class(True, "-error")
+        message.set_class(error, "-error")
+        message.set_class(not error, "-ok")
         message.display = bool(text)
 
     @on(OptionList.OptionSelected, "#choices")
@@ -388,14 +446,12 @@ class OnboardingScreen(ModalScreen[OnboardingChoice | None]):
     @on(Input.Submitted, "#key-input")
     def _key_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.selected is None:
-            return
-        try:
-            save_key(self.paths, self.selected, event.value, env=self.env, workspace=self.workspace)
-        except (KeySaveError, OSError) as exc:
-            self._say(str(exc))
-            return
-        self.dismiss(OnboardingChoice(provider=self.selected))
+        if self.selected is not None:
+            self.run_worker(self._submit(self.selected, event.value), group="key", exclusive=True, exit_on_error=False)
+
+    async def _submit(self, provider: str, raw: str) -> None:
+        if await self._checked_save(provider, raw) is not None:
+            self.dismiss(OnboardingChoice(provider=provider))
 
     def action_back(self) -> None:
         if self.selected is not None:

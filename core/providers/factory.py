@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
 from stoa.core.models import COMPATIBLE_PROVIDERS, ModelInfo
@@ -69,30 +71,7 @@ class ProviderPool:
         return created
 
     def _create(self, provider: str, key: str | None, base_url: str | None) -> Provider:
-        if provider not in ("anthropic", "openai", *COMPATIBLE_PROVIDERS):
-            raise ProviderError(
-                "bad_request",
-                f"unknown provider {provider!r}",
-                hint="choose one of anthropic, openai, " + ", ".join(COMPATIBLE_PROVIDERS),
-            )
-        if not key and provider not in KEYLESS_PROVIDERS:
-            var = key_variable(provider)
-            raise ProviderError(
-                "auth",
-                f"no API key for {provider}: set {var} (e.g. export {var}=...)",
-                hint="or add one with /key in the TUI",
-            )
-        if provider == "anthropic":
-            from stoa.core.providers.anthropic import AnthropicProvider
-
-            return AnthropicProvider(key, base_url, read_timeout=self.read_timeout)
-        if provider == "openai":
-            from stoa.core.providers.openai_responses import OpenAIResponsesProvider
-
-            return OpenAIResponsesProvider(key, base_url, read_timeout=self.read_timeout)
-        from stoa.core.providers.openai_chat import OpenAIChatProvider
-
-        return OpenAIChatProvider.for_provider(provider, key, base_url, read_timeout=self.read_timeout)
+        return create_provider(provider, key, base_url, read_timeout=self.read_timeout)
 
     @property
     def providers(self) -> list[Provider]:
@@ -106,6 +85,36 @@ class ProviderPool:
                 await provider.aclose()
             except Exception:  # closing must never mask the reason the app is stopping
                 pass
+
+
+def create_provider(
+    provider: str, key: str | None, base_url: str | None, *, read_timeout: float | None = None
+) -> Provider:
+    """A provider for one endpoint and key (the pool caches these). Raises ``ProviderError``."""
+    if provider not in ("anthropic", "openai", *COMPATIBLE_PROVIDERS):
+        raise ProviderError(
+            "bad_request",
+            f"unknown provider {provider!r}",
+            hint="choose one of anthropic, openai, " + ", ".join(COMPATIBLE_PROVIDERS),
+        )
+    if not key and provider not in KEYLESS_PROVIDERS:
+        var = key_variable(provider)
+        raise ProviderError(
+            "auth",
+            f"no API key for {provider}: set {var} (e.g. export {var}=...)",
+            hint="or add one with /key in the TUI",
+        )
+    if provider == "anthropic":
+        from stoa.core.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(key, base_url, read_timeout=read_timeout)
+    if provider == "openai":
+        from stoa.core.providers.openai_responses import OpenAIResponsesProvider
+
+        return OpenAIResponsesProvider(key, base_url, read_timeout=read_timeout)
+    from stoa.core.providers.openai_chat import OpenAIChatProvider
+
+    return OpenAIChatProvider.for_provider(provider, key, base_url, read_timeout=read_timeout)
 
 
 def ollama_base_url(host: str) -> str:
@@ -159,3 +168,41 @@ async def check_connection(
         return False, clock() - started, str(error)
     elapsed = clock() - started
     return True, elapsed, f"{provider.name} answered a one-token request in {elapsed * 1000:.0f} ms"
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """What a provider said about a key: ``works``, ``rejected`` (401/403), or ``unchecked``
+    (the endpoint could not be reached or has no model list: the key may still be fine)."""
+
+    verdict: Literal["works", "rejected", "unchecked"]
+    detail: str
+
+
+# Providers whose model list answers without a key: listing proves nothing about one.
+PUBLIC_MODEL_LISTS = frozenset({"openrouter"})
+
+
+async def check_key(provider: str, key: str, *, base_url: str | None, timeout_s: float = 15.0) -> KeyCheck:
+    """Try a key before it is saved, with the provider's cheapest call: list the models."""
+    if provider in PUBLIC_MODEL_LISTS:
+        return KeyCheck("unchecked", f"{provider} lists its models without a key, so this cannot test one")
+    try:
+        candidate = create_provider(provider, key, base_url, read_timeout=timeout_s)
+    except ProviderError as error:
+        return KeyCheck("unchecked", str(error))
+    try:
+        prepare = getattr(candidate, "prepare", None)
+        if callable(prepare):
+            await asyncio.to_thread(prepare)
+        models = await asyncio.wait_for(candidate.list_models(), timeout_s)
+    except ProviderError as error:
+        return KeyCheck("rejected" if error.kind == "auth" else "unchecked", error.message)
+    except TimeoutError:
+        return KeyCheck("unchecked", f"no answer within {timeout_s:.0f} s")
+    finally:
+        try:
+            await candidate.aclose()
+        except Exception:
+            pass
+    return KeyCheck("works", f"it lists {len(models)} model{'s' if len(models) != 1 else ''}")

@@ -164,3 +164,25 @@ def test_check_connection_latency_leaves_out_the_sdk_import(tmp_path: Path, stoa
     for provider in ("anthropic", "openai"):
         assert report[provider]["ok"], report
         assert report[provider]["sdk_ready_at_start"], report
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_check_key_asks_the_model_list_with_that_key(provider: str) -> None:
+    from stoa.core.providers.factory import check_key
+
+    right = {"anthropic": "sk-ant-right-" + "r" * 30, "openai": "sk-proj-right-" + "r" * 30}[provider]
+    with FakeServer(api_key=right) as server:
+        base_url = server.base_url if provider == "anthropic" else server.openai_base_url
+        works = await check_key(provider, right, base_url=base_url)
+        rejected = await check_key(provider, right[:-4] + "nope", base_url=base_url)
+    assert works.verdict == "works" and "models" in works.detail
+    assert rejected.verdict == "rejected"
+    unreachable = await check_key(provider, right, base_url=f"http://127.0.0.1:{free_port()}/v1", timeout_s=10)
+    assert unreachable.verdict == "unchecked"
+
+
+async def test_check_key_does_not_pretend_for_a_public_model_list() -> None:
+    from stoa.core.providers.factory import check_key
+
+    result = await check_key("openrouter", "sk-or-v1-" + "x" * 40, base_url="http://127.0.0.1:9/v1")
+    assert result.verdict == "unchecked" and "without a key" in result.detail

@@ -233,6 +233,71 @@ async def test_key_manager_masks_the_key_as_typed(app_factory: AppFactory, confi
     assert not any(secret in p.read_text(errors="ignore") for p in config.workspace.rglob("*") if p.is_file())
 
 
+async def _paste_key(app: StoaApp, pilot: Any, provider: str, key: str) -> None:
+    if not isinstance(app.screen, KeyManagerScreen):
+        app.chat.run_slash(f"/key {provider}")
+    await wait_for(lambda: getattr(app.focused, "id", None) == "key-input", what="the paste box")
+    app.screen.query_one("#key-input").value = key  # type: ignore[attr-defined]
+    await pilot.press("enter")
+
+
+def _key_message(app: StoaApp) -> str:
+    return str(app.screen.query_one("#key-message").render())
+
+
+async def test_a_pasted_key_is_checked_for_its_shape_then_tried_before_it_is_saved(
+    tmp_path: Path, workspace: Path, app_factory: AppFactory
+) -> None:
+    right = "sk-ant-api03-the-right-key-" + "r" * 30
+    with FakeServer(api_key=right) as server:
+        env = make_env(tmp_path, server)
+        config = load_config(workspace, env=env)
+        app = app_factory(config, model="sonnet")
+        async with app.run_test(size=SIZE) as pilot:
+            # Not an Anthropic key at all: refused before any request.
+            await _paste_key(app, pilot, "anthropic", "d41d8cd98f00b204e9800998ecf8427e")
+            await wait_for(lambda: "start with sk-ant-" in _key_message(app), what="the shape error")
+            assert not any(r.path == "/v1/models" for r in server.requests)
+            # Anthropic-shaped but wrong: the provider says no, nothing is saved.
+            await _paste_key(app, pilot, "anthropic", "sk-ant-api03-wrong-" + "w" * 30)
+            await wait_for(lambda: "rejected this key" in _key_message(app), what="the rejection")
+            assert not config.paths.keys_file.exists()
+            assert app.screen.query_one("#key-input").value  # type: ignore[attr-defined]  # kept for fixing
+            # The right one is tried (its model list, with that key) and saved.
+            await _paste_key(app, pilot, "anthropic", right)
+            await wait_for(lambda: "saved the Anthropic key" in _key_message(app), what="the save")
+            tried = [r for r in server.requests if r.path == "/v1/models"]
+            assert [r.api_key for r in tried] == ["sk-ant-api03-wrong-" + "w" * 30, right]
+    assert read_key_file_of(config) == {"anthropic": right}
+
+
+async def test_a_key_that_cannot_be_tried_is_saved_on_a_second_enter(
+    tmp_path: Path, workspace: Path, app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nothing listens here once the socket is closed
+    env = make_env(tmp_path, fake_server) | {"OPENAI_BASE_URL": f"http://127.0.0.1:{closed}/v1"}
+    config = load_config(workspace, env=env)
+    key = "sk-proj-offline-" + "o" * 30
+    app = app_factory(config, model="sonnet")
+    async with app.run_test(size=SIZE) as pilot:
+        await _paste_key(app, pilot, "openai", key)
+        await wait_for(lambda: "Press Enter again" in _key_message(app), what="the offer", limit=30)
+        assert not config.paths.keys_file.exists()
+        await pilot.press("enter")
+        await wait_for(lambda: "saved the OpenAI key" in _key_message(app), what="the save")
+    assert read_key_file_of(config) == {"openai": key}
+
+
+def read_key_file_of(config: StoaConfig) -> dict[str, str]:
+    from stoa.core.keys import read_key_file
+
+    return read_key_file(config.paths)
+
+
 async def test_rejected_key_opens_the_key_manager_naming_it(tmp_path: Path, workspace: Path, app_factory: AppFactory) -> None:
     with FakeServer(api_key="the-right-key") as server:
         env = make_env(tmp_path, server)

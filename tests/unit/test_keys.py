@@ -93,6 +93,35 @@ def test_bad_keys_are_refused_with_what_to_do(paths: StoaPaths, provider: str, k
     assert not paths.keys_file.exists()
 
 
+OPENROUTER_KEY = "sk-or-v1-" + "e" * 40
+
+
+@pytest.mark.parametrize(
+    ("provider", "key", "needle"),
+    [
+        ("anthropic", "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4", "Anthropic keys start with sk-ant-"),
+        ("openai", "proj_" + "b" * 40, "OpenAI keys start with sk-"),
+        ("openrouter", OPENAI_KEY, "looks like an OpenAI key"),
+        ("openai", OPENROUTER_KEY, "looks like an OpenRouter key"),
+        ("anthropic", OPENROUTER_KEY, "looks like an OpenRouter key"),
+        ("anthropic", "sk-ant-123", "too short"),
+        ("openai", "ANTHROPIC_API_KEY=" + ANTHROPIC_KEY, "looks like an Anthropic key"),
+    ],
+)
+def test_keys_must_have_their_providers_shape(paths: StoaPaths, provider: str, key: str, needle: str) -> None:
+    with pytest.raises(KeySaveError, match=needle):
+        save_key(paths, provider, key, env={})
+    assert not paths.keys_file.exists()
+
+
+def test_each_providers_own_key_shapes_pass() -> None:
+    assert validate_key("openrouter", OPENROUTER_KEY) == OPENROUTER_KEY
+    for openai_key in ("sk-proj-" + "x" * 40, "sk-svcacct-" + "x" * 40, "sk-" + "x" * 48):
+        assert validate_key("openai", openai_key) == openai_key
+    # Local and compatible servers take whatever their operator chose.
+    assert validate_key("vllm", "token-abc") == "token-abc"
+
+
 def test_refuses_to_save_inside_the_project(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
