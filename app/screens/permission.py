@@ -184,7 +184,9 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
                 if request.preview:
                     with Vertical(id="permission-preview"):
                         if _looks_like_diff(request.preview):
-                            yield DiffView(request.preview, max_lines=300)
+                            # A patch as sent (apply_patch) has no line numbers to show.
+                            numbered = not request.preview.lstrip().startswith("*** Begin Patch")
+                            yield DiffView(request.preview, max_lines=300, numbers=numbered)
                         else:
                             yield Static(Text(request.preview), markup=False)
             if not request.can_remember:

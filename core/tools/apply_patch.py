@@ -38,6 +38,7 @@ from stoa.core.tools.files import (
     atomic_write,
     check_fresh,
     check_parent,
+    diff_name,
     discard_staged,
     encode_text,
     forget_stamp,
@@ -445,8 +446,8 @@ def _diff(plan: _Plan) -> str:
     total = 0
     for change in plan.changes:
         old, new = change.old or b"", change.new or b""
-        before = f"a/{change.before_name}" if change.before_name is not None else "/dev/null"
-        after = f"b/{change.after_name}" if change.after_name is not None else "/dev/null"
+        before = diff_name("a", change.before_name) if change.before_name is not None else "/dev/null"
+        after = diff_name("b", change.after_name) if change.after_name is not None else "/dev/null"
         if looks_binary(old[:8192]) or looks_binary(new[:8192]):
             part = f"--- {before}\n+++ {after}\n(binary file)\n"
         else:

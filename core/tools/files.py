@@ -236,8 +236,8 @@ def unified_diff(old: str, new: str, display: str, *, before: str | None = None,
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile=before if before is not None else (f"a/{display}" if old else "/dev/null"),
-        tofile=after if after is not None else f"b/{display}",
+        fromfile=before if before is not None else (diff_name("a", display) if old else "/dev/null"),
+        tofile=after if after is not None else diff_name("b", display),
         n=3,
     )
     out = []
@@ -247,6 +247,11 @@ def unified_diff(old: str, new: str, display: str, *, before: str | None = None,
     if len(text) > caps.DIFF_DISPLAY_CHARS:
         text = text[: caps.DIFF_DISPLAY_CHARS] + "\n[... diff cut ...]\n"
     return text
+
+
+def diff_name(side: str, display: str) -> str:
+    """``a/src/x.py`` for a workspace path, the absolute path as it is for one outside."""
+    return display if os.path.isabs(display) else f"{side}/{display}"
 
 
 def diff_counts(diff: str) -> tuple[int, int]:

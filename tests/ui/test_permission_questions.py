@@ -153,3 +153,26 @@ async def test_a_patch_asks_to_apply_the_patch(tmp_path: Path, fake_server: Fake
     assert request.kind == "patch" and request.target == str(agent.workspace / "a.txt")
     assert await question_shown(request) == "Apply this patch?"
     assert (agent.workspace / "a.txt").read_text() == "beta\n"
+
+
+async def test_a_patch_outside_the_workspace_is_shown_as_sent(tmp_path: Path, fake_server: FakeServer) -> None:
+    """Where the patch cannot be checked before the answer (reading the file would itself ask)
+    and does not fit the file, the question shows the patch itself (diff-coloured, without
+    line numbers it does not have); the run then says why it does not apply."""
+    from stoa.widgets.diff_view import DiffView
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("alpha\n")
+    recorder = Recorder()
+    agent = make_agent(tmp_path, fake_server, recorder, model="gpt-5.5")
+    patch = f"*** Begin Patch\n*** Update File: {outside}\n@@\n-gamma\n+beta\n*** End Patch"
+    fake_server.script(reply(tool_calls=[tool_call("apply_patch", {"patch": patch}, id="p")]), reply(text="done"))
+    async for _ in agent.run_turn("go"):
+        pass
+    (request,) = recorder.requests
+    assert request.preview == patch
+    app = QuestionApp(request)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        view = app.screen.query_one(DiffView)
+        assert not view.numbers and "+beta" in str(view.render())

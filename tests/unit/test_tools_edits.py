@@ -204,3 +204,11 @@ def test_the_schema_tells_the_model_both_forms() -> None:
         assert "default" not in schema["properties"][name]
     description = tool("edit_file").spec().description
     assert "edits=[" in description and "all or nothing" in description
+
+
+def test_a_diff_names_a_file_outside_by_its_absolute_path(tmp_path: Path, ctx: ToolContext) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("alpha\n")
+    t = tool("edit_file")
+    (_read, write) = t.accesses(t.parse_args({"path": str(outside), "old_string": "alpha", "new_string": "beta"}), ctx)
+    assert write.preview is not None and write.preview.startswith(f"--- {outside}\n+++ {outside}\n")
