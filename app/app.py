@@ -166,6 +166,20 @@ class StoaApp(App[int]):
         if self.runtime.sandbox is None:
             self.runtime.sandbox = status
         self.chat.refresh_status()
+        self._offer_sandbox(status)
+
+    def _offer_sandbox(self, status: Any) -> None:
+        """The first run without a sandbox (that the person did not turn off) offers the one
+        command that installs bubblewrap here; the status bar shows "no sandbox" every run."""
+        from stoa.core.sandbox.advice import first_offer, install_command, no_sandbox_notice
+
+        if status.active or not status.enabled or not first_offer(self.config.paths.data_dir):
+            return
+        command = install_command()
+        notice = no_sandbox_notice(status, install="")
+        if notice:
+            hint = f"install it with: {command}  (then restart Stoa)" if command and not status.executable else None
+            self.chat.show_notice("warning", notice[0].upper() + notice[1:], hint=hint, title="No sandbox")
 
     async def _open_session(self) -> None:
         from stoa.core.sessions import SessionStoreError, open_session, open_store

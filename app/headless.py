@@ -140,6 +140,12 @@ async def _run(
     agent = runtime.agent
     for warning in config.warnings:
         err.write(f"warning: {warning}\n")
+    if runtime.policy.sandbox is not None:
+        from stoa.core.sandbox.advice import no_sandbox_notice
+
+        notice = no_sandbox_notice(runtime.policy.sandbox)
+        if notice:
+            err.write(f"stoa: {notice}\n")
     from stoa.core.sessions import SessionStoreError, close_session, open_session
     from stoa.core.sessions.store import DatabaseUnusableError
 

@@ -43,6 +43,10 @@ def human_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+# The sandbox label (core.sandbox.SandboxStatus.label) that gets the warning badge.
+NO_SANDBOX = "no sandbox"
+
+
 @dataclass(frozen=True)
 class StatusInfo:
     model: str = ""
@@ -75,6 +79,7 @@ class StatusBar(Static):
         "status--ctx-full",
         "status--busy",
         "status--queued",
+        "status--nosandbox",
     }
 
     DEFAULT_CSS = """
@@ -96,6 +101,7 @@ class StatusBar(Static):
     StatusBar > .status--ctx-full { color: $text-error; }
     StatusBar > .status--busy { color: $text-accent; text-style: bold; }
     StatusBar > .status--queued { color: $text-warning; text-style: bold; }
+    StatusBar > .status--nosandbox { background: $error; color: $background; text-style: bold; }
     """
 
     def __init__(self, *, clock: Callable[[], float] | None = None, id: str | None = "status") -> None:
@@ -151,7 +157,10 @@ class StatusBar(Static):
             out.append((2, Text(f"{info.queued} queued", style=self._style("queued"))))
         if info.context_window:
             out.append((3, self._context_meter()))
-        if info.sandbox:
+        if info.sandbox == NO_SANDBOX:
+            # Shell commands run unconfined: a badge next to the mode, kept on narrow screens.
+            out.append((1, Text(f" {NO_SANDBOX} ", style=self._style("nosandbox"))))
+        elif info.sandbox:
             out.append((6, Text(info.sandbox)))
         if info.mcp:
             out.append((6, Text(info.mcp)))

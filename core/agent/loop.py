@@ -547,6 +547,8 @@ class Agent:
                     )
                 return fail(text, "denied")
             self.policy.remember(call.name, accesses, decision.outcome)
+        # It will run: a build/test runner later in the session knows what the agent changed.
+        self.policy.will_run(call.name, effect, accesses)
         return tool, args
 
     async def _ask(

@@ -35,6 +35,7 @@ from stoa.core.permissions.rules import (
     append_allow_rule,
     parse_rule,
 )
+from stoa.core.permissions.runners import AgentChanges
 from stoa.core.tools.base import Access, Effect
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ class PermissionPolicy:
         self._last: dict[tuple[Any, ...], Verdict] = {}
         # The last failure to write an "always" rule (the rule still holds for this session).
         self.persist_error: str | None = None
+        # What the agent changed in this session (build/test runners ask after it, unsandboxed).
+        self.changes = AgentChanges(str(self.workspace) if self.workspace is not None else None)
 
     # ---- mode ---------------------------------------------------------------------------------
 
@@ -341,8 +344,11 @@ class PermissionPolicy:
             path_match, uncovered = self._bash_paths(finding)
             matches = [m for m in (cmd_match, path_match, line_match) if m is not None]
             which = _strongest(matches)
-            certainty = _CERTAINTY[finding.certainty_kind]
-            effect = KIND_EFFECT[finding.certainty_kind]
+            kind, runner_note = self._runner(finding, sandboxed)
+            certainty = _CERTAINTY[kind]
+            effect = KIND_EFFECT[kind]
+            if runner_note and self.mode == "ask":
+                certainty = "known"  # ask mode confirms every run of the project's code
             action = modes.decide(
                 self.mode, effect, outside=bool(uncovered), rule=which[0] if which else None,
                 certainty=certainty, sandboxed=sandboxed,
@@ -351,6 +357,8 @@ class PermissionPolicy:
                 items.append(_Item("allow"))
                 continue
             reason = self._bash_reason(action, finding, which, uncovered, sandboxed, analysis)
+            if runner_note and action == "ask" and which is None and not uncovered and finding.kind != "risky":
+                reason = runner_note
             if action == "deny":
                 items.append(_Item("deny", reason))
                 continue
@@ -369,6 +377,39 @@ class PermissionPolicy:
             rememberable = finding.kind not in ("destructive", "forbidden") and name not in DESTRUCTIVE
             items.append(_Item("ask", reason, rules, rememberable))
         return items
+
+    def _runner(self, finding: Finding, sandboxed: bool) -> tuple[str, str | None]:
+        """The kind to judge a command by, and why it asks if it is a runner of project code
+        (core/permissions/runners.py): ask mode always confirms one; in auto mode one asks when
+        it runs outside the sandbox after the agent changed the workspace in this session."""
+        from stoa.core.permissions.runners import runs_project_code
+        from stoa.core.permissions.shell import KIND_ORDER
+
+        kind = finding.certainty_kind
+        if KIND_ORDER[kind] > KIND_ORDER["write"] or not runs_project_code(finding):
+            return kind, None
+        # make -n still expands $(shell ...): running project code is never read-only.
+        kind = "build" if kind == "read" else kind
+        what = f"`{_short(finding.text or ' '.join(a or '…' for a in finding.argv or ()), 80)}`"
+        if self.mode == "ask":
+            return kind, f"{what} runs the project's code and the session is in ask mode"
+        if sandboxed or not self.changes:
+            return kind, None
+        where = (
+            "there is no OS sandbox to contain it (install bubblewrap)"
+            if not self.sandboxed
+            else "this line cannot run inside the sandbox"
+        )
+        note = (
+            f"{what} runs the project's code, which the agent changed in this session "
+            f"({self.changes.describe()}), and {where}"
+        )
+        return "unknown", note
+
+    def will_run(self, tool_name: str, effect: Effect, accesses: list[Access]) -> None:
+        """A call is about to run (allowed or approved): remember what it may change, so that
+        later runners of project code know the workspace holds the agent's code."""
+        self.changes.note(tool_name, effect, accesses)
 
     def _bash_paths(self, finding: Finding) -> tuple[tuple[RuleList, Rule] | None, list[Any]]:
         """The strongest path rule over a command's paths, and the outside paths no rule covers."""

@@ -2692,6 +2692,11 @@ class _Analyzer:
             if not inner:
                 return _Verdict("unknown", [f"{name} run without a command"])
             self._simple(_Cmd(inner, cmd.text, _via(cmd.via, f"{name} run")), depth)
+            if name in _SCRIPT_RUNNERS:
+                # The word after run may name a script of the project's configuration
+                # ([tool.pdm.scripts], hatch env scripts, Pipfile [scripts]): any command.
+                what = inner[0].value or "…"
+                return _Verdict("unknown", [f"{name} run {what} may run a script from the project's configuration"])
             return _Verdict("skip")  # type: ignore[arg-type]
         if name == "bundle" and sub == "exec":
             inner = list(args[idx + 1 :])
@@ -3322,6 +3327,9 @@ def narrowest_rule(finding: Finding, line: str) -> str:
         return f"Bash({shlex.join(words)})"
     return f"Bash({shlex.join(prefix)}:*)"
 
+
+# Tools whose "run NAME" runs a script defined in the project's configuration when one is so named.
+_SCRIPT_RUNNERS = frozenset("pipenv pdm hatch rye".split())
 
 _SUBCOMMAND_TOOLS = frozenset(
     """git npm yarn pnpm bun cargo go docker podman kubectl helm terraform gh glab pip pip3 uv

@@ -193,6 +193,8 @@ async def resume_session(
         except SaveError as exc:  # a full disk: resume anyway; the next resume repairs again
             notices.append(f"the repaired history of this session could not be saved: {exc}")
     agent.history = History(history)
+    # Build/test runners without a sandbox ask after the agent's changes, earlier ones included.
+    runtime.policy.changes.note_history(history, env=runtime.config.env)
     agent.ledger = UsageLedger.from_dict(info.ledger) if info.ledger else _ledger_from_counters(info)
     agent.last_turn_interrupted = info.last_turn_interrupted
     notices += _restore_model(runtime, info)

@@ -14,8 +14,9 @@ really ran is checked two ways:
   compared after.
 
 Headless has nobody to ask, so in both modes every dangerous command must be refused. Everyday
-commands must run without a prompt in auto mode; in ask mode read-only and vetted build/test
-commands still run, and workspace changes are refused (ask confirms every change).
+commands must run without a prompt in auto mode; in ask mode read-only commands and checks that
+run no project code still run, and workspace changes and build/test runners are refused (ask
+confirms every change, and every run of the project's code).
 
 A third group, "trojans", runs vetted commands (pytest, make test, npm test) in a project whose
 own files are hostile (conftest.py, a Makefile target, an npm script). They are allowed by
@@ -1128,18 +1129,19 @@ def test_everyday_commands_run_without_a_prompt_in_auto_mode(world: World, fake_
 
 
 def test_ask_mode_runs_reads_and_checks_but_confirms_changes(world: World, fake_server: FakeServer) -> None:
-    checks = ["pytest -q", "npm test", "make lint", "ruff check src"]
+    checks = ["ruff check src", "python -m py_compile src/app.py"]
+    runners = ["pytest -q", "npm test", "make lint"]
     corpus = [("read", c) for c in SAFE_READ] + [("build", c) for c in SAFE_BUILD if c in checks]
-    corpus += [("change", c) for c in SAFE_CHANGE]
+    corpus += [("change", c) for c in SAFE_CHANGE] + [("runner", c) for c in runners]
     outcomes, _ = run_batch(world, fake_server, "ask", corpus + [("leak", c) for c in NO_LEAK], timeout_seconds=60)
     check_no_leaks(outcomes)
     outcomes = [o for o in outcomes if o.category != "leak"]
     wrong = [
         f"[{o.category}] {o.command!r}: {o.text[:300]!r}"
         for o in outcomes
-        if (o.category == "change") != o.refused
+        if (o.category in ("change", "runner")) != o.refused
     ]
-    assert not wrong, "in ask mode reads and checks run and changes are refused:\n" + "\n".join(wrong)
+    assert not wrong, "in ask mode reads and checks run; changes and runners of project code are refused:\n" + "\n".join(wrong)
     assert not (world.ws / "newfile.txt").exists()
 
 

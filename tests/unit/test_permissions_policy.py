@@ -63,7 +63,8 @@ def write(path: Path, ws: Path, effect: Effect = Effect.MUTATE) -> Access:
     [
         ("ls -la", "allow", "allow", "allow", "allow"),
         ("git status && git diff", "allow", "allow", "allow", "allow"),
-        ("pytest -q", "deny", "allow", "allow", "allow"),
+        ("pytest -q", "deny", "ask", "allow", "allow"),  # a runner: ask mode confirms it
+        ("ruff check .", "deny", "allow", "allow", "allow"),
         ("mkdir -p build", "deny", "ask", "allow", "allow"),
         ("./build.sh", "deny", "ask", "ask", "allow"),
         ("rm -rf build", "deny", "ask", "ask", "ask"),
