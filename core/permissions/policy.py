@@ -386,7 +386,9 @@ class PermissionPolicy:
         from stoa.core.permissions.shell import KIND_ORDER
 
         kind = finding.certainty_kind
-        if KIND_ORDER[kind] > KIND_ORDER["write"] or not runs_project_code(finding):
+        workspace = str(self.workspace) if self.workspace is not None else None
+        home = str(self.home) if self.home is not None else None
+        if KIND_ORDER[kind] > KIND_ORDER["write"] or not runs_project_code(finding, workspace, home):
             return kind, None
         # make -n still expands $(shell ...): running project code is never read-only.
         kind = "build" if kind == "read" else kind

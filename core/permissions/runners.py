@@ -23,6 +23,7 @@ runners stay unasked; in ask mode they always ask.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,20 +58,32 @@ _GIT_INTERNAL = frozenset(
 )
 # Commands whose only change is a new, empty folder.
 _FOLDERS_ONLY = frozenset({"mkdir"})
+# git subcommands that run the repository's hooks (pre-commit, post-checkout, pre-rebase, ...).
+_GIT_HOOK_SUBCOMMANDS = frozenset(
+    "commit merge rebase am checkout switch cherry-pick revert pull push worktree gc maintenance".split()
+)
+_HOOKS_PATH = re.compile(r"^\s*hookspath\s*=", re.IGNORECASE | re.MULTILINE)
 # Native tools that change files (for a resumed conversation's history).
 _NATIVE_CHANGES = frozenset(
     "write_file edit_file apply_patch create_directory move_file copy_file delete_file delete_directory".split()
 )
 
 
-def runs_project_code(finding: Finding) -> bool:
-    """Whether this command of a shell line is a runner: it executes code kept in the project."""
+def runs_project_code(finding: Finding, workspace: str | None = None, home: str | None = None) -> bool:
+    """Whether this command of a shell line is a runner: it executes code kept in the project.
+    ``workspace``/``home`` let git commands count when the repository runs hooks."""
     argv = finding.argv
     if not argv or argv[0] is None:
         return False
     name = argv[0]
     words = [w for w in argv[1:] if w is not None]
     sub = next((w for w in words if not w.startswith("-")), "")
+    if name == "git" and workspace is not None:
+        from stoa.core.permissions.shell import _git_argv_for_rules
+
+        rest = [w for w in _git_argv_for_rules(list(argv))[1:] if w is not None]
+        if rest[:1] and rest[0] in _GIT_HOOK_SUBCOMMANDS and finding.kind in ("read", "write", "build"):
+            return git_hooks_installed(workspace, home)
     if finding.kind == "build":
         if name in _INERT_TOOLS or sub in _INERT_SUBCOMMANDS.get(name, ()):
             return False
@@ -191,3 +204,50 @@ def _shell_changes_files(analysis: ShellAnalysis) -> bool:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def git_hooks_installed(workspace: str, home: str | None = None) -> bool:
+    """Whether git commands in ``workspace`` run hooks: a hook in the repository's hooks folder
+    (not a ``.sample``), or ``core.hooksPath`` set in its config or the person's (husky and
+    pre-commit keep the hook scripts, or the commands they run, in the workspace)."""
+    git_dir = _git_dir(workspace)
+    if git_dir is None:
+        return False
+    configs = [os.path.join(git_dir, "config")]
+    home = home or os.environ.get("HOME")
+    if home:
+        configs += [os.path.join(home, ".gitconfig"), os.path.join(home, ".config", "git", "config")]
+    for config in configs:
+        try:
+            with open(config, encoding="utf-8", errors="replace") as handle:
+                if _HOOKS_PATH.search(handle.read(256 * 1024)):
+                    return True
+        except OSError:
+            continue
+    try:
+        hooks = os.listdir(os.path.join(git_dir, "hooks"))
+    except OSError:
+        return False
+    return any(not name.endswith(".sample") for name in hooks)
+
+
+def _git_dir(workspace: str) -> str | None:
+    """The repository's common git folder for a workspace (``.git``, or where a worktree's
+    ``.git`` file points)."""
+    dotgit = os.path.join(workspace, ".git")
+    if os.path.isdir(dotgit):
+        return dotgit
+    try:
+        with open(dotgit, encoding="utf-8", errors="replace") as handle:
+            pointer = handle.read(4096).strip()
+    except OSError:
+        return None
+    target = pointer.removeprefix("gitdir:").strip()
+    if not target:
+        return None
+    gitdir = os.path.normpath(os.path.join(workspace, target))
+    try:
+        with open(os.path.join(gitdir, "commondir"), encoding="utf-8") as handle:
+            return os.path.normpath(os.path.join(gitdir, handle.read().strip()))
+    except OSError:
+        return gitdir

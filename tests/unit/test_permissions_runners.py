@@ -208,3 +208,36 @@ def test_a_line_that_cannot_be_sandboxed_asks_even_with_a_sandbox(project: Path)
     verdict = bash(policy, project, "make test; ps aux")
     assert verdict.action == "ask" and "cannot run inside the sandbox" in verdict.reason, verdict
     assert bash(policy, project, "make test").action == "allow"
+
+
+def _git_repo(ws: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(ws)], check=True, env={"PATH": "/usr/bin:/bin", "HOME": str(ws.parent / "home"), "GIT_CONFIG_NOSYSTEM": "1"})
+
+
+@pytest.mark.parametrize("command", ["git commit -qm wip", "git -C . commit -am x", "git merge topic", "git rebase main", "git checkout -b other", "git cherry-pick abc"])
+def test_git_commands_that_run_hooks_are_runners_when_hooks_exist(project: Path, command: str) -> None:
+    _git_repo(project)
+    policy = policy_for(project)
+    agent_writes(policy, project, ".husky/pre-commit")
+    assert bash(policy, project, command).action == "allow", "no hooks: git only records"
+    # husky: core.hooksPath points at the workspace, where the agent just wrote the hook.
+    with open(project / ".git" / "config", "a") as config:
+        config.write("[core]\n\thooksPath = .husky\n")
+    verdict = bash(policy, project, command)
+    assert verdict.action == "ask" and "the agent changed" in verdict.reason, (command, verdict)
+    assert bash(policy_for(project, "auto", SANDBOX), project, command).action == "allow"
+
+
+def test_a_hook_in_the_hooks_folder_counts_too(project: Path) -> None:
+    _git_repo(project)
+    hook = project / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\npre-commit run\n")
+    hook.chmod(0o755)
+    policy = policy_for(project)
+    agent_writes(policy, project, ".pre-commit-config.yaml")
+    assert bash(policy, project, "git commit -qm x").action == "ask"
+    assert bash(policy, project, "git status").action == "allow"
+    hook.unlink()
+    assert bash(policy, project, "git commit -qm x").action == "allow"
