@@ -182,10 +182,11 @@ class StoaApp(App[int]):
             self.chat.show_notice("warning", notice[0].upper() + notice[1:], hint=hint, title="No sandbox")
 
     async def _open_session(self) -> None:
-        from stoa.core.sessions import SessionStoreError, open_session, open_store
+        from stoa.core.sessions import SessionLockedError, SessionStoreError, open_session, open_store
 
         runtime = self.runtime
         resume, continue_latest = self.resume, self.continue_latest
+        handle: Any = None
         try:
             if resume == "":
                 # -r without an id: let the person pick.
@@ -195,7 +196,16 @@ class StoaApp(App[int]):
                 home = self.config.env.get("HOME")
                 picker = ResumePickerScreen(store, self.config.workspace, home=Path(home) if home else None)
                 resume = await self.push_screen_wait(picker)
-            handle = await open_session(runtime, resume or None, continue_latest)
+            try:
+                handle = await open_session(runtime, resume or None, continue_latest)
+            except SessionLockedError as exc:
+                # Open in another Stoa: offer a fork; declined, a new conversation starts.
+                from stoa.app.screens.resume import offer_fork
+
+                handle = await offer_fork(self, runtime, exc, decline="Start a new conversation")
+                if handle is None:
+                    await self.chat.add_notice("warning", str(exc), title="Session open elsewhere")
+                    handle = await open_session(runtime)
         except SessionStoreError as exc:
             await self.chat.add_notice(
                 "error", str(exc), title="Could not resume", hint="this is a new conversation instead"

@@ -228,7 +228,7 @@ async def _resume(ctx: CommandContext) -> None:
     from pathlib import Path
 
     from stoa.app.screens.resume import ResumePickerScreen
-    from stoa.core.sessions import SessionStoreError, open_store, switch_to
+    from stoa.core.sessions import SessionLockedError, SessionStoreError, open_store, switch_to
 
     runtime = ctx.runtime
     try:
@@ -250,7 +250,16 @@ async def _resume(ctx: CommandContext) -> None:
         if session_id == runtime.session_id:
             ctx.info("that is the session you are in")
             return
-        handle = await switch_to(runtime, session_id)
+        try:
+            handle = await switch_to(runtime, session_id)
+        except SessionLockedError as exc:
+            from stoa.app.screens.resume import offer_fork
+
+            forked = await offer_fork(ctx.app, runtime, exc, decline="Stay in this session")
+            if forked is None:
+                ctx.info("staying in this session")
+                return
+            handle = forked
     except SessionStoreError as exc:
         ctx.error(str(exc), hint="/resume opens the list of saved sessions")
         return

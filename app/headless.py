@@ -147,6 +147,7 @@ async def _run(
         if notice:
             err.write(f"stoa: {notice}\n")
     from stoa.core.sessions import SessionStoreError, close_session, open_session
+    from stoa.core.sessions.lock import SessionLockedError
     from stoa.core.sessions.store import DatabaseUnusableError
 
     try:
@@ -155,8 +156,9 @@ async def _run(
     except SessionStoreError as exc:
         err.write(f"stoa: {exc}\n")
         await _close(runtime)
-        unusable = isinstance(exc, DatabaseUnusableError)
-        return EXIT_USAGE if resume and not unusable else EXIT_RUNTIME
+        # A session open in another process, or a database out of reach: a runtime error.
+        runtime_error = isinstance(exc, DatabaseUnusableError | SessionLockedError)
+        return EXIT_USAGE if resume and not runtime_error else EXIT_RUNTIME
     for notice in handle.notices:
         err.write(f"notice: {notice}\n")
     try:

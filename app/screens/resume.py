@@ -11,6 +11,10 @@ it opens quickly with a thousand sessions.
 
 ``pick_and_resume`` is ``/resume`` in one call: the picker, then the runtime switched to the
 chosen session (show it with ``ChatScreen.show_session``).
+
+``offer_fork`` handles a session that another Stoa process is writing (one writer per
+session): ``ForkOfferScreen`` offers to fork it (a new session with a copy of its history; the
+original is left to the other process) instead.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from stoa.core.sessions import SessionHandle, open_store, switch_to
+from stoa.core.sessions import SessionHandle, SessionLockedError, fork_session, open_store, switch_to
 from stoa.core.sessions.store import SessionInfo, SessionStore, SessionStoreError
 from stoa.core.sessions.summary import format_age
 
@@ -105,6 +109,58 @@ class ConfirmDeleteScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class ForkOfferScreen(ModalScreen[str | None]):
+    """A session another Stoa is writing: fork it, or not. Dismisses with "fork" or None.
+
+    The answer is chosen with the arrows and Enter (nothing is highlighted at first, so keys
+    typed ahead never choose); Esc declines."""
+
+    CSS_PATH = STYLES / "resume.tcss"
+    BINDINGS = [Binding("escape", "decline", "Cancel")]
+
+    def __init__(self, error: SessionLockedError, info: SessionInfo, *, decline: str) -> None:
+        super().__init__()
+        self.error = error
+        self.info = info
+        self.decline = decline
+
+    def compose(self) -> ComposeResult:
+        holder = self.error.holder
+        who = f"another Stoa ({holder.describe()})" if holder else "another Stoa process"
+        with Vertical(id="fork-offer", classes="picker"):
+            yield Static(Content.from_markup("[b]This session is open elsewhere[/b]"), classes="picker-title")
+            yield Static(
+                Content.assemble(
+                    (f"“{self.info.title or 'untitled'}”", "bold"),
+                    f"  {self.info.short_id} · {self.info.message_count} messages · open in {who}",
+                )
+            )
+            yield Static(
+                "Two processes writing one session would mix their turns. A fork is a new session "
+                "with a copy of its history; the original stays as it is, with the other Stoa.",
+                classes="confirm-warning",
+            )
+            options = OptionList(
+                Option("Fork it into a new session", id="fork"), Option(self.decline, id="decline"), id="fork-choices"
+            )
+            options.highlighted = None
+            yield options
+            yield Static("↑↓ then Enter to choose · Esc " + self.decline.lower(), classes="picker-hint")
+
+    def on_mount(self) -> None:
+        choices = self.query_one("#fork-choices", OptionList)
+        choices.focus()
+        choices.highlighted = None
+
+    @on(OptionList.OptionSelected, "#fork-choices")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss("fork" if event.option.id == "fork" else None)
+
+    def action_decline(self) -> None:
+        self.dismiss(None)
 
 
 class ResumePickerScreen(ModalScreen[str | None]):
@@ -399,4 +455,28 @@ async def pick_and_resume(
     chosen = await app.push_screen_wait(screen)
     if not chosen or chosen == current_id:
         return None
-    return await switch_to(runtime, chosen, clock=clock)
+    try:
+        return await switch_to(runtime, chosen, clock=clock)
+    except SessionLockedError as exc:
+        return await offer_fork(app, runtime, exc, decline="Stay in this session", clock=clock)
+
+
+async def offer_fork(
+    app: Any, runtime: Runtime, error: SessionLockedError, *, decline: str, clock: Callable[[], float] = time.time
+) -> SessionHandle | None:
+    """Another process writes the session the person asked for: offer a fork. Returns the
+    fork's handle (the current session, if any, closed first), or None when declined."""
+    store = await open_store(runtime)
+    info = await store.get(error.session_id)
+    if info is None:
+        return None
+    choice = await app.push_screen_wait(ForkOfferScreen(error, info, decline=decline))
+    if choice != "fork":
+        return None
+    current = runtime.session
+    if current is not None:
+        try:
+            await current.close()
+        except SessionStoreError:
+            pass  # its unsaved changes were reported when they failed
+    return await fork_session(runtime, store, info, clock=clock)

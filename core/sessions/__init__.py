@@ -5,12 +5,14 @@ Front-ends call ``open_session(runtime, resume, continue_latest)`` after ``build
 see ``core.sessions.resume``.
 """
 
+from stoa.core.sessions.lock import LockHolder, SessionLock, SessionLockedError
 from stoa.core.sessions.recorder import SessionRecorder, SessionState
 from stoa.core.sessions.resume import (
     NoSessionToContinueError,
     SessionHandle,
     clear_session,
     close_session,
+    fork_session,
     open_session,
     open_store,
     resume_session,
@@ -38,11 +40,14 @@ __all__ = [
     "DatabaseUnusableError",
     "DisplayRecord",
     "InvalidSessionIdError",
+    "LockHolder",
     "NoSessionToContinueError",
     "SaveError",
     "SchemaTooNewError",
     "SessionHandle",
     "SessionInfo",
+    "SessionLock",
+    "SessionLockedError",
     "SessionNotFoundError",
     "SessionRecorder",
     "SessionSeed",
@@ -51,6 +56,7 @@ __all__ = [
     "SessionStoreError",
     "clear_session",
     "close_session",
+    "fork_session",
     "format_age",
     "format_duration",
     "open_session",

@@ -86,7 +86,7 @@ class SessionRecorder:
         # Whether the session row is on disk (something was written, or it was resumed).
         self.saved_any = exists
         self._title_task: asyncio.Task[None] | None = None
-        self._title_tried = title_source == "model"
+        self._title_tried = title_source in ("model", "fork")  # a fork keeps its "(fork)" title
         self.messages_saved = 0
 
     @property

@@ -27,6 +27,7 @@ from stoa.core.models import (
     validate_effort,
 )
 from stoa.core.sessions import records as rec
+from stoa.core.sessions.lock import SessionLock, SessionLockedError
 from stoa.core.sessions.recorder import SessionRecorder, SessionState
 from stoa.core.sessions.store import (
     DisplayRecord,
@@ -65,6 +66,8 @@ class SessionHandle:
     read_only: bool = False
     read_only_reason: str | None = None
     notices: list[str] = field(default_factory=list)
+    # This process's hold on the session (one writer per session); released by ``close``.
+    lock: SessionLock | None = None
 
     @property
     def session_id(self) -> str:
@@ -80,7 +83,11 @@ class SessionHandle:
         Raises ``SaveError`` when some of the session could not be saved (a full disk, a
         database out of reach), saying why; the caller tells the person (headless exits 1)."""
         recorder = self.recorder
-        await recorder.aclose()
+        try:
+            await recorder.aclose()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
         if recorder.pending_writes:
             reason = recorder.last_error or self.store.unavailable or "the database did not answer"
             count = recorder.pending_writes
@@ -167,9 +174,16 @@ def new_session(
         effort=agent.effort,
     )
     recorder = _recorder(runtime, store, seed, titles=titles, last_message=agent.history.last)
-    handle = SessionHandle(store=store, recorder=recorder)
+    handle = SessionHandle(store=store, recorder=recorder, lock=_lock_new(store, seed.id))
     _attach(runtime, handle)
     return handle
+
+
+def _lock_new(store: SessionStore, session_id: str) -> SessionLock | None:
+    try:
+        return SessionLock.acquire(store.path.parent, session_id)
+    except SessionLockedError:  # a fresh random id: nobody else can hold it
+        return None
 
 
 async def resume_session(
@@ -179,8 +193,49 @@ async def resume_session(
     *,
     clock: Callable[[], float] = time.time,
     titles: bool = True,
+    lock: SessionLock | None = None,
 ) -> SessionHandle:
-    """Load ``info``'s session into the runtime's agent (also used by the TUI's picker)."""
+    """Load ``info``'s session into the runtime's agent (also used by the TUI's picker).
+
+    Takes the session's lock first (unless ``lock`` is already held): raises
+    ``SessionLockedError``, naming the holder, when another process is writing the session."""
+    if lock is None:
+        lock = SessionLock.acquire(store.path.parent, info.id)
+    try:
+        handle = await _resume_locked(runtime, store, info, clock=clock, titles=titles)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    handle.lock = lock
+    return handle
+
+
+async def fork_session(
+    runtime: Runtime,
+    store: SessionStore,
+    info: SessionInfo,
+    *,
+    clock: Callable[[], float] = time.time,
+    titles: bool = True,
+) -> SessionHandle:
+    """Copy ``info``'s session into a new one (its history and display records) and resume the
+    copy; the original is only read, so another process may go on writing it."""
+    title = f"{info.title or 'untitled'} (fork)"
+    copy = await store.copy_session(info.id, str(uuid.uuid4()), title=title)
+    handle = await resume_session(runtime, store, copy, clock=clock, titles=titles)
+    handle.notices.insert(0, f"This is a fork of session {info.short_id}: a copy of its history; the original is unchanged.")
+    return handle
+
+
+async def _resume_locked(
+    runtime: Runtime,
+    store: SessionStore,
+    info: SessionInfo,
+    *,
+    clock: Callable[[], float],
+    titles: bool,
+) -> SessionHandle:
     agent = runtime.agent
     notices: list[str] = []
     saved = await store.load_messages(info.id)
@@ -267,9 +322,14 @@ async def switch_to(runtime: Runtime, session_id: str, *, clock: Callable[[], fl
     if info is None:
         raise SessionNotFoundError(f"session {session_id[:8]} no longer exists (deleted elsewhere?)")
     current = runtime.session
+    # Held before the current session is left: a session open elsewhere keeps this one going.
+    lock = None if current is not None and current.session_id == info.id else SessionLock.acquire(store.path.parent, info.id)
     if current is not None:
-        await current.close()
-    return await resume_session(runtime, store, info, clock=clock)
+        try:
+            await current.close()
+        except SaveError:
+            pass  # the current session's last changes: said when they failed; go on
+    return await resume_session(runtime, store, info, clock=clock, lock=lock)
 
 
 async def clear_session(runtime: Runtime) -> SessionHandle:
@@ -277,7 +337,10 @@ async def clear_session(runtime: Runtime) -> SessionHandle:
     store = await open_store(runtime)
     current = runtime.session
     if current is not None:
-        await current.close()
+        try:
+            await current.close()
+        except SaveError:
+            pass  # its unsaved changes were reported when they failed; the new session starts anyway
     return new_session(runtime, store)
 
 

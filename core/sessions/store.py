@@ -646,6 +646,36 @@ class SessionStore:
         async with self._write("update the session") as db:
             await db.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*params, session_id))
 
+    async def copy_session(self, source_id: str, new_id: str, *, title: str) -> SessionInfo:
+        """A new session ``new_id`` holding a copy of ``source_id``'s row, messages and display
+        records (a fork); the source is only read. Raises ``SessionNotFoundError``."""
+        source_id = validate_session_id(source_id)
+        new_id = validate_session_id(new_id)
+        now = self.clock()
+        columns = [c.strip() for c in _COLUMNS.split(",")]
+        copied = ", ".join(c for c in columns if c not in ("id", "title", "title_source", "created_at", "updated_at"))
+        async with self._write("fork the session") as db:
+            cursor = await db.execute(
+                f"INSERT INTO sessions (id, title, title_source, created_at, updated_at, {copied}) "
+                f"SELECT ?, ?, 'fork', ?, ?, {copied} FROM sessions WHERE id = ?",
+                (new_id, title, now, now, source_id),
+            )
+            if cursor.rowcount == 0:
+                raise SessionNotFoundError(f"session {source_id[:8]} no longer exists (deleted elsewhere?)")
+            await db.execute(
+                "INSERT INTO messages (session_id, seq, role, body, created_at) "
+                "SELECT ?, seq, role, body, created_at FROM messages WHERE session_id = ?",
+                (new_id, source_id),
+            )
+            await db.execute(
+                "INSERT INTO records (session_id, seq, kind, data, created_at) "
+                "SELECT ?, seq, kind, data, created_at FROM records WHERE session_id = ? ORDER BY seq, id",
+                (new_id, source_id),
+            )
+        info = await self.get(new_id)
+        assert info is not None
+        return info
+
     async def delete(self, session_id: str) -> bool:
         """Delete a session with its messages and records. Returns whether it existed."""
         session_id = validate_session_id(session_id)

@@ -7,7 +7,7 @@ Files inside a jail's tmpfs are gone when the jail ends, so every step that need
 in order.
 
 Steps (``op`` and its fields):
-- ``copy`` src, dst: copy the files of folder src into folder dst
+- ``copy`` src, dst: copy what folder src holds into folder dst
 - ``fill`` dir: write a file into dir until the file system is full (ENOSPC)
 - ``unfill`` dir: remove that file again
 - ``stoa`` args, env, cwd: run ``python -m stoa.app.cli ARGS``; result rc, stdout, stderr
@@ -53,8 +53,7 @@ def main() -> None:
     for step in steps:
         op = step["op"]
         if op == "copy":
-            for name in os.listdir(step["src"]):
-                shutil.copy2(os.path.join(step["src"], name), os.path.join(step["dst"], name))
+            shutil.copytree(step["src"], step["dst"], dirs_exist_ok=True)
             results.append(None)
         elif op == "fill":
             results.append(_fill(step["dir"]))
