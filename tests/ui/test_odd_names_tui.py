@@ -41,7 +41,8 @@ async def test_odd_names_on_screen_in_a_prompt_and_after_resume(
         request = app.screen.request  # type: ignore[attr-defined]
         assert request.target.endswith("/bad\\xff.txt")
         assert "bad\\xff.txt" in screen_text(app)
-        await pilot.press("y")
+        await wait_for(lambda: app.screen.accepting_answers, what="the prompt to take answers")  # type: ignore[attr-defined]
+        await pilot.press("1")  # yes, once
         await wait_idle(app)
         assert not bad.exists()
         await pilot.press("ctrl+o")
