@@ -27,7 +27,7 @@ _PATTERNS = re.compile(
 _URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 # Values that are credentials whatever the variable is called (provider and forge key formats).
 KEY_VALUE = re.compile(
-    r"(sk-ant-[A-Za-z0-9_\-]{16,}|sk-(proj-|svcacct-|or-v1-)?[A-Za-z0-9_\-]{32,}|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"(?<![A-Za-z0-9_\-])(sk-ant-[A-Za-z0-9_\-]{16,}|sk-(proj-|svcacct-|or-v1-)?[A-Za-z0-9_\-]{32,}|gh[pousr]_[A-Za-z0-9]{30,}"
     r"|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_\-]{20,}|xox[abprs]-[A-Za-z0-9\-]{10,}|AKIA[0-9A-Z]{16}"
     r"|AIza[0-9A-Za-z_\-]{35}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_\-]{50,})"
 )

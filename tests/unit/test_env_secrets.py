@@ -73,12 +73,13 @@ def test_shell_environment_drops_secrets_by_name_and_by_value() -> None:
         "SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1",
         "EDITOR": "vim",
         "GREETING": "hello",
+        "JOB_NAME": "build-task-runner-" + "x" * 40,  # "sk-" inside a word is not a key
     }
     clean = scrub_env(env)
     assert set(removed_names(env)) == {
         "ANTHROPIC_API_KEY", "FOO_TOKEN", "DEPLOY_SECRET", "COPY_OF_IT", "UNNAMED", "RUN_CONFIG", "SSH_AUTH_SOCK",
     }  # fmt: skip
-    assert {"PATH", "HOME", "EDITOR", "GREETING"} <= set(clean)
+    assert {"PATH", "HOME", "EDITOR", "GREETING", "JOB_NAME"} <= set(clean)
     for value in ("sk-ant-api03", "tok-1234567890", "s3cr3t", "ghp_"):
         assert not any(value in v for v in clean.values()), value
 
