@@ -148,6 +148,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Enter", "send (while the agent works: queue it, delivered at the next tool result)"),
     ("Shift+Enter · Alt+Enter · Ctrl+J", "new line"),
     ("Up / Down", "previous / next prompt (on the first / last line); Up pops the last queued message"),
+    ("Ctrl+R", "search this project's prompt history (Enter takes the match, Esc cancels)"),
     ("Ctrl+U · Ctrl+W · Ctrl+K", "delete to line start · previous word · line end"),
     ("/", "slash commands (Up/Down choose, Enter runs, Tab completes, Esc closes)"),
     ("Esc", "interrupt the running turn (also stops a running shell command)"),

@@ -3,7 +3,8 @@
 Keys: Enter sends; Shift+Enter, Alt+Enter and Ctrl+J insert a newline (many terminals send
 the same bytes for Enter and Shift+Enter, so the last two always work); Ctrl+U / Ctrl+W /
 Ctrl+K delete to line start / previous word / line end; Up on the first line and Down on the
-last walk the prompt history (the draft is kept and comes back). A leading ``/`` opens the
+last walk the prompt history (the draft is kept and comes back); Ctrl+R searches it (typed text
+filters, Enter takes the match, Esc cancels). A leading ``/`` opens the
 inline list of slash commands: Up/Down choose, Enter runs, Tab completes, Esc closes. Pasted
 line ends (terminals send CR) become LF; a paste longer than ``PASTE_FOLD_CHARS`` shows as a
 one-line placeholder counting its lines, and the full text is sent.
@@ -24,7 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import OptionList, TextArea
+from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 PASTE_FOLD_CHARS = 500
@@ -107,6 +108,129 @@ class SlashList(OptionList):
         return self.items[self.highlighted]
 
 
+def search_history(history: Sequence[str], query: str) -> list[str]:
+    """Prompts containing ``query`` (case-insensitive), newest first, each once."""
+    needle = query.casefold()
+    seen: set[str] = set()
+    found: list[str] = []
+    for entry in reversed(history):
+        if entry in seen or needle not in entry.casefold():
+            continue
+        seen.add(entry)
+        found.append(entry)
+    return found
+
+
+class HistorySearch(Vertical):
+    """Ctrl+R: search the prompt history. Typed text filters (newest match first), Up/Down or
+    Ctrl+R move through the matches, Enter takes the highlighted one into the editor, Esc
+    cancels and leaves the editor as it was."""
+
+    DEFAULT_CSS = """
+    HistorySearch {
+        display: none;
+        height: auto;
+        border: round $accent 60%;
+        background: $surface;
+        padding: 0;
+    }
+    HistorySearch.-visible {
+        display: block;
+    }
+    HistorySearch > #history-query {
+        height: 1;
+        padding: 0 1;
+    }
+    HistorySearch > #history-matches {
+        height: auto;
+        max-height: 8;
+        border: none;
+        padding: 0 1;
+        background: $surface;
+    }
+    """
+
+    MAX_SHOWN = 200
+
+    def __init__(self) -> None:
+        super().__init__(id="history-search")
+        self.query = ""
+        self.history: Sequence[str] = ()
+        self.matches: list[str] = []
+        self._header = Static("", id="history-query")
+        self._list = OptionList(id="history-matches")
+        self._list.can_focus = False
+
+    def compose(self) -> ComposeResult:
+        yield self._header
+        yield self._list
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-visible")
+
+    @property
+    def current(self) -> str | None:
+        index = self._list.highlighted
+        if index is None or not self.matches:
+            return None
+        return self.matches[index]
+
+    def open(self, history: Sequence[str]) -> None:
+        self.history = history
+        self.query = ""
+        self.set_class(True, "-visible")
+        self.refresh_matches()
+
+    def close(self) -> None:
+        self.set_class(False, "-visible")
+        self.matches = []
+        self._list.clear_options()
+
+    def set_query(self, query: str) -> None:
+        self.query = query
+        self.refresh_matches()
+
+    def move(self, step: int) -> None:
+        """+1: an older match, -1: a newer one."""
+        if not self.matches:
+            return
+        index = self._list.highlighted or 0
+        self._list.highlighted = max(0, min(len(self.matches) - 1, index + step))
+
+    def refresh_matches(self) -> None:
+        self.matches = search_history(self.history, self.query)[: self.MAX_SHOWN]
+        self._list.clear_options()
+        for entry in self.matches:
+            self._list.add_option(Option(self._label(entry)))
+        self._list.highlighted = 0 if self.matches else None
+        header = Text.assemble(("history search: ", "bold"), (self.query, "reverse"), " ")
+        if not self.matches:
+            header.append("no match", style="dim italic")
+        header.append("  Enter takes it · Esc cancels · Ctrl+R older", style="dim")
+        self._header.update(header)
+
+    def _label(self, entry: str) -> Text:
+        """One line per match: the line where the query is (the first line when it is there or
+        the query is empty), the match in bold, and how many more lines the prompt has."""
+        lines = entry.splitlines() or [""]
+        needle = self.query.casefold()
+        index = next((i for i, line in enumerate(lines) if needle in line.casefold()), 0)
+        line = lines[index]
+        label = Text("… " if index else "", style="dim")
+        start = line.casefold().find(needle) if needle else -1
+        if start >= 0:
+            label.append(line[:start])
+            label.append(line[start : start + len(needle)], style="bold underline")
+            label.append(line[start + len(needle) :])
+        else:
+            label.append(line)
+        if len(lines) > 1:
+            label.append(f"  ({len(lines)} lines)", style="dim")
+        label.truncate(400)
+        return label
+
+
 class PromptInput(TextArea):
     """The text editor of the composer; key handling lives here, state in ``Composer``."""
 
@@ -126,7 +250,7 @@ class PromptInput(TextArea):
         self.composer = composer
 
     async def _on_key(self, event: events.Key) -> None:
-        if self.composer.handle_prompt_key(event.key):
+        if self.composer.handle_prompt_key(event.key, event.character):
             event.stop()
             event.prevent_default()
             return
@@ -141,6 +265,10 @@ class PromptInput(TextArea):
             return
         event.stop()
         event.prevent_default()
+        search = self.composer.history_search
+        if search.is_open:  # a paste while searching is search text (its first line)
+            search.set_query(search.query + (normalize_line_ends(event.text).split("\n")[0]))
+            return
         self.composer.insert_paste(event.text)
 
     def action_cursor_up(self, select: bool = False) -> None:
@@ -212,10 +340,12 @@ class Composer(Vertical):
         # Text for which the slash list was dismissed with Esc (do not reopen until it changes).
         self._slash_dismissed: str | None = None
         self.slash_list = SlashList()
+        self.history_search = HistorySearch()
         self.input = PromptInput(self)
 
     def compose(self) -> ComposeResult:
         yield self.slash_list
+        yield self.history_search
         yield self.input
 
     # ---- public API ----------------------------------------------------------------------------
@@ -340,8 +470,14 @@ class Composer(Vertical):
             return None
         return text[1:]
 
-    def handle_prompt_key(self, key: str) -> bool:
-        """Keys the composer itself handles (slash list, Enter). True when handled."""
+    def handle_prompt_key(self, key: str, character: str | None = None) -> bool:
+        """Keys the composer itself handles (history search, slash list, Enter). True when handled."""
+        if self.history_search.is_open:
+            self._history_search_key(key, character)
+            return True
+        if key == "ctrl+r":
+            self.open_history_search()
+            return True
         slash = self.slash_list
         if slash.is_open:
             if key == "up":
@@ -370,6 +506,43 @@ class Composer(Vertical):
             self.submit()
             return True
         return False
+
+    # ---- history search (Ctrl+R) ------------------------------------------------------------
+
+    def open_history_search(self) -> None:
+        self.slash_list.hide()
+        self.history_search.open(self.history)
+
+    def _history_search_key(self, key: str, character: str | None) -> None:
+        search = self.history_search
+        if key == "escape":
+            search.close()
+        elif key in ("enter", "tab"):
+            chosen = search.current
+            search.close()
+            if chosen is not None:
+                self._history_index = None
+                self.set_text(chosen)
+        elif key in ("ctrl+r", "down"):
+            search.move(+1)
+        elif key == "up":
+            search.move(-1)
+        elif key == "backspace":
+            search.set_query(search.query[:-1])
+        elif key == "ctrl+u":
+            search.set_query("")
+        elif character and character.isprintable():
+            search.set_query(search.query + character)
+        # Anything else is swallowed while searching.
+
+    @on(OptionList.OptionSelected, "#history-matches")
+    def _history_clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        search = self.history_search
+        if 0 <= event.option_index < len(search.matches):
+            chosen = search.matches[event.option_index]
+            search.close()
+            self.set_text(chosen)
 
     @on(OptionList.OptionSelected, "#slash-list")
     def _slash_clicked(self, event: OptionList.OptionSelected) -> None:

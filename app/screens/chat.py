@@ -32,6 +32,7 @@ from textual.worker import Worker
 
 from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
 from stoa.app.commands import REGISTRY, CommandContext, parse_slash
+from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.core import events as ev
 from stoa.core.permissions.approver import PermissionDecision
 from stoa.widgets.chat_log import ChatLog
@@ -265,6 +266,7 @@ class ChatScreen(Screen[None]):
     @on(Composer.Submitted)
     async def _submitted(self, event: Composer.Submitted) -> None:
         event.stop()
+        remember_prompt(self, event.text)
         if parse_slash(event.text) is not None:
             self.run_slash(event.text)
             return
@@ -893,6 +895,7 @@ class ChatScreen(Screen[None]):
             await self.log_view.add(NoticeRecord("warning", notice))
         if getattr(handle, "read_only", False) and handle.read_only_reason:
             await self.log_view.add(NoticeRecord("warning", handle.read_only_reason, title="Read only"))
+        await load_prompt_history(self)
         total = self.agent.ledger.total
         self._refresh_status(
             input_tokens=total.input_tokens + total.cache_write_tokens,

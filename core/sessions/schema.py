@@ -76,6 +76,24 @@ UPDATE sessions SET last_turn_at = updated_at;
 """
 
 
+# Version 3: the prompts a person typed, per project (the composer's Up/Down and Ctrl+R), filled
+# from the prompts already saved in sessions.
+_V3 = """
+CREATE TABLE prompts (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX prompts_by_project ON prompts (project, id);
+INSERT INTO prompts (project, text, created_at)
+SELECT s.project, json_extract(r.data, '$.text'), r.created_at
+FROM records r JOIN sessions s ON s.id = r.session_id
+WHERE r.kind = 'user' AND json_valid(r.data) AND json_extract(r.data, '$.text') <> ''
+ORDER BY r.created_at, r.id
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -86,6 +104,7 @@ class Migration:
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "sessions, messages and display records", _V1),
     Migration(2, "previews, turn state, reasoning tokens, ledger", _V2),
+    Migration(3, "prompt history per project", _V3),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -17,12 +17,12 @@ ITEMS = [
 
 
 class ComposerApp(App[None]):
-    def __init__(self, queued: list[str] | None = None) -> None:
+    def __init__(self, queued: list[str] | None = None, history: list[str] | None = None) -> None:
         super().__init__()
         self.submitted: list[tuple[str, str]] = []
         self.quit_requests = 0
         self.queued = queued if queued is not None else []
-        self.composer = Composer(slash_items=lambda: ITEMS, take_queued=self._take)
+        self.composer = Composer(slash_items=lambda: ITEMS, take_queued=self._take, history=history)
 
     def _take(self) -> str | None:
         return self.queued.pop() if self.queued else None
@@ -254,3 +254,74 @@ def test_match_slash_prefers_prefixes_and_aliases() -> None:
     assert [i.name for i in match_slash(ITEMS, "q")] == ["exit"]
     assert [i.name for i in match_slash(ITEMS, "ea")] == ["clear"]
     assert match_slash(ITEMS, "zzz") == []
+
+
+HISTORY = [
+    "fix the flaky test in test_api.py",
+    "explain the build",
+    "Fix the README links",
+    "run the linter\nand fix what it finds",
+    "explain the build",
+]
+
+
+async def test_ctrl_r_filters_the_history_and_enter_takes_the_match() -> None:
+    app = ComposerApp(history=list(HISTORY))
+    async with app.run_test() as pilot:
+        await pilot.press(*"draft")
+        await pilot.press("ctrl+r")
+        search = app.composer.history_search
+        assert search.is_open
+        # Everything, newest first, each once.
+        assert search.matches == [
+            "explain the build",
+            "run the linter\nand fix what it finds",
+            "Fix the README links",
+            "fix the flaky test in test_api.py",
+        ]
+        await pilot.press(*"fix")  # case-insensitive, newest first
+        assert search.matches == [
+            "run the linter\nand fix what it finds",
+            "Fix the README links",
+            "fix the flaky test in test_api.py",
+        ]
+        assert app.composer.text == "draft"  # the editor is untouched while searching
+        await pilot.press("ctrl+r", "ctrl+r")  # older, older
+        assert search.current == "fix the flaky test in test_api.py"
+        await pilot.press("up")  # newer again
+        assert search.current == "Fix the README links"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not search.is_open
+        assert app.composer.text == "Fix the README links"
+        assert app.submitted == []  # taken into the editor, not sent
+
+
+async def test_ctrl_r_escape_cancels_and_backspace_widens() -> None:
+    app = ComposerApp(history=list(HISTORY))
+    async with app.run_test() as pilot:
+        await pilot.press(*"my draft", "ctrl+r", *"linterz")
+        search = app.composer.history_search
+        assert search.matches == [] and search.current is None
+        await pilot.press("backspace")
+        assert search.matches == ["run the linter\nand fix what it finds"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not search.is_open and app.composer.text == "my draft"
+        await pilot.press("ctrl+r", *"nothing like it", "enter")
+        await pilot.pause()
+        assert app.composer.text == "my draft" and app.submitted == []
+
+
+def test_snapshot_history_search(snap_compare: object) -> None:
+    """Ctrl+R over a short history with "fix" typed: the search line shows the query and the
+    key hints, three matches newest first with "fix" in bold, the first highlighted: the
+    two-line prompt shows its matching second line ("… and fix what it finds  (2 lines)"); the
+    editor below still holds the draft "wip"."""
+    app = ComposerApp(history=list(HISTORY))
+
+    async def run_before(pilot: object) -> None:
+        await pilot.press(*"wip", "ctrl+r", *"fix")  # type: ignore[attr-defined]
+        await pilot.pause()  # type: ignore[attr-defined]
+
+    assert snap_compare(app, terminal_size=(80, 14), run_before=run_before)  # type: ignore[operator]

@@ -101,7 +101,8 @@ async def test_resume_command_switches_to_another_session(app_factory: AppFactor
         users = [r.text for r in app.chat.log_view.records if isinstance(r, UserRecord)]
         assert users == ["the first one"]
         assert app.chat.agent.history.messages[0].text == "the first one"
-        assert app.chat.prompt_history == ["the first one"]
+        # The prompt history is the project's (every run, every session), not the session's.
+        assert app.chat.prompt_history == ["the first one", "second", f"/resume {first[:8]}"]
 
         app.chat.composer.set_text("/resume")
         await pilot.press("enter")
@@ -141,3 +142,27 @@ async def test_a_database_out_of_reach_is_said_and_the_chat_goes_on(
         await pilot.pause()
     assert any("could not save the session" in note for note in app.exit_notes), app.exit_notes
     assert data.read_text() == "in the way\n"
+
+
+async def test_prompt_history_is_kept_per_project_across_runs(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    """A new run (a new session, not a resume) still has this project's earlier prompts: Up
+    walks back to them, Ctrl+R finds them."""
+    await _one_conversation(app_factory, fake_server, "explain the parser")
+    await _one_conversation(app_factory, fake_server, "add a test for the lexer")
+    app = app_factory(sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the session")
+        await app.workers.wait_for_complete()
+        assert not any(isinstance(r, UserRecord) for r in app.chat.log_view.records)  # a new conversation
+        composer = app.chat.composer
+        await pilot.press("up")
+        assert composer.text == "add a test for the lexer"
+        await pilot.press("up")
+        assert composer.text == "explain the parser"
+        await pilot.press("down", "down")
+        assert composer.text == ""
+        await pilot.press("ctrl+r", *"pars", "enter")
+        await pilot.pause()
+        assert composer.text == "explain the parser"
