@@ -344,7 +344,7 @@ class PermissionPolicy:
             path_match, uncovered = self._bash_paths(finding)
             matches = [m for m in (cmd_match, path_match, line_match) if m is not None]
             which = _strongest(matches)
-            kind, runner_note = self._runner(finding, sandboxed)
+            kind, runner_note = self._runner(finding, sandboxed, analysis)
             certainty = _CERTAINTY[kind]
             effect = KIND_EFFECT[kind]
             if runner_note and self.mode == "ask":
@@ -378,11 +378,11 @@ class PermissionPolicy:
             items.append(_Item("ask", reason, rules, rememberable))
         return items
 
-    def _runner(self, finding: Finding, sandboxed: bool) -> tuple[str, str | None]:
+    def _runner(self, finding: Finding, sandboxed: bool, analysis: ShellAnalysis) -> tuple[str, str | None]:
         """The kind to judge a command by, and why it asks if it is a runner of project code
         (core/permissions/runners.py): ask mode always confirms one; in auto mode one asks when
         it runs outside the sandbox after the agent changed the workspace in this session."""
-        from stoa.core.permissions.runners import runs_project_code
+        from stoa.core.permissions.runners import changes_files, runs_project_code
         from stoa.core.permissions.shell import KIND_ORDER
 
         kind = finding.certainty_kind
@@ -395,17 +395,17 @@ class PermissionPolicy:
         what = f"`{_short(finding.text or ' '.join(a or '…' for a in finding.argv or ()), 80)}`"
         if self.mode == "ask":
             return kind, f"{what} runs the project's code and the session is in ask mode"
-        if sandboxed or not self.changes:
+        # The same line may change files before the runner starts (cp x Makefile && make).
+        same_line = [f for f in analysis.findings if f is not finding and changes_files(f)]
+        if sandboxed or not (self.changes or same_line):
             return kind, None
         where = (
             "there is no OS sandbox to contain it (install bubblewrap)"
             if not self.sandboxed
             else "this line cannot run inside the sandbox"
         )
-        note = (
-            f"{what} runs the project's code, which the agent changed in this session "
-            f"({self.changes.describe()}), and {where}"
-        )
+        changed = self.changes.describe() if self.changes else f"`{_short(same_line[0].text, 60)}` in this line"
+        note = f"{what} runs the project's code, which the agent changed in this session ({changed}), and {where}"
         return "unknown", note
 
     def will_run(self, tool_name: str, effect: Effect, accesses: list[Access]) -> None:

@@ -241,3 +241,19 @@ def test_a_hook_in_the_hooks_folder_counts_too(project: Path) -> None:
     assert bash(policy, project, "git status").action == "allow"
     hook.unlink()
     assert bash(policy, project, "git commit -qm x").action == "allow"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["cp x.sh Makefile && make", "sed -i 's/pytest/id/' Makefile; make test", "echo all: > Makefile2; make -f Makefile2",
+     "npm test || cp x.sh package.json", "touch tests/conftest.py && pytest -q", "(cd sub && cp ../x.sh Makefile) && make -C sub"],
+)  # fmt: skip
+def test_a_change_in_the_same_line_counts_before_the_runner(project: Path, command: str) -> None:
+    verdict = bash(policy_for(project), project, command)
+    assert verdict.action == "ask", (command, verdict)
+    assert bash(policy_for(project, "auto", SANDBOX), project, command).action in ("allow", "ask")
+
+
+@pytest.mark.parametrize("command", ["make && ls", "git status; pytest -q", "mkdir -p build && make", "pytest -q | tee /dev/null"])
+def test_reads_in_the_same_line_do_not(project: Path, command: str) -> None:
+    assert bash(policy_for(project), project, command).action == "allow", command
