@@ -211,3 +211,30 @@ def test_a_person_approving_everything_sends_no_secret(
     assert any(a.startswith("read_file /proc/") for a in asked), asked
     results = _results(fake_server)
     assert "ANTHROPIC_API_KEY=*****" in results[f"sh_{SHELL_COMMANDS.index('ps eww -p $PPID'):02d}"]
+
+
+@pytest.mark.skipif(not detect().active, reason="bubblewrap does not work on this machine")
+def test_inside_the_sandbox_other_processes_are_invisible(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    """A script (an unknown program: it runs sandboxed in auto mode) that reads every
+    process's environment sees only the sandbox's own processes: not Stoa, not the shell that
+    started it (bwrap --unshare-pid, a fresh /proc)."""
+    env = _environment(stoa_env, tmp_path)
+    _configure(workspace, sandbox=True, allow_everything=False)
+    (workspace / "peek.sh").write_text(
+        "for p in /proc/[0-9]*; do echo \"== $p $(tr '\\0' ' ' < $p/cmdline)\"; tr '\\0' '\\n' < $p/environ; done 2>/dev/null\n"
+    )
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": "bash peek.sh"}, id="peek")]), reply(text="done")
+    )
+    result = subprocess.run(
+        [*STOA, "-p", "peek"], env=env, cwd=workspace, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = _results(fake_server)["peek"]
+    assert "sandboxed" in out and "== /proc/1 " in out, out[-2000:]
+    processes = [line.split(" ", 2)[2] for line in out.splitlines() if line.startswith("== /proc/")]
+    assert processes and all(cmd.split(" ")[0].endswith("bwrap") or cmd.startswith(("bash peek.sh", "tr ")) for cmd in processes), processes
+    assert "stoa.app.cli" not in out and "ANTHROPIC_API_KEY=" not in out, out[-3000:]
+    _assert_no_secret_in_any_request(fake_server)
