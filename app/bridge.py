@@ -58,7 +58,7 @@ class StreamChunk(Message, bubble=False):
 class TurnEnded(Message, bubble=False):
     """The agent worker is done with a turn, whatever the outcome (posted last)."""
 
-    def __init__(self, outcome: Literal["finished", "failed", "interrupted"]) -> None:
+    def __init__(self, outcome: Literal["finished", "failed", "interrupted", "stopped"]) -> None:
         super().__init__()
         self.outcome = outcome
 
@@ -93,7 +93,7 @@ class Bridge:
         self._open = StreamChunk(kind, call_id, text)
         self._send(self._open)
 
-    def end_turn(self, outcome: Literal["finished", "failed", "interrupted"]) -> None:
+    def end_turn(self, outcome: Literal["finished", "failed", "interrupted", "stopped"]) -> None:
         self._open = None
         self._send(TurnEnded(outcome))
 

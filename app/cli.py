@@ -11,6 +11,7 @@ import argparse
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,19 @@ def _version() -> str:
         return version("stoa")
     except Exception:
         return "0.0.0+unknown"
+
+
+def _positive_int(flag: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive whole number such as {flag} 30, got {text!r}")
+        return value
+
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--continue", dest="continue_latest", action="store_true", help="resume the latest session here")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="text", help="headless output format")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="maximum output tokens per reply")
+    parser.add_argument(
+        "--max-turns",
+        type=_positive_int("--max-turns"),
+        metavar="N",
+        help="at most N model requests with tool calls per turn, then a summary (default 200)",
+    )
     parser.add_argument("--check-connection", action="store_true", help="check each configured provider and exit")
     parser.add_argument("--version", action="store_true", help="print the version and sandbox state, then exit")
     return parser
@@ -148,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         base_url=args.base_url,
         mode=args.mode,
         max_tokens=args.max_tokens,
+        max_turns=args.max_turns,
     )
     if choices.provider is not None:
         from stoa.core.models import ALL_PROVIDERS

@@ -4,14 +4,21 @@ The same Agent and events as the TUI. Output formats: ``text`` (the reply on std
 activity and notices on stderr), ``json`` (one object at the end), ``stream-json`` (one JSON
 event per line). Nobody is there to approve anything, so the approver refuses whatever would
 ask, with a tool error naming the rule that would allow it.
+
+Ctrl+C (SIGINT) during the turn interrupts it as Esc does in the TUI: the events run on to
+``TurnInterrupted``, the partial reply is printed and kept in the session; a second Ctrl+C
+stops at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
 from stoa.core import events as ev
@@ -51,6 +58,15 @@ class HeadlessPrinter:
             self.error = event
         elif isinstance(event, ev.TurnInterrupted):
             self.interrupted = True
+            if event.partial_text.strip():
+                # What was said before the interrupt is kept (and saved): print it too.
+                self.texts.append(event.partial_text)
+                if self.format == "text":
+                    if self._streamed_any:
+                        self.out.write("\n")
+                    self.out.write(event.partial_text.rstrip("\n") + "\n")
+                    self.out.flush()
+                    self._streamed_any = True
         if self.format == "text":
             self._activity(event)
 
@@ -72,6 +88,8 @@ class HeadlessPrinter:
             line = f"error: {event.error}" + (f"\n  → {event.hint}" if event.hint else "")
         elif isinstance(event, ev.SteeringDelivered):
             line = f"(steering delivered: {_first_line(event.text)})"
+        elif isinstance(event, ev.TurnInterrupted):
+            line = "interrupted: what was said so far is kept in the session (stoa -c to go on)"
         if line is not None:
             self.err.write(line + "\n")
             self.err.flush()
@@ -173,8 +191,9 @@ async def _run(
     cost_before = agent.ledger.cost_usd
     try:
         await _start_mcp(runtime, err)
-        async for event in agent.run_turn(prompt):
-            printer.handle(event)
+        with _ctrl_c_interrupts(agent):
+            async for event in agent.run_turn(prompt):
+                printer.handle(event)
     finally:
         saved = True
         try:
@@ -212,6 +231,34 @@ async def _run(
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
     return EXIT_OK if success and saved else EXIT_RUNTIME
+
+
+@contextmanager
+def _ctrl_c_interrupts(agent: Any) -> Iterator[None]:
+    """During the turn, the first SIGINT interrupts it (the stream ends with TurnInterrupted);
+    another one cancels everything at once, as Ctrl+C did before."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    presses = 0
+
+    def on_sigint() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1 and agent.interrupt():
+            return
+        if main is not None:
+            main.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        with suppress(Exception):
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 async def _start_mcp(runtime: Runtime, err: TextIO) -> None:

@@ -38,6 +38,10 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "openrouter": "https://openrouter.ai/api/v1",
 }
 
+# Model requests per turn before the model is asked for a summary (`max-iterations`,
+# `--max-turns`). Long refactors take dozens of steps; 200 is what Sofos and Koda use.
+DEFAULT_MAX_ITERATIONS = 200
+
 # Providers that need no key (local servers).
 KEYLESS_PROVIDERS: frozenset[str] = frozenset({"ollama", "lmstudio", "vllm", "openai-compatible"})
 
@@ -95,7 +99,7 @@ class Settings(BaseModel):
     base_url: str | None = Field(default=None, alias="base-url")
     mode: str = "auto"
     max_tokens: int | None = Field(default=None, alias="max-tokens", gt=0)
-    max_iterations: int = Field(default=50, alias="max-iterations", gt=0)
+    max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, alias="max-iterations", gt=0)
 
 
 # The tables a config file may hold, and the keys each takes. ``None``: the table's owner

@@ -144,11 +144,15 @@ class TurnFinished:
     stop_reason: StopReason | None
     text: str
     iterations: int
+    # The person rejected a tool call: the turn stopped there and waits for their next message.
+    rejected: bool = False
 
 
 @dataclass(frozen=True)
 class TurnInterrupted:
     reason: str = "interrupted"
+    # The reply text streamed before the interrupt (kept in the history and the session).
+    partial_text: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class Choices:
     base_url: str | None = None
     mode: str | None = None
     max_tokens: int | None = None
+    # Model requests with tool calls per turn (`--max-turns`); None: the config's max-iterations.
+    max_turns: int | None = None
 
 
 def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
@@ -186,7 +188,7 @@ def build_runtime(
         policy=policy,
         approver=approver,
         history=history,
-        max_iterations=config.settings.max_iterations,
+        max_iterations=choices.max_turns or config.settings.max_iterations,
         max_tokens=choices.max_tokens or config.settings.max_tokens,
         retry=retry,
         config=config,

@@ -389,6 +389,8 @@ class ChatScreen(Screen[None]):
                         outcome = "failed"
                     elif isinstance(event, ev.TurnInterrupted):
                         outcome = "interrupted"
+                    elif isinstance(event, ev.TurnFinished) and event.rejected:
+                        outcome = "stopped"  # the person said no: the word is theirs
                     bridge.post(event)
                     # A fast stream never makes the SDK wait for the socket, so nothing else would
                     # run: every few milliseconds, let the screen draw and echo keys. (Not after
@@ -450,7 +452,7 @@ class ChatScreen(Screen[None]):
         if message.outcome == "finished":
             follow_up = [*leftover, *typed_after_interrupt]
         else:
-            # Interrupted or failed: the queue was not sent; give it back to the editor.
+            # Interrupted, failed or stopped by a "no": the queue was not sent; back to the editor.
             if leftover:
                 current = self.composer.text
                 self.composer.set_text("\n\n".join([*leftover, *([current] if current.strip() else [])]))
@@ -676,7 +678,9 @@ class ChatScreen(Screen[None]):
         hint = event.hint
         if restored:
             hint = (hint + "; " if hint else "") + "your message is back in the editor"
-        await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=_failure_title(event.kind)))
+        from stoa.core.sessions.records import failure_title
+
+        await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=failure_title(event.kind)))
         from stoa.app.model_commands import after_turn_failed
 
         after_turn_failed(self, event)  # a rejected key opens /key; a model without tools drops them
@@ -694,9 +698,10 @@ class ChatScreen(Screen[None]):
                 else:
                     record.status = "interrupted"
                     record.elapsed = elapsed
-        await self.log_view.add(
-            NoticeRecord("warning", "the turn was stopped; the conversation is kept", title="Interrupted")
-        )
+        from stoa.core.sessions.records import interrupted_notice
+
+        notice = interrupted_notice(event.reason)  # the same words the session keeps
+        await self.log_view.add(NoticeRecord("warning", notice["text"], title=notice["title"]))
 
     def _restore_failed_input(self) -> bool:
         """A first request that failed: take the message back from the history into the editor.
@@ -726,7 +731,9 @@ class ChatScreen(Screen[None]):
             screen = _permission_screen(event.request, grace=self.permission_grace, type_ahead=self.composer)
             if screen is None:
                 decision = PermissionDecision(
-                    "reject", feedback="Not run: this build has no permission prompt to ask the user with."
+                    "reject",
+                    feedback="Not run: this build has no permission prompt to ask the user with.",
+                    by_policy=True,
                 )
             else:
                 self._permission_screen = screen
@@ -924,21 +931,6 @@ class ChatScreen(Screen[None]):
         for record in records:
             if isinstance(record, UserRecord) and not record.steering:
                 self.prompt_history.append(record.text)
-
-
-def _failure_title(kind: str) -> str:
-    return {
-        "auth": "Authentication failed",
-        "not_found": "Not found",
-        "rate_limit": "Rate limited",
-        "overloaded": "Provider overloaded",
-        "connection": "Connection failed",
-        "stream_broken": "The reply broke off",
-        "context_length": "Conversation too long",
-        "bad_request": "Request rejected",
-        "usage": "Nothing sent",
-        "internal": "Internal error",
-    }.get(kind, "Error")
 
 
 def _permission_screen(request: Any, *, grace: float | None, type_ahead: Any) -> Screen[PermissionDecision] | None:

@@ -2,21 +2,58 @@
 
 Invariants kept here, whatever happens: every assistant ``tool_use`` is answered by exactly one
 ``tool_result`` in the very next user message; user messages never follow each other (a new
-user message after an unanswered one is merged into it, so a failed request never loses text).
+user message after an unanswered one is merged into it, so a failed request never loses text);
+every text can be encoded as UTF-8 (lone surrogates are escaped on the way in, so no message
+can fail its request or its save for that).
 """
 
 from __future__ import annotations
 
+from stoa.core.escapes import escape_surrogates
 from stoa.core.providers.types import (
     ContentBlock,
+    ImageBlock,
     Message,
     TextBlock,
+    ThinkingBlock,
     ToolResultBlock,
     ToolUseBlock,
     error_result,
 )
 
 INTERRUPTED_RESULT = "Interrupted by the user before this tool call finished; it may not have run."
+# Follows what an interrupted turn left (the partial reply, or the tool results), so the model
+# knows the person stopped it; a user text block, which every provider accepts.
+INTERRUPTED_MARKER = "[interrupted by the user]"
+
+
+def utf8_safe_blocks(content: list[ContentBlock]) -> list[ContentBlock]:
+    """``content`` with lone surrogates in its texts escaped (``core/escapes.py``); the same
+    list when there are none."""
+    out: list[ContentBlock] = []
+    changed = False
+    for block in content:
+        fixed: ContentBlock = block
+        if isinstance(block, TextBlock):
+            text = escape_surrogates(block.text)
+            if text is not block.text:
+                fixed = TextBlock(text=text)
+        elif isinstance(block, ThinkingBlock):
+            text = escape_surrogates(block.thinking)
+            if text is not block.thinking:
+                fixed = block.model_copy(update={"thinking": text})
+        elif isinstance(block, ToolResultBlock):
+            inner: list[TextBlock | ImageBlock] = []
+            for part in block.content:
+                if isinstance(part, TextBlock):
+                    text = escape_surrogates(part.text)
+                    part = part if text is part.text else TextBlock(text=text)
+                inner.append(part)
+            if any(a is not b for a, b in zip(inner, block.content, strict=True)):
+                fixed = block.model_copy(update={"content": inner})
+        changed = changed or fixed is not block
+        out.append(fixed)
+    return out if changed else content
 
 
 class History:
@@ -32,6 +69,7 @@ class History:
 
     def add_user(self, content: list[ContentBlock]) -> Message:
         """Append user content; merged into the last message if that is a user message too."""
+        content = utf8_safe_blocks(list(content))
         last = self.last
         if last is not None and last.role == "user":
             merged = Message(role="user", content=[*last.content, *content])
@@ -41,8 +79,13 @@ class History:
         self.messages.append(message)
         return message
 
-    def add_assistant(self, message: Message) -> None:
+    def add_assistant(self, message: Message) -> Message:
+        original = list(message.content)
+        content = utf8_safe_blocks(original)
+        if content is not original:
+            message = message.model_copy(update={"content": content})
         self.messages.append(message)
+        return message
 
     def unanswered_tool_uses(self) -> list[ToolUseBlock]:
         """Tool calls of the last assistant message that have no result yet."""

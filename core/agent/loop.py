@@ -1,9 +1,20 @@
 """The turn loop: request, stream, run tools, feed results back, until the model stops.
 
 ``Agent.run_turn(text)`` is an async iterator of ``core.events`` events. The work runs in its
-own task and posts events to a queue, so tools running concurrently can stream output;
-cancelling the iteration (or the task consuming it) cancels the turn, and the history is
-repaired so the next request is still valid.
+own task and posts events to a queue, so tools running concurrently can stream output.
+
+Bounds: at most ``max_iterations`` requests with tool calls per turn (then one request for a
+summary, tools off), and at most ``MAX_TOOL_CALLS_PER_MESSAGE`` calls of one reply are run (the
+rest are answered with an error). The user's message is in the history and saved before the
+first request goes out.
+
+A person's plain "no" to a tool call ends the turn: that call is answered as rejected, the
+calls after it are not run, and ``TurnFinished(rejected=True)`` hands the word back.
+
+Cancelling the iteration (or the task consuming it) interrupts the turn, and what was said is
+kept: the partial reply as an assistant message, finished tool results (a shell command's
+output so far), then ``INTERRUPTED_MARKER`` as user text, so the next request is valid on
+every provider and shows the model where the person stopped it.
 """
 
 from __future__ import annotations
@@ -19,7 +30,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stoa.core import events as ev
-from stoa.core.agent.history import INTERRUPTED_RESULT, History
+from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
+from stoa.core.config import DEFAULT_MAX_ITERATIONS
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
 from stoa.core.models import ModelInfo, default_max_tokens, effort_wire_options, validate_effort
@@ -38,6 +50,7 @@ from stoa.core.providers.types import (
     Message,
     StopReason,
     TextBlock,
+    ThinkingBlock,
     ToolResultBlock,
     ToolUseBlock,
     Usage,
@@ -52,6 +65,19 @@ MAX_ITERATIONS_NOTE = (
     "You have reached the maximum number of tool iterations for this turn. Do not call any more "
     "tools. Summarize what you did, what is left to do, and how to continue."
 )
+# Calls of one assistant message that are run; the rest get TOO_MANY_CALLS as their result.
+MAX_TOOL_CALLS_PER_MESSAGE = 64
+TOO_MANY_CALLS = (
+    "Not run: this reply asked for {count} tool calls and at most {cap} are run from one reply. "
+    "Call the ones still needed again, in smaller groups."
+)
+REJECTED_RESULT = (
+    "The user rejected this tool call, so it was not run, and stopped the turn. Do not retry it; "
+    "wait for the user to say how to go on."
+)
+NOT_RUN_AFTER_REJECTION = "Not run: the user rejected the {name} call of this reply and stopped the turn."
+# What an internal error may show of an exception (a repr can hold a whole request body).
+ERROR_TEXT_LIMIT = 500
 
 
 class TurnObserver(Protocol):
@@ -103,7 +129,7 @@ class Agent:
         policy: PermissionPolicy | None = None,
         approver: Approver | None = None,
         history: list[Message] | None = None,
-        max_iterations: int = 50,
+        max_iterations: int = DEFAULT_MAX_ITERATIONS,
         max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
         observer: TurnObserver | None = None,
@@ -135,6 +161,11 @@ class Agent:
         self._pending_saves: set[asyncio.Future[None]] = set()
         # Results of calls that finished before an interrupt, kept for the history repair.
         self._partial_results: list[ToolResultBlock] = []
+        # Results of calls whose tool had something to return when it was interrupted.
+        self._cut_results: dict[str, ToolResultBlock] = {}
+        # The reply being streamed (text and thinking so far), kept if the turn is interrupted.
+        self._partial_text: list[str] = []
+        self._partial_thinking: list[str] = []
         self._task: asyncio.Task[None] | None = None
 
     # ---- public API -------------------------------------------------------------------------
@@ -236,10 +267,54 @@ class Agent:
         except Exception as exc:  # disk full, locked DB: keep the conversation going
             self._emit(ev.Notice("error", f"could not save the session: {exc}"))
 
-    async def _add_user(self, content: list[ContentBlock]) -> None:
+    async def _add_user(self, content: list[ContentBlock]) -> Message:
         merged = self.history.last is not None and self.history.last.role == "user"
         message = self.history.add_user(content)
         await self._record(message, replaces_last=merged)
+        return message
+
+    def _reset_partial(self) -> None:
+        self._partial_text = []
+        self._partial_thinking = []
+
+    async def _keep_interrupted(self) -> str:
+        """Keep what an interrupted turn said, in a history the next request can carry.
+
+        The partial reply (text, and thinking for the screen; thinking without a signature is
+        never sent back) becomes an assistant message; calls of the last reply get their
+        results (finished ones, a tool's output so far, else "interrupted"); then the marker.
+        Each change is saved, shielded from the cancellation in progress. Returns the partial
+        reply text.
+        """
+        partial_text = "".join(self._partial_text)
+        thinking = "".join(self._partial_thinking)
+        self._reset_partial()
+        changed: list[tuple[Message, bool]] = []
+        unanswered = self.history.unanswered_tool_uses()
+        if unanswered:
+            known = {r.tool_use_id: r for r in self._partial_results}
+            known.update({k: v for k, v in self._cut_results.items() if k not in known})
+            results = [known.get(c.id) or error_result(c.id, INTERRUPTED_RESULT) for c in unanswered]
+            changed.append((self.history.add_user([*results, TextBlock(text=INTERRUPTED_MARKER)]), False))
+        else:
+            if partial_text.strip() or thinking.strip():
+                blocks: list[ContentBlock] = []
+                if thinking.strip():
+                    blocks.append(ThinkingBlock(thinking=thinking))
+                if partial_text.strip():
+                    blocks.append(TextBlock(text=partial_text))
+                reply = Message(
+                    role="assistant", content=blocks, model=self.model.id, provider=self.model.provider
+                )
+                changed.append((self.history.add_assistant(reply), False))
+            merged = self.history.last is not None and self.history.last.role == "user"
+            if self.history.last is not None:
+                changed.append((self.history.add_user([TextBlock(text=INTERRUPTED_MARKER)]), merged))
+        for message, replaces_last in changed:
+            # Shielded: the save must land even though the turn is being cancelled.
+            with suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self._record(message, replaces_last=replaces_last))
+        return partial_text
 
     async def _turn(self, content: list[ContentBlock]) -> None:
         assert self._queue is not None
@@ -247,6 +322,8 @@ class Agent:
         self.last_turn_interrupted = False
         self._pending_saves = set()
         self._partial_results = []
+        self._cut_results = {}
+        self._reset_partial()
         turn_id = uuid.uuid4().hex[:12]
         try:
             # Dangling calls from an earlier crash or interrupt are answered first.
@@ -255,32 +332,24 @@ class Agent:
                 last = self.history.last
                 assert last is not None
                 await self._record(last)
-            await self._add_user(content)
-            text = "".join(b.text for b in content if isinstance(b, TextBlock))
+            # Saved before anything can fail: whatever happens next, the message is kept.
+            message = await self._add_user(content)
+            added = message.content[len(message.content) - len(content) :]
+            text = "".join(b.text for b in added if isinstance(b, TextBlock))
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )
             await self._loop()
         except asyncio.CancelledError:
             self.last_turn_interrupted = True
-            # Through _emit: the session recorder marks the turn interrupted at once.
-            self._emit(ev.TurnInterrupted())
-            if self._partial_results and self.history.unanswered_tool_uses():
-                self.history.add_user(list(self._partial_results))
-                results: list[ToolResultBlock] = self._partial_results
-            else:
-                results = self.history.repair()
-            if results:
-                last = self.history.last
-                assert last is not None
-                # Shielded: the save must land even though the turn is being cancelled.
-                with suppress(Exception):
-                    await asyncio.shield(self._record(last))
+            partial = await self._keep_interrupted()
+            # After the saves above, so the marker follows what was kept, as on screen.
+            self._emit(ev.TurnInterrupted(partial_text=partial))
             raise
         except Exception as exc:  # a bug in the loop: report it, keep the history valid
             self.history.repair()
             self._emit(
-                ev.TurnFailed(error=f"internal error: {exc!r}", hint="please report this", kind="internal")
+                ev.TurnFailed(error=f"internal error: {_short(repr(exc))}", hint="please report this", kind="internal")
             )
         finally:
             if self._pending_saves:
@@ -302,8 +371,21 @@ class Agent:
                     ev.TurnFinished(stop_reason=message.stop_reason, text=message.text, iterations=iteration)
                 )
                 return
-            results = await self._run_tools(message.tool_uses)
+            results, rejected = await self._run_tools(message.tool_uses)
             content: list[ContentBlock] = list(results)
+            if rejected is not None:
+                # The person said no: answer every call, and give them the word (their queued
+                # messages stay with the front-end, which hands them back).
+                await self._add_user(content)
+                self._emit(
+                    ev.Notice("info", f"you rejected {rejected}; the turn stopped. Say how to go on.")
+                )
+                self._emit(
+                    ev.TurnFinished(
+                        stop_reason=message.stop_reason, text=last_text, iterations=iteration, rejected=True
+                    )
+                )
+                return
             for steering in self.take_pending_steering():
                 content.append(TextBlock(text=steering))
                 self._emit(ev.SteeringDelivered(text=steering))
@@ -358,6 +440,7 @@ class Agent:
         while True:
             attempt += 1
             self._emit(ev.RequestStarted(iteration=iteration, attempt=attempt))
+            self._reset_partial()  # a failed attempt's partial reply is discarded (and unshown)
             try:
                 provider = self.provider_for(self.model)
                 request = self._build_request(tool_choice)
@@ -384,8 +467,10 @@ class Agent:
         complete: pb.MessageComplete | None = None
         async for item in provider.stream(request):
             if isinstance(item, pb.TextDelta):
+                self._partial_text.append(item.text)
                 self._emit(ev.AssistantTextDelta(item.text))
             elif isinstance(item, pb.ThinkingDelta):
+                self._partial_thinking.append(item.text)
                 self._emit(ev.ThinkingDelta(item.text))
             elif isinstance(item, pb.ServerToolActivity):
                 self._emit(ev.ServerToolUsed(name=item.name, summary=item.summary))
@@ -419,7 +504,8 @@ class Agent:
         )
         if not message.content:
             message = message.model_copy(update={"content": [TextBlock(text="")]})
-        self.history.add_assistant(message)
+        self._reset_partial()  # complete: from here an interrupt answers its tool calls instead
+        message = self.history.add_assistant(message)
         await self._record(message)
         self._emit(ev.AssistantMessageCompleted(message))
         self._account(complete.usage)
@@ -442,9 +528,24 @@ class Agent:
 
     # ---- tools --------------------------------------------------------------------------------
 
-    async def _run_tools(self, calls: list[ToolUseBlock]) -> list[ToolResultBlock]:
+    async def _run_tools(self, calls: list[ToolUseBlock]) -> tuple[list[ToolResultBlock], str | None]:
+        """Run the calls of one reply. Returns their results in call order, and the name of the
+        call the person rejected (nothing after it runs; the turn stops), or None."""
+        cap = MAX_TOOL_CALLS_PER_MESSAGE
         results: dict[str, ToolResultBlock] = {}
+        if len(calls) > cap:
+            self._emit(
+                ev.Notice(
+                    "warning",
+                    f"the model asked for {len(calls):,} tool calls in one reply; the first {cap} run, "
+                    f"the other {len(calls) - cap:,} are answered with an error",
+                )
+            )
+            too_many = TOO_MANY_CALLS.format(count=len(calls), cap=cap)
+            results.update((c.id, error_result(c.id, too_many)) for c in calls[cap:])
+        runnable = calls[:cap]
         batch: list[tuple[ToolUseBlock, Tool, Any, float]] = []
+        rejected: str | None = None
 
         async def flush() -> None:
             if not batch:
@@ -458,9 +559,13 @@ class Agent:
             batch.clear()
 
         try:
-            for call in calls:
+            for call in runnable:
                 started = time.monotonic()
                 prepared = await self._prepare(call, started)
+                if isinstance(prepared, _Rejected):
+                    results[call.id] = prepared.result
+                    rejected = call.name
+                    break
                 if isinstance(prepared, ToolResultBlock):
                     results[call.id] = prepared
                     continue
@@ -470,21 +575,46 @@ class Agent:
                     continue
                 await flush()
                 results[call.id] = await self._execute(call, tool, args, started)
-            await flush()
+            if rejected is None:
+                await flush()
+            else:
+                # Nothing more runs: neither the calls waiting in the batch nor those after.
+                waiting = {item[0].id for item in batch}
+                batch.clear()
+                for call in runnable:
+                    if call.id not in results:
+                        results[call.id] = self._skip(call, rejected, shown=call.id in waiting)
         except asyncio.CancelledError:
-            # Keep what finished; the rest get synthetic "interrupted" results, in call order.
+            # Keep what finished (and what an interrupted tool had to say); the rest get
+            # synthetic "interrupted" results, in call order.
             self._partial_results = [
-                results[c.id] if c.id in results else error_result(c.id, INTERRUPTED_RESULT) for c in calls
+                results.get(c.id) or self._cut_results.get(c.id) or error_result(c.id, INTERRUPTED_RESULT)
+                for c in calls
             ]
-            for c in calls:
-                if c.id not in results:
+            for c in runnable:
+                if c.id not in results and c.id not in self._cut_results:
                     self._emit(
                         ev.ToolCallFinished(c.id, c.name, True, INTERRUPTED_RESULT, status="interrupted")
                     )
             raise
-        return [results[c.id] for c in calls]
+        return [results[c.id] for c in calls], rejected
 
-    async def _prepare(self, call: ToolUseBlock, started: float) -> tuple[Tool, Any] | ToolResultBlock:
+    def _skip(self, call: ToolUseBlock, rejected: str, *, shown: bool) -> ToolResultBlock:
+        """A call not run because the person rejected another one of the same reply."""
+        text = NOT_RUN_AFTER_REJECTION.format(name=rejected)
+        if not shown:
+            tool = self.tools.get(call.name)
+            summary = ""
+            if tool is not None and call.input_error is None:
+                with suppress(ToolError):
+                    summary = tool.summary(tool.parse_args(call.input))
+            self._emit(ev.ToolCallStarted(call.id, call.name, dict(call.input), summary=summary))
+        self._emit(ev.ToolCallFinished(call.id, call.name, True, text, status="skipped"))
+        return error_result(call.id, text)
+
+    async def _prepare(
+        self, call: ToolUseBlock, started: float
+    ) -> tuple[Tool, Any] | ToolResultBlock | _Rejected:
         """Validate and authorize one call. Returns the tool and parsed args, or an error result."""
         tool = self.tools.get(call.name)
         summary = ""
@@ -537,14 +667,13 @@ class Agent:
                 except Exception as exc:  # a tool's bug must not end the turn; nothing has run yet
                     return fail(f"{call.name} could not check its arguments: {exc!r}")
             decision = await self._ask(call, tool, effect, accesses, verdict)
+            if decision.stops_turn:
+                return _Rejected(fail(REJECTED_RESULT, "denied"))
             if not decision.approved:
-                text = "The user rejected this tool call."
-                if decision.feedback:
-                    text = (
-                        decision.feedback
-                        if decision.feedback.startswith("Not run:")
-                        else f"The user rejected this tool call and said: {decision.feedback}"
-                    )
+                if decision.by_policy:
+                    text = decision.feedback or "Not run: refused without asking anyone."
+                else:
+                    text = f"The user rejected this tool call and said: {(decision.feedback or '').strip()}"
                 return fail(text, "denied")
             self.policy.remember(call.name, accesses, decision.outcome)
         # It will run: a build/test runner later in the session knows what the agent changed.
@@ -588,9 +717,20 @@ class Agent:
         except ToolError as exc:
             output = ToolOutput.error(str(exc))
         except asyncio.CancelledError:
+            # Interrupted: what the tool had produced so far (a shell command's output) is its
+            # result, shown and saved like any other.
+            if ctx.interrupted_output is not None:
+                cut = ctx.interrupted_output
+                cut.is_error = True
+                self._cut_results[call.id] = self._result(call, cut, started, status="interrupted")
             raise
         except Exception as exc:
             output = ToolOutput.error(f"{call.name} failed unexpectedly: {exc!r}")
+        return self._result(call, output, started)
+
+    def _result(
+        self, call: ToolUseBlock, output: ToolOutput, started: float, *, status: str | None = None
+    ) -> ToolResultBlock:
         # Names that are not UTF-8 come back as \xNN: no request, screen or save can choke on them.
         # Stoa's own credentials never reach the model, the session or the screen, whatever
         # the tool read them from (core/sandbox/secrets.py).
@@ -612,9 +752,21 @@ class Agent:
                 result.text,
                 display=redact.redact_value(clean(output.display)) if redact else clean(output.display),  # type: ignore[arg-type]
                 elapsed=time.monotonic() - started,
+                status=status,
             )
         )
         return result
+
+
+@dataclass(frozen=True)
+class _Rejected:
+    """A call the person said no to: its result, and the sign that the turn stops."""
+
+    result: ToolResultBlock
+
+
+def _short(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _hint_for(error: pb.ProviderError) -> str:

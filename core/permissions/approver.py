@@ -4,6 +4,11 @@ The agent builds a ``PermissionRequest`` when the permission policy says "ask", 
 ``Approver``. In the TUI the approver is the event stream itself: the agent emits
 ``PermissionRequested`` carrying a Future and the permission modal sets it. Headless mode
 uses ``RefusingApprover``, which refuses with a message naming what would allow the call.
+
+A person's plain "no" (n / Esc) stops the turn: the call is answered as rejected, the calls
+after it are not run, and control returns to the person. "No, and say why" (feedback) and a
+refusal by policy (``by_policy``: headless, no prompt to ask with) only answer the call; the
+model reads the text and carries on.
 """
 
 from __future__ import annotations
@@ -64,11 +69,20 @@ def request_kind(effect: Effect, primary: Access | None) -> RequestKind:
 @dataclass(frozen=True)
 class PermissionDecision:
     outcome: Outcome
+    # "reject" with words for the model: the person's reason, or (``by_policy``) why it was refused.
     feedback: str | None = None
+    # Refused by a rule of the front-end (headless, no prompt available), not by a person:
+    # ``feedback`` is the tool result as it is, and the turn goes on.
+    by_policy: bool = False
 
     @property
     def approved(self) -> bool:
         return self.outcome != "reject"
+
+    @property
+    def stops_turn(self) -> bool:
+        """A person said a plain no: end the turn and give them the word."""
+        return self.outcome == "reject" and not self.by_policy and not (self.feedback or "").strip()
 
 
 class Approver(Protocol):
@@ -91,4 +105,5 @@ class RefusingApprover:
         return PermissionDecision(
             outcome="reject",
             feedback=f"Not run: {request.reason}. Headless mode cannot ask for approval; {how}.",
+            by_policy=True,
         )

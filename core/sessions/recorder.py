@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stoa.core import events as ev
+from stoa.core.agent.history import INTERRUPTED_MARKER
 from stoa.core.agent.loop import MAX_ITERATIONS_NOTE
 from stoa.core.cost import UsageLedger
 from stoa.core.providers.types import Message
 from stoa.core.sessions import records as rec
 from stoa.core.sessions.store import SaveError, SessionSeed, SessionStore
 
-_SKIP_TEXTS = frozenset({MAX_ITERATIONS_NOTE})
+# Texts the agent adds for the model; the screen shows them as notices, not as things typed.
+_SKIP_TEXTS = frozenset({MAX_ITERATIONS_NOTE, INTERRUPTED_MARKER})
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,13 @@ class SessionRecorder:
     async def message_added(self, message: Message, *, replaces_last: bool) -> None:
         previous = self._last_message
         self._last_message = message
+        # The agent never appends a user message after another one (it merges), so a fresh one
+        # after a saved unanswered message means the front-end took that one back to edit it
+        # (the TUI after a failed first request): the new one takes its place in the history.
+        # Its display record stays: the person saw it sent, and the error after it.
+        withdrawn = (
+            message.role == "user" and not replaces_last and previous is not None and previous.role == "user"
+        )
         records: list[tuple[int, str, dict[str, Any]]] = []
         preview: str | None = None
         title: str | None = None
@@ -147,7 +156,12 @@ class SessionRecorder:
 
         async def op() -> None:
             await self.store.save_message(
-                seed, message, replaces_last=replaces_last, records=records, preview=preview, title=title
+                seed,
+                message,
+                replaces_last=replaces_last or withdrawn,
+                records=records,
+                preview=preview,
+                title=title,
             )
 
         await self._submit(op)
@@ -166,11 +180,11 @@ class SessionRecorder:
             self._maybe_title(event.text)
         elif isinstance(event, ev.TurnFailed):
             self._turn_open = False
-            await self._add(rec.NOTICE, rec.notice("error", event.error, title="Error", hint=event.hint))
+            title = rec.failure_title(event.kind)
+            await self._add(rec.NOTICE, rec.notice("error", event.error, title=title, hint=event.hint))
             await self._update(turn_open=False, interrupted=False, touch=True)
         elif isinstance(event, ev.TurnInterrupted):
-            reason = event.reason if event.reason != "interrupted" else "interrupted by the user"
-            await self.mark_interrupted(reason)
+            await self.mark_interrupted(event.reason)
         elif isinstance(event, ev.ToolCallStarted):
             seq = self._next_seq()
             data = rec.tool_started(event)
@@ -212,7 +226,7 @@ class SessionRecorder:
                 data = {**data, "status": "interrupted"}
                 self._tools[call_id] = (seq, data)
                 await self._submit(self._record_update(seq, data))
-        await self._add(rec.NOTICE, _interrupted_notice(reason))
+        await self._add(rec.NOTICE, rec.interrupted_notice(reason))
         await self._update(turn_open=False, interrupted=True, touch=True)
 
     async def sync_state(self) -> None:
@@ -338,13 +352,6 @@ class SessionRecorder:
                     await self.sync_state()  # the title call's usage is in the ledger
 
         self._title_task = asyncio.create_task(make(), name="stoa-session-title")
-
-
-def _interrupted_notice(reason: str = "interrupted by the user") -> dict[str, Any]:
-    text = reason[:1].upper() + reason[1:]
-    if not text.endswith("."):
-        text += "."
-    return rec.notice("warning", text, title=rec.INTERRUPTED_TITLE)
 
 
 def _ledger_fields(ledger: UsageLedger) -> dict[str, Any]:

@@ -10,7 +10,7 @@ chat log's own records (``widgets/records.py``) so the TUI can rebuild its entri
                 (running / ok / error / denied / interrupted / skipped), ``result_text``,
                 ``display`` (the tool's display payload: diff, text, image), ``elapsed``
 ``notice``      ``level`` (info / warning / error), ``text``, ``hint``, ``title``
-                (errors carry ``title="Error"``; interrupted turns ``title="Interrupted"``)
+                (errors carry ``failure_title(kind)``; interrupted turns ``title="Interrupted"``)
 ``plan``        ``steps`` (list of ``{"step", "status"}``), ``explanation``
 ``server_tool`` ``name``, ``summary`` (a provider-run tool such as web search)
 
@@ -102,6 +102,32 @@ def tool_finished(started: dict[str, Any] | None, event: ev.ToolCallFinished) ->
 
 def notice(level: str, text: str, *, title: str | None = None, hint: str | None = None) -> dict[str, Any]:
     return {"level": level, "text": text, "hint": hint, "title": title}
+
+
+def failure_title(kind: str) -> str:
+    """The title of a failed turn's error notice (``TurnFailed.kind``), live and on resume."""
+    return {
+        "auth": "Authentication failed",
+        "not_found": "Not found",
+        "rate_limit": "Rate limited",
+        "overloaded": "Provider overloaded",
+        "connection": "Connection failed",
+        "stream_broken": "The reply broke off",
+        "context_length": "Conversation too long",
+        "bad_request": "Request rejected",
+        "usage": "Nothing sent",
+        "internal": "Internal error",
+    }.get(kind, "Error")
+
+
+def interrupted_notice(reason: str = "interrupted by the user") -> dict[str, Any]:
+    """The notice that closes an interrupted turn (the TUI shows the same one live)."""
+    if reason == "interrupted":  # TurnInterrupted's default: Esc or Ctrl+C
+        reason = "interrupted by the user"
+    text = reason[:1].upper() + reason[1:]
+    if not text.endswith("."):
+        text += "."
+    return notice("warning", text, title=INTERRUPTED_TITLE)
 
 
 def plan(event: ev.PlanUpdated) -> dict[str, Any]:

@@ -98,6 +98,9 @@ class ToolContext:
     config: Any = None
     # Per-session scratch shared by tools (e.g. file read stamps for edit safety).
     state: dict[str, Any] = field(default_factory=dict)
+    # Set by a tool that is being cancelled (Esc) and has something to return anyway, such as
+    # the output a shell command produced so far; it becomes the call's result. Re-raise after.
+    interrupted_output: ToolOutput | None = None
 
 
 class Tool(ABC):

@@ -6,7 +6,8 @@ group, inside the bubblewrap sandbox when there is one and the line can run ther
 scrubbed environment (no API keys, tokens or agent sockets) and no stdin. Output is streamed
 to the UI line by line as it arrives; what is kept for the model is capped per stream while
 reading (head and tail). On timeout, on interruption (task cancellation) and when the command
-ends leaving background processes behind, the whole process group is killed.
+ends leaving background processes behind, the whole process group is killed; an interrupted
+command still returns what it printed (``ToolContext.interrupted_output``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ MAX_LINE_CHARS = 8 * 1024
 DRAIN_SECONDS = 0.5
 # After the group is gone, how long to wait for the pipes to reach their end.
 ORPHAN_PIPE_SECONDS = 5.0
+# After an interrupt killed the group, how long the output already in the pipes may be read.
+INTERRUPT_DRAIN_SECONDS = 0.5
 # Between SIGTERM and SIGKILL on timeout.
 TERM_GRACE_SECONDS = 1.0
 READ_CHUNK = 64 * 1024
@@ -231,12 +234,20 @@ class ExecuteBash(Tool):
             if pending:
                 notes.append("a process that detached from the command still holds its output; stopped reading")
         except asyncio.CancelledError:
-            # Interrupted: nothing of this command may outlive it.
+            # Interrupted: nothing of this command may outlive it. What it printed until then
+            # is its result (the readers get a moment to take the rest of the pipes).
             _kill_group(process.pid)
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(asyncio.wait(readers, timeout=INTERRUPT_DRAIN_SECONDS))
             for reader in readers:
                 reader.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.shield(asyncio.wait_for(process.wait(), 5))
+            elapsed = time.monotonic() - started
+            notes.append("the command and its children were stopped")
+            ctx.interrupted_output = self._output(
+                args.command, run, process.returncode, elapsed, False, sandboxed, notes, interrupted=True
+            )
             raise
         finally:
             for reader in readers:
@@ -290,6 +301,8 @@ class ExecuteBash(Tool):
         timed_out: bool,
         sandboxed: bool,
         notes: list[str],
+        *,
+        interrupted: bool = False,
     ) -> ToolOutput:
         out = run.stdout.text("stdout")
         err = run.stderr.text("stderr")
@@ -300,8 +313,8 @@ class ExecuteBash(Tool):
             parts.append("[stderr]\n" + (err if err.endswith("\n") else err + "\n"))
         if not parts:
             parts.append("(no output)\n")
-        status = "timed out" if timed_out else f"exit code {code}"
-        if code is not None and code < 0 and not timed_out:
+        status = "timed out" if timed_out else "interrupted by the user" if interrupted else f"exit code {code}"
+        if code is not None and code < 0 and not (timed_out or interrupted):
             try:
                 status = f"killed by {signal.Signals(-code).name}"
             except ValueError:
@@ -316,6 +329,7 @@ class ExecuteBash(Tool):
             "command": command,
             "exit_code": code,
             "timed_out": timed_out,
+            "interrupted": interrupted,
             "sandboxed": sandboxed,
             "elapsed": elapsed,
         }

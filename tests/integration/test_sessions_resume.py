@@ -204,15 +204,24 @@ async def test_an_interrupted_turn_is_marked_and_the_next_request_is_valid(env: 
     try:
         assert handle.away is not None and handle.away.interrupted and not handle.away.crashed
         assert handle.away.banner is not None and "interrupted" in handle.away.banner
-        # The user's message was kept; the half-streamed reply was not saved.
-        assert [m.role for m in runtime.agent.history.messages] == ["user"]
+        # The user's message and the half-streamed reply were kept, then the marker.
+        messages = runtime.agent.history.messages
+        assert [m.role for m in messages] == ["user", "assistant", "user"]
+        partial = messages[1].text
+        assert partial and ("a slow answer " * 50).startswith(partial)
+        assert messages[2].text == "[interrupted by the user]"
+        assert [r.kind for r in handle.records] == ["user", "assistant", "notice"]
+        assert handle.records[1].data["text"] == partial
         assert handle.records[-1].data["title"] == "Interrupted"
         assert handle.records[-1].data["text"] == "Interrupted by the user."
         env.server.script(reply(text="Here it is."))
         events = await run(runtime, "try again")
         assert isinstance(events[-1], ev.TurnFinished)
         sent = env.server.model_requests("anthropic")[-1].body["messages"]
-        assert [b["text"] for b in sent[0]["content"]] == ["tell me a long story", "try again"]
+        assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+        assert [b["text"] for b in sent[0]["content"]] == ["tell me a long story"]
+        assert [b["text"] for b in sent[1]["content"]] == [partial]
+        assert [b["text"] for b in sent[2]["content"]] == ["[interrupted by the user]", "try again"]
     finally:
         await close_session(runtime)
 

@@ -1024,12 +1024,13 @@ class Outcome:
 def run_batch(
     world: World, fake_server: FakeServer, mode: str, commands: list[tuple[str, str]], *, timeout_seconds: int = 20
 ) -> tuple[list[Outcome], subprocess.CompletedProcess[str]]:
-    """One ``stoa -p`` whose model asks for every command in one assistant message."""
+    """One ``stoa -p`` whose model asks for every command, 64 calls to a reply (the most one reply
+    may run)."""
     calls = [
         tool_call("execute_bash", {"command": world.fill(c), "timeout_seconds": timeout_seconds}, id=f"call_{i:03d}")
         for i, (_, c) in enumerate(commands)
     ]
-    fake_server.script(reply(tool_calls=calls), reply(text="done"))
+    fake_server.script(*[reply(tool_calls=calls[i : i + 64]) for i in range(0, len(calls), 64)], reply(text="done"))
     result = subprocess.run(
         [*STOA, "--mode", mode, "-p", "run the commands"],
         env=world.env,
@@ -1159,14 +1160,16 @@ async def test_the_permission_modal_path_asks_for_the_same_commands(world: World
     runtime = build_runtime(config, Choices(model="claude-sonnet-4-6", mode="ask"))
     commands = [world.fill(c) for _, c in DANGEROUS]
     calls = [tool_call("execute_bash", {"command": c, "timeout_seconds": 10}, id=f"call_{i:03d}") for i, c in enumerate(commands)]
-    fake_server.script(reply(tool_calls=calls), reply(text="done"))
+    # At most 64 calls of one reply are run: send them in replies of 64.
+    fake_server.script(*[reply(tool_calls=calls[i : i + 64]) for i in range(0, len(calls), 64)], reply(text="done"))
     before = snapshot(world)
     asked: dict[str, ev.PermissionRequested] = {}
     finished: dict[str, ev.ToolCallFinished] = {}
     async for event in runtime.agent.run_turn("run them"):
         if isinstance(event, ev.PermissionRequested):
             asked[event.request.call_id] = event
-            event.future.set_result(PermissionDecision("reject"))
+            # "No, and say why" answers this call only (a plain "no" would end the turn here).
+            event.future.set_result(PermissionDecision("reject", feedback="no"))
         elif isinstance(event, ev.ToolCallFinished):
             finished[event.call_id] = event
     assert not changes(before, snapshot(world))

@@ -398,7 +398,9 @@ def run_stoa(
             case.id = case.id or f"toolu_rt{counter:03d}"
             calls.append(tool_call(case.tool, case.args, id=case.id))
         match = matchers[index] if matchers and index < len(matchers) else None
-        replies.append(reply(tool_calls=calls, match=match) if match else reply(tool_calls=calls))
+        for start in range(0, len(calls), 64):  # at most 64 calls of one reply are run
+            chunk = calls[start : start + 64]
+            replies.append(reply(tool_calls=chunk, match=match) if match else reply(tool_calls=chunk))
     replies.append(reply(text="done"))
     world.server.script(*replies)
     argv = [*(wrap or []), *STOA, "-m", model, "--mode", mode, *(extra or []), "-p", "red team"]

@@ -62,7 +62,10 @@ async def test_escapes_ask_in_the_tui_and_rejections_leak_nothing(
             await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="a permission modal")
             request = app.screen.request  # type: ignore[attr-defined]
             asked.append((request.call_id, request.target))
-            await answer_permission(app, pilot, "escape")
+            # "No, and tell the model" (the last answer): the turn goes on to the next call (a
+            # plain "no" would end it).
+            await answer_permission(app, pilot, str(len(app.screen.answers)))  # type: ignore[attr-defined]
+            await pilot.press(*"no", "enter")
             await wait_for(
                 lambda request=request: getattr(app.screen, "request", None) is not request,
                 what="the modal to close",
