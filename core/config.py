@@ -202,9 +202,11 @@ def key_line(text: str, path: tuple[str, ...]) -> int | None:
     return None
 
 
-def _unknown_key(layer: ConfigLayer, path: tuple[str, ...], known: Iterable[str], where: str) -> str:
+def unknown_key_warning(layer: ConfigLayer, path: tuple[str, ...], known: Iterable[str], where: str) -> str:
+    """``FILE:LINE: unknown WHERE 'KEY' (did you mean 'CLOSE'?); it is ignored`` for the key at
+    ``path`` (its tables, then the key), with the closest names of ``known``."""
     key = path[-1]
-    line = key_line(layer.text, path)
+    line = key_line(getattr(layer, "text", "") or "", path)
     location = f"{layer.path}:{line}" if line else str(layer.path)
     close = difflib.get_close_matches(key, sorted(known), n=2, cutoff=0.6)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
@@ -221,14 +223,14 @@ def unknown_key_warnings(layers: Iterable[ConfigLayer]) -> list[str]:
         for key, value in layer.data.items():
             if key not in top_level:
                 what = "table" if isinstance(value, dict) else "setting"
-                warnings.append(_unknown_key(layer, (key,), top_level, what))
+                warnings.append(unknown_key_warning(layer, (key,), top_level, what))
                 continue
             known = CONFIG_TABLES.get(key)
             if known is None or not isinstance(value, dict):
                 continue
             for inner in value:
                 if inner not in known:
-                    warnings.append(_unknown_key(layer, (key, inner), known, f"key in [{key}]"))
+                    warnings.append(unknown_key_warning(layer, (key, inner), known, f"key in [{key}]"))
     return warnings
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from stoa.core.config import ConfigLayer, StoaConfig
+from stoa.core.config import ConfigLayer, StoaConfig, unknown_key_warning
 
 SECTION = "mcp-servers"
 SEPARATOR = "___"
@@ -151,11 +151,16 @@ def parse_layers(
                     transport = "http" if "url" in raw else "stdio"
                 result.broken[name] = BrokenServer(name, layer.path, str(exc), transport)
                 continue
-            if unknown:
-                keys = ", ".join(sorted(unknown))
-                result.warnings.append(
-                    f"{layer.path}: [{SECTION}.{name}] has unknown key(s) {keys}; they were ignored"
-                )
+            for key in sorted(unknown):
+                if key in _KNOWN_KEYS:  # a key of the other transport
+                    kind = "url (HTTP)" if server.transport == "stdio" else "command (stdio)"
+                    result.warnings.append(
+                        f"{layer.path}: [{SECTION}.{name}] {key} only applies to {kind} servers; it is ignored"
+                    )
+                else:
+                    result.warnings.append(
+                        unknown_key_warning(layer, (SECTION, name, key), _KNOWN_KEYS, f"key in [{SECTION}.{name}]")
+                    )
             result.servers[name] = server
     return result
 

@@ -94,7 +94,19 @@ comand = "y"
     assert "'___'" in reasons["a___b"]
     problems = describe_problems(mcp)
     assert all(str(path) in line for line in problems)
-    assert any("unknown key(s) comand" in line for line in problems)
+    line = path.read_text().splitlines().index('comand = "y"') + 1
+    assert f"{path}:{line}: unknown key in [mcp-servers.typo] 'comand' (did you mean 'command'?); it is ignored" in problems
+
+
+def test_a_key_of_the_other_transport_is_named_as_such(tmp_path: Path, workspace: Path) -> None:
+    write(
+        workspace / ".stoa" / "config.toml",
+        '[mcp-servers.local]\ncommand = "srv"\nheaders = { A = "b" }\n[mcp-servers.remote]\n'
+        'url = "https://x.example/mcp"\nenv = { A = "b" }\n',
+    )
+    problems = describe_problems(parse_mcp_config(config_for(tmp_path, workspace)))
+    assert any("[mcp-servers.local] headers only applies to url (HTTP) servers" in p for p in problems), problems
+    assert any("[mcp-servers.remote] env only applies to command (stdio) servers" in p for p in problems), problems
 
 
 def test_environment_expansion(tmp_path: Path, workspace: Path) -> None:
