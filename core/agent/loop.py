@@ -446,6 +446,8 @@ class Agent:
                 request = self._build_request(tool_choice)
                 complete = await self._stream_once(provider, request)
             except pb.ProviderError as error:
+                # The broken attempt's text is not kept: the screen drops it too (Retrying).
+                self._reset_partial()
                 if error.retryable and attempt < self.retry.attempts_for(error):
                     delay = self.retry.delay(attempt, error)
                     self._emit(

@@ -451,6 +451,26 @@ async def test_interrupt_mid_thinking_leaves_a_valid_history(world: World, provi
     assert thinking[:40] not in str(request.json)
 
 
+async def test_interrupt_while_waiting_to_retry_keeps_no_broken_text(world: World, provider: str) -> None:
+    """A reply that broke off is dropped from the screen when the retry is announced; an
+    interrupt during the wait must not bring it back into the history."""
+    broken = reply(text="This answer breaks off half way through its", chunk_size=6)
+    world.server.script(fault("disconnect", after_events=8, reply=broken), reply(text="unused"))
+    runtime, handle = await world.session(provider)
+    on_event, seen = interrupt_when(lambda e: isinstance(e, ev.Retrying))
+    events = await turn(runtime.agent, "answer me", on_event)
+    assert of(seen, ev.AssistantTextDelta) and isinstance(events[-1], ev.TurnInterrupted)
+    assert events[-1].partial_text == ""
+    history = runtime.agent.history.messages
+    assert [m.role for m in history] == ["user"]
+    assert [b.text for b in history[0].content if isinstance(b, TextBlock)] == ["answer me", INTERRUPTED_MARKER]
+    session_id = handle.session_id
+    await close_session(runtime)
+    request, records = await resume_and_go_on(world, session_id, provider)
+    assert [r.kind for r in records] == ["user", "notice"]
+    assert "breaks off" not in str(request.json)
+
+
 def mid_arguments(provider: str, item: Reply, needle: bytes) -> int:
     """How many SSE events to send so the stream stops inside the tool call's arguments."""
     for index, event in enumerate(WIRES[provider](Ids()).stream(item, {"model": "m", "messages": []})):
