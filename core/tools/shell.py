@@ -7,7 +7,8 @@ scrubbed environment (no API keys, tokens or agent sockets) and no stdin. Output
 to the UI line by line as it arrives; what is kept for the model is capped per stream while
 reading (head and tail). On timeout, on interruption (task cancellation) and when the command
 ends leaving background processes behind, the whole process group is killed; an interrupted
-command still returns what it printed (``ToolContext.interrupted_output``).
+command still returns what it printed (``ToolContext.interrupted_output``). If Stoa itself
+ends first (SIGTERM, SIGHUP, kill -9), the watchdog (core/tools/watchdog.py) kills the group.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from stoa.core.events import ToolCallOutput
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.watchdog import WATCHDOG
 
 DEFAULT_TIMEOUT = 120
 MAX_TIMEOUT = 600
@@ -195,7 +197,6 @@ class ExecuteBash(Tool):
                 stoa_paths=getattr(ctx.config, "paths", None),
             )
             argv = wrap(argv, layout, executable=status.executable or "bwrap")
-        started = time.monotonic()
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -208,6 +209,20 @@ class ExecuteBash(Tool):
             )
         except OSError as exc:
             raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
+        # If Stoa itself ends now (SIGTERM, SIGHUP, kill -9), the watchdog ends the group.
+        WATCHDOG.track(process.pid)
+        try:
+            return await self._supervise(process, args.command, limit=timeout, sandboxed=sandboxed, ctx=ctx)
+        finally:
+            WATCHDOG.untrack(process.pid)
+
+    async def _supervise(
+        self, process: asyncio.subprocess.Process, command: str, *, limit: int, sandboxed: bool, ctx: ToolContext
+    ) -> ToolOutput:
+        """Read the command's output until it ends (or ``limit`` seconds), then make sure nothing
+        of its group is left."""
+        timeout = limit
+        started = time.monotonic()
         run = _Run()
         notes: list[str] = []
         readers = [
@@ -246,7 +261,7 @@ class ExecuteBash(Tool):
             elapsed = time.monotonic() - started
             notes.append("the command and its children were stopped")
             ctx.interrupted_output = self._output(
-                args.command, run, process.returncode, elapsed, False, sandboxed, notes, interrupted=True
+                command, run, process.returncode, elapsed, False, sandboxed, notes, interrupted=True
             )
             raise
         finally:
@@ -255,7 +270,7 @@ class ExecuteBash(Tool):
                     reader.cancel()
         elapsed = time.monotonic() - started
         code = process.returncode
-        return self._output(args.command, run, code, elapsed, timed_out, sandboxed, notes)
+        return self._output(command, run, code, elapsed, timed_out, sandboxed, notes)
 
     async def _pump(self, reader: asyncio.StreamReader | None, stream: Stream, run: _Run, ctx: ToolContext) -> None:
         if reader is None:
