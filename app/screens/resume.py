@@ -38,7 +38,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from stoa.core.sessions import SessionHandle, SessionLockedError, fork_session, open_store, switch_to
+from stoa.core.sessions import (
+    SessionHandle,
+    SessionLockedError,
+    delete_session,
+    fork_session,
+    open_store,
+    switch_to,
+)
 from stoa.core.sessions.store import SessionInfo, SessionStore, SessionStoreError
 from stoa.core.sessions.summary import format_age
 
@@ -420,7 +427,7 @@ class ResumePickerScreen(ModalScreen[str | None]):
 
     async def _delete(self, info: SessionInfo) -> None:
         try:
-            await self.store.delete(info.id)
+            await delete_session(self.store, info.id)  # refused while another Stoa writes it
         except SessionStoreError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return

@@ -37,6 +37,7 @@ from stoa.core.sessions.store import (
     SessionSeed,
     SessionStore,
     SessionStoreError,
+    validate_session_id,
 )
 from stoa.core.sessions.summary import AwaySummary, away_summary
 from stoa.core.sessions.titles import make_titler
@@ -342,6 +343,18 @@ async def clear_session(runtime: Runtime) -> SessionHandle:
         except SaveError:
             pass  # its unsaved changes were reported when they failed; the new session starts anyway
     return new_session(runtime, store)
+
+
+async def delete_session(store: SessionStore, session_id: str) -> bool:
+    """Delete a saved session, unless another process is writing it: deleting is writing, so it
+    takes the session's lock (raises ``SessionLockedError`` naming the holder)."""
+    session_id = validate_session_id(session_id)
+    lock = SessionLock.acquire(store.path.parent, session_id)
+    try:
+        return await store.delete(session_id)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 async def close_session(runtime: Runtime) -> None:

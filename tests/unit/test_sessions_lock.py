@@ -106,3 +106,24 @@ async def test_a_fork_copies_the_history_and_leaves_the_original(tmp_path: Path)
             await store.copy_session(str(uuid.uuid4()), str(uuid.uuid4()), title="x")
     finally:
         await store.aclose()
+
+
+async def test_deleting_a_session_another_process_writes_is_refused(tmp_path: Path) -> None:
+    from stoa.core.sessions import delete_session
+
+    store = await SessionStore.open(tmp_path / "sessions.db")
+    try:
+        seed = SessionSeed(str(uuid.uuid4()), "/p", "claude-sonnet-4-6", "anthropic", "auto", "medium")
+        await store.save_message(seed, user_text("keep me"))
+        child = hold_in_child(tmp_path, seed.id)
+        try:
+            with pytest.raises(SessionLockedError, match=f"pid {child.pid}"):
+                await delete_session(store, seed.id)
+            assert await store.get(seed.id) is not None
+        finally:
+            child.kill()
+            child.wait()
+        assert await delete_session(store, seed.id)
+        assert await store.get(seed.id) is None
+    finally:
+        await store.aclose()

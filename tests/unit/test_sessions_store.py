@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -460,5 +462,46 @@ async def test_files_that_are_not_databases_are_moved_aside_at_once(tmp_path: Pa
         assert "moved aside" in store.notices[0]
         (moved,) = moved_files(tmp_path)
         assert moved.read_bytes() == content
+    finally:
+        await store.aclose()
+
+
+LOCKER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA locking_mode=EXCLUSIVE")
+db.execute("BEGIN EXCLUSIVE")
+db.execute("SELECT count(*) FROM sessions").fetchall()
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def lock_in_child(path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+
+async def test_a_database_locked_by_another_program_is_left_alone_and_used_once_free(tmp_path: Path) -> None:
+    # Another program (a real process) holds an exclusive lock: opening waits the busy timeout,
+    # then the store starts detached, saying so; nothing is moved, and saving works once the
+    # lock is gone.
+    path = tmp_path / "sessions.db"
+    s, _ = await filled_database(path)
+    locker = lock_in_child(path)
+    try:
+        assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        store = await SessionStore.open(path, detached_ok=True)
+        assert not store.available
+        assert "locked by another program" in store.notices[0] and moved_files(tmp_path) == []
+    finally:
+        assert locker.stdin is not None
+        locker.stdin.write("\n")
+        locker.stdin.close()
+        locker.wait(30)
+    try:
+        await store.save_message(s, user_text("after the lock"))
+        assert len(await store.load_messages(s.id)) == 41
     finally:
         await store.aclose()
