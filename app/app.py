@@ -139,6 +139,8 @@ class StoaApp(App[int]):
                 for warning in manager.warnings:
                     self.chat.show_notice("warning", warning)
                 await manager.start_all()
+            for warning in self.runtime.catalog.warnings:
+                self.chat.show_notice("warning", warning)
         finally:
             await self.chat.mark_ready()
         await self._warm_up()
@@ -156,6 +158,8 @@ class StoaApp(App[int]):
                 await asyncio.to_thread(importlib.import_module, module)
             except ImportError:
                 pass  # the request will say what is missing
+        # The providers' model lists, once a day, in a thread: never before the first paint.
+        await self.runtime.catalog.refresh()
 
     async def _detect_sandbox(self) -> None:
         import asyncio

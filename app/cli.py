@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stoa",
         description="A terminal coding agent. With no prompt: the full-screen TUI. With a prompt: one headless turn.",
+        epilog="Subcommands (first word only): models (list the models your keys can use). "
+        "To send such a word as a prompt: stoa -p models.",
     )
     parser.add_argument("prompt", nargs="?", help='run one turn headless and print the reply ("-" reads stdin)')
     parser.add_argument("-p", "--print", dest="print_prompt", metavar="TEXT", help="headless prompt (same as PROMPT)")
@@ -132,14 +134,24 @@ class UsageError(Exception):
     pass
 
 
+SUBCOMMANDS = ("models",)
+
+
 def main(argv: list[str] | None = None) -> int:
     from stoa.core.sandbox.secrets import mask_own_environ
 
     # Before anything else runs: what other processes can read of Stoa's environment (ps e,
     # /proc/PID/environ) shows its API keys as ****; os.environ keeps them for the SDKs.
     mask_own_environ()
+    raw = list(sys.argv[1:] if argv is None else argv)
+    # A subcommand is the first word only (as with git or claude): `stoa models` lists models,
+    # while `stoa -p models` or `stoa -- models` sends the word as a prompt.
+    if raw and raw[0] == "models":
+        from stoa.app.models_command import main as models_main
+
+        return models_main(raw[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(raw)
     if args.version:
         print(f"stoa {_version()}")
         print(f"sandbox: {_sandbox_state()}")

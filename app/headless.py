@@ -230,7 +230,18 @@ async def _run(
             result["hint"] = printer.error.hint
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
+    await _refresh_catalog(runtime)
     return EXIT_OK if success and saved else EXIT_RUNTIME
+
+
+async def _refresh_catalog(runtime: Runtime) -> None:
+    """Once a day, after the reply is out: the providers' model lists, for the next runs (the
+    rules of models the built-in table does not know). Bounded; failures only keep the cache."""
+    runtime.catalog.timeout = 3.0
+    try:
+        await runtime.catalog.refresh()
+    except Exception:  # never fail a finished run over a model list
+        pass
 
 
 @contextmanager

@@ -100,6 +100,7 @@ def apply_model(screen: ChatScreen, spec: str, effort: str | None = None) -> Swi
             has_key=runtime.has_key,
             key_variable=env_var_for,
             local_models=local_models(runtime),
+            catalog=runtime.catalog,
         )
     except UnknownModelError as exc:
         screen.show_notice("error", str(exc), hint="/model alone opens the picker")
@@ -179,12 +180,18 @@ async def open_model_picker(screen: ChatScreen) -> None:
     async def detect() -> list[LocalServer]:
         return await detect_servers(runtime)
 
+    async def fetch_models() -> list[ModelInfo]:
+        await runtime.catalog.refresh(force=True)
+        return runtime.catalog.models()
+
     picker = ModelPickerScreen(
         model_spec(runtime.agent.model),
         has_key=runtime.has_key,
         local_servers=local_servers(runtime),
         detect=detect,
         key_screen=lambda provider: key_manager_for(screen, provider),
+        models=runtime.catalog.models(),
+        fetch_models=fetch_models,
     )
     choice = await screen.app.push_screen_wait(picker)
     if choice:

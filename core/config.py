@@ -56,6 +56,12 @@ class StoaPaths:
     config_dir: Path
     data_dir: Path
     log_dir: Path
+    cache_dir: Path | None = None
+
+    @property
+    def model_cache(self) -> Path:
+        """The catalogue's disk cache of the providers' model lists."""
+        return (self.cache_dir or self.data_dir) / "models.json"
 
     @property
     def global_config(self) -> Path:
@@ -75,16 +81,20 @@ class StoaPaths:
         home = env.get("STOA_HOME")
         if home:
             root = Path(home).expanduser()
-            return cls(home=root, config_dir=root, data_dir=root / "data", log_dir=root / "logs")
+            return cls(
+                home=root, config_dir=root, data_dir=root / "data", log_dir=root / "logs", cache_dir=root / "cache"
+            )
         user_home = Path(env.get("HOME") or Path.home())
         config_root = Path(env.get("XDG_CONFIG_HOME") or user_home / ".config")
         data_root = Path(env.get("XDG_DATA_HOME") or user_home / ".local" / "share")
         state_root = Path(env.get("XDG_STATE_HOME") or user_home / ".local" / "state")
+        cache_root = Path(env.get("XDG_CACHE_HOME") or user_home / ".cache")
         return cls(
             home=None,
             config_dir=config_root / "stoa",
             data_dir=data_root / "stoa",
             log_dir=state_root / "stoa",
+            cache_dir=cache_root / "stoa",
         )
 
 

@@ -14,18 +14,33 @@ from stoa.core.providers.types import Usage
 
 
 def request_cost(model: ModelInfo | None, usage: Usage) -> float:
-    """USD for one request's usage. Models without prices (local servers) cost 0."""
+    """USD for one request's usage. Tokens whose price is unknown (local servers, models the
+    built-in table does not price) count 0; ``price_known`` says whether that happened."""
     if model is None:
         return 0.0
     prices = model.prices_for(usage.prompt_tokens)
     if prices is None:
         return 0.0
-    return (
-        usage.input_tokens * prices.input
-        + usage.output_tokens * prices.output
-        + usage.cache_read_tokens * prices.cache_read
-        + usage.cache_write_tokens * prices.cache_write
-    ) / 1_000_000
+    parts = (
+        (usage.input_tokens, prices.input),
+        (usage.output_tokens, prices.output),
+        (usage.cache_read_tokens, prices.cache_read),
+        (usage.cache_write_tokens, prices.cache_write),
+    )
+    return sum(tokens * price for tokens, price in parts if price is not None) / 1_000_000
+
+
+def price_known(model: ModelInfo | None, usage: Usage) -> bool:
+    """Whether every token of this usage has a published price (False: "price unknown")."""
+    if model is None:
+        return False
+    prices = model.prices_for(usage.prompt_tokens)
+    if prices is None:
+        return False
+    return not (
+        (usage.cache_read_tokens and prices.cache_read is None)
+        or (usage.cache_write_tokens and prices.cache_write is None)
+    )
 
 
 @dataclass
@@ -34,6 +49,8 @@ class ModelUsage:
     cost_usd: float = 0.0
     requests: int = 0
     peak_prompt_tokens: int = 0
+    # Some of this model's tokens had no published price (their cost counted 0).
+    price_unknown: bool = False
 
 
 @dataclass
@@ -43,8 +60,11 @@ class UsageLedger:
     by_model: dict[str, ModelUsage] = field(default_factory=dict)
 
     def add(self, model_id: str, usage: Usage, model: ModelInfo | None = None) -> float:
-        cost = request_cost(model or find_model(model_id), usage)
+        model = model or _lookup(model_id)
+        cost = request_cost(model, usage)
         entry = self.by_model.setdefault(model_id, ModelUsage())
+        if not price_known(model, usage) and (usage.prompt_tokens or usage.output_tokens):
+            entry.price_unknown = True
         entry.usage = entry.usage + usage
         entry.cost_usd += cost
         entry.requests += 1
@@ -79,6 +99,7 @@ class UsageLedger:
                 "cost_usd": e.cost_usd,
                 "requests": e.requests,
                 "peak_prompt_tokens": e.peak_prompt_tokens,
+                "price_unknown": e.price_unknown,
             }
             for model_id, e in self.by_model.items()
         }
@@ -92,6 +113,7 @@ class UsageLedger:
                 cost_usd=float(raw.get("cost_usd", 0.0)),  # type: ignore[arg-type]
                 requests=int(raw.get("requests", 0)),  # type: ignore[call-overload]
                 peak_prompt_tokens=int(raw.get("peak_prompt_tokens", 0)),  # type: ignore[call-overload]
+                price_unknown=bool(raw.get("price_unknown", False)),
             )
         return ledger
 
@@ -108,7 +130,7 @@ class CostSummary:
     requests: int
     cache_hit_rate: float
     peak_prompt_tokens: int
-    # Models used without registry prices (local servers): their cost shows as 0.
+    # Models used without (complete) prices: local servers, ids the table does not price.
     unpriced_models: tuple[str, ...]
     by_model: tuple[tuple[str, ModelUsage], ...]
 
@@ -155,7 +177,7 @@ def summarize(ledger: UsageLedger) -> CostSummary:
     unpriced = tuple(
         model_id
         for model_id, entry in ledger.by_model.items()
-        if entry.requests and _has_no_prices(model_id)
+        if entry.requests and (entry.price_unknown or _has_no_prices(model_id))
     )
     return CostSummary(
         usage=ledger.total,
@@ -168,8 +190,14 @@ def summarize(ledger: UsageLedger) -> CostSummary:
     )
 
 
+def _lookup(model_id: str) -> ModelInfo | None:
+    from stoa.core.catalog import active_catalog
+
+    return active_catalog().find(model_id) or find_model(model_id)
+
+
 def _has_no_prices(model_id: str) -> bool:
-    model = find_model(model_id)
+    model = _lookup(model_id)
     return model is None or model.prices is None
 
 
@@ -222,7 +250,7 @@ def format_usage_line(summary: CostSummary) -> str:
     parts.append(output)
     cost = f"≈ {format_cost(summary.cost_usd)}"
     if summary.unpriced_models:
-        cost += f" (no prices for {', '.join(summary.unpriced_models)})"
+        cost += f" (price unknown for {', '.join(summary.unpriced_models)})"
     parts.append(cost)
     return ", ".join(parts)
 

@@ -13,13 +13,13 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from stoa.core.agent.loop import Agent, RetryPolicy
+from stoa.core.catalog import Catalog, CatalogError, set_active_catalog
 from stoa.core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaConfig
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
     DEFAULT_OPENAI_MODEL,
     ModelInfo,
-    resolve_model,
     validate_effort,
 )
 from stoa.core.permissions.approver import Approver
@@ -67,8 +67,11 @@ class Choices:
     max_turns: int | None = None
 
 
-def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
-    """The starting model: flag, then config, then a default for the provider that has a key."""
+def choose_model(config: StoaConfig, choices: Choices, catalog: Catalog | None = None) -> ModelInfo:
+    """The starting model: flag, then config, then a default for the provider that has a key.
+
+    Resolved through the catalogue: table ids and cached list entries need no network; only an
+    id nobody knows yet is looked up (see ``Catalog.resolve``)."""
     provider = choices.provider or config.settings.provider
     name = choices.model or config.settings.model
     if name is None:
@@ -80,7 +83,20 @@ def choose_model(config: StoaConfig, choices: Choices) -> ModelInfo:
             name = DEFAULT_OPENAI_MODEL
         else:
             name = DEFAULT_MODEL
-    return resolve_model(name, provider)
+    catalog = catalog or make_catalog(config, choices)
+    model = catalog.resolve(name, provider)
+    config.warnings.extend(w for w in catalog.warnings if w not in config.warnings)
+    return model
+
+
+def make_catalog(config: StoaConfig, choices: Choices) -> Catalog:
+    """The runtime's catalogue (built-in table + cached lists + ``[models."ID"]``)."""
+    from stoa.core.config import ConfigError
+
+    try:
+        return Catalog.from_config(config, lambda p: base_url_for(config, p, choices))
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _first_local_model(config: StoaConfig, provider: str, choices: Choices) -> str:
@@ -123,6 +139,7 @@ class Runtime:
     registry: ToolRegistry
     policy: PermissionPolicy
     provider_for: Callable[[ModelInfo], Provider]
+    catalog: Catalog = field(default_factory=Catalog)
     # Extra system-prompt sections (label, text), e.g. MCP server instructions.
     prompt_sections: list[tuple[str, str]] = field(default_factory=list)
 
@@ -165,7 +182,9 @@ def build_runtime(
     from stoa.core.providers.factory import ProviderPool
 
     choices = choices or Choices()
-    model = choose_model(config, choices)
+    catalog = make_catalog(config, choices)
+    set_active_catalog(catalog)
+    model = choose_model(config, choices, catalog)
     effort = validate_effort(model, choices.effort or _config_effort(config, model))
     registry = registry or default_registry()
     policy = make_policy(config, choices.mode or config.settings.mode)
@@ -192,6 +211,7 @@ def build_runtime(
         max_tokens=choices.max_tokens or config.settings.max_tokens,
         retry=retry,
         config=config,
+        catalog=catalog,
     )
     return Runtime(
         config=config,
@@ -201,6 +221,7 @@ def build_runtime(
         policy=policy,
         provider_for=pool,
         prompt_sections=sections,
+        catalog=catalog,
     )
 
 

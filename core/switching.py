@@ -17,14 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from stoa.core.catalog import Catalog, active_catalog
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     ModelInfo,
     UnknownModelError,
-    compatible_model,
-    find_model,
     next_effort,
-    resolve_model,
     validate_effort,
 )
 from stoa.core.providers.types import (
@@ -69,8 +67,10 @@ class MissingKeyForSwitchError(SwitchError):
 class UnknownModelWithLocalError(UnknownModelError):
     """``UnknownModelError`` that also lists the models of detected/configured local servers."""
 
-    def __init__(self, name: str, local: list[ModelInfo]) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, local: list[ModelInfo], cause: UnknownModelError | None = None) -> None:
+        super().__init__(name, cause.provider if cause else None, available=cause.available if cause else None)
+        if cause is not None:
+            self.args = cause.args
         if local:
             listed = ", ".join(f"{m.provider}/{m.id}" for m in local)
             self.args = (f"{self.args[0]}; local models: {listed}",)
@@ -150,12 +150,14 @@ def lookup_model(
     *,
     current: ModelInfo | None = None,
     local_models: Iterable[ModelInfo] = (),
+    catalog: Catalog | None = None,
 ) -> ModelInfo:
     """Resolve what a person typed: a registry id or alias, a local model, or ``provider/model``.
 
     On a compatible provider (Ollama, vLLM, ...) an unknown name is taken as a model of that
     server, since those servers offer whatever was pulled. Otherwise an unknown name raises
-    ``UnknownModelError`` listing the valid ones (local models included).
+    ``UnknownModelError`` listing the valid ones (local models included). Cloud ids go through
+    the catalogue, so an id the provider lists but the table does not know is accepted.
     """
     name = name.strip()
     if not name:
@@ -166,16 +168,17 @@ def lookup_model(
         for model in local:
             if model.provider == prefix and model.id == rest:
                 return model
-        return resolve_model(rest, prefix)
+        return (catalog or active_catalog()).resolve(rest, prefix)
     for model in local:
         if model.id == name:
             return model
-    known = find_model(name)
-    if known is not None:
-        return known
-    if current is not None and current.provider in COMPATIBLE_PROVIDERS:
-        return compatible_model(name, current.provider)
-    raise UnknownModelWithLocalError(name, local)
+    catalog = catalog or active_catalog()
+    if current is not None and current.provider in COMPATIBLE_PROVIDERS and catalog.find(name) is None:
+        return catalog.resolve(name, current.provider)
+    try:
+        return catalog.resolve(name)
+    except UnknownModelError as exc:
+        raise UnknownModelWithLocalError(name, local, exc) from None
 
 
 def switch_model(
@@ -186,6 +189,7 @@ def switch_model(
     has_key: Callable[[str], bool] | None = None,
     key_variable: Callable[[str], str] | None = None,
     local_models: Iterable[ModelInfo] = (),
+    catalog: Catalog | None = None,
 ) -> SwitchResult:
     """Switch the agent to another model (any provider). Raises ``SwitchError`` /
     ``UnknownModelError`` / ``UnsupportedEffortError`` with messages a person can act on.
@@ -194,7 +198,7 @@ def switch_model(
     model's default (and says so); coming from a model with no levels it takes the default.
     """
     model = target if isinstance(target, ModelInfo) else lookup_model(
-        target, current=agent.model, local_models=local_models
+        target, current=agent.model, local_models=local_models, catalog=catalog
     )
     previous_model, previous_effort = agent.model.id, agent.effort
     notices: list[str] = []

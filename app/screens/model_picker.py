@@ -1,7 +1,9 @@
 """The model picker and the effort picker.
 
-``ModelPickerScreen`` lists every registry model grouped by provider, with its context window,
-price and effort range, plus the models of detected or configured local servers. Models of a
+``ModelPickerScreen`` lists the catalogue's models (what each provider's list offers, merged with
+the built-in table) grouped by provider, with context window, price ("price unknown" where none
+is published) and effort range, legacy models marked, plus the models of detected or configured
+local servers. Opening it refreshes the providers' lists in the background. Models of a
 provider without a key are dimmed ("no key: press k to add") and the cursor skips them. Typing
 filters; Enter dismisses with a model spec that ``core.switching.lookup_model`` resolves (a
 registry id, or ``provider/id`` for a local model); Esc dismisses with None.
@@ -48,8 +50,7 @@ def format_tokens(count: int) -> str:
 
 def format_price(model: ModelInfo) -> str:
     if model.prices is None:
-        return "free (local)" if model.dynamic else "—"
-
+        return "free (local)" if model.dynamic and model.source == "local" else "price unknown"
     return f"${model.prices.input:.2f} / ${model.prices.output:.2f}"
 
 
@@ -141,6 +142,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         detect: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None,
         key_screen: Callable[[str | None], Screen[object]] | None = None,
         models: Sequence[ModelInfo] = MODELS,
+        fetch_models: Callable[[], Awaitable[Sequence[ModelInfo]]] | None = None,
     ) -> None:
         super().__init__()
         self.current = current
@@ -148,6 +150,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.local_servers: list[LocalServer] = list(local_servers)
         self.detect = detect
         self.key_screen = key_screen
+        # Fetches the providers' lists again (the catalogue) and returns the models to show.
+        self.fetch_models = fetch_models
         self.registry_models = list(models)
         self.rows: list[PickerRow] = []
         self._rebuild_rows()
@@ -190,6 +194,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
             f"{format_price(model):<15} ",
             f"{model.effort_range:<10}",
         ]
+        if model.legacy and row.available:  # (keyless rows say what to do instead)
+            parts.append((" legacy", "$text-muted italic"))
         if not model.supports_tools:
             parts.append((" no tools", "$text-warning"))
         if not row.available:
@@ -233,6 +239,16 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.query_one(FilterInput).focus()
         if self.detect is not None:
             self.run_worker(self._detect(), group="model-picker", description="detect local servers", exit_on_error=False)
+        if self.fetch_models is not None:
+            self.run_worker(self._refresh_models(), group="model-picker", description="refresh model lists", exit_on_error=False)
+
+    async def _refresh_models(self) -> None:
+        assert self.fetch_models is not None
+        models = list(await self.fetch_models())
+        if models and models != self.registry_models:
+            self.registry_models = models
+            self._rebuild_rows()
+            self._refresh_list()
 
     async def _detect(self) -> None:
         assert self.detect is not None

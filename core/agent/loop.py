@@ -34,7 +34,14 @@ from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, Hist
 from stoa.core.config import DEFAULT_MAX_ITERATIONS
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
-from stoa.core.models import ModelInfo, default_max_tokens, effort_wire_options, validate_effort
+from stoa.core.models import (
+    ModelInfo,
+    default_max_tokens,
+    effort_wire_options,
+    setting_hint,
+    thinking_off,
+    validate_effort,
+)
 from stoa.core.permissions.approver import (
     Approver,
     PermissionDecision,
@@ -135,6 +142,7 @@ class Agent:
         observer: TurnObserver | None = None,
         config: Any = None,
         ledger: UsageLedger | None = None,
+        catalog: Any = None,
     ) -> None:
         self.provider_for = provider_for
         self.model = model
@@ -152,6 +160,10 @@ class Agent:
         self.observer = observer
         self.config = config
         self.ledger = ledger or UsageLedger()
+        # The model catalogue (``stoa.core.catalog.Catalog``): alternatives when a model is gone.
+        self.catalog = catalog
+        # OpenAI's prompt_cache_key: the session id once a session is attached.
+        self.cache_key: str = uuid.uuid4().hex
         self.tool_state: dict[str, Any] = {}
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
@@ -433,6 +445,9 @@ class Agent:
             wire_options=wire,
             tool_choice=tool_choice if tools else "auto",
             server_tools=server_tools_for(self.model, self.config) if tools else (),
+            thinking_off=thinking_off(self.model),
+            forced_tool_use=self.model.forced_tool_use,
+            cache_key=self.cache_key,
         )
 
     async def _request(self, iteration: int, tool_choice: str = "auto") -> Message | None:
@@ -460,10 +475,29 @@ class Agent:
                     )
                     await asyncio.sleep(delay)
                     continue
-                hint = error.hint or _hint_for(error)
-                self._emit(ev.TurnFailed(error=error.message, hint=hint, kind=error.kind))
+                message, hint = await self._explain(error)
+                self._emit(ev.TurnFailed(error=message, hint=hint, kind=error.kind))
                 return None
             return await self._accept(complete)
+
+    async def _explain(self, error: pb.ProviderError) -> tuple[str, str]:
+        """The failure as a person should read it: a model the provider no longer offers names
+        the alternatives; a 400 naming a parameter names the Stoa setting behind it."""
+        model = self.model
+        if error.kind == "not_found" and self.catalog is not None and model.provider in ("anthropic", "openai"):
+            await asyncio.to_thread(self.catalog.refresh_sync, [model.provider], force=True)
+            listed = self.catalog.listed(model.provider)
+            if listed is not None and model.id not in listed:
+                others = ", ".join(self.catalog.available(model.provider)[:12]) or "(none)"
+                return (
+                    f"{model.id} is no longer offered by {model.provider}: its model list does not include it",
+                    f"switch with /model NAME (or -m NAME); available: {others}. The conversation is kept.",
+                )
+        if error.kind == "bad_request":
+            hint = setting_hint(error.message, model, self.effort, self.max_tokens)
+            if hint:
+                return error.message, hint
+        return error.message, error.hint or _hint_for(error)
 
     async def _stream_once(self, provider: pb.Provider, request: pb.ProviderRequest) -> pb.MessageComplete:
         complete: pb.MessageComplete | None = None

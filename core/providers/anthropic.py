@@ -157,11 +157,20 @@ def _results_first(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(blocks, key=lambda b: 0 if b.get("type") == "tool_result" else 1)
 
 
-def to_wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    """Neutral history as Messages API ``messages``: roles alternate, nothing empty."""
+def _bound_elsewhere(message: Message, model: str | None) -> bool:
+    """Thinking is bound to the model that produced it: another Claude model's is dropped."""
+    return model is not None and message.model is not None and message.model != model
+
+
+def to_wire_messages(messages: list[Message], model: str | None = None) -> list[dict[str, Any]]:
+    """Neutral history as Messages API ``messages``: roles alternate, nothing empty. With
+    ``model``, thinking blocks another model produced are left out."""
     out: list[dict[str, Any]] = []
     for message in messages:
-        blocks = [w for w in (block_to_wire(b) for b in message.content) if w is not None]
+        content = message.content
+        if _bound_elsewhere(message, model):
+            content = [b for b in content if not isinstance(b, ThinkingBlock | RedactedThinkingBlock)]
+        blocks = [w for w in (block_to_wire(b) for b in content) if w is not None]
         if out and out[-1]["role"] == message.role:
             out[-1]["content"].extend(blocks)
         else:
@@ -209,7 +218,7 @@ def _thinking_must_be_off(request: ProviderRequest, wire_messages: list[dict[str
     if kind != "adaptive":
         return True
     last = next((m for m in reversed(request.messages) if m.role == "assistant"), None)
-    return last is not None and last.provider != ORIGIN
+    return last is not None and (last.provider != ORIGIN or _bound_elsewhere(last, request.model))
 
 
 def _mark_cache(block: dict[str, Any]) -> None:
@@ -220,7 +229,7 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     """The keyword arguments of ``messages.create`` for a neutral request (pure; unit-tested)."""
     declares_tools = bool(request.tools) or "web_search" in request.server_tools
     history = prepare_history(request.messages, declares_tools=declares_tools)
-    messages = to_wire_messages(history)
+    messages = to_wire_messages(history, request.model)
     params: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens, "messages": messages}
     breakpoints = 0
     if request.system.strip():
@@ -237,6 +246,8 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
         params["tools"] = tools
         if request.tool_choice == "none":
             params["tool_choice"] = {"type": "none"}
+        elif request.tool_choice == "any" and request.forced_tool_use:
+            params["tool_choice"] = {"type": "any"}
     # Cache the conversation prefix: the last user message (this request) and the one before
     # it (the previous request's breakpoint, so this request reads what that one wrote).
     user_messages = [w for w in messages if w["role"] == "user" and w["content"]]
@@ -244,8 +255,11 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
         _mark_cache(wire["content"][-1])
     for key, value in request.wire_options.items():
         params[key] = copy.deepcopy(value)
-    if _thinking_must_be_off(request, messages):
-        params["thinking"] = {"type": "disabled"}
+    if _thinking_must_be_off(request, messages) and request.thinking_off is not None:
+        # A model whose thinking cannot be turned off continues without it instead.
+        params["thinking"] = copy.deepcopy(request.thinking_off)
+        if request.thinking_off.get("type") == "disabled":
+            params.pop("output_config", None)
     return params
 
 

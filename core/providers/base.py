@@ -76,6 +76,13 @@ class ProviderRequest:
     # "auto" (default) or "none": the final summary request forbids tool calls but must still
     # declare the tools, because the history contains tool_use blocks.
     tool_choice: str = "auto"
+    # Anthropic: the ``thinking`` field that turns thinking off for this model (disabled or
+    # between_tools), or None where it cannot be turned off (Opus 5.5, Fable 5.x).
+    thinking_off: dict[str, Any] | None = field(default_factory=lambda: {"type": "disabled"})
+    # Whether the model accepts a forced tool_choice (any / tool).
+    forced_tool_use: bool = True
+    # OpenAI ``prompt_cache_key``: one per session, so its requests land on the same cache.
+    cache_key: str | None = None
 
 
 # ---- stream events (provider -> agent) ----------------------------------------------------

@@ -175,6 +175,9 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     }
     if request.system.strip():
         params["instructions"] = request.system
+    if request.cache_key:
+        # Requests of one session share a key, so they reach the same prompt cache.
+        params["prompt_cache_key"] = request.cache_key
     tools: list[dict[str, Any]] = [
         {
             "type": "function",

@@ -23,7 +23,6 @@ from stoa.core.models import (
     ModelInfo,
     UnknownModelError,
     UnsupportedEffortError,
-    resolve_model,
     validate_effort,
 )
 from stoa.core.sessions import records as rec
@@ -406,6 +405,7 @@ def _recorder(
 
 def _attach(runtime: Runtime, handle: SessionHandle) -> None:
     runtime.agent.observer = handle.recorder
+    runtime.agent.cache_key = handle.session_id
     runtime.session = handle
 
 
@@ -418,7 +418,7 @@ def _restore_model(runtime: Runtime, info: SessionInfo) -> list[str]:
             _set_effort(agent, info.effort)
         return []
     try:
-        model: ModelInfo = resolve_model(info.model, info.provider)
+        model: ModelInfo = runtime.catalog.resolve(info.model, info.provider, network=False)
     except UnknownModelError:
         return [
             f"this session used {info.model} ({info.provider}), which this Stoa does not know; "

@@ -35,10 +35,10 @@ def fallback_title(prompt: str) -> str:
 
 
 def cheapest_sibling(model: ModelInfo) -> ModelInfo | None:
-    """The lowest-priced registry model of the same provider, or None for unpriced models."""
+    """The lowest-priced current (not legacy) model of the same provider, or None for unpriced models."""
     if model.prices is None:
         return None
-    priced = [m for m in models_for(model.provider) if m.prices is not None]
+    priced = [m for m in models_for(model.provider) if m.prices is not None and not m.legacy]
     if not priced:
         return None
     return min(priced, key=lambda m: (m.prices.input + m.prices.output if m.prices else 0.0, m.id))

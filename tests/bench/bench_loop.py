@@ -74,7 +74,7 @@ async def _loop_once(server: FakeServer, workspace: Path, iterations: int) -> tu
     timed = _TimedPool(pool)
     agent = Agent(
         provider_for=timed,  # type: ignore[arg-type]
-        model=resolve_model("sonnet"),
+        model=resolve_model("claude-sonnet-4-6"),
         tools=default_registry(),
         workspace=config.workspace,
         system_prompt="bench",

@@ -37,7 +37,10 @@ item it matches and the server renders it for the endpoint hit (``/v1/messages``
   body field (e.g. {"model": "claude-haiku-4-5"}).
 
 Server (``server.py``): ``FakeServer(host, port=0, *, default_reply=None, instant=False,
-loop_script=False, api_key=None, chat_reasoning_field="reasoning_content", models=None)``;
+loop_script=False, api_key=None, chat_reasoning_field="reasoning_content", models=None,
+enforce_rules=True)``; ``models`` holds ids or ``ModelSpec``s (``rules.py``): each model request
+is checked against its model's rules first (a 400 / 404 body as the real API sends, recorded in
+``RecordedRequest.rejection``, no script item used);
 ``start()/stop()``, sync and async context manager; ``base_url``, ``openai_base_url``;
 ``script(*items)``, ``add_rule(item, match)`` (standing answer, never consumed), ``pending``,
 ``clear()``, ``assert_script_consumed()``; ``requests``, ``model_requests(format=None)``,
@@ -63,6 +66,7 @@ from tests.fake_server.protocol import (
     check_chat,
     check_responses,
 )
+from tests.fake_server.rules import KNOWN_SPECS, ModelSpec
 from tests.fake_server.script import (
     Fault,
     Raw,
@@ -82,8 +86,10 @@ from tests.fake_server.server import FakeServer, RecordedRequest
 from tests.fake_server.tokens import encrypted_reasoning, thinking_signature
 
 __all__ = [
+    "KNOWN_SPECS",
     "FakeServer",
     "Fault",
+    "ModelSpec",
     "Raw",
     "RecordedRequest",
     "Reply",

@@ -22,12 +22,14 @@ import json
 import threading
 import time
 import traceback
+import urllib.parse
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from tests.fake_server import views
+from tests.fake_server import rules, views
+from tests.fake_server.rules import DEFAULT_MODELS, ModelSpec, Rejection, spec_for
 from tests.fake_server.script import (
     STATUS_FAULTS,
     Fault,
@@ -43,17 +45,6 @@ MODEL_ENDPOINTS = {
     "/v1/responses": "responses",
     "/v1/chat/completions": "chat",
 }
-
-DEFAULT_MODELS = [
-    "claude-sonnet-4-6",
-    "claude-opus-4-7",
-    "claude-haiku-4-5",
-    "gpt-5.5",
-    "gpt-5.4",
-    "gpt-5.4-mini",
-    "qwen3:8b",
-    "llama3.2:latest",
-]
 
 _REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -77,6 +68,8 @@ class RecordedRequest:
     # What answered it: the Reply / Fault, or None (script exhausted, or not a model request).
     answer: ScriptItem | None = None
     index: int = 0
+    # The error body sent when the named model's rules refused the request (rules.py).
+    rejection: dict[str, Any] | None = None
 
     @property
     def json(self) -> Any:
@@ -208,7 +201,8 @@ class FakeServer:
         loop_script: bool = False,
         api_key: str | None = None,
         chat_reasoning_field: str = "reasoning_content",
-        models: list[str] | None = None,
+        models: list[str | ModelSpec] | None = None,
+        enforce_rules: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -220,7 +214,12 @@ class FakeServer:
         self.loop_script = loop_script
         # When set, requests must carry this key (x-api-key or Bearer), else a 401.
         self.api_key = api_key
-        self.models: list[str] = list(models or DEFAULT_MODELS)
+        # The models it lists and serves: ids (known ones get their real rules) or ModelSpecs.
+        self.models: list[str | ModelSpec] = list(models or DEFAULT_MODELS)
+        # Reject what the named model's API would reject (rules.py); 404 for unlisted models.
+        self.enforce_rules = enforce_rules
+        # The largest page GET /v1/models (Anthropic) returns, whatever the limit asked.
+        self.max_page = 1000
         self.ollama_context_length = 32768
         self.requests: list[RecordedRequest] = []
         # Exceptions raised while answering (server bugs, unrenderable scripts); the test
@@ -531,6 +530,14 @@ class FakeServer:
             status, payload = wire.error("bad_request", "The request body is not a JSON object.")
             await self._send_json(conn, status, payload)
             return True
+        if self.enforce_rules:
+            try:
+                rules.check_request(fmt, self.specs(), body)
+            except Rejection as rejection:
+                request.rejection = rejection.body
+                self._record(request)
+                await self._send_json(conn, rejection.status, rejection.body)
+                return True
         item = self._take(request)
         request.answer = item
         self._record(request)
@@ -709,28 +716,39 @@ class FakeServer:
 
     # ---- informational endpoints ----------------------------------------------------------
 
+    def specs(self) -> dict[str, ModelSpec]:
+        """The listed models with their rules, by id."""
+        out: dict[str, ModelSpec] = {}
+        for model in self.models:
+            spec = spec_for(model)
+            out[spec.id] = spec
+        return out
+
     def _info_endpoint(self, request: RecordedRequest) -> tuple[int, Any]:
         path = request.path
         if request.method == "GET" and path in ("/", "/health"):
             return 200, {"status": "ok"}
+        specs = self.specs()
         if request.method == "GET" and path == "/v1/models":
             if request.header("anthropic-version"):
-                data = [self._anthropic_model(m) for m in self.models]
-                return 200, {"data": data, "has_more": False,
-                             "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
-            return 200, {"object": "list", "data": [self._openai_model(m) for m in self.models]}
+                query = dict(urllib.parse.parse_qsl(request.query))
+                return 200, rules.anthropic_page(list(specs.values()), query, self.max_page)
+            # OpenAI's list (and a local server's) never holds Claude models.
+            listed = [s.openai_info() for s in specs.values() if s.provider != "anthropic"]
+            return 200, {"object": "list", "data": listed}
         if request.method == "GET" and path.startswith("/v1/models/"):
-            model = path.removeprefix("/v1/models/")
-            if model not in self.models:
+            model = urllib.parse.unquote(path.removeprefix("/v1/models/"))
+            if model not in specs:
                 wire = self._wires["anthropic" if request.header("anthropic-version") else "chat"]
                 return wire.error("not_found", f"model: {model}")
             if request.header("anthropic-version"):
-                return 200, self._anthropic_model(model)
-            return 200, self._openai_model(model)
+                return 200, specs[model].anthropic_info()
+            return 200, specs[model].openai_info()
         if request.method == "POST" and path == "/v1/messages/count_tokens":
             return 200, {"input_tokens": max(1, len(request.raw_body) // 4)}
         if request.method == "GET" and path == "/api/tags":
-            return 200, {"models": [self._ollama_model(m) for m in self.models]}
+            # Ollama serves local models only.
+            return 200, {"models": [self._ollama_model(m) for m, spec in specs.items() if spec.provider == "local"]}
         if request.method == "POST" and path == "/api/show":
             return 200, {
                 "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
@@ -741,14 +759,6 @@ class FakeServer:
         if path in MODEL_ENDPOINTS:
             return 405, {"error": {"message": f"use POST for {path}", "type": "invalid_request_error"}}
         return 404, {"error": {"message": f"fake server: no endpoint {request.method} {path}", "type": "not_found"}}
-
-    @staticmethod
-    def _anthropic_model(model: str) -> dict[str, Any]:
-        return {"type": "model", "id": model, "display_name": model, "created_at": "2025-01-01T00:00:00Z"}
-
-    @staticmethod
-    def _openai_model(model: str) -> dict[str, Any]:
-        return {"id": model, "object": "model", "created": 1735689600, "owned_by": "fake"}
 
     @staticmethod
     def _ollama_model(model: str) -> dict[str, Any]:

@@ -322,7 +322,7 @@ async def test_rate_limit_retry_after_is_honoured_by_sdk_retries(fake_server: Fa
     fake_server.script(fault("rate_limit", retry_after=0.01), reply(text="after retry"))
     client = anthropic_client(fake_server, max_retries=1)
     started = time.monotonic()
-    async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+    async with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
         message = await stream.get_final_message()
     assert message.content[0].text == "after retry"
     assert time.monotonic() - started < 5  # the SDK slept ~10 ms, not its default backoff
@@ -377,7 +377,7 @@ async def test_stall_times_out_a_client_with_a_read_timeout(fake_server: FakeSer
     client = anthropic_client(fake_server, timeout=httpx2.Timeout(0.2))
     started = time.monotonic()
     with pytest.raises((anthropic.APITimeoutError, httpx2.ReadTimeout)):
-        async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+        async with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
             await stream.get_final_message()
     assert time.monotonic() - started < 1.5
 
@@ -414,7 +414,7 @@ async def test_instant_and_delayed_streaming(fake_server: FakeServer) -> None:
     fake_server.script(reply(text=big, chunk_size=4))
     client = anthropic_client(fake_server)
     deltas = 0
-    async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+    async with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
         async for event in stream:
             deltas += event.type == "text"
         assert (await stream.get_final_message()).content[0].text == big
@@ -438,7 +438,7 @@ async def test_client_cancel_mid_stream_leaves_server_healthy(fake_server: FakeS
     client = anthropic_client(fake_server)
 
     async def consume() -> None:
-        async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+        async with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
             async for _ in stream:
                 pass
 
@@ -454,7 +454,7 @@ async def test_client_cancel_mid_stream_leaves_server_healthy(fake_server: FakeS
 def test_sync_clients_work_too(fake_server: FakeServer) -> None:
     fake_server.script(reply(text="sync anthropic"), reply(text="sync openai"))
     client = anthropic.Anthropic(base_url=fake_server.base_url, api_key="k", max_retries=0)
-    with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+    with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
         assert stream.get_final_message().content[0].text == "sync anthropic"
     oclient = openai.OpenAI(base_url=fake_server.openai_base_url, api_key="k", max_retries=0)
     with oclient.responses.stream(model="gpt-5.5", input="x") as rstream:
@@ -468,7 +468,7 @@ async def test_api_key_enforcement(fake_server: FakeServer) -> None:
     with pytest.raises(anthropic.AuthenticationError):
         await anthropic_final(fake_server)
     client = anthropic_client(fake_server, api_key="right")
-    async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+    async with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
         assert (await stream.get_final_message()).content[0].text == "ok"
 
 
@@ -476,7 +476,7 @@ async def test_hang_before_headers_times_out_then_answers(fake_server: FakeServe
     fake_server.script(fault("hang", seconds=2.0), fault("hang", seconds=0.05, reply=reply(text="late")))
     client = anthropic_client(fake_server, timeout=httpx2.Timeout(0.2))
     with pytest.raises(anthropic.APITimeoutError):
-        async with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+        async with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
             await stream.get_final_message()
     assert (await anthropic_final(fake_server)).content[0].text == "late"
 
@@ -558,7 +558,7 @@ async def test_faults_on_non_streaming_requests(fake_server: FakeServer) -> None
     client = anthropic_client(fake_server)
 
     async def create() -> anthropic.types.Message:
-        return await client.messages.create(model="m", max_tokens=5, messages=USER_HI)
+        return await client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI)
 
     with pytest.raises(json.JSONDecodeError):
         await create()
@@ -573,7 +573,7 @@ def test_loop_script_and_unknown_paths(fake_server: FakeServer) -> None:
     fake_server.loop_script = True
     fake_server.script(reply(text="one"), reply(text="two"))
     client = anthropic.Anthropic(base_url=fake_server.base_url, api_key="k", max_retries=0)
-    texts = [client.messages.create(model="m", max_tokens=5, messages=USER_HI).content[0].text for _ in range(3)]
+    texts = [client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI).content[0].text for _ in range(3)]
     assert texts == ["one", "two", "one"]
     assert len(fake_server.pending) == 2
     broken = openai.OpenAI(base_url=fake_server.base_url, api_key="k", max_retries=0)  # forgot the /v1
@@ -587,7 +587,7 @@ TOOLS = [{"name": "read_file", "description": "d", "input_schema": {"type": "obj
 
 
 def anthropic_body(messages: list[dict[str, Any]], tools: list[Any] | None = TOOLS) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": "m", "max_tokens": 5, "messages": messages}
+    body: dict[str, Any] = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": messages}
     if tools is not None:
         body["tools"] = tools
     return body
@@ -762,7 +762,7 @@ def test_server_checks_every_recorded_request() -> None:
         server.script(reply(text="a"))
         client = anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
         bad = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
-        client.messages.create(model="m", max_tokens=5, messages=bad)
+        client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=bad)
         with pytest.raises(AssertionError, match="two consecutive user messages"):
             server.assert_protocol_valid()
         server.clear()  # so the autouse check after this test passes
@@ -772,7 +772,7 @@ def test_server_checks_every_recorded_request() -> None:
 def test_protocol_invalid_ok_marker_skips_the_autouse_check(fake_server: FakeServer) -> None:
     fake_server.script(reply(text="a"))
     client = anthropic.Anthropic(base_url=fake_server.base_url, api_key="k", max_retries=0)
-    client.messages.create(model="m", max_tokens=5, messages=[{"role": "assistant", "content": "first"}])
+    client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "assistant", "content": "first"}])
     assert fake_server.last_request.body["messages"][0]["role"] == "assistant"
 
 
@@ -844,11 +844,11 @@ def test_standalone_process_serves_a_scenario(tmp_path: Path) -> None:
         assert "listening on http://127.0.0.1:" in line, line + (proc.stderr.read() if proc.poll() else "")
         url = line.strip().rsplit(" ", 1)[-1]
         client = anthropic.Anthropic(base_url=url, api_key="k", max_retries=0)
-        title = client.messages.create(model="m", max_tokens=5, messages=USER_HI).content[0].text
+        title = client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI).content[0].text
         assert title == "Fake session title"  # non-streaming side calls leave the script alone
         texts = []
         for _ in range(2):
-            with client.messages.stream(model="m", max_tokens=5, messages=USER_HI) as stream:
+            with client.messages.stream(model="claude-haiku-4-5", max_tokens=5, messages=USER_HI) as stream:
                 texts.append(stream.get_final_message().content[0].text)
         assert texts == ["from the scenario", "looping default"]
     finally:
@@ -865,7 +865,7 @@ BAD = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
 def test_sends_junk(fake_server):
     fake_server.script(reply(text="a"))
     anthropic.Anthropic(base_url=fake_server.base_url, api_key="k", max_retries=0).messages.create(
-        model="m", max_tokens=5, messages=BAD)
+        model="claude-haiku-4-5", max_tokens=5, messages=BAD)
 """
 
 

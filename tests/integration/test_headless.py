@@ -72,9 +72,9 @@ def test_json_output(stoa_env: dict[str, str], fake_server: FakeServer, workspac
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["success"] is True and data["response"] == "Done."
-    assert data["model"] == "claude-sonnet-4-6"
+    assert data["model"] == "claude-sonnet-5-5"  # the default: the current Sonnet
     assert data["usage"]["input_tokens"] == 1200 and data["usage"]["cache_read_tokens"] == 800
-    assert data["cost_usd"] == pytest.approx((1200 * 3 + 30 * 15 + 800 * 0.3) / 1e6, abs=1e-6)
+    assert data["cost_usd"] == pytest.approx((1200 * 2 + 30 * 10 + 800 * 0.1) / 1e6, abs=1e-6)
     assert "session_id" in data
 
 
@@ -107,8 +107,9 @@ def test_dash_reads_the_prompt_from_stdin(stoa_env: dict[str, str], fake_server:
     ("args", "needle"),
     [
         (["-p", "   "], "empty prompt"),
-        (["-m", "gpt-2", "-p", "hi"], "Supported models"),
-        (["-m", "haiku", "-e", "xhigh", "-p", "hi"], "valid levels"),
+        (["-m", "gpt-2", "-p", "hi"], "model list does not offer it. Available: gpt-6.2-sol"),
+        (["-m", "claude-haiku-4-5", "-e", "xhigh", "-p", "hi"], "valid levels"),
+        (["-m", "opus", "-e", "off", "-p", "hi"], "cannot be turned off); valid levels: low, medium, high, xhigh, max"),
         (["--provider", "nonsense", "-p", "hi"], "unknown provider"),
         (["--mode", "yolo", "-p", "hi"], "invalid choice"),
         (["--max-tokens", "0", "-p", "hi"], "positive"),

@@ -149,7 +149,7 @@ async def test_anthropic_thinking_signature_comes_back_unchanged(
         reply(thinking=thought, redacted_thinking="opaque-bytes", text="Done."), reply(text="Again.")
     )
     provider = providers["anthropic"]
-    model = resolve_model("sonnet")
+    model = resolve_model("claude-sonnet-4-6")
     wire, max_tokens = effort_wire_options(model, "high", 4000)
     first = request_for([user_text("think")], wire_options=wire, max_tokens=max_tokens)
     events, done = await collect(provider, first)
@@ -483,7 +483,9 @@ async def test_list_models_and_check_connection(
     fake_server: FakeServer, providers: dict[str, Provider], fmt: str
 ) -> None:
     models = await providers[fmt].list_models()
-    assert "claude-sonnet-4-6" in models and "qwen3:8b" in models
+    # Anthropic's list holds only Claude models; the OpenAI-shaped lists everything else served.
+    assert ("claude-sonnet-5-5" in models) == (fmt == "anthropic")
+    assert ("qwen3:8b" in models) == (fmt != "anthropic")
     ok, latency, message = await check_connection(providers[fmt], MODEL_FOR[fmt])
     assert ok and latency >= 0 and providers[fmt].name in message
 
@@ -513,7 +515,7 @@ async def test_pool_streams_through_the_configured_endpoints(tmp_path: Path, fak
     try:
         fake_server.script(reply(text="from claude"), reply(text="from gpt"), reply(text="from lm studio"))
         for model, expected in (
-            (resolve_model("sonnet"), "from claude"),
+            (resolve_model("claude-sonnet-4-6"), "from claude"),
             (resolve_model("gpt"), "from gpt"),
             (compatible_model("qwen3:8b", "lmstudio"), "from lm studio"),
         ):
@@ -553,10 +555,10 @@ async def test_conversation_moves_between_providers_and_back(
     history: list[Message] = [user_text("read a, b and c")]
     image = ImageBlock(media_type="image/png", data=PNG)
     steps = [
-        ("anthropic", "claude-sonnet-4-6", resolve_model("sonnet")),
+        ("anthropic", "claude-sonnet-4-6", resolve_model("claude-sonnet-4-6")),
         ("responses", "gpt-5.5", resolve_model("gpt")),
         ("chat", "qwen3:8b", None),
-        ("anthropic", "claude-sonnet-4-6", resolve_model("sonnet")),
+        ("anthropic", "claude-sonnet-4-6", resolve_model("claude-sonnet-4-6")),
     ]
     for fmt, model_id, model in steps:
         wire: dict[str, Any] = {}

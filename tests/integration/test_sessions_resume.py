@@ -66,7 +66,7 @@ async def run(runtime: Runtime, prompt: str) -> list[ev.Event]:
 
 async def first_session(env: Env) -> tuple[str, list[Message]]:
     """One process: a tool turn and a plain turn, then quit."""
-    runtime = env.runtime(Choices(model="opus", effort="low", mode="ask"))
+    runtime = env.runtime(Choices(model="claude-opus-4-7", effort="low", mode="ask"))
     handle = await open_session(runtime, titles=False)
     env.server.script(
         reply(text="Let me look.", thinking="Read the file first.", tool_calls=[tool_call("read_file", {"path": "a.txt"})],
@@ -86,7 +86,7 @@ async def test_resume_restores_history_model_mode_costs_and_records(env: Env) ->
     first_ledger_total: Any = None
 
     runtime = env.runtime()  # a new process with default choices
-    assert runtime.agent.model.id == "claude-sonnet-4-6"
+    assert runtime.agent.model.id == "claude-sonnet-5-5"
     handle = await open_session(runtime, resume=session_id[:6], titles=False)
     try:
         agent = runtime.agent
@@ -135,7 +135,7 @@ async def test_resume_restores_history_model_mode_costs_and_records(env: Env) ->
 
 async def test_command_line_choices_win_over_the_saved_ones(env: Env) -> None:
     session_id, _ = await first_session(env)
-    runtime = env.runtime(Choices(model="haiku", mode="plan"))
+    runtime = env.runtime(Choices(model="claude-haiku-4-5", mode="plan"))
     await open_session(runtime, resume=session_id, titles=False)
     try:
         assert runtime.agent.model.id == "claude-haiku-4-5"
@@ -357,18 +357,18 @@ async def test_model_title_is_saved_after_the_first_exchange(env: Env) -> None:
     runtime = env.runtime()
     handle = await open_session(runtime)
     env.server.script(
-        reply(text="Sure, profiling now.", match={"model": "claude-sonnet-4-6"}),
-        reply(text="Profile slow tests", match={"model": "claude-haiku-4-5"}),
+        reply(text="Sure, profiling now.", match={"model": "claude-sonnet-5-5"}),
+        reply(text="Profile slow tests", match={"model": "claude-haiku-5-5"}),
     )
     await run(runtime, "why are the tests slow?")
     await close_session(runtime)
     assert handle.title == "Profile slow tests"
-    assert "claude-haiku-4-5" in runtime.agent.ledger.by_model
+    assert "claude-haiku-5-5" in runtime.agent.ledger.by_model
     store = await SessionStore.open(runtime.config.paths.database)
     try:
         info = await store.get(handle.session_id)
         assert info is not None and (info.title, info.title_source) == ("Profile slow tests", "model")
-        assert "claude-haiku-4-5" in info.ledger
+        assert "claude-haiku-5-5" in info.ledger
     finally:
         await store.aclose()
     assert "stoa -r " + handle.session_id[:8] in handle.quit_summary(runtime.agent.ledger)

@@ -26,7 +26,7 @@ def pool_for(server: FakeServer, tmp_path: Path) -> ProviderPool:
     return ProviderPool(load_config(tmp_path, env=env))
 
 
-@pytest.mark.parametrize(("model_id", "cheap_id", "fmt"), [("opus", "claude-haiku-4-5", "anthropic"), ("gpt-5.5", "gpt-5.4-mini", "responses")])
+@pytest.mark.parametrize(("model_id", "cheap_id", "fmt"), [("opus", "claude-haiku-5-5", "anthropic"), ("gpt-5.5", "gpt-6-luna", "responses")])
 async def test_the_title_call_goes_to_the_cheapest_sibling_and_is_charged(
     fake_server: FakeServer, tmp_path: Path, model_id: str, cheap_id: str, fmt: str
 ) -> None:
@@ -46,7 +46,7 @@ async def test_the_title_call_goes_to_the_cheapest_sibling_and_is_charged(
 
 
 async def test_no_key_means_no_call(fake_server: FakeServer, tmp_path: Path) -> None:
-    model = find_model("sonnet")
+    model = find_model("claude-sonnet-4-6")
     titler = make_titler(lambda: model, pool_for(fake_server, tmp_path), lambda p: False)  # type: ignore[arg-type,return-value]
     assert await titler("x", "y") is None
     assert fake_server.model_requests() == []
@@ -54,7 +54,7 @@ async def test_no_key_means_no_call(fake_server: FakeServer, tmp_path: Path) -> 
 
 async def test_a_failing_title_call_gives_none(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.script(fault("bad_request"))
-    haiku = find_model("haiku")
+    haiku = find_model("claude-haiku-4-5")
     assert haiku is not None
     provider = pool_for(fake_server, tmp_path)(haiku)
     assert await generate_title(provider, haiku, "x", "y") == (None, None)
@@ -62,7 +62,7 @@ async def test_a_failing_title_call_gives_none(fake_server: FakeServer, tmp_path
 
 async def test_a_stalled_title_call_times_out(fake_server: FakeServer, tmp_path: Path) -> None:
     fake_server.script(fault("stall", seconds=5))
-    haiku = find_model("haiku")
+    haiku = find_model("claude-haiku-4-5")
     assert haiku is not None
     provider = pool_for(fake_server, tmp_path)(haiku)
     assert await generate_title(provider, haiku, "x", "y", limit=0.5) == (None, None)

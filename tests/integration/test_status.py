@@ -93,7 +93,7 @@ async def test_no_key_at_all_explains_how_to_start(tmp_path: Path) -> None:
 
 async def test_status_shows_session_and_providers(tmp_path: Path, stoa_env: dict[str, str], fake_server: FakeServer) -> None:
     config = config_for(tmp_path, stoa_env)
-    runtime = build_runtime(config, Choices(model="haiku", effort="low"))
+    runtime = build_runtime(config, Choices(model="claude-haiku-4-5", effort="low"))
     try:
         text, ok = await status_report(runtime)
     finally:

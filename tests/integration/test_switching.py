@@ -70,13 +70,16 @@ def new_requests(server: FakeServer, seen: int) -> list[Any]:
     return server.model_requests()[seen:]
 
 
-def assert_anthropic_adaptive(body: dict[str, Any], effort: str) -> None:
+SUMMARIZED = ("claude-opus-4-7", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-fable-5-2")
+
+
+def assert_anthropic_adaptive(body: dict[str, Any], effort: str, off: str = "disabled") -> None:
     if effort == "off":
-        assert body["thinking"] == {"type": "disabled"}
+        assert body["thinking"] == {"type": off}
         assert "output_config" not in body
     else:
-        # Opus 4.7 would omit the thinking text unless asked for a summary.
-        display = {"display": "summarized"} if body["model"] == "claude-opus-4-7" else {}
+        # Opus 4.7 and the 5.x models would omit the thinking text unless asked for a summary.
+        display = {"display": "summarized"} if body["model"] in SUMMARIZED else {}
         assert body["thinking"] == {"type": "adaptive", **display}
         assert body["output_config"] == {"effort": effort}
     assert "reasoning" not in body
@@ -104,7 +107,7 @@ def assert_chat_plain(body: dict[str, Any]) -> None:
 
 async def test_one_conversation_across_three_providers_and_back(tmp_path: Path, fake_server: FakeServer) -> None:
     config = make_config(tmp_path, fake_server)
-    agent = make_agent(config, fake_server, model="sonnet", effort="high")
+    agent = make_agent(config, fake_server, model="claude-sonnet-4-6", effort="high")
     seen = 0
 
     # 1. Claude Sonnet, adaptive thinking at "high": thinks, reads a file, answers.
@@ -171,7 +174,7 @@ async def test_one_conversation_across_three_providers_and_back(tmp_path: Path, 
     assert sum(len(m.get("tool_calls") or []) for m in messages if m.get("role") == "assistant") == 2
 
     # 5. Back to Claude: Haiku with budget thinking at "medium" (older style), then Opus at max.
-    result = switch_model(agent, "haiku", "medium")
+    result = switch_model(agent, "claude-haiku-4-5", "medium")
     assert result.divider == "switched to claude-haiku-4-5 (medium)"
     fake_server.script(reply(thinking="All three agree.", text="Everyone says 1234."))
     await run(agent, "Summarise what everyone said.")
@@ -184,7 +187,7 @@ async def test_one_conversation_across_three_providers_and_back(tmp_path: Path, 
     tool_results = [b for m in anthropic_messages if isinstance(m["content"], list) for b in m["content"] if b["type"] == "tool_result"]
     assert len(tool_uses) == len(tool_results) == 3  # Claude's, GPT's and the local model's calls
 
-    switch_model(agent, "opus", "max")
+    switch_model(agent, "claude-opus-4-7", "max")
     fake_server.script(reply(text="Final word: 1234."))
     await run(agent, "Final word?")
     (request,) = new_requests(fake_server, seen)
@@ -201,11 +204,18 @@ async def test_one_conversation_across_three_providers_and_back(tmp_path: Path, 
 @pytest.mark.parametrize(
     ("model", "effort", "check"),
     [
-        ("opus", "off", lambda b: assert_anthropic_adaptive(b, "off")),
-        ("opus", "xhigh", lambda b: assert_anthropic_adaptive(b, "xhigh")),
-        ("sonnet", "low", lambda b: assert_anthropic_adaptive(b, "low")),
-        ("haiku", "off", lambda b: b["thinking"] == {"type": "disabled"} or pytest.fail(str(b["thinking"]))),
-        ("haiku", "max", lambda b: assert_anthropic_budget(b, 32_000)),
+        ("claude-opus-4-7", "off", lambda b: assert_anthropic_adaptive(b, "off")),
+        ("claude-opus-4-7", "xhigh", lambda b: assert_anthropic_adaptive(b, "xhigh")),
+        ("claude-sonnet-4-6", "low", lambda b: assert_anthropic_adaptive(b, "low")),
+        ("claude-haiku-4-5", "off", lambda b: b["thinking"] == {"type": "disabled"} or pytest.fail(str(b["thinking"]))),
+        ("claude-haiku-4-5", "max", lambda b: assert_anthropic_budget(b, 32_000)),
+        ("opus", "low", lambda b: assert_anthropic_adaptive(b, "low")),
+        ("fable", "max", lambda b: assert_anthropic_adaptive(b, "max")),
+        ("sonnet", "off", lambda b: assert_anthropic_adaptive(b, "off", off="between_tools")),
+        ("haiku", "off", lambda b: assert_anthropic_adaptive(b, "off")),
+        ("gpt", "off", lambda b: assert_responses(b, "off", floor="low")),
+        ("astra", "max", lambda b: assert_responses(b, "max")),
+        ("luna", "off", lambda b: assert_responses(b, "off", floor="none")),
         ("gpt-5.5", "xhigh", lambda b: assert_responses(b, "xhigh")),
         ("gpt-5.4-mini", "low", lambda b: assert_responses(b, "low")),
         ("codex", "off", lambda b: assert_responses(b, "off", floor="low")),
@@ -215,7 +225,7 @@ async def test_each_effort_reaches_the_wire(
     tmp_path: Path, fake_server: FakeServer, model: str, effort: str, check: Any
 ) -> None:
     config = make_config(tmp_path, fake_server)
-    agent = make_agent(config, fake_server, model="sonnet")
+    agent = make_agent(config, fake_server, model="claude-sonnet-4-6")
     switch_model(agent, model, effort)
     fake_server.script(reply(text="ok"))
     await run(agent, "hi")
@@ -228,12 +238,12 @@ async def test_switch_to_a_smaller_window_is_refused_and_the_conversation_goes_o
     tmp_path: Path, fake_server: FakeServer
 ) -> None:
     config = make_config(tmp_path, fake_server)
-    agent = make_agent(config, fake_server, model="opus", effort="low")
+    agent = make_agent(config, fake_server, model="claude-opus-4-7", effort="low")
     fake_server.script(reply(text="A long conversation so far.", input_tokens=240_000, output_tokens=500))
     await run(agent, "Here is a huge document.")
     assert agent.last_context_tokens == 240_500
     with pytest.raises(ContextTooLargeError) as info:
-        switch_model(agent, "haiku")
+        switch_model(agent, "claude-haiku-4-5")
     assert "240,500" in str(info.value) and "200,000" in str(info.value)
     assert agent.model.id == "claude-opus-4-7"
     fake_server.script(reply(text="Still here."))
@@ -252,7 +262,7 @@ async def test_a_dead_local_server_fails_clearly_and_the_conversation_survives(
     tmp_path: Path, fake_server: FakeServer
 ) -> None:
     config = make_config(tmp_path, fake_server)
-    agent = make_agent(config, fake_server, compatible_url=_dead_url(), model="sonnet", effort="low")
+    agent = make_agent(config, fake_server, compatible_url=_dead_url(), model="claude-sonnet-4-6", effort="low")
     fake_server.script(reply(text="Hello from Claude."))
     await run(agent, "Hi Claude.")
     switch_model(agent, "ollama/qwen3:8b")

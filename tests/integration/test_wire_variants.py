@@ -879,7 +879,7 @@ def test_claude_tool_loop_with_parallel_calls_thinking_and_redacted_thinking(
               tool_calls=[tool_call("list_directory", {"path": "."})]),
         reply(text="a says AAA, b says BBB."),
     )
-    data = run_json(["-m", "sonnet", "-e", "high", "-p", "compare a and b"], stoa_env, workspace)
+    data = run_json(["-m", "claude-sonnet-4-6", "-e", "high", "-p", "compare a and b"], stoa_env, workspace)
     assert data["response"] == "a says AAA, b says BBB."
     first, second, third = check_all(fake_server)
     for body in (first.json, second.json, third.json):
@@ -953,7 +953,7 @@ def test_claude_then_gpt_then_claude_through_resume(
               tool_calls=[tool_call("read_file", {"path": "a.txt"}, id="toolu_01ABC")]),
         reply(text="a.txt holds AAA."),
     )
-    first = run_json(["-m", "sonnet", "-e", "high", "-p", "read a.txt"], stoa_env, workspace)
+    first = run_json(["-m", "claude-sonnet-4-6", "-e", "high", "-p", "read a.txt"], stoa_env, workspace)
     session = first["session_id"]
     seen = len(fake_server.model_requests())
 
@@ -983,7 +983,8 @@ def test_claude_then_gpt_then_claude_through_resume(
         reply(thinking="Back on Claude.", tool_calls=[tool_call("read_file", {"path": "a.txt"})]),
         reply(text="Both read."),
     )
-    third = run_json(["-r", session[:8], "-m", "sonnet", "-e", "medium", "-p", "and both?"], stoa_env, workspace)
+    third = run_json(["-r", session[:8], "-m", "claude-sonnet-4-6", "-e", "medium", "-p", "and both?"], stoa_env,
+                     workspace)
     assert third["model"] == "claude-sonnet-4-6" and third["response"] == "Both read."
     claude = fake_server.model_requests()[seen:]
     assert [r.format for r in claude] == ["anthropic", "anthropic"]
@@ -1009,38 +1010,57 @@ CLAUDE_MAX_TOKENS = 32_000
 HAIKU_BUDGETS = {"low": 4_000, "medium": 10_000, "high": 24_000, "max": 32_000}
 
 
+# Thinking cannot be turned off (no "off"): Opus 5.5 and the Fable line.
+ALWAYS_ON = ("claude-fable-5-2", "claude-opus-5-5", "claude-fable-5-1", "claude-fable-5")
+# Thinking is turned off with between_tools (disabled is refused).
+BETWEEN_TOOLS = ("claude-sonnet-5-5",)
+# Models that omit the thinking text unless asked: display "summarized" keeps progress visible.
+SUMMARIZED = (*ALWAYS_ON, "claude-sonnet-5-5", "claude-haiku-5-5", "claude-opus-5", "claude-opus-4-8", "claude-opus-4-7")
+# The OpenAI models that refuse reasoning.effort "none": off is sent as "low".
+OPENAI_LOW_FLOOR = ("gpt-6.2-astra", "gpt-6.2-sol", "gpt-6.1-sol", "gpt-6-astra", "gpt-5.3-codex")
+ALL_LEVELS = ("off", "low", "medium", "high", "xhigh", "max")
+
+
 def expected_anthropic(model: str, effort: str) -> dict[str, Any]:
     if effort == "off":
-        return {"thinking": {"type": "disabled"}, "max_tokens": CLAUDE_MAX_TOKENS}
+        kind = "between_tools" if model in BETWEEN_TOOLS else "disabled"
+        return {"thinking": {"type": kind}, "max_tokens": CLAUDE_MAX_TOKENS}
     if model == "claude-haiku-4-5":
         budget = HAIKU_BUDGETS[effort]
         return {"thinking": {"type": "enabled", "budget_tokens": budget},
                 "max_tokens": max(CLAUDE_MAX_TOKENS, budget + 8_192)}
     thinking: dict[str, Any] = {"type": "adaptive"}
-    if model == "claude-opus-4-7":
-        thinking["display"] = "summarized"  # Opus 4.7 omits the thinking text by default
+    if model in SUMMARIZED:
+        thinking["display"] = "summarized"
     return {"thinking": thinking, "output_config": {"effort": effort}, "max_tokens": CLAUDE_MAX_TOKENS}
 
 
 def expected_openai(model: str, effort: str) -> dict[str, Any]:
     if effort == "off":
         # The lowest effort the model accepts, and no summary.
-        return {"reasoning": {"effort": "low" if model == "gpt-5.3-codex" else "none"}}
+        return {"reasoning": {"effort": "low" if model in OPENAI_LOW_FLOOR else "none"}}
     return {"reasoning": {"effort": effort, "summary": "auto"}}
 
 
-EFFORT_CASES = [
-    ("claude-opus-4-7", e) for e in ("off", "low", "medium", "high", "xhigh", "max")
-] + [
-    ("claude-sonnet-4-6", e) for e in ("off", "low", "medium", "high", "max")
-] + [
-    ("claude-haiku-4-5", e) for e in ("off", "low", "medium", "high", "max")
-] + [
-    (m, e) for m in ("gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.3-codex")
-    for e in ("off", "low", "medium", "high", "xhigh")
-]
-DEFAULT_EFFORTS = {"claude-opus-4-7": "high", "claude-sonnet-4-6": "medium", "claude-haiku-4-5": "off",
-                   "gpt-5.5": "medium", "gpt-5.4": "medium", "gpt-5.4-mini": "medium", "gpt-5.3-codex": "medium"}
+EFFORT_CASES = (
+    [(m, e) for m in ALWAYS_ON for e in ALL_LEVELS[1:]]
+    + [(m, e) for m in ("claude-sonnet-5-5", "claude-haiku-5-5", "claude-opus-5", "claude-sonnet-5",
+                        "claude-opus-4-8", "claude-opus-4-7") for e in ALL_LEVELS]
+    + [("claude-sonnet-4-6", e) for e in ("off", "low", "medium", "high", "max")]
+    + [("claude-haiku-4-5", e) for e in ("off", "low", "medium", "high", "max")]
+    + [(m, e) for m in ("gpt-6.2-astra", "gpt-6.2-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6-astra", "gpt-6-sol")
+       for e in ALL_LEVELS]
+    + [(m, e) for m in ("gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna", "gpt-5.5", "gpt-5.4", "gpt-5.4-mini",
+                        "gpt-5.3-codex") for e in ALL_LEVELS[:-1]]
+)
+DEFAULT_EFFORTS = {
+    "claude-fable-5-2": "high", "claude-opus-5-5": "medium", "claude-sonnet-5-5": "high", "claude-haiku-5-5": "medium",
+    "claude-fable-5-1": "high", "claude-fable-5": "high", "claude-opus-5": "high", "claude-sonnet-5": "high",
+    "claude-opus-4-8": "high", "claude-opus-4-7": "high", "claude-sonnet-4-6": "medium", "claude-haiku-4-5": "off",
+    **{m: "medium" for m in ("gpt-6.2-astra", "gpt-6.2-sol", "gpt-6-luna", "gpt-6.1-sol", "gpt-6-astra", "gpt-6-sol",
+                             "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna", "gpt-5.5", "gpt-5.4", "gpt-5.4-mini",
+                             "gpt-5.3-codex")},
+}
 
 
 def test_the_registry_covers_exactly_these_cases() -> None:
@@ -1128,8 +1148,8 @@ def test_max_tokens_is_raised_above_a_thinking_budget(
     stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
 ) -> None:
     fake_server.script(reply(text="ok"), reply(text="ok"), reply(text="ok"))
-    for args in (["-m", "haiku", "-e", "high", "--max-tokens", "2000"],
-                 ["-m", "haiku", "-e", "low", "--max-tokens", "900000"],
+    for args in (["-m", "claude-haiku-4-5", "-e", "high", "--max-tokens", "2000"],
+                 ["-m", "claude-haiku-4-5", "-e", "low", "--max-tokens", "900000"],
                  ["-m", "opus", "-e", "max", "--max-tokens", "900000"]):
         result = stoa([*args, "-p", "hi"], stoa_env, workspace)
         assert result.returncode == 0, result.stderr
@@ -1260,7 +1280,7 @@ def test_stoa_over_raw_chat_streams(stoa_env: dict[str, str], fake_server: FakeS
     assert "need both" not in json.dumps(second.json)
 
 
-@pytest.mark.parametrize("model", ["sonnet", "gpt-5.5"])
+@pytest.mark.parametrize("model", ["claude-sonnet-4-6", "opus", "fable", "gpt-5.5", "gpt"])
 def test_iteration_limit_summary_request_forbids_tools_but_declares_them(
     model: str, stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
 ) -> None:
@@ -1278,8 +1298,9 @@ def test_iteration_limit_summary_request_forbids_tools_but_declares_them(
     assert len(requests) == 3
     last = requests[-1].json
     if requests[-1].format == "anthropic":
+        # Never a forced choice (any / tool): Opus 5.5 and Fable refuse it (the fake enforces it).
         assert last["tool_choice"] == {"type": "none"} and last["tools"]
-        assert last["thinking"] == {"type": "adaptive"}  # tool_choice none is allowed with thinking
+        assert last["thinking"]["type"] == "adaptive"  # tool_choice none is allowed with thinking
     else:
         assert last["tool_choice"] == "none" and last["tools"]
     for r in requests[:2]:

@@ -23,6 +23,7 @@ from stoa.app.tui import StoaApp
 from stoa.core.config import StoaConfig, load_config
 from stoa.core.providers.detect import detect_ollama
 from tests.fake_server import FakeServer
+from tests.fake_server.rules import spec_for
 from tests.fake_server.script import fault, reply
 from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for, wait_idle
 
@@ -32,7 +33,8 @@ LOCAL_MODELS = ["qwen3:8b", "llama3.2:latest"]
 def with_local_ollama(app: StoaApp, server: FakeServer, *, fixed_address: bool = False) -> StoaApp:
     """Detection finds the fake server's Ollama endpoint. ``fixed_address`` shows it at Ollama's
     default address instead (pictures must not depend on the server's random port)."""
-    server.models = list(LOCAL_MODELS)  # what its /api/tags lists
+    # What its /api/tags lists; the cloud models stay in the Anthropic and OpenAI lists.
+    server.models = [m for m in server.models if spec_for(m).provider != "local"] + list(LOCAL_MODELS)
 
     async def probe() -> list[Any]:
         found = await detect_ollama(server.base_url)
@@ -90,7 +92,7 @@ def highlighted(screen: ModelPickerScreen) -> str | None:
 async def test_picker_dims_keyless_providers_and_the_cursor_skips_them(
     tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
 ) -> None:
-    app = with_local_ollama(app_factory(anthropic_only_config(tmp_path, workspace, fake_server), model="haiku"), fake_server)
+    app = with_local_ollama(app_factory(anthropic_only_config(tmp_path, workspace, fake_server), model="claude-haiku-4-5"), fake_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_picker(pilot)
         assert highlighted(screen) == "claude-haiku-4-5"  # starts on the current model
@@ -110,7 +112,7 @@ async def test_picker_dims_keyless_providers_and_the_cursor_skips_them(
 async def test_typing_filters_and_enter_switches(
     tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
 ) -> None:
-    app = with_local_ollama(app_factory(model="sonnet", effort="high"), fake_server)
+    app = with_local_ollama(app_factory(model="claude-sonnet-4-6", effort="high"), fake_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_picker(pilot)
         await pilot.press(*"gpt mini")
@@ -125,7 +127,7 @@ async def test_typing_filters_and_enter_switches(
 
 
 async def test_filter_with_no_match_keeps_the_model(app_factory: AppFactory) -> None:
-    app = app_factory(model="sonnet")
+    app = app_factory(model="claude-sonnet-4-6")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2")
         await wait_for(lambda: isinstance(app.screen, ModelPickerScreen), what="the picker")
@@ -140,7 +142,7 @@ async def test_k_opens_the_key_manager_and_a_saved_key_enables_the_rows(
     tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
 ) -> None:
     config = anthropic_only_config(tmp_path, workspace, fake_server)
-    app = with_local_ollama(app_factory(config, model="sonnet"), fake_server)
+    app = with_local_ollama(app_factory(config, model="claude-sonnet-4-6"), fake_server)
     async with app.run_test(size=SIZE) as pilot:
         picker = await open_picker(pilot)
         await pilot.press("k")
@@ -157,14 +159,16 @@ async def test_k_opens_the_key_manager_and_a_saved_key_enables_the_rows(
 
 
 async def test_model_command_switches_directly_and_lists_valid_names(app_factory: AppFactory) -> None:
-    app = app_factory(model="sonnet", effort="max")
+    app = app_factory(model="claude-sonnet-4-6", effort="max")
     async with app.run_test(size=SIZE) as pilot:
         app.chat.run_slash("/model gpt-5.5")
         await wait_for(lambda: app.runtime.agent.model.id == "gpt-5.5", what="the switch")
         assert app.runtime.agent.effort == "medium"  # gpt-5.5 has no "max": its default
         app.chat.run_slash("/model opus low")
-        await wait_for(lambda: app.runtime.agent.model.id == "claude-opus-4-7", what="the switch back")
+        await wait_for(lambda: app.runtime.agent.model.id == "claude-opus-5-5", what="the switch back")
         assert app.runtime.agent.effort == "low"
+        app.chat.run_slash("/model claude-opus-4-7")  # legacy models stay selectable
+        await wait_for(lambda: app.runtime.agent.model.id == "claude-opus-4-7", what="the legacy switch")
         app.chat.run_slash("/model gpt-2")
         await pilot.pause(0.2)
         assert app.runtime.agent.model.id == "claude-opus-4-7"
@@ -194,7 +198,7 @@ async def test_effort_picker_lists_only_the_models_levels(
 
 
 async def test_cycle_key_and_effort_command(app_factory: AppFactory) -> None:
-    app = app_factory(model="haiku", effort="off")
+    app = app_factory(model="claude-haiku-4-5", effort="off")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f4")
         await pilot.pause()
@@ -213,7 +217,7 @@ async def test_cycle_key_and_effort_command(app_factory: AppFactory) -> None:
 
 
 async def test_key_manager_masks_the_key_as_typed(app_factory: AppFactory, config: StoaConfig) -> None:
-    app = app_factory(model="sonnet")
+    app = app_factory(model="claude-sonnet-4-6")
     secret = "sk-ant-visible-nowhere-0123456789"
     async with app.run_test(size=SIZE) as pilot:
         app.chat.run_slash("/key anthropic")
@@ -302,7 +306,7 @@ async def test_rejected_key_opens_the_key_manager_naming_it(tmp_path: Path, work
     with FakeServer(api_key="the-right-key") as server:
         env = make_env(tmp_path, server)
         env["ANTHROPIC_API_KEY"] = "sk-ant-wrong-000000000000000009999"
-        app = app_factory(load_config(workspace, env=env), model="sonnet")
+        app = app_factory(load_config(workspace, env=env), model="claude-sonnet-4-6")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press(*"hello", "enter")
             await wait_for(lambda: isinstance(app.screen, KeyManagerScreen), what="the key manager")
@@ -318,7 +322,7 @@ async def test_a_local_model_without_tools_runs_without_them_after_one_refusal(
         fault("bad_request", message="registry.ollama.ai/library/gemma:2b does not support tools"),
         reply(text="Hello without tools."),
     )
-    app = app_factory(model="sonnet")
+    app = app_factory(model="claude-sonnet-4-6")
     # Ollama's address is the fake server (a configured compatible endpoint).
     app.runtime.choices.provider = "ollama"
     app.runtime.choices.base_url = fake_server.openai_base_url
@@ -338,7 +342,7 @@ async def test_a_local_model_without_tools_runs_without_them_after_one_refusal(
 
 async def test_status_command_shows_usage_and_each_provider(app_factory: AppFactory, fake_server: FakeServer) -> None:
     fake_server.script(reply(text="Hi.", input_tokens=1200, output_tokens=30))
-    app = app_factory(model="haiku", effort="low")
+    app = app_factory(model="claude-haiku-4-5", effort="low")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"hello", "enter")
         await wait_idle(app)
@@ -394,7 +398,7 @@ async def test_onboarding_paste_a_key(tmp_path: Path, workspace: Path, fake_serv
         await wait_for(lambda: getattr(app.focused, "id", None) == "key-input", what="the paste box")
         await pilot.press(*"sk-proj-onboarding-key-0000001234", "enter")
         await wait_for(lambda: not isinstance(app.screen, OnboardingScreen), what="onboarding to close")
-        assert app.runtime.agent.model.id == "gpt-5.5"
+        assert app.runtime.agent.model.id == "gpt-6.2-sol"  # the current default GPT
     assert stat.S_IMODE(config.paths.keys_file.stat().st_mode) == 0o600
     assert config.api_key("openai") == "sk-proj-onboarding-key-0000001234"
 
@@ -442,10 +446,11 @@ async def _nothing_found() -> list[Any]:
 def test_snapshot_model_picker_dimmed(
     snap_compare: Any, tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
 ) -> None:
-    """The model picker over the chat: Anthropic rows bright with Sonnet marked current and
-    highlighted, the four OpenAI rows dimmed with "no key: press k to add", then the two models
-    of the detected Ollama server (qwen3:8b, llama3.2:latest) as free local models."""
-    app = with_local_ollama(app_factory(anthropic_only_config(tmp_path, workspace, fake_server), model="sonnet"), fake_server, fixed_address=True
+    """The model picker over the chat: Anthropic rows bright, current models first and the
+    legacy ones marked "legacy", Sonnet 4.6 marked current and highlighted; the OpenAI rows
+    dimmed with "no key: press k to add" (the list scrolls on to the two models of the detected
+    Ollama server, qwen3:8b and llama3.2:latest, as free local models)."""
+    app = with_local_ollama(app_factory(anthropic_only_config(tmp_path, workspace, fake_server), model="claude-sonnet-4-6"), fake_server, fixed_address=True
     )
 
     async def run_before(pilot: Any) -> None:
@@ -457,9 +462,10 @@ def test_snapshot_model_picker_dimmed(
 def test_snapshot_model_picker_filtered(
     snap_compare: Any, tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
 ) -> None:
-    """The model picker filtered by "claude h": the filter box shows the text and only the
-    Anthropic header and Claude Haiku 4.5 remain, highlighted."""
-    app = with_local_ollama(app_factory(model="sonnet"), fake_server, fixed_address=True)
+    """The model picker filtered by "claude h": the filter box shows the text; the OpenAI and
+    local rows are gone and the Anthropic rows remain (every word must match: "h" is in
+    "Anthropic"), Claude Sonnet 4.6 still marked current and highlighted."""
+    app = with_local_ollama(app_factory(model="claude-sonnet-4-6"), fake_server, fixed_address=True)
 
     async def run_before(pilot: Any) -> None:
         await open_picker(pilot)
@@ -472,7 +478,7 @@ def test_snapshot_model_picker_filtered(
 def test_snapshot_effort_picker_claude(snap_compare: Any, app_factory: AppFactory) -> None:
     """The effort picker for Claude Opus 4.7: off, low, medium, high, xhigh, max (adaptive
     thinking), with high marked current and highlighted."""
-    app = app_factory(model="opus", effort="high")
+    app = app_factory(model="claude-opus-4-7", effort="high")
 
     async def run_before(pilot: Any) -> None:
         await pilot.press("f3")
@@ -500,7 +506,7 @@ def test_snapshot_key_manager_masked(
 ) -> None:
     """The key manager: Anthropic from its environment variable (masked), OpenAI without a key
     and selected, its paste box showing only bullets for the typed key."""
-    app = app_factory(anthropic_only_config(tmp_path, workspace, fake_server), model="sonnet")
+    app = app_factory(anthropic_only_config(tmp_path, workspace, fake_server), model="claude-sonnet-4-6")
 
     async def run_before(pilot: Any) -> None:
         pilot.app.chat.run_slash("/key openai")

@@ -25,6 +25,7 @@ from stoa.core.models import (
     default_max_tokens,
     effort_wire_options,
     resolve_model,
+    thinking_off,
 )
 
 STRICT = ConfigDict(extra="forbid", strict=True)
@@ -121,11 +122,15 @@ def test_anthropic_effort_wire_fields(case: tuple[ModelInfo, str, int | None], a
     assert 0 < max_tokens <= model.max_output
     thinking = wire["thinking"]
     if effort == "off":
-        assert thinking == {"type": "disabled"} and "output_config" not in wire
+        # Off is offered only where thinking can be turned off: disabled, else between_tools.
+        assert thinking == thinking_off(model) and "output_config" not in wire
+        assert thinking["type"] in model.thinking_types
     elif model.thinking == "adaptive":
-        # Opus 4.7 omits the thinking text unless asked: it gets display "summarized".
-        expected = {"type": "adaptive", "display": "summarized"} if model.id == "claude-opus-4-7" else {"type": "adaptive"}
+        # Models that omit the thinking text unless asked (Opus 4.7+, the 5.x line) get
+        # display "summarized", so progress stays visible between tool calls.
+        expected = {"type": "adaptive", "display": "summarized"} if model.thinking_display else {"type": "adaptive"}
         assert thinking == expected
+        assert "adaptive" in model.thinking_types
         assert wire["output_config"] == {"effort": effort}
     else:
         assert model.thinking == "budget"
@@ -175,11 +180,16 @@ def test_compatible_models_send_no_reasoning_fields(provider: str) -> None:
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
 def test_entry_is_consistent(model: ModelInfo, anthropic_types: dict[str, Any], openai_types: dict[str, Any]) -> None:
     assert model.provider in ALL_PROVIDERS
-    assert model.efforts[0] == "off" or model.thinking == "none"
+    if model.provider == "anthropic":
+        # "off" exactly where thinking can be turned off (Opus 5.5 and Fable 5.x cannot).
+        assert ("off" in model.efforts) == (thinking_off(model) is not None)
+    else:
+        assert model.efforts[0] == "off" or model.thinking == "none"
     assert list(model.efforts) == [e for e in EFFORT_LEVELS if e in model.efforts], "levels in canonical order"
     assert model.default_effort in model.efforts
     assert 0 < model.max_output < model.context_window
     assert model.prices is not None and model.prices.input > 0 and model.prices.output > 0
+    assert model.price_source and model.price_source.startswith("https://"), "every price cites its page"
     levels = set(model.efforts) - {"off"}
     if model.thinking == "adaptive":
         assert levels <= anthropic_types["efforts"]

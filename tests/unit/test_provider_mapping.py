@@ -276,7 +276,7 @@ def anthropic_request_type() -> Any:
 
 
 def test_anthropic_request_is_valid_for_the_sdk(anthropic_request_type: Any) -> None:
-    model = resolve_model("opus")
+    model = resolve_model("claude-opus-4-7")
     wire, max_tokens = effort_wire_options(model, "high", 8000)
     request = _request(
         [*gpt_history(), *claude_history()],
@@ -433,7 +433,7 @@ def test_anthropic_tool_results_lead_merged_user_messages() -> None:
 
 
 def test_anthropic_turns_thinking_off_when_the_tool_loop_began_elsewhere() -> None:
-    model = resolve_model("sonnet")
+    model = resolve_model("claude-sonnet-4-6")
     wire, _ = effort_wire_options(model, "high", 8000)
     params = anthropic_provider.build_params(_request(gpt_history(), wire_options=wire))
     assert params["thinking"] == {"type": "disabled"}
@@ -457,11 +457,11 @@ def test_anthropic_thinking_rule_for_claude_messages_without_thinking() -> None:
             role="user", content=[ToolResultBlock(tool_use_id="toolu_9", content=[TextBlock(text="ok")])]
         ),
     ]
-    adaptive, _ = effort_wire_options(resolve_model("sonnet"), "high", 8000)
+    adaptive, _ = effort_wire_options(resolve_model("claude-sonnet-4-6"), "high", 8000)
     assert anthropic_provider.build_params(_request(history, wire_options=adaptive))["thinking"] == {
         "type": "adaptive"
     }
-    budget, max_tokens = effort_wire_options(resolve_model("haiku"), "medium", 8000)
+    budget, max_tokens = effort_wire_options(resolve_model("claude-haiku-4-5"), "medium", 8000)
     params = anthropic_provider.build_params(_request(history, wire_options=budget, max_tokens=max_tokens))
     assert params["thinking"] == {"type": "disabled"}
     # once the loop is over (a plain answer came last) thinking is back
@@ -476,7 +476,7 @@ def test_anthropic_thinking_rule_for_claude_messages_without_thinking() -> None:
 
 
 def test_anthropic_budget_thinking_wire_options_are_merged() -> None:
-    model = resolve_model("haiku")
+    model = resolve_model("claude-haiku-4-5")
     wire, max_tokens = effort_wire_options(model, "medium", 4000)
     params = anthropic_provider.build_params(
         _request(claude_history(), wire_options=wire, max_tokens=max_tokens)
@@ -778,8 +778,8 @@ def _config(tmp_path: Path, env: dict[str, str]) -> StoaConfig:
 
 def test_pool_builds_one_cached_provider_per_endpoint(tmp_path: Path) -> None:
     pool = ProviderPool(_config(tmp_path, {"ANTHROPIC_API_KEY": "a", "OPENAI_API_KEY": "o"}), lambda p: None)
-    claude = pool(resolve_model("sonnet"))
-    assert claude is pool(resolve_model("opus"))
+    claude = pool(resolve_model("claude-sonnet-4-6"))
+    assert claude is pool(resolve_model("claude-opus-4-7"))
     assert type(claude).__name__ == "AnthropicProvider" and claude.name == "anthropic"
     gpt = pool(resolve_model("gpt"))
     assert type(gpt).__name__ == "OpenAIResponsesProvider"
@@ -808,7 +808,7 @@ def test_pool_base_urls_from_resolver_then_environment(tmp_path: Path) -> None:
     }
     urls = {"openai": "http://127.0.0.1:9/v1", "vllm": "http://127.0.0.1:9/vllm/v1"}
     pool = ProviderPool(_config(tmp_path, env), urls.get)
-    assert pool(resolve_model("sonnet")).base_url == "http://127.0.0.1:9/anthropic"  # type: ignore[attr-defined]
+    assert pool(resolve_model("claude-sonnet-4-6")).base_url == "http://127.0.0.1:9/anthropic"  # type: ignore[attr-defined]
     assert pool(resolve_model("gpt")).base_url == "http://127.0.0.1:9/v1"  # type: ignore[attr-defined]
     assert pool(compatible_model("q", "vllm")).base_url == "http://127.0.0.1:9/vllm/v1"  # type: ignore[attr-defined]
 
@@ -829,7 +829,7 @@ def test_pool_rejects_an_unknown_provider(tmp_path: Path) -> None:
 
 async def test_pool_aclose_is_idempotent(tmp_path: Path) -> None:
     pool = ProviderPool(_config(tmp_path, {"ANTHROPIC_API_KEY": "a"}), lambda p: None)
-    pool(resolve_model("sonnet"))
+    pool(resolve_model("claude-sonnet-4-6"))
     await pool.aclose()
     await pool.aclose()
     assert pool.providers == []

@@ -34,13 +34,14 @@ def test_fallback_is_the_first_non_empty_line() -> None:
 
 
 def test_cheapest_sibling_stays_with_the_provider() -> None:
-    assert cheapest_sibling(find_model("opus")).id == "claude-haiku-4-5"  # type: ignore[arg-type,union-attr]
-    assert cheapest_sibling(find_model("gpt-5.5")).id == "gpt-5.4-mini"  # type: ignore[arg-type,union-attr]
+    # The cheapest current (not legacy) model of the same provider.
+    assert cheapest_sibling(find_model("claude-opus-4-7")).id == "claude-haiku-5-5"  # type: ignore[arg-type,union-attr]
+    assert cheapest_sibling(find_model("gpt-5.5")).id == "gpt-6-luna"  # type: ignore[arg-type,union-attr]
     assert cheapest_sibling(compatible_model("qwen3:8b", "ollama")) is None
 
 
 def test_title_request_is_small_and_without_tools() -> None:
-    haiku = find_model("haiku")
+    haiku = find_model("claude-haiku-4-5")
     assert haiku is not None
     request = title_request(haiku, "p" * 10_000, "r" * 10_000)
     assert request.tools == [] and request.model == haiku.id

@@ -25,7 +25,7 @@ from stoa.core.switching import (
 from stoa.core.tools.registry import ToolRegistry
 
 
-def make_agent(tmp_path: Path, model: str = "sonnet", effort: str | None = None) -> Agent:
+def make_agent(tmp_path: Path, model: str = "claude-sonnet-4-6", effort: str | None = None) -> Agent:
     def no_provider(_model):  # type: ignore[no-untyped-def]
         raise AssertionError("switching must not contact a provider")
 
@@ -39,7 +39,7 @@ def make_agent(tmp_path: Path, model: str = "sonnet", effort: str | None = None)
 
 
 def test_switch_across_providers_keeps_a_supported_effort(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "sonnet", "high")
+    agent = make_agent(tmp_path, "claude-sonnet-4-6", "high")
     result = switch_model(agent, "gpt-5.5")
     assert agent.model.id == "gpt-5.5" and agent.effort == "high"
     assert result.previous_model == "claude-sonnet-4-6" and result.previous_effort == "high"
@@ -48,18 +48,18 @@ def test_switch_across_providers_keeps_a_supported_effort(tmp_path: Path) -> Non
 
 
 def test_unsupported_effort_falls_back_to_default_with_a_notice(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "opus", "max")
-    result = switch_model(agent, "gpt")
+    agent = make_agent(tmp_path, "claude-opus-4-7", "max")
+    result = switch_model(agent, "gpt-5.5")
     assert agent.effort == "medium"  # gpt-5.5's default; it has no "max"
     assert "no 'max' effort" in result.notices[0] and "xhigh" in result.notices[0]
 
 
 def test_explicit_effort_is_validated_against_the_target(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "sonnet", "low")
+    agent = make_agent(tmp_path, "claude-sonnet-4-6", "low")
     with pytest.raises(UnsupportedEffortError, match="valid levels: off, low, medium, high, max"):
-        switch_model(agent, "haiku", "xhigh")
+        switch_model(agent, "claude-haiku-4-5", "xhigh")
     assert agent.model.id == "claude-sonnet-4-6" and agent.effort == "low"  # untouched
-    switch_model(agent, "haiku", "high")
+    switch_model(agent, "claude-haiku-4-5", "high")
     assert (agent.model.id, agent.effort) == ("claude-haiku-4-5", "high")
 
 
@@ -69,7 +69,8 @@ def test_unknown_name_lists_valid_ones_including_local(tmp_path: Path) -> None:
     with pytest.raises(UnknownModelError) as info:
         switch_model(agent, "gpt-2", local_models=local)
     message = str(info.value)
-    assert "gpt-5.5" in message and "sonnet=claude-sonnet-4-6" in message and "ollama/qwen3:8b" in message
+    # A GPT-looking name is checked against (and answered with) the OpenAI models.
+    assert "gpt-6.2-sol" in message and "gpt=gpt-6.2-sol" in message and "ollama/qwen3:8b" in message
     assert agent.model.id == "claude-sonnet-4-6"
 
 
@@ -82,7 +83,8 @@ def test_local_models_by_name_and_provider_prefix(tmp_path: Path) -> None:
     assert lookup_model("lmstudio/gemma-3").provider == "lmstudio"
     assert lookup_model("openrouter/anthropic/claude-sonnet-4.6").id == "anthropic/claude-sonnet-4.6"
     # And back to the registry by alias.
-    assert switch_model(agent, "opus").divider == "switched to claude-opus-4-7 (high)"
+    assert switch_model(agent, "claude-opus-4-7").divider == "switched to claude-opus-4-7 (high)"
+    assert switch_model(agent, "opus").divider == "switched to claude-opus-5-5 (high)"
     with pytest.raises(SwitchError, match="/model alone opens the picker"):
         lookup_model("  ")
 
@@ -97,27 +99,27 @@ def test_no_key_is_refused_with_what_to_do(tmp_path: Path) -> None:
 
 
 def test_too_large_conversation_is_refused_with_numbers(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "sonnet")
+    agent = make_agent(tmp_path, "claude-sonnet-4-6")
     agent.last_context_tokens = 350_000
     with pytest.raises(ContextTooLargeError) as info:
-        switch_model(agent, "haiku")
+        switch_model(agent, "claude-haiku-4-5")
     message = str(info.value)
     assert "350,000" in message and "200,000" in message and "compact" in message.lower()
     assert agent.model.id == "claude-sonnet-4-6"
     # A bigger window is fine; a nearly-full one warns.
     assert switch_model(agent, "gpt-5.4-mini").notices == ()
     agent.last_context_tokens = 190_000
-    notices = switch_model(agent, "haiku").notices
+    notices = switch_model(agent, "claude-haiku-4-5").notices
     assert any("nearly fills" in n for n in notices)
 
 
 def test_unmeasured_history_is_estimated(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "sonnet")
+    agent = make_agent(tmp_path, "claude-sonnet-4-6")
     big = "x" * 1_000_000  # ~250k tokens
     agent.history.add_user([TextBlock(text=big)])
     assert conversation_tokens(agent) == 250_000
     with pytest.raises(ContextTooLargeError):
-        switch_model(agent, "haiku")
+        switch_model(agent, "claude-haiku-4-5")
 
 
 def test_estimate_counts_tools_and_images_not_base64() -> None:
@@ -131,7 +133,7 @@ def test_estimate_counts_tools_and_images_not_base64() -> None:
 
 
 def test_effort_switch_and_cycle(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "haiku", "off")
+    agent = make_agent(tmp_path, "claude-haiku-4-5", "off")
     with pytest.raises(UnsupportedEffortError, match="valid levels: off, low, medium, high, max"):
         switch_effort(agent, "xhigh")
     assert switch_effort(agent, "HIGH").divider == "switched to claude-haiku-4-5 (high)"
@@ -140,7 +142,7 @@ def test_effort_switch_and_cycle(tmp_path: Path) -> None:
 
 
 def test_switch_to_same_model_is_not_a_change(tmp_path: Path) -> None:
-    agent = make_agent(tmp_path, "sonnet", "medium")
+    agent = make_agent(tmp_path, "claude-sonnet-5-5", "medium")
     assert not switch_model(agent, "claude").changed
 
 
