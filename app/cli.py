@@ -134,9 +134,6 @@ class UsageError(Exception):
     pass
 
 
-SUBCOMMANDS = ("models",)
-
-
 def main(argv: list[str] | None = None) -> int:
     from stoa.core.sandbox.secrets import mask_own_environ
 

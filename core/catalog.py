@@ -578,7 +578,8 @@ class Catalog:
         if listed is None:
             return [m.id for m in MODELS if m.provider == provider and not m.legacy]
         table = {m.id: m for m in MODELS}
-        return sorted(listed, key=lambda i: (table[i].legacy if i in table else True, i not in table))
+        offered = [i for i in listed if i in table or offered_for_chat(provider, i)]
+        return sorted(offered, key=lambda i: (table[i].legacy if i in table else True, i not in table))
 
     def models(self, providers: Iterable[str] | None = None) -> list[ModelInfo]:
         """What the picker and ``stoa models`` show: per provider, the listed ids (table entries

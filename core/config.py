@@ -120,6 +120,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "mcp-servers": None,  # core.mcp.config: one table per server
     "sandbox": frozenset({"enabled", "network", "writable"}),  # core.sandbox
     "web": frozenset({"allow-private-hosts", "search"}),  # core.tools.web
+    "models": None,  # core.catalog: one table per model id
 }
 
 

@@ -107,7 +107,8 @@ def test_dash_reads_the_prompt_from_stdin(stoa_env: dict[str, str], fake_server:
     ("args", "needle"),
     [
         (["-p", "   "], "empty prompt"),
-        (["-m", "gpt-2", "-p", "hi"], "model list does not offer it. Available: gpt-6.2-sol"),
+        (["-m", "gpt-2", "-p", "hi"], "model list does not offer it. Available: gpt-6.2-astra, gpt-6.2-sol"),
+        (["-m", "claude-nonesuch-9", "-p", "hi"], "model list does not offer it. Available: claude-fable-5-2"),
         (["-m", "claude-haiku-4-5", "-e", "xhigh", "-p", "hi"], "valid levels"),
         (["-m", "opus", "-e", "off", "-p", "hi"], "cannot be turned off); valid levels: low, medium, high, xhigh, max"),
         (["--provider", "nonsense", "-p", "hi"], "unknown provider"),
@@ -256,3 +257,42 @@ def test_unknown_config_keys_are_warned_on_stderr(stoa_env: dict[str, str], fake
         f"warning: {config_file}:3: unknown key in [web] 'allow-private-host' "
         "(did you mean 'allow-private-hosts'?); it is ignored"
     ) in result.stderr.splitlines()
+
+
+# ---- stoa models ---------------------------------------------------------------------------------
+
+
+def test_stoa_models_lists_what_the_keys_can_use(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    from tests.fake_server import ModelSpec
+
+    fake_server.models = [*fake_server.models, ModelSpec(id="claude-zephyr-7", provider="anthropic",
+                                                         context_window=300_000, efforts=("low", "high"),
+                                                         thinking_types=("adaptive",))]
+    result = stoa(["models"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    anthropic, openai = out.index("anthropic ("), out.index("openai (")
+    assert anthropic < out.index("claude-sonnet-5-5") < openai < out.index("gpt-6.2-sol")
+    sonnet = next(line for line in out.splitlines() if "claude-sonnet-5-5" in line)
+    assert "1M ctx" in sonnet and "$2.00 / $10.00" in sonnet and "off–max" in sonnet and "default" in sonnet
+    zephyr = next(line for line in out.splitlines() if "claude-zephyr-7" in line)
+    assert "300K ctx" in zephyr and "price unknown" in zephyr and "low–high" in zephyr
+    assert "legacy" in next(line for line in out.splitlines() if "claude-opus-4-7" in line)
+    assert "qwen3:8b" not in out.split("openai (")[1].split("prices:")[0]  # a local tag is no OpenAI model
+    assert fake_server.model_requests() == []  # listing sends no model request
+
+
+def test_the_word_models_as_a_prompt(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="A prompt, not the subcommand."))
+    result = stoa(["-p", "models"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "A prompt, not the subcommand.\n"
+    assert "models" in json.dumps(fake_server.model_requests()[0].json["messages"])
+
+
+def test_stoa_models_without_keys_says_what_to_set(stoa_env: dict[str, str], workspace: Path) -> None:
+    env = {k: v for k, v in stoa_env.items() if not k.endswith("_API_KEY")}
+    result = stoa(["models", "--offline"], env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert "anthropic: no key (set ANTHROPIC_API_KEY" in result.stdout
+    assert "openai: no key (set OPENAI_API_KEY" in result.stdout
