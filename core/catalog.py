@@ -18,13 +18,12 @@ neither the table nor the cached list knows makes ``resolve`` look it up over th
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -73,29 +72,39 @@ class CatalogError(Exception):
 # ---- [models."ID"] ---------------------------------------------------------------------------
 
 
-class PriceOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+@functools.cache
+def _schemas() -> tuple[type[BaseModel], type[BaseModel]]:
+    """The pydantic models of a ``[models."ID"]`` table, built on first use (most start-ups
+    have no such table and should not pay for two model classes)."""
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cache_read: float | None = Field(default=None, alias="cache-read", ge=0)
-    cache_write: float | None = Field(default=None, alias="cache-write", ge=0)
-    cache_write_1h: float | None = Field(default=None, alias="cache-write-1h", ge=0)
+    class PriceOverride(BaseModel):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+        input: float = Field(ge=0)
+        output: float = Field(ge=0)
+        cache_read: float | None = Field(default=None, alias="cache-read", ge=0)
+        cache_write: float | None = Field(default=None, alias="cache-write", ge=0)
+        cache_write_1h: float | None = Field(default=None, alias="cache-write-1h", ge=0)
+
+    class ModelOverride(BaseModel):
+        """One ``[models."ID"]`` table: what the built-in table and the provider's list do not say."""
+
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+        provider: str | None = None
+        label: str | None = None
+        context_window: int | None = Field(default=None, alias="context-window", gt=0)
+        max_output: int | None = Field(default=None, alias="max-output", gt=0)
+        efforts: list[str] | None = None
+        default_effort: str | None = Field(default=None, alias="default-effort")
+        prices: PriceOverride | None = None
+        legacy: bool | None = None
+
+    return PriceOverride, ModelOverride
 
 
-class ModelOverride(BaseModel):
-    """One ``[models."ID"]`` table: what the built-in table and the provider's list do not say."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    provider: str | None = None
-    label: str | None = None
-    context_window: int | None = Field(default=None, alias="context-window", gt=0)
-    max_output: int | None = Field(default=None, alias="max-output", gt=0)
-    efforts: list[str] | None = None
-    default_effort: str | None = Field(default=None, alias="default-effort")
-    prices: PriceOverride | None = None
-    legacy: bool | None = None
+# A validated ``[models."ID"]`` table (an instance of ``_schemas()[1]``).
+ModelOverride = Any
 
 
 def parse_overrides(config: StoaConfig) -> dict[str, ModelOverride]:
@@ -111,7 +120,7 @@ def parse_overrides(config: StoaConfig) -> dict[str, ModelOverride]:
     out: dict[str, ModelOverride] = {}
     for model_id, values in merged.items():
         try:
-            override = ModelOverride.model_validate(values)
+            override: ModelOverride = _schemas()[1].model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise CatalogError(f'[models."{model_id}"]: {problems}') from exc
@@ -285,6 +294,10 @@ class FetchError(Exception):
 
 
 def _get_json(url: str, headers: dict[str, str], timeout: float) -> Any:
+    # Imported here: urllib.request pulls in http.client and ssl, which start-up never needs.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"accept": "application/json", **headers})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -23,6 +23,7 @@ from stoa.core.models import (
     ModelInfo,
     UnknownModelError,
     next_effort,
+    thinking_off,
     validate_effort,
 )
 from stoa.core.providers.types import (
@@ -258,6 +259,9 @@ def effort_description(model: ModelInfo, level: str) -> str:
         if model.thinking == "openai_reasoning":
             return "lowest reasoning the model allows, no summaries"
         if model.thinking in ("adaptive", "budget"):
+            off = thinking_off(model)
+            if off is not None and off.get("type") == "between_tools":
+                return "no up-front thinking; short notes between tool calls"
             return "no extended thinking"
         return "no reasoning"
     if model.thinking == "budget":

@@ -261,7 +261,9 @@ async def test_a_pasted_key_is_checked_for_its_shape_then_tried_before_it_is_sav
             # Not an Anthropic key at all: refused before any request.
             await _paste_key(app, pilot, "anthropic", "d41d8cd98f00b204e9800998ecf8427e")
             await wait_for(lambda: "start with sk-ant-" in _key_message(app), what="the shape error")
-            assert not any(r.path == "/v1/models" for r in server.requests)
+            # (The catalogue's daily refresh lists models with the configured key: not a try.)
+            configured = env["ANTHROPIC_API_KEY"]
+            assert not any(r.path == "/v1/models" and r.api_key != configured for r in server.requests)
             # Anthropic-shaped but wrong: the provider says no, nothing is saved.
             await _paste_key(app, pilot, "anthropic", "sk-ant-api03-wrong-" + "w" * 30)
             await wait_for(lambda: "rejected this key" in _key_message(app), what="the rejection")
@@ -270,7 +272,7 @@ async def test_a_pasted_key_is_checked_for_its_shape_then_tried_before_it_is_sav
             # The right one is tried (its model list, with that key) and saved.
             await _paste_key(app, pilot, "anthropic", right)
             await wait_for(lambda: "saved the Anthropic key" in _key_message(app), what="the save")
-            tried = [r for r in server.requests if r.path == "/v1/models"]
+            tried = [r for r in server.requests if r.path == "/v1/models" and r.api_key != configured]
             assert [r.api_key for r in tried] == ["sk-ant-api03-wrong-" + "w" * 30, right]
     assert read_key_file_of(config) == {"anthropic": right}
 
