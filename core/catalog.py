@@ -215,7 +215,9 @@ def live_rules(raw: Mapping[str, Any]) -> dict[str, Any]:
             else ()
         )
         efforts = anthropic_efforts(types, levels)
-        rules.update(thinking_types=types, thinking=anthropic_thinking_style(types), efforts=efforts)
+        rules.update(
+            thinking_types=types, thinking=anthropic_thinking_style(types), efforts=efforts, effort_param=bool(levels)
+        )
     if "image_input" in caps:
         rules["supports_images"] = _supported(caps.get("image_input"))
     tools = caps.get("server_tools")

@@ -81,6 +81,9 @@ class ModelInfo:
     # Anthropic: the ``thinking.type`` values the model accepts (adaptive, enabled, disabled,
     # between_tools); empty = the model does not think.
     thinking_types: tuple[str, ...] = ()
+    # Anthropic: whether ``output_config.effort`` is accepted (a model may think adaptively
+    # without an effort parameter; then "high" only turns thinking on).
+    effort_param: bool = True
     # Whether ``tool_choice`` may force a tool (any / tool); Opus 5.5 and Fable 5.x reject it.
     forced_tool_use: bool = True
     # Whether non-default temperature / top_p / top_k are accepted (Sonnet 5+ rejects them).
@@ -121,7 +124,8 @@ def anthropic_efforts(thinking_types: tuple[str, ...], effort_levels: tuple[str,
     if not thinking_types or "disabled" in thinking_types or "between_tools" in thinking_types:
         levels.append("off")
     if "adaptive" in thinking_types:
-        levels += [e for e in EFFORT_LEVELS[1:] if e in effort_levels]
+        # Without an effort parameter, one level turns adaptive thinking on.
+        levels += [e for e in EFFORT_LEVELS[1:] if e in effort_levels] or ["high"]
     elif "enabled" in thinking_types:
         levels += list(CLAUDE_BUDGETS)
     return tuple(levels) or ("off",)
@@ -513,6 +517,8 @@ def effort_wire_options(model: ModelInfo, effort: str, max_tokens: int) -> tuple
         thinking: dict[str, Any] = {"type": "adaptive"}
         if model.thinking_display:
             thinking["display"] = model.thinking_display
+        if not model.effort_param:
+            return {"thinking": thinking}, max_tokens
         return {"thinking": thinking, "output_config": {"effort": effort}}, max_tokens
     if model.thinking == "budget":
         budget = model.budgets.get(effort) or CLAUDE_BUDGETS.get(effort, 8_000)

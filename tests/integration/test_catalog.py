@@ -28,6 +28,15 @@ ZEPHYR = ModelSpec(
     efforts=("low", "high"),
     display_name="Claude Zephyr 7",
 )
+# Adaptive thinking but no effort parameter: "high" turns thinking on, no output_config is sent.
+MISTRAL = ModelSpec(
+    id="claude-mistral-1",
+    provider="anthropic",
+    context_window=100_000,
+    max_output=16_000,
+    thinking_types=("adaptive", "disabled"),
+    efforts=(),
+)
 BREEZE = ModelSpec(
     id="claude-breeze-2",
     provider="anthropic",
@@ -65,6 +74,11 @@ def test_a_listed_unknown_model_takes_its_rules_from_the_capabilities(fake_serve
     wire, max_tokens = effort_wire_options(zephyr, "high", 200_000)
     assert wire["thinking"]["type"] == "adaptive" and wire["output_config"] == {"effort": "high"}
     assert max_tokens == 24_000
+    fake_server.models = [*fake_server.models, MISTRAL]
+    catalog.refresh_sync(["anthropic"], force=True)
+    mistral = catalog.resolve("claude-mistral-1")
+    assert mistral.efforts == ("off", "high")
+    assert effort_wire_options(mistral, "high", 4_000)[0] == {"thinking": {"type": "adaptive", "display": "summarized"}}
     breeze = catalog.resolve("claude-breeze-2")
     assert breeze.thinking == "budget" and breeze.efforts[0] == "off"
     wire, max_tokens = effort_wire_options(breeze, "medium", 4_000)

@@ -169,3 +169,29 @@ async def test_openai_requests_of_one_session_share_a_prompt_cache_key(tmp_path:
         await close_session(runtime)
     keys = {r.body.get("prompt_cache_key") for r in fake_server.model_requests("responses")}
     assert keys == {handle.session_id}
+
+
+@pytest.mark.parametrize(
+    ("spec", "effort", "thinking"),
+    [
+        # Adaptive thinking without an effort parameter: no output_config may be sent.
+        (ModelSpec(id="claude-mistral-1", provider="anthropic", max_output=16_000,
+                   thinking_types=("adaptive", "disabled"), efforts=()), "high", "adaptive"),
+        # Manual budgets only, and a small output limit: the budget stays below max_tokens.
+        (ModelSpec(id="claude-breeze-2", provider="anthropic", max_output=6_000,
+                   thinking_types=("enabled", "disabled"), efforts=()), "max", "enabled"),
+        # Thinking turned off only with between_tools.
+        (ModelSpec(id="claude-gale-3", provider="anthropic", thinking_types=("adaptive", "between_tools"),
+                   efforts=("medium",)), "off", "between_tools"),
+    ],
+)
+async def test_made_up_models_are_served_within_their_listed_rules(
+    tmp_path: Path, fake_server: FakeServer, spec: ModelSpec, effort: str, thinking: str
+) -> None:
+    fake_server.models = [*fake_server.models, spec]
+    runtime = make_runtime(tmp_path, fake_server, model=spec.id, effort=effort)
+    fake_server.script(reply(text="ok"))
+    events = await run(runtime.agent, "hi")
+    assert not [e for e in events if isinstance(e, ev.TurnFailed)], events
+    body = fake_server.model_requests()[-1].body
+    assert body["thinking"]["type"] == thinking and body["max_tokens"] <= spec.max_output
