@@ -39,7 +39,7 @@ from stoa.core.permissions.runners import AgentChanges
 from stoa.core.tools.base import Access, Effect
 
 if TYPE_CHECKING:
-    from stoa.core.permissions.shell import Finding, ShellAnalysis
+    from stoa.core.permissions.shell_analysis import Finding, ShellAnalysis
     from stoa.core.sandbox import SandboxStatus
 
 __all__ = ["MODES", "Action", "PermissionPolicy", "Verdict"]
@@ -239,7 +239,7 @@ class PermissionPolicy:
         certainty: Certainty = "known"
         protected = None
         if write and not access.outside_workspace and self.workspace is not None:
-            from stoa.core.permissions.shell import protected_write_reason
+            from stoa.core.permissions.shell_analysis import protected_write_reason
 
             protected = protected_write_reason(path, self.workspace)
             if protected:
@@ -316,7 +316,7 @@ class PermissionPolicy:
         return _Item("ask", reason, (f"Mcp({target})",))
 
     def _bash(self, tool_name: str, access: Access) -> list[_Item]:
-        from stoa.core.permissions.shell import (
+        from stoa.core.permissions.shell_analysis import (
             DESTRUCTIVE,
             KIND_EFFECT,
             ShellAnalysis,
@@ -383,7 +383,7 @@ class PermissionPolicy:
         (core/permissions/runners.py): ask mode always confirms one; in auto mode one asks when
         it runs outside the sandbox after the agent changed the workspace in this session."""
         from stoa.core.permissions.runners import changes_files, runs_project_code
-        from stoa.core.permissions.shell import KIND_ORDER
+        from stoa.core.permissions.shell_analysis import KIND_ORDER
 
         kind = finding.certainty_kind
         workspace = str(self.workspace) if self.workspace is not None else None
@@ -477,7 +477,7 @@ def _covers(match: tuple[RuleList, Rule], finding: Finding) -> bool:
     which, rule = match
     if which != "allow" or rule.kind != "prefix" or finding.kind != "destructive":
         return True
-    from stoa.core.permissions.shell import DESTRUCTIVE
+    from stoa.core.permissions.shell_analysis import DESTRUCTIVE
 
     name = finding.argv[0] if finding.argv else None
     return name in DESTRUCTIVE or any(word.startswith("-") for word in rule.words[1:])

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from stoa.core.tools.base import Access, Effect
 
 if TYPE_CHECKING:
-    from stoa.core.permissions.shell import Finding, ShellAnalysis
+    from stoa.core.permissions.shell_analysis import Finding, ShellAnalysis
 
 # "build" commands that execute nothing of the project: they parse or compile its files and
 # read declarative config only (no plugins loaded from the workspace).
@@ -79,9 +79,9 @@ def runs_project_code(finding: Finding, workspace: str | None = None, home: str 
     words = [w for w in argv[1:] if w is not None]
     sub = next((w for w in words if not w.startswith("-")), "")
     if name == "git" and workspace is not None:
-        from stoa.core.permissions.shell import _git_argv_for_rules
+        from stoa.core.permissions.shell_analysis import git_argv_for_rules
 
-        rest = [w for w in _git_argv_for_rules(list(argv))[1:] if w is not None]
+        rest = [w for w in git_argv_for_rules(list(argv))[1:] if w is not None]
         if rest[:1] and rest[0] in _GIT_HOOK_SUBCOMMANDS and finding.kind in ("read", "write", "build"):
             return git_hooks_installed(workspace, home)
     if finding.kind == "build":
@@ -109,9 +109,9 @@ def changes_files(finding: Finding) -> bool:
         if name in _FOLDERS_ONLY:
             return False
         if name == "git":
-            from stoa.core.permissions.shell import _git_argv_for_rules
+            from stoa.core.permissions.shell_analysis import git_argv_for_rules
 
-            rest = [w for w in _git_argv_for_rules(list(argv))[1:] if w is not None]
+            rest = [w for w in git_argv_for_rules(list(argv))[1:] if w is not None]
             sub = rest[0] if rest else ""
             if sub in _GIT_INTERNAL and finding.kind == "write":
                 return False
@@ -155,7 +155,7 @@ class AgentChanges:
         """A resumed conversation: what its earlier tool calls may have changed still stands.
         Native changes count by their paths, shell lines when the analysis says they may change
         files, MCP tools always (their effect is not in the history)."""
-        from stoa.core.permissions.shell import analyze
+        from stoa.core.permissions.shell_analysis import analyze
 
         for message in messages:
             for block in getattr(message, "content", ()):

@@ -1,6 +1,6 @@
 """execute_bash: run one shell command line in the workspace, judged by the shell analysis.
 
-The command is analysed (core/permissions/shell.py) before anything runs; the permission policy
+The command is analysed (core/permissions/shell_analysis/) before anything runs; the permission policy
 decides on that analysis. It then runs under ``bash -c`` in the workspace, in its own process
 group, inside the bubblewrap sandbox when there is one and the line can run there, with a
 scrubbed environment (no API keys, tokens or agent sockets) and no stdin. Output is streamed
@@ -133,7 +133,7 @@ class ExecuteBash(Tool):
     # ---- analysis -------------------------------------------------------------------------
 
     def _analyse(self, args: ExecuteBashArgs, ctx: ToolContext) -> Any:
-        from stoa.core.permissions.shell import analyze
+        from stoa.core.permissions.shell_analysis import analyze
 
         env = _base_env(ctx)
         from stoa.core.sandbox import scrub_env

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from stoa.core.config import load_config  # noqa: E402
 from stoa.core.permissions.setup import make_policy  # noqa: E402
-from stoa.core.permissions.shell import analyze  # noqa: E402
+from stoa.core.permissions.shell_analysis import analyze  # noqa: E402
 from stoa.core.sandbox import detect, layout_for, scrub_env, wrap  # noqa: E402
 from stoa.core.tools.base import ToolContext  # noqa: E402
 from stoa.core.tools.shell import ExecuteBash  # noqa: E402

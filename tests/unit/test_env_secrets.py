@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from stoa.core.permissions.proc_env import ps_environment_reason
-from stoa.core.permissions.shell import analyze
+from stoa.core.permissions.shell_analysis import analyze
+from stoa.core.permissions.shell_analysis.judges.proc_env import ps_environment_reason
 from stoa.core.sandbox.env import removed_names, scrub_env
 from stoa.core.sandbox.secrets import Redactor, SessionRedactor, secret_values
 

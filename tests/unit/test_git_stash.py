@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from stoa.core.config import load_config
-from stoa.core.permissions.git_stash import tree_has_changes
 from stoa.core.permissions.setup import make_policy
-from stoa.core.permissions.shell import analyze
+from stoa.core.permissions.shell_analysis import analyze
+from stoa.core.permissions.shell_analysis.judges.git_stash import tree_has_changes
 from stoa.core.sandbox import SandboxStatus
 from stoa.core.tools.base import ToolContext
 from stoa.core.tools.shell import ExecuteBash

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from stoa.core.permissions.shell import analyze
+from stoa.core.permissions.shell_analysis import analyze
 
 ALLOWED = [
     "ls",
