@@ -319,6 +319,20 @@ def _register(name: str, *args: Any, **kwargs: Any) -> Any:
     return decorate
 
 
+async def _look_up(runtime: Runtime, name: str) -> None:
+    """A cloud id nothing knows yet is looked up in a thread (the provider's list or the model
+    itself), so the switch that follows never waits on the network in the event loop."""
+    import asyncio
+
+    catalog = runtime.catalog
+    if "/" in name or catalog.find(name) is not None or runtime.agent.model.provider in COMPATIBLE_PROVIDERS:
+        return
+    try:
+        await asyncio.to_thread(catalog.resolve, name)
+    except (UnknownModelError, ValueError):
+        pass  # apply_model says so, with the available ids
+
+
 @_register("model", "Switch the model: a picker, or /model NAME [EFFORT]", args="[name] [effort]")
 async def _model_command(ctx: CommandContext) -> None:
     parts = ctx.args.split()
@@ -328,6 +342,7 @@ async def _model_command(ctx: CommandContext) -> None:
     if len(parts) > 2:
         ctx.error("usage: /model NAME [EFFORT]", hint="e.g. /model opus high; /model alone opens the picker")
         return
+    await _look_up(ctx.screen.runtime, parts[0])
     apply_model(ctx.screen, parts[0], parts[1] if len(parts) == 2 else None)
 
 

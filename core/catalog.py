@@ -373,6 +373,8 @@ class Catalog:
     # Why the last fetch of each provider failed (shown by `stoa models` and /model).
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Models looked up one by one (GET /v1/models/{id}) before any list was fetched.
+    looked_up: dict[str, dict[str, Any]] = field(default_factory=dict)
     _loaded: bool = False
 
     @classmethod
@@ -516,6 +518,11 @@ class Catalog:
             cached = self.lists.get(candidate)
             if cached is not None and cached.get(name) is not None:
                 return self._merge(unknown_model(name, candidate))
+        raw = self.looked_up.get(name)
+        if raw is not None and provider in (None, "anthropic"):
+            model = merge_live(unknown_model(name, "anthropic"), raw)
+            override = self.overrides.get(name)
+            return apply_override(model, override) if override is not None else model
         override = self.overrides.get(name)
         if override is not None and (override.provider or provider):
             target = provider or override.provider or "anthropic"
@@ -567,6 +574,7 @@ class Catalog:
             except FetchError as exc:
                 return found or self._unverified(name, target, str(exc))
             if raw is not None:
+                self.looked_up[name] = raw
                 model = merge_live(found or unknown_model(name, target), raw)
                 override = self.overrides.get(model.id)
                 return apply_override(model, override) if override is not None else model

@@ -120,6 +120,8 @@ def test_an_unknown_id_is_looked_up_once_without_a_list(fake_server: FakeServer,
     catalog = catalog_for(fake_server, tmp_path)
     model = catalog.resolve("claude-zephyr-7")
     assert model.efforts == ("low", "high")
+    assert catalog.resolve("claude-zephyr-7").efforts == ("low", "high")  # remembered
+    assert catalog.find("claude-zephyr-7") is not None
     assert list_requests(fake_server) == ["/v1/models/claude-zephyr-7?"]
 
 

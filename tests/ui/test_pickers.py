@@ -174,6 +174,21 @@ async def test_model_command_switches_directly_and_lists_valid_names(app_factory
         assert app.runtime.agent.model.id == "claude-opus-4-7"
 
 
+async def test_model_command_takes_a_model_only_the_providers_list_knows(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    from tests.fake_server import ModelSpec
+
+    fake_server.models = [*fake_server.models, ModelSpec(id="claude-zephyr-7", provider="anthropic",
+                                                         thinking_types=("adaptive",), efforts=("low", "high"))]
+    app = app_factory(model="claude-sonnet-5-5")
+    async with app.run_test(size=SIZE):
+        app.chat.run_slash("/model claude-zephyr-7 high")
+        await wait_for(lambda: app.runtime.agent.model.id == "claude-zephyr-7", what="the switch")
+        assert app.runtime.agent.effort == "high" and app.runtime.agent.model.efforts == ("low", "high")
+        assert app.runtime.agent.model.prices is None
+
+
 # ---- effort ----------------------------------------------------------------------------------
 
 
