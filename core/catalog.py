@@ -255,6 +255,21 @@ def unknown_model(model_id: str, provider: str, source: str = "live") -> ModelIn
             tier=family.tier if snapshot else None,
             price_source=family.price_source if snapshot else None,
         )
+    if provider == "openai" and _openai_reasoning_id(model_id):
+        # GPT-5 and later, and the o-series, all take reasoning effort low / medium / high;
+        # "off" sends no reasoning field (the model's own default).
+        return ModelInfo(
+            id=model_id,
+            provider=provider,
+            label=model_id,
+            context_window=128_000,
+            max_output=_UNKNOWN_MAX_OUTPUT,
+            efforts=("off", "low", "medium", "high"),
+            default_effort="medium",
+            thinking="openai_reasoning",
+            reasoning_floor="",
+            source=source,  # type: ignore[arg-type]
+        )
     return ModelInfo(
         id=model_id,
         provider=provider,
@@ -267,6 +282,15 @@ def unknown_model(model_id: str, provider: str, source: str = "live") -> ModelIn
         reasoning_floor="",
         source=source,  # type: ignore[arg-type]
     )
+
+
+_GPT_VERSION = re.compile(r"^gpt-(\d+)")
+_O_SERIES = re.compile(r"^o\d+(-|$)")
+
+
+def _openai_reasoning_id(model_id: str) -> bool:
+    match = _GPT_VERSION.match(model_id)
+    return bool(match and int(match.group(1)) >= 5) or bool(_O_SERIES.match(model_id))
 
 
 def merge_live(base: ModelInfo, raw: Mapping[str, Any]) -> ModelInfo:

@@ -530,7 +530,8 @@ def effort_wire_options(model: ModelInfo, effort: str, max_tokens: int) -> tuple
         return {"thinking": thinking}, raised
     if model.thinking == "openai_reasoning":
         if effort == "off":
-            return {"reasoning": {"effort": model.reasoning_floor or "none"}}, max_tokens
+            # An empty floor (a model nobody described): no reasoning field at all.
+            return ({"reasoning": {"effort": model.reasoning_floor}} if model.reasoning_floor else {}), max_tokens
         return {"reasoning": {"effort": effort, "summary": "auto"}}, max_tokens
     return {}, max_tokens
 

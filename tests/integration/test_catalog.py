@@ -192,13 +192,20 @@ def test_stoa_home_moves_the_cache(tmp_path: Path) -> None:
 
 
 def test_openai_ids_inherit_their_familys_rules(fake_server: FakeServer, tmp_path: Path) -> None:
-    fake_server.models = ["gpt-6.2-sol", "gpt-6.2-sol-2026-12-01", "gpt-6.2-astra-law", "gpt-weird-9"]
+    fake_server.models = ["gpt-6.2-sol", "gpt-6.2-sol-2026-12-01", "gpt-6.2-astra-law", "gpt-weird-9", "gpt-7-nova",
+                          "o7-mini"]
     catalog = catalog_for(fake_server, tmp_path)
     catalog.refresh_sync(["openai"], force=True)
     snapshot = catalog.resolve("gpt-6.2-sol-2026-12-01")
     assert snapshot.reasoning_floor == "low" and snapshot.prices is not None  # a dated snapshot: same price
     law = catalog.resolve("gpt-6.2-astra-law")
     assert law.efforts[-1] == "max" and law.prices is None  # same family, its own (unknown) price
+    # A new GPT generation or o-series model: the efforts every reasoning model takes.
+    for name in ("gpt-7-nova", "o7-mini"):
+        nova = catalog.resolve(name)
+        assert nova.efforts == ("off", "low", "medium", "high") and nova.prices is None
+        assert effort_wire_options(nova, "high", 1_000)[0] == {"reasoning": {"effort": "high", "summary": "auto"}}
+        assert effort_wire_options(nova, "off", 1_000)[0] == {}
     weird = catalog.resolve("gpt-weird-9")
     # Nothing known: "off" sends no reasoning field at all.
     assert effort_wire_options(weird, "off", 1_000) == ({}, 1_000)

@@ -195,3 +195,17 @@ async def test_made_up_models_are_served_within_their_listed_rules(
     assert not [e for e in events if isinstance(e, ev.TurnFailed)], events
     body = fake_server.model_requests()[-1].body
     assert body["thinking"]["type"] == thinking and body["max_tokens"] <= spec.max_output
+
+
+@pytest.mark.parametrize(("effort", "reasoning"), [("high", {"effort": "high", "summary": "auto"}), ("off", None)])
+async def test_a_new_gpt_generation_is_served_with_the_efforts_every_reasoning_model_takes(
+    tmp_path: Path, fake_server: FakeServer, effort: str, reasoning: dict[str, str] | None
+) -> None:
+    fake_server.models = [*fake_server.models, ModelSpec(id="gpt-7-nova", provider="openai", thinking_types=(),
+                                                         efforts=("low", "medium", "high"), max_output=32_000)]
+    runtime = make_runtime(tmp_path, fake_server, model="gpt-7-nova", effort=effort)
+    fake_server.script(reply(text="ok"))
+    events = await run(runtime.agent, "hi")
+    assert not [e for e in events if isinstance(e, ev.TurnFailed)], events
+    body = fake_server.model_requests()[-1].body
+    assert body["model"] == "gpt-7-nova" and body.get("reasoning") == reasoning
