@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from stoa.core import events as ev
+from stoa.core.agent.turns import TurnOutcome
 
 StreamKind = Literal["text", "thinking", "output"]
 
@@ -58,7 +59,7 @@ class StreamChunk(Message, bubble=False):
 class TurnEnded(Message, bubble=False):
     """The agent worker is done with a turn, whatever the outcome (posted last)."""
 
-    def __init__(self, outcome: Literal["finished", "failed", "interrupted", "stopped"]) -> None:
+    def __init__(self, outcome: TurnOutcome) -> None:
         super().__init__()
         self.outcome = outcome
 
@@ -93,9 +94,16 @@ class Bridge:
         self._open = StreamChunk(kind, call_id, text)
         self._send(self._open)
 
-    def end_turn(self, outcome: Literal["finished", "failed", "interrupted", "stopped"]) -> None:
+    def end_turn(self, outcome: TurnOutcome) -> None:
         self._open = None
         self._send(TurnEnded(outcome))
+
+    # The TurnSink protocol (stoa.core.agent.turns): the turn controller reports through these.
+    def event(self, event: ev.Event) -> None:
+        self.post(event)
+
+    def ended(self, outcome: TurnOutcome) -> None:
+        self.end_turn(outcome)
 
     def _send(self, message: Message) -> None:
         self.posted += 1

@@ -124,10 +124,8 @@ def _remember_local_endpoint(runtime: Runtime, model: ModelInfo) -> None:
     server = next((s for s in local_servers(runtime) if s.provider == model.provider and model.id in s.models), None)
     if server is None or server.base_url == DEFAULT_BASE_URLS.get(model.provider):
         return
-    choices = runtime.choices
-    if choices.provider in (None, model.provider) and not choices.base_url:
-        choices.provider = model.provider
-        choices.base_url = server.base_url
+    if runtime.endpoint(model.provider) is None:  # an explicit --base-url for it wins
+        runtime.use_endpoint(model.provider, server.base_url)
 
 
 def apply_effort(screen: ChatScreen, level: str) -> SwitchResult | None:
@@ -293,8 +291,8 @@ async def run_onboarding(screen: ChatScreen) -> bool:
         return False
     agent = runtime.agent
     if choice.model is not None:
-        runtime.choices.provider = choice.provider
-        runtime.choices.base_url = choice.base_url
+        if choice.base_url:
+            runtime.use_endpoint(choice.provider, choice.base_url)
         agent.set_model(compatible_model(choice.model, choice.provider))
     elif agent.model.provider != choice.provider:
         default = {"anthropic": DEFAULT_MODEL, "openai": DEFAULT_OPENAI_MODEL}.get(choice.provider)

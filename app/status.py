@@ -273,8 +273,8 @@ def session_lines(runtime: Any) -> list[str]:
     lines = [
         f"model: {model.id} ({model.label}, {PROVIDER_LABELS.get(model.provider, model.provider)}), effort: {agent.effort}",
     ]
-    pool = getattr(runtime, "provider_for", None)
-    base_url = pool.base_url(model.provider) if hasattr(pool, "base_url") else None
+    endpoint_of = getattr(runtime.provider_for, "base_url", None)  # a ProviderPool knows it
+    base_url = endpoint_of(model.provider) if callable(endpoint_of) else None
     if base_url:
         lines.append(f"endpoint: {base_url}")
     mode = getattr(getattr(runtime, "policy", None), "mode", None)

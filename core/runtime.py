@@ -151,10 +151,21 @@ class Runtime:
     local_servers: list[LocalServer] = field(default_factory=list)
     # A replacement for local-server detection (tests and embedders); None probes for real.
     detect_local_servers: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None
+    # Endpoints chosen while running (provider -> base URL), see ``use_endpoint``.
+    endpoints: dict[str, str] = field(default_factory=dict)
 
     @property
     def session_id(self) -> str | None:
         return self.session.session_id if self.session is not None else None
+
+    def use_endpoint(self, provider: str, base_url: str) -> None:
+        """From now on, reach ``provider`` at ``base_url`` (a local server found by detection and
+        chosen in a picker). Kept apart from the command-line choices, which stay as given."""
+        self.endpoints[provider] = base_url
+
+    def endpoint(self, provider: str) -> str | None:
+        """Where ``provider`` is reached: a chosen endpoint, else --base-url / config."""
+        return self.endpoints.get(provider) or base_url_for(self.config, provider, self.choices)
 
     def has_key(self, provider: str) -> bool:
         return provider in KEYLESS_PROVIDERS or bool(self.config.api_key(provider))
@@ -188,7 +199,8 @@ def build_runtime(
     effort = validate_effort(model, choices.effort or _config_effort(config, model))
     registry = registry or default_registry()
     policy = make_policy(config, choices.mode or config.settings.mode)
-    pool = provider_for or ProviderPool(config, lambda p: base_url_for(config, p, choices))
+    endpoints: dict[str, str] = {}
+    pool = provider_for or ProviderPool(config, lambda p: endpoints.get(p) or base_url_for(config, p, choices))
     sections: list[tuple[str, str]] = []
     prompt = system_prompt_factory(
         config.workspace,
@@ -222,6 +234,7 @@ def build_runtime(
         provider_for=pool,
         prompt_sections=sections,
         catalog=catalog,
+        endpoints=endpoints,
     )
 
 

@@ -154,7 +154,7 @@ class HistorySearch(Vertical):
 
     def __init__(self) -> None:
         super().__init__(id="history-search")
-        self.query = ""
+        self.search_text = ""
         self.history: Sequence[str] = ()
         self.matches: list[str] = []
         self._header = Static("", id="history-query")
@@ -178,7 +178,7 @@ class HistorySearch(Vertical):
 
     def open(self, history: Sequence[str]) -> None:
         self.history = history
-        self.query = ""
+        self.search_text = ""
         self.set_class(True, "-visible")
         self.refresh_matches()
 
@@ -188,7 +188,7 @@ class HistorySearch(Vertical):
         self._list.clear_options()
 
     def set_query(self, query: str) -> None:
-        self.query = query
+        self.search_text = query
         self.refresh_matches()
 
     def move(self, step: int) -> None:
@@ -199,12 +199,12 @@ class HistorySearch(Vertical):
         self._list.highlighted = max(0, min(len(self.matches) - 1, index + step))
 
     def refresh_matches(self) -> None:
-        self.matches = search_history(self.history, self.query)[: self.MAX_SHOWN]
+        self.matches = search_history(self.history, self.search_text)[: self.MAX_SHOWN]
         self._list.clear_options()
         for entry in self.matches:
             self._list.add_option(Option(self._label(entry)))
         self._list.highlighted = 0 if self.matches else None
-        header = Text.assemble(("history search: ", "bold"), (self.query, "reverse"), " ")
+        header = Text.assemble(("history search: ", "bold"), (self.search_text, "reverse"), " ")
         if not self.matches:
             header.append("no match", style="dim italic")
         header.append("  Enter takes it · Esc cancels · Ctrl+R older", style="dim")
@@ -214,7 +214,7 @@ class HistorySearch(Vertical):
         """One line per match: the line where the query is (the first line when it is there or
         the query is empty), the match in bold, and how many more lines the prompt has."""
         lines = entry.splitlines() or [""]
-        needle = self.query.casefold()
+        needle = self.search_text.casefold()
         index = next((i for i, line in enumerate(lines) if needle in line.casefold()), 0)
         line = lines[index]
         label = Text("… " if index else "", style="dim")
@@ -267,7 +267,7 @@ class PromptInput(TextArea):
         event.prevent_default()
         search = self.composer.history_search
         if search.is_open:  # a paste while searching is search text (its first line)
-            search.set_query(search.query + (normalize_line_ends(event.text).split("\n")[0]))
+            search.set_query(search.search_text + (normalize_line_ends(event.text).split("\n")[0]))
             return
         self.composer.insert_paste(event.text)
 
@@ -528,11 +528,11 @@ class Composer(Vertical):
         elif key == "up":
             search.move(-1)
         elif key == "backspace":
-            search.set_query(search.query[:-1])
+            search.set_query(search.search_text[:-1])
         elif key == "ctrl+u":
             search.set_query("")
         elif character and character.isprintable():
-            search.set_query(search.query + character)
+            search.set_query(search.search_text + character)
         # Anything else is swallowed while searching.
 
     @on(OptionList.OptionSelected, "#history-matches")

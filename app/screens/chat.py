@@ -1,15 +1,13 @@
 """The chat screen: the conversation log, the composer, the status bar and the plan panel.
 
-It owns the agent worker. A submitted message starts a turn (``Agent.run_turn``) in a worker
-of group ``agent``; the worker hands every core event to a ``Bridge``, which posts Textual
-messages back here, where they become log entries, tool rows, plan and status updates.
-
-Messages typed while a turn runs are queued: they go to the agent at once (``agent.steer``),
-which delivers them at the next tool-result boundary (``SteeringDelivered``); whatever is left
-when the turn finishes runs as the next turn. The screen keeps a mirror of that queue for the
-queue bar; Up on the first line pops the last queued message back into the editor (taken back
-from the agent too). After an interrupt or a failure the queue goes back into the editor:
-nothing is sent that the person did not see go.
+The turn lifecycle and the queue belong to a ``TurnController`` (``stoa.core.agent.turns``):
+the screen routes what the person sends through it, and it runs each turn in a worker of group
+``agent`` whose events go to a ``Bridge``, which posts Textual messages back here, where they
+become log entries, tool rows, plan and status updates (``_dispatch``, one handler per event
+type). Messages typed while a turn runs steer it or wait for the next turn; the queue bar
+shows them, Up on the first line takes the last one back, and after an interrupt, a failure
+or a "no" the unsent ones go back into the editor: nothing is sent that the person did not
+see go.
 """
 
 from __future__ import annotations
@@ -17,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from contextlib import aclosing, suppress
+from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -33,7 +31,9 @@ from textual.worker import Worker
 from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
 from stoa.app.commands import REGISTRY, CommandContext, parse_slash
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
+from stoa.app.replay import records_from_display, records_from_history
 from stoa.core import events as ev
+from stoa.core.agent.turns import TurnController
 from stoa.core.permissions.approver import PermissionDecision
 from stoa.widgets.chat_log import ChatLog
 from stoa.widgets.composer import Composer, PromptInput
@@ -60,8 +60,6 @@ if TYPE_CHECKING:
 
 MODES_CYCLE = ("plan", "ask", "auto")
 INTERRUPT_GRACE_SECONDS = 3.0
-# How long the agent worker may run before letting the UI draw (seconds).
-YIELD_EVERY = 0.01
 # Streamed reply text is applied to the log at most this often (seconds).
 STREAM_FRAME = 0.08
 MODE_DESCRIPTIONS = {
@@ -125,19 +123,18 @@ class ChatScreen(Screen[None]):
         self.status_bar = StatusBar(clock=clock)
         # The MCP manager whose status this screen follows (stoa.app.mcp_commands.watch_manager).
         self.watched_mcp: object | None = None
-        # Turn state.
-        self.busy = False
-        self.queued: list[str] = []
-        self._next_turn: list[str] = []
-        self._interrupting = False
-        self._turn_worker: Worker[None] | None = None
+        # The turn lifecycle and the queue (stoa.core.agent.turns); this screen shows them.
+        self.turns = TurnController(
+            runtime.agent,
+            start_job=lambda work: self.run_worker(
+                work, group="agent", exit_on_error=False, description="agent turn"
+            ),
+        )
         self._permission_worker: Worker[None] | None = None
         self._permission_screen: Screen[Any] | None = None
         # Seconds of keyboard quiet before the permission prompt takes an answer (None: its
         # default, GRACE_SECONDS); tests set 0 to answer at once.
         self.permission_grace: float | None = None
-        self._turn_input: tuple[str, str] | None = None
-        self._turn_replied = False
         self._assistant: AssistantMessage | None = None
         self._assistant_record: AssistantRecord | None = None
         self._thinking: ThinkingRecord | None = None
@@ -149,8 +146,6 @@ class ChatScreen(Screen[None]):
         self._tools: dict[str, ToolRecord] = {}
         self.tools_expanded = False
         self._plan_hidden_by_user = False
-        # False until the app has opened the session (resume); messages sent before wait.
-        self.ready = True
 
     # ---- layout --------------------------------------------------------------------------------
 
@@ -165,6 +160,24 @@ class ChatScreen(Screen[None]):
     @property
     def agent(self) -> Any:
         return self.runtime.agent
+
+    @property
+    def busy(self) -> bool:
+        return self.turns.busy
+
+    @property
+    def ready(self) -> bool:
+        """False until the app has opened the session (resume); messages sent before wait."""
+        return self.turns.ready
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        self.turns.ready = value
+
+    @property
+    def queued(self) -> list[str]:
+        """Messages handed to the running turn and not delivered yet (the queue bar's first part)."""
+        return self.turns.steering
 
     async def on_mount(self) -> None:
         self._refresh_status()
@@ -240,7 +253,7 @@ class ChatScreen(Screen[None]):
             sandbox=self._sandbox_label(),
             workspace=self.workspace_label(),
             context_window=agent.model.context_window,
-            queued=len(self.queued) + len(self._next_turn),
+            queued=len(self.turns.queued),
             **changes,
         )
 
@@ -298,15 +311,10 @@ class ChatScreen(Screen[None]):
         display = text if display is None else display
         if not text.strip():
             return
-        if self.busy or not self.ready:
-            if self._interrupting or not self.ready:
-                self._next_turn.append(text)
-            else:
-                self.agent.steer(text)
-                self.queued.append(text)
+        if self.turns.route(text) == "start":
+            await self.start_turn(text, display)
+        else:
             self._queue_changed()
-            return
-        await self.start_turn(text, display)
 
     def run_slash(self, text: str) -> None:
         parsed = parse_slash(text)
@@ -334,21 +342,15 @@ class ChatScreen(Screen[None]):
 
     def _pop_queued(self) -> str | None:
         """Up on the first line while messages are queued: take the last one back."""
-        if not self.queued:
-            return None
-        item = self.queued.pop()
-        pending = self.agent.take_pending_steering()
-        if item in pending:
-            index = len(pending) - 1 - pending[::-1].index(item)
-            del pending[index]
-        for text in pending:
-            self.agent.steer(text)
-        self._queue_changed()
+        item = self.turns.take_back_last()
+        if item is not None:
+            self._queue_changed()
         return item
 
     def _queue_changed(self) -> None:
-        self.queue_bar.show_queue([*self.queued, *self._next_turn])
-        self.status_bar.set_info(queued=len(self.queued) + len(self._next_turn))
+        queued = self.turns.queued
+        self.queue_bar.show_queue(queued)
+        self.status_bar.set_info(queued=len(queued))
 
     # ---- turns ---------------------------------------------------------------------------------
 
@@ -367,48 +369,11 @@ class ChatScreen(Screen[None]):
             return
         await self.log_view.add(UserRecord(display))
         self.log_view.anchor()
-        self.busy = True
-        self._interrupting = False
-        self._turn_input = (text, display)
-        self._turn_replied = False
         self._tools.clear()
         self.composer.set_class(True, "-busy")
         self.composer.set_placeholder("Queue a message for the agent…  (Esc interrupts)")
         self.status_bar.set_info(busy_since=self.clock())
-        self._turn_worker = self._run_turn(text, Bridge(self))
-
-    @work(group="agent", exclusive=False, exit_on_error=False, description="agent turn")
-    async def _run_turn(self, text: str, bridge: Bridge) -> None:
-        outcome: Any = "finished"
-        loop = asyncio.get_running_loop()
-        last_yield = loop.time()
-        try:
-            async with aclosing(self.agent.run_turn(text)) as stream:
-                async for event in stream:
-                    if isinstance(event, ev.TurnFailed):
-                        outcome = "failed"
-                    elif isinstance(event, ev.TurnInterrupted):
-                        outcome = "interrupted"
-                    elif isinstance(event, ev.TurnFinished) and event.rejected:
-                        outcome = "stopped"  # the person said no: the word is theirs
-                    bridge.post(event)
-                    # A fast stream never makes the SDK wait for the socket, so nothing else would
-                    # run: every few milliseconds, let the screen draw and echo keys. (Not after
-                    # every event: deltas posted meanwhile coalesce into one update.)
-                    now = loop.time()
-                    if now - last_yield > YIELD_EVERY:
-                        await asyncio.sleep(0)
-                        last_yield = loop.time()
-        except asyncio.CancelledError:
-            if outcome != "interrupted":
-                outcome = "interrupted"
-                bridge.post(ev.TurnInterrupted())
-            raise
-        except Exception as exc:
-            outcome = "failed"
-            bridge.post(ev.TurnFailed(error=f"internal error: {exc!r}", hint="please report this", kind="internal"))
-        finally:
-            bridge.end_turn(outcome)
+        self.turns.start(text, display, Bridge(self))
 
     def action_interrupt(self) -> None:
         if self.composer.slash_list.is_open:
@@ -418,49 +383,30 @@ class ChatScreen(Screen[None]):
 
     def interrupt(self) -> bool:
         """Cancel the running turn (and its shell commands). True if there was one."""
-        if not self.busy or self._interrupting or self._turn_worker is None:
+        if not self.turns.can_interrupt:
             return False
-        self._interrupting = True
         self._close_permission_prompt()
-        # The agent cancels its turn task (killing shell commands), repairs the history and ends
-        # the event stream with TurnInterrupted. Should that not happen promptly, cancel the worker.
-        interrupt = getattr(self.agent, "interrupt", None)
-        if callable(interrupt) and interrupt():
-            worker = self._turn_worker
-            self.set_timer(INTERRUPT_GRACE_SECONDS, lambda: self._force_stop(worker))
-        else:
-            self._turn_worker.cancel()
+        turn = self.turns.turn_id
+        self.turns.interrupt()
+        # Should the agent not end its stream promptly, the controller cancels the job.
+        self.set_timer(INTERRUPT_GRACE_SECONDS, lambda: self.turns.force_stop(turn))
         return True
-
-    def _force_stop(self, worker: Worker[None]) -> None:
-        if self._turn_worker is worker and not worker.is_finished:
-            worker.cancel()
 
     @on(TurnEnded)
     async def _turn_ended(self, message: TurnEnded) -> None:
         message.stop()
         await self._finish_streams()
-        self.busy = False
-        self._interrupting = False
-        self._turn_worker = None
+        end = self.turns.finish(message.outcome)
         self.composer.set_class(False, "-busy")
         self.composer.set_placeholder("Message Stoa…  (/ for commands)")
         self.status_bar.set_info(busy_since=None)
-        leftover = self.agent.take_pending_steering()
-        typed_after_interrupt, self._next_turn = self._next_turn, []
-        self.queued.clear()
-        if message.outcome == "finished":
-            follow_up = [*leftover, *typed_after_interrupt]
-        else:
+        if end.give_back:
             # Interrupted, failed or stopped by a "no": the queue was not sent; back to the editor.
-            if leftover:
-                current = self.composer.text
-                self.composer.set_text("\n\n".join([*leftover, *([current] if current.strip() else [])]))
-            follow_up = typed_after_interrupt
+            current = self.composer.text
+            self.composer.set_text("\n\n".join([*end.give_back, *([current] if current.strip() else [])]))
         self._queue_changed()
-        if follow_up:
-            combined = "\n\n".join(follow_up)
-            await self.start_turn(combined)
+        if end.follow_up:
+            await self.start_turn(end.follow_up)
 
     # ---- events --------------------------------------------------------------------------------
 
@@ -553,23 +499,59 @@ class ChatScreen(Screen[None]):
         message.stop()
         event = message.event
         await self._flush_text()
-        handler = getattr(self, f"_on_{type(event).__name__}", None)
-        if handler is not None:
-            await handler(event)
+        await self._dispatch(event)
 
-    async def _on_RequestStarted(self, event: ev.RequestStarted) -> None:
+    async def _dispatch(self, event: ev.Event) -> None:
+        """One handler per event type, checked by mypy: a renamed event or handler is an error,
+        and a new event type fails ``assert_never`` until it is handled or listed as ignored."""
+        match event:
+            case ev.RequestStarted():
+                await self._on_request_started(event)
+            case ev.AssistantMessageCompleted():
+                await self._on_assistant_message_completed(event)
+            case ev.ToolCallStarted():
+                await self._on_tool_call_started(event)
+            case ev.ToolCallFinished():
+                await self._on_tool_call_finished(event)
+            case ev.ServerToolUsed():
+                await self._on_server_tool_used(event)
+            case ev.PermissionRequested():
+                await self._on_permission_requested(event)
+            case ev.PlanUpdated():
+                await self._on_plan_updated(event)
+            case ev.UsageUpdated():
+                await self._on_usage_updated(event)
+            case ev.Notice():
+                await self._on_notice(event)
+            case ev.Retrying():
+                await self._on_retrying(event)
+            case ev.SteeringDelivered():
+                await self._on_steering_delivered(event)
+            case ev.TurnFinished():
+                await self._on_turn_finished(event)
+            case ev.TurnFailed():
+                await self._on_turn_failed(event)
+            case ev.TurnInterrupted():
+                await self._on_turn_interrupted(event)
+            case ev.TurnStarted():
+                pass  # the screen already shows the user's message
+            case ev.AssistantTextDelta() | ev.ThinkingDelta() | ev.ToolCallOutput():
+                pass  # streamed: these arrive as StreamChunk messages (stoa.app.bridge)
+            case _:
+                assert_never(event)
+
+    async def _on_request_started(self, event: ev.RequestStarted) -> None:
         await self._finish_streams()
         self._attempt = []
 
-    async def _on_AssistantMessageCompleted(self, event: ev.AssistantMessageCompleted) -> None:
-        self._turn_replied = True
+    async def _on_assistant_message_completed(self, event: ev.AssistantMessageCompleted) -> None:
         text = event.message.text
         await self._finish_streams(text if self._assistant is not None else None)
         if self._retry_notice is not None:
             await self.log_view.remove_record(self._retry_notice)
             self._retry_notice = None
 
-    async def _on_ToolCallStarted(self, event: ev.ToolCallStarted) -> None:
+    async def _on_tool_call_started(self, event: ev.ToolCallStarted) -> None:
         await self._finish_streams()
         record = ToolRecord(
             call_id=event.call_id,
@@ -583,7 +565,7 @@ class ChatScreen(Screen[None]):
         self._tools[event.call_id] = record
         await self.log_view.add(record)
 
-    async def _on_ToolCallFinished(self, event: ev.ToolCallFinished) -> None:
+    async def _on_tool_call_finished(self, event: ev.ToolCallFinished) -> None:
         record = self._tools.get(event.call_id)
         if record is None:
             record = ToolRecord(call_id=event.call_id, name=event.name, started_at=self.clock())
@@ -604,13 +586,13 @@ class ChatScreen(Screen[None]):
             record.elapsed = elapsed
             record.expanded = record.is_error if expand is None else expand
 
-    async def _on_ServerToolUsed(self, event: ev.ServerToolUsed) -> None:
+    async def _on_server_tool_used(self, event: ev.ServerToolUsed) -> None:
         await self._finish_streams()
         await self.log_view.add(
             ToolRecord(call_id="", name=event.name, summary=event.summary, status="ok", elapsed=None)
         )
 
-    async def _on_PermissionRequested(self, event: ev.PermissionRequested) -> None:
+    async def _on_permission_requested(self, event: ev.PermissionRequested) -> None:
         await self._finish_streams()
         self._mark_awaiting(event.request.call_id, True)
         self._permission_worker = self._ask_permission(event)
@@ -625,12 +607,12 @@ class ChatScreen(Screen[None]):
         else:
             record.awaiting_approval = waiting
 
-    async def _on_PlanUpdated(self, event: ev.PlanUpdated) -> None:
+    async def _on_plan_updated(self, event: ev.PlanUpdated) -> None:
         self.plan_panel.update_plan(event.steps, event.explanation)
         if not self._plan_hidden_by_user:
             self.plan_panel.show(True)
 
-    async def _on_UsageUpdated(self, event: ev.UsageUpdated) -> None:
+    async def _on_usage_updated(self, event: ev.UsageUpdated) -> None:
         total = event.total
         self.status_bar.set_info(
             input_tokens=total.input_tokens + total.cache_write_tokens,
@@ -641,10 +623,10 @@ class ChatScreen(Screen[None]):
             context_window=event.context_window,
         )
 
-    async def _on_Notice(self, event: ev.Notice) -> None:
+    async def _on_notice(self, event: ev.Notice) -> None:
         await self.log_view.add(NoticeRecord(event.level, event.text))
 
-    async def _on_Retrying(self, event: ev.Retrying) -> None:
+    async def _on_retrying(self, event: ev.Retrying) -> None:
         # The partial reply of the failed attempt is discarded; the next attempt streams anew.
         self._pending_text = []
         self._pending_thinking = []
@@ -662,17 +644,16 @@ class ChatScreen(Screen[None]):
         )
         await self.log_view.add(self._retry_notice)
 
-    async def _on_SteeringDelivered(self, event: ev.SteeringDelivered) -> None:
-        if event.text in self.queued:
-            self.queued.remove(event.text)
+    async def _on_steering_delivered(self, event: ev.SteeringDelivered) -> None:
+        self.turns.delivered(event.text)
         self._queue_changed()
         await self._finish_streams()
         await self.log_view.add(UserRecord(event.text, steering=True))
 
-    async def _on_TurnFinished(self, event: ev.TurnFinished) -> None:
+    async def _on_turn_finished(self, event: ev.TurnFinished) -> None:
         await self._finish_streams()
 
-    async def _on_TurnFailed(self, event: ev.TurnFailed) -> None:
+    async def _on_turn_failed(self, event: ev.TurnFailed) -> None:
         await self._finish_streams()
         restored = self._restore_failed_input()
         hint = event.hint
@@ -685,7 +666,7 @@ class ChatScreen(Screen[None]):
 
         after_turn_failed(self, event)  # a rejected key opens /key; a model without tools drops them
 
-    async def _on_TurnInterrupted(self, event: ev.TurnInterrupted) -> None:
+    async def _on_turn_interrupted(self, event: ev.TurnInterrupted) -> None:
         await self._finish_streams()
         for record in self._tools.values():
             if record.status == "running":
@@ -709,14 +690,9 @@ class ChatScreen(Screen[None]):
         Only when nothing of this turn reached the model's reply (otherwise the message is part of
         a conversation the provider accepted and stays there).
         """
-        if self._turn_replied or self._turn_input is None:
+        display = self.turns.take_back_failed_input()
+        if display is None:
             return False
-        text, display = self._turn_input
-        history = self.agent.history
-        last = history.last
-        if last is None or last.role != "user" or last.text != text or last.tool_results:
-            return False
-        history.messages.pop()
         if not self.composer.text.strip():
             self.composer.set_text(display)
         return True
@@ -833,10 +809,7 @@ class ChatScreen(Screen[None]):
         self.app.screen.refresh(repaint=True, layout=True)
 
     async def new_conversation(self) -> None:
-        from stoa.core.agent.history import History
-
-        self.agent.history = History()
-        self.agent.tool_state.clear()
+        self.agent.reset()
         if self.runtime.session is not None:
             # A new session id; the saved one stays resumable.
             from stoa.core.sessions import SessionStoreError, clear_session
@@ -864,11 +837,10 @@ class ChatScreen(Screen[None]):
 
     async def mark_ready(self) -> None:
         """The session is open: send what was typed meanwhile."""
-        self.ready = True
-        if self._next_turn and not self.busy:
-            pending, self._next_turn = self._next_turn, []
+        pending = self.turns.mark_ready()
+        if pending is not None:
             self._queue_changed()
-            await self.start_turn("\n\n".join(pending))
+            await self.start_turn(pending)
 
     async def switch_session(self, handle: Any) -> None:
         """Another session was loaded into the agent (/resume): show it instead of this one."""
@@ -940,84 +912,3 @@ def _permission_screen(request: Any, *, grace: float | None, type_ahead: Any) ->
         return None
     # Keys typed through the prompt go on into the composer (they belong to the message).
     return PermissionScreen(request, grace=GRACE_SECONDS if grace is None else grace, type_ahead=type_ahead)
-
-
-def records_from_display(saved: Iterable[Any]) -> list[Record]:
-    """Chat log records from the session store's display records (``core.sessions.records``)."""
-    out: list[Record] = []
-    for item in saved:
-        kind, data = item.kind, item.data
-        if kind == "user":
-            out.append(UserRecord(str(data.get("text", "")), steering=bool(data.get("steering"))))
-        elif kind == "assistant":
-            out.append(AssistantRecord(str(data.get("text", "")), done=True))
-        elif kind == "thinking":
-            out.append(ThinkingRecord(str(data.get("text", "")), done=True, expanded=False))
-        elif kind in ("tool", "server_tool"):
-            status: Any = data.get("status", "ok")
-            status = "interrupted" if status == "running" else status
-            out.append(
-                ToolRecord(
-                    call_id=str(data.get("call_id", "")),
-                    name=str(data.get("name", "")),
-                    arguments=dict(data.get("arguments") or {}),
-                    summary=str(data.get("summary") or ""),
-                    server=data.get("server"),
-                    status=status,
-                    result_text=str(data.get("result_text") or ""),
-                    display=data.get("display"),
-                    elapsed=data.get("elapsed"),
-                )
-            )
-        elif kind == "notice":
-            level = data.get("level", "info")
-            out.append(
-                NoticeRecord(
-                    level if level in ("info", "warning", "error") else "info",
-                    str(data.get("text", "")),
-                    hint=data.get("hint"),
-                    title=data.get("title"),
-                )
-            )
-    return out
-
-
-def records_from_history(messages: list[Message]) -> list[Record]:
-    """Log records for a saved conversation: user text, replies, and tool calls with results."""
-    from stoa.core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
-
-    results: dict[str, ToolResultBlock] = {}
-    for message in messages:
-        for block in message.content:
-            if isinstance(block, ToolResultBlock):
-                results[block.tool_use_id] = block
-    records: list[Record] = []
-    for message in messages:
-        if message.role == "user":
-            steering = any(isinstance(b, ToolResultBlock) for b in message.content)
-            text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
-            if text.strip():
-                records.append(UserRecord(text, steering=steering))
-            continue
-        for block in message.content:
-            if isinstance(block, ThinkingBlock) and block.thinking.strip():
-                records.append(ThinkingRecord(block.thinking, done=True, expanded=False))
-            elif isinstance(block, TextBlock) and block.text.strip():
-                if records and isinstance(records[-1], AssistantRecord):
-                    records[-1].text += block.text
-                else:
-                    records.append(AssistantRecord(block.text, done=True))
-            elif isinstance(block, ToolUseBlock):
-                result = results.get(block.id)
-                status: Any = "ok" if result is not None and not result.is_error else "error"
-                records.append(
-                    ToolRecord(
-                        call_id=block.id,
-                        name=block.name,
-                        arguments=dict(block.input),
-                        status=status if result is not None else "interrupted",
-                        result_text=result.text if result is not None else "",
-                        expanded=False,
-                    )
-                )
-    return records

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -140,7 +141,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         has_key: Callable[[str], bool] = lambda provider: True,
         local_servers: Sequence[LocalServer] = (),
         detect: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None,
-        key_screen: Callable[[str | None], Screen[object]] | None = None,
+        key_screen: Callable[[str | None], Screen[Any]] | None = None,
         models: Sequence[ModelInfo] = MODELS,
         fetch_models: Callable[[], Awaitable[Sequence[ModelInfo]]] | None = None,
     ) -> None:

@@ -109,8 +109,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, error: pb.ProviderError) -> float:
         if error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.max_delay)
-        return min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+            return min(max(float(error.retry_after), 0.0), self.max_delay)
+        return min(self.base_delay * (2.0 ** (attempt - 1)), self.max_delay)
 
 
 class _Done:
@@ -203,6 +203,31 @@ class Agent:
     def take_pending_steering(self) -> list[str]:
         pending, self._steering = self._steering, []
         return pending
+
+    def unsteer(self, text: str) -> bool:
+        """Take back a message queued with ``steer`` that has not been delivered yet (the last
+        one equal to ``text``). False if it was already delivered or never queued."""
+        for index in range(len(self._steering) - 1, -1, -1):
+            if self._steering[index] == text:
+                del self._steering[index]
+                return True
+        return False
+
+    def take_back_input(self, text: str) -> bool:
+        """Remove the user message that started a turn whose first request failed, so the person
+        can edit and send it again. Only when it is the last message, as sent, with no reply:
+        anything the provider already answered stays part of the conversation."""
+        last = self.history.last
+        if last is None or last.role != "user" or last.text != text or last.tool_results:
+            return False
+        self.history.messages.pop()
+        return True
+
+    def reset(self) -> None:
+        """Start an empty conversation (``/clear``): no history, no tool state, nothing queued."""
+        self.history = History()
+        self.tool_state.clear()
+        self._steering.clear()
 
     @property
     def busy(self) -> bool:

@@ -169,7 +169,7 @@ def normalize_schema(schema: Any) -> dict[str, Any]:
     if not isinstance(schema.get("properties", {}), dict):
         raise RejectedTool("its input schema's properties is not an object")
     schema.setdefault("properties", {})
-    return schema
+    return dict(schema)
 
 
 def prefixed_name(server: str, tool: str) -> str:

@@ -27,7 +27,7 @@ Order of the table (first match wins):
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from stoa.core.tools.base import Effect
 
@@ -101,7 +101,7 @@ def next_mode(mode: str) -> Mode:
     """The mode after ``mode`` in the Shift+Tab cycle (auto -> plan -> ask -> auto)."""
     cycle: tuple[Mode, ...] = ("auto", "plan", "ask")
     try:
-        return cycle[(cycle.index(mode) + 1) % len(cycle)]  # type: ignore[arg-type]
+        return cycle[(cycle.index(cast(Mode, mode)) + 1) % len(cycle)]
     except ValueError:
         return "auto"
 
@@ -110,4 +110,4 @@ def check_mode(mode: str) -> Mode:
     """``mode`` as a ``Mode``, or a ValueError that says which modes exist."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    return mode  # type: ignore[return-value]
+    return mode

@@ -24,7 +24,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 RuleList = Literal["allow", "ask", "deny"]
 RuleTool = Literal["Read", "Write", "Bash", "Mcp"]
@@ -143,7 +143,7 @@ def parse_rule(text: str, *, workspace: Path, home: Path | None = None, source: 
         raise RuleError(
             f"unknown rule type {name!r}" + (f"; did you mean {hint}(...)?" if hint else f"; use one of {known}")
         )
-    tool: RuleTool = name  # type: ignore[assignment]
+    tool = cast(RuleTool, name)
     if content is not None:
         content = content.strip()
     if content is None or content in ("", "*"):

@@ -252,8 +252,8 @@ class ApplyPatch(Tool):
         try:
             plan = self._plan(args, ctx, checking=True, peek=True)
         except (ToolError, OSError, ValueError):
-            return args.patch.strip()
-        return _diff(plan) or args.patch.strip()
+            return str(args.patch).strip()
+        return _diff(plan) or str(args.patch).strip()
 
     # ---- planning: what the patch leaves, nothing written ----------------------------------------
 

@@ -20,9 +20,10 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -528,7 +529,10 @@ def encode_text(content: str, display: str) -> bytes:
         ) from None
 
 
-async def in_thread(func: Any, *args: Any) -> Any:
+T = TypeVar("T")
+
+
+async def in_thread(func: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(func, *args)
 
 

@@ -779,7 +779,7 @@ class SearchCode(Tool):
         return find_rg() if self._rg == "auto" else self._rg
 
     def summary(self, args: Any) -> str:
-        return args.pattern + (f" in {args.path}" if args.path else "")
+        return str(args.pattern) + (f" in {args.path}" if args.path else "")
 
     def _root(self, args: SearchCodeArgs, ctx: ToolContext, checking: bool) -> ResolvedPath:
         return resolve_arg(args, ctx, "path", checking=checking, value=args.path or ".")

@@ -1,0 +1,101 @@
+"""Chat log records for a saved conversation: from the session store's display records
+(what the person saw, ``stoa.core.sessions.records``), or rebuilt from the API messages when
+only those exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from stoa.widgets.records import (
+    AssistantRecord,
+    NoticeRecord,
+    Record,
+    ThinkingRecord,
+    ToolRecord,
+    UserRecord,
+)
+
+if TYPE_CHECKING:
+    from stoa.core.providers.types import Message
+
+
+def records_from_display(saved: Iterable[Any]) -> list[Record]:
+    """Chat log records from the session store's display records (``core.sessions.records``)."""
+    out: list[Record] = []
+    for item in saved:
+        kind, data = item.kind, item.data
+        if kind == "user":
+            out.append(UserRecord(str(data.get("text", "")), steering=bool(data.get("steering"))))
+        elif kind == "assistant":
+            out.append(AssistantRecord(str(data.get("text", "")), done=True))
+        elif kind == "thinking":
+            out.append(ThinkingRecord(str(data.get("text", "")), done=True, expanded=False))
+        elif kind in ("tool", "server_tool"):
+            status: Any = data.get("status", "ok")
+            status = "interrupted" if status == "running" else status
+            out.append(
+                ToolRecord(
+                    call_id=str(data.get("call_id", "")),
+                    name=str(data.get("name", "")),
+                    arguments=dict(data.get("arguments") or {}),
+                    summary=str(data.get("summary") or ""),
+                    server=data.get("server"),
+                    status=status,
+                    result_text=str(data.get("result_text") or ""),
+                    display=data.get("display"),
+                    elapsed=data.get("elapsed"),
+                )
+            )
+        elif kind == "notice":
+            level = data.get("level", "info")
+            out.append(
+                NoticeRecord(
+                    level if level in ("info", "warning", "error") else "info",
+                    str(data.get("text", "")),
+                    hint=data.get("hint"),
+                    title=data.get("title"),
+                )
+            )
+    return out
+
+
+def records_from_history(messages: list[Message]) -> list[Record]:
+    """Log records for a saved conversation: user text, replies, and tool calls with results."""
+    from stoa.core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+
+    results: dict[str, ToolResultBlock] = {}
+    for message in messages:
+        for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                results[block.tool_use_id] = block
+    records: list[Record] = []
+    for message in messages:
+        if message.role == "user":
+            steering = any(isinstance(b, ToolResultBlock) for b in message.content)
+            text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
+            if text.strip():
+                records.append(UserRecord(text, steering=steering))
+            continue
+        for block in message.content:
+            if isinstance(block, ThinkingBlock) and block.thinking.strip():
+                records.append(ThinkingRecord(block.thinking, done=True, expanded=False))
+            elif isinstance(block, TextBlock) and block.text.strip():
+                if records and isinstance(records[-1], AssistantRecord):
+                    records[-1].text += block.text
+                else:
+                    records.append(AssistantRecord(block.text, done=True))
+            elif isinstance(block, ToolUseBlock):
+                result = results.get(block.id)
+                status: Any = "ok" if result is not None and not result.is_error else "error"
+                records.append(
+                    ToolRecord(
+                        call_id=block.id,
+                        name=block.name,
+                        arguments=dict(block.input),
+                        status=status if result is not None else "interrupted",
+                        result_text=result.text if result is not None else "",
+                        expanded=False,
+                    )
+                )
+    return records
