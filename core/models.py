@@ -210,7 +210,9 @@ def openai_model(
 
 def _openai_long(prices: Prices) -> Prices:
     """OpenAI's long-context rates (prompt over 272K): input and cache x2, output x1.5."""
-    double = lambda v: None if v is None else v * 2  # noqa: E731
+    def double(value: float | None) -> float | None:
+        return None if value is None else value * 2
+
     return Prices(
         input=prices.input * 2,
         output=prices.output * 1.5,

@@ -357,6 +357,14 @@ class FakeServer:
             self.issued.anthropic_thinking.clear()
             self.issued.responses_reasoning.clear()
 
+    def discard_pending(self) -> list[ScriptItem]:
+        """Forget queued items no request took (a turn that ended early, e.g. on a "no"); the
+        recorded requests stay. Returns what was dropped."""
+        with self._lock:
+            dropped = list(self._queue)
+            self._queue.clear()
+        return dropped
+
     def assert_script_consumed(self) -> None:
         left = self.pending
         assert not left, f"{len(left)} scripted item(s) were never requested: {left}"

@@ -21,6 +21,7 @@ from stoa.core.models import resolve_model
 from stoa.core.permissions.approver import PermissionDecision, PermissionRequest, RefusingApprover
 from stoa.core.permissions.setup import make_policy
 from stoa.core.providers.factory import ProviderPool
+from stoa.core.providers.types import ToolResultBlock
 from stoa.core.tools.registry import default_registry
 from tests.fake_server import FakeServer, reply, tool_call
 
@@ -63,12 +64,15 @@ def make_agent(
 
 
 async def call(agent: Agent, server: FakeServer, name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
-    """Run one tool call through the loop; the result the model got back."""
+    """Run one tool call through the loop; the result the model gets back (from the history:
+    a plain "no" ends the turn, so that result only travels with the next request)."""
     call_id = f"c{len(server.requests)}"
     server.script(reply(tool_calls=[tool_call(name, arguments, id=call_id)]), reply(text="ok"))
     async for _ in agent.run_turn(f"call {name}"):
         pass
-    result = next(r for r in server.model_requests()[-1].tool_results if r.id == call_id)
+    server.discard_pending()
+    results = [b for m in agent.history.messages for b in m.content if isinstance(b, ToolResultBlock)]
+    result = next(r for r in results if r.tool_use_id == call_id)
     return result.text, result.is_error
 
 
@@ -186,7 +190,7 @@ async def test_outside_the_workspace_the_check_waits_for_the_question(tmp_path: 
     ]
     for name, arguments in probes:
         text, is_error = await call(agent, fake_server, name, arguments)
-        assert is_error and text == "The user rejected this tool call.", text
+        assert is_error and text.startswith("The user rejected this tool call"), text
     assert len(recorder.requests) == len(probes)
     assert secret.read_text() == "TOKEN=abc\n"
 
@@ -209,5 +213,5 @@ async def test_a_read_rule_that_asks_keeps_the_check_behind_the_question(
     (agent.workspace / "private").mkdir()
     (agent.workspace / "private" / "keys.txt").write_text("k=1\n")
     text, _ = await call(agent, fake_server, "edit_file", {"path": "private/keys.txt", "old_string": "k=2", "new_string": "k=3"})
-    assert text == "The user rejected this tool call."
+    assert text.startswith("The user rejected this tool call")
     assert len(recorder.requests) == 1
