@@ -16,7 +16,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from stoa.app.commands import SlashCommandsProvider
+from stoa.app.commands.palette import SlashCommandsProvider
 from stoa.app.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class StoaApp(App[int]):
                 from stoa.core.mcp import attach
 
                 manager = attach(self.runtime)
-                from stoa.app.mcp_commands import watch_manager
+                from stoa.app.commands.mcp import watch_manager
 
                 watch_manager(self.chat, manager)
                 for warning in manager.warnings:

@@ -29,7 +29,7 @@ from textual.timer import Timer
 from textual.worker import Worker
 
 from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
-from stoa.app.commands import REGISTRY, CommandContext, parse_slash
+from stoa.app.commands import CommandContext, CommandRegistry, builtin_registry, parse_slash
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
 from stoa.core import events as ev
@@ -117,11 +117,13 @@ class ChatScreen(Screen[None]):
         self.plan_panel = PlanPanel()
         self.queue_bar = QueueBar()
         self.prompt_history: list[str] = []
+        # This screen's slash commands: the built-ins, plus what the session adds.
+        self.commands: CommandRegistry = builtin_registry()
         self.composer = Composer(
-            slash_items=REGISTRY.slash_items, take_queued=self._pop_queued, history=self.prompt_history
+            slash_items=self.commands.slash_items, take_queued=self._pop_queued, history=self.prompt_history
         )
         self.status_bar = StatusBar(clock=clock)
-        # The MCP manager whose status this screen follows (stoa.app.mcp_commands.watch_manager).
+        # The MCP manager whose status this screen follows (stoa.app.commands.mcp.watch_manager).
         self.watched_mcp: object | None = None
         # The turn lifecycle and the queue (stoa.core.agent.turns); this screen shows them.
         self.turns = TurnController(
@@ -210,7 +212,7 @@ class ChatScreen(Screen[None]):
         model = self.agent.model
         if self.runtime.has_key(model.provider):
             return
-        from stoa.app.model_commands import needs_onboarding
+        from stoa.app.model_actions import needs_onboarding
 
         if needs_onboarding(self.runtime):
             self.run_worker(self._onboard(), group="picker", description="onboarding", exit_on_error=False)
@@ -219,7 +221,7 @@ class ChatScreen(Screen[None]):
 
         variable = KEY_ENV_VARS.get(model.provider, ("an API key",))[0]
         how = f"set {variable} in your shell (export {variable}=…) and start stoa again"
-        if "key" in REGISTRY:
+        if "key" in self.commands:
             how = f"add one now with /key, or {how}"
         await self.log_view.add(
             NoticeRecord(
@@ -260,6 +262,10 @@ class ChatScreen(Screen[None]):
     def refresh_status(self) -> None:
         """Re-read model, effort and mode (call after changing them from a picker)."""
         self._refresh_status()
+
+    def set_mcp_status(self, label: str) -> None:
+        """The MCP part of the status bar (``MCP 2/3``; empty without servers)."""
+        self.status_bar.set_info(mcp=label)
 
     # ---- notices -------------------------------------------------------------------------------
 
@@ -321,7 +327,7 @@ class ChatScreen(Screen[None]):
         if parsed is None:
             return
         name, args = parsed
-        cmd = REGISTRY.get(name)
+        cmd = self.commands.get(name)
         if cmd is None:
             self.show_notice(
                 "error",
@@ -662,7 +668,7 @@ class ChatScreen(Screen[None]):
         from stoa.core.sessions.records import failure_title
 
         await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=failure_title(event.kind)))
-        from stoa.app.model_commands import after_turn_failed
+        from stoa.app.model_actions import after_turn_failed
 
         after_turn_failed(self, event)  # a rejected key opens /key; a model without tools drops them
 
@@ -777,25 +783,25 @@ class ChatScreen(Screen[None]):
         else:
             self.log_view.scroll_page_down()
 
-    # ---- model, effort, keys (app/model_commands.py) ------------------------------------------
+    # ---- model, effort, keys (app/model_actions.py) ------------------------------------------
 
     def action_model_picker(self) -> None:
-        from stoa.app.model_commands import open_model_picker
+        from stoa.app.model_actions import open_model_picker
 
         self.run_worker(open_model_picker(self), group="picker", description="model picker", exit_on_error=False)
 
     def action_effort_picker(self) -> None:
-        from stoa.app.model_commands import open_effort_picker
+        from stoa.app.model_actions import open_effort_picker
 
         self.run_worker(open_effort_picker(self), group="picker", description="effort picker", exit_on_error=False)
 
     def action_cycle_effort(self) -> None:
-        from stoa.app.model_commands import cycle_effort_now
+        from stoa.app.model_actions import cycle_effort_now
 
         cycle_effort_now(self)
 
     async def _onboard(self) -> None:
-        from stoa.app.model_commands import run_onboarding
+        from stoa.app.model_actions import run_onboarding
 
         if not await run_onboarding(self):
             self.app.exit(0)

@@ -10,10 +10,33 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from stoa.app.commands import KEY_HELP, REGISTRY
+from stoa.app.commands.registry import CommandRegistry
+
+KEY_HELP: tuple[tuple[str, str], ...] = (
+    ("Enter", "send (while the agent works: queue it, delivered at the next tool result)"),
+    ("Shift+Enter · Alt+Enter · Ctrl+J", "new line"),
+    ("Up / Down", "previous / next prompt (on the first / last line); Up pops the last queued message"),
+    ("Ctrl+R", "search this project's prompt history (Enter takes the match, Esc cancels)"),
+    ("Ctrl+U · Ctrl+W · Ctrl+K", "delete to line start · previous word · line end"),
+    ("/", "slash commands (Up/Down choose, Enter runs, Tab completes, Esc closes)"),
+    ("Esc", "interrupt the running turn (also stops a running shell command)"),
+    ("Ctrl+C", "interrupt while busy; copy a selection; twice when idle to quit"),
+    ("Ctrl+D", "quit (on an empty prompt)"),
+    ("Ctrl+P", "command palette"),
+    ("Ctrl+O", "expand / collapse every tool call's details"),
+    ("Ctrl+T", "show / hide the plan panel"),
+    ("Shift+Tab", "cycle the trust mode (plan → ask → auto)"),
+    ("Ctrl+L", "redraw the screen (/clear starts a new conversation)"),
+    ("1-5 · Up/Down Enter", "answer a permission prompt (Esc: no); keys typed until you pause go to your message"),
+    ("PageUp / PageDown", "scroll the conversation"),
+    ("F1", "this help"),
+    ("F2 · Alt+M", "model picker (/model NAME switches directly)"),
+    ("F3 · Alt+E", "reasoning effort picker (/effort LEVEL sets it directly)"),
+    ("F4 · Alt+T", "cycle to the next reasoning effort"),
+)
 
 
-def help_tables() -> tuple[Table, Table]:
+def help_tables(registry: CommandRegistry) -> tuple[Table, Table]:
     keys = Table.grid(padding=(0, 2))
     keys.add_column(style="bold", no_wrap=True)
     keys.add_column()
@@ -22,7 +45,7 @@ def help_tables() -> tuple[Table, Table]:
     commands = Table.grid(padding=(0, 2))
     commands.add_column(style="bold", no_wrap=True)
     commands.add_column()
-    for cmd in REGISTRY:
+    for cmd in registry:
         usage = Text(cmd.usage)
         if cmd.aliases:
             usage.append("  " + " ".join(f"/{a}" for a in cmd.aliases), style="dim")
@@ -35,8 +58,12 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,f1,question_mark", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, registry: CommandRegistry) -> None:
+        super().__init__()
+        self.registry = registry
+
     def compose(self) -> ComposeResult:
-        keys, commands = help_tables()
+        keys, commands = help_tables(self.registry)
         with VerticalScroll(id="help-box") as box:
             box.border_title = "Help"
             box.border_subtitle = "Esc closes"

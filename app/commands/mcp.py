@@ -9,9 +9,9 @@ notice when a server fails or disconnects; the app calls it when it starts the m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from stoa.app.commands import CommandContext, command
+from stoa.app.commands.registry import CommandContext, CommandHost, command
 
 if TYPE_CHECKING:
     from stoa.core.mcp.manager import McpManager, ServerState
@@ -24,7 +24,7 @@ def status_label(manager: McpManager) -> str:
     return f"MCP {manager.connected_count}/{len(rows)}"
 
 
-def watch_manager(chat: Any, manager: McpManager) -> None:
+def watch_manager(chat: CommandHost, manager: McpManager) -> None:
     """Keep ``chat`` (the ChatScreen) up to date with the manager. Safe to call more than once."""
     if chat.watched_mcp is manager:
         return
@@ -40,7 +40,7 @@ def watch_manager(chat: Any, manager: McpManager) -> None:
         status = state.status.value
         previous = last.get(state.name)
         last[state.name] = status
-        _set_status(chat, status_label(manager))
+        chat.set_mcp_status(status_label(manager))
         if status in ("failed", "disconnected") and previous != status:
             chat.show_notice(
                 "warning",
@@ -49,16 +49,7 @@ def watch_manager(chat: Any, manager: McpManager) -> None:
             )
 
     manager.subscribe(changed)
-    _set_status(chat, status_label(manager))
-
-
-def _set_status(chat: Any, label: str) -> None:
-    bar = getattr(chat, "status_bar", None)
-    if bar is None:
-        return
-    info = getattr(bar, "info", None)
-    if info is not None and hasattr(info, "mcp"):
-        bar.set_info(mcp=label)
+    chat.set_mcp_status(status_label(manager))
 
 
 def _manager(ctx: CommandContext) -> McpManager:

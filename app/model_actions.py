@@ -1,17 +1,16 @@
-"""Model, effort and key commands of the TUI: ``/model``, ``/effort``, ``/key``, ``/status``, the
-key-binding actions that open the pickers or cycle the effort, and first-run onboarding.
+"""Model, effort and key actions of the TUI: the pickers, direct switches, the key manager, the
+follow-ups of a failed turn, and first-run onboarding.
 
-Each command is one registry entry (``app.commands.command``); the chat screen's bindings call
-``open_model_picker`` / ``open_effort_picker`` / ``cycle_effort_now`` through a worker, because
-the pickers are awaited with ``push_screen_wait``. Every switch goes through
-``core.switching`` so the CLI, the pickers and the slash commands validate the same way.
+The chat screen's keys (F2, F3, F4) and the slash commands ``/model``, ``/effort``, ``/key``
+(``stoa.app.commands.models``) call these; the pickers are awaited with ``push_screen_wait``, so
+call them from a worker. Every switch goes through ``stoa.core.switching``, so the CLI, the
+pickers and the slash commands validate the same way.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stoa.app.commands import REGISTRY, CommandContext, command
 from stoa.core.keys import env_var_for, has_any_cloud_key, rejected_key_message
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
@@ -25,6 +24,7 @@ from stoa.core.models import (
 from stoa.core.switching import SwitchError, SwitchResult, cycle_effort, switch_effort, switch_model
 
 if TYPE_CHECKING:
+    from stoa.app.commands.registry import CommandHost
     from stoa.app.screens.chat import ChatScreen
     from stoa.app.screens.keys import KeyChecker, KeyManagerScreen
     from stoa.core.models import ModelInfo
@@ -71,7 +71,7 @@ async def detect_servers(runtime: Runtime) -> list[LocalServer]:
     return found
 
 
-def _show_switch(screen: ChatScreen, result: SwitchResult) -> None:
+def _show_switch(screen: CommandHost, result: SwitchResult) -> None:
     if result.changed:
         divider = getattr(screen, "show_divider", None)
         if callable(divider):
@@ -89,7 +89,7 @@ def _effort_hint(model: ModelInfo) -> str:
     return f"valid levels for {model.id}: {', '.join(model.efforts)}"
 
 
-def apply_model(screen: ChatScreen, spec: str, effort: str | None = None) -> SwitchResult | None:
+def apply_model(screen: CommandHost, spec: str, effort: str | None = None) -> SwitchResult | None:
     """Switch to a model by name/alias/``provider/id``; errors are shown, never raised."""
     runtime = screen.runtime
     try:
@@ -128,7 +128,7 @@ def _remember_local_endpoint(runtime: Runtime, model: ModelInfo) -> None:
         runtime.use_endpoint(model.provider, server.base_url)
 
 
-def apply_effort(screen: ChatScreen, level: str) -> SwitchResult | None:
+def apply_effort(screen: CommandHost, level: str) -> SwitchResult | None:
     agent = screen.runtime.agent
     try:
         result = switch_effort(agent, level)
@@ -170,7 +170,7 @@ def key_manager_for(screen: Any, provider: str | None = None, *, message: str | 
 # ---- picker flows (run inside a worker: they await the screens) ------------------------------
 
 
-async def open_model_picker(screen: ChatScreen) -> None:
+async def open_model_picker(screen: CommandHost) -> None:
     from stoa.app.screens.model_picker import ModelPickerScreen, model_spec
 
     runtime = screen.runtime
@@ -196,7 +196,7 @@ async def open_model_picker(screen: ChatScreen) -> None:
         apply_model(screen, choice)
 
 
-async def open_effort_picker(screen: ChatScreen) -> None:
+async def open_effort_picker(screen: CommandHost) -> None:
     from stoa.app.screens.model_picker import EffortPickerScreen
 
     agent = screen.runtime.agent
@@ -208,7 +208,7 @@ async def open_effort_picker(screen: ChatScreen) -> None:
         apply_effort(screen, level)
 
 
-def cycle_effort_now(screen: ChatScreen) -> None:
+def cycle_effort_now(screen: CommandHost) -> None:
     agent = screen.runtime.agent
     if len(agent.model.efforts) == 1:
         screen.app.notify(f"{agent.model.id} has no reasoning effort levels", timeout=2)
@@ -218,7 +218,7 @@ def cycle_effort_now(screen: ChatScreen) -> None:
     screen.app.notify(f"effort: {result.effort}", timeout=1.5)
 
 
-async def open_key_manager(screen: ChatScreen, provider: str | None = None, *, message: str | None = None) -> None:
+async def open_key_manager(screen: CommandHost, provider: str | None = None, *, message: str | None = None) -> None:
     changed = await screen.app.push_screen_wait(key_manager_for(screen, provider, message=message))
     if changed:
         names = ", ".join(sorted(changed))
@@ -226,7 +226,7 @@ async def open_key_manager(screen: ChatScreen, provider: str | None = None, *, m
         screen.refresh_status()
 
 
-async def open_rejected_key(screen: ChatScreen, provider: str) -> None:
+async def open_rejected_key(screen: CommandHost, provider: str) -> None:
     """After a 401: the key manager, saying which key was rejected and where it came from."""
     config = screen.runtime.config
     await open_key_manager(screen, provider, message=rejected_key_message(provider, config.env, config.paths))
@@ -265,7 +265,7 @@ def needs_onboarding(runtime: Runtime) -> bool:
     return not has_any_cloud_key(config.env, config.paths)
 
 
-async def run_onboarding(screen: ChatScreen) -> bool:
+async def run_onboarding(screen: CommandHost) -> bool:
     """Show the onboarding screen and set the session up from the choice. False = quit (the
     Quit choice); Esc closes the dialog and leaves a notice saying how to add a key later."""
     from stoa.app.screens.keys import OnboardingScreen
@@ -301,74 +301,3 @@ async def run_onboarding(screen: ChatScreen) -> bool:
     screen.show_notice("info", f"ready: {agent.model.id} ({agent.effort}); /model and /key change it any time")
     screen.refresh_status()
     return True
-
-
-# ---- slash commands ---------------------------------------------------------------------------
-
-
-def _register(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Register unless the chat room already did (one registry, no double entries)."""
-
-    def decorate(handler: Any) -> Any:
-        if name in REGISTRY:
-            return handler
-        return command(name, *args, **kwargs)(handler)
-
-    return decorate
-
-
-async def _look_up(runtime: Runtime, name: str) -> None:
-    """A cloud id nothing knows yet is looked up in a thread (the provider's list or the model
-    itself), so the switch that follows never waits on the network in the event loop."""
-    import asyncio
-
-    catalog = runtime.catalog
-    if "/" in name or catalog.find(name) is not None or runtime.agent.model.provider in COMPATIBLE_PROVIDERS:
-        return
-    try:
-        await asyncio.to_thread(catalog.resolve, name)
-    except (UnknownModelError, ValueError):
-        pass  # apply_model says so, with the available ids
-
-
-@_register("model", "Switch the model: a picker, or /model NAME [EFFORT]", args="[name] [effort]")
-async def _model_command(ctx: CommandContext) -> None:
-    parts = ctx.args.split()
-    if not parts:
-        await open_model_picker(ctx.screen)
-        return
-    if len(parts) > 2:
-        ctx.error("usage: /model NAME [EFFORT]", hint="e.g. /model opus high; /model alone opens the picker")
-        return
-    await _look_up(ctx.screen.runtime, parts[0])
-    apply_model(ctx.screen, parts[0], parts[1] if len(parts) == 2 else None)
-
-
-@_register("effort", "Set the reasoning effort: a picker, or /effort LEVEL", args="[level]")
-async def _effort_command(ctx: CommandContext) -> None:
-    level = ctx.args.strip()
-    if not level:
-        await open_effort_picker(ctx.screen)
-        return
-    apply_effort(ctx.screen, level)
-
-
-@_register("key", "Add, replace or delete API keys (saved to your user config, mode 600)", args="[provider]",
-           aliases=("keys",))
-async def _key_command(ctx: CommandContext) -> None:
-    provider = ctx.args.strip().lower() or None
-    from stoa.core.models import ALL_PROVIDERS
-
-    if provider is not None and provider not in ALL_PROVIDERS:
-        ctx.error(f"unknown provider {provider!r}", hint="choose one of " + ", ".join(ALL_PROVIDERS))
-        return
-    await open_key_manager(ctx.screen, provider)
-
-
-@_register("status", "Show the model, usage per model, and check each provider's connection")
-async def _status_command(ctx: CommandContext) -> None:
-    from stoa.app.status import status_report
-
-    ctx.info("checking the providers…")
-    text, ok = await status_report(ctx.runtime)
-    ctx.screen.show_notice("info" if ok else "warning", text, title="Status")

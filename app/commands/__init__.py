@@ -1,0 +1,41 @@
+"""Slash commands: a registry (``registry``) and one module per family of commands.
+
+``builtin_registry()`` builds the registry of Stoa's own commands from every family module;
+the chat screen keeps one (``ChatScreen.commands``) and adds to it what a session brings.
+Adding a command: a ``@command(...)`` handler in its family's module (or a new module listed in
+``FAMILIES``), taking a ``CommandContext``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from stoa.app.commands.registry import (
+    CommandContext,
+    CommandHost,
+    CommandRegistry,
+    SlashCommand,
+    command,
+    parse_slash,
+)
+
+__all__ = [
+    "FAMILIES",
+    "CommandContext",
+    "CommandHost",
+    "CommandRegistry",
+    "SlashCommand",
+    "builtin_registry",
+    "command",
+    "parse_slash",
+]
+
+FAMILIES = ("session", "modes", "models", "mcp")
+
+
+def builtin_registry() -> CommandRegistry:
+    """A registry of every built-in command (a new one each call: callers may add their own)."""
+    registry = CommandRegistry()
+    for family in FAMILIES:
+        registry.add_module(importlib.import_module(f"stoa.app.commands.{family}"))
+    return registry

@@ -1,0 +1,66 @@
+"""/help, /clear, /resume and /exit: the commands of the conversation and the session."""
+
+from __future__ import annotations
+
+from stoa.app.commands.registry import CommandContext, command
+
+
+@command("help", "Show every key binding and command", aliases=("?",))
+async def _help(ctx: CommandContext) -> None:
+    from stoa.app.screens.help import HelpScreen
+
+    await ctx.app.push_screen(HelpScreen(ctx.screen.commands))
+
+
+@command("clear", "Start a new conversation (clears the log and the model's context)", aliases=("new",),
+         while_busy=False)
+async def _clear(ctx: CommandContext) -> None:
+    await ctx.screen.new_conversation()
+
+
+@command("resume", "Go back to a saved session (a picker, or /resume ID-PREFIX)", args="[id]", while_busy=False)
+async def _resume(ctx: CommandContext) -> None:
+    from pathlib import Path
+
+    from stoa.app.screens.resume import ResumePickerScreen
+    from stoa.core.sessions import SessionLockedError, SessionStoreError, open_store, switch_to
+
+    runtime = ctx.runtime
+    try:
+        store = await open_store(runtime)
+        if ctx.args:
+            session_id = (await store.resolve(ctx.args.strip())).id
+        else:
+            home = runtime.config.env.get("HOME")
+            picker = ResumePickerScreen(
+                store,
+                runtime.config.workspace,
+                current_session_id=runtime.session_id,
+                home=Path(home) if home else None,
+            )
+            chosen = await ctx.app.push_screen_wait(picker)
+            if chosen is None:
+                return
+            session_id = chosen
+        if session_id == runtime.session_id:
+            ctx.info("that is the session you are in")
+            return
+        try:
+            handle = await switch_to(runtime, session_id)
+        except SessionLockedError as exc:
+            from stoa.app.screens.resume import offer_fork
+
+            forked = await offer_fork(ctx.app, runtime, exc, decline="Stay in this session")
+            if forked is None:
+                ctx.info("staying in this session")
+                return
+            handle = forked
+    except SessionStoreError as exc:
+        ctx.error(str(exc), hint="/resume opens the list of saved sessions")
+        return
+    await ctx.screen.switch_session(handle)
+
+
+@command("exit", "Quit Stoa", aliases=("quit", "q"))
+def _exit(ctx: CommandContext) -> None:
+    ctx.app.exit(0)
