@@ -179,6 +179,10 @@ async def _run(
         return EXIT_USAGE if resume and not runtime_error else EXIT_RUNTIME
     for notice in handle.notices:
         err.write(f"notice: {notice}\n")
+    command = await _run_command(runtime, prompt, output_format, out, err, started)
+    if isinstance(command, int):
+        return command
+    prompt = command
     try:
         runtime.check_key(agent.model)
     except MissingKeyError as exc:
@@ -232,6 +236,54 @@ async def _run(
         out.flush()
     await _refresh_catalog(runtime)
     return EXIT_OK if success and saved else EXIT_RUNTIME
+
+
+async def _run_command(
+    runtime: Runtime, prompt: str, output_format: str, out: TextIO, err: TextIO, started: float
+) -> int | str:
+    """A prompt naming a command that runs from the shell (``/help``, ``/compact``...) runs it
+    and ends the run (the exit code is returned), unless it expands to a prompt to send (the
+    prompt is returned). Any other prompt, ``/usr/bin/x`` or ``//text`` included, is sent."""
+    from stoa.app.commands import HeadlessContext, builtin_registry, parse_slash
+
+    parsed = parse_slash(prompt.strip())
+    if parsed is None:
+        return prompt[1:] if prompt.startswith("//") else prompt
+    name, args = parsed
+    cmd = builtin_registry().get(name)
+    if cmd is None or cmd.headless is None:
+        return prompt
+    ctx = HeadlessContext(runtime, cmd.name, args, out, err, output_format)
+    try:
+        result = await cmd.headless(ctx)
+    except Exception as exc:  # a broken command reports, never takes the run down silently
+        ctx.error(f"failed: {exc}")
+        result = EXIT_RUNTIME
+    if isinstance(result, str):
+        return result
+    from stoa.core.sessions import close_session
+
+    saved = True
+    try:
+        await close_session(runtime)
+    except Exception as exc:
+        saved = False
+        err.write(f"stoa: error: the session could not be saved: {exc}\n")
+    await _close(runtime)
+    if output_format == "json":
+        payload: dict[str, Any] = {
+            "success": result == EXIT_OK and saved,
+            "command": cmd.name,
+            "response": "\n".join(ctx.lines),
+            "session_id": runtime.session_id,
+            "saved": saved,
+            "duration_ms": int((time.monotonic() - started) * 1000),
+        }
+        if ctx.errors:
+            payload["error"] = "\n".join(ctx.errors)
+        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        out.flush()
+    return result if saved else EXIT_RUNTIME
 
 
 async def _refresh_catalog(runtime: Runtime) -> None:

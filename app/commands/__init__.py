@@ -3,7 +3,9 @@
 ``builtin_registry()`` builds the registry of Stoa's own commands from every family module;
 the chat screen keeps one (``ChatScreen.commands``) and adds to it what a session brings.
 Adding a command: a ``@command(...)`` handler in its family's module (or a new module listed in
-``FAMILIES``), taking a ``CommandContext``.
+``FAMILIES``), taking a ``CommandContext``. A command that also works from the shell
+(``stoa -p "/name args"``) adds a ``@headless("name")`` function in the same module, taking a
+``HeadlessContext`` and returning an exit code (or a prompt to send instead).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from stoa.app.commands.registry import (
     CommandContext,
     CommandHost,
     CommandRegistry,
+    HeadlessContext,
     SlashCommand,
     command,
+    headless,
     parse_slash,
 )
 
@@ -24,9 +28,11 @@ __all__ = [
     "CommandContext",
     "CommandHost",
     "CommandRegistry",
+    "HeadlessContext",
     "SlashCommand",
     "builtin_registry",
     "command",
+    "headless",
     "parse_slash",
 ]
 

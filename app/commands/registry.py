@@ -14,11 +14,13 @@ stays fast. A handler may be sync or async; it reports problems with ``ctx.error
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from stoa.widgets.composer import SlashItem
 
@@ -87,6 +89,42 @@ class CommandContext:
 Handler = Callable[[CommandContext], Awaitable[None] | None]
 
 
+@dataclass
+class HeadlessContext:
+    """What a command's headless form gets (``stoa -p "/name args"``): the runtime, with the
+    session already open, and where to report. ``info`` lines are the command's output (stdout
+    in text mode, ``response`` in json); ``error`` lines go to stderr."""
+
+    runtime: Runtime
+    name: str
+    args: str
+    out: TextIO
+    err: TextIO
+    output_format: str = "text"
+    lines: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def info(self, text: str) -> None:
+        self.lines.append(text)
+        if self.output_format == "text":
+            self.out.write(text.rstrip("\n") + "\n")
+            self.out.flush()
+        elif self.output_format == "stream-json":
+            self.out.write(json.dumps({"type": "command_output", "command": self.name, "text": text}) + "\n")
+            self.out.flush()
+
+    def error(self, text: str, hint: str | None = None) -> None:
+        line = text + (f"\n  → {hint}" if hint else "")
+        self.errors.append(line)
+        self.err.write(f"stoa: /{self.name}: {line}\n")
+        self.err.flush()
+
+
+# A headless form returns an exit code (done: no model request), or the prompt to send instead
+# (a command that expands to a message, e.g. a custom command's template).
+HeadlessHandler = Callable[[HeadlessContext], Awaitable[int | str]]
+
+
 @dataclass(frozen=True)
 class SlashCommand:
     name: str
@@ -97,6 +135,8 @@ class SlashCommand:
     args: str = ""
     # Allowed while a turn runs (commands that change the conversation are not).
     while_busy: bool = True
+    # The form ``stoa -p "/name"`` runs; None: the command exists in the TUI only.
+    headless: HeadlessHandler | None = None
 
     @property
     def needs_args(self) -> bool:
@@ -113,6 +153,7 @@ class SlashCommand:
 
 
 _MARK = "__slash_command__"
+_HEADLESS_MARK = "__slash_headless__"
 
 
 def command(
@@ -127,6 +168,16 @@ def command(
 
     def decorate(handler: Handler) -> Handler:
         setattr(handler, _MARK, SlashCommand(name, description, handler, aliases, args, while_busy))
+        return handler
+
+    return decorate
+
+
+def headless(name: str) -> Callable[[HeadlessHandler], HeadlessHandler]:
+    """Mark the decorated function as the headless form of ``/name`` (same module)."""
+
+    def decorate(handler: HeadlessHandler) -> HeadlessHandler:
+        setattr(handler, _HEADLESS_MARK, name)
         return handler
 
     return decorate
@@ -151,10 +202,15 @@ class CommandRegistry:
 
     def add_module(self, module: ModuleType) -> list[SlashCommand]:
         """Register every handler of ``module`` marked with ``@command``."""
-        found = [getattr(value, _MARK) for value in vars(module).values() if hasattr(value, _MARK)]
+        values = list(vars(module).values())
+        forms = {getattr(v, _HEADLESS_MARK): v for v in values if hasattr(v, _HEADLESS_MARK)}
+        found = [getattr(value, _MARK) for value in values if hasattr(value, _MARK)]
         for cmd in found:
-            self.register(cmd)
-        return found
+            form = forms.pop(cmd.name, None)
+            self.register(dataclasses.replace(cmd, headless=form) if form is not None else cmd)
+        if forms:
+            raise ValueError(f"headless forms without a command in {module.__name__}: {sorted(forms)}")
+        return [self._commands[cmd.name] for cmd in found]
 
     def get(self, name: str) -> SlashCommand | None:
         name = name.lower()
@@ -177,8 +233,8 @@ def parse_slash(text: str) -> tuple[str, str] | None:
     """
     if not text.startswith("/") or text.startswith("//"):
         return None
-    head, _, rest = text[1:].partition(" ")
-    head = head.strip()
+    parts = text[1:].split(maxsplit=1)
+    head = parts[0] if parts and not text[1:2].isspace() else ""
     if not head or "/" in head:
         return None  # a path like /usr/bin is a message, not a command
-    return head, rest.strip()
+    return head, parts[1].strip() if len(parts) > 1 else ""

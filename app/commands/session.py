@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stoa.app.commands.registry import CommandContext, command
+from stoa.app.commands.registry import CommandContext, HeadlessContext, command, headless
 
 
 @command("help", "Show every key binding and command", aliases=("?",))
@@ -64,3 +64,15 @@ async def _resume(ctx: CommandContext) -> None:
 @command("exit", "Quit Stoa", aliases=("quit", "q"))
 def _exit(ctx: CommandContext) -> None:
     ctx.app.exit(0)
+
+
+@headless("help")
+async def _help_headless(ctx: HeadlessContext) -> int:
+    """``stoa -p "/help"``: the commands that run from the shell."""
+    from stoa.app.commands import builtin_registry
+
+    ctx.info('Commands that run from the shell (stoa -p "/NAME ARGS"); any other text is sent as a prompt:')
+    for cmd in builtin_registry():
+        if cmd.headless is not None:
+            ctx.info(f"  {cmd.usage:<24} {cmd.description}")
+    return 0
