@@ -155,3 +155,15 @@ def test_the_runtime_is_typed_without_a_service_bag() -> None:
     assert not [name for name, annotation in fields.items() if "Any" in annotation]
     for attached in ("store", "session", "mcp", "sandbox", "local_servers", "detect_local_servers"):
         assert attached in fields
+
+
+def test_architecture_md_names_only_paths_that_exist() -> None:
+    """ARCHITECTURE.md stays true: every file or folder it names in backticks exists."""
+    import re
+
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:core|app|widgets|styles|tests)/[\w./]*)`", text))
+    assert named, "ARCHITECTURE.md names no paths?"
+    missing = sorted(p for p in named if "NAME" not in p and not (ROOT / p).exists())
+    assert missing == []
+
