@@ -23,8 +23,10 @@ PYTHON = Path(sys.executable)
 LAUNCHER = Path(__file__).resolve().parent / "tui_launcher.py"
 
 
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+def tmux(*args: str, socket: str | None = None) -> str:
+    """Run tmux; with ``socket``, on that private server (``tmux -L``) instead of the shared one."""
+    command = ["tmux", *(["-L", socket] if socket else []), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False).stdout
 
 
 class TmuxStoa:
@@ -49,6 +51,9 @@ class TmuxStoa:
         self.args = args
         self.size = size
         self.session = f"stoa-bench-{uuid.uuid4().hex[:8]}"
+        # A tmux server of its own: another test (or person) killing the shared server, or the
+        # shared server exiting as its last session closes, cannot touch this one.
+        self.socket = self.session
         self.frames_file = folder / f"{self.session}.frames.json" if record_frames else None
         self.started_at = 0.0
         # Keep the pane open after the app exits, showing what it printed and its exit code.
@@ -91,13 +96,14 @@ class TmuxStoa:
         width, height = self.size
         self.started_at = time.perf_counter()
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height), str(script)],
+            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", self.session,
+             "-x", str(width), "-y", str(height), str(script)],
             check=True,
         )
         return self.started_at
 
     def screen(self) -> str:
-        return tmux("capture-pane", "-t", self.session, "-p")
+        return tmux("capture-pane", "-t", self.session, "-p", socket=self.socket)
 
     def wait_for_text(self, text: str, *, timeout: float = 20.0, interval: float = 0.003) -> float:
         """perf_counter time when ``text`` first appeared on screen."""
@@ -122,10 +128,10 @@ class TmuxStoa:
         args = ["send-keys", "-t", self.session]
         if literal:
             args.append("-l")
-        tmux(*args, *keys)
+        tmux(*args, *keys, socket=self.socket)
 
     def pid(self) -> int:
-        return int(tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").strip())
+        return int(tmux("display-message", "-p", "-t", self.session, "#{pane_pid}", socket=self.socket).strip())
 
     def rss_kib(self) -> int:
         status = Path(f"/proc/{self.pid()}/status").read_text()
@@ -147,14 +153,14 @@ class TmuxStoa:
         return dict(json.loads(self.frames_file.read_text()))
 
     def stop(self) -> None:
-        tmux("kill-session", "-t", self.session)
+        tmux("kill-server", socket=self.socket)
 
     def quit(self, timeout: float = 20.0) -> None:
         """Quit like a person (Ctrl+C twice; again if the first one interrupted a turn), so the
         launcher can write its recording."""
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
-            if self.session not in tmux("list-sessions", "-F", "#{session_name}"):
+            if self.session not in tmux("list-sessions", "-F", "#{session_name}", socket=self.socket):
                 return
             self.send_keys("C-c")
             time.sleep(0.3)
