@@ -258,6 +258,16 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             self.insert("\n")
+            return
+        # The editor's own key bindings (Ctrl+U, Ctrl+W, Backspace, arrows, ...) run here, in
+        # order with the typing around them. Left to Textual, a bound key runs only once its event
+        # has bubbled up to the app, after the keys typed next were already inserted: text typed
+        # quickly after Ctrl+U was deleted by it.
+        bindings = self._bindings.key_to_bindings.get(event.key)
+        if bindings:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
         # Anything else: TextArea's own _on_key runs next (Textual dispatches along the MRO).
 
     async def _on_paste(self, event: events.Paste) -> None:

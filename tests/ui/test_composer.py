@@ -94,6 +94,22 @@ async def test_deletion_keys() -> None:
         assert app.composer.text == "keep this"
 
 
+@pytest.mark.parametrize("editing_key", ["ctrl+u", "ctrl+w", "backspace"])
+async def test_keys_typed_right_after_an_editing_key_are_kept(editing_key: str) -> None:
+    """A burst of keys, as a terminal delivers fast typing (or a slow link) in one read: the
+    editing key acts before the keys after it, never on them (Ctrl+U used to delete them)."""
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        app.composer.set_text("old text")
+        app.composer.input.move_cursor((0, len("old text")))
+        for key, character in [(editing_key, None), ("slash", "/"), ("e", "e"), ("x", "x")]:
+            app.post_message(events.Key(key, character))  # no pause in between
+        await pilot.pause()
+        await pilot.pause()
+        expected = {"ctrl+u": "/ex", "ctrl+w": "old /ex", "backspace": "old tex/ex"}[editing_key]
+        assert app.composer.text == expected
+
+
 async def test_history_walks_back_and_restores_the_draft() -> None:
     app = ComposerApp()
     async with app.run_test() as pilot:

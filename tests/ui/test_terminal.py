@@ -36,9 +36,12 @@ def test_a_conversation_in_tmux(tmp_path: Path, fake_server: FakeServer) -> None
         app.send_keys("first line", literal=True)
         app.send_keys("M-Enter")  # Alt+Enter: ESC CR
         app.send_keys("second line", literal=True)
-        app.wait_for_text("second line", timeout=WAIT)
-        lines = composer(app.screen())
-        assert any("first line" in line for line in lines) and any("second line" in line for line in lines)
+        # Both lines in the composer (waited for: a capture may catch a frame half drawn).
+        app.wait_for_last_line(
+            lambda screen: any("first line" in line for line in composer(screen))
+            and any("second line" in line for line in composer(screen)),
+            timeout=WAIT,
+        )
         app.send_keys("Enter")
         app.wait_for_text("Hello from the fake model.", timeout=WAIT)
         request = fake_server.model_requests()[0].body["messages"][-1]
