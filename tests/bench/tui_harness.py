@@ -40,6 +40,7 @@ class TmuxStoa:
         record_frames: bool = False,
         hold: bool = False,
         marker: str | None = None,
+        floor: bool = False,
     ) -> None:
         self.folder = folder
         self.workspace = folder / "project"
@@ -59,6 +60,8 @@ class TmuxStoa:
         # Keep the pane open after the app exits, showing what it printed and its exit code.
         self.hold = hold
         self.marker = marker
+        # Run the streaming floor app (tests/bench/stream_floor_app.py) instead of stoa.
+        self.floor = floor
 
     def env(self) -> dict[str, str]:
         env = {
@@ -85,7 +88,10 @@ class TmuxStoa:
         env = self.env()
         script = self.folder / f"{self.session}.sh"
         exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
-        program = LAUNCHER if self.frames_file is not None else "-m stoa.app.cli"
+        if self.floor:
+            program = f"{_quote(str(LAUNCHER))} --floor {_quote(self.base_url)}"
+        else:
+            program = _quote(str(LAUNCHER)) if self.frames_file is not None else "-m stoa.app.cli"
         command = f"env -i {exports} {_quote(str(PYTHON))} {program} {' '.join(_quote(a) for a in self.args)}"
         if self.hold:
             command += '\necho "[exit $?]"\nsleep 600'
@@ -147,7 +153,7 @@ class TmuxStoa:
         return (int(fields[11]) + int(fields[12])) / ticks
 
     def recording(self) -> dict[str, Any]:
-        """What the launcher recorded: {"frames": [times], "events": {name: time}}."""
+        """What the launcher recorded: {"frames": [[wall, cpu], ...], "events": {name: time}}."""
         if self.frames_file is None or not self.frames_file.exists():
             return {"frames": [], "events": {}}
         return dict(json.loads(self.frames_file.read_text()))
@@ -155,14 +161,14 @@ class TmuxStoa:
     def stop(self) -> None:
         tmux("kill-server", socket=self.socket)
 
-    def quit(self, timeout: float = 20.0) -> None:
+    def quit(self, timeout: float = 20.0, keys: tuple[str, ...] = ("C-c",)) -> None:
         """Quit like a person (Ctrl+C twice; again if the first one interrupted a turn), so the
         launcher can write its recording."""
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             if self.session not in tmux("list-sessions", "-F", "#{session_name}", socket=self.socket):
                 return
-            self.send_keys("C-c")
+            self.send_keys(*keys)
             time.sleep(0.3)
         self.stop()
 
