@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from textual.containers import VerticalScroll
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -25,6 +28,7 @@ from stoa.widgets.records import (
     UserRecord,
     WelcomeRecord,
 )
+from stoa.widgets.row_cache import RowCache
 from stoa.widgets.tool_call import ToolCallView
 
 DEFAULT_BUDGET_LINES = 1_500
@@ -50,6 +54,9 @@ class EarlierIndicator(Static):
 class ChatLog(VerticalScroll, can_focus=True):
     """The conversation. ``add`` appends a record and returns its widget."""
 
+    # Set only by Textual's layout, which has just placed everything for it: the layout (and
+    # full repaint) that Widget's reactive would ask for again is a second frame per new line.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=False)
     DEFAULT_CSS = """
     ChatLog {
         height: 1fr;
@@ -78,12 +85,22 @@ class ChatLog(VerticalScroll, can_focus=True):
         # Bumped by clear(): a restore that started before it must not mount anything.
         self._generation = 0
         self._indicator = EarlierIndicator()
+        # The log's own rows (background, padding): Textual draws them anew whenever the
+        # virtual size changes, i.e. with every line a streaming reply adds.
+        self._rows = RowCache()
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._indicator
 
     def on_mount(self) -> None:
         self.anchor()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return self._rows.render(self, crop, super().render_lines)
+
+    def notify_style_update(self) -> None:
+        self._rows.clear()
+        super().notify_style_update()
 
     # ---- queries -----------------------------------------------------------------------------
 

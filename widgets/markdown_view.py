@@ -9,6 +9,13 @@ Textual use); each finished block is rendered once with Rich's Markdown renderer
 lists, tables, block quotes, links, code fences with syntax highlighting) and cached per width;
 only the open block at the end is parsed and rendered again as text arrives. Colours come from
 the app's theme. Text selection with the mouse works line by line.
+
+Drawn rows (padding, background and line filters applied) are kept by row, and only the rows
+that changed are dropped and repainted: streaming into the open block repaints its last lines,
+and when the reply grows (the log scrolls, Textual lays it out again and repaints the whole
+widget) the rows above come back as the same ``Strip`` objects, so the compositor's own caches
+(divided and rendered strips) hold too. A frame of a streaming reply then costs about what
+the new text costs, whatever the height of the reply.
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.theme import Theme
 from textual.geometry import Region, Size
+from textual.reactive import Reactive
 from textual.selection import Selection
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
+
+from stoa.widgets.row_cache import RowCache, hovering_link
 
 # Token types that open (or are) a top-level block.
 _BLOCK_OPENERS = frozenset(
@@ -113,6 +123,9 @@ class MarkdownView(Widget):
     view), so a long reply streaming in costs a constant amount of work per frame.
     """
 
+    # Set only by Textual's layout, which has just placed everything for it: the layout (and
+    # full repaint) that Widget's reactive would ask for again is a second frame per new line.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=False)
     ALLOW_SELECT = True
     DEFAULT_CSS = """
     MarkdownView {
@@ -123,25 +136,29 @@ class MarkdownView(Widget):
     # Rendering budget of the background pass, per tick.
     BACKGROUND_SLICE = 0.006
     BACKGROUND_INTERVAL = 0.05
+    # The background pass waits until the text has not grown for this long: while a reply
+    # streams in fast, blocks far above the view can wait (scrolling to one renders it at once).
+    BACKGROUND_QUIET = 0.5
 
     def __init__(self, source: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._mv_parser = _parser()
         self._mv_blocks: list[_Block] = []
-        # The open block at the end, parsed again on every append.
+        # The open block at the end, parsed again on every append (its tokens kept for rendering).
         self._mv_tail = ""
+        self._mv_tail_tokens: list[Any] | None = None
         self._mv_tail_lines: list[Strip] | None = None
         self._mv_offsets: list[int] = []
         # Offsets from this block index on need recomputing.
         self._mv_dirty = 0
-        # Finished lines as drawn (cropped, styled, with offsets), by y; cleared when they move.
-        self._mv_line_cache: dict[int, Strip] = {}
-        self._mv_line_cache_key: tuple[int, Any] | None = None
+        # Rows as drawn, kept until they change (widgets/row_cache.py).
+        self._mv_rows = RowCache()
         self._mv_width = 0
         self._mv_theme_key: str | None = None
         self._mv_console: Console | None = None
         self._mv_code_theme = "ansi_dark"
         self._mv_background: Timer | None = None
+        self._mv_quiet_from = 0.0
         self._mv_style: Style | None = None
         self.append(source)
 
@@ -154,6 +171,14 @@ class MarkdownView(Widget):
     def append(self, text: str) -> None:
         if not text:
             return
+        previous = self._mv_tail_lines
+        if self.is_mounted:
+            self._mv_quiet_from = time.monotonic() + self.BACKGROUND_QUIET
+        # Rows above the open block stay as they are; from its first row on, they may change.
+        drawn = self.is_mounted and self._mv_width > 0 and previous is not None
+        if drawn:
+            old_count = self._line_count()
+            old_start = old_count - len(previous or [])
         self._mv_tail += text
         tokens = self._mv_parser.parse(self._mv_tail)
         openers = [
@@ -170,24 +195,29 @@ class MarkdownView(Widget):
                 source = "".join(lines[start:end])
                 self._mv_blocks.append(_Block(source, tokens[first:after], estimate=estimate_height(source, width)))
             self._mv_tail = "".join(lines[tokens[openers[-1]].map[0] :])
-        previous = self._mv_tail_lines
+            tokens = tokens[openers[-1] :]
+        self._mv_tail_tokens = tokens
         self._mv_tail_lines = None
         if not self.is_mounted:
             return
-        if len(openers) <= 1 and previous is not None and self._mv_width:
-            # Text added to the open block: if it still takes as many lines, only repaint (a
-            # layout pass of the whole log costs far more, and keystrokes wait for it).
-            self._mv_tail_lines = (
-                self._render_source(self._mv_tail, None, self._mv_width) if self._mv_tail.strip() else []
-            )
-            if len(self._mv_tail_lines) == len(previous):
-                self.refresh()
-                return
-        self.refresh(layout=True)
+        if not drawn or previous is None:
+            self.refresh(layout=True)
+            return
+        # Render what changed now (the open block, and blocks just finished near the bottom),
+        # then repaint from the first row that differs; lay out only if the height changed.
+        self._layout(self.app.size.height)
+        count = self._line_count()
+        first = old_start
+        for old in previous:
+            if first >= count or self._line(first) != old:
+                break
+            first += 1
+        self._changed(first, layout=count != old_count)
 
     def set_source(self, text: str) -> None:
         self._mv_blocks.clear()
         self._mv_tail = ""
+        self._mv_tail_tokens = None
         self._mv_tail_lines = None
         self._invalidate(0)
         self.append(text)
@@ -249,7 +279,7 @@ class MarkdownView(Widget):
             self._invalidate(index + 1)
 
     def _invalidate(self, index: int) -> None:
-        """Offsets from block ``index`` on are stale; so are cached lines from there down."""
+        """Offsets from block ``index`` on are stale; so are the rows drawn from there down."""
         self._mv_dirty = min(self._mv_dirty, index)
         offsets = self._mv_offsets
         if index < len(offsets):
@@ -258,7 +288,21 @@ class MarkdownView(Widget):
             top = offsets[-1]
         else:
             top = 0
-        self._mv_line_cache = {y: line for y, line in self._mv_line_cache.items() if y < top}
+        self._changed(top)
+
+    def _changed(self, first: int, *, layout: bool = False) -> None:
+        """Content rows from ``first`` down changed: forget them as drawn and repaint them.
+
+        (Rows below the laid-out height are repainted by the layout that makes room for them.)
+        """
+        self._mv_rows.forget_from(first + self.styles.gutter.top)
+        if not self.is_mounted:
+            return
+        height = self.size.height
+        if first < height:
+            self.refresh(Region(0, first, max(1, self.size.width), height - first), layout=layout)
+        elif layout:
+            self.refresh(layout=True)
 
     def _set_width(self, width: int) -> None:
         width = max(1, width)
@@ -271,9 +315,11 @@ class MarkdownView(Widget):
         """Render the tail and, from the bottom up, enough finished blocks to fill the view."""
         if self._mv_tail_lines is None:
             self._mv_tail_lines = (
-                self._render_source(self._mv_tail, None, self._mv_width) if self._mv_tail.strip() else []
+                self._render_source(self._mv_tail, self._mv_tail_tokens, self._mv_width)
+                if self._mv_tail.strip()
+                else []
             )
-        needed = viewport_height * 2
+        needed = viewport_height
         covered = len(self._mv_tail_lines)
         for index in range(len(self._mv_blocks) - 1, -1, -1):
             if covered >= needed:
@@ -333,6 +379,8 @@ class MarkdownView(Widget):
             self._mv_background = self.set_interval(self.BACKGROUND_INTERVAL, self._background_tick)
 
     def _background_tick(self) -> None:
+        if time.monotonic() < self._mv_quiet_from:
+            return
         deadline = time.perf_counter() + self.BACKGROUND_SLICE
         rendered = False
         for index in range(len(self._mv_blocks) - 1, -1, -1):
@@ -361,7 +409,14 @@ class MarkdownView(Widget):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._mv_style = self.rich_style
-        return super().render_lines(crop)
+        self._check_theme()
+        if self.text_selection is not None or hovering_link(self):
+            return super().render_lines(crop)
+        return self._mv_rows.render(self, crop, super().render_lines)
+
+    def notify_style_update(self) -> None:
+        self._mv_rows.clear()
+        super().notify_style_update()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -369,26 +424,17 @@ class MarkdownView(Widget):
         if width != self._mv_width or self._mv_tail_lines is None:
             self._set_width(width)
             self._layout(self.app.size.height)
-        selection = self.text_selection
-        key = (width, style)
-        if key != self._mv_line_cache_key:
-            self._mv_line_cache_key = key
-            self._mv_line_cache = {}
-        if selection is None and (cached := self._mv_line_cache.get(y)) is not None:
-            return cached
         strip = self._line(y)
         if strip is None:
             return Strip.blank(width, style)
+        selection = self.text_selection
         if selection is not None and (span := selection.get_span(y)) is not None:
             start, end = span
             end = strip.cell_length if end == -1 else end
             selected = self.screen.get_component_rich_style("screen--selection")
             strip = Strip.join([strip.crop(0, start), strip.crop(start, end).apply_style(selected), strip.crop(end)])
         # The widget's colours under the text (Rich segments carry only their own styles).
-        drawn = strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
-        if selection is None and y < self._done_height():
-            self._mv_line_cache[y] = drawn
-        return drawn
+        return strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
 
     def _done_height(self) -> int:
         offsets = self._offsets()

@@ -1,9 +1,15 @@
-"""The streaming Markdown view: same picture streamed or whole, lazy blocks, selection, width."""
+"""The streaming Markdown view: same picture streamed or whole, lazy blocks, selection, width,
+and drawn rows kept across frames while a reply streams."""
 
 from __future__ import annotations
 
+import random
+
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 
 from stoa.widgets.markdown_view import MarkdownView, estimate_height
 
@@ -118,3 +124,109 @@ async def test_width_change_rewraps() -> None:
 def test_height_estimate_wraps_long_lines() -> None:
     assert estimate_height("short\n\nline", 80) == 2
     assert estimate_height("x" * 200, 80) == 3
+
+
+# ---- drawn rows kept while a reply streams (widgets/row_cache.py) ---------------------------
+
+LONG = "".join(
+    f"## Part {i}\n\nSome **words** in paragraph {i}, long enough to wrap once the view is narrow. "
+    f"`code {i}` and more words.\n\n- item a{i}\n- item b{i}\n\n| k | v |\n|---|---|\n| {i} | x |\n\n"
+    f"```python\ndef f{i}():\n    return {i}\n```\n\n"
+    for i in range(12)
+)
+
+
+def _rows(widget: Widget) -> list[Strip]:
+    width, height = widget.outer_size
+    return widget.render_lines(Region(0, 0, width, height))
+
+
+async def test_a_streaming_reply_keeps_the_rows_above_the_new_text() -> None:
+    view = MarkdownView("First paragraph, finished.\n\nSecond paragraph, still being")
+    async with ViewApp(view).run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        before = _rows(view)
+        view.append(" written, and now long enough to need a second line on screen.")
+        await pilot.pause()
+        after = _rows(view)
+        assert len(after) == len(before) + 1
+        # The finished paragraph and the gap are the very same strips: nothing drew them again.
+        assert all(a is b for a, b in zip(after[:2], before[:2], strict=True))
+        assert after[2] is not before[2]
+
+
+async def test_the_log_keeps_its_own_rows_when_its_content_grows() -> None:
+    from stoa.widgets.chat_log import ChatLog
+
+    class LogApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ChatLog(id="log")
+
+    app = LogApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        log = app.query_one(ChatLog)
+        view = MarkdownView("one line")
+        await log.mount(view)
+        await pilot.pause()
+        before = _rows(log)
+        view.append("\n\n" + "\n\n".join(f"para {i}" for i in range(30)))
+        await pilot.pause()
+        assert log.virtual_size.height > log.size.height  # it scrolls now
+        assert all(a is b for a, b in zip(_rows(log), before, strict=True))
+
+
+async def test_a_new_line_costs_one_layout_not_two() -> None:
+    view = MarkdownView("A paragraph")
+    app = ViewApp(view)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        layouts: list[object] = []
+        app.screen.screen_layout_refresh_signal.subscribe(app, layouts.append)
+        view.append("\n\nAnother paragraph")
+        await pilot.pause()
+        await pilot.pause(0.1)
+        assert len(layouts) == 1
+
+
+async def test_rows_drawn_while_streaming_match_a_fresh_view() -> None:
+    rng = random.Random(14)
+    fresh = MarkdownView(LONG)
+    async with ViewApp(fresh).run_test(size=(70, 24)) as pilot:
+        await pilot.pause()
+        expected = _rows(fresh)
+    for _ in range(3):
+        view = MarkdownView()
+        app = ViewApp(view)
+        async with app.run_test(size=(70, 24)) as pilot:
+            scroll = app.query_one(VerticalScroll)
+            position = 0
+            while position < len(LONG):
+                size = rng.choice([1, 3, 7, 20, 80, 400])
+                view.append(LONG[position : position + size])
+                position += size
+                if rng.random() < 0.3:
+                    await pilot.pause()
+                    # Look around while it streams: rows drawn at other places, then the bottom.
+                    scroll.scroll_to(y=rng.randrange(0, max(1, scroll.max_scroll_y + 1)), animate=False)
+                    await pilot.pause()
+                    _rows(view)
+            await pilot.pause()
+            assert _rows(view) == expected
+
+
+async def test_the_background_pass_waits_while_text_arrives() -> None:
+    class Manual(MarkdownView):
+        BACKGROUND_INTERVAL = 3600.0  # the test runs the ticks itself
+
+    view = Manual()
+    async with ViewApp(view).run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        view.append("".join(f"Paragraph {i} with some words in it.\n\n" for i in range(300)))
+        await pilot.pause()
+        waiting = sum(1 for b in view._mv_blocks if b.lines is None)
+        assert waiting > 100
+        view._background_tick()  # text arrived just now: blocks far above the view can wait
+        assert sum(1 for b in view._mv_blocks if b.lines is None) == waiting
+        view._mv_quiet_from = 0.0  # quiet for long enough
+        view._background_tick()
+        assert sum(1 for b in view._mv_blocks if b.lines is None) < waiting
