@@ -6,13 +6,14 @@ sanitized for Anthropic's charset, web search as a server tool, and every SDK, t
 decoding failure mapped to a ``ProviderError``. The SDK is imported lazily (it is slow to
 import); ``import core.providers.anthropic`` costs nothing.
 
-The stream is read as raw events (``messages.create(stream=True)``, then the SDK's own SSE
-decoder over the response) rather than through the SDK's accumulating helper, because that
-helper raises on invalid tool-argument JSON (here a broken argument string becomes
-``ToolUseBlock(input={}, input_error=...)`` for the agent to answer with an error result), and
-because the SDK's event iterator silently drops events that arrive without an ``event:`` line.
-Events are handled as plain dicts: unknown event, block and delta types are ignored, missing
-fields never crash.
+The stream is read as raw events (``messages.create(stream=True)``, then Stoa's bulk SSE
+decoder, ``core/providers/sse.py``, over the response's bytes) rather than through the SDK's
+accumulating helper, because that helper raises on invalid tool-argument JSON (here a broken
+argument string becomes ``ToolUseBlock(input={}, input_error=...)`` for the agent to answer with
+an error result), and because the SDK's event iterator silently drops events that arrive
+without an ``event:`` line. (The SDK's own line-by-line decoder cost more than the rest of the
+reply's way to the screen.) Events are handled as plain dicts: unknown event, block and delta
+types are ignored, missing fields never crash.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from stoa.core.providers.convert import (
     status_error,
     stream_error,
 )
+from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -269,14 +271,30 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
 @dataclass
 class _Block:
     kind: str
-    text: str = ""
+    # Deltas as they came: joined when read (adding to a string would copy it every time,
+    # quadratic in a long reply or a large tool argument).
+    texts: list[str] = field(default_factory=list)
     signature: str | None = None
     data: str = ""
     id: str = ""
     name: str = ""
-    json: str = ""
+    jsons: list[str] = field(default_factory=list)
     start_input: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return _joined(self.texts)
+
+    @property
+    def json(self) -> str:
+        return _joined(self.jsons)
+
+
+def _joined(parts: list[str]) -> str:
+    if len(parts) > 1:
+        parts[:] = ["".join(parts)]
+    return parts[0] if parts else ""
 
 
 def _field(value: Any, name: str) -> Any:
@@ -344,10 +362,11 @@ class _Accumulator:
         state = _Block(kind=kind)
         self.blocks[index] = state
         if kind == "text":
-            state.text = _str(block.get("text"))
-            return [TextDelta(state.text)] if state.text else []
+            text = _str(block.get("text"))
+            state.texts.append(text)
+            return [TextDelta(text)] if text else []
         if kind == "thinking":
-            state.text = _str(block.get("thinking"))
+            state.texts.append(_str(block.get("thinking")))
             state.signature = _str(block.get("signature")) or None
             return [ThinkingDelta(state.text)] if state.text else []
         if kind == "redacted_thinking":
@@ -372,18 +391,18 @@ class _Accumulator:
         kind = delta.get("type")
         if kind == "text_delta":
             text = _str(delta.get("text"))
-            state.text += text
+            state.texts.append(text)
             return [TextDelta(text)] if text else []
         if kind == "thinking_delta":
             text = _str(delta.get("thinking"))
-            state.text += text
+            state.texts.append(text)
             return [ThinkingDelta(text)] if text else []
         if kind == "signature_delta":
             state.signature = (state.signature or "") + _str(delta.get("signature"))
             return []
         if kind == "input_json_delta":
             partial = _str(delta.get("partial_json"))
-            state.json += partial
+            state.jsons.append(partial)
             if state.kind == "tool_use" and partial:
                 return [ToolCallDelta(state.id, partial)]
         return []
@@ -471,7 +490,7 @@ def _result_summary(block: dict[str, Any]) -> str:
     return f"search failed ({code})" if code else "search finished"
 
 
-def _sse_event(sse: Any) -> dict[str, Any] | None:
+def _sse_event(sse: ServerSentEvent) -> dict[str, Any] | None:
     """One decoded SSE event as the event dict, or None for pings and empty events.
 
     The event's name comes from its ``event:`` line or, when a server leaves that line out,
@@ -595,21 +614,15 @@ class AnthropicProvider:
         except anthropic.AnthropicError as exc:
             raise ProviderError("other", f"{self.name} request failed: {exc}") from exc
         try:
-            async for sse in type(stream).raw_events(stream.response):
-                event = _sse_event(sse)
-                if event is None:
-                    continue
-                if event.get("type") == "error":
-                    error = event.get("error")
-                    raise stream_error(
-                        self.name,
-                        _str(_field(error, "type")) or None,
-                        _str(_field(error, "message")) or body_error_message(event) or "unknown error",
-                    )
-                for out in acc.handle(event):
+            decoder = SSEDecoder()
+            async for chunk in stream.response.aiter_bytes():
+                for out in self._handle_events(decoder.feed(chunk), acc):
                     yield out
                 if acc.stopped:
                     break
+            else:
+                for out in self._handle_events(decoder.close(), acc):
+                    yield out
         except ProviderError:
             raise
         except anthropic.APIStatusError as exc:
@@ -629,6 +642,25 @@ class AnthropicProvider:
                 "stream_broken",
                 f"{self.name} reply from {self.base_url} ended before the message was complete",
             )
+
+    def _handle_events(self, events: list[ServerSentEvent], acc: _Accumulator) -> list[StreamEvent]:
+        """What the events one read completed add to the message (nothing after message_stop)."""
+        out: list[StreamEvent] = []
+        for sse in events:
+            event = _sse_event(sse)
+            if event is None:
+                continue
+            if event.get("type") == "error":
+                error = event.get("error")
+                raise stream_error(
+                    self.name,
+                    _str(_field(error, "type")) or None,
+                    _str(_field(error, "message")) or body_error_message(event) or "unknown error",
+                )
+            out.extend(acc.handle(event))
+            if acc.stopped:
+                break
+        return out
 
     def _status_error(self, exc: Any, model: str) -> ProviderError:
         detail = exc.api_message or body_error_message(exc.body) or exc.message
