@@ -1,8 +1,9 @@
 """The events the agent emits: its only outbound port.
 
-``Agent.run_turn`` yields these, in order, as facts. The TUI bridge turns each into a Textual
-message, headless mode prints them, and nothing else reaches into the agent's state. They are
-immutable; payloads are plain values (strings, dicts, pydantic value types).
+``Agent.run_turn`` yields these, in order, as facts. The TUI hands them to its pacer
+(``app/pacing.py``), which passes them on to the chat screen in order, headless mode prints
+them, and nothing else reaches into the agent's state. They are immutable; payloads are plain
+values (strings, dicts, pydantic value types).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The turn lifecycle and the queue belong to a ``TurnController`` (``stoa.core.agent.turns``):
 the screen routes what the person sends through it, and it runs each turn in a worker of group
-``agent`` whose events go to a ``Bridge``, which posts Textual messages back here, where they
-become log entries, tool rows, plan and status updates (``_dispatch``, one handler per event
-type). Messages typed while a turn runs steer it or wait for the next turn; the queue bar
+``agent`` whose events go to a ``StreamPacer`` (``stoa.app.pacing``: when and in what pieces
+the screen takes them), then here, where they become log entries, tool rows, plan and status
+updates (``_dispatch``, one handler per event type). Messages typed while a turn runs steer it or wait for the next turn; the queue bar
 shows them, Up on the first line takes the last one back, and after an interrupt, a failure
 or a "no" the unsent ones go back into the editor: nothing is sent that the person did not
 see go.
@@ -25,11 +25,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message as TextualMessage
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import Worker
 
-from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
 from stoa.app.commands import CommandContext, CommandRegistry, builtin_registry, parse_slash
+from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
 from stoa.core import events as ev
@@ -60,8 +59,6 @@ if TYPE_CHECKING:
 
 MODES_CYCLE = ("plan", "ask", "auto")
 INTERRUPT_GRACE_SECONDS = 3.0
-# Streamed reply text is applied to the log at most this often (seconds).
-STREAM_FRAME = 0.08
 MODE_DESCRIPTIONS = {
     "plan": "read-only: the model can look but not change anything",
     "ask": "every change asks for your approval",
@@ -141,9 +138,8 @@ class ChatScreen(Screen[None]):
         self._assistant_record: AssistantRecord | None = None
         self._thinking: ThinkingRecord | None = None
         self._attempt: list[Record] = []
-        self._pending_text: list[str] = []
-        self._pending_thinking: list[str] = []
-        self._flush_timer: Timer | None = None
+        # How often streamed text is shown (stoa.app.pacing), learnt across turns.
+        self.frame_budget = FrameBudget()
         self._retry_notice: NoticeRecord | None = None
         self._tools: dict[str, ToolRecord] = {}
         self.tools_expanded = False
@@ -379,7 +375,7 @@ class ChatScreen(Screen[None]):
         self.composer.set_class(True, "-busy")
         self.composer.set_placeholder("Queue a message for the agent…  (Esc interrupts)")
         self.status_bar.set_info(busy_since=self.clock())
-        self.turns.start(text, display, Bridge(self))
+        self.turns.start(text, display, StreamPacer(self, self.frame_budget))
 
     def action_interrupt(self) -> None:
         if self.composer.slash_list.is_open:
@@ -398,9 +394,19 @@ class ChatScreen(Screen[None]):
         self.set_timer(INTERRUPT_GRACE_SECONDS, lambda: self.turns.force_stop(turn))
         return True
 
-    @on(TurnEnded)
-    async def _turn_ended(self, message: TurnEnded) -> None:
+    @on(Paced)
+    async def _paced(self, message: Paced) -> None:
+        """What the turn produced, in order, as the pacer lets it through (stoa.app.pacing)."""
         message.stop()
+        for item in message.pacer.take():
+            if isinstance(item, StreamRun):
+                await self._stream_run(item)
+            elif isinstance(item, TurnOver):
+                await self._turn_ended(item)
+            else:
+                await self._dispatch(item)
+
+    async def _turn_ended(self, message: TurnOver) -> None:
         await self._finish_streams()
         end = self.turns.finish(message.outcome)
         self.composer.set_class(False, "-busy")
@@ -416,39 +422,26 @@ class ChatScreen(Screen[None]):
 
     # ---- events --------------------------------------------------------------------------------
 
-    @on(StreamChunk)
-    async def _stream_chunk(self, chunk: StreamChunk) -> None:
-        chunk.stop()
-        if chunk.kind == "text":
-            text = chunk.take()
+    async def _stream_run(self, run: StreamRun) -> None:
+        if run.kind == "text":
             await self._fold_thinking()
             if self._assistant is None:
                 record = AssistantRecord()
                 self._assistant_record = record
                 self._attempt.append(record)
-                widget: Any = await self.log_view.add(record)
-                self._assistant = widget
-                await widget.add_text(text)
-                return
-            # Later text is applied at most every STREAM_FRAME seconds: each update re-lays out
-            # the log, and frames in between stay cheap for keystrokes.
-            self._pending_text.append(text)
-            if self._flush_timer is None:
-                self._flush_timer = self.set_timer(STREAM_FRAME, self._flush_text)
-        elif chunk.kind == "thinking":
-            text = chunk.take()
+                self._assistant = await self.log_view.add(record)  # type: ignore[assignment]
+            assert self._assistant is not None
+            await self._assistant.add_text(run.text)
+        elif run.kind == "thinking":
             if self._thinking is None:
                 self._thinking = ThinkingRecord()
                 self._attempt.append(self._thinking)
                 await self.log_view.add(self._thinking)
-                self._append_thinking(text)
-                return
-            self._pending_thinking.append(text)
-            if self._flush_timer is None:
-                self._flush_timer = self.set_timer(STREAM_FRAME, self._flush_text)
-        elif chunk.kind == "output" and chunk.call_id is not None:
-            parts = chunk.take_parts()
-            tool = self._tools.get(chunk.call_id)
+            self._append_thinking(run.text)
+        elif run.kind == "output" and run.call_id is not None:
+            # Shell output events are lines: keep their boundaries.
+            parts = run.parts
+            tool = self._tools.get(run.call_id)
             if tool is None:
                 return
             view = self.log_view.widget_of(tool)
@@ -457,16 +450,6 @@ class ChatScreen(Screen[None]):
             else:
                 for part in parts:
                     tool.output.extend(part.removesuffix("\n").split("\n"))
-
-    async def _flush_text(self) -> None:
-        """Apply the streamed text and thinking held back since the last frame."""
-        self._flush_timer = None
-        thinking, self._pending_thinking = self._pending_thinking, []
-        if thinking:
-            self._append_thinking("".join(thinking))
-        pending, self._pending_text = self._pending_text, []
-        if pending and self._assistant is not None:
-            await self._assistant.add_text("".join(pending))
 
     def _append_thinking(self, text: str) -> None:
         if self._thinking is None:
@@ -478,9 +461,6 @@ class ChatScreen(Screen[None]):
             self._thinking.text += text
 
     async def _fold_thinking(self) -> None:
-        if self._pending_thinking:
-            thinking, self._pending_thinking = self._pending_thinking, []
-            self._append_thinking("".join(thinking))
         if self._thinking is not None:
             widget = self.log_view.widget_of(self._thinking)
             if isinstance(widget, ThinkingMessage):
@@ -491,7 +471,6 @@ class ChatScreen(Screen[None]):
             self._thinking = None
 
     async def _finish_streams(self, final_text: str | None = None) -> None:
-        await self._flush_text()
         await self._fold_thinking()
         if self._assistant is not None:
             await self._assistant.finish(final_text)
@@ -499,13 +478,6 @@ class ChatScreen(Screen[None]):
             self._assistant_record.done = True
         self._assistant = None
         self._assistant_record = None
-
-    @on(AgentEvent)
-    async def _agent_event(self, message: AgentEvent) -> None:
-        message.stop()
-        event = message.event
-        await self._flush_text()
-        await self._dispatch(event)
 
     async def _dispatch(self, event: ev.Event) -> None:
         """One handler per event type, checked by mypy: a renamed event or handler is an error,
@@ -542,7 +514,7 @@ class ChatScreen(Screen[None]):
             case ev.TurnStarted():
                 pass  # the screen already shows the user's message
             case ev.AssistantTextDelta() | ev.ThinkingDelta() | ev.ToolCallOutput():
-                pass  # streamed: these arrive as StreamChunk messages (stoa.app.bridge)
+                pass  # streamed: these arrive merged, as StreamRun items (stoa.app.pacing)
             case _:
                 assert_never(event)
 
@@ -634,8 +606,6 @@ class ChatScreen(Screen[None]):
 
     async def _on_retrying(self, event: ev.Retrying) -> None:
         # The partial reply of the failed attempt is discarded; the next attempt streams anew.
-        self._pending_text = []
-        self._pending_thinking = []
         self._assistant = None
         self._assistant_record = None
         self._thinking = None

@@ -10,12 +10,14 @@ A ``TurnController`` sits between a front end (the TUI's chat screen, later ACP)
   next turn.
 
 The turn itself runs as one background job the front end provides (``start_job``: a Textual
-worker, an asyncio task). Every core event goes to the ``TurnSink`` in order, then ``ended``
+worker, an asyncio task). Every core event goes to the ``TurnSink`` in order (``event``, then
+``await pace()``, where a front end drawing on the same event loop lets it run), then ``ended``
 with the outcome. When the front end has handled ``ended`` it calls ``finish``, which says
 what to give back to the person (queued messages that were never sent, after a failure,
 interrupt or "no") and what to send next (messages queued for after the turn).
 
-No Textual here: pacing the screen (how often streamed text is drawn) is the front end's.
+No Textual here: pacing (how often streamed text is drawn, when a fast stream lets the event
+loop run) is the front end's, in its sink (the TUI's: ``stoa.app.pacing``).
 """
 
 from __future__ import annotations
@@ -31,10 +33,6 @@ from stoa.core import events as ev
 TurnOutcome = Literal["finished", "failed", "interrupted", "stopped"]
 Route = Literal["start", "steered", "next_turn"]
 
-# How long the agent may stream without giving the event loop a turn (seconds): a fast stream
-# never waits on its socket, so without this the front end would not draw or read keys.
-YIELD_EVERY = 0.01
-
 
 class Job(Protocol):
     """A running background job (a Textual ``Worker``, an ``asyncio.Task``)."""
@@ -47,9 +45,14 @@ class JobStarter(Protocol):
 
 
 class TurnSink(Protocol):
-    """Where a running turn's events go (for the TUI: the bridge to the chat screen)."""
+    """Where a running turn's events go (for the TUI: its pacer, ``stoa.app.pacing``)."""
 
     def event(self, event: ev.Event) -> None: ...
+
+    async def pace(self) -> None:
+        """Called after each event. A fast stream never waits on its socket: a front end that
+        draws on the same event loop lets it run here now and then (keys, frames)."""
+        ...
 
     def ended(self, outcome: TurnOutcome) -> None: ...
 
@@ -160,8 +163,6 @@ class TurnController:
 
     async def _run(self, text: str, sink: TurnSink) -> None:
         outcome: TurnOutcome = "finished"
-        loop = asyncio.get_running_loop()
-        last_yield = loop.time()
         try:
             async with aclosing(self.agent.run_turn(text)) as stream:
                 async for event in stream:
@@ -169,10 +170,7 @@ class TurnController:
                     if isinstance(event, ev.AssistantMessageCompleted):
                         self.replied = True
                     sink.event(event)
-                    now = loop.time()
-                    if now - last_yield > YIELD_EVERY:
-                        await asyncio.sleep(0)
-                        last_yield = loop.time()
+                    await sink.pace()
         except asyncio.CancelledError:
             if outcome != "interrupted":
                 outcome = "interrupted"

@@ -67,14 +67,14 @@ def _record_stoa(events: dict[str, float]) -> None:
         return
     from stoa.core import events as ev
 
-    put = StreamPacer.put
+    put = StreamPacer.event
 
     def record(self: Any, event: Any) -> Any:
         if isinstance(event, ev.AssistantTextDelta):
             events["last_text_delta"] = time.perf_counter()
         return put(self, event)
 
-    StreamPacer.put = record  # type: ignore[method-assign]
+    StreamPacer.event = record  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,9 @@ class Recorder:
         if isinstance(event, ev.AssistantTextDelta):
             self.streaming.set()
 
+    async def pace(self) -> None:
+        await asyncio.sleep(0)  # as a front end on this event loop would, now and then
+
     def ended(self, outcome: TurnOutcome) -> None:
         self.outcomes.append(outcome)
         self.done.set()

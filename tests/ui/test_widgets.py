@@ -1,15 +1,16 @@
-"""Widgets without the agent: diff rendering, status line, tool rows, chat log pruning, the bridge."""
+"""Widgets without the agent: diff rendering, status line, tool rows, chat log pruning, the pacer."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.widgets import Log
 
-from stoa.app.bridge import AgentEvent, Bridge, StreamChunk, TurnEnded
+from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.core import events as ev
 from stoa.widgets.chat_log import ChatLog
 from stoa.widgets.diff_view import diff_stats, render_diff
@@ -183,38 +184,40 @@ async def test_tool_view_error_is_expanded_with_its_text() -> None:
         assert "no such file" in str(app.view._body.render())  # type: ignore[union-attr]
 
 
-# ---- the bridge ----------------------------------------------------------------------------
+# ---- the pacer (app/pacing.py) -------------------------------------------------------------
 
 
 class Sink(App[None]):
+    """Takes what the pacer lets through, as the chat screen does."""
+
     def __init__(self) -> None:
         super().__init__()
         self.received: list[tuple[str, object]] = []
         self.release = asyncio.Event()
 
-    async def on_agent_event(self, message: AgentEvent) -> None:
+    async def on_paced(self, message: Paced) -> None:
         await self.release.wait()
-        self.received.append(("event", type(message.event).__name__))
+        for item in message.pacer.take():
+            if isinstance(item, StreamRun):
+                self.received.append((item.kind, item.text))
+            elif isinstance(item, TurnOver):
+                self.received.append(("end", item.outcome))
+            else:
+                self.received.append(("event", type(item).__name__))
 
-    async def on_stream_chunk(self, message: StreamChunk) -> None:
-        await self.release.wait()
-        self.received.append((message.kind, message.take()))
 
-    async def on_turn_ended(self, message: TurnEnded) -> None:
-        self.received.append(("end", message.outcome))
-
-
-async def test_bridge_coalesces_deltas_and_keeps_order() -> None:
+async def test_pacer_merges_deltas_and_keeps_order() -> None:
     app = Sink()
     async with app.run_test() as pilot:
-        bridge = Bridge(app)
+        pacer = StreamPacer(app)
         for i in range(500):
-            bridge.post(ev.AssistantTextDelta(f"{i} "))
-        bridge.post(ev.ToolCallStarted("c1", "read_file", {"path": "a"}))
-        bridge.post(ev.AssistantTextDelta("after"))
-        bridge.post(ev.AssistantTextDelta(" tool"))
-        bridge.end_turn("finished")
-        assert bridge.posted == 4
+            pacer.event(ev.AssistantTextDelta(f"{i} "))
+        pacer.event(ev.ToolCallStarted("c1", "read_file", {"path": "a"}))
+        pacer.event(ev.AssistantTextDelta("after"))
+        pacer.event(ev.AssistantTextDelta(" tool"))
+        pacer.ended("finished")
+        # One message: the tool row asked for it at once, and the rest came before it was taken.
+        assert pacer.posted == 1
         app.release.set()
         await pilot.pause()
         await pilot.pause()
@@ -226,20 +229,82 @@ async def test_bridge_coalesces_deltas_and_keeps_order() -> None:
         ]
 
 
-async def test_bridge_starts_a_new_chunk_once_the_old_one_was_read() -> None:
+async def test_pacer_starts_a_new_run_once_the_old_one_was_taken() -> None:
     app = Sink()
     app.release.set()
     async with app.run_test() as pilot:
-        bridge = Bridge(app)
-        bridge.post(ev.ThinkingDelta("a"))
+        pacer = StreamPacer(app)
+        pacer.event(ev.ThinkingDelta("a"))
         await pilot.pause()
-        bridge.post(ev.ThinkingDelta("b"))
-        await pilot.pause()
+        pacer.event(ev.ThinkingDelta("b"))
+        await pilot.pause(0.3)
         assert app.received == [("thinking", "a"), ("thinking", "b")]
+
+
+async def test_deltas_wait_for_the_next_frame_and_events_do_not() -> None:
+    app = Sink()
+    app.release.set()
+    async with app.run_test() as pilot:
+        budget = FrameBudget(min_gap=0.5, max_gap=0.5)
+        pacer = StreamPacer(app, budget)
+        pacer.event(ev.AssistantTextDelta("first"))  # long after the last frame: at once
+        await pilot.pause()
+        assert app.received == [("text", "first")]
+        pacer.event(ev.AssistantTextDelta(" second"))
+        await pilot.pause(0.1)
+        assert app.received == [("text", "first")]  # within the gap: waits
+        pacer.event(ev.Notice("info", "now"))  # anything else goes at once, with the text before it
+        await pilot.pause()
+        assert app.received == [("text", "first"), ("text", " second"), ("event", "Notice")]
+        pacer.event(ev.AssistantTextDelta(" third"))
+        await pilot.pause(0.1)
+        assert app.received[-1] == ("event", "Notice")
+        await pilot.pause(0.6)
+        assert app.received[-1] == ("text", " third")
+
+
+def test_the_frame_gap_follows_what_a_frame_costs() -> None:
+    budget = FrameBudget(share=0.1, min_gap=0.05, max_gap=0.4)
+    assert budget.gap == 0.05  # nothing measured yet
+    budget.record(0.02)  # 20 ms a frame: 10 % of the time is a frame every 200 ms
+    assert budget.gap == pytest.approx(0.2)
+    budget.record(0.1)
+    assert budget.gap == 0.4  # bounded
+    # Cheap frames bring it down, but one cheap frame after costly ones is not a trend.
+    steps = 0
+    while budget.gap == 0.4:
+        budget.record(0.001)
+        steps += 1
+    assert steps > 1 and 0.05 < budget.gap < 0.4
+    for _ in range(60):
+        budget.record(0.001)
+    assert budget.gap == 0.05
+
+
+async def test_pace_lets_the_event_loop_run_while_the_stream_never_waits() -> None:
+    app = Sink()
+    app.release.set()
+    async with app.run_test():
+        loop = asyncio.get_running_loop()
+        ran: list[int] = []
+        pacer = StreamPacer(app, FrameBudget(slice=0.0))
+        for i in range(50):
+            loop.call_soon(ran.append, i)
+            pacer.event(ev.AssistantTextDelta("x"))
+            await pacer.pace()
+        # Every pace yielded: each callback scheduled before it ran before the next event.
+        assert ran == list(range(50))
+        ran.clear()
+        pacer = StreamPacer(app, FrameBudget(slice=3600.0))
+        await pacer.pace()  # the first time, it yields; then not before the slice is over
+        loop.call_soon(ran.append, 1)
+        for _ in range(50):
+            pacer.event(ev.AssistantTextDelta("x"))
+            await pacer.pace()
+        assert ran == []
 
 
 def test_messages_are_not_bubbling() -> None:
     # The chat screen is the only target; nothing should leak up to the app by accident.
-    for cls in (AgentEvent, StreamChunk, TurnEnded):
-        assert issubclass(cls, Message)
-        assert cls.bubble is False
+    assert issubclass(Paced, Message)
+    assert Paced.bubble is False
