@@ -158,6 +158,9 @@ class StoaApp(App[int]):
                 await asyncio.to_thread(importlib.import_module, module)
             except ImportError:
                 pass  # the request will say what is missing
+        # The SDK's thousands of classes live as long as the app: out of the collector's sight,
+        # or every full collection while a reply streams walks them all (100+ ms each).
+        gc.freeze()
         # The providers' model lists, once a day, in a thread: never before the first paint.
         await self.runtime.catalog.refresh()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from textual.geometry import Region
 
 from stoa.widgets.assistant import AssistantMessage
@@ -52,3 +54,13 @@ async def test_the_log_follows_a_paced_stream_to_its_last_line(
         await pilot.pause()
         assert log.scroll_y == log.max_scroll_y
         assert "THE-LAST-LINE" in "\n".join(line.text for line in app.screen._compositor.render_strips())
+
+
+async def test_the_sdk_is_kept_out_of_the_collectors_sight_once_warmed_up(
+    app_factory: AppFactory, fake_server: FakeServer
+) -> None:
+    """A full collection while a reply streams walked every class of the SDK (100+ ms each)."""
+    gc.unfreeze()
+    app = app_factory()
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: gc.get_freeze_count() > 0, what="objects frozen after the warm-up")
