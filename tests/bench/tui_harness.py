@@ -41,6 +41,8 @@ class TmuxStoa:
         hold: bool = False,
         marker: str | None = None,
         floor: bool = False,
+        script: Path | None = None,
+        python: Path | None = None,
     ) -> None:
         self.folder = folder
         self.workspace = folder / "project"
@@ -62,10 +64,14 @@ class TmuxStoa:
         self.marker = marker
         # Run the streaming floor app (tests/bench/stream_floor_app.py) instead of stoa.
         self.floor = floor
+        # Another Python program to run in the same environment (a floor for the benchmarks).
+        self.script = script
+        # The interpreter to run (another checkout's venv, for before/after comparisons).
+        self.python = python or PYTHON
 
     def env(self) -> dict[str, str]:
         env = {
-            "PATH": f"{PYTHON.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{self.python.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(self.home),
             "STOA_HOME": str(self.stoa_home),
             "TERM": "xterm-256color",
@@ -90,9 +96,11 @@ class TmuxStoa:
         exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
         if self.floor:
             program = f"{_quote(str(LAUNCHER))} --floor {_quote(self.base_url)}"
+        elif self.script is not None:
+            program = _quote(str(self.script))
         else:
             program = _quote(str(LAUNCHER)) if self.frames_file is not None else "-m stoa.app.cli"
-        command = f"env -i {exports} {_quote(str(PYTHON))} {program} {' '.join(_quote(a) for a in self.args)}"
+        command = f"env -i {exports} {_quote(str(self.python))} {program} {' '.join(_quote(a) for a in self.args)}"
         if self.hold:
             command += '\necho "[exit $?]"\nsleep 600'
         else:
