@@ -27,11 +27,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stoa.core import events as ev
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
-from stoa.core.config import DEFAULT_MAX_ITERATIONS
+from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
 from stoa.core.models import (
@@ -64,9 +64,12 @@ from stoa.core.providers.types import (
     error_result,
 )
 from stoa.core.sandbox.secrets import SessionRedactor
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput, ToolState
 from stoa.core.tools.caps import cap_text
 from stoa.core.tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from stoa.core.catalog import Catalog
 
 MAX_ITERATIONS_NOTE = (
     "You have reached the maximum number of tool iterations for this turn. Do not call any more "
@@ -140,9 +143,9 @@ class Agent:
         max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
         observer: TurnObserver | None = None,
-        config: Any = None,
+        config: StoaConfig | None = None,
         ledger: UsageLedger | None = None,
-        catalog: Any = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.provider_for = provider_for
         self.model = model
@@ -164,7 +167,7 @@ class Agent:
         self.catalog = catalog
         # OpenAI's prompt_cache_key: the session id once a session is attached.
         self.cache_key: str = uuid.uuid4().hex
-        self.tool_state: dict[str, Any] = {}
+        self.tool_state = ToolState()
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
         self.last_turn_interrupted = False
@@ -605,16 +608,16 @@ class Agent:
             too_many = TOO_MANY_CALLS.format(count=len(calls), cap=cap)
             results.update((c.id, error_result(c.id, too_many)) for c in calls[cap:])
         runnable = calls[:cap]
-        batch: list[tuple[ToolUseBlock, Tool, Any, float]] = []
+        batch: list[tuple[ToolUseBlock, _Ready, float]] = []
         rejected: str | None = None
 
         async def flush() -> None:
             if not batch:
                 return
 
-            async def run_one(call: ToolUseBlock, tool: Tool, args: Any, started: float) -> None:
+            async def run_one(call: ToolUseBlock, ready: _Ready, started: float) -> None:
                 # Stored as each finishes, so an interrupt keeps the results that were ready.
-                results[call.id] = await self._execute(call, tool, args, started)
+                results[call.id] = await self._execute(call, ready, started)
 
             await asyncio.gather(*(run_one(*item) for item in batch))
             batch.clear()
@@ -630,12 +633,11 @@ class Agent:
                 if isinstance(prepared, ToolResultBlock):
                     results[call.id] = prepared
                     continue
-                tool, args = prepared
-                if tool.concurrency_safe(args):
-                    batch.append((call, tool, args, started))
+                if prepared.tool.concurrency_safe(prepared.args, prepared.ctx):
+                    batch.append((call, prepared, started))
                     continue
                 await flush()
-                results[call.id] = await self._execute(call, tool, args, started)
+                results[call.id] = await self._execute(call, prepared, started)
             if rejected is None:
                 await flush()
             else:
@@ -675,11 +677,12 @@ class Agent:
 
     async def _prepare(
         self, call: ToolUseBlock, started: float
-    ) -> tuple[Tool, Any] | ToolResultBlock | _Rejected:
-        """Validate and authorize one call. Returns the tool and parsed args, or an error result."""
+    ) -> _Ready | ToolResultBlock | _Rejected:
+        """Validate and authorize one call. Returns what runs it (the tool, the parsed args and
+        the call's context, which carries what the permission check established), or a result."""
         tool = self.tools.get(call.name)
         summary = ""
-        server = getattr(tool, "server", None) if tool else None
+        server = tool.server if tool else None
         if tool is not None and call.input_error is None:
             with suppress(ToolError):
                 summary = tool.summary(tool.parse_args(call.input))
@@ -709,7 +712,7 @@ class Agent:
             return fail(str(exc))
         except Exception as exc:  # a tool's bug must not end the turn; nothing has run yet
             return fail(f"{call.name} could not check its arguments: {exc!r}")
-        effect = tool.effect_for(args)
+        effect = tool.effect_for(args, ctx)
         if self.policy.mode == "plan" and tool not in self.tools.offered("plan") and not effect.read_only:
             return fail(
                 f"{call.name} is not available in plan mode (read-only); ask the user to switch mode",
@@ -739,7 +742,7 @@ class Agent:
             self.policy.remember(call.name, accesses, decision.outcome)
         # It will run: a build/test runner later in the session knows what the agent changed.
         self.policy.will_run(call.name, effect, accesses)
-        return tool, args
+        return _Ready(tool, args, ctx)
 
     async def _ask(
         self, call: ToolUseBlock, tool: Tool, effect: Effect, accesses: list[Access], verdict: Any
@@ -763,18 +766,20 @@ class Agent:
         return await future
 
     def _context(self, call: ToolUseBlock) -> ToolContext:
+        """A fresh context for one call: the session's parts, and room for what its check finds."""
         return ToolContext(
             workspace=self.workspace,
             call_id=call.id,
             emit=self._emit,
             config=self.config,
+            policy=self.policy,
             state=self.tool_state,
         )
 
-    async def _execute(self, call: ToolUseBlock, tool: Tool, args: Any, started: float) -> ToolResultBlock:
-        ctx = self._context(call)
+    async def _execute(self, call: ToolUseBlock, ready: _Ready, started: float) -> ToolResultBlock:
+        ctx = ready.ctx
         try:
-            output = await tool.run(args, ctx)
+            output = await ready.tool.run(ready.args, ctx)
         except ToolError as exc:
             output = ToolOutput.error(str(exc))
         except asyncio.CancelledError:
@@ -817,6 +822,16 @@ class Agent:
             )
         )
         return result
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A call that passed its checks: the tool, its parsed arguments, and its context (the
+    same one its permission check filled, so what runs is what was judged)."""
+
+    tool: Tool
+    args: Any
+    ctx: ToolContext
 
 
 @dataclass(frozen=True)

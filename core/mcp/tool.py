@@ -99,7 +99,7 @@ class McpTool(Tool):
                 return value[:200]
         return ""
 
-    def concurrency_safe(self, args: BaseModel) -> bool:
+    def concurrency_safe(self, args: BaseModel, ctx: ToolContext) -> bool:
         """Yes: the manager runs a server's mutating calls one at a time, in order, while calls
         to different servers overlap (a slow server never holds up another)."""
         return True
@@ -111,12 +111,8 @@ class McpTool(Tool):
                 target=self.name,
                 effect=self.effect,
                 reason=f"calls the tool {self.tool_name!r} of the MCP server {self.server!r}",
-                facts={
-                    "server": self.server,
-                    "tool": self.tool_name,
-                    "safe_mode": self.safe_mode,
-                    "read_only": self.safe_mode == "read_only",
-                },
+                server=self.server,
+                safe_mode=self.safe_mode,
             )
         ]
 

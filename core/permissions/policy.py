@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from stoa.core.permissions import modes
 from stoa.core.permissions.modes import MODES, Action, Certainty, Mode
 from stoa.core.permissions.rules import (
+    DenyScope,
     Rule,
     RuleError,
     RuleFileError,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from stoa.core.permissions.shell_analysis import Finding, ShellAnalysis
     from stoa.core.sandbox import SandboxStatus
 
-__all__ = ["MODES", "Action", "PermissionPolicy", "Verdict"]
+__all__ = ["MODES", "Action", "DenyRulesUnreadable", "PermissionPolicy", "Verdict"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,19 @@ class Verdict:
     can_remember: bool = True
     # The same rules, one per entry: what "session" adds and "always" writes.
     rules: tuple[str, ...] = ()
+
+
+class DenyRulesUnreadable(Exception):
+    """An entry of ``[permissions]`` that may have been a deny rule could not be read. A deny
+    rule that does not parse protects nothing, so whatever shows many files at once (search,
+    glob, listings) is refused until it is fixed: it would show what the rule meant to hide."""
+
+    def __init__(self, problems: list[RuleProblem]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(
+            f"{problems[0]}{more}. A deny rule that cannot be read protects nothing; fix or remove it"
+        )
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,15 @@ class PermissionPolicy:
         return self.sandbox is not None and self.sandbox.active
 
     # ---- deciding -----------------------------------------------------------------------------
+
+    def deny_scope(self) -> DenyScope:
+        """What the deny rules keep from reading, for tools that list or search many files.
+        Fails closed: raises ``DenyRulesUnreadable`` while an entry that may have been a deny
+        rule could not be read."""
+        broken = [problem for problem in self.problems if problem.may_hide_a_deny_rule]
+        if broken:
+            raise DenyRulesUnreadable(broken)
+        return DenyScope(tuple(r for r in self.rules.deny if r.tool in ("Read", "Write")))
 
     def decide(self, tool_name: str, effect: Effect, accesses: list[Access]) -> Verdict:
         items: list[_Item] = []
@@ -291,11 +314,11 @@ class PermissionPolicy:
         target = access.target
         found = self._match(lambda rules: rules.match_mcp(target))
         which = found[0] if found else None
-        read_only = bool(access.facts.get("read_only")) or access.effect.read_only
+        read_only = access.read_only
         effect = Effect.READ if read_only and not access.effect.read_only else access.effect
         # A server we cannot see into: its changes are never sandboxed, so auto mode asks.
         certainty: Certainty = "known" if read_only else "unknown"
-        if self.mode == "plan" and not effect.read_only and access.facts.get("safe_mode") == "allow":
+        if self.mode == "plan" and not effect.read_only and access.safe_mode == "allow":
             # The person opted this server into plan mode: each call asks instead of being
             # refused (deny rules still refuse; allow rules do not skip the question here).
             if which == "deny" and found:
@@ -311,22 +334,16 @@ class PermissionPolicy:
             return _Item("deny", _plan_reason(tool_name))
         if which == "ask" and found:
             return _Item("ask", _rule_reason(found[1], "asks for"), (), rememberable=False)
-        server = access.facts.get("server") or target.split("___", 1)[0]
+        server = access.server or target.split("___", 1)[0]
         reason = access.reason or f"{target} is a tool of the MCP server {server} that may change things"
         return _Item("ask", reason, (f"Mcp({target})",))
 
     def _bash(self, tool_name: str, access: Access) -> list[_Item]:
-        from stoa.core.permissions.shell_analysis import (
-            DESTRUCTIVE,
-            KIND_EFFECT,
-            ShellAnalysis,
-            analyze,
-            narrowest_rule,
-        )
+        from stoa.core.permissions.shell_analysis import DESTRUCTIVE, KIND_EFFECT, analyze, narrowest_rule
 
-        analysis = access.facts.get("analysis")
+        analysis = access.shell
         line = access.target
-        if not isinstance(analysis, ShellAnalysis):
+        if analysis is None or analysis.command != line:
             workspace = self.workspace or Path.cwd()
             env = self.env if self.env is not None else dict(os.environ)
             analysis = analyze(line, workspace, env=env, home=str(self.home) if self.home else None)

@@ -124,9 +124,31 @@ class RuleProblem:
     source: str  # "file:line"
     rule: str
     message: str
+    # The list the ignored entry was in ("allow", "ask", "deny"), or "" when it is not known
+    # (a malformed table, an unknown key): then it may have been meant as a deny rule.
+    list: str = ""
 
     def __str__(self) -> str:
         return f"{self.source}: permission rule {self.rule!r} ignored: {self.message}"
+
+    @property
+    def may_hide_a_deny_rule(self) -> bool:
+        return self.list not in ("allow", "ask")
+
+
+@dataclass(frozen=True)
+class DenyScope:
+    """The paths deny rules keep from reading: what tools that list or search many files
+    leave out, so they cannot read around the rules. Read and Write deny rules both count."""
+
+    rules: tuple[Rule, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def covers(self, path: str) -> bool:
+        """Whether ``path`` (absolute, canonical) or a folder above it is denied."""
+        return any(rule.covers_path(path) for rule in self.rules)
 
 
 def parse_rule(text: str, *, workspace: Path, home: Path | None = None, source: str = "") -> Rule:
@@ -380,7 +402,7 @@ def parse_layers(
                 )
                 continue
             if not isinstance(value, list):
-                problems.append(RuleProblem(where(key), key, f"{key} must be a list of strings"))
+                problems.append(RuleProblem(where(key), key, f"{key} must be a list of strings", key))
                 continue
             for item in value:
                 label = item if isinstance(item, str) else repr(item)
@@ -388,7 +410,7 @@ def parse_layers(
                 try:
                     rule = parse_rule(item, workspace=workspace, home=home, source=source)
                 except RuleError as exc:
-                    problems.append(RuleProblem(source, label, str(exc)))
+                    problems.append(RuleProblem(source, label, str(exc), key))
                     continue
                 rules.add(key, rule)
     return rules, problems

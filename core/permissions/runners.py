@@ -143,12 +143,11 @@ class AgentChanges:
             if access.scope == "write":
                 self.paths[access.target] = None
             elif access.scope == "bash":
-                analysis = access.facts.get("analysis")
+                analysis = access.shell
                 if analysis is None or _shell_changes_files(analysis):
                     self.calls.append(f"`{_short(access.target)}`")
             elif access.scope == "mcp":
-                read_only = bool(access.facts.get("read_only")) or access.effect.read_only
-                if not read_only:
+                if not access.read_only:
                     self.calls.append(access.target)
 
     def note_history(self, messages: Sequence[Any], *, env: Mapping[str, str] | None = None) -> None:

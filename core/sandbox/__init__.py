@@ -7,6 +7,8 @@ policy never lets a command run unasked "because it is sandboxed" when it would 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stoa.core.sandbox.bwrap import (
     SandboxLayout,
     SandboxSettings,
@@ -19,6 +21,9 @@ from stoa.core.sandbox.bwrap import (
     wrap,
 )
 from stoa.core.sandbox.env import removed_names, scrub_env
+
+if TYPE_CHECKING:
+    from stoa.core.config import StoaConfig
 
 __all__ = [
     "SandboxLayout",
@@ -37,11 +42,11 @@ __all__ = [
 ]
 
 
-def describe(config: object = None) -> str:
+def describe(config: StoaConfig | None = None) -> str:
     """``sandbox: bubblewrap 0.8.0 (network off)`` or why there is none."""
     return status_for(config).describe()
 
 
-def describe_sandbox(config: object = None) -> str:
+def describe_sandbox(config: StoaConfig | None = None) -> str:
     """The sandbox state without the ``sandbox:`` prefix (``stoa --version`` adds its own)."""
     return describe(config).removeprefix("sandbox: ")

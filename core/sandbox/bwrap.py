@@ -27,7 +27,10 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stoa.core.config import StoaConfig, StoaPaths
 
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)"
 
@@ -164,7 +167,7 @@ def _trial(executable: str | None) -> SandboxStatus:
     return SandboxStatus(True, "", version=version, executable=path, trial_seconds=elapsed)
 
 
-def settings_from_config(config: Any) -> SandboxSettings:
+def settings_from_config(config: StoaConfig | None) -> SandboxSettings:
     """The merged ``[sandbox]`` table of every config layer (later layers win per key)."""
     if config is None:
         return SandboxSettings()
@@ -194,7 +197,7 @@ def settings_from_config(config: Any) -> SandboxSettings:
     )
 
 
-def status_for(config: Any) -> SandboxStatus:
+def status_for(config: StoaConfig | None) -> SandboxStatus:
     """Detection combined with the configuration: what the policy and execute_bash both use."""
     settings = settings_from_config(config)
     if not settings.enabled:
@@ -234,7 +237,7 @@ def layout_for(
     *,
     env: Mapping[str, str],
     settings: SandboxSettings | None = None,
-    stoa_paths: Any = None,
+    stoa_paths: StoaPaths | None = None,
     cwd: Path | None = None,
 ) -> SandboxLayout:
     settings = settings or SandboxSettings()
@@ -263,13 +266,11 @@ def layout_for(
         caches.add(Path(os.path.expanduser(extra)))
     layout.writable = sorted(p for p in caches if p.is_dir())
     if stoa_paths is not None:
-        for attr in ("config_dir", "data_dir", "log_dir"):
-            p = getattr(stoa_paths, attr, None)
-            if p is not None and Path(p).is_dir():
-                layout.readonly.append(Path(p))
-        keys = getattr(stoa_paths, "keys_file", None)
-        if keys is not None and Path(keys).is_file():
-            layout.hidden_files.append(Path(keys))
+        for folder in (stoa_paths.config_dir, stoa_paths.data_dir, stoa_paths.log_dir):
+            if folder.is_dir():
+                layout.readonly.append(folder)
+        if stoa_paths.keys_file.is_file():
+            layout.hidden_files.append(stoa_paths.keys_file)
     return layout
 
 

@@ -176,7 +176,7 @@ class ApplyPatch(Tool):
     def offered_to(self, model: ModelInfo) -> bool:
         return offers_apply_patch(model)
 
-    def effect_for(self, args: Any) -> Effect:
+    def effect_for(self, args: Any, ctx: ToolContext) -> Effect:
         try:
             hunks = args.hunks()
         except ToolError:

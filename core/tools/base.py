@@ -5,6 +5,11 @@ asks the permission policy about each ``Access`` the tool declares for those arg
 only then calls ``run``. A tool reports failure the model can act on by raising ``ToolError``
 (or returning ``ToolOutput(is_error=True)``); anything else it raises becomes an error result
 too, never a crash of the turn.
+
+Tools and the permission layer meet only through typed fields: the ``ToolContext`` of a call
+(configuration, the compiled policy, the conversation's ``ToolState``, and ``CallChecks``: what
+the call's check established, which its run relies on) and each ``Access`` (a shell line's
+carries its analysis, an MCP call its server and safe_mode). Arguments stay what the model sent.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from pydantic import BaseModel, ValidationError
 from stoa.core.providers.types import ImageBlock, TextBlock, ToolSpec
 
 if TYPE_CHECKING:
-    from stoa.core.events import Event
+    from stoa.core.config import StoaConfig
+    from stoa.core.events import Event, PlanStep
     from stoa.core.models import ModelInfo
+    from stoa.core.permissions.paths import ResolvedPath
+    from stoa.core.permissions.policy import PermissionPolicy
+    from stoa.core.permissions.shell_analysis import ShellAnalysis
 
 
 class Effect(StrEnum):
@@ -58,11 +67,20 @@ class Access:
     reason: str = ""
     # A unified diff or other preview for the approval prompt.
     preview: str | None = None
-    # Extra facts for the policy (e.g. the shell analysis tier).
-    facts: dict[str, Any] = field(default_factory=dict)
     # What this access does, in the words of the approval question: "edit", "write",
     # "create", "move", "copy", "patch" ("" : the scope says it).
     action: str = ""
+    # A bash access: the analysis of its command line. The policy judges it, and
+    # execute_bash runs under the same analysis (what runs is what was judged).
+    shell: ShellAnalysis | None = None
+    # An MCP access: the server, and its safe_mode ("disabled", "read_only" or "allow").
+    server: str = ""
+    safe_mode: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        """Reads only: by its effect, or an MCP server the person marked read-only."""
+        return self.effect.read_only or self.safe_mode == "read_only"
 
 
 @dataclass
@@ -86,18 +104,64 @@ class ToolOutput:
         return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
+@dataclass(frozen=True)
+class ReadStamp:
+    """What read_file saw of a file, so edits can refuse to work from a stale copy."""
+
+    mtime_ns: int
+    size: int
+    digest: str | None  # None when only part of a large file was read
+
+
+@dataclass
+class ToolState:
+    """What tools keep between calls for the rest of the conversation (``/clear`` empties it)."""
+
+    # Canonical path -> what read_file last showed of it (edit_file/write_file check it).
+    read_stamps: dict[str, ReadStamp] = field(default_factory=dict)
+    # The latest plan update_plan was given.
+    plan: tuple[PlanStep, ...] = ()
+
+    def clear(self) -> None:
+        self.read_stamps.clear()
+        self.plan = ()
+
+
+@dataclass
+class CallChecks:
+    """What the permission check of one call established, for its run to rely on: the run
+    refuses a path that resolves elsewhere now (a symlink swapped in between) and runs a
+    shell line under the analysis the policy judged. Filled by ``Tool.accesses``."""
+
+    # (argument name, text as given) -> the resolution that was judged.
+    paths: dict[tuple[str, str], ResolvedPath] = field(default_factory=dict)
+    # execute_bash: the analysis of the line that was judged.
+    shell: ShellAnalysis | None = None
+
+
+def _no_events(event: Event) -> None:
+    return None
+
+
 @dataclass
 class ToolContext:
-    """What a running tool may use. Built by the agent per call."""
+    """What a running tool may use, typed. The agent builds one per call: the session's parts
+    (workspace, configuration, compiled permission policy, tool state) are shared by every
+    call; ``call_id``, ``checked`` and ``interrupted_output`` belong to this call."""
 
     workspace: Path
     call_id: str = ""
     # Put an event on the turn's stream (non-blocking). Used for shell output, plan updates.
-    emit: Callable[[Event], None] = lambda event: None
-    # The loaded configuration (core.config.StoaConfig); Any to keep tools decoupled.
-    config: Any = None
-    # Per-session scratch shared by tools (e.g. file read stamps for edit safety).
-    state: dict[str, Any] = field(default_factory=dict)
+    emit: Callable[[Event], None] = _no_events
+    # The loaded configuration (None: defaults, as in tests that need none).
+    config: StoaConfig | None = None
+    # The session's compiled permission policy. Tools that list or search many files leave
+    # out what its deny rules cover (None: no rules, nothing to leave out).
+    policy: PermissionPolicy | None = None
+    # Shared by the calls of one conversation (read stamps, the plan).
+    state: ToolState = field(default_factory=ToolState)
+    # This call's own: what its permission check established.
+    checked: CallChecks = field(default_factory=CallChecks)
     # Set by a tool that is being cancelled (Esc) and has something to return anyway, such as
     # the output a shell command produced so far; it becomes the call's result. Re-raise after.
     interrupted_output: ToolOutput | None = None
@@ -108,6 +172,11 @@ class Tool(ABC):
     description: ClassVar[str]
     Args: ClassVar[type[BaseModel]]
     effect: ClassVar[Effect]
+    # Offered in plan mode although its effect is not read-only (execute_bash: there only
+    # read-only lines are allowed; an MCP server opted in with safe_mode).
+    offered_in_plan: ClassVar[bool] = False
+    # The MCP server a tool belongs to (None: a native tool).
+    server: ClassVar[str | None] = None
 
     def spec(self) -> ToolSpec:
         # Built once per tool: JSON-schema generation costs ~1 ms a tool, on every request.
@@ -137,7 +206,9 @@ class Tool(ABC):
                 return value
         return ""
 
-    def effect_for(self, args: BaseModel) -> Effect:
+    def effect_for(self, args: BaseModel, ctx: ToolContext) -> Effect:
+        """The effect of this call, once ``accesses`` has checked it (a shell line's depends on
+        its analysis)."""
         return self.effect
 
     def offered_to(self, model: ModelInfo) -> bool:
@@ -155,9 +226,9 @@ class Tool(ABC):
         so the refusal reveals nothing the model could not read. ``run`` checks again."""
         return None
 
-    def concurrency_safe(self, args: BaseModel) -> bool:
+    def concurrency_safe(self, args: BaseModel, ctx: ToolContext) -> bool:
         """Independent read-only calls may run at the same time."""
-        return self.effect_for(args) in (Effect.READ, Effect.NONE)
+        return self.effect_for(args, ctx) in (Effect.READ, Effect.NONE)
 
     @abstractmethod
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput: ...

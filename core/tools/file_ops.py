@@ -21,7 +21,6 @@ from pydantic import Field
 from stoa.core.permissions.paths import ResolvedPath, canonical_root, display_path, is_inside, resolve
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.files import (
-    READ_STAMPS,
     TREE_ACCESS_LIMIT,
     PathArgs,
     PathText,
@@ -361,7 +360,7 @@ class DeleteDirectory(Tool):
             shutil.rmtree(path, onexc=on_error)
         else:
             shutil.rmtree(path, onerror=lambda f, p, info: on_error(f, p, info[1]))
-        stamps = ctx.state.get(READ_STAMPS, {})
+        stamps = ctx.state.read_stamps
         for key in [k for k in stamps if k == str(path) or k.startswith(str(path) + os.sep)]:
             stamps.pop(key, None)
         if errors:

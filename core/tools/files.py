@@ -5,7 +5,8 @@ Every path goes through ``core.permissions.paths.resolve``; every tool declares 
 it needs (reads and writes on canonical paths) and never asks anyone itself. Writes are atomic
 (temp file in the same directory, fsync, rename, mode kept): on any failure the original stays
 as it was. ``read_file`` leaves a read stamp in ``ctx.state`` so ``edit_file``/``write_file``
-can refuse to work from a stale copy.
+can refuse to work from a stale copy; the resolution of each path argument judged by the
+permission check is kept in ``ctx.checked`` so ``run`` refuses a path that changed since.
 
 Also home to the helpers the other tool modules share (path arguments, OS error wording).
 """
@@ -21,11 +22,10 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from stoa.core.escapes import escape_surrogates
 from stoa.core.permissions.paths import (
@@ -36,15 +36,13 @@ from stoa.core.permissions.paths import (
     resolve,
 )
 from stoa.core.tools import caps
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import Access, Effect, ReadStamp, Tool, ToolContext, ToolError, ToolOutput
 
 # ---- shared helpers -------------------------------------------------------------------------
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-# Read stamps live in ctx.state under this key: canonical path -> ReadStamp.
-READ_STAMPS = "read_stamps"
 # Directory trees larger than this are not copied/moved/deleted file by file through the
 # permission check; the tool refuses and suggests the shell.
 TREE_ACCESS_LIMIT = 10_000
@@ -61,12 +59,9 @@ PathText = Annotated[str, AfterValidator(_valid_path)]
 
 
 class PathArgs(BaseModel):
-    """Base of argument models that name paths: forbids unknown arguments, and remembers the
-    resolution judged by the permission check so ``run`` can refuse a path that changed
-    (a symlink swapped) between the check and the run."""
+    """Base of argument models that name paths: forbids unknown arguments."""
 
     model_config = ConfigDict(extra="forbid")
-    _checked: dict[str, ResolvedPath] = PrivateAttr(default_factory=dict)
 
 
 def resolve_arg(
@@ -78,9 +73,10 @@ def resolve_arg(
     checking: bool,
     value: str | None = None,
 ) -> ResolvedPath:
-    """Resolve one path argument. ``checking`` is True in ``accesses`` (remember the result)
-    and False in ``run`` (compare with what was checked). ``value`` overrides the argument's
-    text (a default, or a path derived from it)."""
+    """Resolve one path argument. ``checking`` is True in ``accesses`` (remember the result in
+    ``ctx.checked``) and False in ``run`` (refuse a path that now resolves elsewhere than when
+    it was checked: a symlink swapped in between). ``value`` overrides the argument's text (a
+    default, or a path derived from it)."""
     if value is None:
         value = getattr(args, field)
     _check_name_lengths(value, field)
@@ -92,13 +88,11 @@ def resolve_arg(
             f"{field} {value!r} ends with '/', which names a directory, but {resolved.display} is "
             "not a directory; pass the path without the trailing '/'"
         )
-    checked: dict[str, ResolvedPath] | None = getattr(args, "_checked", None)
-    if checked is None:
-        return resolved
+    key = (field, value)
     if checking:
-        checked[field] = resolved
+        ctx.checked.paths[key] = resolved
     else:
-        before = checked.get(field)
+        before = ctx.checked.paths.get(key)
         if before is not None and before.canonical != resolved.canonical:
             raise ToolError(
                 f"{field} {value!r} now resolves to {resolved.canonical}, not to {before.canonical} as "
@@ -128,6 +122,32 @@ def _check_name_lengths(value: str, field: str) -> None:
             f"{field} has a name of {longest} bytes; names are limited to {NAME_MAX_BYTES} bytes by the "
             "file system (the name is too long); pass a shorter name"
         )
+
+
+def deny_filter(ctx: ToolContext, root: Path, tool: str) -> Callable[[str], bool] | None:
+    """Which paths below ``root`` (relative to it) a tool that lists or searches many files may
+    show: none that a deny rule of the session's policy covers, so it cannot read around them.
+    None when no deny rule applies. Fails closed: while an entry of ``[permissions]`` that may
+    have been a deny rule could not be read, or when a configuration with permission rules
+    comes without its compiled policy, the tool is refused (it would show what they hide)."""
+    from stoa.core.permissions.policy import DenyRulesUnreadable
+
+    if ctx.policy is None:
+        if ctx.config is not None and ctx.config.section("permissions"):
+            raise ToolError(f"{tool} cannot run: the permission rules were not compiled for this call")
+        return None
+    try:
+        scope = ctx.policy.deny_scope()
+    except DenyRulesUnreadable as exc:
+        raise ToolError(f"{tool} is refused: {exc}, then call {tool} again") from None
+    if not scope:
+        return None
+    base = str(root)
+
+    def keep(rel: str) -> bool:
+        return not scope.covers(os.path.join(base, rel) if rel else base)
+
+    return keep
 
 
 def path_access(
@@ -296,29 +316,21 @@ def not_found(resolved: ResolvedPath, kind: str = "file") -> ToolError:
 # ---- read stamps ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReadStamp:
-    mtime_ns: int
-    size: int
-    digest: str | None  # None when only part of a large file was read
-
-
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def record_stamp(ctx: ToolContext, path: Path, st: os.stat_result, data: bytes | None) -> None:
-    stamps: dict[str, ReadStamp] = ctx.state.setdefault(READ_STAMPS, {})
-    stamps[str(path)] = ReadStamp(st.st_mtime_ns, st.st_size, _digest(data) if data is not None else None)
+    ctx.state.read_stamps[str(path)] = ReadStamp(st.st_mtime_ns, st.st_size, _digest(data) if data is not None else None)
 
 
 def forget_stamp(ctx: ToolContext, path: Path) -> None:
-    ctx.state.get(READ_STAMPS, {}).pop(str(path), None)
+    ctx.state.read_stamps.pop(str(path), None)
 
 
 def check_fresh(ctx: ToolContext, path: Path, display: str, st: os.stat_result, data: bytes) -> None:
     """Refuse to work from a stale read: the file changed on disk since read_file showed it."""
-    stamp: ReadStamp | None = ctx.state.get(READ_STAMPS, {}).get(str(path))
+    stamp = ctx.state.read_stamps.get(str(path))
     if stamp is None:
         return
     if (st.st_mtime_ns, st.st_size) == (stamp.mtime_ns, stamp.size):
@@ -561,9 +573,11 @@ class ListDirectory(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         resolved = resolve_arg(args, ctx, checking=False)
-        return await in_thread(self._list, resolved)
+        # Names a deny rule covers are left out, as glob_files and search_code leave them out.
+        keep = deny_filter(ctx, resolved.canonical, self.name)
+        return await in_thread(self._list, resolved, keep)
 
-    def _list(self, resolved: ResolvedPath) -> ToolOutput:
+    def _list(self, resolved: ResolvedPath, keep: Callable[[str], bool] | None) -> ToolOutput:
         path = resolved.canonical
         if not resolved.exists:
             raise not_found(resolved, "directory")
@@ -574,6 +588,8 @@ class ListDirectory(Tool):
         try:
             with os.scandir(path) as entries:
                 for entry in entries:
+                    if keep is not None and not keep(entry.name):
+                        continue
                     name = quote_name(entry.name)
                     try:
                         if entry.is_symlink():

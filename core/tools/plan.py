@@ -1,7 +1,7 @@
 """update_plan: the model's visible to-do list for the current task.
 
 The tool validates the steps, emits ``core.events.PlanUpdated`` (the UI's plan panel shows
-it), keeps the latest plan in ``ctx.state["plan"]``, and answers the model with a one-line
+it), keeps the latest plan in ``ctx.state.plan``, and answers the model with a one-line
 acknowledgement, never the whole plan back.
 """
 
@@ -78,7 +78,7 @@ class UpdatePlan(Tool):
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         steps = tuple(PlanStep(step=s.step, status=s.status) for s in args.steps)
         explanation = (args.explanation or "").strip() or None
-        ctx.state["plan"] = steps
+        ctx.state.plan = steps
         ctx.emit(PlanUpdated(steps=steps, explanation=explanation))
         done = sum(1 for s in steps if s.status == "completed")
         if not steps:

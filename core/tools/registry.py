@@ -53,7 +53,7 @@ class ToolRegistry:
     def offered(self, mode: str, model: ModelInfo | None = None) -> list[Tool]:
         tools = list(self._tools.values())
         if mode == "plan":
-            tools = [t for t in tools if t.effect.read_only or getattr(t, "offered_in_plan", False)]
+            tools = [t for t in tools if t.effect.read_only or t.offered_in_plan]
         if model is not None:
             tools = [t for t in tools if t.offered_to(model)]
         return tools

@@ -33,7 +33,7 @@ from pydantic import Field
 from stoa.core.permissions.paths import ResolvedPath, display_path, is_inside
 from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from stoa.core.tools.files import PathArgs, not_found, os_error_message, path_access, resolve_arg
+from stoa.core.tools.files import PathArgs, deny_filter, not_found, os_error_message, path_access, resolve_arg
 
 NOISE_DIRS: tuple[str, ...] = (
     ".git",
@@ -514,7 +514,7 @@ class GlobFiles(Tool):
             raise ToolError(f"{root.display} is a file, not a directory; pass a directory as path")
         rg = self.rg_path()
         # Names of files a deny rule covers are left out, as search_code leaves out their lines.
-        keep = _deny_keep(ctx, root.canonical)
+        keep = deny_filter(ctx, root.canonical, self.name)
         if rg is not None:
             total, newest_first = await self._rg_files(rg, plan, keep)
         else:
@@ -730,35 +730,8 @@ class _RgParser:
         return True
 
 
-def _deny_filter(ctx: ToolContext, root: Path) -> Callable[[str], bool]:
-    """Drop results in files a ``deny`` Read rule covers: searching must not read around it.
-
-    Uses the permission rules of the loaded configuration; without them, keeps everything.
-    """
-    return _deny_keep(ctx, root) or (lambda rel: True)
-
-
-def _deny_keep(ctx: ToolContext, root: Path) -> Callable[[str], bool] | None:
-    """The deny filter for paths relative to ``root``, or None when no deny rule applies."""
-    config = ctx.config
-    if config is None or not hasattr(config, "section"):
-        return None
-    try:
-        from stoa.core.permissions.rules import parse_layers
-
-        rules, _ = parse_layers(config.section("permissions"), workspace=Path(config.workspace))
-    except Exception:
-        return None
-    deny = [r for r in getattr(rules, "deny", []) if getattr(r, "tool", "") in ("Read", "Write")]
-    if not deny:
-        return None
-    base = str(root)
-
-    def keep(rel: str) -> bool:
-        full = os.path.join(base, rel) if rel else base
-        return not any(rule.covers_path(full) for rule in deny)
-
-    return keep
+def _keep_all(rel: str) -> bool:
+    return True
 
 
 class SearchCode(Tool):
@@ -814,7 +787,7 @@ class SearchCode(Tool):
         cwd = root.canonical.parent if is_file else root.canonical
         target = root.canonical.name if is_file else "."
         hits = _Hits(caps.SEARCH_MAX_MATCHES)
-        keep = _deny_filter(ctx, cwd)
+        keep = deny_filter(ctx, cwd, self.name) or _keep_all
         rg = self.rg_path()
         if rg is not None:
             await self._rg_search(rg, args, cwd, target, hits, keep)

@@ -22,13 +22,17 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from stoa.core.events import ToolCallOutput
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.watchdog import WATCHDOG
+
+if TYPE_CHECKING:
+    from stoa.core.permissions.shell_analysis import ShellAnalysis
+    from stoa.core.sandbox import SandboxStatus
 
 DEFAULT_TIMEOUT = 120
 MAX_TIMEOUT = 600
@@ -66,8 +70,6 @@ class ExecuteBashArgs(BaseModel):
         le=MAX_TIMEOUT,
         description=f"Wall-clock limit in seconds (default {DEFAULT_TIMEOUT}, at most {MAX_TIMEOUT}).",
     )
-    _analysis: Any = PrivateAttr(default=None)
-    _sandboxed: bool = PrivateAttr(default=False)
 
 
 @dataclass
@@ -132,35 +134,34 @@ class ExecuteBash(Tool):
 
     # ---- analysis -------------------------------------------------------------------------
 
-    def _analyse(self, args: ExecuteBashArgs, ctx: ToolContext) -> Any:
+    def _analyse(self, args: ExecuteBashArgs, ctx: ToolContext) -> ShellAnalysis:
         from stoa.core.permissions.shell_analysis import analyze
-
-        env = _base_env(ctx)
         from stoa.core.sandbox import scrub_env
 
+        env = _base_env(ctx)
         analysis = analyze(args.command, ctx.workspace, env=scrub_env(env), home=env.get("HOME"))
-        args._analysis = analysis
+        ctx.checked.shell = analysis
         return analysis
 
-    def effect_for(self, args: BaseModel) -> Effect:
-        analysis = getattr(args, "_analysis", None)
-        if analysis is None:
-            return Effect.MUTATE
-        effect: Effect = analysis.effect
-        return effect
+    @staticmethod
+    def _judged(args: BaseModel, ctx: ToolContext) -> ShellAnalysis | None:
+        """The analysis the permission check judged for this very line, if it ran."""
+        analysis = ctx.checked.shell
+        if analysis is None or not isinstance(args, ExecuteBashArgs) or analysis.command != args.command:
+            return None
+        return analysis
 
-    def concurrency_safe(self, args: BaseModel) -> bool:
-        analysis = getattr(args, "_analysis", None)
+    def effect_for(self, args: BaseModel, ctx: ToolContext) -> Effect:
+        analysis = self._judged(args, ctx)
+        return Effect.MUTATE if analysis is None else analysis.effect
+
+    def concurrency_safe(self, args: BaseModel, ctx: ToolContext) -> bool:
+        analysis = self._judged(args, ctx)
         return analysis is not None and analysis.read_only
 
     def accesses(self, args: BaseModel, ctx: ToolContext) -> list[Access]:
         assert isinstance(args, ExecuteBashArgs)
         analysis = self._analyse(args, ctx)
-        status = _sandbox_status(ctx)
-        sandboxed = status.active and analysis.sandboxable
-        args._sandboxed = sandboxed
-        facts = analysis.facts()
-        facts["sandboxed"] = sandboxed
         return [
             Access(
                 scope="bash",
@@ -168,7 +169,7 @@ class ExecuteBash(Tool):
                 effect=analysis.effect,
                 outside_workspace=bool(analysis.outside_paths),
                 reason="; ".join(analysis.reasons),
-                facts=facts,
+                shell=analysis,
             )
         ]
 
@@ -176,7 +177,7 @@ class ExecuteBash(Tool):
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         assert isinstance(args, ExecuteBashArgs)
-        analysis = args._analysis if args._analysis is not None else self._analyse(args, ctx)
+        analysis = self._judged(args, ctx) or self._analyse(args, ctx)
         if analysis.tier == "forbidden":
             raise ToolError(f"Refused: {'; '.join(analysis.reasons)}. This command is never run.")
         status = _sandbox_status(ctx)
@@ -194,7 +195,7 @@ class ExecuteBash(Tool):
                 workspace,
                 env=base_env,
                 settings=settings_from_config(ctx.config),
-                stoa_paths=getattr(ctx.config, "paths", None),
+                stoa_paths=ctx.config.paths if ctx.config is not None else None,
             )
             argv = wrap(argv, layout, executable=status.executable or "bwrap")
         try:
@@ -357,15 +358,18 @@ class ExecuteBash(Tool):
 
 
 def _base_env(ctx: ToolContext) -> dict[str, str]:
-    env = getattr(ctx.config, "env", None)
-    return dict(env) if isinstance(env, dict) else dict(os.environ)
+    return dict(ctx.config.env) if ctx.config is not None else dict(os.environ)
 
 
 def _canonical(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _sandbox_status(ctx: ToolContext) -> Any:
+def _sandbox_status(ctx: ToolContext) -> SandboxStatus:
+    """The sandbox the policy judged with, so a line it allowed as sandboxed runs sandboxed
+    (without a policy, or one made without probing: detection and the configuration)."""
+    if ctx.policy is not None and ctx.policy.sandbox is not None:
+        return ctx.policy.sandbox
     from stoa.core.sandbox import status_for
 
     return status_for(ctx.config)

@@ -38,6 +38,7 @@ from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 if TYPE_CHECKING:
+    from stoa.core.config import StoaConfig
     from stoa.core.models import ModelInfo
 
 WEB_SEARCH = "web_search"
@@ -68,7 +69,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # ---- web_search: declaration only --------------------------------------------------------
 
 
-def server_tools_for(model: ModelInfo, config: Any = None) -> tuple[str, ...]:
+def server_tools_for(model: ModelInfo, config: StoaConfig | None = None) -> tuple[str, ...]:
     """The provider-native server tools to declare for ``model`` (``ProviderRequest.server_tools``).
 
     web_search is declared when the model supports it, unless ``[web] search = false`` in the
@@ -134,7 +135,7 @@ class Allowance:
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
 
     @classmethod
-    def from_config(cls, config: Any) -> Allowance:
+    def from_config(cls, config: StoaConfig | None) -> Allowance:
         allowance = cls()
         for table in _web_tables(config):
             entries = table.get("allow-private-hosts", [])
@@ -156,13 +157,10 @@ class Allowance:
         return any(ip in net for net in self.networks if net.version == ip.version)
 
 
-def _web_tables(config: Any) -> list[dict[str, Any]]:
-    if config is None or not hasattr(config, "section"):
+def _web_tables(config: StoaConfig | None) -> list[dict[str, Any]]:
+    if config is None:
         return []
-    try:
-        return [raw for _, raw in config.section("web") if isinstance(raw, dict)]
-    except Exception:
-        return []
+    return [raw for _, raw in config.section("web") if isinstance(raw, dict)]
 
 
 async def resolve_host(host: str, port: int) -> list[IPAddress]:
@@ -323,7 +321,7 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
-def check_url_host(url: str, config: Any, what: str) -> None:
+def check_url_host(url: str, config: StoaConfig | None, what: str) -> None:
     """Refuse a URL whose host is written as a non-public address (loopback, private,
     link-local...) unless the configuration allows it. For URLs handed to someone else to
     fetch (view_image's URL sources): names are left to whoever resolves them."""

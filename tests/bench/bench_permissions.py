@@ -82,7 +82,7 @@ def bench_decision(ws: Path, runs: int) -> None:
             start = time.perf_counter()
             args = tool.parse_args({"command": line})
             accesses = tool.accesses(args, ctx)
-            policy.decide(tool.name, tool.effect_for(args), accesses)
+            policy.decide(tool.name, tool.effect_for(args, ctx), accesses)
             samples.append(time.perf_counter() - start)
         print(f"  {line[:60]:<62} {stats(samples)}")
 

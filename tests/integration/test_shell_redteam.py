@@ -1064,8 +1064,9 @@ def preflight(world: World, mode: str, commands: list[tuple[str, str]]) -> list[
     allowed = []
     for category, command in commands:
         args = tool.parse_args({"command": world.fill(command)})
-        accesses = tool.accesses(args, ToolContext(workspace=world.ws, config=config))
-        verdict = policy.decide("execute_bash", tool.effect_for(args), accesses)
+        ctx = ToolContext(workspace=world.ws, config=config)
+        accesses = tool.accesses(args, ctx)
+        verdict = policy.decide("execute_bash", tool.effect_for(args, ctx), accesses)
         if verdict.action == "allow":
             allowed.append(f"[{category}] {command!r}")
     return allowed

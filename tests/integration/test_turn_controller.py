@@ -12,6 +12,8 @@ from pathlib import Path
 from stoa.core import events as ev
 from stoa.core.agent.loop import Agent
 from stoa.core.agent.turns import TurnController, TurnEnd, TurnOutcome
+from stoa.core.events import PlanStep
+from stoa.core.tools.base import ToolState
 from stoa.core.tools.registry import default_registry
 from tests.fake_server import FakeServer, fault, reply, tool_call
 from tests.integration.test_agent_loop import SlowTool, make_agent
@@ -196,7 +198,7 @@ async def test_reset_empties_the_conversation(tmp_path: Path, fake_server: FakeS
     fake_server.script(reply(text="an answer"))
     agent = make_agent(tmp_path, fake_server)
     await run_turn(controller_for(agent), "question")
-    agent.tool_state["x"] = 1
+    agent.tool_state.plan = (PlanStep("a step", "pending"),)
     agent.steer("stale")
     agent.reset()
-    assert len(agent.history) == 0 and agent.tool_state == {} and agent.pending_steering == ()
+    assert len(agent.history) == 0 and agent.tool_state == ToolState() and agent.pending_steering == ()

@@ -167,3 +167,25 @@ def test_architecture_md_names_only_paths_that_exist() -> None:
     missing = sorted(p for p in named if "NAME" not in p and not (ROOT / p).exists())
     assert missing == []
 
+
+
+def test_tools_and_permissions_talk_through_typed_fields() -> None:
+    """No side channels between tools and the permission layer: the tool context and each
+    Access are typed (no ``Any``, no free-form dict), and a tool's arguments are only what
+    the model sent (nothing is stashed on them between the permission check and the run)."""
+    import dataclasses
+
+    from stoa.core.mcp.tool import McpArgs
+    from stoa.core.tools.base import Access, CallChecks, ToolContext, ToolState
+    from stoa.core.tools.native import native_tools
+
+    for cls in (ToolContext, CallChecks, ToolState, Access):
+        loose = {f.name: str(f.type) for f in dataclasses.fields(cls) if "Any" in str(f.type)}
+        assert loose == {}, cls.__name__
+    context = {f.name for f in dataclasses.fields(ToolContext)}
+    assert {"config", "policy", "state", "checked", "interrupted_output"} <= context
+    assert "facts" not in {f.name for f in dataclasses.fields(Access)}
+    stashed = {t.name: sorted(t.Args.__private_attributes__) for t in native_tools() if t.Args.__private_attributes__}
+    # apply_patch keeps the parse of its own patch text (a function of the arguments alone).
+    assert stashed == {"apply_patch": ["_hunks"]}
+    assert McpArgs.__private_attributes__ == {}

@@ -127,7 +127,8 @@ def test_the_policy_asks_and_never_remembers(repo: Path, mode: str) -> None:
         policy.sandbox = sandbox
         for command in ("git stash", "git stash -u", "git stash --all", "git stash drop"):
             args = tool.parse_args({"command": command})
-            accesses = tool.accesses(args, ToolContext(workspace=repo, config=config))
-            verdict = policy.decide("execute_bash", tool.effect_for(args), accesses)
+            ctx = ToolContext(workspace=repo, config=config)
+            accesses = tool.accesses(args, ctx)
+            verdict = policy.decide("execute_bash", tool.effect_for(args, ctx), accesses)
             assert verdict.action == "ask" and not verdict.can_remember, (command, verdict)
             assert "working tree" in verdict.reason or "stashed" in verdict.reason

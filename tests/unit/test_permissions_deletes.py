@@ -59,7 +59,7 @@ def judge(policy: PermissionPolicy, ws: Path, name: str, **arguments: str) -> tu
     ctx = ToolContext(workspace=ws, config=load_config(ws, env=env_for(ws)))
     args = tool.parse_args(arguments)
     accesses = tool.accesses(args, ctx)
-    return policy.decide(name, tool.effect_for(args), accesses), accesses
+    return policy.decide(name, tool.effect_for(args, ctx), accesses), accesses
 
 
 def refusal(name: str, verdict: Verdict, kind: str) -> str:

@@ -47,7 +47,7 @@ def bash(policy: PermissionPolicy, ws: Path, command: str):  # type: ignore[no-u
     ctx = ToolContext(workspace=ws, config=config)
     args = tool.parse_args({"command": command})
     accesses = tool.accesses(args, ctx)
-    return policy.decide("execute_bash", tool.effect_for(args), accesses), accesses
+    return policy.decide("execute_bash", tool.effect_for(args, ctx), accesses), accesses
 
 
 def write(path: Path, ws: Path, effect: Effect = Effect.MUTATE) -> Access:
@@ -290,7 +290,7 @@ def test_tools_without_accesses(project: Path) -> None:
 
 def mcp(target: str, read_only: bool = False) -> Access:
     effect = Effect.READ if read_only else Effect.MUTATE
-    return Access(scope="mcp", target=target, effect=effect, facts={"server": target.split("___")[0], "read_only": read_only})
+    return Access(scope="mcp", target=target, effect=effect, server=target.split("___")[0], safe_mode="read_only" if read_only else "disabled")
 
 
 def test_mcp_tools(project: Path) -> None:
@@ -307,10 +307,10 @@ def test_mcp_tools(project: Path) -> None:
 
 def test_plan_mode_asks_for_servers_opted_in_with_safe_mode_allow(project: Path) -> None:
     policy = policy_for(project, "plan", config='[permissions]\nallow = ["Mcp(srv)"]\ndeny = ["Mcp(srv___drop)"]\n')
-    opted = Access(scope="mcp", target="srv___write", effect=Effect.MUTATE, facts={"server": "srv", "safe_mode": "allow"})
+    opted = Access(scope="mcp", target="srv___write", effect=Effect.MUTATE, server="srv", safe_mode="allow")
     verdict = policy.decide("srv___write", Effect.MUTATE, [opted])
     assert verdict.action == "ask" and "plan mode" in verdict.reason and not verdict.can_remember
-    dropped = Access(scope="mcp", target="srv___drop", effect=Effect.MUTATE, facts={"server": "srv", "safe_mode": "allow"})
+    dropped = Access(scope="mcp", target="srv___drop", effect=Effect.MUTATE, server="srv", safe_mode="allow")
     assert policy.decide("srv___drop", Effect.MUTATE, [dropped]).action == "deny"
-    other = Access(scope="mcp", target="x___write", effect=Effect.MUTATE, facts={"server": "x", "safe_mode": "disabled"})
+    other = Access(scope="mcp", target="x___write", effect=Effect.MUTATE, server="x", safe_mode="disabled")
     assert policy.decide("x___write", Effect.MUTATE, [other]).action == "deny"

@@ -80,7 +80,7 @@ def run(policy: PermissionPolicy, ws: Path, name: str, **arguments: object) -> t
     ctx = ToolContext(workspace=ws, config=load_config(ws, env=env_for(ws)))
     args = tool.parse_args(arguments)
     accesses = tool.accesses(args, ctx)
-    effect = tool.effect_for(args)
+    effect = tool.effect_for(args, ctx)
     verdict = policy.decide(name, effect, accesses)
     if verdict.action == "allow":
         policy.will_run(name, effect, accesses)
@@ -182,10 +182,10 @@ def test_reads_runners_and_git_bookkeeping_change_nothing_a_runner_executes(proj
 
 def test_an_mcp_tool_that_may_change_things_counts(project: Path) -> None:
     policy = policy_for(project)
-    read_only = Access(scope="mcp", target="fs___read", effect=Effect.READ, facts={"server": "fs", "read_only": True})
+    read_only = Access(scope="mcp", target="fs___read", effect=Effect.READ, server="fs", safe_mode="read_only")
     policy.will_run("fs___read", Effect.READ, [read_only])
     assert bash(policy, project, "pytest").action == "allow"
-    writes = Access(scope="mcp", target="fs___write_file", effect=Effect.MUTATE, facts={"server": "fs"})
+    writes = Access(scope="mcp", target="fs___write_file", effect=Effect.MUTATE, server="fs")
     policy.will_run("fs___write_file", Effect.MUTATE, [writes])
     verdict = bash(policy, project, "pytest")
     assert verdict.action == "ask" and "fs___write_file" in verdict.reason

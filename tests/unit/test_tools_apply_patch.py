@@ -362,8 +362,8 @@ def test_every_path_is_an_access_and_deletes_are_destructive(ws: Path, ctx: Tool
         ("write", "outside.txt", Effect.MUTATE, True),
     ]
     assert all(a.action == "patch" for a in accesses if a.scope == "write")
-    assert t.effect_for(args) is Effect.DESTRUCTIVE
-    assert t.effect_for(t.parse_args({"patch": "*** Begin Patch\n*** Add File: x\n+x\n*** End Patch"})) is Effect.MUTATE
+    assert t.effect_for(args, ctx) is Effect.DESTRUCTIVE
+    assert t.effect_for(t.parse_args({"patch": "*** Begin Patch\n*** Add File: x\n+x\n*** End Patch"}), ctx) is Effect.MUTATE
     # The question shows the whole patch as one diff; asking wrote nothing.
     preview = next(a.preview for a in accesses if a.preview)
     for header in ("+++ b/a.txt", "--- a/u.py\n+++ b/v.py", "--- a/d.txt\n+++ /dev/null"):

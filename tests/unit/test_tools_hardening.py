@@ -17,7 +17,7 @@ import pytest
 from stoa.core.config import load_config
 from stoa.core.tools.base import ToolContext, ToolError
 from stoa.core.tools.web import check_url
-from tests.unit.tools_harness import REPO, call, call_in_child, can_drop_dac, tool
+from tests.unit.tools_harness import REPO, call, call_in_child, can_drop_dac, context_for, tool
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_glob_files_leaves_out_denied_files(tmp_path: Path, ws: Path) -> None:
         '[permissions]\ndeny = ["Read(./.env)", "Read(./secrets/**)"]\n'
     )
     config = load_config(ws, env={"STOA_HOME": str(tmp_path / "home")})
-    ctx = ToolContext(workspace=ws, config=config)
+    ctx = context_for(config)
     everything = call("glob_files", ctx, pattern="**/*").text
     assert "src/a.py" in everything and "README.md" in everything
     assert ".env" not in everything and "key.pem" not in everything

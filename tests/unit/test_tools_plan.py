@@ -40,7 +40,7 @@ def test_plan_is_emitted_and_acknowledged_briefly() -> None:
             explanation="found the bug",
         )
     ]
-    assert ctx.state["plan"] == events[0].steps  # type: ignore[union-attr]
+    assert ctx.state.plan == events[0].steps  # type: ignore[union-attr]
 
 
 def test_at_most_one_in_progress() -> None:

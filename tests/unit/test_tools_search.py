@@ -11,7 +11,7 @@ from stoa.core.config import load_config
 from stoa.core.tools import caps
 from stoa.core.tools.base import ToolContext
 from stoa.core.tools.search import GlobFiles, GlobRule, SearchCode, find_rg, split_pattern
-from tests.unit.tools_harness import Call
+from tests.unit.tools_harness import Call, context_for
 from tests.unit.tools_harness import call as run_call
 
 RG = find_rg()
@@ -323,7 +323,7 @@ def test_search_skips_files_a_deny_rule_protects(tmp_path: Path, engine: str) ->
     (ws / "secrets" / "k.txt").write_text("API_TOKEN=other\n")
     (ws / "app.py").write_text("token = os.environ['API_TOKEN']\n")
     config = load_config(ws, env={"STOA_HOME": str(tmp_path / "home")})
-    result = _run(search, ToolContext(workspace=ws, config=config), pattern="API_TOKEN")
+    result = _run(search, context_for(config), pattern="API_TOKEN")
     assert "sk-live" not in result.text and "other" not in result.text
     assert "app.py" in result.text
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stoa.core.config import StoaConfig
+from stoa.core.permissions.setup import make_policy
 from stoa.core.tools.base import Access, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.registry import default_registry
 
@@ -43,6 +45,12 @@ def tool(name: str):  # type: ignore[no-untyped-def]
     found = default_registry().get(name)
     assert found is not None, f"{name} is not registered"
     return found
+
+
+def context_for(config: StoaConfig, mode: str = "auto", **fields: Any) -> ToolContext:
+    """A tool context as the agent builds it: the configuration with its compiled policy."""
+    policy = make_policy(config, mode, detect_sandbox=False)
+    return ToolContext(workspace=config.workspace, config=config, policy=policy, **fields)
 
 
 def call(name: str, ctx: ToolContext, **arguments: Any) -> Call:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from stoa.core.tools.base import Effect
 
@@ -183,12 +183,3 @@ class ShellAnalysis:
     @property
     def commands(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.argv is not None)
-
-    def facts(self) -> dict[str, Any]:
-        return {
-            "tier": self.tier,
-            "kind": self.kind,
-            "reasons": list(self.reasons),
-            "outside": [p.path for p in self.outside_paths],
-            "analysis": self,
-        }
