@@ -19,6 +19,7 @@ from stoa.core.models import resolve_model
 from stoa.core.permissions.approver import PermissionDecision, PermissionRequest, RefusingApprover
 from stoa.core.permissions.setup import make_policy
 from stoa.core.providers.factory import ProviderPool
+from stoa.core.providers.types import ToolResultBlock
 from stoa.core.runtime import Choices, build_runtime
 from stoa.core.tools.registry import default_registry
 from tests.fake_server import FakeServer, reply, tool_call
@@ -72,12 +73,15 @@ def make_agent(
 
 
 async def run(agent: Agent, server: FakeServer, patch: str, call_id: str = "p") -> tuple[str, bool]:
+    """One apply_patch call through the loop; the result the model gets back (from the history:
+    a plain "no" ends the turn, so that result only travels with the next request)."""
     server.script(reply(tool_calls=[tool_call("apply_patch", {"patch": patch}, id=call_id)]), reply(text="done"))
     async for _ in agent.run_turn("patch it"):
         pass
-    result = next(r for r in server.model_requests()[-1].tool_results if r.id == call_id)
-    # The Responses wire has no error flag: Stoa marks failed results with "Error: ".
-    return result.text, bool(result.is_error) or result.text.startswith("Error: ")
+    server.discard_pending()
+    results = [b for m in agent.history.messages for b in m.content if isinstance(b, ToolResultBlock)]
+    result = next(r for r in results if r.tool_use_id == call_id)
+    return result.text, result.is_error
 
 
 PATCH = """*** Begin Patch
