@@ -112,33 +112,36 @@ class StoaApp(App[int]):
     # ---- start-up and shut-down ----------------------------------------------------------------
 
     async def _start_services(self) -> None:
-        """After the first paint: sandbox state, the session (and resume), MCP servers.
+        """After the first paint: MCP servers, sandbox state, the session (and resume).
 
         Their modules are imported in a thread so the event loop keeps drawing and echoing keys.
+        MCP servers start first, all at once, in the background: opening the session (or the
+        resume picker, which waits for the person) never holds them up. Their notices are
+        shown once the session is on screen (loading a resumed session replaces the log).
         """
         import asyncio
         import importlib
 
+        manager = None
         try:
-            modules = ["stoa.core.sessions"] if self.sessions else []
             if self.start_mcp and self.config.section("mcp-servers"):
-                modules.append("stoa.core.mcp")
-            for module in modules:
-                await asyncio.to_thread(importlib.import_module, module)
+                await asyncio.to_thread(importlib.import_module, "stoa.core.mcp")
+                from stoa.core.mcp import attach
+
+                manager = attach(self.runtime)
+                await manager.start_all()
+            if self.sessions:
+                await asyncio.to_thread(importlib.import_module, "stoa.core.sessions")
             if self.detect_sandbox and self.runtime.sandbox is None:
                 self.run_worker(self._detect_sandbox(), group="startup", exit_on_error=False)
             if self.sessions:
                 await self._open_session()
-            if self.start_mcp and self.config.section("mcp-servers"):
-                from stoa.core.mcp import attach
-
-                manager = attach(self.runtime)
+            if manager is not None:
                 from stoa.app.commands.mcp import watch_manager
 
-                watch_manager(self.chat, manager)
                 for warning in manager.warnings:
                     self.chat.show_notice("warning", warning)
-                await manager.start_all()
+                watch_manager(self.chat, manager)
             for warning in self.runtime.catalog.warnings:
                 self.chat.show_notice("warning", warning)
         finally:

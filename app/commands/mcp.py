@@ -3,7 +3,8 @@
 ``/mcp`` (or ``/mcp list``) opens the servers screen; ``/mcp add|add-http|remove|reconnect``
 edit ``.stoa/config.local.toml`` and apply it at once (core/mcp/commands.py does the work).
 ``watch_manager(chat, manager)`` shows the count of connected servers in the status bar and a
-notice when a server fails or disconnects; the app calls it when it starts the manager.
+notice when a server fails or disconnects (also one that failed before it was called); the
+app calls it once the session is on screen.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def watch_manager(chat: CommandHost, manager: McpManager) -> None:
 
     manager.subscribe(changed)
     chat.set_mcp_status(status_label(manager))
+    # Servers start before the chat watches them (they start while the session opens): say
+    # now what already failed.
+    for state in manager.rows():
+        if state.status.value in ("failed", "disconnected"):
+            changed(state)
 
 
 def _manager(ctx: CommandContext) -> McpManager:

@@ -1,9 +1,11 @@
 """The MCP manager: starts servers in the background, keeps their tools registered, routes calls.
 
 Each server runs in its own asyncio task that owns its connection from start to end (the
-SDK's transports are anyio task groups, which must be entered and left by one task). That
-task spawns the process (stdio) or opens the session (streamable HTTP), performs the
-initialize handshake and lists the tools, all within ``startup_timeout_seconds``; then it
+SDK's transports are anyio task groups, which must be entered and left by one task), so all
+servers start at the same time and a slow or hanging one holds up no other. That task starts
+the process (stdio: before the SDK is loaded, so both start up at once; see ``stdio``) or opens
+the session (streamable HTTP), performs the initialize handshake and lists the tools, within
+``startup_timeout_seconds``; then it
 waits, re-listing tools when the server says they changed, until it is stopped or the
 connection ends. Tool calls come from the agent's tasks and go through the shared client
 with ``tool_timeout_seconds``; calls to different servers never wait on each other.
@@ -13,9 +15,7 @@ and nothing a server does (a bad command, junk on stdout, a 401, a crash, a hang
 into the app: each becomes a status with a message that says what to do next. Status
 changes are pushed to subscribers (the UI, headless mode) as they happen.
 
-No process outlives its server: each stdio server's processes carry a marker variable, and
-whatever still carries it when the server stops (a helper it started, a child that ignores
-SIGTERM) is ended; SIGTERM and SIGHUP, which end Python without clean-up, do the same first.
+No process outlives its server (``stdio`` ends whatever carries the server's marker variable).
 An HTTP server that restarted and forgot our session gets a new one, and the call is made
 again (it had not run). What servers send is taken leniently where the SDK is strict: a tool
 described wrongly is skipped alone, and a result that breaks its own output schema is kept
@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -41,7 +40,23 @@ from typing import Any, TextIO
 
 from stoa.core.config import StoaConfig, project_config_files, read_layer
 from stoa.core.mcp.config import SECTION, McpConfig, McpServerConfig, describe_problems, parse_layers
+from stoa.core.mcp.lenient import lenient_output_validation, list_all_tools, list_tools_leniently
+from stoa.core.mcp.problems import (
+    CommandError,
+    describe_leaf,
+    first_error,
+    http_status_text,
+    junk_sample,
+    leaves,
+    missing_interpreter,
+    not_found_text,
+    pick_leaf,
+    resolve_command,
+    sentence,
+    timeout_text,
+)
 from stoa.core.mcp.results import convert_result
+from stoa.core.mcp.stdio import MARKER_ENV, ServerProcess, connect, discard, spawn
 from stoa.core.mcp.tool import McpTool, RejectedTool, disambiguated, make_tool
 from stoa.core.tools.base import ToolOutput
 from stoa.core.tools.registry import ToolRegistry
@@ -83,9 +98,7 @@ INHERITED_ENV = (
     "NODE_EXTRA_CA_CERTS",
 )
 _LIST_CHANGED = "notifications/tools/list_changed"
-# Marks the processes of one stdio server (the server and whatever it starts), so that none
-# outlives it: see _reap_strays.
-MARKER_ENV = "STOA_MCP_SERVER_ID"
+__all__ = ["MARKER_ENV", "McpManager", "ServerState", "ServerStatus"]
 _SESSION_LOST = object()
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # _call_once: the HTTP server no longer knows our session
 
@@ -133,6 +146,7 @@ class _Runner:
     state: ServerState
     task: asyncio.Task[None] | None = None
     client: Any = None  # mcp.Client once connected
+    process: ServerProcess | None = None  # a stdio server's process, from the start of _run
     scope: Any = None  # anyio.CancelScope around the whole connection
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # left "starting"
@@ -237,7 +251,7 @@ class McpManager:
             status = state.status_text if state is not None else "not running"
             return ToolOutput.error(
                 f"the MCP server {server!r} lost our session (it restarted?) and a new one could not be "
-                f"opened: {_sentence(status)} Tell the user; they can run /mcp reconnect {server}."
+                f"opened: {sentence(status)} Tell the user; they can run /mcp reconnect {server}."
             )
         again = await self._call_once(renewed, server, tool, arguments, on_progress)
         if again is _SESSION_LOST:
@@ -286,7 +300,7 @@ class McpManager:
                 # Every request on a forgotten session is refused unrun (or cut by the restart).
                 return _SESSION_LOST
             if exc.code == REQUEST_TIMEOUT:
-                return ToolOutput.error(_timeout_text(label, runner.config))
+                return ToolOutput.error(timeout_text(label, runner.config))
             if exc.code == CONNECTION_CLOSED:
                 return ToolOutput.error(await self._closed_during_call(runner))
             if (
@@ -303,13 +317,13 @@ class McpManager:
                 return ToolOutput.error(f"the MCP server {server!r} failed the call: {runner.call_http_error}")
             return ToolOutput.error(f"the MCP server {server!r} refused the call: {exc.message} (error {exc.code})")
         except TimeoutError:
-            return ToolOutput.error(_timeout_text(label, runner.config))
+            return ToolOutput.error(timeout_text(label, runner.config))
         except ValidationError as exc:
-            return ToolOutput.error(f"the MCP server {server!r} sent a malformed result: {_first_error(exc)}")
+            return ToolOutput.error(f"the MCP server {server!r} sent a malformed result: {first_error(exc)}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            return ToolOutput.error(f"calling {label} failed: {_describe_leaf(_leaves(exc)[0])}")
+            return ToolOutput.error(f"calling {label} failed: {describe_leaf(leaves(exc)[0])}")
         problem = runner.output_problems.pop(id(result), None)
         return convert_result(result, label=label, note=problem)
 
@@ -503,20 +517,24 @@ class McpManager:
     # ---- one server's life --------------------------------------------------------------------
 
     async def _run(self, runner: _Runner) -> None:
-        await _import_sdk()
         import anyio
 
         config, state = runner.config, runner.state
         timed_out = False
-        if runner.stopping:
-            runner.settled.set()
-            return
         try:
+            if runner.stopping:
+                return
+            if config.transport == "stdio":
+                # Started before the SDK loads: the server's start-up and ours overlap.
+                runner.process = await self._spawn(runner)
+            await _import_sdk()
+            if runner.stopping:
+                return
             client = self._make_client(runner)
             with anyio.CancelScope(deadline=anyio.current_time() + config.startup_timeout) as scope:
                 runner.scope = scope
                 async with client:
-                    _lenient_output_validation(client, runner)
+                    lenient_output_validation(client, runner.output_problems)
                     await self._load_tools(runner, client)
                     scope.deadline = math.inf
                     runner.client = client
@@ -544,6 +562,8 @@ class McpManager:
                 self._set(state, ServerStatus.DISCONNECTED if was_connected else ServerStatus.FAILED, message)
             return
         finally:
+            if runner.process is not None and not runner.process.attached:
+                await discard(runner.process)  # started, never connected: stopped, or the SDK failed
             runner.settled.set()
         was_connected = runner.client is not None
         runner.client = None
@@ -603,11 +623,11 @@ class McpManager:
             from pydantic import ValidationError
 
             try:
-                listed = await _list_all_tools(client)
+                listed = await list_all_tools(client)
             except ValidationError:
                 # One malformed tool (no inputSchema, a schema that is not an object...) fails
                 # the SDK's check of the whole list: take the list apart and keep the good ones.
-                listed, skipped = await _list_tools_leniently(client)
+                listed, skipped = await list_tools_leniently(client)
         tools: dict[str, McpTool] = {}
         # Tools whose names need no change for providers claim them first: of "a.b" and "a_b",
         # "a_b" keeps its own name and "a.b" gets the hashed one.
@@ -671,13 +691,16 @@ class McpManager:
         from mcp_types import Implementation
 
         config = runner.config
-        transport = self._stdio_transport(runner) if config.transport == "stdio" else self._http_transport(runner)
+        if runner.process is not None:
+            transport: Any = connect(runner.process)
+        else:
+            transport = self._http_transport(runner)
 
         async def on_message(message: Any) -> None:
             if isinstance(message, Exception):
                 runner.junk_lines += 1
                 if not runner.first_junk:
-                    runner.first_junk = _junk_sample(message)
+                    runner.first_junk = junk_sample(message)
                 return
             if getattr(message, "method", None) == _LIST_CHANGED:
                 runner.refresh = True
@@ -692,18 +715,13 @@ class McpManager:
             cache=None,
         )
 
-    def _stdio_transport(self, runner: _Runner) -> Any:
-        from mcp.client.stdio import StdioServerParameters, stdio_client
-
+    async def _spawn(self, runner: _Runner) -> ServerProcess:
         config = runner.config
         env = {k: v for k, v in self.config.env.items() if k in INHERITED_ENV} | config.env
-        command = _resolve_command(config, env.get("PATH", os.defpath))
+        command = resolve_command(config, env.get("PATH", os.defpath))
         marker = f"{config.name}-{os.getpid()}-{uuid.uuid4().hex}"
-        env[MARKER_ENV] = marker
-        _install_exit_reaper()
-        params = StdioServerParameters(command=command, args=list(config.args), env=env, cwd=config.cwd)
         runner.stderr = self._open_stderr(runner)
-        return _reaping(stdio_client(params, errlog=runner.stderr), marker)
+        return await spawn(command, list(config.args), env, config.cwd, runner.stderr, marker)
 
     def _http_transport(self, runner: _Runner) -> Any:
         import httpx2
@@ -720,7 +738,7 @@ class McpManager:
                 # The server no longer knows our session (it restarted): clients must start a new one.
                 runner.session_lost = True
             if response.status_code >= 400:
-                runner.call_http_error = _http_status_text(response, config)
+                runner.call_http_error = http_status_text(response, config)
                 if runner.client is None:  # starting: this is why it fails
                     runner.http_error = runner.call_http_error
             else:
@@ -768,30 +786,35 @@ class McpManager:
         config = runner.config
         if runner.http_error:
             return runner.http_error
-        leaves = _leaves(exc)
-        leaf = _pick_leaf(leaves)
-        from mcp.shared.exceptions import MCPError
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+        leaf = pick_leaf(leaves(exc))
+        if not _sdk_imported and isinstance(leaf, ImportError):
+            return (
+                f"the MCP SDK (the mcp package) could not be loaded: {leaf}; reinstall it "
+                "(pip install --force-reinstall 'mcp>=2.3' in Stoa's environment)"
+            )
+        if _sdk_imported:  # a failure before the SDK loaded (the command cannot run) is no MCPError
+            from mcp.shared.exceptions import MCPError
+            from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
-        if isinstance(leaf, MCPError) and leaf.code == CONNECTION_CLOSED:
-            return self._closed_reason(runner)
-        if isinstance(leaf, MCPError) and leaf.code == REQUEST_TIMEOUT:
-            return self._timeout_reason(runner)
-        if isinstance(leaf, _CommandError):
+            if isinstance(leaf, MCPError) and leaf.code == CONNECTION_CLOSED:
+                return self._closed_reason(runner)
+            if isinstance(leaf, MCPError) and leaf.code == REQUEST_TIMEOUT:
+                return self._timeout_reason(runner)
+        if isinstance(leaf, CommandError):
             return str(leaf)
         if isinstance(leaf, FileNotFoundError) and config.transport == "stdio":
             if config.cwd is not None and not config.cwd.is_dir():
                 return f"the folder {config.cwd} (cwd) does not exist"
-            interpreter = _missing_interpreter(config, self.config.env.get("PATH", os.defpath))
+            interpreter = missing_interpreter(config, self.config.env.get("PATH", os.defpath))
             if interpreter:
                 return (
                     f"{config.command!r} is a script whose interpreter ({interpreter}, on its #! line) "
                     "does not exist; install it or fix that line"
                 )
-            return _not_found_text(config)
+            return not_found_text(config)
         if isinstance(leaf, PermissionError) and config.transport == "stdio":
             return f"cannot run {config.command!r}: permission denied (is it executable? chmod +x)"
-        described = _describe_leaf(leaf, config)
+        described = describe_leaf(leaf, config)
         tail = _stderr_tail(runner)
         return described + (f"; its last output on stderr: {tail}" if tail else "")
 
@@ -870,164 +893,15 @@ def sanitize_instructions(text: str) -> str:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-class _CommandError(Exception):
-    """The command of a stdio server cannot be run; the message says why and what to do."""
-
-
 def _parse(config: StoaConfig) -> McpConfig:
     return parse_layers(config.section(SECTION), config.env, config.workspace)
 
 
-def _resolve_command(config: McpServerConfig, path_var: str) -> str:
-    command = config.command or ""
-    if os.sep in command:
-        candidate = Path(command)
-        if not candidate.is_absolute() and config.cwd is not None:
-            candidate = config.cwd / candidate
-        if not candidate.exists():
-            raise _CommandError(f"the command {command!r} does not exist ({candidate}); fix command in {config.source}")
-        if candidate.is_dir():
-            raise _CommandError(f"the command {command!r} is a folder, not a program; fix command in {config.source}")
-        if not os.access(candidate, os.X_OK):
-            raise _CommandError(f"{candidate} is not executable (chmod +x it, or run it through its interpreter)")
-        return str(candidate)
-    found = shutil.which(command, path=path_var)
-    if found is None:
-        raise _CommandError(_not_found_text(config))
-    return found
-
-
-def _missing_interpreter(config: McpServerConfig, path_var: str) -> str:
-    """The interpreter named on the #! line of the command, when the command exists but that does not."""
-    try:
-        path = _resolve_command(config, path_var)
-        with open(path, "rb") as handle:
-            first = handle.readline(300)
-    except (OSError, _CommandError):
-        return ""
-    if not first.startswith(b"#!"):
-        return ""
-    words = first[2:].decode("utf-8", "replace").split()
-    if not words or Path(words[0]).exists():
-        return ""
-    return words[0]
-
-
-def _not_found_text(config: McpServerConfig) -> str:
-    return (
-        f"command not found: {config.command!r} (not on PATH); install it or give its full path "
-        f"in command of [mcp-servers.{config.name}] in {config.source}"
-    )
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "?", "!")) else text + "."
-
-
 def _unavailable(server: str, state: ServerState) -> ToolOutput:
     return ToolOutput.error(
-        f"the MCP server {server!r} is {_sentence(state.status_text)} Tell the user; they can run "
+        f"the MCP server {server!r} is {sentence(state.status_text)} Tell the user; they can run "
         f"/mcp reconnect {server} to bring it back."
     )
-
-
-def _timeout_text(label: str, config: McpServerConfig) -> str:
-    return (
-        f"{label} did not answer within {config.tool_timeout:g} s, so the call was cancelled "
-        f"(tool_timeout_seconds of [mcp-servers.{config.name}] sets the limit)"
-    )
-
-
-def _http_status_text(response: Any, config: McpServerConfig) -> str:
-    code = response.status_code
-    reason = getattr(response, "reason_phrase", "") or ""
-    base = f"the server answered HTTP {code} {reason}".rstrip()
-    where = f"[mcp-servers.{config.name}] in {config.source}"
-    if code in (401, 403):
-        hint = (
-            f'send a token: headers = {{ Authorization = "Bearer ${{TOKEN}}" }} in {where}'
-            if not config.headers
-            else f"check the token in headers of {where}"
-        )
-        if "www-authenticate" in response.headers and "oauth" in response.headers.get("www-authenticate", "").lower():
-            hint += " (OAuth sign-in is not supported; use a token header)"
-        return f"{base}: {hint}"
-    if (config.url or "").rstrip("/").endswith("/sse") and code in (400, 404, 405):
-        return (
-            f"{base}: {config.url} looks like the older HTTP+SSE transport, which Stoa does not speak; "
-            f"use the server's streamable HTTP endpoint (often /mcp) in {where}"
-        )
-    if code == 404:
-        return f"{base}: check the url in {where} (the endpoint is often /mcp)"
-    if code == 405:
-        return f"{base}: the url in {where} does not accept MCP requests (is it the streamable HTTP endpoint?)"
-    return f"{base} at {config.url}"
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        found: list[BaseException] = []
-        for inner in exc.exceptions:
-            found.extend(_leaves(inner))
-        return found or [exc]
-    return [exc]
-
-
-def _pick_leaf(leaves: list[BaseException]) -> BaseException:
-    """The most telling of several errors (a transport error explains a closed connection)."""
-
-    def rank(exc: BaseException) -> int:
-        module = type(exc).__module__
-        if isinstance(exc, _CommandError):
-            return 0
-        if module.startswith("httpx"):
-            return 1
-        if isinstance(exc, OSError):
-            return 2
-        if module.startswith("mcp"):
-            return 4
-        return 3
-
-    return min(leaves, key=rank)
-
-
-def _describe_leaf(exc: BaseException, config: McpServerConfig | None = None) -> str:
-    module = type(exc).__module__
-    name = type(exc).__name__
-    text = str(exc) or name
-    if module.startswith("httpx") and config is not None:
-        if "Connect" in name:
-            detail = "connection refused" if "attempts failed" in text or "refused" in text.lower() else text
-            return f"cannot connect to {config.url} ({detail}); is the server running?"
-        if "Timeout" in name:
-            return f"{config.url} did not answer in time ({name})"
-        return f"HTTP error talking to {config.url}: {text}"
-    if name == "ValidationError":
-        return f"the server sent a malformed answer: {_first_error(exc)}"
-    if isinstance(exc, OSError):
-        return f"{exc.strerror or text}"
-    if name == "MCPError":
-        return f"the server answered with an error: {getattr(exc, 'message', text)} (error {getattr(exc, 'code', '?')})"
-    return f"{name}: {text}"
-
-
-def _first_error(exc: Any) -> str:
-    try:
-        errors = exc.errors()
-        first = errors[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-    except Exception:
-        return str(exc)[:300]
-
-
-def _junk_sample(exc: Exception) -> str:
-    text = str(exc)
-    marker = "input_value="
-    if marker in text:
-        text = text.split(marker, 1)[1].split(", input_type", 1)[0]
-    return text[:120]
 
 
 def _junk_text(runner: _Runner) -> str:
@@ -1055,11 +929,12 @@ def _stderr_tail(runner: _Runner, lines: int = 3) -> str:
 
 _SDK_MODULES = (
     "anyio",
+    "anyio.streams.text",
     "httpx2",
     "jsonschema",
     "mcp",
-    "mcp.client.stdio",
     "mcp.client.streamable_http",
+    "mcp.shared.message",
     "mcp_types",
     "referencing",
 )
@@ -1107,213 +982,6 @@ async def _owning(http: Any, transport: Any) -> AsyncIterator[Any]:
     """Enter the HTTP client we made, then the transport that uses it; close both in order."""
     async with http, transport as streams:
         yield streams
-
-
-async def _list_all_tools(client: Any) -> list[Any]:
-    listed: list[Any] = []
-    cursor: str | None = None
-    cursors: set[str] = set()
-    for _ in range(100):  # a paginator that never ends cannot hang us
-        page = await client.list_tools(cursor=cursor)
-        listed.extend(page.tools)
-        cursor = page.next_cursor
-        if not cursor or cursor in cursors:
-            break
-        cursors.add(cursor)
-    return listed
-
-
-async def _list_tools_leniently(client: Any) -> tuple[list[Any], list[str]]:
-    """``tools/list`` without the SDK's all-or-nothing check: each tool is checked on its own.
-
-    Returns the valid tools and "name: reason" for the others. Raises (like the strict
-    listing) when the answer cannot be read at all.
-    """
-    from mcp_types import Tool
-    from pydantic import ValidationError
-
-    session = client.session
-    send = session._dispatcher.send_raw_request  # the raw answer, before the SDK validates it
-    tools: list[Any] = []
-    skipped: list[str] = []
-    cursor: str | None = None
-    for _ in range(100):
-        raw = await send("tools/list", {"cursor": cursor} if cursor else None, {"timeout": 60.0})
-        entries = raw.get("tools") if isinstance(raw, dict) else None
-        if not isinstance(entries, list):
-            raise ValueError("the tools/list answer has no list of tools")
-        for entry in entries:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            try:
-                tools.append(Tool.model_validate(entry, by_name=False))
-            except ValidationError as exc:
-                skipped.append(f"{name or '(no name)'}: the server describes it wrongly ({_first_error(exc)})")
-        next_cursor = raw.get("nextCursor")
-        if not isinstance(next_cursor, str) or not next_cursor or next_cursor == cursor:
-            break
-        cursor = next_cursor
-    # The SDK keeps each tool's output schema from the listing to check results against.
-    with contextlib.suppress(Exception):
-        from mcp_types import ListToolsResult
-
-        session._absorb_tool_listing(ListToolsResult(tools=tools), complete=True)
-    return tools, skipped
-
-
-def _lenient_output_validation(client: Any, runner: _Runner) -> None:
-    """Keep results whose structured content breaks the tool's own output schema.
-
-    The SDK raises for them, which would turn a call that ran (and maybe changed things) into
-    a failure without its output, and the model might run it again. The result is kept, with
-    a note saying what was wrong.
-    """
-    session = getattr(client, "session", None)
-    strict = getattr(session, "validate_tool_result", None)
-    if session is None or strict is None:
-        return
-
-    async def validate(name: str, result: Any) -> None:
-        try:
-            await strict(name, result)
-        except RuntimeError as exc:
-            runner.output_problems[id(result)] = str(exc).split("\n", 1)[0][:300]
-
-    session.validate_tool_result = validate
-
-
-@contextlib.asynccontextmanager
-async def _reaping(transport: Any, marker: str) -> AsyncIterator[Any]:
-    """The stdio transport; when it ends, every process still carrying ``marker`` is ended too.
-
-    The SDK stops the server (closes its stdin, then kills its process group), but a server
-    that exits on its own leaves whatever it started running: a helper daemon, a browser,
-    a child that moved to its own process group. They inherit the marker from the server's
-    environment, so they are found and stopped here (SIGTERM, then SIGKILL).
-    """
-    _live_markers.add(marker)
-    try:
-        async with transport as streams:
-            yield streams
-    finally:
-        import anyio
-
-        with anyio.CancelScope(shield=True):
-            await _reap_strays(marker)
-        _live_markers.discard(marker)
-
-
-# Markers of the stdio servers running now, for the exit reaper.
-_live_markers: set[str] = set()
-_reaper_installed = False
-
-
-def _install_exit_reaper() -> None:
-    """Stop the servers' processes even when Stoa does not get to close the manager.
-
-    SIGTERM, and SIGHUP (the terminal window was closed), end Python at once by default: no
-    ``finally`` runs, and the servers, in their own sessions, never hear of it. Where nothing
-    else handles those signals, a handler stops every process of the running servers, then
-    lets the signal end Stoa as before. ``atexit`` covers an exit that skipped ``close()``.
-    """
-    global _reaper_installed
-    if _reaper_installed:
-        return
-    _reaper_installed = True
-    import atexit
-    import signal
-    import threading
-
-    atexit.register(_reap_all_now)
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(ValueError, OSError):
-            if signal.getsignal(signum) is signal.SIG_DFL:
-                signal.signal(signum, _reap_and_die)
-
-
-def _reap_all_now(grace: float = 0.3) -> None:
-    """Synchronously end every process of every running stdio server (SIGTERM, then SIGKILL)."""
-    import signal
-
-    pids = [pid for marker in list(_live_markers) for pid in _marked_processes(marker)]
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while pids and time.monotonic() < deadline:
-        time.sleep(0.01)
-        pids = [pid for pid in pids if _running(pid)]
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _reap_and_die(signum: int, frame: Any) -> None:
-    import signal
-
-    try:
-        _reap_all_now()
-    finally:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-
-def _marked_processes(marker: str) -> list[int]:
-    """Processes (other than this one) whose environment has ``MARKER_ENV=marker``. Linux only."""
-    needle = f"{MARKER_ENV}={marker}".encode()
-    found: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    me = os.getpid()
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue  # gone, or not ours to read
-        if needle in environ.split(b"\0"):
-            found.append(int(entry))
-    return found
-
-
-async def _reap_strays(marker: str, grace: float = 1.0) -> None:
-    import signal
-
-    strays = _marked_processes(marker)
-    if not strays:
-        return
-    for pid in strays:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while strays and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-        strays = [pid for pid in strays if _running(pid)]
-    if not strays:
-        return
-    for pid in strays:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + grace
-    while strays and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-        strays = [pid for pid in strays if _running(pid)]
-    log.info("killed process(es) left behind by an MCP server (%d still dying)", len(strays))
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != b"Z"
 
 
 @contextlib.asynccontextmanager

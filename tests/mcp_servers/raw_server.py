@@ -6,7 +6,9 @@ an object schema among good tools, or a union with no top-level type (``--bad-to
 (``tools/call`` of ``latin1``), a storm of ``tools/list_changed`` notifications (``storm``),
 a response to a request id we never sent (``stray``), and a result line of N MiB (``big``), structured content that breaks the tool's own output
 schema (``mismatch``) or is missing (``text_only``), and a tools/list that never ends
-(``--loop-pages``).
+(``--loop-pages``). ``--slow-start S`` sleeps S seconds before reading anything: a server that
+takes its time to start but costs no CPU meanwhile (the SDK-built test server imports the SDK
+first, which costs seconds of CPU on a loaded machine).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 GOOD = [
@@ -72,7 +75,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bad-tools", action="store_true")
     parser.add_argument("--loop-pages", action="store_true", help="every tools/list page says there is another")
+    parser.add_argument("--slow-start", type=float, default=0.0, help="sleep this long before serving")
     opts = parser.parse_args()
+    if opts.slow_start:
+        time.sleep(opts.slow_start)
     tools = GOOD + (BAD if opts.bad_tools else [])
     for line in sys.stdin.buffer:
         try:
@@ -101,7 +107,8 @@ def main() -> None:
             if name == "echo":
                 result(id_, text(str(args.get("text", ""))))
             elif name == "latin1":
-                body = json.dumps({"jsonrpc": "2.0", "id": id_, "result": text("caf\u00e9")}).encode()
+                # ensure_ascii=False: the é goes out as its UTF-8 bytes, then becomes latin-1's one byte.
+                body = json.dumps({"jsonrpc": "2.0", "id": id_, "result": text("caf\u00e9")}, ensure_ascii=False).encode()
                 out.write(body.replace("caf\u00e9".encode(), b"caf\xe9") + b"\n")
                 out.flush()
             elif name == "storm":

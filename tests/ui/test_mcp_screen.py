@@ -149,3 +149,40 @@ def test_snapshot_mcp_screen_mixed_statuses(
         await open_mcp(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_servers_start_while_the_resume_picker_waits(
+    tmp_path: Path, workspace: Path, fake_server: FakeServer, app_factory: AppFactory
+) -> None:
+    """Servers start with the app, not after the session opens: with ``-r`` the picker waits for
+    the person while they connect. A server that failed meanwhile is reported in the log once
+    the session is on screen (loading the session replaces the log)."""
+    from stoa.app.screens.resume import ResumePickerScreen
+    from stoa.widgets.records import NoticeRecord
+
+    config_file = workspace / ".stoa" / "config.toml"
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    servers = {"ok": {"command": sys.executable, "args": [str(SERVER_SCRIPT)]}, "gone": {"command": "no-such-mcp-server"}}
+    config_file.write_text("\n".join(render_table(name, entry) for name, entry in servers.items()))
+    app = app_factory(load_config(workspace, env=make_env(tmp_path, fake_server)), sessions=True, resume="")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: isinstance(app.screen, ResumePickerScreen), what="the picker")
+
+        def connected() -> bool:
+            manager = app.runtime.mcp
+            state = manager.states.get("ok") if manager is not None else None
+            return state is not None and state.status is ServerStatus.CONNECTED
+
+        await wait_for(connected, limit=30, what="the server to connect while the picker is open")
+        assert isinstance(app.screen, ResumePickerScreen)
+        await pilot.press("escape")
+        await wait_for(lambda: app.chat.ready, what="the new session")
+
+        def failure_shown() -> bool:
+            return any(
+                isinstance(r, NoticeRecord) and "MCP server gone" in r.text and "command not found" in r.text
+                for r in app.chat.log_view.records
+            )
+
+        await wait_for(failure_shown, what="the notice about the failed server")
+        await wait_for(lambda: app.chat.status_bar.info.mcp == "MCP 1/2", what="the status bar")
