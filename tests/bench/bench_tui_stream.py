@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.bench.tui_harness import PYTHON, REPO, TmuxStoa, median, ms, require_tmux
@@ -92,14 +93,29 @@ class TimedServer(FakeServer):
         self.add_rule(reply(text="Bench title"), match={"stream": False})
 
 
+def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """The server records a stream's end on its own thread, just after the last write."""
+    deadline = time.perf_counter() + timeout
+    while not condition() and time.perf_counter() < deadline:
+        time.sleep(0.01)
+
+
 def composer_has(screen: str, text: str) -> bool:
     return any(text in line for line in screen.splitlines()[-6:])
 
 
 def _send_prompt(app: TmuxStoa, ready_text: str) -> None:
     app.wait_for_text(ready_text, timeout=60)
-    # Let start-up work (deferred imports, service start) finish: it is not what is measured.
-    time.sleep(2.0)
+    # Start-up work after the first paint (the provider SDK's import in a thread, services) is
+    # not what is measured: wait until the app has used under 5 % of a core for half a second.
+    deadline = time.perf_counter() + 60
+    before = app.cpu_seconds()
+    while time.perf_counter() < deadline:
+        time.sleep(0.5)
+        now = app.cpu_seconds()
+        if now - before < 0.025:
+            break
+        before = now
     app.send_keys("Explain the loader in depth", literal=True)
 
 
@@ -116,6 +132,7 @@ def run_instant(folder: Path, text: str) -> dict[str, float]:
         # Coarse polling: screen captures cost CPU the app would rather have. The exact moment
         # comes from the app's own frame log.
         app.wait_for_text(END_MARKER, timeout=180, interval=0.1)
+        _wait_until(lambda: bool(server.stream_ends))
         app.quit()
         events = app.recording()["events"]
         end = server.stream_ends[0]
@@ -148,6 +165,7 @@ def run_read_only(text: str) -> float:
         process.stdin.flush()
         last = float(process.stdout.readline())
         process.wait(timeout=60)
+        _wait_until(lambda: bool(server.stream_ends))
         return last - server.stream_ends[0]
     finally:
         process.kill()

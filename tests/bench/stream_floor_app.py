@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
@@ -45,16 +46,10 @@ class FloorApp(App[None]):
 
         markdown = self.query_one(Markdown)
         stream = Markdown.get_stream(markdown)
-        body = {
-            "model": "claude-sonnet-4-5",
-            "max_tokens": 32_000,
-            "stream": True,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        headers = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
         try:
             async with httpx.AsyncClient(timeout=None) as client:
-                async with client.stream("POST", f"{self.base_url}/v1/messages", json=body, headers=headers) as response:
+                body = await _body(client, self.base_url, prompt)
+                async with client.stream("POST", f"{self.base_url}/v1/messages", json=body, headers=HEADERS) as response:
                     async for line in response.aiter_lines():
                         if not line.startswith("data:"):
                             continue
@@ -66,18 +61,28 @@ class FloorApp(App[None]):
             await stream.stop()
 
 
+HEADERS = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
+
+
+async def _body(client: Any, base_url: str, prompt: str) -> dict[str, Any]:
+    """A Messages request for a Sonnet the server lists (as Stoa's default model would be)."""
+    listed = (await client.get(f"{base_url}/v1/models", headers=HEADERS)).json()["data"]
+    ids = [m["id"] for m in listed]
+    model = next((i for i in ids if "sonnet" in i), ids[0])
+    return {"model": model, "max_tokens": 16_000, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+
+
 async def read_only(base_url: str) -> float:
     """Read the stream with httpx and nothing else; the perf_counter time of its last byte."""
     import time
 
     import httpx
 
-    body = {"model": "claude-sonnet-4-5", "max_tokens": 32_000, "stream": True,
-            "messages": [{"role": "user", "content": "go"}]}
-    headers = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
+    base_url = base_url.rstrip("/")
     last = 0.0
     async with httpx.AsyncClient(timeout=None) as client:
-        async with client.stream("POST", f"{base_url.rstrip('/')}/v1/messages", json=body, headers=headers) as response:
+        body = await _body(client, base_url, "go")
+        async with client.stream("POST", f"{base_url}/v1/messages", json=body, headers=HEADERS) as response:
             async for _ in response.aiter_raw():
                 last = time.perf_counter()
     return last
