@@ -36,6 +36,7 @@ from stoa.core.providers.base import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
+    joined,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -271,8 +272,7 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
 @dataclass
 class _Block:
     kind: str
-    # Deltas as they came: joined when read (adding to a string would copy it every time,
-    # quadratic in a long reply or a large tool argument).
+    # Deltas as they came, joined when read (base.joined).
     texts: list[str] = field(default_factory=list)
     signature: str | None = None
     data: str = ""
@@ -284,17 +284,11 @@ class _Block:
 
     @property
     def text(self) -> str:
-        return _joined(self.texts)
+        return joined(self.texts)
 
     @property
     def json(self) -> str:
-        return _joined(self.jsons)
-
-
-def _joined(parts: list[str]) -> str:
-    if len(parts) > 1:
-        parts[:] = ["".join(parts)]
-    return parts[0] if parts else ""
+        return joined(self.jsons)
 
 
 def _field(value: Any, name: str) -> Any:

@@ -32,6 +32,16 @@ ErrorKind = Literal[
 RETRYABLE_KINDS: frozenset[str] = frozenset({"rate_limit", "overloaded", "connection", "stream_broken"})
 
 
+def joined(parts: list[str]) -> str:
+    """Text that arrived in pieces, joined once (and kept joined) when it is read.
+
+    Stream accumulators keep deltas as a list: adding each to a string attribute copies the
+    whole string every time, quadratic in a long reply or a large tool argument."""
+    if len(parts) > 1:
+        parts[:] = ["".join(parts)]
+    return parts[0] if parts else ""
+
+
 class ProviderError(Exception):
     """A failed provider request, with a message a person can act on."""
 

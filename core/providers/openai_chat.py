@@ -25,6 +25,7 @@ from stoa.core.providers.base import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
+    joined,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -173,19 +174,32 @@ class _Call:
     id: str
     wire_id: str = ""
     name: str = ""
-    arguments: str = ""
+    # Deltas as they came, joined when read (base.joined).
+    argument_parts: list[str] = field(default_factory=list)
     started: bool = False
+
+    @property
+    def arguments(self) -> str:
+        return joined(self.argument_parts)
 
 
 @dataclass
 class _Accumulator:
-    text: str = ""
-    thinking: str = ""
+    texts: list[str] = field(default_factory=list)
+    thinkings: list[str] = field(default_factory=list)
     calls: list[_Call] = field(default_factory=list)
     by_index: dict[int, _Call] = field(default_factory=dict)
     finish: str | None = None
     refused: bool = False
     usage: Usage = field(default_factory=Usage)
+
+    @property
+    def text(self) -> str:
+        return joined(self.texts)
+
+    @property
+    def thinking(self) -> str:
+        return joined(self.thinkings)
 
     def handle(self, chunk: Any) -> list[StreamEvent]:
         out: list[StreamEvent] = []
@@ -206,16 +220,16 @@ class _Accumulator:
         out: list[StreamEvent] = []
         reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
         if isinstance(reasoning, str) and reasoning:
-            self.thinking += reasoning
+            self.thinkings.append(reasoning)
             out.append(ThinkingDelta(reasoning))
         content = getattr(delta, "content", None)
         if isinstance(content, str) and content:
-            self.text += content
+            self.texts.append(content)
             out.append(TextDelta(content))
         refusal = getattr(delta, "refusal", None)
         if isinstance(refusal, str) and refusal:
             self.refused = True
-            self.text += refusal
+            self.texts.append(refusal)
             out.append(TextDelta(refusal))
         for raw in getattr(delta, "tool_calls", None) or []:
             out.extend(self._tool_delta(raw))
@@ -256,7 +270,7 @@ class _Accumulator:
         if isinstance(arguments, dict):
             arguments = dumps_arguments(arguments)  # some servers send the object itself
         if isinstance(arguments, str) and arguments:
-            call.arguments += arguments
+            call.argument_parts.append(arguments)
             if call.started:
                 out.append(ToolCallDelta(call.id, arguments))
         return out

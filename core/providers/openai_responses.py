@@ -29,6 +29,7 @@ from stoa.core.providers.base import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
+    joined,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -268,13 +269,22 @@ class _Item:
     item_id: str = ""
     call_id: str = ""
     name: str = ""
-    arguments: str = ""
-    text: str = ""
+    # Deltas as they came, joined when read (base.joined).
+    argument_parts: list[str] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
     summary_parts: set[int] = field(default_factory=set)
     done: Any = None
     # What output_item.added already carried (used only when nothing later says more).
     added_arguments: str = ""
     added_text: str = ""
+
+    @property
+    def arguments(self) -> str:
+        return joined(self.argument_parts)
+
+    @property
+    def text(self) -> str:
+        return joined(self.text_parts)
 
 
 _INCOMPLETE_STOPS: dict[str, StopReason] = {
@@ -309,7 +319,7 @@ class _Accumulator:
         if kind == "response.output_text.delta":
             item = self._item(event)
             if item is not None:
-                item.text += delta
+                item.text_parts.append(delta)
             return [TextDelta(delta)] if delta else []
         if kind == "response.refusal.delta":
             self.refused = True
@@ -323,13 +333,13 @@ class _Accumulator:
                     text = "\n\n" + text
                 item.summary_parts.add(part)
             if item is not None:
-                item.text += text
+                item.text_parts.append(text)
             return [ThinkingDelta(text)] if text else []
         if kind == "response.function_call_arguments.delta":
             item = self._item(event)
             if item is None:
                 return []
-            item.arguments += delta
+            item.argument_parts.append(delta)
             return [ToolCallDelta(item.call_id, delta)] if delta else []
         if kind == "response.function_call_arguments.done":
             # The whole argument string (also when no delta came before it).
@@ -338,7 +348,7 @@ class _Accumulator:
             if item is None or not isinstance(arguments, str):
                 return []
             missing = arguments[len(item.arguments) :] if arguments.startswith(item.arguments) else ""
-            item.arguments = arguments
+            item.argument_parts[:] = [arguments]
             return [ToolCallDelta(item.call_id, missing)] if missing else []
         if kind == "response.output_item.done":
             index = getattr(event, "output_index", None)
