@@ -182,7 +182,7 @@ async def _run(
     command = await _run_command(runtime, prompt, output_format, out, err, started)
     if isinstance(command, int):
         return command
-    prompt = command
+    prompt, turn_mode = command
     try:
         runtime.check_key(agent.model)
     except MissingKeyError as exc:
@@ -196,7 +196,7 @@ async def _run(
     try:
         await _start_mcp(runtime, err)
         with _ctrl_c_interrupts(agent):
-            async for event in agent.run_turn(prompt):
+            async for event in agent.run_turn(prompt, mode=turn_mode):
                 printer.handle(event)
     finally:
         saved = True
@@ -240,19 +240,20 @@ async def _run(
 
 async def _run_command(
     runtime: Runtime, prompt: str, output_format: str, out: TextIO, err: TextIO, started: float
-) -> int | str:
+) -> int | tuple[str, str | None]:
     """A prompt naming a command that runs from the shell (``/help``, ``/compact``...) runs it
     and ends the run (the exit code is returned), unless it expands to a prompt to send (the
-    prompt is returned). Any other prompt, ``/usr/bin/x`` or ``//text`` included, is sent."""
+    prompt is returned, with the trust mode of its turn). Any other prompt, ``/usr/bin/x`` or
+    ``//text`` included, is sent."""
     from stoa.app.commands import HeadlessContext, builtin_registry, parse_slash
 
     parsed = parse_slash(prompt.strip())
     if parsed is None:
-        return prompt[1:] if prompt.startswith("//") else prompt
+        return (prompt[1:] if prompt.startswith("//") else prompt), None
     name, args = parsed
     cmd = builtin_registry().get(name)
     if cmd is None or cmd.headless is None:
-        return prompt
+        return prompt, None
     ctx = HeadlessContext(runtime, cmd.name, args, out, err, output_format)
     try:
         result = await cmd.headless(ctx)
@@ -260,7 +261,7 @@ async def _run_command(
         ctx.error(f"failed: {exc}")
         result = EXIT_RUNTIME
     if isinstance(result, str):
-        return result
+        return result, ctx.turn_mode
     from stoa.core.sessions import close_session
 
     saved = True

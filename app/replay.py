@@ -99,3 +99,17 @@ def records_from_history(messages: list[Message]) -> list[Record]:
                     )
                 )
     return records
+
+
+async def current_records(runtime: Any) -> list[Record]:
+    """The conversation as the session holds it now: its display records when it is saved,
+    else rebuilt from the agent's history."""
+    session = runtime.session
+    if session is not None:
+        try:
+            saved = await session.store.load_records(session.session_id)
+        except Exception:
+            saved = None
+        if saved:
+            return records_from_display(saved)
+    return records_from_history(list(runtime.agent.history.messages))

@@ -121,6 +121,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "sandbox": frozenset({"enabled", "network", "writable"}),  # core.sandbox
     "web": frozenset({"allow-private-hosts", "search"}),  # core.tools.web
     "models": None,  # core.catalog: one table per model id
+    "checkpoints": frozenset({"enabled", "budget-mb", "max-file-mb"}),  # core.checkpoints
 }
 
 

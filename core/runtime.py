@@ -7,6 +7,7 @@ permission policy and the agent. Both front-ends build through here so they cann
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +30,7 @@ from stoa.core.providers.types import Message
 from stoa.core.tools.registry import ToolRegistry, default_registry
 
 if TYPE_CHECKING:  # attached after composition; their modules are heavy and load after the first paint
+    from stoa.core.checkpoints import Checkpoints
     from stoa.core.mcp.manager import McpManager
     from stoa.core.providers.detect import LocalServer
     from stoa.core.sandbox.bwrap import SandboxStatus
@@ -153,6 +155,9 @@ class Runtime:
     detect_local_servers: Callable[[], Awaitable[Sequence[LocalServer]]] | None = None
     # Endpoints chosen while running (provider -> base URL), see ``use_endpoint``.
     endpoints: dict[str, str] = field(default_factory=dict)
+    # The session's per-turn checkpoints (/undo, /rewind, /diff); attached with the session
+    # (``core.sessions.resume``), or kept in memory only by ``build_runtime`` until then.
+    checkpoints: Checkpoints | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -225,7 +230,7 @@ def build_runtime(
         config=config,
         catalog=catalog,
     )
-    return Runtime(
+    runtime = Runtime(
         config=config,
         choices=choices,
         agent=agent,
@@ -236,6 +241,31 @@ def build_runtime(
         catalog=catalog,
         endpoints=endpoints,
     )
+    attach_checkpoints(runtime, session_id=f"nosession-{uuid.uuid4().hex[:12]}")
+    return runtime
+
+
+def attach_checkpoints(
+    runtime: Runtime, *, session_id: str, store: object = None, record_seq: Callable[[], int] | None = None
+) -> Checkpoints:
+    """Give the runtime (and its agent) the checkpoints of ``session_id``: in memory only
+    without a ``store``; with one, saved with the session's turns."""
+    from stoa.core.checkpoints import Checkpoints, settings_from_config
+
+    config = runtime.config
+    settings, problems = settings_from_config(config)
+    config.warnings.extend(p for p in problems if p not in config.warnings)
+    checkpoints = Checkpoints(
+        config.workspace,
+        config.paths.data_dir,
+        settings,
+        session_id=session_id,
+        store=store,
+        record_seq=record_seq or (lambda: 0),
+    )
+    runtime.checkpoints = checkpoints
+    runtime.agent.checkpoints = checkpoints
+    return checkpoints
 
 
 def _config_effort(config: StoaConfig, model: ModelInfo) -> str | None:

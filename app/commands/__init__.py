@@ -36,7 +36,7 @@ __all__ = [
     "parse_slash",
 ]
 
-FAMILIES = ("session", "modes", "models", "mcp")
+FAMILIES = ("session", "modes", "models", "mcp", "checkpoints")
 
 
 def builtin_registry() -> CommandRegistry:

@@ -62,6 +62,12 @@ class CommandHost(Protocol):
 
     def set_mcp_status(self, label: str) -> None: ...
 
+    async def start_turn(self, text: str, display: str | None = None, *, mode: str | None = None) -> None: ...
+
+    async def reload_log(self) -> None: ...
+
+    def put_in_composer(self, text: str) -> None: ...
+
 
 @dataclass
 class CommandContext:
@@ -103,6 +109,8 @@ class HeadlessContext:
     output_format: str = "text"
     lines: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The trust mode of the turn a command's prompt starts (``/review``: plan), or None.
+    turn_mode: str | None = None
 
     def info(self, text: str) -> None:
         self.lines.append(text)

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from stoa.widgets.assistant import AssistantMessage
 
 MODES_CYCLE = ("plan", "ask", "auto")
+# Two Esc presses on an empty composer within this many seconds open /rewind.
+REWIND_ESCAPE_SECONDS = 0.8
 INTERRUPT_GRACE_SECONDS = 3.0
 MODE_DESCRIPTIONS = {
     "plan": "read-only: the model can look but not change anything",
@@ -144,6 +146,7 @@ class ChatScreen(Screen[None]):
         self._tools: dict[str, ToolRecord] = {}
         self.tools_expanded = False
         self._plan_hidden_by_user = False
+        self._last_escape = float("-inf")
 
     # ---- layout --------------------------------------------------------------------------------
 
@@ -356,7 +359,8 @@ class ChatScreen(Screen[None]):
 
     # ---- turns ---------------------------------------------------------------------------------
 
-    async def start_turn(self, text: str, display: str | None = None) -> None:
+    async def start_turn(self, text: str, display: str | None = None, *, mode: str | None = None) -> None:
+        """Start a turn now (``mode``: the trust mode of this turn only, e.g. /review's plan)."""
         from stoa.core.runtime import MissingKeyError
 
         display = text if display is None else display
@@ -375,13 +379,22 @@ class ChatScreen(Screen[None]):
         self.composer.set_class(True, "-busy")
         self.composer.set_placeholder("Queue a message for the agent…  (Esc interrupts)")
         self.status_bar.set_info(busy_since=self.clock())
-        self.turns.start(text, display, StreamPacer(self, self.frame_budget))
+        self.turns.start(text, display, StreamPacer(self, self.frame_budget), mode=mode)
+        if mode is not None:
+            self._refresh_status(mode=mode)
 
     def action_interrupt(self) -> None:
         if self.composer.slash_list.is_open:
             self.composer.slash_list.hide()
             return
-        self.interrupt()
+        if not self.interrupt() and not self.busy and not self.composer.text.strip():
+            # Esc twice on an empty composer: the rewind picker.
+            now = time.monotonic()
+            if now - self._last_escape < REWIND_ESCAPE_SECONDS:
+                self._last_escape = float("-inf")
+                self.run_slash("/rewind")
+            else:
+                self._last_escape = now
 
     def interrupt(self) -> bool:
         """Cancel the running turn (and its shell commands). True if there was one."""
@@ -412,6 +425,7 @@ class ChatScreen(Screen[None]):
         self.composer.set_class(False, "-busy")
         self.composer.set_placeholder("Message Stoa…  (/ for commands)")
         self.status_bar.set_info(busy_since=None)
+        self._refresh_status()  # a turn with a mode of its own (/review) is over
         if end.give_back:
             # Interrupted, failed or stopped by a "no": the queue was not sent; back to the editor.
             current = self.composer.text
@@ -858,6 +872,20 @@ class ChatScreen(Screen[None]):
             cache_read_tokens=total.cache_read_tokens,
             cost_usd=self.agent.ledger.cost_usd,
         )
+
+    async def reload_log(self) -> None:
+        """Show the conversation again as the session now holds it (after /rewind cut it)."""
+        from stoa.app.replay import current_records
+
+        self._tools.clear()
+        self.plan_panel.clear_plan()
+        await self.log_view.clear()
+        await self.log_view.load(await current_records(self.runtime))
+
+    def put_in_composer(self, text: str) -> None:
+        if not self.composer.text.strip():
+            self.composer.set_text(text)
+        self.composer.focus_input()
 
     def _show_plan_data(self, data: dict[str, Any]) -> None:
         steps = tuple(

@@ -20,6 +20,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Ctrl+U · Ctrl+W · Ctrl+K", "delete to line start · previous word · line end"),
     ("/", "slash commands (Up/Down choose, Enter runs, Tab completes, Esc closes)"),
     ("Esc", "interrupt the running turn (also stops a running shell command)"),
+    ("Esc Esc", "on an empty prompt: rewind to one of your messages (/rewind)"),
     ("Ctrl+C", "interrupt while busy; copy a selection; twice when idle to quit"),
     ("Ctrl+D", "quit (on an empty prompt)"),
     ("Ctrl+P", "command palette"),

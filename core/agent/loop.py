@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stoa.core import events as ev
+from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
@@ -161,6 +162,8 @@ class Agent:
         self.max_tokens = max_tokens
         self.retry = retry or RetryPolicy()
         self.observer = observer
+        # Per-turn checkpoints of the files (``core.checkpoints``), attached with the session.
+        self.checkpoints: CheckpointHook | None = None
         self.config = config
         self.ledger = ledger or UsageLedger()
         # The model catalogue (``stoa.core.catalog.Catalog``): alternatives when a model is gone.
@@ -249,8 +252,11 @@ class Agent:
     def pending_steering(self) -> tuple[str, ...]:
         return tuple(self._steering)
 
-    async def run_turn(self, user_input: str | list[ContentBlock]) -> AsyncIterator[ev.Event]:
-        """Run one turn; yields events until TurnFinished / TurnFailed / TurnInterrupted."""
+    async def run_turn(
+        self, user_input: str | list[ContentBlock], *, mode: str | None = None
+    ) -> AsyncIterator[ev.Event]:
+        """Run one turn; yields events until TurnFinished / TurnFailed / TurnInterrupted.
+        ``mode`` sets the trust mode for this turn only (``/review`` runs in plan mode)."""
         if isinstance(user_input, str):
             if not user_input.strip():
                 yield ev.TurnFailed(error="empty prompt", hint="type a message first", kind="usage")
@@ -260,7 +266,7 @@ class Agent:
             content = list(user_input)
         queue: asyncio.Queue[ev.Event | _Done] = asyncio.Queue()
         self._queue = queue
-        task = asyncio.create_task(self._turn(content), name="stoa-turn")
+        task = asyncio.create_task(self._turn(content, mode), name="stoa-turn")
         self._task = task
         try:
             while True:
@@ -356,9 +362,12 @@ class Agent:
                 await asyncio.shield(self._record(message, replaces_last=replaces_last))
         return partial_text
 
-    async def _turn(self, content: list[ContentBlock]) -> None:
+    async def _turn(self, content: list[ContentBlock], mode: str | None = None) -> None:
         assert self._queue is not None
         queue = self._queue
+        restore_mode = self.policy.mode if mode is not None else None
+        if mode is not None:
+            self.policy.set_mode(mode)
         self.last_turn_interrupted = False
         self._pending_saves = set()
         self._partial_results = []
@@ -379,6 +388,12 @@ class Agent:
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )
+            if self.checkpoints is not None:
+                offset = len(message.content) - len(content)
+                started = self.checkpoints.turn_started(
+                    prompt=text, message_index=len(self.history) - 1, block_offset=offset
+                )
+                await self._checkpoint(started)
             await self._loop()
         except asyncio.CancelledError:
             self.last_turn_interrupted = True
@@ -392,10 +407,20 @@ class Agent:
                 ev.TurnFailed(error=f"internal error: {_short(repr(exc))}", hint="please report this", kind="internal")
             )
         finally:
+            if self.checkpoints is not None:
+                # Sealed whatever ended the turn; shielded from a cancellation in progress.
+                with suppress(Exception, asyncio.CancelledError):
+                    await asyncio.shield(self._checkpoint(self.checkpoints.turn_ended()))
+            if restore_mode is not None:
+                self.policy.set_mode(restore_mode)
             if self._pending_saves:
                 with suppress(Exception):
                     await asyncio.gather(*self._pending_saves, return_exceptions=True)
             queue.put_nowait(_DONE)
+
+    async def _checkpoint(self, call: Any) -> None:
+        for text in await guarded(call):
+            self._emit(ev.Notice("warning", text))
 
     async def _loop(self) -> None:
         last_text = ""
@@ -742,6 +767,8 @@ class Agent:
             self.policy.remember(call.name, accesses, decision.outcome)
         # It will run: a build/test runner later in the session knows what the agent changed.
         self.policy.will_run(call.name, effect, accesses)
+        if self.checkpoints is not None and not effect.read_only:
+            await self._checkpoint(self.checkpoints.before_call(call.name, effect, accesses))
         return _Ready(tool, args, ctx)
 
     async def _ask(

@@ -60,7 +60,7 @@ class TurnSink(Protocol):
 class TurnAgent(Protocol):
     """What the controller needs of ``stoa.core.agent.loop.Agent``."""
 
-    def run_turn(self, user_input: str) -> Any: ...
+    def run_turn(self, user_input: str, *, mode: str | None = None) -> Any: ...
 
     def steer(self, text: str) -> None: ...
 
@@ -152,19 +152,21 @@ class TurnController:
 
     # ---- the turn -----------------------------------------------------------------------------
 
-    def start(self, text: str, display: str, sink: TurnSink) -> None:
-        """Run one turn in a background job; its events go to ``sink``."""
+    def start(self, text: str, display: str, sink: TurnSink, *, mode: str | None = None) -> None:
+        """Run one turn in a background job; its events go to ``sink``. ``mode``: the trust
+        mode of this turn only (``/review`` is read-only)."""
         self.busy = True
         self.interrupting = False
         self.turn_id += 1
         self.input = (text, display)
         self.replied = False
-        self._job = self._start_job(self._run(text, sink))
+        self._job = self._start_job(self._run(text, sink, mode))
 
-    async def _run(self, text: str, sink: TurnSink) -> None:
+    async def _run(self, text: str, sink: TurnSink, mode: str | None = None) -> None:
         outcome: TurnOutcome = "finished"
         try:
-            async with aclosing(self.agent.run_turn(text)) as stream:
+            stream_of = self.agent.run_turn(text, mode=mode) if mode is not None else self.agent.run_turn(text)
+            async with aclosing(stream_of) as stream:
                 async for event in stream:
                     outcome = outcome_of(event, outcome)
                     if isinstance(event, ev.AssistantMessageCompleted):

@@ -104,6 +104,17 @@ class SessionRecorder:
     def turn_open(self) -> bool:
         return self._turn_open
 
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last display record handed out (a turn's prompt, at its start)."""
+        return self._seq
+
+    def rewound(self, last_message: Message | None) -> None:
+        """The conversation was cut back (``/rewind``): it now ends with ``last_message``."""
+        self._last_message = last_message
+        self._tools.clear()
+        self._turn_open = False
+
     def remember_first_prompt(self, text: str) -> None:
         """A resumed session's first prompt (a model title may still be owed to it)."""
         self._first_prompt = text

@@ -361,6 +361,8 @@ async def close_session(runtime: Runtime) -> None:
     session could not be saved; the store is closed either way."""
     current = runtime.session
     try:
+        if runtime.checkpoints is not None:
+            await runtime.checkpoints.aclose()  # a prune in progress (housekeeping)
         if current is not None:
             await current.close()
     finally:
@@ -404,9 +406,13 @@ def _recorder(
 
 
 def _attach(runtime: Runtime, handle: SessionHandle) -> None:
+    from stoa.core.runtime import attach_checkpoints
+
     runtime.agent.observer = handle.recorder
     runtime.agent.cache_key = handle.session_id
     runtime.session = handle
+    recorder = handle.recorder
+    attach_checkpoints(runtime, session_id=handle.session_id, store=handle.store, record_seq=lambda: recorder.last_seq)
 
 
 def _restore_model(runtime: Runtime, info: SessionInfo) -> list[str]:

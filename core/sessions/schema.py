@@ -94,6 +94,54 @@ ORDER BY r.created_at, r.id
 """
 
 
+# Version 4: the turns of each session with their checkpoints (what the turn changed in the
+# files, for /undo and /rewind: ``core.checkpoints``), and rewinds: the messages and display
+# records a rewind takes out of a conversation are moved here, never deleted
+# (``core.sessions.rewind``).
+_V4 = """
+CREATE TABLE turns (
+    session_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    prompt TEXT NOT NULL,
+    message_index INTEGER NOT NULL,
+    block_offset INTEGER NOT NULL DEFAULT 0,
+    record_seq INTEGER NOT NULL DEFAULT 0,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    state TEXT NOT NULL DEFAULT 'open',
+    checkpoint TEXT NOT NULL DEFAULT '{}',
+    bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, number)
+) WITHOUT ROWID;
+CREATE TABLE rewinds (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE INDEX rewinds_by_session ON rewinds (session_id, id);
+CREATE TABLE rewound_messages (
+    rewind_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX rewound_messages_by_rewind ON rewound_messages (rewind_id, seq);
+CREATE TABLE rewound_records (
+    rewind_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX rewound_records_by_rewind ON rewound_records (rewind_id, seq)
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -105,6 +153,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(1, "sessions, messages and display records", _V1),
     Migration(2, "previews, turn state, reasoning tokens, ledger", _V2),
     Migration(3, "prompt history per project", _V3),
+    Migration(4, "turns with their checkpoints; rewound messages and records", _V4),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

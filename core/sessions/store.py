@@ -672,6 +672,14 @@ class SessionStore:
                 "SELECT ?, seq, kind, data, created_at FROM records WHERE session_id = ? ORDER BY seq, id",
                 (new_id, source_id),
             )
+            # The turns too, so the fork can rewind and undo what the original's turns changed.
+            await db.execute(
+                "INSERT INTO turns (session_id, number, prompt, message_index, block_offset, record_seq, "
+                "started_at, ended_at, state, checkpoint, bytes) SELECT ?, number, prompt, message_index, "
+                "block_offset, record_seq, started_at, ended_at, state, checkpoint, bytes FROM turns "
+                "WHERE session_id = ?",
+                (new_id, source_id),
+            )
         info = await self.get(new_id)
         assert info is not None
         return info
@@ -682,6 +690,10 @@ class SessionStore:
         async with self._write("delete the session") as db:
             await db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
             await db.execute("DELETE FROM records WHERE session_id = ?", (session_id,))
+            # Its turns (checkpoints) and rewound parts go with it: deleting a session is the one
+            # way anything leaves the database (file contents are pruned by core.checkpoints).
+            for table in ("turns", "rewound_messages", "rewound_records", "rewinds"):
+                await db.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
             cursor = await db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
             return cursor.rowcount > 0
 

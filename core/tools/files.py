@@ -21,7 +21,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -36,7 +36,7 @@ from stoa.core.permissions.paths import (
     resolve,
 )
 from stoa.core.tools import caps
-from stoa.core.tools.base import Access, Effect, ReadStamp, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import Access, Effect, ReadStamp, Tool, ToolContext, ToolError, ToolOutput, ToolState
 
 # ---- shared helpers -------------------------------------------------------------------------
 
@@ -326,6 +326,15 @@ def record_stamp(ctx: ToolContext, path: Path, st: os.stat_result, data: bytes |
 
 def forget_stamp(ctx: ToolContext, path: Path) -> None:
     ctx.state.read_stamps.pop(str(path), None)
+
+
+def mark_stale(state: ToolState, paths: Iterable[str]) -> None:
+    """Files put back by /undo: a read of them from before no longer holds, so an edit based
+    on it is refused (``check_fresh``) until the model reads them again."""
+    stamps = state.read_stamps
+    for path in paths:
+        if path in stamps:
+            stamps[path] = ReadStamp(-1, -1, None)
 
 
 def check_fresh(ctx: ToolContext, path: Path, display: str, st: os.stat_result, data: bytes) -> None:
