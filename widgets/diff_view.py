@@ -9,6 +9,19 @@ from rich.text import Text
 from textual.widgets import Static
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
+# The header lines git puts before a file's hunks (``git diff`` of several files).
+_GIT_HEADERS = (
+    "diff --git ",
+    "index ",
+    "new file mode ",
+    "deleted file mode ",
+    "old mode ",
+    "new mode ",
+    "similarity index ",
+    "rename from ",
+    "rename to ",
+    "Binary files ",
+)
 
 
 def diff_stats(diff: str) -> tuple[int, int]:
@@ -42,17 +55,24 @@ def render_diff(
     width = max(3, len(str(_max_line_number(lines))))
     out = Text(no_wrap=False, end="")
     shown = 0
+    in_header = False
     for line in lines:
         if max_lines is not None and shown >= max_lines:
             rest = len(lines) - shown
             out.append(f"… {rest} more diff line{'s' if rest != 1 else ''}\n", style=gutter)
             break
         shown += 1
+        if line.startswith("diff --git "):
+            in_header = True  # a new file: its header runs to its first hunk
+        if in_header and line.startswith(_GIT_HEADERS):
+            out.append(line + "\n", style=hunk if line.startswith("diff --git ") else gutter)
+            continue
         if line.startswith(("---", "+++")):
             out.append(line + "\n", style=hunk)
             continue
         match = _HUNK.match(line)
         if match:
+            in_header = False
             old, new = int(match.group(1)), int(match.group(3))
             out.append(line + "\n", style=hunk)
             continue

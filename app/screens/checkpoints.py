@@ -138,7 +138,9 @@ class RewindPickerScreen(ModalScreen[int | None]):
         off = " · no checkpoint" if turn.off or turn.dropped else ""
         detail = f"{turn.summary()}{state}{off}"
         return Option(
-            Content.assemble((f"{turn.number:>3}  ", "dim"), (turn.title or "(no text)", "bold"), (f"   {detail}", "dim")),
+            Content.assemble(
+                (f"{turn.number:>3}  ", "dim"), (turn.title or "(no text)", "bold"), (f" · {detail}", "dim")
+            ),
             id=str(turn.number),
         )
 

@@ -143,8 +143,10 @@ class Turn:
         for change in self.changes:
             counts[change.verb] = counts.get(change.verb, 0) + 1
         n = len(self.changes)
-        detail = ", ".join(f"{v} {k}" for k, v in counts.items())
-        return f"{n} file{'s' if n != 1 else ''} ({detail})"
+        files = f"{n} file{'s' if n != 1 else ''}"
+        if len(counts) == 1:
+            return f"{files} {next(iter(counts))}"
+        return f"{files} ({', '.join(f'{v} {k}' for k, v in counts.items())})"
 
     # ---- JSON ---------------------------------------------------------------------------------
 
