@@ -36,7 +36,16 @@ from stoa.core.permissions.paths import (
     resolve,
 )
 from stoa.core.tools import caps
-from stoa.core.tools.base import Access, Effect, ReadStamp, Tool, ToolContext, ToolError, ToolOutput, ToolState
+from stoa.core.tools.base import (
+    Access,
+    Effect,
+    ReadStamp,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+    ToolState,
+)
 
 # ---- shared helpers -------------------------------------------------------------------------
 

@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-from stoa.app.screens.checkpoints import DiffScreen, RewindChoiceScreen, RewindPickerScreen, UndoConflictScreen
+from stoa.app.screens.checkpoints import (
+    DiffScreen,
+    RewindChoiceScreen,
+    RewindPickerScreen,
+    UndoConflictScreen,
+)
 from stoa.widgets.records import NoticeRecord, UserRecord
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.ui.conftest import SIZE, AppFactory, wait_for, wait_idle
@@ -44,6 +49,11 @@ def project(workspace: Path) -> Path:
     (workspace / "app.py").write_text("print('hello')\n")
     (workspace / "old.txt").write_text("old\n")
     return workspace
+
+
+def git_init(project: Path) -> None:
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
 
 
 def allow_bash(config: Any) -> None:
@@ -154,8 +164,7 @@ def test_rewind_picker_snapshot(app_factory: AppFactory, fake_server: FakeServer
 def test_diff_view_snapshot(app_factory: AppFactory, fake_server: FakeServer, project: Path, snap_compare: Any) -> None:
     """/diff in a git repository: the working tree's diff (app.py edited, notes.md untracked and
     shown as new), then the one turn of the session, which made notes.md."""
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
-        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    git_init(project)
     (project / "app.py").write_text("print('hello, world')\n")
     fake_server.script(
         reply(tool_calls=[tool_call("write_file", {"path": "notes.md", "content": "# Notes\nfirst\n"})]),
@@ -176,8 +185,7 @@ def test_diff_view_snapshot(app_factory: AppFactory, fake_server: FakeServer, pr
 async def test_review_runs_read_only_and_restores_the_mode(
     app_factory: AppFactory, fake_server: FakeServer, project: Path
 ) -> None:
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
-        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    git_init(project)
     (project / "app.py").write_text("print('hello' + 1)\n")
     fake_server.script(
         reply(tool_calls=[tool_call("write_file", {"path": "fix.py", "content": "x\n"})]),
@@ -187,7 +195,7 @@ async def test_review_runs_read_only_and_restores_the_mode(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: app.chat.ready, what="the session")
         await slash(app, pilot, "/review")
-        await wait_for(lambda: app.chat.busy, what="the review turn")
+        await wait_for(lambda: len(fake_server.model_requests()) >= 2, what="the review turn")
         await wait_idle(app)
         first = fake_server.model_requests()[0].body
         tools = [t["name"] for t in first.get("tools", [])]
