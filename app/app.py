@@ -162,12 +162,10 @@ class StoaApp(App[int]):
             except ImportError:
                 pass  # the request will say what is missing
         # The SDK's thousands of classes live as long as the app: out of the collector's sight,
-        # or every full collection while a reply streams walks them all (100+ ms each). And a
-        # streamed reply allocates a few objects per delta: collecting the young generation
-        # every 10,000 allocations rather than 700 took a 20k-token reply's collections from
-        # about 120 ms to 30 ms of CPU.
+        # or every full collection while a reply streams walks them all (100+ ms each). (The
+        # thresholds stay: collecting the young generation less often made each collection a
+        # pause long enough to feel while typing, up to 100 ms.)
         gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
         # The providers' model lists, once a day, in a thread: never before the first paint.
         await self.runtime.catalog.refresh()
 

@@ -59,16 +59,8 @@ async def test_the_log_follows_a_paced_stream_to_its_last_line(
 async def test_the_sdk_is_kept_out_of_the_collectors_sight_once_warmed_up(
     app_factory: AppFactory, fake_server: FakeServer
 ) -> None:
-    """A full collection while a reply streams walked every class of the SDK (100+ ms each),
-    and the young generation was collected every 700 allocations."""
+    """A full collection while a reply streams walked every class of the SDK (100+ ms each)."""
     gc.unfreeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(700, 10, 10)
-    try:
-        app = app_factory()
-        async with app.run_test(size=SIZE):
-            await wait_for(lambda: gc.get_freeze_count() > 0, what="objects frozen after the warm-up")
-            # A reply allocates a few objects per delta: the young generation is collected less often.
-            assert gc.get_threshold()[0] >= 10_000
-    finally:
-        gc.set_threshold(*thresholds)
+    app = app_factory()
+    async with app.run_test(size=SIZE):
+        await wait_for(lambda: gc.get_freeze_count() > 0, what="objects frozen after the warm-up")
