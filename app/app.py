@@ -18,13 +18,13 @@ from textual.screen import Screen
 
 from stoa.app.commands.palette import SlashCommandsProvider
 from stoa.app.screens.chat import ChatScreen
+from stoa.styles import STYLES
 
 if TYPE_CHECKING:
     from stoa.core.config import StoaConfig
     from stoa.core.providers.types import Message
     from stoa.core.runtime import Runtime
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
 QUIT_WINDOW_SECONDS = 2.0
 # What a provider's first request imports (warmed up in a thread after start-up).
 SDK_MODULES: dict[str, tuple[str, ...]] = {

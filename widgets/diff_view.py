@@ -24,17 +24,6 @@ _GIT_HEADERS = (
 )
 
 
-def diff_stats(diff: str) -> tuple[int, int]:
-    """(added, removed) line counts of a unified diff."""
-    added = removed = 0
-    for line in diff.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
-    return added, removed
-
-
 def render_diff(
     diff: str,
     *,

@@ -22,7 +22,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Log, Static
 
-from stoa.widgets.diff_view import DiffView, diff_stats
+from stoa.core.diffs import diff_counts
+from stoa.widgets.diff_view import DiffView
 from stoa.widgets.records import ToolRecord
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -284,10 +285,10 @@ class ToolCallView(Vertical, can_focus=True):
         parts: list[str] = []
         display = record.display or {}
         if display.get("kind") == "diff" and display.get("diff") and not record.is_error:
-            added, removed = diff_stats(str(display["diff"]))
+            added, removed = diff_counts(str(display["diff"]))
             parts.append(f"+{added} −{removed}")
         elif record.status == "running" and self._patch():
-            added, removed = diff_stats(self._patch())
+            added, removed = diff_counts(self._patch())
             parts.append(f"+{added} −{removed}")
         if record.status in ("denied", "interrupted", "skipped"):
             parts.append(record.status)

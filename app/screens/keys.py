@@ -46,11 +46,11 @@ from stoa.core.keys import (
 )
 from stoa.core.models import ALL_PROVIDERS
 from stoa.core.providers.detect import LocalServer
+from stoa.styles import STYLES
 
 if TYPE_CHECKING:
     from stoa.core.providers.factory import KeyCheck
 
-STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
 # Tries a key with the provider before it is saved: (provider, key) -> what the provider said.
 KeyChecker = Callable[[str, str], Awaitable["KeyCheck"]]

@@ -20,10 +20,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from stoa.styles import STYLES
+
 if TYPE_CHECKING:
     from stoa.core.mcp.manager import McpManager, ServerState
-
-STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
 HINT = "↑↓ move · r reconnect · Esc close · add one: /mcp add NAME COMMAND [ARGS…] or /mcp add-http NAME URL"
 # The theme variable that colours each status (anything else is dim).

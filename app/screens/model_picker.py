@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -34,8 +33,7 @@ from stoa.core.keys import PROVIDER_LABELS
 from stoa.core.models import ALL_PROVIDERS, MODELS, ModelInfo
 from stoa.core.providers.detect import LocalServer
 from stoa.core.switching import effort_description
-
-STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+from stoa.styles import STYLES
 
 NO_KEY_HINT = "no key: press k to add"
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol, cast
 
 from rich.table import Table
@@ -45,9 +44,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from stoa.core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
+from stoa.styles import STYLES
 from stoa.widgets.diff_view import DiffView
-
-STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
 
 QUESTIONS = {
     "bash": "Run this command?",

@@ -48,8 +48,7 @@ from stoa.core.sessions import (
 )
 from stoa.core.sessions.store import SessionInfo, SessionStore, SessionStoreError
 from stoa.core.sessions.summary import format_age
-
-STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+from stoa.styles import STYLES
 
 # Rows put in the list before the first paint; the rest are added right after it.
 FIRST_ROWS = 25

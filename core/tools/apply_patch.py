@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, PrivateAttr
 
+from stoa.core.diffs import diff_name, unified_diff
 from stoa.core.permissions.paths import ResolvedPath
 from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
@@ -38,7 +39,6 @@ from stoa.core.tools.files import (
     atomic_write,
     check_fresh,
     check_parent,
-    diff_name,
     discard_staged,
     encode_text,
     forget_stamp,
@@ -53,7 +53,6 @@ from stoa.core.tools.files import (
     record_stamp,
     resolve_arg,
     stage_file,
-    unified_diff,
 )
 from stoa.core.tools.patch import (
     AddFile,

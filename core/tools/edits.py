@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from stoa.core.diffs import diff_counts, unified_diff
 from stoa.core.permissions.paths import ResolvedPath
 from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
@@ -27,7 +28,6 @@ from stoa.core.tools.files import (
     atomic_write,
     check_fresh,
     check_parent,
-    diff_counts,
     encode_text,
     ensure_parent,
     human_size,
@@ -41,7 +41,6 @@ from stoa.core.tools.files import (
     record_stamp,
     refuse_trailing_slash,
     resolve_arg,
-    unified_diff,
 )
 
 OLD_STRING_HELP = (

@@ -27,6 +27,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from stoa.core.diffs import diff_counts, unified_diff
 from stoa.core.escapes import escape_surrogates
 from stoa.core.permissions.paths import (
     PathError,
@@ -256,42 +257,6 @@ _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tiff", ".
 
 def looks_binary(head: bytes) -> bool:
     return b"\x00" in head
-
-
-def unified_diff(old: str, new: str, display: str, *, before: str | None = None, after: str | None = None) -> str:
-    """A unified diff for people (prompts, tool rows); "" when too large. ``before`` /
-    ``after`` name the two sides when they are not ``a/display`` and ``b/display``."""
-    if len(old) > caps.PREVIEW_MAX_BYTES or len(new) > caps.PREVIEW_MAX_BYTES:
-        return ""
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        fromfile=before if before is not None else (diff_name("a", display) if old else "/dev/null"),
-        tofile=after if after is not None else diff_name("b", display),
-        n=3,
-    )
-    out = []
-    for line in lines:
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    text = "".join(out)
-    if len(text) > caps.DIFF_DISPLAY_CHARS:
-        text = text[: caps.DIFF_DISPLAY_CHARS] + "\n[... diff cut ...]\n"
-    return text
-
-
-def diff_name(side: str, display: str) -> str:
-    """``a/src/x.py`` for a workspace path, the absolute path as it is for one outside."""
-    return display if os.path.isabs(display) else f"{side}/{display}"
-
-
-def diff_counts(diff: str) -> tuple[int, int]:
-    added = removed = 0
-    for line in diff.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
-    return added, removed
 
 
 def near_names(resolved: ResolvedPath) -> str:

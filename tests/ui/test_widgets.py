@@ -12,8 +12,9 @@ from textual.widgets import Log
 
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.core import events as ev
+from stoa.core.diffs import diff_counts
 from stoa.widgets.chat_log import ChatLog
-from stoa.widgets.diff_view import diff_stats, render_diff
+from stoa.widgets.diff_view import render_diff
 from stoa.widgets.records import AssistantRecord, NoticeRecord, ToolRecord, UserRecord
 from stoa.widgets.status_bar import StatusBar, human_cost, human_tokens
 from stoa.widgets.tool_call import ToolCallView
@@ -38,7 +39,7 @@ def test_diff_is_numbered_and_counted() -> None:
     assert lines[5] == "     10 +    run(2)"
     assert lines[6] == "     11 +    log()"
     assert lines[7] == " 11  12      done()"
-    assert diff_stats(DIFF) == (2, 1)
+    assert diff_counts(DIFF) == (2, 1)
 
 
 def test_long_diff_is_cut_with_a_count() -> None:
