@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stoa.core.keys import env_var_for, has_any_cloud_key, rejected_key_message
+from stoa.core.keys import has_any_cloud_key, rejected_key_message
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
@@ -98,7 +98,6 @@ def apply_model(screen: CommandHost, spec: str, effort: str | None = None) -> Sw
             spec,
             effort,
             has_key=runtime.has_key,
-            key_variable=env_var_for,
             local_models=local_models(runtime),
             catalog=runtime.catalog,
         )

@@ -17,7 +17,8 @@ import sys
 import time
 from typing import TextIO
 
-from stoa.core.config import KEY_ENV_VARS, StoaConfig
+from stoa.core.config import StoaConfig
+from stoa.core.keys import key_variable
 from stoa.core.models import ALL_PROVIDERS, CLOUD_PROVIDERS, DEFAULT_MODEL, DEFAULT_OPENAI_MODEL, ModelInfo
 
 
@@ -75,7 +76,7 @@ def list_models(config: StoaConfig, args: argparse.Namespace, out: TextIO) -> in
     defaults = {"anthropic": DEFAULT_MODEL, "openai": DEFAULT_OPENAI_MODEL}
     for provider in wanted:
         if provider not in with_keys:
-            var = KEY_ENV_VARS[provider][0]
+            var = key_variable(provider)
             print(f"{provider}: no key (set {var} or add one with /key); not listed", file=out)
             continue
         cached = catalog.lists.get(provider)

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from stoa.core.config import StoaConfig
-from stoa.core.keys import PROVIDER_LABELS, env_var_for, key_file_problem, key_status, rejected_key_message
+from stoa.core.keys import (
+    ADD_KEY_HINT,
+    PROVIDER_LABELS,
+    how_to_set_key,
+    key_file_problem,
+    key_status,
+    rejected_key_message,
+)
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
@@ -137,12 +144,11 @@ async def check_provider(
     status = key_status(provider, config.env, config.paths)
     source = status.source if status.origin in ("env", "saved") else None
     if not status.present:
-        var = env_var_for(provider)
         return ProviderCheck(
             provider,
             False,
             "no API key",
-            fix=f"set {var} (export {var}=...) or add one with /key in the TUI",
+            fix=f"{how_to_set_key(provider)} {ADD_KEY_HINT}",
             base_url=base_url,
             model=model,
         )

@@ -103,8 +103,30 @@ def display_path(path: Path, env: Mapping[str, str] | None = None) -> str:
     return text
 
 
-def env_var_for(provider: str) -> str:
+# How to add a key without leaving Stoa, after the variable to set.
+ADD_KEY_HINT = "or add one with /key in the TUI"
+
+
+def key_variable(provider: str) -> str:
+    """The environment variable that holds ``provider``'s API key (the first one Stoa reads):
+    the one name every message about a missing or rejected key uses."""
     return KEY_ENV_VARS.get(provider, (f"{provider.upper().replace('-', '_')}_API_KEY",))[0]
+
+
+def how_to_set_key(provider: str) -> str:
+    """``set OPENAI_API_KEY (e.g. export OPENAI_API_KEY=...)``."""
+    variable = key_variable(provider)
+    return f"set {variable} (e.g. export {variable}=...)"
+
+
+def no_key_message(provider: str) -> str:
+    """What to say when ``provider`` has no key (``ADD_KEY_HINT`` says the other way)."""
+    return f"no API key for {provider}: {how_to_set_key(provider)}"
+
+
+def invalid_key_hint(provider: str) -> str:
+    """What to do when ``provider`` rejected the key."""
+    return f"set a valid key in {key_variable(provider)} {ADD_KEY_HINT}"
 
 
 def read_key_file(paths: StoaPaths) -> dict[str, str]:
@@ -192,7 +214,7 @@ def _check_prefix(provider: str, key: str) -> None:
         raise KeySaveError(
             f"{label} keys start with {prefixes[0]}, and this one does not; copy the whole key again"
             + (f" from {KEY_PAGES[provider]}" if provider in KEY_PAGES else "")
-            + f" (behind a gateway with its own keys, export {env_var_for(provider)} instead)"
+            + f" (behind a gateway with its own keys, export {key_variable(provider)} instead)"
         )
     if len(key) < MIN_KEY_LENGTH:
         raise KeySaveError(
@@ -330,10 +352,10 @@ def rejected_key_message(provider: str, env: Mapping[str, str], paths: StoaPaths
     status = key_status(provider, env, paths)
     label = PROVIDER_LABELS.get(provider, provider)
     if not status.present or status.origin == "not needed":
-        return f"{label} rejected the request and no key is set; paste one below (or export {env_var_for(provider)})"
+        return f"{label} rejected the request and no key is set; paste one below (or export {key_variable(provider)})"
     where = status.source or "unknown source"
     fix = (
-        f"fix or unset {env_var_for(provider)} (environment variables win over saved keys)"
+        f"fix or unset {key_variable(provider)} (environment variables win over saved keys)"
         if status.origin == "env"
         else "paste a new key below to replace it"
     )

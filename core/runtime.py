@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from stoa.core.agent.loop import Agent, RetryPolicy
 from stoa.core.catalog import Catalog, CatalogError, set_active_catalog
-from stoa.core.config import KEY_ENV_VARS, KEYLESS_PROVIDERS, StoaConfig
+from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
+from stoa.core.keys import ADD_KEY_HINT, key_variable, no_key_message
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     DEFAULT_MODEL,
@@ -40,8 +41,8 @@ if TYPE_CHECKING:  # attached after composition; their modules are heavy and loa
 
 class MissingKeyError(Exception):
     def __init__(self, provider: str, *, alternatives: bool = False) -> None:
-        var = KEY_ENV_VARS.get(provider, ("an API key",))[0]
-        message = f"no API key for {provider}: set {var} (e.g. export {var}=...) or add one with /key in the TUI"
+        var = key_variable(provider)
+        message = f"{no_key_message(provider)} {ADD_KEY_HINT}"
         if alternatives:
             message += (
                 "; or set OPENAI_API_KEY for GPT models, or use a local server with --provider ollama|lmstudio"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stoa.core.catalog import Catalog, active_catalog
+from stoa.core.keys import key_variable
 from stoa.core.models import (
     COMPATIBLE_PROVIDERS,
     ModelInfo,
@@ -56,12 +57,12 @@ class ContextTooLargeError(SwitchError):
 
 
 class MissingKeyForSwitchError(SwitchError):
-    def __init__(self, model: ModelInfo, variable: str) -> None:
+    def __init__(self, model: ModelInfo) -> None:
         self.model = model
         self.provider = model.provider
         super().__init__(
             f"cannot switch to {model.id}: no API key for {model.provider}. Add one with /key "
-            f"(or export {variable}=...), then switch again."
+            f"(or export {key_variable(model.provider)}=...), then switch again."
         )
 
 
@@ -188,7 +189,6 @@ def switch_model(
     effort: str | None = None,
     *,
     has_key: Callable[[str], bool] | None = None,
-    key_variable: Callable[[str], str] | None = None,
     local_models: Iterable[ModelInfo] = (),
     catalog: Catalog | None = None,
 ) -> SwitchResult:
@@ -216,8 +216,7 @@ def switch_model(
             f"{model.id} has no {agent.effort!r} effort; using {chosen} (valid: {', '.join(model.efforts)})"
         )
     if has_key is not None and not has_key(model.provider):
-        variable = key_variable(model.provider) if key_variable else f"{model.provider.upper()}_API_KEY"
-        raise MissingKeyForSwitchError(model, variable)
+        raise MissingKeyForSwitchError(model)
     if model.id != previous_model:
         tokens = conversation_tokens(agent)
         if tokens > model.context_window:

@@ -216,9 +216,9 @@ class ChatScreen(Screen[None]):
         if needs_onboarding(self.runtime):
             self.run_worker(self._onboard(), group="picker", description="onboarding", exit_on_error=False)
             return
-        from stoa.core.config import KEY_ENV_VARS
+        from stoa.core.keys import key_variable
 
-        variable = KEY_ENV_VARS.get(model.provider, ("an API key",))[0]
+        variable = key_variable(model.provider)
         how = f"set {variable} in your shell (export {variable}=…) and start stoa again"
         if "key" in self.commands:
             how = f"add one now with /key, or {how}"

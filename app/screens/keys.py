@@ -38,9 +38,9 @@ from stoa.core.keys import (
     SaveResult,
     delete_key,
     display_path,
-    env_var_for,
     key_file_problem,
     key_status,
+    key_variable,
     save_key,
     validate_key,
 )
@@ -72,7 +72,7 @@ def describe_status(status: KeyStatus, paths: StoaPaths | None = None, env: Mapp
         return Content.assemble(("✓ ", "$text-success bold"), f"{status.masked}  from {status.source}")
     if status.origin == "not needed":
         return Content.styled("no key needed (local server)", "$text-muted")
-    return Content.styled(f"no key (set {env_var_for(status.provider)} or paste one)", "$text-warning")
+    return Content.styled(f"no key (set {key_variable(status.provider)} or paste one)", "$text-warning")
 
 
 class CheckedKeyEntry:

@@ -20,7 +20,6 @@ every provider and shows the model where the person stopped it.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -883,21 +882,3 @@ def _hint_for(error: pb.ProviderError) -> str:
         "context_length": "the conversation is too long for this model; start a new one with /clear or switch model",
         "bad_request": "the provider rejected the request; see the message above",
     }.get(error.kind, "send again, or check the logs")
-
-
-def parse_tool_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
-    """Parse streamed tool arguments. Returns (input, error) — never raises."""
-    if not raw.strip():
-        return {}, None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return {}, f"arguments are not valid JSON ({exc.msg} at position {exc.pos})"
-    if not isinstance(value, dict):
-        return {}, f"arguments must be a JSON object, got {type(value).__name__}"
-    try:
-        # A lone \\ud800 escape decodes to text no request can carry back (UTF-8 refuses it).
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return {}, "arguments hold text that is not valid Unicode (a lone surrogate such as \\ud800); send plain text"
-    return value, None

@@ -45,7 +45,8 @@ from stoa.core.providers.convert import (
     body_error_message,
     broken_stream,
     connection_error,
-    key_variable,
+    missing_key_error,
+    parse_tool_arguments,
     prepare_history,
     retry_after_seconds,
     sanitize_tool_id,
@@ -430,8 +431,6 @@ class _Accumulator:
 
 
 def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
-    from stoa.core.agent.loop import parse_tool_arguments
-
     raw: dict[str, Any]
     if state.kind == "text":
         if not state.text:
@@ -552,12 +551,7 @@ class AnthropicProvider:
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
         if not self.api_key:
-            var = key_variable(self.name)
-            raise ProviderError(
-                "auth",
-                f"no API key for {self.name}: set {var} (e.g. export {var}=...)",
-                hint="or add one with /key in the TUI",
-            )
+            raise missing_key_error(self.name)
         params = build_params(request)
         history = params["messages"]
         usage = Usage()
@@ -667,15 +661,13 @@ class AnthropicProvider:
             model=model,
             retry_after=retry_after_seconds(headers),
         )
-        if error.kind == "auth":
-            error.hint = f"set a valid key in {key_variable(self.name)} or add one with /key in the TUI"
         return error
 
     async def list_models(self) -> list[str]:
         import anthropic
 
         if not self.api_key:
-            raise ProviderError("auth", f"no API key for {self.name}: set {key_variable(self.name)}")
+            raise missing_key_error(self.name)
         try:
             page = await self._sdk().models.list(limit=100)
             return [m.id for m in page.data]

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from stoa.core.config import KEY_ENV_VARS
+from stoa.core.keys import ADD_KEY_HINT, invalid_key_hint, no_key_message
 from stoa.core.providers.base import ErrorKind, ProviderError
 from stoa.core.providers.types import ImageBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 
@@ -57,8 +57,9 @@ def image_url(block: ImageBlock) -> str:
     return block.url or ""
 
 
-def key_variable(provider: str) -> str:
-    return KEY_ENV_VARS.get(provider, ("an API key variable",))[0]
+def missing_key_error(provider: str) -> ProviderError:
+    """A request (or model list) for ``provider`` without a key."""
+    return ProviderError("auth", no_key_message(provider), hint=ADD_KEY_HINT)
 
 
 _CONTEXT_MARKERS = (
@@ -123,12 +124,11 @@ def status_error(
     """Map an HTTP error status to a ``ProviderError`` whose message says what to do."""
     what = f"{provider} answered {status}: {detail}"
     if status in (401, 403):
-        var = key_variable(provider)
         return ProviderError(
             "auth",
             f"{provider} rejected the API key ({status}): {detail}",
             status=status,
-            hint=f"set a valid key in {var} or add one with /key in the TUI",
+            hint=invalid_key_hint(provider),
         )
     if status == 404:
         target = f"model {model!r}" if model else "the endpoint"
@@ -191,9 +191,7 @@ def stream_error(provider: str, code: str | None, detail: str) -> ProviderError:
     label = f" ({code})" if code else ""
     message = f"{provider} reported an error mid-reply{label}: {detail}"
     if kind == "auth":
-        return ProviderError(
-            kind, message, hint=f"set a valid key in {key_variable(provider)} or add one with /key in the TUI"
-        )
+        return ProviderError(kind, message, hint=invalid_key_hint(provider))
     return ProviderError(kind, message)
 
 
@@ -231,6 +229,24 @@ def broken_stream(provider: str, base_url: str, exc: BaseException, *, read_time
 
 def dumps_arguments(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_tool_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
+    """Parse streamed tool arguments. Returns (input, error) — never raises."""
+    if not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {}, f"arguments are not valid JSON ({exc.msg} at position {exc.pos})"
+    if not isinstance(value, dict):
+        return {}, f"arguments must be a JSON object, got {type(value).__name__}"
+    try:
+        # A lone \\ud800 escape decodes to text no request can carry back (UTF-8 refuses it).
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return {}, "arguments hold text that is not valid Unicode (a lone surrogate such as \\ud800); send plain text"
+    return value, None
 
 
 def without_tool_blocks(messages: list[Message]) -> list[Message]:

@@ -17,7 +17,7 @@ from typing import Literal
 from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
 from stoa.core.models import COMPATIBLE_PROVIDERS, ModelInfo
 from stoa.core.providers.base import Provider, ProviderError, ProviderRequest
-from stoa.core.providers.convert import key_variable
+from stoa.core.providers.convert import missing_key_error
 from stoa.core.providers.types import user_text
 
 # Base-URL variables the SDKs read themselves; read from the config's environment too, so a
@@ -98,12 +98,7 @@ def create_provider(
             hint="choose one of anthropic, openai, " + ", ".join(COMPATIBLE_PROVIDERS),
         )
     if not key and provider not in KEYLESS_PROVIDERS:
-        var = key_variable(provider)
-        raise ProviderError(
-            "auth",
-            f"no API key for {provider}: set {var} (e.g. export {var}=...)",
-            hint="or add one with /key in the TUI",
-        )
+        raise missing_key_error(provider)
     if provider == "anthropic":
         from stoa.core.providers.anthropic import AnthropicProvider
 

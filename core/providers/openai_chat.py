@@ -33,6 +33,7 @@ from stoa.core.providers.convert import (
     PLACEHOLDER_TEXT,
     dumps_arguments,
     image_url,
+    parse_tool_arguments,
     prepare_history,
     sanitize_tool_id,
 )
@@ -288,8 +289,6 @@ class _Accumulator:
         )
 
     def content(self, origin: str) -> list[ContentBlock]:
-        from stoa.core.agent.loop import parse_tool_arguments
-
         blocks: list[ContentBlock] = []
         if self.thinking:
             # Shown and saved, never sent back (origin names a provider that takes none).

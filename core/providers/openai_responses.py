@@ -40,7 +40,8 @@ from stoa.core.providers.convert import (
     connection_error,
     dumps_arguments,
     image_url,
-    key_variable,
+    missing_key_error,
+    parse_tool_arguments,
     prepare_history,
     retry_after_seconds,
     sanitize_tool_id,
@@ -425,8 +426,6 @@ class _Accumulator:
         )
 
     def content(self) -> list[ContentBlock]:
-        from stoa.core.agent.loop import parse_tool_arguments
-
         blocks: list[ContentBlock] = []
         for index in sorted(self.items):
             item = self.items[index]
@@ -545,12 +544,7 @@ class OpenAIResponsesProvider:
 
     def _require_key(self) -> None:
         if not self.api_key:
-            var = key_variable(self.name)
-            raise ProviderError(
-                "auth",
-                f"no API key for {self.name}: set {var} (e.g. export {var}=...)",
-                hint="or add one with /key in the TUI",
-            )
+            raise missing_key_error(self.name)
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
         self._require_key()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# Provider keys of config.KEY_ENV_VARS, and other well-known credential variables.
-_EXACT = frozenset(
-    """ANTHROPIC_API_KEY OPENAI_API_KEY OPENROUTER_API_KEY OLLAMA_API_KEY LMSTUDIO_API_KEY
-    VLLM_API_KEY OPENAI_COMPATIBLE_API_KEY ANTHROPIC_AUTH_TOKEN GOOGLE_APPLICATION_CREDENTIALS
+from stoa.core.config import KEY_ENV_VARS
+
+# Every variable a provider's key is read from (core.config.KEY_ENV_VARS), and other
+# well-known credential variables.
+_EXACT = frozenset(variable for variables in KEY_ENV_VARS.values() for variable in variables) | frozenset(
+    """ANTHROPIC_AUTH_TOKEN GOOGLE_APPLICATION_CREDENTIALS
     SSH_AUTH_SOCK SSH_AGENT_PID GPG_AGENT_INFO GNUPGHOME KRB5CCNAME NETRC DOCKER_AUTH_CONFIG
     KUBECONFIG VAULT_ADDR BASH_ENV ENV PROMPT_COMMAND NPM_CONFIG_USERCONFIG PYPIRC""".split()
 )

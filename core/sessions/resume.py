@@ -292,9 +292,9 @@ async def _resume_locked(
     read_only = not runtime.has_key(agent.model.provider)
     reason = None
     if read_only:
-        from stoa.core.config import KEY_ENV_VARS
+        from stoa.core.keys import key_variable
 
-        var = KEY_ENV_VARS.get(agent.model.provider, ("an API key",))[0]
+        var = key_variable(agent.model.provider)
         reason = (
             f"This session uses {agent.model.id} ({agent.model.provider}), and no API key for "
             f"{agent.model.provider} is set, so it is shown read-only. Set {var} (or add a key with "

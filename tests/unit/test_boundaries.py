@@ -189,3 +189,29 @@ def test_tools_and_permissions_talk_through_typed_fields() -> None:
     # apply_patch keeps the parse of its own patch text (a function of the arguments alone).
     assert stashed == {"apply_patch": ["_hunks"]}
     assert McpArgs.__private_attributes__ == {}
+
+
+def _sources(*rooms: str) -> dict[str, str]:
+    return {
+        str(path.relative_to(ROOT)): path.read_text(encoding="utf-8")
+        for room in rooms
+        for path in (ROOT / room).rglob("*.py")
+    }
+
+
+def test_one_owner_per_concern() -> None:
+    """Near-copies stay gone (issue 13, item 8): each concern below has one owner that every
+    other module calls."""
+    sources = _sources("core", "app", "widgets")
+    # Providers speak neutral types; nothing of the agent loop.
+    assert [p for p, text in sources.items() if p.startswith("core/providers/") and "stoa.core.agent" in text] == []
+    # Which variable holds a provider's key: core/keys.py (key_variable), over config's table.
+    readers = sorted(p for p, text in sources.items() if "KEY_ENV_VARS" in text)
+    assert readers == ["core/config.py", "core/keys.py", "core/sandbox/env.py"]
+    # The no-key message ("no API key for P: set VAR (e.g. export VAR=...)").
+    assert sorted(p for p, text in sources.items() if "(e.g. export" in text) == ["core/keys.py"]
+    # Where the stylesheets are: stoa.styles.STYLES.
+    assert [p for p, text in sources.items() if '"styles"' in text and "__file__" in text] == []
+    # Counting a diff's lines: core/diffs.py.
+    counters = sorted(p for p, text in sources.items() if 'startswith("+++")' in text)
+    assert counters == ["core/diffs.py"]

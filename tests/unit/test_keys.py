@@ -9,20 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from stoa.core.config import StoaPaths, api_key_source, load_config
+from stoa.core.config import KEYLESS_PROVIDERS, StoaPaths, api_key_source, load_config
 from stoa.core.keys import (
+    ADD_KEY_HINT,
     KeySaveError,
     all_key_statuses,
     delete_key,
     has_any_cloud_key,
+    invalid_key_hint,
     key_file_problem,
     key_status,
+    key_variable,
     mask_key,
+    no_key_message,
     read_key_file,
     rejected_key_message,
     save_key,
     validate_key,
 )
+from stoa.core.models import ALL_PROVIDERS
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "a" * 40 + "WXYZ"
 OPENAI_KEY = "sk-proj-" + "b" * 40 + "1234"
@@ -178,3 +183,41 @@ def test_rejected_key_message_names_key_and_source(paths: StoaPaths) -> None:
     from_env = rejected_key_message("anthropic", env, paths)
     assert "environment variable ANTHROPIC_API_KEY" in from_env and "unset ANTHROPIC_API_KEY" in from_env
     assert ANTHROPIC_KEY not in from_env
+
+
+NEEDS_A_KEY = [p for p in ALL_PROVIDERS if p not in KEYLESS_PROVIDERS]
+
+
+@pytest.mark.parametrize("provider", NEEDS_A_KEY)
+async def test_a_missing_key_reads_the_same_everywhere(provider: str) -> None:
+    """One owner for "which variable holds this key" and for the no-key message: start-up, the
+    provider factory and the providers' own requests and model lists all say the same."""
+    from stoa.core.providers.anthropic import AnthropicProvider
+    from stoa.core.providers.base import ProviderError
+    from stoa.core.providers.factory import create_provider
+    from stoa.core.providers.openai_responses import OpenAIResponsesProvider
+    from stoa.core.runtime import MissingKeyError
+
+    expected = no_key_message(provider)
+    variable = key_variable(provider)
+    assert expected == f"no API key for {provider}: set {variable} (e.g. export {variable}=...)"
+    assert str(MissingKeyError(provider)) == f"{expected} {ADD_KEY_HINT}"
+    with pytest.raises(ProviderError) as made:
+        create_provider(provider, None, "http://127.0.0.1:9/v1")
+    assert (made.value.kind, made.value.message, made.value.hint) == ("auth", expected, ADD_KEY_HINT)
+    if provider == "anthropic":
+        client: AnthropicProvider | OpenAIResponsesProvider = AnthropicProvider(None)
+    elif provider == "openai":
+        client = OpenAIResponsesProvider(None)
+    else:
+        return
+    with pytest.raises(ProviderError) as listed:
+        await client.list_models()
+    assert (listed.value.message, listed.value.hint) == (expected, ADD_KEY_HINT)
+
+
+def test_key_variables() -> None:
+    assert key_variable("anthropic") == "ANTHROPIC_API_KEY"
+    assert key_variable("openai-compatible") == "OPENAI_COMPATIBLE_API_KEY"
+    assert key_variable("some-new-provider") == "SOME_NEW_PROVIDER_API_KEY"
+    assert invalid_key_hint("openrouter") == f"set a valid key in OPENROUTER_API_KEY {ADD_KEY_HINT}"

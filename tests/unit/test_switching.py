@@ -93,7 +93,7 @@ def test_no_key_is_refused_with_what_to_do(tmp_path: Path) -> None:
     agent = make_agent(tmp_path)
     with pytest.raises(MissingKeyForSwitchError, match=r"/key .*OPENAI_API_KEY"):
         switch_model(
-            agent, "gpt-5.5", has_key=lambda p: p == "anthropic", key_variable=lambda p: "OPENAI_API_KEY"
+            agent, "gpt-5.5", has_key=lambda p: p == "anthropic"
         )
     assert agent.model.id == "claude-sonnet-4-6"
 

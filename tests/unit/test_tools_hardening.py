@@ -296,7 +296,7 @@ def test_view_image_urls_of_names_and_public_addresses_pass(ctx: ToolContext) ->
 
 
 def test_lone_surrogates_are_argument_errors(ctx: ToolContext) -> None:
-    from stoa.core.agent.loop import parse_tool_arguments
+    from stoa.core.providers.convert import parse_tool_arguments
 
     value, error = parse_tool_arguments('{"path": "\\ud800.txt"}')
     assert value == {} and error is not None and "not valid Unicode" in error
