@@ -167,7 +167,7 @@ def turn_sections(checkpoints: Checkpoints) -> list[DiffSection]:
 
 def file_counts(diff: str) -> list[tuple[str, int, int]]:
     """(path, added, removed) per file of a git diff."""
-    from stoa.core.tools.files import diff_counts
+    from stoa.core.diffs import diff_counts
 
     files: list[tuple[str, int, int]] = []
     for chunk in ("\n" + diff).split("\ndiff --git ")[1:]:
