@@ -4,7 +4,8 @@ Run it over stdio (``python stoa_test_server.py``) or streamable HTTP
 (``python stoa_test_server.py --http``; it prints ``PORT <n>`` on stdout once listening).
 Flags make it misbehave the ways real servers do: ``--junk N`` prints N lines of junk on
 stdout before speaking MCP, ``--never-initialize`` reads stdin and never answers,
-``--slow-start S`` sleeps before serving, ``--require-token T`` answers 401 over HTTP unless
+``--slow-start S`` sleeps before serving (these three before loading the SDK, which takes
+seconds on a loaded machine), ``--require-token T`` answers 401 over HTTP unless
 ``Authorization: Bearer T`` is sent, ``--bad-tools`` lists a tool with an invalid input schema
 and one whose name contains the ``___`` separator.
 
@@ -25,9 +26,41 @@ import time
 from pathlib import Path
 from typing import Any
 
-import mcp_types as types
-from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel.server import NotificationOptions, Server
+
+def _start() -> argparse.Namespace:
+    """What the server does before it loads the SDK (seconds on a loaded machine): refuse to
+    start (--exit-code), print --junk, --slow-start, and be the server that never answers
+    (--never-initialize, which needs no SDK). Returns the options."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--name", default="stoa-test")
+    parser.add_argument("--http", action="store_true")
+    parser.add_argument("--junk", type=int, default=0)
+    parser.add_argument("--never-initialize", action="store_true")
+    parser.add_argument("--slow-start", type=float, default=0.0)
+    parser.add_argument("--require-token")
+    parser.add_argument("--instructions")
+    parser.add_argument("--bad-tools", action="store_true")
+    parser.add_argument("--exit-code", type=int, help="print to stderr and exit at once with this code")
+    opts = parser.parse_args()
+    if opts.exit_code is not None:
+        print("stoa-test-server: refusing to start (asked to fail)", file=sys.stderr, flush=True)
+        sys.exit(opts.exit_code)
+    for i in range(opts.junk):
+        print(f"junk line {i}: this is not JSON-RPC", flush=True)
+    if opts.slow_start:
+        time.sleep(opts.slow_start)
+    if opts.never_initialize:
+        for _ in sys.stdin:
+            pass
+        sys.exit(0)
+    return opts
+
+
+_OPTIONS = _start() if __name__ == "__main__" else None
+
+import mcp_types as types  # noqa: E402
+from mcp.server.context import ServerRequestContext  # noqa: E402
+from mcp.server.lowlevel.server import NotificationOptions, Server  # noqa: E402
 
 
 def _png(width: int, height: int, color: str) -> str:
@@ -276,28 +309,7 @@ async def serve_http(server: Server[Any], token: str | None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--name", default="stoa-test")
-    parser.add_argument("--http", action="store_true")
-    parser.add_argument("--junk", type=int, default=0)
-    parser.add_argument("--never-initialize", action="store_true")
-    parser.add_argument("--slow-start", type=float, default=0.0)
-    parser.add_argument("--require-token")
-    parser.add_argument("--instructions")
-    parser.add_argument("--bad-tools", action="store_true")
-    parser.add_argument("--exit-code", type=int, help="print to stderr and exit at once with this code")
-    opts = parser.parse_args()
-    if opts.exit_code is not None:
-        print("stoa-test-server: refusing to start (asked to fail)", file=sys.stderr, flush=True)
-        sys.exit(opts.exit_code)
-    for i in range(opts.junk):
-        print(f"junk line {i}: this is not JSON-RPC", flush=True)
-    if opts.slow_start:
-        time.sleep(opts.slow_start)
-    if opts.never_initialize:
-        for _ in sys.stdin:
-            pass
-        return
+    opts = _OPTIONS if _OPTIONS is not None else _start()
     server = build_server(opts.name, instructions=opts.instructions, bad_tools=opts.bad_tools)
     if opts.http:
         asyncio.run(serve_http(server, opts.require_token))
