@@ -10,12 +10,13 @@ last); the chat screen takes them, in order, when told to (``Paced`` message, th
   delta after it starts a new run, so order holds.
 - **When to show.** Anything but a delta (a tool row, a permission question, the end of a
   message or turn) goes to the UI at once, with the deltas before it. Deltas wait for the next
-  frame. Frames are spaced so that showing streamed text takes at most ``FrameBudget.share`` of
-  the time: the pacer measures what each batch cost the UI thread, from taking it to the
-  screen having drawn it (CPU time), and spaces frames by that cost divided by the share,
-  between ``FrameBudget.min_gap`` and ``FrameBudget.max_gap``. A cheap reply streams at about
-  12 frames a second; a costly catch-up (a fast server, a long reply) draws less often, and
-  the stream is read faster.
+  frame. Frames are spaced by what a batch costs: the pacer measures the UI thread's CPU time
+  from taking a batch to the screen's next idle moment (the text applied, and the frame when
+  the screen was already due to draw one) and spaces batches by that cost divided by
+  ``FrameBudget.share``, between ``FrameBudget.min_gap`` and ``FrameBudget.max_gap``. A reply
+  at a model's usual pace streams at about 12 frames a second (a batch costs a few ms); a
+  catch-up (a fast server, a long reply: tens of ms a batch) draws 4 times a second, and the
+  stream is read faster.
 - **Yielding.** A fast stream never makes the SDK wait for its socket, so nothing else would
   run on the event loop: ``pace`` lets it run every ``FrameBudget.slice`` seconds, for keys
   (typing stays live) and for frames.
@@ -75,7 +76,8 @@ class Paced(Message, bubble=False):
 class FrameBudget:
     """How often streamed text is shown; learns what a frame costs. One per screen, kept across turns."""
 
-    # Share of the UI thread that showing streamed text may take.
+    # Share of the UI thread that taking in streamed text may take, as measured (drawing the
+    # frames that the measure misses comes on top: about as much again).
     share: float = 0.12
     # Bounds of the gap between two frames of streamed text (seconds).
     min_gap: float = 1 / 12
