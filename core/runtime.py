@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stoa.core.agent.loop import Agent, RetryPolicy
@@ -32,6 +33,7 @@ from stoa.core.tools.registry import ToolRegistry, default_registry
 
 if TYPE_CHECKING:  # attached after composition; their modules are heavy and load after the first paint
     from stoa.core.checkpoints import Checkpoints
+    from stoa.core.instructions import Instructions
     from stoa.core.mcp.manager import McpManager
     from stoa.core.providers.detect import LocalServer
     from stoa.core.sandbox.bwrap import SandboxStatus
@@ -159,6 +161,8 @@ class Runtime:
     # The session's per-turn checkpoints (/undo, /rewind, /diff); attached with the session
     # (``core.sessions.resume``), or kept in memory only by ``build_runtime`` until then.
     checkpoints: Checkpoints | None = None
+    # The instruction hierarchy (``core.instructions``): the system prompt's files, /memory's list.
+    instructions: Instructions | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -194,7 +198,7 @@ def build_runtime(
     today: Callable[[], date] = date.today,
 ) -> Runtime:
     """Build everything a front-end needs. Raises UnknownModelError / UnsupportedEffortError."""
-    from stoa.core.instructions import system_prompt_factory
+    from stoa.core.instructions import Instructions, system_prompt_factory
     from stoa.core.permissions.setup import make_policy
     from stoa.core.providers.factory import ProviderPool
 
@@ -208,12 +212,18 @@ def build_runtime(
     endpoints: dict[str, str] = {}
     pool = provider_for or ProviderPool(config, lambda p: endpoints.get(p) or base_url_for(config, p, choices))
     sections: list[tuple[str, str]] = []
+    home = config.env.get("HOME")
+    instructions = Instructions(
+        config.workspace, config.paths.config_dir, home=Path(home) if home else None, policy=policy
+    )
+    config.warnings.extend(w for w in instructions.current().warnings if w not in config.warnings)
     prompt = system_prompt_factory(
         config.workspace,
         lambda: [t.name for t in registry.offered(policy.mode, agent.model)],
         lambda: policy.mode,
         lambda: sections,
         today,
+        instructions,
     )
     agent = Agent(
         provider_for=pool,
@@ -231,6 +241,7 @@ def build_runtime(
         config=config,
         catalog=catalog,
     )
+    agent.context_hook = instructions.nested()
     runtime = Runtime(
         config=config,
         choices=choices,
@@ -241,6 +252,7 @@ def build_runtime(
         prompt_sections=sections,
         catalog=catalog,
         endpoints=endpoints,
+        instructions=instructions,
     )
     attach_checkpoints(runtime, session_id=f"nosession-{uuid.uuid4().hex[:12]}")
     return runtime

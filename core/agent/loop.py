@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from stoa.core import events as ev
 from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
+from stoa.core.agent.context_hook import ContextHook
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
@@ -163,6 +164,8 @@ class Agent:
         self.observer = observer
         # Per-turn checkpoints of the files (``core.checkpoints``), attached with the session.
         self.checkpoints: CheckpointHook | None = None
+        # Context added as the turn goes (a sub-folder's AGENTS.md), see ``context_hook``.
+        self.context_hook: ContextHook | None = None
         self.config = config
         self.ledger = ledger or UsageLedger()
         # The model catalogue (``stoa.core.catalog.Catalog``): alternatives when a model is gone.
@@ -417,6 +420,18 @@ class Agent:
                     await asyncio.gather(*self._pending_saves, return_exceptions=True)
             queue.put_nowait(_DONE)
 
+    def _context_additions(self) -> list[ContentBlock]:
+        """What the context hook adds after a reply's tool results (nested instructions)."""
+        if self.context_hook is None:
+            return []
+        try:
+            texts, notices = self.context_hook.take(self.history.messages)
+        except Exception as exc:  # a hook's bug must not end the turn
+            texts, notices = [], [f"nested instructions could not be loaded: {exc!r}"]
+        for notice in notices:
+            self._emit(ev.Notice("info", notice))
+        return [TextBlock(text=text) for text in texts]
+
     async def _checkpoint(self, call: Any) -> None:
         for text in await guarded(call):
             self._emit(ev.Notice("warning", text))
@@ -437,6 +452,7 @@ class Agent:
                 return
             results, rejected = await self._run_tools(message.tool_uses)
             content: list[ContentBlock] = list(results)
+            content += self._context_additions()
             if rejected is not None:
                 # The person said no: answer every call, and give them the word (their queued
                 # messages stay with the front-end, which hands them back).
@@ -818,6 +834,9 @@ class Agent:
             raise
         except Exception as exc:
             output = ToolOutput.error(f"{call.name} failed unexpectedly: {exc!r}")
+        if self.context_hook is not None and not output.is_error:
+            with suppress(Exception):
+                self.context_hook.after_call(ctx)
         return self._result(call, output, started)
 
     def _result(

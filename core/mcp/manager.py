@@ -887,7 +887,9 @@ def sanitize_instructions(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_INSTRUCTIONS_CHARS:
         text = text[:MAX_INSTRUCTIONS_CHARS] + "\n[... truncated ...]"
-    return text.replace("</instructions", "<\\/instructions").replace("<instructions", "<\\instructions")
+    from stoa.core.instructions import defuse_tags
+
+    return defuse_tags(text)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
