@@ -62,6 +62,7 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
 
 def records_from_history(messages: list[Message]) -> list[Record]:
     """Log records for a saved conversation: user text, replies, and tool calls with results."""
+    from stoa.core.mentions import is_attachment
     from stoa.core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 
     results: dict[str, ToolResultBlock] = {}
@@ -73,7 +74,7 @@ def records_from_history(messages: list[Message]) -> list[Record]:
     for message in messages:
         if message.role == "user":
             steering = any(isinstance(b, ToolResultBlock) for b in message.content)
-            text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
+            text = "".join(b.text for b in message.content if isinstance(b, TextBlock) and not is_attachment(b))
             if text.strip():
                 records.append(UserRecord(text, steering=steering))
             continue

@@ -16,7 +16,8 @@ callables for the slash commands and for a queued message to pop back (``take_qu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -27,6 +28,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
+
+from stoa.widgets.mention_list import MentionList, mention_query
 
 PASTE_FOLD_CHARS = 500
 NEWLINE_KEYS = frozenset({"shift+enter", "alt+enter", "ctrl+j", "newline"})
@@ -337,9 +340,16 @@ class Composer(Vertical):
         slash_items: Callable[[], Sequence[SlashItem]] = lambda: (),
         take_queued: Callable[[], str | None] = lambda: None,
         history: list[str] | None = None,
+        mention_source: Callable[[], Awaitable[list[str]]] | None = None,
         id: str | None = "composer",
     ) -> None:
         super().__init__(id=id)
+        # The @ picker's candidates (None: no picker); read again when older than MENTION_TTL.
+        self.mention_source = mention_source
+        self._mention_paths: list[str] | None = None
+        self._mention_read_at = float("-inf")
+        self._mention_dismissed: str | None = None
+        self.mention_list = MentionList()
         self.slash_items = slash_items
         self.take_queued = take_queued
         self.history: list[str] = history if history is not None else []
@@ -355,6 +365,7 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self.slash_list
+        yield self.mention_list
         yield self.history_search
         yield self.input
 
@@ -418,6 +429,7 @@ class Composer(Vertical):
         if not raw.strip():
             return
         self.slash_list.hide()
+        self.mention_list.hide()
         if not self.history or self.history[-1] != raw:
             self.history.append(raw)
         self._history_index = None
@@ -463,6 +475,89 @@ class Composer(Vertical):
     def _text_changed(self, event: TextArea.Changed) -> None:
         event.stop()
         self.refresh_slash_list()
+        self.refresh_mention_list()
+
+    # ---- @ picker ------------------------------------------------------------------------------
+
+    MENTION_TTL = 10.0
+
+    def _mention_at_cursor(self) -> tuple[int, int, str] | None:
+        """(row, column of the @, query) when the cursor ends an @word."""
+        row, col = self.input.cursor_location
+        found = mention_query(self.input.document.get_line(row)[:col])
+        return None if found is None else (row, found[0], found[1])
+
+    def refresh_mention_list(self) -> None:
+        if self.mention_source is None or self.slash_list.is_open:
+            self.mention_list.hide()
+            return
+        text = self.input.text
+        if text != self._mention_dismissed:
+            self._mention_dismissed = None
+        found = self._mention_at_cursor()
+        if found is None or self._mention_dismissed is not None:
+            self.mention_list.hide()
+            return
+        stale = time.monotonic() - self._mention_read_at > self.MENTION_TTL
+        if (self._mention_paths is None or stale) and not self.mention_list.loading:
+            self.mention_list.loading = True
+            self.run_worker(self._read_mentions(), group="mentions", exclusive=True)
+        self._show_mentions(found[2])
+
+    def _show_mentions(self, query: str) -> None:
+        from stoa.core.mentions import rank_paths
+
+        paths = rank_paths(self._mention_paths or [], query, MentionList.MAX_SHOWN)
+        self.mention_list.show_paths(paths, query)
+
+    async def _read_mentions(self) -> None:
+        assert self.mention_source is not None
+        try:
+            self._mention_paths = await self.mention_source()
+        except Exception:
+            self._mention_paths = self._mention_paths or []
+        finally:
+            self.mention_list.loading = False
+            self._mention_read_at = time.monotonic()
+        found = self._mention_at_cursor()
+        if found is not None and self.mention_list.is_open:
+            self._show_mentions(found[2])
+
+    def complete_mention(self, path: str | None = None) -> bool:
+        """Put the highlighted (or given) path in place of the @word; a folder keeps the list
+        open inside it. False when there was nothing to complete."""
+        from stoa.core.mentions import mention_text
+
+        path = path if path is not None else self.mention_list.current
+        found = self._mention_at_cursor()
+        if path is None or found is None:
+            self.mention_list.hide()
+            return False
+        row, start, _ = found
+        col = self.input.cursor_location[1]
+        folder = path.endswith("/")
+        inserted = mention_text(path) + ("" if folder else " ")
+        self.input.replace(inserted, (row, start), (row, col))
+        self.input.move_cursor((row, start + len(inserted)))
+        if not folder:
+            self.mention_list.hide()
+        return True
+
+    def _mention_key(self, key: str) -> bool:
+        picker = self.mention_list
+        if key == "up":
+            picker.action_cursor_up()
+        elif key == "down":
+            picker.action_cursor_down()
+        elif key in ("tab", "enter"):
+            if not self.complete_mention() and key == "enter":
+                return False
+        elif key == "escape":
+            self._mention_dismissed = self.input.text
+            picker.hide()
+        else:
+            return False
+        return True
 
     def refresh_slash_list(self) -> None:
         text = self.input.text
@@ -487,6 +582,8 @@ class Composer(Vertical):
             return True
         if key == "ctrl+r":
             self.open_history_search()
+            return True
+        if self.mention_list.is_open and self._mention_key(key):
             return True
         slash = self.slash_list
         if slash.is_open:
@@ -553,6 +650,13 @@ class Composer(Vertical):
             chosen = search.matches[event.option_index]
             search.close()
             self.set_text(chosen)
+
+    @on(OptionList.OptionSelected, "#mention-list")
+    def _mention_clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self.mention_list.paths):
+            self.complete_mention(self.mention_list.paths[event.option_index])
+            self.input.focus()
 
     @on(OptionList.OptionSelected, "#slash-list")
     def _slash_clicked(self, event: OptionList.OptionSelected) -> None:

@@ -33,6 +33,7 @@ from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
 from stoa.core import events as ev
 from stoa.core.agent.turns import TurnController
+from stoa.core.mentions import workspace_files
 from stoa.core.permissions.approver import PermissionDecision
 from stoa.widgets.chat_log import ChatLog
 from stoa.widgets.composer import Composer, PromptInput
@@ -119,7 +120,10 @@ class ChatScreen(Screen[None]):
         # This screen's slash commands: the built-ins, plus what the session adds.
         self.commands: CommandRegistry = builtin_registry()
         self.composer = Composer(
-            slash_items=self.commands.slash_items, take_queued=self._pop_queued, history=self.prompt_history
+            slash_items=self.commands.slash_items,
+            take_queued=self._pop_queued,
+            history=self.prompt_history,
+            mention_source=lambda: workspace_files(runtime.config.workspace, runtime.policy),
         )
         self.status_bar = StatusBar(clock=clock)
         # The MCP manager whose status this screen follows (stoa.app.commands.mcp.watch_manager).

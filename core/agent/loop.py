@@ -35,6 +35,7 @@ from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, Hist
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
+from stoa.core.mentions import PastedImages, is_attachment
 from stoa.core.models import (
     ModelInfo,
     default_max_tokens,
@@ -173,6 +174,10 @@ class Agent:
         # OpenAI's prompt_cache_key: the session id once a session is attached.
         self.cache_key: str = uuid.uuid4().hex
         self.tool_state = ToolState()
+        # Images the person added ([Image #N] markers in a message, ``core.mentions``).
+        self.pasted_images = PastedImages()
+        # Expand @path mentions and [Image #N] markers of a turn's text (off: sent as typed).
+        self.expand_mentions = True
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
         self.last_turn_interrupted = False
@@ -226,7 +231,8 @@ class Agent:
         can edit and send it again. Only when it is the last message, as sent, with no reply:
         anything the provider already answered stays part of the conversation."""
         last = self.history.last
-        if last is None or last.role != "user" or last.text != text or last.tool_results:
+        typed = "".join(b.text for b in last.content if isinstance(b, TextBlock) and not is_attachment(b)) if last else ""
+        if last is None or last.role != "user" or typed != text or last.tool_results:
             return False
         self.history.messages.pop()
         return True
@@ -383,13 +389,21 @@ class Agent:
                 last = self.history.last
                 assert last is not None
                 await self._record(last)
+            typed = "".join(b.text for b in content if isinstance(b, TextBlock))
+            problems: list[str] = []
+            if self.expand_mentions and ("@" in typed or "[Image #" in typed):
+                content, attached, problems = await self._attachments(typed, content)
+                if attached:
+                    problems.insert(0, "attached: " + "; ".join(attached))
             # Saved before anything can fail: whatever happens next, the message is kept.
             message = await self._add_user(content)
             added = message.content[len(message.content) - len(content) :]
-            text = "".join(b.text for b in added if isinstance(b, TextBlock))
+            text = "".join(b.text for b in added if isinstance(b, TextBlock) and not is_attachment(b))
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )
+            for line in problems:
+                self._emit(ev.Notice("info" if line.startswith("attached: ") else "warning", line))
             if self.checkpoints is not None:
                 offset = len(message.content) - len(content)
                 started = self.checkpoints.turn_started(
@@ -431,6 +445,23 @@ class Agent:
         for notice in notices:
             self._emit(ev.Notice("info", notice))
         return [TextBlock(text=text) for text in texts]
+
+    async def _attachments(
+        self, typed: str, content: list[ContentBlock]
+    ) -> tuple[list[ContentBlock], list[str], list[str]]:
+        """The turn's input with what its @ mentions and image markers attach (``core.mentions``)."""
+        from stoa.core.mentions import expand
+
+        ctx = ToolContext(workspace=self.workspace, config=self.config, policy=self.policy, state=self.tool_state)
+        found = await expand(
+            typed,
+            ctx,
+            self.policy,
+            images_ok=self.model.supports_images,
+            model_name=self.model.id,
+            pasted=self.pasted_images,
+        )
+        return [*content, *found.blocks], found.attached, found.problems
 
     async def _checkpoint(self, call: Any) -> None:
         for text in await guarded(call):

@@ -1,0 +1,32 @@
+"""Snapshots of the composer's popups (issue 17): the @ file picker. 120x40, deterministic
+(fixed clock, no animation, a fixed workspace). SVGs in snapshots/test_snapshots_composer/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from stoa.core.config import load_config
+from tests.fake_server import FakeServer
+from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for
+from tests.ui.test_mentions_tui import make_project
+
+
+def test_mention_picker(
+    snap_compare: Any, app_factory: AppFactory, fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    """"explain @ap" typed: the picker above the prompt lists the matching files of the
+    workspace (file name matches first, the folder part dimmed); git-ignored build/ and the
+    deny-ruled secrets/ are not offered."""
+    make_project(workspace)
+    app = app_factory(load_config(workspace, env=make_env(tmp_path, fake_server)))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        chat: Any = app.chat
+        await wait_for(lambda: chat.is_mounted and chat.composer.input.has_focus, what="focus")
+        await pilot.press(*"explain ", "@", "a", "p")
+        await wait_for(lambda: "src/app.py" in chat.composer.mention_list.paths, what="candidates")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
