@@ -151,6 +151,10 @@ async def _run(
     err: TextIO,
 ) -> int:
     started = time.monotonic()
+    from stoa.core.memory import is_memory
+
+    if is_memory(prompt):
+        return save_memory(config, prompt, output_format, out, err)
     built = _build(config, choices, err)
     if isinstance(built, int):
         return built
@@ -236,6 +240,40 @@ async def _run(
         out.flush()
     await _refresh_catalog(runtime)
     return EXIT_OK if success and saved else EXIT_RUNTIME
+
+
+def save_memory(config: StoaConfig, prompt: str, output_format: str, out: TextIO, err: TextIO) -> int:
+    """``stoa -p "# note"``: append the note to the memory file of ``[memory] scope`` (the
+    project's AGENTS.md by default); no session, no model request. A file that cannot be
+    written is named with the reason, and the note is printed back so nothing is lost."""
+    from stoa.core.memory import (
+        MemoryWriteError,
+        append_memory,
+        default_scope,
+        entry_text,
+        memory_file,
+        memory_note,
+    )
+
+    scope, warning = default_scope(config)
+    if warning:
+        err.write(f"warning: {warning}\n")
+    file = memory_file(config, scope)
+    note = memory_note(prompt)
+    payload: dict[str, Any] = {"type": "memory", "scope": scope, "file": file.label, "path": str(file.path)}
+    try:
+        append_memory(file, note)
+    except MemoryWriteError as exc:
+        err.write(f"stoa: error: {exc}; the note was not saved:\n{note}\n")
+        if output_format != "text":
+            out.write(json.dumps({**payload, "success": False, "error": str(exc), "note": note}) + "\n")
+        return EXIT_RUNTIME
+    saved = f"Saved to {file.label} ({scope} memory):\n{entry_text(note).rstrip()}"
+    if output_format == "text":
+        out.write(saved + "\n")
+    else:
+        out.write(json.dumps({**payload, "success": True, "response": saved, "note": note}, ensure_ascii=False) + "\n")
+    return EXIT_OK
 
 
 async def _run_command(

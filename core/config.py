@@ -122,6 +122,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "web": frozenset({"allow-private-hosts", "search"}),  # core.tools.web
     "models": None,  # core.catalog: one table per model id
     "checkpoints": frozenset({"enabled", "budget-mb", "max-file-mb"}),  # core.checkpoints
+    "memory": frozenset({"scope"}),  # core.memory
 }
 
 

@@ -217,6 +217,11 @@ def build_runtime(
         config.workspace, config.paths.config_dir, home=Path(home) if home else None, policy=policy
     )
     config.warnings.extend(w for w in instructions.current().warnings if w not in config.warnings)
+    from stoa.core.memory import default_scope
+
+    scope_warning = default_scope(config)[1]
+    if scope_warning and scope_warning not in config.warnings:
+        config.warnings.append(scope_warning)
     prompt = system_prompt_factory(
         config.workspace,
         lambda: [t.name for t in registry.offered(policy.mode, agent.model)],

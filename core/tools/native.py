@@ -10,7 +10,7 @@ from stoa.core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from stoa.core.tools import apply_patch, edits, file_ops, files, image, plan, search, shell, web
+    from stoa.core.tools import apply_patch, edits, file_ops, files, image, memory, plan, search, shell, web
 
     return [
         files.ListDirectory(),
@@ -27,6 +27,7 @@ def native_tools() -> list[Tool]:
         file_ops.DeleteDirectory(),
         shell.ExecuteBash(),
         plan.UpdatePlan(),
+        memory.Remember(),
         image.ViewImage(),
         web.WebFetch(),
     ]
