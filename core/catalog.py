@@ -700,6 +700,7 @@ def active_catalog() -> Catalog:
     return _ACTIVE
 
 
-def set_active_catalog(catalog: Catalog) -> None:
+def set_active_catalog(catalog: Catalog | None) -> None:
+    """Make ``catalog`` the running app's (None: back to a table-only one on next use)."""
     global _ACTIVE
     _ACTIVE = catalog

@@ -96,6 +96,16 @@ def fake_server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture(autouse=True)
+def _no_catalog_across_tests() -> Iterator[None]:
+    """A runtime built in one test (in-process TUI or headless) makes its catalogue the active
+    one; the next test starts from the table-only catalogue again, as a new process would."""
+    yield
+    from stoa.core.catalog import set_active_catalog
+
+    set_active_catalog(None)
+
+
+@pytest.fixture(autouse=True)
 def _fake_server_protocol_check(request: pytest.FixtureRequest) -> Iterator[None]:
     """After the test: every fake server started during it saw only protocol-valid requests."""
     before = set(FakeServer.started)
