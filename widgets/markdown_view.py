@@ -436,6 +436,11 @@ class MarkdownView(Widget):
         # The widget's colours under the text (Rich segments carry only their own styles).
         return strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
 
+    @property
+    def fully_rendered(self) -> bool:
+        """Every block has been rendered (the background pass is over, heights are exact)."""
+        return self._mv_background is None and all(block.lines is not None for block in self._mv_blocks)
+
     def _done_height(self) -> int:
         offsets = self._offsets()
         return offsets[-1] + self._mv_blocks[-1].height if self._mv_blocks else 0

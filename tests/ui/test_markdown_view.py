@@ -4,6 +4,7 @@ and drawn rows kept across frames while a reply streams."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
@@ -188,11 +189,24 @@ async def test_a_new_line_costs_one_layout_not_two() -> None:
         assert len(layouts) == 1
 
 
+async def _settle(pilot: Any, view: MarkdownView) -> None:
+    """Until every block is rendered and laid out: blocks far above the view are estimated, the
+    background pass renders them once the text stops growing (after BACKGROUND_QUIET), and the
+    layout follows on the next frame."""
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if view.fully_rendered:
+            break
+    assert view.fully_rendered
+    await pilot.pause()
+    await pilot.pause()
+
+
 async def test_rows_drawn_while_streaming_match_a_fresh_view() -> None:
     rng = random.Random(14)
     fresh = MarkdownView(LONG)
     async with ViewApp(fresh).run_test(size=(70, 24)) as pilot:
-        await pilot.pause()
+        await _settle(pilot, fresh)
         expected = _rows(fresh)
     for _ in range(3):
         view = MarkdownView()
@@ -210,7 +224,9 @@ async def test_rows_drawn_while_streaming_match_a_fresh_view() -> None:
                     scroll.scroll_to(y=rng.randrange(0, max(1, scroll.max_scroll_y + 1)), animate=False)
                     await pilot.pause()
                     _rows(view)
-            await pilot.pause()
+            # Blocks far above were estimated; the background pass renders them once the text
+            # stops growing (after BACKGROUND_QUIET), and the layout follows on the next frame.
+            await _settle(pilot, view)
             assert _rows(view) == expected
 
 
