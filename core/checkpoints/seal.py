@@ -152,7 +152,10 @@ def _expand_new_folders(
 
 def _make_trees(repo: ShadowRepo, turn: Turn) -> None:
     """Trees of the changed paths inside the workspace (before / after, for /diff), and one
-    tree keeping every blob of the checkpoint (outside paths and symlinks included)."""
+    tree keeping every blob of the checkpoint (outside paths and symlinks included). A turn
+    that changed nothing has none (and never creates the shadow repository)."""
+    if not turn.changes:
+        return
     sides: dict[str, dict[str, tuple[int, str]]] = {"before": {}, "after": {}}
     extra: dict[str, tuple[int, str, str]] = {}
     for change in turn.changes:

@@ -191,7 +191,10 @@ class Turn:
     def kept_objects(self) -> list[str]:
         """The objects this turn's checkpoint needs kept (pruning keeps what these reach)."""
         out = [t for t in (self.keep,) if t]
-        if self.keep is None:  # not sealed yet (running, or cut short by a crash)
+        sealed_empty = self.state != "open" and self.off is None and not self.changes
+        if self.keep is None and not sealed_empty:
+            # Not sealed yet (running, or cut short by a crash); a sealed turn that changed
+            # nothing needs nothing kept.
             if self.base is not None:
                 out.append(self.base.tree)
             out += [c.state.oid for c in self.captures.values() if c.state.oid]

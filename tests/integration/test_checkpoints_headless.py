@@ -125,6 +125,8 @@ def test_a_turn_with_no_changes_has_nothing_to_undo(
     undo = stoa(["-c", "-p", "/undo"], stoa_env, project)
     assert undo.returncode == 0, undo.stderr
     assert "Nothing to undo: turn 1 changed no files." in undo.stdout
+    # A turn that changed nothing never made a shadow repository (no git run, nothing on disk).
+    assert not (Path(stoa_env["STOA_HOME"]) / "data" / "checkpoints").exists()
 
 
 def test_undo_goes_back_one_turn_at_a_time_and_refuses_a_file_changed_since(
