@@ -47,6 +47,7 @@ from stoa.core.keys import (
 from stoa.core.models import ALL_PROVIDERS
 from stoa.core.providers.detect import LocalServer
 from stoa.styles import STYLES
+from stoa.widgets.blink import follow_blink
 
 if TYPE_CHECKING:
     from stoa.core.providers.factory import KeyCheck
@@ -159,7 +160,7 @@ class KeyManagerScreen(CheckedKeyEntry, ModalScreen[set[str]]):
             yield OptionList(*self._options(), id="providers")
             with Vertical(id="key-entry", classes="key-entry -hidden"):
                 yield Static("", id="key-label", classes="key-label")
-                yield Input(password=True, placeholder="paste the key here", id="key-input")
+                yield follow_blink(Input(password=True, placeholder="paste the key here", id="key-input"), self.app)
             yield Static(
                 f"Enter choose / save · ctrl+d delete the saved key · Esc close · keys are saved to "
                 f"{display_path(self.paths.keys_file, self.env)} (mode 600); environment variables win",
@@ -332,7 +333,7 @@ class OnboardingScreen(CheckedKeyEntry, ModalScreen[OnboardingChoice | None]):
             yield OptionList(*self._options(), id="choices")
             with Vertical(id="key-entry", classes="key-entry -hidden"):
                 yield Static("", id="key-label", classes="key-label")
-                yield Input(password=True, placeholder="paste the key here", id="key-input")
+                yield follow_blink(Input(password=True, placeholder="paste the key here", id="key-input"), self.app)
             yield Static(
                 f"Enter choose · Esc back · ctrl+r search again for local servers · keys are saved to "
                 f"{display_path(self.paths.keys_file, self.env)} (mode 600)",

@@ -34,6 +34,7 @@ from stoa.core.models import ALL_PROVIDERS, MODELS, ModelInfo
 from stoa.core.providers.detect import LocalServer
 from stoa.core.switching import effort_description
 from stoa.styles import STYLES
+from stoa.widgets.blink import follow_blink
 
 NO_KEY_HINT = "no key: press k to add"
 
@@ -226,7 +227,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="picker"):
             yield Static(Content.from_markup("[b]Switch model[/b]"), classes="picker-title")
-            yield FilterInput(placeholder="type to filter", id="filter", select_on_focus=False)
+            yield follow_blink(FilterInput(placeholder="type to filter", id="filter", select_on_focus=False), self.app)
             yield OptionList(*self._options(), id="models")
             yield Static(
                 "↑↓ move · Enter switch · Esc cancel · ctrl+k add a key · prices per million tokens in / out",

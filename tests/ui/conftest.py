@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,16 @@ FIXED_CLOCK = 1_000.0
 
 def fixed_clock() -> float:
     return FIXED_CLOCK
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A fresh folder whose path has the same length in every run (serial or in a pytest-xdist
+    worker, whatever pytest's run counter is): paths go into the system prompt, so the token
+    counts a snapshot shows must not depend on them."""
+    path = Path(tempfile.mkdtemp(prefix="stoa-ui-", dir="/tmp")).resolve()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
