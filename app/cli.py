@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stoa",
         description="A terminal coding agent. With no prompt: the full-screen TUI. With a prompt: one headless turn.",
-        epilog="Subcommands (first word only): models (list the models your keys can use). "
+        epilog="Subcommands (first word only): models (list the models your keys can use), "
+        "acp (run as an Agent Client Protocol agent on stdio, for editors such as Zed). "
         "To send such a word as a prompt: stoa -p models.",
     )
     parser.add_argument("prompt", nargs="?", help='run one turn headless and print the reply ("-" reads stdin)')
@@ -147,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         from stoa.app.models_command import main as models_main
 
         return models_main(raw[1:])
+    if raw and raw[0] == "acp":
+        from stoa.app.acp import main as acp_main
+
+        return acp_main(raw[1:])
     parser = build_parser()
     args = parser.parse_args(raw)
     if args.version:

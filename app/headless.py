@@ -380,18 +380,7 @@ async def _start_mcp(runtime: Runtime, err: TextIO) -> None:
 
 
 async def _close(runtime: Runtime) -> None:
-    manager = runtime.mcp
-    if manager is not None:
-        try:
-            await manager.close()
-        except Exception:
-            pass
-    closer = getattr(runtime.provider_for, "aclose", None)
-    if closer is not None:
-        try:
-            await closer()
-        except Exception:
-            pass
+    await runtime.aclose()
 
 
 def check_connection(config: StoaConfig, choices: Choices) -> int:

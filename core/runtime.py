@@ -185,6 +185,21 @@ class Runtime:
             chosen = self.choices.model or self.choices.provider or self.config.settings.model
             raise MissingKeyError(model.provider, alternatives=chosen is None)
 
+    async def aclose(self) -> None:
+        """Stop what the runtime keeps open besides its session: MCP servers and provider
+        clients. Never raises (called on the way out)."""
+        if self.mcp is not None:
+            try:
+                await self.mcp.close()
+            except Exception:
+                pass
+        closer = getattr(self.provider_for, "aclose", None)
+        if closer is not None:
+            try:
+                await closer()
+            except Exception:
+                pass
+
 
 def build_runtime(
     config: StoaConfig,

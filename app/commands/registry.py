@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
-from stoa.widgets.composer import SlashItem
-
 if TYPE_CHECKING:
     from textual.app import App
 
     from stoa.core.runtime import Runtime
     from stoa.core.sessions.resume import SessionHandle
+    from stoa.widgets.composer import SlashItem
 
 
 class CommandHost(Protocol):
@@ -231,6 +230,8 @@ class CommandRegistry:
         return isinstance(name, str) and self.get(name) is not None
 
     def slash_items(self) -> list[SlashItem]:
+        from stoa.widgets.composer import SlashItem  # Textual: only the TUI asks for these
+
         return [SlashItem(c.name, c.description, c.args, c.aliases) for c in self]
 
 

@@ -84,7 +84,23 @@ def test_core_runtime_is_reachable_without_textual_or_sdks() -> None:
 
 def test_cli_module_is_import_light() -> None:
     loaded = _modules_after("import stoa.app.cli")
-    assert not {"textual", "anthropic", "openai", "mcp", "pydantic"} & loaded
+    assert not {"textual", "anthropic", "openai", "mcp", "pydantic", "acp"} & loaded
+
+
+def test_the_acp_front_end_never_imports_textual() -> None:
+    """`stoa acp` runs in editors: neither its modules nor the commands it offers load Textual."""
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(bad)
+        for p in (ROOT / "app" / "acp").rglob("*.py")
+        if (bad := _imports(p) & {"textual", "widgets"})
+    }
+    assert offenders == {}
+    loaded = _modules_after(
+        "import stoa.app.acp, stoa.app.acp.server, stoa.app.acp.session, stoa.app.acp.replay\n"
+        "from stoa.app.commands import builtin_registry; builtin_registry()"
+    )
+    assert "acp" in loaded
+    assert not {"textual", "rich"} & loaded
 
 
 def test_every_import_of_a_room_goes_through_the_stoa_package() -> None:

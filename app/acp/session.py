@@ -1,0 +1,357 @@
+"""One ACP session: a Stoa runtime (agent, policy, session store, MCP servers) driven by an
+editor. A prompt runs ``Agent.run_turn`` and its events go to the client as session updates;
+permission questions go to the client with ``session/request_permission``.
+
+A cancel interrupts the turn (the agent keeps a history the provider accepts) and withdraws a
+question still waiting for the client's answer: the turn does not wait for it any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import aclosing, suppress
+from typing import Any, cast
+
+from acp import RequestError
+from acp import schema as s
+
+from stoa.app.acp import errors
+from stoa.app.acp import updates as up
+from stoa.app.acp.prompt import prompt_text, to_content
+from stoa.core import events as ev
+from stoa.core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
+from stoa.core.providers.types import StopReason, TextBlock
+from stoa.core.runtime import MissingKeyError, Runtime
+
+log = logging.getLogger("stoa.acp")
+
+MODES = (
+    ("ask", "Ask", "Asks before every change to files and every command that changes something"),
+    ("auto", "Auto", "Changes inside the workspace without asking; deletes and anything outside still ask"),
+    ("plan", "Plan", "Read-only: looks and plans, changes nothing"),
+)
+OPTION_ONCE, OPTION_ALWAYS, OPTION_REJECT = "allow_once", "allow_always", "reject_once"
+_STOPS = {StopReason.MAX_TOKENS: "max_tokens", StopReason.REFUSAL: "refusal"}
+
+
+class AcpSession:
+    def __init__(self, conn: Any, runtime: Runtime) -> None:
+        self.conn = conn
+        self.runtime = runtime
+        assert runtime.session is not None
+        self.id = runtime.session.session_id
+        self._turn: asyncio.Task[Any] | None = None
+        self._asking: set[asyncio.Task[None]] = set()
+        self._output: dict[str, list[str]] = {}
+        self._failure: ev.TurnFailed | None = None
+        self.closed = False
+
+    # ---- what the client sees ------------------------------------------------------------
+
+    async def send(self, update: Any) -> None:
+        """One session update; a client that has gone away is not an error here (the turn
+        winds down and the session is saved when the connection closes)."""
+        try:
+            await self.conn.session_update(session_id=self.id, update=update)
+        except (ConnectionError, OSError) as exc:
+            log.debug("update not sent: %s", exc)
+
+    def modes(self) -> s.SessionModeState:
+        return s.SessionModeState(
+            current_mode_id=self.runtime.policy.mode,
+            available_modes=[s.SessionMode(id=i, name=n, description=d) for i, n, d in MODES],
+        )
+
+    def config_options(self) -> list[s.SessionConfigOptionSelect | s.SessionConfigOptionBoolean]:
+        runtime = self.runtime
+        agent = runtime.agent
+        mode = s.SessionConfigOptionSelect(
+            type="select",
+            id="mode",
+            name="Mode",
+            category="mode",
+            current_value=runtime.policy.mode,
+            options=[s.SessionConfigSelectOption(value=i, name=n, description=d) for i, n, d in MODES],
+        )
+        models = _model_choices(runtime)
+        model = s.SessionConfigOptionSelect(
+            type="select",
+            id="model",
+            name="Model",
+            category="model",
+            current_value=_model_value(agent.model),
+            options=[s.SessionConfigSelectOption(value=v, name=n) for v, n in models],
+        )
+        effort = s.SessionConfigOptionSelect(
+            type="select",
+            id="effort",
+            name="Effort",
+            category="thought_level",
+            current_value=agent.effort,
+            options=[s.SessionConfigSelectOption(value=e, name=e) for e in agent.model.efforts],
+        )
+        return [mode, model, effort]
+
+    def available_commands(self) -> s.AvailableCommandsUpdate:
+        from stoa.app.commands import builtin_registry
+
+        commands = [
+            s.AvailableCommand(
+                name=c.name,
+                description=c.description,
+                input=s.AvailableCommandInput(root=s.UnstructuredCommandInput(hint=c.args)) if c.args else None,
+            )
+            for c in builtin_registry()
+            if c.headless is not None
+        ]
+        return s.AvailableCommandsUpdate(session_update="available_commands_update", available_commands=commands)
+
+    # ---- settings ---------------------------------------------------------------------------
+
+    async def set_mode(self, mode: str) -> None:
+        if mode not in {m[0] for m in MODES}:
+            raise errors.invalid_params(f"unknown mode {mode!r}; choose one of {', '.join(m[0] for m in MODES)}")
+        self.runtime.policy.set_mode(mode)
+        await self.send(s.CurrentModeUpdate(session_update="current_mode_update", current_mode_id=mode))
+
+    async def set_option(self, option: str, value: str) -> None:
+        from stoa.core.models import UnknownModelError, UnsupportedEffortError
+        from stoa.core.switching import SwitchError, switch_effort, switch_model
+
+        agent = self.runtime.agent
+        try:
+            if option == "mode":
+                await self.set_mode(value)
+            elif option == "model":
+                result = switch_model(agent, value, has_key=self.runtime.has_key, catalog=self.runtime.catalog)
+                for text in result.notices:
+                    await self.send(up.agent_text(up.notice_text("warning", text)))
+            elif option == "effort":
+                switch_effort(agent, value)
+            else:
+                raise errors.invalid_params(f"unknown option {option!r}; Stoa's options are mode, model and effort")
+        except (SwitchError, UnknownModelError, UnsupportedEffortError, ValueError) as exc:
+            raise errors.invalid_params(str(exc)) from None
+
+    # ---- a prompt ---------------------------------------------------------------------------
+
+    async def prompt(self, blocks: list[Any]) -> s.PromptResponse:
+        if self._turn is not None and not self._turn.done():
+            raise errors.invalid_request("a prompt is already running in this session; wait for its answer or send session/cancel")
+        self._turn = asyncio.current_task()
+        try:
+            return await self._prompt(blocks)
+        finally:
+            self._turn = None
+
+    async def _prompt(self, blocks: list[Any]) -> s.PromptResponse:
+        runtime = self.runtime
+        content = to_content(blocks, runtime.config.workspace)
+        turn_mode: str | None = None
+        command = await self._command(prompt_text(content))
+        if isinstance(command, s.PromptResponse):
+            return command
+        if command is not None:
+            text, turn_mode = command
+            content = [TextBlock(text=text), *(b for b in content if not isinstance(b, TextBlock))]
+        try:
+            runtime.check_key(runtime.agent.model)
+        except MissingKeyError as exc:
+            raise errors.auth_required(str(exc)) from None
+        if runtime.mcp is not None:
+            await runtime.mcp.wait_started()
+        self._failure = None
+        stop = "end_turn"
+        turn = cast(AsyncGenerator[ev.Event, None], runtime.agent.run_turn(content, mode=turn_mode))
+        async with aclosing(turn) as events:
+            async for event in events:
+                stop = await self._handle(event) or stop
+        if self._failure is not None:
+            failure = self._failure
+            message = failure.error + (f" ({failure.hint})" if failure.hint else "")
+            raise RequestError(errors.INTERNAL_ERROR, message, {"kind": failure.kind, "hint": failure.hint})
+        return s.PromptResponse(stop_reason=stop)  # type: ignore[arg-type]
+
+    async def _command(self, text: str) -> s.PromptResponse | tuple[str, str | None] | None:
+        """A prompt naming a Stoa command with a headless form runs it, as ``stoa -p "/name"``
+        does: its output comes back as the agent's message, or it expands to a prompt."""
+        from stoa.app.commands import HeadlessContext, builtin_registry, parse_slash
+
+        parsed = parse_slash(text.strip())
+        if parsed is None:
+            return None
+        name, args = parsed
+        cmd = builtin_registry().get(name)
+        if cmd is None or cmd.headless is None:
+            return None
+        out, err = io.StringIO(), io.StringIO()
+        ctx = HeadlessContext(self.runtime, cmd.name, args, out, err, "json")
+        try:
+            result = await cmd.headless(ctx)
+        except Exception as exc:  # a broken command reports, never takes the session down
+            ctx.errors.append(f"failed: {exc}")
+            result = 1
+        if isinstance(result, str):
+            return result, ctx.turn_mode
+        lines = list(ctx.lines) + [f"/{cmd.name}: {e}" for e in ctx.errors]
+        await self.send(up.agent_text("\n".join(lines) or f"/{cmd.name}: done"))
+        return s.PromptResponse(stop_reason="end_turn")
+
+    async def _handle(self, event: ev.Event) -> str | None:
+        """Send what the client should see of one event; returns a stop reason at the end."""
+        workspace = self.runtime.config.workspace
+        if isinstance(event, ev.AssistantTextDelta):
+            await self.send(up.agent_text(event.text))
+        elif isinstance(event, ev.ThinkingDelta):
+            await self.send(up.thought(event.text))
+        elif isinstance(event, ev.ToolCallStarted):
+            await self.send(up.started(event, workspace))
+        elif isinstance(event, ev.ToolCallOutput):
+            parts = self._output.setdefault(event.call_id, [])
+            parts.append(event.text)
+            await self.send(up.output(event.call_id, "".join(parts)))
+        elif isinstance(event, ev.ToolCallFinished):
+            self._output.pop(event.call_id, None)
+            await self.send(up.finished(event, workspace))
+        elif isinstance(event, ev.PermissionRequested):
+            self._ask(event)
+        elif isinstance(event, ev.PlanUpdated):
+            await self.send(up.plan(event))
+        elif isinstance(event, ev.Notice):
+            await self.send(up.agent_text(up.notice_text(event.level, event.text)))
+        elif isinstance(event, ev.Retrying):
+            text = f"the request failed ({event.reason}); trying again in {event.delay:.0f} s"
+            await self.send(up.agent_text(up.notice_text("warning", text)))
+        elif isinstance(event, ev.ServerToolUsed):
+            call_id = f"server-{id(event)}"
+            await self.send(
+                s.ToolCallStart(
+                    session_update="tool_call", tool_call_id=call_id, title=f"{event.name} {event.summary}".strip(),
+                    kind="fetch", status="completed",
+                )
+            )
+        elif isinstance(event, ev.TurnFinished):
+            return _STOPS.get(event.stop_reason, "end_turn") if event.stop_reason is not None else "end_turn"
+        elif isinstance(event, ev.TurnInterrupted):
+            return "cancelled"
+        elif isinstance(event, ev.TurnFailed):
+            self._failure = event
+        return None
+
+    # ---- permission questions ---------------------------------------------------------------
+
+    def _ask(self, event: ev.PermissionRequested) -> None:
+        """Ask the client in a task of its own, so a cancel can withdraw the question."""
+        task = asyncio.create_task(self._question(event.request, event.future), name=f"acp-ask-{event.request.call_id}")
+        self._asking.add(task)
+        task.add_done_callback(self._asking.discard)
+        event.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+
+    async def _question(self, request: PermissionRequest, future: asyncio.Future[PermissionDecision]) -> None:
+        options = [s.PermissionOption(option_id=OPTION_ONCE, name="Allow once", kind="allow_once")]
+        if request.can_remember:
+            name = f"Always allow {request.suggested_rule}" if request.suggested_rule else "Always allow"
+            options.append(s.PermissionOption(option_id=OPTION_ALWAYS, name=name, kind="allow_always"))
+        options.append(s.PermissionOption(option_id=OPTION_REJECT, name="Reject", kind="reject_once"))
+        decision: PermissionDecision
+        try:
+            response = await self.conn.request_permission(
+                session_id=self.id, tool_call=self._question_call(request), options=options
+            )
+            decision = _decision(response, request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the client could not ask (no such method, gone): refuse
+            decision = PermissionDecision(
+                outcome="reject",
+                feedback=f"Not run: {request.reason}. The editor could not ask for approval ({exc}).",
+                by_policy=True,
+            )
+        if not future.done():
+            future.set_result(decision)
+
+    def _question_call(self, request: PermissionRequest) -> s.ToolCallUpdate:
+        workspace = self.runtime.config.workspace
+        content: list[up.ToolContent] = []
+        if request.preview and request.kind in ("write", "edit", "create", "patch"):
+            edit = up.diff_content(request.preview, request.target, workspace, applied=False)
+            if edit is not None:
+                content.append(edit)
+        if not content:
+            content.append(up.text_content(f"{request.target}\n\n{request.reason}" if request.reason else request.target))
+        return s.ToolCallUpdate(
+            tool_call_id=request.call_id,
+            title=up.tool_title(request.tool_name, request.target),
+            kind=up.tool_kind(request.tool_name),
+            status="pending",
+            content=content,
+            locations=up.tool_locations(request.arguments, workspace) or None,
+            raw_input=request.arguments,
+        )
+
+    # ---- cancel and close ---------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Interrupt the running turn and withdraw the questions waiting for the client."""
+        for task in list(self._asking):
+            task.cancel()
+        self.runtime.agent.interrupt()
+
+    async def close(self) -> None:
+        """Save and close: the turn is interrupted (what was said is kept), then the session
+        is saved and the MCP servers stop. Never raises."""
+        if self.closed:
+            return
+        self.closed = True
+        self.cancel()
+        turn = self._turn
+        if turn is not None and not turn.done() and turn is not asyncio.current_task():
+            turn.cancel()
+            with suppress(BaseException):
+                await turn
+        from stoa.core.sessions import close_session
+
+        try:
+            await close_session(self.runtime)
+        except Exception as exc:
+            log.error("session %s could not be saved: %s", self.id, exc)
+        await self.runtime.aclose()
+
+
+def _decision(response: s.RequestPermissionResponse, request: PermissionRequest) -> PermissionDecision:
+    outcome = response.outcome
+    if isinstance(outcome, s.AllowedOutcome):
+        chosen: Outcome = {OPTION_ONCE: "once", OPTION_ALWAYS: "always"}.get(outcome.option_id, "reject")  # type: ignore[assignment]
+        if chosen == "always" and not request.can_remember:
+            chosen = "once"
+        return PermissionDecision(outcome=chosen)
+    return PermissionDecision(outcome="reject")  # cancelled by the client: a plain no
+
+
+def _model_value(model: Any) -> str:
+    from stoa.core.models import COMPATIBLE_PROVIDERS
+
+    return f"{model.provider}/{model.id}" if model.provider in COMPATIBLE_PROVIDERS else str(model.id)
+
+
+def _model_choices(runtime: Runtime) -> list[tuple[str, str]]:
+    """The models of the providers that have a key, the current one first if it is not listed."""
+    from stoa.core.models import CLOUD_PROVIDERS
+
+    current = runtime.agent.model
+    seen: list[tuple[str, str]] = []
+    try:
+        models = runtime.catalog.models([p for p in CLOUD_PROVIDERS if runtime.has_key(p)])
+    except Exception:  # a damaged cache: offer the current model only
+        models = []
+    for model in models:
+        if getattr(model, "legacy", False):
+            continue
+        seen.append((_model_value(model), f"{model.id} ({model.provider})"))
+    if _model_value(current) not in {v for v, _ in seen}:
+        seen.insert(0, (_model_value(current), f"{current.id} ({current.provider})"))
+    return seen
+
