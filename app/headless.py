@@ -186,9 +186,9 @@ async def _run(
     command = await _run_command(runtime, prompt, output_format, out, err, started)
     if isinstance(command, int):
         return command
-    prompt, turn_mode = command
+    prompt, turn_mode, turn_options = command
     try:
-        runtime.check_key(agent.model)
+        runtime.check_key(turn_options.get("model") or agent.model)
     except MissingKeyError as exc:
         err.write(f"stoa: {exc}\n")
         await _close(runtime)
@@ -200,7 +200,7 @@ async def _run(
     try:
         await _start_mcp(runtime, err)
         with _ctrl_c_interrupts(agent):
-            async for event in agent.run_turn(prompt, mode=turn_mode):
+            async for event in agent.run_turn(prompt, mode=turn_mode, **turn_options):
                 printer.handle(event)
     finally:
         saved = True
@@ -223,8 +223,8 @@ async def _run(
             "success": success,
             "response": printer.texts[-1] if printer.texts else "",
             "session_id": runtime.session_id,
-            "model": agent.model.id,
-            "provider": agent.model.provider,
+            "model": (turn_options.get("model") or agent.model).id,
+            "provider": (turn_options.get("model") or agent.model).provider,
             "effort": agent.effort,
             "usage": run_usage,
             "cost_usd": round(agent.ledger.cost_usd - cost_before, 6),
@@ -278,20 +278,23 @@ def save_memory(config: StoaConfig, prompt: str, output_format: str, out: TextIO
 
 async def _run_command(
     runtime: Runtime, prompt: str, output_format: str, out: TextIO, err: TextIO, started: float
-) -> int | tuple[str, str | None]:
+) -> int | tuple[str, str | None, dict[str, Any]]:
     """A prompt naming a command that runs from the shell (``/help``, ``/compact``...) runs it
     and ends the run (the exit code is returned), unless it expands to a prompt to send (the
     prompt is returned, with the trust mode of its turn). Any other prompt, ``/usr/bin/x`` or
     ``//text`` included, is sent."""
     from stoa.app.commands import HeadlessContext, builtin_registry, parse_slash
+    from stoa.app.commands.custom import add_custom_commands
 
     parsed = parse_slash(prompt.strip())
     if parsed is None:
-        return (prompt[1:] if prompt.startswith("//") else prompt), None
+        return (prompt[1:] if prompt.startswith("//") else prompt), None, {}
     name, args = parsed
-    cmd = builtin_registry().get(name)
+    registry = builtin_registry()
+    add_custom_commands(registry, runtime.config)
+    cmd = registry.get(name)
     if cmd is None or cmd.headless is None:
-        return prompt, None
+        return prompt, None, {}
     ctx = HeadlessContext(runtime, cmd.name, args, out, err, output_format)
     try:
         result = await cmd.headless(ctx)
@@ -299,7 +302,7 @@ async def _run_command(
         ctx.error(f"failed: {exc}")
         result = EXIT_RUNTIME
     if isinstance(result, str):
-        return result, ctx.turn_mode
+        return result, ctx.turn_mode, ctx.turn_options
     from stoa.core.sessions import close_session
 
     saved = True

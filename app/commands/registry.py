@@ -61,7 +61,9 @@ class CommandHost(Protocol):
 
     def set_mcp_status(self, label: str) -> None: ...
 
-    async def start_turn(self, text: str, display: str | None = None, *, mode: str | None = None) -> None: ...
+    async def start_turn(
+        self, text: str, display: str | None = None, *, mode: str | None = None, **options: Any
+    ) -> None: ...
 
     async def reload_log(self) -> None: ...
 
@@ -110,6 +112,8 @@ class HeadlessContext:
     errors: list[str] = field(default_factory=list)
     # The trust mode of the turn a command's prompt starts (``/review``: plan), or None.
     turn_mode: str | None = None
+    # The agent's other per-turn settings of that turn (a custom command's model and allow).
+    turn_options: dict[str, Any] = field(default_factory=dict)
 
     def info(self, text: str) -> None:
         self.lines.append(text)

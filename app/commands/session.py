@@ -70,9 +70,20 @@ def _exit(ctx: CommandContext) -> None:
 async def _help_headless(ctx: HeadlessContext) -> int:
     """``stoa -p "/help"``: the commands that run from the shell."""
     from stoa.app.commands import builtin_registry
+    from stoa.app.commands.custom import add_custom_commands
 
     ctx.info('Commands that run from the shell (stoa -p "/NAME ARGS"); any other text is sent as a prompt:')
-    for cmd in builtin_registry():
-        if cmd.headless is not None:
+    registry = builtin_registry()
+    builtin = {cmd.name for cmd in registry}
+    found = add_custom_commands(registry, ctx.runtime.config)
+    for cmd in registry:
+        if cmd.headless is not None and cmd.name in builtin:
             ctx.info(f"  {cmd.usage:<24} {cmd.description}")
+    custom = [cmd for cmd in registry if cmd.name not in builtin]
+    if custom:
+        ctx.info("Custom commands (.stoa/commands, .claude/commands, the user's commands folder):")
+        for cmd in custom:
+            ctx.info(f"  {cmd.usage:<24} {cmd.description}")
+    for unused in found.shadowed:
+        ctx.info(f"  (not used: {unused.shown} names /{unused.name}, which is taken)")
     return 0

@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from stoa.app.commands import CommandContext, CommandRegistry, builtin_registry, parse_slash
+from stoa.app.commands.custom import add_custom_commands
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
@@ -119,6 +120,7 @@ class ChatScreen(Screen[None]):
         self.prompt_history: list[str] = []
         # This screen's slash commands: the built-ins, plus what the session adds.
         self.commands: CommandRegistry = builtin_registry()
+        self.custom_commands = add_custom_commands(self.commands, runtime.config)
         self.composer = Composer(
             slash_items=self.commands.slash_items,
             take_queued=self._pop_queued,
@@ -363,13 +365,16 @@ class ChatScreen(Screen[None]):
 
     # ---- turns ---------------------------------------------------------------------------------
 
-    async def start_turn(self, text: str, display: str | None = None, *, mode: str | None = None) -> None:
-        """Start a turn now (``mode``: the trust mode of this turn only, e.g. /review's plan)."""
+    async def start_turn(
+        self, text: str, display: str | None = None, *, mode: str | None = None, **options: Any
+    ) -> None:
+        """Start a turn now (``mode``: the trust mode of this turn only, e.g. /review's plan;
+        ``options``: the agent's other per-turn settings, ``model`` and ``allow``)."""
         from stoa.core.runtime import MissingKeyError
 
         display = text if display is None else display
         try:
-            self.runtime.check_key(self.agent.model)
+            self.runtime.check_key(options.get("model") or self.agent.model)
         except MissingKeyError as exc:
             await self.log_view.add(
                 NoticeRecord("error", str(exc), title="Not sent", hint="your message is back in the editor")
@@ -383,7 +388,7 @@ class ChatScreen(Screen[None]):
         self.composer.set_class(True, "-busy")
         self.composer.set_placeholder("Queue a message for the agent…  (Esc interrupts)")
         self.status_bar.set_info(busy_since=self.clock())
-        self.turns.start(text, display, StreamPacer(self, self.frame_budget), mode=mode)
+        self.turns.start(text, display, StreamPacer(self, self.frame_budget), mode=mode, **options)
         if mode is not None:
             self._refresh_status(mode=mode)
 

@@ -261,10 +261,18 @@ class Agent:
         return tuple(self._steering)
 
     async def run_turn(
-        self, user_input: str | list[ContentBlock], *, mode: str | None = None
+        self,
+        user_input: str | list[ContentBlock],
+        *,
+        mode: str | None = None,
+        model: ModelInfo | None = None,
+        allow: tuple[str, ...] = (),
     ) -> AsyncIterator[ev.Event]:
         """Run one turn; yields events until TurnFinished / TurnFailed / TurnInterrupted.
-        ``mode`` sets the trust mode for this turn only (``/review`` runs in plan mode)."""
+        For this turn only: ``mode`` sets the trust mode (``/review`` runs in plan mode),
+        ``model`` the model, ``allow`` permission rules allowed without asking (a custom
+        command's front matter). Raises RuleError for a malformed ``allow`` rule."""
+        revoke = self.policy.allow_for_now(allow) if allow else None
         if isinstance(user_input, str):
             if not user_input.strip():
                 yield ev.TurnFailed(error="empty prompt", hint="type a message first", kind="usage")
@@ -274,7 +282,7 @@ class Agent:
             content = list(user_input)
         queue: asyncio.Queue[ev.Event | _Done] = asyncio.Queue()
         self._queue = queue
-        task = asyncio.create_task(self._turn(content, mode), name="stoa-turn")
+        task = asyncio.create_task(self._turn(content, mode, model, revoke), name="stoa-turn")
         self._task = task
         try:
             while True:
@@ -370,12 +378,22 @@ class Agent:
                 await asyncio.shield(self._record(message, replaces_last=replaces_last))
         return partial_text
 
-    async def _turn(self, content: list[ContentBlock], mode: str | None = None) -> None:
+    async def _turn(
+        self,
+        content: list[ContentBlock],
+        mode: str | None = None,
+        model: ModelInfo | None = None,
+        revoke: Callable[[], None] | None = None,
+    ) -> None:
         assert self._queue is not None
         queue = self._queue
         restore_mode = self.policy.mode if mode is not None else None
         if mode is not None:
             self.policy.set_mode(mode)
+        restore_model = (self.model, self.effort) if model is not None else None
+        if model is not None:
+            self.effort = self.effort if self.effort in model.efforts else model.default_effort
+            self.model = model
         self.last_turn_interrupted = False
         self._pending_saves = set()
         self._partial_results = []
@@ -429,6 +447,10 @@ class Agent:
                     await asyncio.shield(self._checkpoint(self.checkpoints.turn_ended()))
             if restore_mode is not None:
                 self.policy.set_mode(restore_mode)
+            if restore_model is not None:
+                self.model, self.effort = restore_model
+            if revoke is not None:
+                revoke()
             if self._pending_saves:
                 with suppress(Exception):
                     await asyncio.gather(*self._pending_saves, return_exceptions=True)

@@ -60,7 +60,7 @@ class TurnSink(Protocol):
 class TurnAgent(Protocol):
     """What the controller needs of ``stoa.core.agent.loop.Agent``."""
 
-    def run_turn(self, user_input: str, *, mode: str | None = None) -> Any: ...
+    def run_turn(self, user_input: str, *, mode: str | None = None, model: Any = None, allow: tuple[str, ...] = ()) -> Any: ...
 
     def steer(self, text: str) -> None: ...
 
@@ -152,20 +152,28 @@ class TurnController:
 
     # ---- the turn -----------------------------------------------------------------------------
 
-    def start(self, text: str, display: str, sink: TurnSink, *, mode: str | None = None) -> None:
+    def start(
+        self, text: str, display: str, sink: TurnSink, *, mode: str | None = None, **options: Any
+    ) -> None:
         """Run one turn in a background job; its events go to ``sink``. ``mode``: the trust
-        mode of this turn only (``/review`` is read-only)."""
+        mode of this turn only (``/review`` is read-only); ``options``: the agent's other
+        per-turn settings (``model``, ``allow``: a custom command's front matter)."""
         self.busy = True
         self.interrupting = False
         self.turn_id += 1
         self.input = (text, display)
         self.replied = False
-        self._job = self._start_job(self._run(text, sink, mode))
+        self._job = self._start_job(self._run(text, sink, mode, options))
 
-    async def _run(self, text: str, sink: TurnSink, mode: str | None = None) -> None:
+    async def _run(
+        self, text: str, sink: TurnSink, mode: str | None = None, options: dict[str, Any] | None = None
+    ) -> None:
         outcome: TurnOutcome = "finished"
         try:
-            stream_of = self.agent.run_turn(text, mode=mode) if mode is not None else self.agent.run_turn(text)
+            kwargs: dict[str, Any] = {k: v for k, v in (options or {}).items() if v}
+            if mode is not None:
+                kwargs["mode"] = mode
+            stream_of = self.agent.run_turn(text, **kwargs)
             async with aclosing(stream_of) as stream:
                 async for event in stream:
                     outcome = outcome_of(event, outcome)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,6 +225,25 @@ class PermissionPolicy:
                 self.persist_error = str(exc)
                 log.warning("could not save permission rule: %s", exc)
         return rule
+
+    def allow_for_now(self, texts: Iterable[str]) -> Callable[[], None]:
+        """Allow rules until the returned function is called (a custom command's allowed-tools,
+        for its turn only); rules already allowed for the session stay. Configured deny and ask
+        rules still win. Raises RuleError for a malformed rule (nothing is added then)."""
+        workspace = self.workspace or Path.cwd()
+        rules = [parse_rule(text, workspace=workspace, home=self.home, source="command") for text in texts]
+        added = []
+        for rule in rules:
+            if all(existing.text != rule.text for existing in self.session.allow):
+                self.session.allow.append(rule)
+                added.append(rule)
+
+        def revoke() -> None:
+            for rule in added:
+                if rule in self.session.allow:
+                    self.session.allow.remove(rule)
+
+        return revoke
 
     # ---- the kinds of access ------------------------------------------------------------------
 

@@ -30,3 +30,21 @@ def test_mention_picker(
         await wait_for(lambda: "src/app.py" in chat.composer.mention_list.paths, what="candidates")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_slash_list_with_custom_commands(
+    snap_compare: Any, app_factory: AppFactory, fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    """"/" typed in a project with custom commands: they are listed with the built-ins, each
+    with its description and where it comes from; the broken file shows its error."""
+    from tests.ui.test_custom_commands_tui import make_commands
+
+    make_commands(workspace)
+    app = app_factory(load_config(workspace, env=make_env(tmp_path, fake_server)))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        chat: Any = app.chat
+        await wait_for(lambda: chat.is_mounted and chat.composer.input.has_focus, what="focus")
+        await pilot.press("slash", "b")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

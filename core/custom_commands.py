@@ -1,0 +1,214 @@
+"""Custom slash commands: Markdown files whose body is a prompt template.
+
+Where they are read, first found wins for a name:
+
+1. ``.stoa/commands/`` of the workspace (the project's),
+2. ``.claude/commands/`` of the workspace (read for compatibility),
+3. ``commands/`` in the user's config folder (``~/.config/stoa/commands/``, or
+   ``$STOA_HOME/commands/``; ``StoaPaths.config_dir``),
+4. ``~/.claude/commands/``.
+
+The file name without ``.md`` is the command (``greet.md`` is ``/greet``); a file in a
+sub-folder is namespaced (``git/commit.md`` is ``/git:commit``). Optional front matter between
+``---`` lines, ``key: value`` each: ``description``, ``argument-hint``, ``model`` (the turn runs
+on that model), ``allowed-tools`` (permission rules, comma-separated or a ``[list]``, allowed
+without asking during the command's turn only). In the body, ``$ARGUMENTS`` is everything after
+the name, ``$1``, ``$2``... the words (shell quoting); a body that uses neither gets the
+arguments appended. A file whose front matter cannot be read is still listed, with the error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from stoa.core.config import StoaPaths
+
+FRONT_MATTER_KEYS = ("description", "argument-hint", "model", "allowed-tools")
+MAX_FILE_BYTES = 256 * 1024
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(?::[A-Za-z0-9][A-Za-z0-9_.\-]*)*$")
+_POSITIONAL = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True)
+class CustomCommand:
+    name: str
+    path: Path
+    source: str  # "project", "project (.claude)", "user", "user (.claude)"
+    body: str = ""
+    description: str = ""
+    argument_hint: str = ""
+    model: str | None = None
+    allowed_tools: tuple[str, ...] = ()
+    # Why the file cannot be used (broken front matter, unreadable): listed, never run.
+    error: str | None = None
+    # The file as messages name it (relative to the workspace, or under ~).
+    shown: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The description shown in the slash list, /help and the palette."""
+        if self.error:
+            return f"⚠ {self.error}"
+        first = next((line.strip() for line in self.body.splitlines() if line.strip()), "")
+        text = self.description or first[:60] or "(empty command)"
+        return f"{text} ({self.source})"
+
+    def expand(self, arguments: str) -> str:
+        """The prompt this command sends with ``arguments``."""
+        arguments = arguments.strip()
+        try:
+            words = shlex.split(arguments)
+        except ValueError:
+            words = arguments.split()
+        uses_arguments = "$ARGUMENTS" in self.body or _POSITIONAL.search(self.body) is not None
+        text = self.body.replace("$ARGUMENTS", arguments)
+        text = _POSITIONAL.sub(lambda m: words[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(words) else "", text)
+        if arguments and not uses_arguments:
+            text = f"{text.rstrip()}\n\n{arguments}"
+        return text.strip()
+
+
+@dataclass
+class CustomCommands:
+    commands: dict[str, CustomCommand] = field(default_factory=dict)
+    # Files that name an existing command again (lower in the order): shown by /help, not run.
+    shadowed: list[CustomCommand] = field(default_factory=list)
+
+
+def command_folders(workspace: Path, paths: StoaPaths, home: Path | None) -> list[tuple[Path, str]]:
+    folders = [
+        (workspace / ".stoa" / "commands", "project"),
+        (workspace / ".claude" / "commands", "project (.claude)"),
+        (paths.config_dir / "commands", "user"),
+    ]
+    if home is not None:
+        folders.append((home / ".claude" / "commands", "user (.claude)"))
+    return folders
+
+
+def load_commands(workspace: Path, paths: StoaPaths, home: Path | None) -> CustomCommands:
+    """Every custom command of the folders above (a missing folder is no error)."""
+    found = CustomCommands()
+    for folder, source in command_folders(workspace, paths, home):
+        for command in _read_folder(folder, source, _shown(folder, workspace, home)):
+            if command.name in found.commands:
+                found.shadowed.append(command)
+            else:
+                found.commands[command.name] = command
+    return found
+
+
+def _shown(folder: Path, workspace: Path, home: Path | None) -> str:
+    """The folder as messages name it: relative to the workspace, or under ``~``."""
+    for base, prefix in ((workspace, ""), (home, "~/")):
+        if base is not None and folder.is_relative_to(base):
+            return prefix + str(folder.relative_to(base))
+    return str(folder)
+
+
+def _read_folder(folder: Path, source: str, shown: str) -> list[CustomCommand]:
+    if not folder.is_dir():
+        return []
+    out: list[CustomCommand] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for file in sorted(files):
+            if not file.endswith(".md") or file.startswith("."):
+                continue
+            path = Path(root) / file
+            rel = path.relative_to(folder).with_suffix("")
+            name = ":".join(rel.parts)
+            out.append(read_command(path, name, source, f"{shown}/{rel}.md"))
+    return out
+
+
+def read_command(path: Path, name: str, source: str, shown: str | None = None) -> CustomCommand:
+    """One command file; never raises (a problem is the command's ``error``, which names the
+    file as ``shown``)."""
+    where = shown or str(path)
+    return replace(_read_command(path, name, source, where), shown=where)
+
+
+def _read_command(path: Path, name: str, source: str, where: str) -> CustomCommand:
+    if not _NAME.match(name):
+        return CustomCommand(name, path, source, error=f"{where}: the name {name!r} cannot be a command; use letters, digits, '-', '_' or '.'")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return CustomCommand(name, path, source, error=f"{where}: cannot be read ({exc.strerror or exc})")
+    if len(raw) > MAX_FILE_BYTES:
+        return CustomCommand(name, path, source, error=f"{where}: over {MAX_FILE_BYTES // 1024} KB; a command is a prompt, keep it shorter")
+    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    try:
+        meta, body = parse_front_matter(text)
+    except ValueError as exc:
+        return CustomCommand(name, path, source, error=f"{where}: {exc}")
+    tools = meta.get("allowed-tools", "")
+    return CustomCommand(
+        name,
+        path,
+        source,
+        body=body.strip("\n"),
+        description=meta.get("description", ""),
+        argument_hint=meta.get("argument-hint", ""),
+        model=meta.get("model") or None,
+        allowed_tools=split_tools(tools),
+    )
+
+
+def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """``---`` / ``key: value`` lines / ``---`` at the top, then the body. Raises ValueError
+    naming the line when the block is not closed or a line is not ``key: value``."""
+    if not text.startswith("---\n") and text.rstrip("\n") != "---":
+        return {}, text
+    lines = text.split("\n")
+    if not any(line.strip() == "---" for line in lines[1:]):
+        raise ValueError("the front matter is not closed: add a line '---' after its last 'key: value' line")
+    meta: dict[str, str] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == "---":
+            return meta, "\n".join(lines[number:])
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, colon, value = line.partition(":")
+        key = key.strip()
+        if not colon or not key or " " in key:
+            raise ValueError(f"front matter line {number} is not 'key: value': {line.strip()[:60]!r}")
+        if key not in FRONT_MATTER_KEYS:
+            raise ValueError(
+                f"front matter line {number}: unknown key {key!r}; known keys: {', '.join(FRONT_MATTER_KEYS)}"
+            )
+        meta[key] = _unquote(value.strip())
+    raise AssertionError("unreachable: a closing line was found above")
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def split_tools(value: str) -> tuple[str, ...]:
+    """``Bash(git add:*), Read`` or ``[Bash(git add:*), "Read"]``: commas outside parentheses."""
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in value:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return tuple(_unquote(p.strip()) for p in parts if p.strip())
