@@ -208,3 +208,37 @@ def test_a_file_where_the_data_folder_should_be(
     run = stoa(["-p", "hello"], stoa_env, workspace)
     assert_not_saved(run, f"{data} is a file, where Stoa keeps the folder", "Move that file away")
     assert data.read_text() == "not a folder\n"
+
+
+@needs_jail
+def test_a_disk_too_full_for_a_checkpoint_still_runs_the_turn(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    """Checkpoints live in the data folder: when it is full, the turn's shell command runs all
+    the same and stderr says checkpoints are off for that turn (issue 16, bad input)."""
+    earlier_session(stoa_env, fake_server, workspace)
+    (workspace / "app.py").write_text("print('hello')\n")
+    staged = tmp_path / "staged"
+    shutil.copytree(data_dir(stoa_env), staged)
+    data = data_dir(stoa_env)
+    (workspace / ".stoa").mkdir()
+    (workspace / ".stoa" / "config.toml").write_text('[sandbox]\nenabled = false\n[permissions]\nallow = ["Bash"]\n')
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": "sed -i s/hello/bye/ app.py && echo made > made.txt"})]),
+        reply(text="Still answered."),
+    )
+    results = run_jailed(
+        [
+            {"op": "copy", "src": str(staged), "dst": str(data)},
+            {"op": "fill", "dir": str(data)},
+            stoa_step(["-p", "change it"], stoa_env, workspace),
+            {"op": "unfill", "dir": str(data)},
+        ],
+        tmpfs=data,
+    )
+    run = results[2]
+    stderr = assert_not_saved(run, "is full")
+    assert "checkpoints are off for this turn" in stderr and "/undo cannot restore" in stderr, stderr
+    # The turn ran: the command's changes are there.
+    assert (workspace / "app.py").read_text() == "print('bye')\n"
+    assert (workspace / "made.txt").read_text() == "made\n"
