@@ -199,6 +199,17 @@ class StoaAgent:
 
     def _add(self, runtime: Runtime) -> AcpSession:
         session = AcpSession(self.conn, runtime)
+        fs = self.client.fs
+        if fs is not None and (fs.read_text_file or fs.write_text_file):
+            from stoa.app.acp.files import ClientFiles
+
+            runtime.agent.editor_files = ClientFiles(
+                self.conn,
+                session.id,
+                asyncio.get_running_loop(),
+                read=bool(fs.read_text_file),
+                write=bool(fs.write_text_file),
+            )
         self.sessions[session.id] = session
         return session
 

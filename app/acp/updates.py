@@ -3,19 +3,19 @@
 One place decides how a Stoa tool call looks in an editor: its kind (read, edit, execute...),
 its title, the files it touches (locations, for follow-along), and its content (text, or a diff
 for edits: ACP wants the old and new text of the file, which ``diff_texts`` recovers from the
-unified diff the tool reported and, when it can, the file itself).
+unified diff the tool reported and, when it can, the file itself: ``core.diffs.diff_sides``).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from acp import schema as s
 
 from stoa.core import events as ev
+from stoa.core.diffs import diff_sides
 
 ToolContent = s.ContentToolCallContent | s.FileEditToolCallContent | s.TerminalToolCallContent
 
@@ -165,9 +165,6 @@ def notice_text(level: str, text: str, hint: str | None = None) -> str:
 
 # ---- diffs ------------------------------------------------------------------------------------
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
 def diff_content(diff: str, display: str, workspace: Path, *, applied: bool) -> s.FileEditToolCallContent | None:
     """A unified diff of ``display`` as ACP diff content (absolute path, old and new text).
 
@@ -177,7 +174,7 @@ def diff_content(diff: str, display: str, workspace: Path, *, applied: bool) -> 
     if not display:
         return None
     path = Path(display) if os.path.isabs(display) else workspace / display
-    texts = diff_texts(diff, _read_text(path), applied=applied)
+    texts = diff_sides(diff, _read_text(path), applied=applied)
     if texts is None:
         return None
     old, new = texts
@@ -191,79 +188,3 @@ def _read_text(path: Path) -> str | None:
         return path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def diff_texts(diff: str, current: str | None, *, applied: bool) -> tuple[str | None, str] | None:
-    """(old text, new text) of a unified diff. With ``current`` (the file's text now: the new
-    side when ``applied``, else the old) the whole file on both sides; else the hunks only.
-    The old text is None for a file the diff creates."""
-    hunks = _parse(diff)
-    if hunks is None:
-        return None
-    creates = "\n--- /dev/null" in "\n" + diff
-    if current is not None:
-        other = _apply(current, hunks, reverse=applied)
-        if other is not None:
-            old, new = (other, current) if applied else (current, other)
-            return (None if creates else old), new
-    old_parts = ["".join(h.old) for h in hunks]
-    new_parts = ["".join(h.new) for h in hunks]
-    return (None if creates else "\n…\n".join(old_parts)), "\n…\n".join(new_parts)
-
-
-class _Hunk:
-    def __init__(self, old_start: int, new_start: int) -> None:
-        self.old_start = old_start
-        self.new_start = new_start
-        self.old: list[str] = []
-        self.new: list[str] = []
-
-
-def _parse(diff: str) -> list[_Hunk] | None:
-    hunks: list[_Hunk] = []
-    current: _Hunk | None = None
-    last: list[list[str]] = []
-    for line in diff.splitlines(keepends=True):
-        match = _HUNK.match(line)
-        if match:
-            current = _Hunk(int(match.group(1)), int(match.group(3)))
-            hunks.append(current)
-            continue
-        if current is None or (line.startswith(("---", "+++")) and not current.old and not current.new):
-            continue
-        if line.startswith("\\"):
-            for side in last:  # "\ No newline at end of file": the line before has no newline
-                if side and side[-1].endswith("\n"):
-                    side[-1] = side[-1][:-1]
-            continue
-        body = line[1:]
-        if line.startswith(" "):
-            current.old.append(body)
-            current.new.append(body)
-            last = [current.old, current.new]
-        elif line.startswith("-"):
-            current.old.append(body)
-            last = [current.old]
-        elif line.startswith("+"):
-            current.new.append(body)
-            last = [current.new]
-    return hunks or None
-
-
-def _apply(text: str, hunks: list[_Hunk], *, reverse: bool) -> str | None:
-    """Apply the hunks to ``text`` (new -> old when ``reverse``); None when they do not fit."""
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    at = 0
-    for hunk in hunks:
-        start = (hunk.new_start if reverse else hunk.old_start) - 1
-        expect, put = (hunk.new, hunk.old) if reverse else (hunk.old, hunk.new)
-        if not expect:
-            start += 1  # an empty side's start names the line before it
-        if start < at or lines[start : start + len(expect)] != expect:
-            return None
-        out += lines[at:start]
-        out += put
-        at = start + len(expect)
-    out += lines[at:]
-    return "".join(out)

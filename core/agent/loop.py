@@ -66,7 +66,16 @@ from stoa.core.providers.types import (
     error_result,
 )
 from stoa.core.sandbox.secrets import SessionRedactor
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput, ToolState
+from stoa.core.tools.base import (
+    Access,
+    EditorFiles,
+    Effect,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+    ToolState,
+)
 from stoa.core.tools.caps import cap_text
 from stoa.core.tools.registry import ToolRegistry
 
@@ -174,6 +183,8 @@ class Agent:
         # OpenAI's prompt_cache_key: the session id once a session is attached.
         self.cache_key: str = uuid.uuid4().hex
         self.tool_state = ToolState()
+        # The editor's buffers and writes, for a front end inside an editor (ACP).
+        self.editor_files: EditorFiles | None = None
         # Images the person added ([Image #N] markers in a message, ``core.mentions``).
         self.pasted_images = PastedImages()
         # Expand @path mentions and [Image #N] markers of a turn's text (off: sent as typed).
@@ -474,7 +485,13 @@ class Agent:
         """The turn's input with what its @ mentions and image markers attach (``core.mentions``)."""
         from stoa.core.mentions import expand
 
-        ctx = ToolContext(workspace=self.workspace, config=self.config, policy=self.policy, state=self.tool_state)
+        ctx = ToolContext(
+            workspace=self.workspace,
+            config=self.config,
+            policy=self.policy,
+            state=self.tool_state,
+            editor=self.editor_files,
+        )
         found = await expand(
             typed,
             ctx,
@@ -869,6 +886,7 @@ class Agent:
             config=self.config,
             policy=self.policy,
             state=self.tool_state,
+            editor=self.editor_files,
         )
 
     async def _execute(self, call: ToolUseBlock, ready: _Ready, started: float) -> ToolResultBlock:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -143,6 +143,20 @@ def _no_events(event: Event) -> None:
     return None
 
 
+class EditorFiles(Protocol):
+    """Files as an editor holds them, when a front end runs inside one (ACP's
+    ``fs/read_text_file`` and ``fs/write_text_file``): reads see unsaved buffers and writes
+    land in the editor. Called from the threads file tools run in, never from the event loop.
+
+    ``read_text`` returns None when the editor has nothing to say (the tool reads the disk);
+    ``write_text`` returns False when the editor does not take writes (the tool writes the
+    disk) and raises ``ToolError`` when the editor refused the write."""
+
+    def read_text(self, path: Path) -> str | None: ...
+
+    def write_text(self, path: Path, text: str) -> bool: ...
+
+
 @dataclass
 class ToolContext:
     """What a running tool may use, typed. The agent builds one per call: the session's parts
@@ -162,6 +176,8 @@ class ToolContext:
     state: ToolState = field(default_factory=ToolState)
     # This call's own: what its permission check established.
     checked: CallChecks = field(default_factory=CallChecks)
+    # The editor's files, when the front end runs inside an editor (None: the disk only).
+    editor: EditorFiles | None = None
     # Set by a tool that is being cancelled (Esc) and has something to return anyway, such as
     # the output a shell command produced so far; it becomes the call's result. Re-raise after.
     interrupted_output: ToolOutput | None = None

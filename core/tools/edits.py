@@ -21,6 +21,7 @@ from stoa.core.diffs import diff_counts, unified_diff
 from stoa.core.permissions.paths import ResolvedPath
 from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.editor import editor_bytes, editor_write
 from stoa.core.tools.files import (
     PathArgs,
     PathText,
@@ -38,9 +39,9 @@ from stoa.core.tools.files import (
     path_access,
     preview_bytes,
     read_regular,
-    record_stamp,
     refuse_trailing_slash,
     resolve_arg,
+    stamp_written,
 )
 
 OLD_STRING_HELP = (
@@ -287,18 +288,20 @@ class EditFile(Tool):
                 f"{display} is {human_size(big.st.st_size)}, over the {human_size(caps.READ_MAX_BYTES)} "
                 "limit for edit_file; change it with a command instead"
             ) from None
+        data = editor_bytes(ctx, path, data)
         check_fresh(ctx, path, display, st, data)
         return plan_edits(steps, text_for_edit(data, display), display)
 
     def _commit(self, path: Path, display: str, plan: EditPlan, ctx: ToolContext, *, created: bool) -> ToolOutput:
         data = encode_text(plan.new_text, display)
         try:
-            atomic_write(path, data)
+            if not editor_write(ctx, path, data):
+                atomic_write(path, data)
         except OSError as exc:
             raise ToolError(
                 os_error_message(exc, "write", display, unchanged=None if created else display)
             ) from None
-        record_stamp(ctx, path, path.stat(), data)
+        stamp_written(ctx, path, data)
         diff = unified_diff(shown(plan.old_text), shown(plan.new_text), display)
         added, removed = diff_counts(diff)
         if created:

@@ -47,6 +47,7 @@ from stoa.core.tools.base import (
     ToolOutput,
     ToolState,
 )
+from stoa.core.tools.editor import editor_bytes, editor_write
 
 # ---- shared helpers -------------------------------------------------------------------------
 
@@ -324,6 +325,14 @@ def check_fresh(ctx: ToolContext, path: Path, display: str, st: os.stat_result, 
         f"{display} changed on disk since you last read it (by another program or a command); "
         "read it again with read_file and base your change on its current content"
     )
+
+
+def stamp_written(ctx: ToolContext, path: Path, data: bytes | None) -> None:
+    """Remember what was just written, as read_file does (an editor may not have saved it yet)."""
+    try:
+        record_stamp(ctx, path, os.stat(path), data)
+    except OSError:
+        forget_stamp(ctx, path)
 
 
 # ---- atomic writing -------------------------------------------------------------------------
@@ -667,6 +676,7 @@ class ReadFile(Tool):
                 else "; read_file shows text files only"
             )
             raise ToolError(f"{display} is a binary file ({human_size(len(data))}){hint}")
+        data = editor_bytes(ctx, path, data)
         record_stamp(ctx, path, st, data)
         text, note = _decode(data)
         lines = text.split("\n")
@@ -835,6 +845,7 @@ class WriteFile(Tool):
         if existed:
             try:
                 old_bytes, st = read_regular(path, display, max_bytes=caps.READ_MAX_BYTES)
+                old_bytes = editor_bytes(ctx, path, old_bytes)
             except _TooLarge as too_large:
                 big, st = True, too_large.st
             if not args.append:
@@ -844,12 +855,13 @@ class WriteFile(Tool):
         streamed = big and args.append
         data = old_bytes + new_bytes if args.append and not streamed else new_bytes
         try:
-            atomic_write(path, data, prefix_from=path if streamed else None)
+            if streamed or not editor_write(ctx, path, data):
+                atomic_write(path, data, prefix_from=path if streamed else None)
         except OSError as exc:
             raise ToolError(
                 os_error_message(exc, "write", display, unchanged=display if existed else None)
             ) from None
-        record_stamp(ctx, path, os.stat(path), None if streamed else data)
+        stamp_written(ctx, path, None if streamed else data)
         old_text = old_bytes.decode("utf-8", errors="replace")
         new_text = data.decode("utf-8", errors="replace")
         diff = "" if big or looks_binary(old_bytes[:8192]) else unified_diff(old_text, new_text, display)

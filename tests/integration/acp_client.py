@@ -4,13 +4,13 @@ subprocess, records every session update, and answers permission questions as to
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from acp import RequestError
 from acp import schema as s
 from acp.stdio import spawn_agent_process
 
@@ -28,6 +28,8 @@ class RecordingClient:
         # fs/* calls seen, and the editor's unsaved buffers (path -> text).
         self.fs_calls: list[tuple[str, str]] = []
         self.buffers: dict[str, str] = {}
+        # A read-only buffer: writes are refused with this message.
+        self.refuse_writes: str | None = None
 
     async def request_permission(
         self, session_id: str, tool_call: s.ToolCallUpdate, options: list[s.PermissionOption], **_: Any
@@ -49,6 +51,8 @@ class RecordingClient:
 
     async def write_text_file(self, session_id: str, path: str, content: str, **_: Any) -> s.WriteTextFileResponse:
         self.fs_calls.append(("write", path))
+        if self.refuse_writes:
+            raise RequestError(-32603, self.refuse_writes)
         self.buffers[path] = content
         await asyncio.to_thread(Path(path).write_text, content)
         return s.WriteTextFileResponse()
@@ -83,5 +87,5 @@ def client_capabilities(fs: bool = False) -> s.ClientCapabilities:
     return s.ClientCapabilities(fs=s.FileSystemCapabilities(read_text_file=fs, write_text_file=fs), terminal=False)
 
 
-def clean_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k in env} | {"PATH": env.get("PATH", os.environ.get("PATH", ""))}
+def text_prompt(text: str) -> list[s.TextContentBlock]:
+    return [s.TextContentBlock(type="text", text=text)]

@@ -1,0 +1,140 @@
+"""``stoa acp`` features beyond the basic walk: the editor's files (unsaved buffers read, edits
+written through the editor), "always allow" writing the same rule the TUI's Always writes,
+modes and models switched by the client, thinking and plan updates, and MCP servers passed by
+the client joining the configured ones."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from acp import PROTOCOL_VERSION
+from acp import schema as s
+
+from tests.fake_server import FakeServer, reply, tool_call
+from tests.integration.acp_client import RecordingClient, acp_agent, client_capabilities, text_prompt
+from tests.mcp_servers.helpers import SERVER_SCRIPT
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "notes.md").write_text("- saved line\n")
+    return ws
+
+
+async def test_file_tools_read_the_editors_buffer_and_write_through_the_editor(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    notes = str(workspace / "notes.md")
+    fake_server.script(
+        reply(tool_calls=[tool_call("read_file", {"path": "notes.md"}, id="r1")]),
+        reply(tool_calls=[tool_call("edit_file", {"path": "notes.md", "old_string": "- unsaved line", "new_string": "- edited line"}, id="e1")]),
+        reply(tool_calls=[tool_call("write_file", {"path": "new.md", "content": "fresh\n"}, id="w1")]),
+        reply(text="Edited."),
+    )
+    client = RecordingClient()
+    client.buffers[notes] = "- unsaved line\n"  # typed in the editor, not saved
+    async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities(fs=True))
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        answer = await conn.prompt(session_id=session.session_id, prompt=text_prompt("fix the notes"))
+        assert answer.stop_reason == "end_turn"
+    results = {r.id: r.text for r in fake_server.model_requests()[-1].tool_results}
+    assert "unsaved line" in results["r1"] and "saved line" not in results["r1"].replace("unsaved", "")
+    assert results["e1"].startswith("Edited notes.md"), results["e1"]
+    assert ("read", notes) in client.fs_calls and ("write", notes) in client.fs_calls
+    assert client.buffers[notes] == "- edited line\n"
+    assert client.buffers[str(workspace / "new.md")] == "fresh\n"
+    assert (workspace / "new.md").read_text() == "fresh\n"  # the test editor saves what it is given
+    edit = next(u for u in client.of(s.ToolCallProgress) if u.tool_call_id == "e1" and u.status == "completed")
+    diff = next(c for c in edit.content if isinstance(c, s.FileEditToolCallContent))
+    assert (diff.old_text, diff.new_text) == ("- unsaved line\n", "- edited line\n")
+
+
+async def test_a_write_the_editor_refuses_is_a_tool_error_and_the_file_stays(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("write_file", {"path": "notes.md", "content": "replaced\n"}, id="w1")]),
+        reply(text="The editor would not take it."),
+    )
+    client = RecordingClient()
+    client.refuse_writes = "the buffer is read-only"
+    async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities(fs=True))
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        await conn.prompt(session_id=session.session_id, prompt=text_prompt("replace the notes"))
+    (result,) = fake_server.model_requests()[-1].tool_results
+    assert result.is_error and "the editor did not write" in result.text and "read-only" in result.text
+    assert (workspace / "notes.md").read_text() == "- saved line\n"
+
+
+async def test_always_allow_writes_the_rule_the_tui_writes(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("write_file", {"path": "notes.md", "content": "one\n"}, id="w1")]),
+        reply(tool_calls=[tool_call("write_file", {"path": "notes.md", "content": "two\n"}, id="w2")]),
+        reply(text="Written twice."),
+    )
+    client = RecordingClient(answer="allow_always")
+    async with acp_agent(client, stoa_env, workspace, "--mode", "ask") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        await conn.prompt(session_id=session.session_id, prompt=text_prompt("write it twice"))
+    (_question, options), = client.questions  # the second write was allowed by the rule, unasked
+    always = next(o for o in options if o.kind == "allow_always")
+    assert "Write(" in always.name
+    rule = always.name.removeprefix("Always allow ")
+    assert rule in (workspace / ".stoa" / "config.local.toml").read_text()
+    assert (workspace / "notes.md").read_text() == "two\n"
+
+
+async def test_modes_models_thinking_plans_and_the_editors_mcp_servers(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(
+            thinking="Let me plan this.",
+            tool_calls=[
+                tool_call("update_plan", {"steps": [{"step": "look", "status": "in_progress"}, {"step": "echo", "status": "pending"}]}, id="p1"),
+                tool_call("tools___echo", {"text": "from the editor's server"}, id="m1"),
+            ],
+        ),
+        reply(text="Echoed."),
+        reply(text="Planning only.", match={"model": "claude-haiku-4-5"}),
+    )
+    editor_server = s.McpServerStdio(name="tools", command=sys.executable, args=[str(SERVER_SCRIPT)], env=[])
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[editor_server])
+        session_id = session.session_id
+        await conn.prompt(session_id=session_id, prompt=text_prompt("plan and echo"))
+        assert "Let me plan this." in "".join(u.content.text for u in client.of(s.AgentThoughtChunk))
+        (plan,) = client.of(s.AgentPlanUpdate)
+        assert [(e.content, e.status) for e in plan.entries] == [("look", "in_progress"), ("echo", "pending")]
+        echo = next(u for u in client.of(s.ToolCallProgress) if u.tool_call_id == "m1")
+        assert echo.status == "completed"
+        assert fake_server.model_requests()[-1].tool_results[-1].text == "from the editor's server"
+
+        options = await conn.set_config_option(config_id="model", session_id=session_id, value="claude-haiku-4-5")
+        assert next(o for o in options.config_options if o.id == "model").current_value == "claude-haiku-4-5"
+        await conn.set_session_mode(session_id=session_id, mode_id="plan")
+        await conn.prompt(session_id=session_id, prompt=text_prompt("just plan"))
+        assert any(u.current_mode_id == "plan" for u in client.of(s.CurrentModeUpdate))
+        bad = None
+        try:
+            await conn.set_config_option(config_id="model", session_id=session_id, value="no-such-model-9")
+        except Exception as exc:  # the SDK raises the agent's error
+            bad = exc
+        assert bad is not None and "no-such-model-9" in str(bad)
+    last = fake_server.model_requests()[-1]
+    assert last.model == "claude-haiku-4-5"
+    offered = {t["name"] for t in last.json.get("tools", [])}
+    assert "read_file" in offered and "write_file" not in offered  # plan mode: read-only tools
