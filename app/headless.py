@@ -283,16 +283,13 @@ async def _run_command(
     and ends the run (the exit code is returned), unless it expands to a prompt to send (the
     prompt is returned, with the trust mode of its turn). Any other prompt, ``/usr/bin/x`` or
     ``//text`` included, is sent."""
-    from stoa.app.commands import HeadlessContext, builtin_registry, parse_slash
-    from stoa.app.commands.custom import add_custom_commands
+    from stoa.app.commands import HeadlessContext, parse_slash, shell_registry
 
     parsed = parse_slash(prompt.strip())
     if parsed is None:
         return (prompt[1:] if prompt.startswith("//") else prompt), None, {}
     name, args = parsed
-    registry = builtin_registry()
-    add_custom_commands(registry, runtime.config)
-    cmd = registry.get(name)
+    cmd = shell_registry(runtime.config).get(name)
     if cmd is None or cmd.headless is None:
         return prompt, None, {}
     ctx = HeadlessContext(runtime, cmd.name, args, out, err, output_format)

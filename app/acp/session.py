@@ -96,7 +96,7 @@ class AcpSession:
         return [mode, model, effort]
 
     def available_commands(self) -> s.AvailableCommandsUpdate:
-        from stoa.app.commands import builtin_registry
+        from stoa.app.commands import shell_registry
 
         commands = [
             s.AvailableCommand(
@@ -104,7 +104,7 @@ class AcpSession:
                 description=c.description,
                 input=s.AvailableCommandInput(root=s.UnstructuredCommandInput(hint=c.args)) if c.args else None,
             )
-            for c in builtin_registry()
+            for c in shell_registry(self.runtime.config)
             if c.headless is not None
         ]
         return s.AvailableCommandsUpdate(session_update="available_commands_update", available_commands=commands)
@@ -151,11 +151,12 @@ class AcpSession:
         runtime = self.runtime
         content = to_content(blocks, runtime.config.workspace)
         turn_mode: str | None = None
+        options: dict[str, Any] = {}
         command = await self._command(prompt_text(content))
         if isinstance(command, s.PromptResponse):
             return command
         if command is not None:
-            text, turn_mode = command
+            text, turn_mode, options = command
             content = [TextBlock(text=text), *(b for b in content if not isinstance(b, TextBlock))]
         try:
             runtime.check_key(runtime.agent.model)
@@ -165,7 +166,7 @@ class AcpSession:
             await runtime.mcp.wait_started()
         self._failure = None
         stop = "end_turn"
-        turn = cast(AsyncGenerator[ev.Event, None], runtime.agent.run_turn(content, mode=turn_mode))
+        turn = cast(AsyncGenerator[ev.Event, None], runtime.agent.run_turn(content, mode=turn_mode, **options))
         async with aclosing(turn) as events:
             async for event in events:
                 stop = await self._handle(event) or stop
@@ -175,16 +176,16 @@ class AcpSession:
             raise RequestError(errors.INTERNAL_ERROR, message, {"kind": failure.kind, "hint": failure.hint})
         return s.PromptResponse(stop_reason=stop)  # type: ignore[arg-type]
 
-    async def _command(self, text: str) -> s.PromptResponse | tuple[str, str | None] | None:
+    async def _command(self, text: str) -> s.PromptResponse | tuple[str, str | None, dict[str, Any]] | None:
         """A prompt naming a Stoa command with a headless form runs it, as ``stoa -p "/name"``
         does: its output comes back as the agent's message, or it expands to a prompt."""
-        from stoa.app.commands import HeadlessContext, builtin_registry, parse_slash
+        from stoa.app.commands import HeadlessContext, parse_slash, shell_registry
 
         parsed = parse_slash(text.strip())
         if parsed is None:
             return None
         name, args = parsed
-        cmd = builtin_registry().get(name)
+        cmd = shell_registry(self.runtime.config).get(name)
         if cmd is None or cmd.headless is None:
             return None
         out, err = io.StringIO(), io.StringIO()
@@ -195,7 +196,7 @@ class AcpSession:
             ctx.errors.append(f"failed: {exc}")
             result = 1
         if isinstance(result, str):
-            return result, ctx.turn_mode
+            return result, ctx.turn_mode, dict(ctx.turn_options)
         lines = list(ctx.lines) + [f"/{cmd.name}: {e}" for e in ctx.errors]
         await self.send(up.agent_text("\n".join(lines) or f"/{cmd.name}: done"))
         return s.PromptResponse(stop_reason="end_turn")

@@ -11,6 +11,7 @@ Adding a command: a ``@command(...)`` handler in its family's module (or a new m
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from stoa.app.commands.registry import (
     CommandContext,
@@ -23,6 +24,9 @@ from stoa.app.commands.registry import (
     parse_slash,
 )
 
+if TYPE_CHECKING:
+    from stoa.core.config import StoaConfig
+
 __all__ = [
     "FAMILIES",
     "CommandContext",
@@ -34,6 +38,7 @@ __all__ = [
     "command",
     "headless",
     "parse_slash",
+    "shell_registry",
 ]
 
 FAMILIES = ("session", "modes", "models", "mcp", "checkpoints")
@@ -44,4 +49,14 @@ def builtin_registry() -> CommandRegistry:
     registry = CommandRegistry()
     for family in FAMILIES:
         registry.add_module(importlib.import_module(f"stoa.app.commands.{family}"))
+    return registry
+
+
+def shell_registry(config: StoaConfig) -> CommandRegistry:
+    """The commands a prompt can name outside the TUI (``stoa -p "/name"``, ACP): the built-in
+    ones and the project's and user's custom commands. Loads no Textual."""
+    from stoa.app.commands.custom import add_custom_commands
+
+    registry = builtin_registry()
+    add_custom_commands(registry, config)
     return registry

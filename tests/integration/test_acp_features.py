@@ -138,3 +138,26 @@ async def test_modes_models_thinking_plans_and_the_editors_mcp_servers(
     assert last.model == "claude-haiku-4-5"
     offered = {t["name"] for t in last.json.get("tools", [])}
     assert "read_file" in offered and "write_file" not in offered  # plan mode: read-only tools
+
+
+async def test_the_projects_custom_commands_are_offered_and_run(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    command = workspace / ".stoa" / "commands" / "greet.md"
+    command.parent.mkdir(parents=True)
+    command.write_text("---\ndescription: Greet someone\nargument-hint: NAME\n---\nSay hello to $1.\n")
+    fake_server.script(reply(text="Hello Bob!"))
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace) as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        answer = await conn.prompt(session_id=session.session_id, prompt=text_prompt("/greet Bob"))
+        assert answer.stop_reason == "end_turn"
+        helped = await conn.prompt(session_id=session.session_id, prompt=text_prompt("/help"))
+        assert helped.stop_reason == "end_turn"
+    (offered,) = client.of(s.AvailableCommandsUpdate)
+    greet = next(c for c in offered.available_commands if c.name == "greet")
+    assert greet.description.startswith("Greet someone") and "NAME" in greet.input.root.hint
+    assert fake_server.model_requests()[-1].user_texts[-1] == "Say hello to Bob."
+    assert len(fake_server.model_requests()) == 1  # /help is answered without the model
+    assert "/greet" in client.text() and "Hello Bob!" in client.text()
