@@ -15,7 +15,9 @@ and nothing a server does (a bad command, junk on stdout, a 401, a crash, a hang
 into the app: each becomes a status with a message that says what to do next. Status
 changes are pushed to subscribers (the UI, headless mode) as they happen.
 
-No process outlives its server (``stdio`` ends whatever carries the server's marker variable).
+How a connection is made (process or HTTP session, the SDK's client, the stderr log) is in
+``connection``; what a failure says, in ``problems``. No process outlives its server
+(``stdio`` ends whatever carries the server's marker variable).
 An HTTP server that restarted and forgot our session gets a new one, and the call is made
 again (it had not run). What servers send is taken leniently where the SDK is strict: a tool
 described wrongly is skipped alone, and a result that breaks its own output schema is kept
@@ -31,32 +33,28 @@ import math
 import os
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from stoa.core.config import StoaConfig, project_config_files, read_layer
-from stoa.core.mcp.config import SECTION, McpConfig, McpServerConfig, describe_problems, parse_layers
+from stoa.core.mcp.config import SECTION, McpConfig, describe_problems, parse_layers
+from stoa.core.mcp.connection import Runner, close_stderr, import_sdk, make_client, sdk_imported, spawn_server
 from stoa.core.mcp.lenient import lenient_output_validation, list_all_tools, list_tools_leniently
 from stoa.core.mcp.problems import (
-    CommandError,
+    closed_reason,
     describe_leaf,
+    explain,
     first_error,
-    http_status_text,
-    junk_sample,
     leaves,
-    missing_interpreter,
-    not_found_text,
-    pick_leaf,
-    resolve_command,
     sentence,
+    timeout_reason,
     timeout_text,
 )
 from stoa.core.mcp.results import convert_result
-from stoa.core.mcp.stdio import MARKER_ENV, ServerProcess, connect, discard, spawn
+from stoa.core.mcp.stdio import MARKER_ENV, discard
 from stoa.core.mcp.tool import McpTool, RejectedTool, disambiguated, make_tool
 from stoa.core.tools.base import ToolOutput
 from stoa.core.tools.registry import ToolRegistry
@@ -65,42 +63,13 @@ log = logging.getLogger(__name__)
 
 # Characters of a server's instructions added to the system prompt.
 MAX_INSTRUCTIONS_CHARS = 8_000
-# A server's stderr log is rotated (one old copy kept) when it grows past this at start.
-MAX_LOG_BYTES = 2 * 1024 * 1024
 # Bound on a graceful stop (close stdin / DELETE the HTTP session) before cancelling.
 STOP_TIMEOUT = 8.0
 # Bound on closing an HTTP session (the DELETE) when the server stops answering.
 HTTP_CLOSE_TIMEOUT = 2.0
-# Environment variables a stdio server inherits besides the SDK's own short list
-# (HOME, LOGNAME, PATH, SHELL, TERM, USER); anything else goes in its ``env`` table.
-INHERITED_ENV = (
-    "HOME",
-    "LOGNAME",
-    "PATH",
-    "SHELL",
-    "TERM",
-    "USER",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-    "XDG_CACHE_HOME",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "NODE_EXTRA_CA_CERTS",
-)
-_LIST_CHANGED = "notifications/tools/list_changed"
 __all__ = ["MARKER_ENV", "McpManager", "ServerState", "ServerStatus"]
-_SESSION_LOST = object()
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # _call_once: the HTTP server no longer knows our session
+_SESSION_LOST = object()  # _call_once: the HTTP server no longer knows our session
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class ServerStatus(StrEnum):
@@ -138,37 +107,6 @@ class ServerState:
         return f"{self.status.value}: {self.message}" if self.message else self.status.value
 
 
-@dataclass
-class _Runner:
-    """The live side of one server: its task, client and wake-up flags. Internal."""
-
-    config: McpServerConfig
-    state: ServerState
-    task: asyncio.Task[None] | None = None
-    client: Any = None  # mcp.Client once connected
-    process: ServerProcess | None = None  # a stdio server's process, from the start of _run
-    scope: Any = None  # anyio.CancelScope around the whole connection
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    settled: asyncio.Event = field(default_factory=asyncio.Event)  # left "starting"
-    stopping: bool = False
-    eof: bool = False
-    refresh: bool = False
-    junk_lines: int = 0
-    first_junk: str = ""
-    http_error: str = ""  # an HTTP error status of a POST while starting (cleared by a success)
-    session_lost: bool = False  # an HTTP 404 to our session id: the server forgot the session
-    call_http_error: str = ""  # the last HTTP error status of any POST, for a failed call's message
-    stderr: TextIO | None = None
-    stderr_start: int = 0
-    on_eof: Callable[[], None] | None = None
-    registered: dict[str, McpTool] = field(default_factory=dict)
-    # Results whose structured content broke the tool's output schema: id(result) -> why.
-    output_problems: dict[int, str] = field(default_factory=dict)
-    # Calls that may change things run one at a time per server, in the order they were made;
-    # calls to different servers (and to read-only servers) run at the same time.
-    call_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 Listener = Callable[[ServerState], None]
 
 
@@ -192,7 +130,7 @@ class McpManager:
         self.states: dict[str, ServerState] = {}
         # Config problems and tool warnings, one line each (shown as notices).
         self.warnings: list[str] = []
-        self._runners: dict[str, _Runner] = {}
+        self._runners: dict[str, Runner] = {}
         self._listeners: list[Listener] = []
         self._closed = False
         self._renew_lock = asyncio.Lock()
@@ -263,7 +201,7 @@ class McpManager:
 
     async def _call_once(
         self,
-        runner: _Runner | None,
+        runner: Runner | None,
         server: str,
         tool: str,
         arguments: dict[str, Any],
@@ -327,7 +265,7 @@ class McpManager:
         problem = runner.output_problems.pop(id(result), None)
         return convert_result(result, label=label, note=problem)
 
-    async def _closed_during_call(self, runner: _Runner) -> str:
+    async def _closed_during_call(self, runner: Runner) -> str:
         """The error for a call whose connection ended, with the reason once the runner knows it."""
         name = runner.config.name
         task = runner.task
@@ -343,7 +281,7 @@ class McpManager:
             f"Tell the user; they can run /mcp reconnect {name}."
         )
 
-    async def _renew_session(self, name: str, runner: _Runner) -> _Runner | None:
+    async def _renew_session(self, name: str, runner: Runner) -> Runner | None:
         """Start ``name`` again after its HTTP session was lost; the new runner once connected.
 
         Concurrent calls that all hit the lost session share one restart.
@@ -486,7 +424,7 @@ class McpManager:
             state.message = f"enabled = false in {config.source}"
             self._notify(state)
             return
-        runner = _Runner(config=config, state=state)
+        runner = Runner(config=config, state=state)
         runner.on_eof = lambda: self._connection_ended(runner)
         self._runners[name] = runner
         self._notify(state)
@@ -512,11 +450,11 @@ class McpManager:
                     await asyncio.wait({task}, timeout=1.0)
         self._drop_tools(runner)
         self._set_instructions(runner.config.name, None)
-        self._close_stderr(runner)
+        close_stderr(runner)
 
     # ---- one server's life --------------------------------------------------------------------
 
-    async def _run(self, runner: _Runner) -> None:
+    async def _run(self, runner: Runner) -> None:
         import anyio
 
         config, state = runner.config, runner.state
@@ -526,11 +464,11 @@ class McpManager:
                 return
             if config.transport == "stdio":
                 # Started before the SDK loads: the server's start-up and ours overlap.
-                runner.process = await self._spawn(runner)
-            await _import_sdk()
+                runner.process = await spawn_server(runner, self.config.env, self.log_dir)
+            await import_sdk()
             if runner.stopping:
                 return
-            client = self._make_client(runner)
+            client = make_client(runner)
             with anyio.CancelScope(deadline=anyio.current_time() + config.startup_timeout) as scope:
                 runner.scope = scope
                 async with client:
@@ -555,7 +493,7 @@ class McpManager:
                     self._set(state, ServerStatus.FAILED, "stopped while starting")
             raise
         except Exception as exc:
-            message = self._explain(runner, exc, connected=runner.client is not None)
+            message = explain(runner, exc, path_var=self.config.env.get("PATH", os.defpath), sdk_loaded=sdk_imported())
             was_connected = runner.client is not None
             runner.client = None
             if not runner.stopping:
@@ -570,13 +508,13 @@ class McpManager:
         if runner.stopping:
             return
         if timed_out:
-            self._set(state, ServerStatus.FAILED, self._timeout_reason(runner))
+            self._set(state, ServerStatus.FAILED, timeout_reason(runner))
         elif was_connected:
-            self._set(state, ServerStatus.DISCONNECTED, self._closed_reason(runner))
+            self._set(state, ServerStatus.DISCONNECTED, closed_reason(runner))
         else:
-            self._set(state, ServerStatus.FAILED, self._closed_reason(runner))
+            self._set(state, ServerStatus.FAILED, closed_reason(runner))
 
-    async def _serve(self, runner: _Runner) -> None:
+    async def _serve(self, runner: Runner) -> None:
         import anyio
 
         while True:
@@ -595,13 +533,13 @@ class McpManager:
                     self._warn(f"MCP server {runner.config.name}: could not re-list its tools ({exc})")
                 self._notify(runner.state)
 
-    def _connection_ended(self, runner: _Runner) -> None:
+    def _connection_ended(self, runner: Runner) -> None:
         """Mark a connected server disconnected the moment its connection ends (before cleanup)."""
         if runner.stopping or runner.client is None or runner.state.status is not ServerStatus.CONNECTED:
             return
-        self._set(runner.state, ServerStatus.DISCONNECTED, self._closed_reason(runner))
+        self._set(runner.state, ServerStatus.DISCONNECTED, closed_reason(runner))
 
-    def _connected(self, runner: _Runner, client: Any) -> None:
+    def _connected(self, runner: Runner, client: Any) -> None:
         state = runner.state
         info = client.server_info
         state.server_info = f"{info.name} {info.version}".strip() if info is not None else ""
@@ -614,7 +552,7 @@ class McpManager:
             message = f"ignored {runner.junk_lines} line(s) on stdout that are not MCP messages"
         self._set(state, ServerStatus.CONNECTED, message)
 
-    async def _load_tools(self, runner: _Runner, client: Any) -> None:
+    async def _load_tools(self, runner: Runner, client: Any) -> None:
         config = runner.config
         listed: list[Any] = []
         skipped: list[str] = []
@@ -654,7 +592,7 @@ class McpManager:
             tools[made.name] = made
         self._sync_tools(runner, tools, skipped)
 
-    def _sync_tools(self, runner: _Runner, tools: dict[str, McpTool], skipped: list[str]) -> None:
+    def _sync_tools(self, runner: Runner, tools: dict[str, McpTool], skipped: list[str]) -> None:
         server = runner.config.name
         for name in list(runner.registered):
             if name not in tools:
@@ -673,7 +611,7 @@ class McpManager:
         runner.state.skipped_tools = skipped
         runner.state.tools = sorted(runner.registered)
 
-    def _drop_tools(self, runner: _Runner) -> None:
+    def _drop_tools(self, runner: Runner) -> None:
         for name in list(runner.registered):
             self._unregister(name, runner.config.name)
         runner.registered.clear()
@@ -684,166 +622,9 @@ class McpManager:
         if isinstance(current, McpTool) and current.server == server:
             self.registry.unregister(name)
 
-    # ---- transports ---------------------------------------------------------------------------
-
-    def _make_client(self, runner: _Runner) -> Any:
-        from mcp import Client
-        from mcp_types import Implementation
-
-        config = runner.config
-        if runner.process is not None:
-            transport: Any = connect(runner.process)
-        else:
-            transport = self._http_transport(runner)
-
-        async def on_message(message: Any) -> None:
-            if isinstance(message, Exception):
-                runner.junk_lines += 1
-                if not runner.first_junk:
-                    runner.first_junk = junk_sample(message)
-                return
-            if getattr(message, "method", None) == _LIST_CHANGED:
-                runner.refresh = True
-                runner.wake.set()
-
-        return Client(
-            _watch_eof(transport, runner),
-            mode="legacy",
-            read_timeout_seconds=config.startup_timeout,
-            message_handler=on_message,
-            client_info=Implementation(name="stoa", version=_version()),
-            cache=None,
-        )
-
-    async def _spawn(self, runner: _Runner) -> ServerProcess:
-        config = runner.config
-        env = {k: v for k, v in self.config.env.items() if k in INHERITED_ENV} | config.env
-        command = resolve_command(config, env.get("PATH", os.defpath))
-        marker = f"{config.name}-{os.getpid()}-{uuid.uuid4().hex}"
-        runner.stderr = self._open_stderr(runner)
-        return await spawn(command, list(config.args), env, config.cwd, runner.stderr, marker)
-
-    def _http_transport(self, runner: _Runner) -> Any:
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-
-        config = runner.config
-
-        async def on_response(response: Any) -> None:
-            # Only the POSTs carry messages: a GET answered 405 (no server-initiated stream)
-            # or a DELETE at the end says nothing about the connection.
-            if getattr(response.request, "method", "POST") != "POST":
-                return
-            if response.status_code == 404 and response.request.headers.get("mcp-session-id"):
-                # The server no longer knows our session (it restarted): clients must start a new one.
-                runner.session_lost = True
-            if response.status_code >= 400:
-                runner.call_http_error = http_status_text(response, config)
-                if runner.client is None:  # starting: this is why it fails
-                    runner.http_error = runner.call_http_error
-            else:
-                runner.http_error = ""
-
-        http = httpx2.AsyncClient(
-            headers=config.headers,
-            timeout=httpx2.Timeout(min(config.startup_timeout, 30.0), read=300.0),
-            event_hooks={"response": [on_response]},
-        )
-        return _owning(http, streamable_http_client(config.url or "", http_client=http))
-
-    def _open_stderr(self, runner: _Runner) -> TextIO:
-        """Where the server's stderr goes: a log file per server (never the terminal under the TUI)."""
-        self._close_stderr(runner)
-        name = runner.config.name
-        try:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            path = self.log_dir / f"{name}.log"
-            if path.exists() and path.stat().st_size > MAX_LOG_BYTES:
-                path.replace(path.with_suffix(".log.1"))  # keep one old log, not an ever-growing one
-            handle: TextIO = open(path, "a+", encoding="utf-8", errors="replace")
-        except OSError:
-            import tempfile
-
-            handle = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-        handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {runner.config.target}\n")
-        handle.flush()
-        runner.stderr_start = handle.tell()
-        return handle
-
-    def _close_stderr(self, runner: _Runner) -> None:
-        if runner.stderr is not None:
-            with contextlib.suppress(OSError):
-                runner.stderr.close()
-            runner.stderr = None
-
     def stderr_tail(self, name: str, lines: int = 3) -> str:
         runner = self._runners.get(name)
-        return _stderr_tail(runner, lines) if runner else ""
-
-    # ---- messages -----------------------------------------------------------------------------
-
-    def _explain(self, runner: _Runner, exc: BaseException, *, connected: bool) -> str:
-        config = runner.config
-        if runner.http_error:
-            return runner.http_error
-        leaf = pick_leaf(leaves(exc))
-        if not _sdk_imported and isinstance(leaf, ImportError):
-            return (
-                f"the MCP SDK (the mcp package) could not be loaded: {leaf}; reinstall it "
-                "(pip install --force-reinstall 'mcp>=2.3' in Stoa's environment)"
-            )
-        if _sdk_imported:  # a failure before the SDK loaded (the command cannot run) is no MCPError
-            from mcp.shared.exceptions import MCPError
-            from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
-
-            if isinstance(leaf, MCPError) and leaf.code == CONNECTION_CLOSED:
-                return self._closed_reason(runner)
-            if isinstance(leaf, MCPError) and leaf.code == REQUEST_TIMEOUT:
-                return self._timeout_reason(runner)
-        if isinstance(leaf, CommandError):
-            return str(leaf)
-        if isinstance(leaf, FileNotFoundError) and config.transport == "stdio":
-            if config.cwd is not None and not config.cwd.is_dir():
-                return f"the folder {config.cwd} (cwd) does not exist"
-            interpreter = missing_interpreter(config, self.config.env.get("PATH", os.defpath))
-            if interpreter:
-                return (
-                    f"{config.command!r} is a script whose interpreter ({interpreter}, on its #! line) "
-                    "does not exist; install it or fix that line"
-                )
-            return not_found_text(config)
-        if isinstance(leaf, PermissionError) and config.transport == "stdio":
-            return f"cannot run {config.command!r}: permission denied (is it executable? chmod +x)"
-        described = describe_leaf(leaf, config)
-        tail = _stderr_tail(runner)
-        return described + (f"; its last output on stderr: {tail}" if tail else "")
-
-    def _closed_reason(self, runner: _Runner) -> str:
-        config = runner.config
-        if runner.http_error:
-            return runner.http_error
-        if config.transport == "http":
-            return f"the connection to {config.url} closed; check that the server is running, then /mcp reconnect {config.name}"
-        parts = ["the server process exited or closed its stdout"]
-        tail = _stderr_tail(runner)
-        if tail:
-            parts.append(f"its last output on stderr: {tail}")
-        if runner.junk_lines:
-            parts.append(_junk_text(runner))
-        return "; ".join(parts) + f" (run /mcp reconnect {config.name} once it is fixed)"
-
-    def _timeout_reason(self, runner: _Runner) -> str:
-        config = runner.config
-        text = (
-            f"no answer to initialize within {config.startup_timeout:g} s "
-            f"(startup_timeout_seconds in {config.source})"
-        )
-        if runner.junk_lines:
-            text += "; " + _junk_text(runner)
-        tail = _stderr_tail(runner)
-        if tail:
-            text += f"; its last output on stderr: {tail}"
-        return text
+        return runner.stderr_tail(lines) if runner else ""
 
     # ---- state, listeners, prompt -------------------------------------------------------------
 
@@ -906,58 +687,6 @@ def _unavailable(server: str, state: ServerState) -> ToolOutput:
     )
 
 
-def _junk_text(runner: _Runner) -> str:
-    return (
-        f"it printed {runner.junk_lines} line(s) on stdout that are not MCP messages"
-        + (f" (first: {runner.first_junk})" if runner.first_junk else "")
-        + "; an MCP server must print only JSON-RPC on stdout and log to stderr"
-    )
-
-
-def _stderr_tail(runner: _Runner, lines: int = 3) -> str:
-    handle = runner.stderr
-    if handle is None:
-        return ""
-    try:
-        handle.flush()
-        handle.seek(runner.stderr_start)
-        text = handle.read()[-4000:]
-        handle.seek(0, os.SEEK_END)
-    except (OSError, ValueError):
-        return ""
-    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return " | ".join(kept)[:500]
-
-
-_SDK_MODULES = (
-    "anyio",
-    "anyio.streams.text",
-    "httpx2",
-    "jsonschema",
-    "mcp",
-    "mcp.client.streamable_http",
-    "mcp.shared.message",
-    "mcp_types",
-    "referencing",
-)
-_sdk_imported = False
-
-
-async def _import_sdk() -> None:
-    """Import the SDK in a thread: it takes a few hundred ms, which must not freeze the UI."""
-    global _sdk_imported
-    if _sdk_imported:
-        return
-    import importlib
-
-    def load() -> None:
-        for module in _SDK_MODULES:
-            importlib.import_module(module)
-
-    await asyncio.to_thread(load)
-    _sdk_imported = True
-
-
 def _progress_reporter(report: Callable[[str], None]) -> Any:
     async def progress(value: float, total: float | None, message: str | None) -> None:
         amount = f"{value:g}/{total:g}" if total else f"{value:g}"
@@ -968,80 +697,3 @@ def _progress_reporter(report: Callable[[str], None]) -> Any:
             log.exception("an MCP progress listener failed")
 
     return progress
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("stoa")
-    except Exception:
-        return "0"
-
-
-@contextlib.asynccontextmanager
-async def _owning(http: Any, transport: Any) -> AsyncIterator[Any]:
-    """Enter the HTTP client we made, then the transport that uses it; close both in order."""
-    async with http, transport as streams:
-        yield streams
-
-
-@contextlib.asynccontextmanager
-async def _watch_eof(transport: Any, runner: _Runner) -> AsyncIterator[Any]:
-    """The transport's streams, with the read side telling the runner when the connection ends."""
-    async with transport as (read_stream, write_stream):
-        yield _EofWatchingStream(read_stream, runner), write_stream
-
-
-class _EofWatchingStream:
-    """A read stream that flags the end of the connection (process exit, HTTP stream closed)."""
-
-    def __init__(self, inner: Any, runner: _Runner) -> None:
-        self._inner = inner
-        self._runner = runner
-
-    @property
-    def last_context(self) -> Any:
-        return getattr(self._inner, "last_context", None)
-
-    def _ended(self) -> None:
-        runner = self._runner
-        if not runner.eof:
-            runner.eof = True
-            runner.wake.set()
-            if runner.on_eof is not None:
-                runner.on_eof()
-
-    async def receive(self) -> Any:
-        import anyio
-
-        try:
-            return await self._inner.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._ended()
-            raise
-
-    def __aiter__(self) -> _EofWatchingStream:
-        return self
-
-    async def __anext__(self) -> Any:
-        import anyio
-
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-    def close(self) -> None:
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _EofWatchingStream:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()

@@ -1,8 +1,9 @@
 """What an MCP server's failure says: each cause named, with what to do about it.
 
 The manager turns whatever goes wrong (a command that cannot run, an HTTP error status, a
-transport error inside exception groups, a malformed answer) into one line of text for the
-server's status or a tool error; the wording lives here.
+transport error inside exception groups, a malformed answer, a connection that ended or never
+answered) into one line of text for the server's status or a tool error; the wording lives
+here (``explain``, ``closed_reason``, ``timeout_reason`` read what the runner saw).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stoa.core.mcp.config import McpServerConfig
+
+if TYPE_CHECKING:
+    from stoa.core.mcp.connection import Runner
 
 
 class CommandError(Exception):
@@ -162,3 +166,83 @@ def junk_sample(exc: Exception) -> str:
     if marker in text:
         text = text.split(marker, 1)[1].split(", input_type", 1)[0]
     return text[:120]
+
+
+# ---- why a connection failed or ended (from what its runner saw) -------------------------------
+
+
+def explain(runner: Runner, exc: BaseException, *, path_var: str, sdk_loaded: bool) -> str:
+    """The status line for a connection that raised ``exc`` (starting, or while connected)."""
+    config = runner.config
+    if runner.http_error:
+        return runner.http_error
+    leaf = pick_leaf(leaves(exc))
+    if not sdk_loaded and isinstance(leaf, ImportError):
+        return (
+            f"the MCP SDK (the mcp package) could not be loaded: {leaf}; reinstall it "
+            "(pip install --force-reinstall 'mcp>=2.3' in Stoa's environment)"
+        )
+    if sdk_loaded:  # a failure before the SDK loaded (the command cannot run) is no MCPError
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+        if isinstance(leaf, MCPError) and leaf.code == CONNECTION_CLOSED:
+            return closed_reason(runner)
+        if isinstance(leaf, MCPError) and leaf.code == REQUEST_TIMEOUT:
+            return timeout_reason(runner)
+    if isinstance(leaf, CommandError):
+        return str(leaf)
+    if isinstance(leaf, FileNotFoundError) and config.transport == "stdio":
+        if config.cwd is not None and not config.cwd.is_dir():
+            return f"the folder {config.cwd} (cwd) does not exist"
+        interpreter = missing_interpreter(config, path_var)
+        if interpreter:
+            return (
+                f"{config.command!r} is a script whose interpreter ({interpreter}, on its #! line) "
+                "does not exist; install it or fix that line"
+            )
+        return not_found_text(config)
+    if isinstance(leaf, PermissionError) and config.transport == "stdio":
+        return f"cannot run {config.command!r}: permission denied (is it executable? chmod +x)"
+    described = describe_leaf(leaf, config)
+    tail = runner.stderr_tail()
+    return described + (f"; its last output on stderr: {tail}" if tail else "")
+
+
+def closed_reason(runner: Runner) -> str:
+    """Why a connection ended (the server exited, closed stdout, or the HTTP stream closed)."""
+    config = runner.config
+    if runner.http_error:
+        return runner.http_error
+    if config.transport == "http":
+        return f"the connection to {config.url} closed; check that the server is running, then /mcp reconnect {config.name}"
+    parts = ["the server process exited or closed its stdout"]
+    tail = runner.stderr_tail()
+    if tail:
+        parts.append(f"its last output on stderr: {tail}")
+    if runner.junk_lines:
+        parts.append(junk_text(runner))
+    return "; ".join(parts) + f" (run /mcp reconnect {config.name} once it is fixed)"
+
+
+def timeout_reason(runner: Runner) -> str:
+    """Why a server that never answered initialize failed."""
+    config = runner.config
+    text = (
+        f"no answer to initialize within {config.startup_timeout:g} s "
+        f"(startup_timeout_seconds in {config.source})"
+    )
+    if runner.junk_lines:
+        text += "; " + junk_text(runner)
+    tail = runner.stderr_tail()
+    if tail:
+        text += f"; its last output on stderr: {tail}"
+    return text
+
+
+def junk_text(runner: Runner) -> str:
+    return (
+        f"it printed {runner.junk_lines} line(s) on stdout that are not MCP messages"
+        + (f" (first: {runner.first_junk})" if runner.first_junk else "")
+        + "; an MCP server must print only JSON-RPC on stdout and log to stderr"
+    )

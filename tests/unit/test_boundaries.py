@@ -184,6 +184,23 @@ def test_architecture_md_names_only_paths_that_exist() -> None:
     assert missing == []
 
 
+MAX_MODULE_LINES = 1_000
+
+
+def test_no_module_is_over_a_thousand_lines() -> None:
+    """Issue 13: no module over 1,000 lines. A module that grows past it is split by reason to
+    change (as core/mcp/manager.py was into connection.py and problems.py), not cut anywhere."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for room in ("app", "core", "widgets")
+        for path in sorted((ROOT / room).rglob("*.py"))
+    }
+    assert len(sizes) > 100, "the rooms hold no modules?"
+    over = {path: lines for path, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert over == {}, "over 1,000 lines (split by reason to change): " + ", ".join(
+        f"{path} has {lines}" for path, lines in sorted(over.items())
+    )
+
 
 def test_tools_and_permissions_talk_through_typed_fields() -> None:
     """No side channels between tools and the permission layer: the tool context and each
