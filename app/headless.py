@@ -67,6 +67,15 @@ class HeadlessPrinter:
                     self.out.write(event.partial_text.rstrip("\n") + "\n")
                     self.out.flush()
                     self._streamed_any = True
+        if isinstance(event, ev.ContextCompacted):
+            # On stderr in every format: the answer on stdout stays the model's.
+            from stoa.core.agent.compaction import compacted_line
+
+            line = compacted_line(
+                event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0
+            )
+            self.err.write(f"notice: {line} ({event.trigger}; the originals are archived in the session)\n")
+            self.err.flush()
         if self.format == "text":
             self._activity(event)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from stoa.widgets.records import (
     AssistantRecord,
+    CompactionRecord,
     NoticeRecord,
     Record,
     ThinkingRecord,
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def records_from_display(saved: Iterable[Any]) -> list[Record]:
-    """Chat log records from the session store's display records (``core.sessions.records``)."""
+    """Chat log records from the session store's display records (``core.sessions.records``).
+    A compaction record folds every record before it (the part its summary replaced)."""
+    from stoa.core.agent.compaction import compacted_line
+
     out: list[Record] = []
     for item in saved:
         kind, data = item.kind, item.data
@@ -47,6 +51,17 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
                     elapsed=data.get("elapsed"),
                 )
             )
+        elif kind == "compaction":
+            # What the summary replaced folds into it (unfolded, as text, on a click).
+            archived = archived_text(out)
+            out = [
+                CompactionRecord(
+                    line=compacted_line(int(data.get("tokens_before", 0)), int(data.get("tokens_after", 0))),
+                    trigger=str(data.get("trigger", "auto")),
+                    summary=str(data.get("summary", "")),
+                    archived_text=archived,
+                )
+            ]
         elif kind == "notice":
             level = data.get("level", "info")
             out.append(
@@ -58,6 +73,23 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
                 )
             )
     return out
+
+
+def archived_text(records: list[Record]) -> str:
+    """Log records as plain text (the archived part of a compacted conversation)."""
+    lines: list[str] = []
+    for record in records:
+        if isinstance(record, UserRecord):
+            lines.append(f"› {record.text}")
+        elif isinstance(record, AssistantRecord):
+            lines.append(record.text)
+        elif isinstance(record, ToolRecord):
+            lines.append(f"  {record.name} {record.summary}".rstrip() + f" ({record.status})")
+        elif isinstance(record, NoticeRecord):
+            lines.append(f"  {record.level}: {record.text}")
+        elif isinstance(record, CompactionRecord):
+            lines.append(f"[{record.line}]\n{record.archived_text}".rstrip())
+    return "\n\n".join(line for line in lines if line.strip())
 
 
 def records_from_history(messages: list[Message]) -> list[Record]:

@@ -123,6 +123,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "models": None,  # core.catalog: one table per model id
     "checkpoints": frozenset({"enabled", "budget-mb", "max-file-mb"}),  # core.checkpoints
     "memory": frozenset({"scope"}),  # core.memory
+    "context": frozenset({"auto-compact"}),  # core.agent.compaction
 }
 
 

@@ -141,6 +141,35 @@ class ServerToolUsed:
 
 
 @dataclass(frozen=True)
+class CompactionStarted:
+    """The conversation is being compacted (``trigger``: auto, manual, switch)."""
+
+    trigger: str
+    tokens: int
+    context_window: int
+
+
+@dataclass(frozen=True)
+class ContextCompacted:
+    """The earlier part of the conversation was replaced by a summary (or old tool output was
+    cleared): ``compacted 182k -> 9k tokens``. Its cost is in the session's totals."""
+
+    trigger: str
+    tokens_before: int
+    tokens_after: int
+    context_window: int
+    summary: str
+    # Messages taken out of the live history (archived with the session).
+    archived: int
+    stages: int = 0
+    cleared: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    # The archive's id in the session database, once saved (None without a session).
+    archive_id: int | None = None
+
+
+@dataclass(frozen=True)
 class TurnFinished:
     stop_reason: StopReason | None
     text: str
@@ -179,6 +208,8 @@ Event = (
     | Retrying
     | SteeringDelivered
     | ServerToolUsed
+    | CompactionStarted
+    | ContextCompacted
     | TurnFinished
     | TurnInterrupted
     | TurnFailed

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stoa.core.agent.compaction import auto_compact_setting
 from stoa.core.agent.loop import Agent, RetryPolicy
 from stoa.core.catalog import Catalog, CatalogError, set_active_catalog
 from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
@@ -275,6 +276,8 @@ def build_runtime(
         instructions=instructions,
     )
     attach_checkpoints(runtime, session_id=f"nosession-{uuid.uuid4().hex[:12]}")
+    _, problems = auto_compact_setting(config)
+    config.warnings.extend(p for p in problems if p not in config.warnings)
     return runtime
 
 

@@ -18,9 +18,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from stoa.widgets.messages import NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
+from stoa.widgets.messages import CompactionFold, NoticeMessage, ThinkingMessage, UserMessage, WelcomeBanner
 from stoa.widgets.records import (
     AssistantRecord,
+    CompactionRecord,
     NoticeRecord,
     Record,
     ThinkingRecord,
@@ -135,6 +136,8 @@ class ChatLog(VerticalScroll, can_focus=True):
             widget = NoticeMessage(record)
         elif isinstance(record, WelcomeRecord):
             widget = WelcomeBanner(record)
+        elif isinstance(record, CompactionRecord):
+            widget = CompactionFold(record)
         else:  # pragma: no cover - a new record type without a widget is a programming error
             raise TypeError(f"no widget for {type(record).__name__}")
         self._widgets[id(record)] = widget

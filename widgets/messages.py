@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from stoa.widgets.records import NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
+from stoa.widgets.records import CompactionRecord, NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
 
 
 class UserMessage(Static):
@@ -153,6 +153,70 @@ class NoticeMessage(Static):
         if record.hint:
             text.append(f"\n  → {record.hint}", style="italic")
         return text
+
+
+class CompactionFold(Vertical):
+    """A compaction in the log: ``▸ compacted 182k -> 9k tokens``; click to unfold the summary
+    and, in a resumed session, the archived conversation it replaced."""
+
+    DEFAULT_CSS = """
+    CompactionFold {
+        height: auto;
+        margin: 1 0 0 0;
+        padding: 0 1;
+        border-left: thick $accent;
+    }
+    CompactionFold > .fold-title {
+        color: $text-muted;
+    }
+    CompactionFold > .fold-title:hover {
+        color: $text;
+    }
+    CompactionFold > .fold-body {
+        color: $text-muted;
+        padding: 0 0 0 2;
+        max-height: 30;
+        overflow-y: auto;
+    }
+    CompactionFold.-collapsed > .fold-body {
+        display: none;
+    }
+    """
+
+    def __init__(self, record: CompactionRecord) -> None:
+        self.record = record
+        super().__init__(classes="" if record.expanded else "-collapsed")
+        self._title = Static(self._title_text(), classes="fold-title", markup=False)
+        self._body = Static(self._body_text(), classes="fold-body", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self._title
+        yield self._body
+
+    def _title_text(self) -> Text:
+        arrow = "▾" if self.record.expanded else "▸"
+        text = Text(f"{arrow} {self.record.line}")
+        text.append(f"  ({self.record.trigger})", style="dim")
+        return text
+
+    def _body_text(self) -> Text:
+        text = Text()
+        if self.record.summary.strip():
+            text.append("Summary\n", style="bold")
+            text.append(self.record.summary.strip())
+        if self.record.archived_text.strip():
+            text.append("\n\nArchived conversation\n", style="bold")
+            text.append(self.record.archived_text.strip())
+        return text
+
+    def toggle(self) -> None:
+        self.record.expanded = not self.record.expanded
+        self.set_class(not self.record.expanded, "-collapsed")
+        self._title.update(self._title_text())
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.toggle()
 
 
 class WelcomeBanner(Static):

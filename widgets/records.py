@@ -92,6 +92,19 @@ class NoticeRecord(Record):
 
 
 @dataclass(eq=False)
+class CompactionRecord(Record):
+    """A compaction: the fold that stands for the part of the conversation it summarised."""
+
+    # "compacted 182k -> 9k tokens"
+    line: str
+    trigger: str = "auto"
+    summary: str = ""
+    # The archived conversation as text (a resumed session's records before the compaction).
+    archived_text: str = ""
+    expanded: bool = False
+
+
+@dataclass(eq=False)
 class WelcomeRecord(Record):
     """The banner of an empty conversation."""
 

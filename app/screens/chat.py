@@ -149,6 +149,7 @@ class ChatScreen(Screen[None]):
         # How often streamed text is shown (stoa.app.pacing), learnt across turns.
         self.frame_budget = FrameBudget()
         self._retry_notice: NoticeRecord | None = None
+        self._compacting: NoticeRecord | None = None
         self._tools: dict[str, ToolRecord] = {}
         self.tools_expanded = False
         self._plan_hidden_by_user = False
@@ -534,12 +535,31 @@ class ChatScreen(Screen[None]):
                 await self._on_turn_failed(event)
             case ev.TurnInterrupted():
                 await self._on_turn_interrupted(event)
+            case ev.CompactionStarted():
+                await self._on_compaction_started(event)
+            case ev.ContextCompacted():
+                await self._on_context_compacted(event)
             case ev.TurnStarted():
                 pass  # the screen already shows the user's message
             case ev.AssistantTextDelta() | ev.ThinkingDelta() | ev.ToolCallOutput():
                 pass  # streamed: these arrive merged, as StreamRun items (stoa.app.pacing)
             case _:
                 assert_never(event)
+
+    async def _on_compaction_started(self, event: ev.CompactionStarted) -> None:
+        await self._finish_streams()
+        self._compacting = NoticeRecord("info", f"compacting the conversation ({event.tokens:,} tokens)…")
+        await self.log_view.add(self._compacting)
+
+    async def _on_context_compacted(self, event: ev.ContextCompacted) -> None:
+        from stoa.core.agent.compaction import compacted_line
+        from stoa.widgets.records import CompactionRecord
+
+        if self._compacting is not None:
+            await self.log_view.remove_record(self._compacting)
+            self._compacting = None
+        line = compacted_line(event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0)
+        await self.log_view.add(CompactionRecord(line=line, trigger=event.trigger, summary=event.summary))
 
     async def _on_request_started(self, event: ev.RequestStarted) -> None:
         await self._finish_streams()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from stoa.core import events as ev
 from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
+from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_setting
 from stoa.core.agent.context_hook import ContextHook
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
@@ -191,6 +192,8 @@ class Agent:
         self.expand_mentions = True
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
+        # The window arithmetic: estimates, auto-compaction (``[context] auto-compact``).
+        self.context = ContextKeeper(threshold=auto_compact_setting(config)[0])
         self.last_turn_interrupted = False
         self._steering: list[str] = []
         self._queue: asyncio.Queue[ev.Event | _Done] | None = None
@@ -218,6 +221,15 @@ class Agent:
 
     def set_effort(self, effort: str) -> None:
         self.effort = validate_effort(self.model, effort)
+
+    async def compact(
+        self, focus: str = "", *, trigger: str = "manual", model: ModelInfo | None = None
+    ) -> Compaction:
+        """Summarise the earlier conversation into the live history (``/compact``, a switch to
+        a smaller window). Raises ``CompactionError`` with the history untouched."""
+        from stoa.core.agent.compactor import compact_agent
+
+        return await compact_agent(self, trigger=trigger, focus=focus, model=model)
 
     def steer(self, text: str) -> None:
         """Queue a message typed while the agent works; delivered at the next tool-result boundary."""
@@ -589,18 +601,24 @@ class Agent:
         )
 
     async def _request(self, iteration: int, tool_choice: str = "auto") -> Message | None:
+        from stoa.core.agent.compactor import compacted_after_refusal, fit_request
+
         attempt = 0
+        compacted_for_length = False
         while True:
             attempt += 1
-            self._emit(ev.RequestStarted(iteration=iteration, attempt=attempt))
             self._reset_partial()  # a failed attempt's partial reply is discarded (and unshown)
+            request = await fit_request(self, self._build_request(tool_choice), tool_choice)
+            self._emit(ev.RequestStarted(iteration=iteration, attempt=attempt))
             try:
                 provider = self.provider_for(self.model)
-                request = self._build_request(tool_choice)
                 complete = await self._stream_once(provider, request)
             except pb.ProviderError as error:
                 # The broken attempt's text is not kept: the screen drops it too (Retrying).
                 self._reset_partial()
+                if not compacted_for_length and await compacted_after_refusal(self, error):
+                    compacted_for_length = True  # the provider counts more than the estimate did
+                    continue
                 if error.retryable and attempt < self.retry.attempts_for(error):
                     delay = self.retry.delay(attempt, error)
                     self._emit(
@@ -689,6 +707,7 @@ class Agent:
 
     def _account(self, usage: Usage) -> None:
         self.ledger.add(self.model.id, usage, self.model)
+        self.context.measured(self.context.pending_estimate, usage)
         self.last_context_tokens = usage.prompt_tokens + usage.output_tokens
         self._emit(
             ev.UsageUpdated(
@@ -969,6 +988,6 @@ def _hint_for(error: pb.ProviderError) -> str:
         "overloaded": "the provider is overloaded; send again in a moment",
         "connection": "check your network and the base URL, then send again",
         "stream_broken": "the connection broke mid-reply; send again",
-        "context_length": "the conversation is too long for this model; start a new one with /clear or switch model",
+        "context_length": "the conversation is too long for this model; /compact summarises it, /clear starts anew",
         "bad_request": "the provider rejected the request; see the message above",
     }.get(error.kind, "send again, or check the logs")

@@ -115,6 +115,60 @@ class SessionRecorder:
         self._tools.clear()
         self._turn_open = False
 
+    async def history_compacted(
+        self,
+        history: list[Message],
+        archived: list[Message],
+        *,
+        trigger: str,
+        summary: str,
+        tokens_before: int,
+        tokens_after: int,
+        detail: dict[str, Any],
+    ) -> int | None:
+        """The live history was compacted: save it in place of the old one, archive what it
+        replaced, and add the ``compaction`` display record (the fold of a resumed session).
+        Returns the archive's id, or None while the database cannot be written (the write
+        waits in the backlog; ``SaveError`` is raised the first time, as for any write)."""
+        from stoa.core.sessions.archive import save_compaction
+
+        self._last_message = history[-1] if history else None
+        self._tools.clear()
+        seq = self._next_seq()
+        seed = self.seed
+        saved: list[int] = []
+        record = {
+            "trigger": trigger,
+            "summary": summary,
+            "tokens_before": tokens_before,
+            "tokens_after": tokens_after,
+            "archived": len(archived),
+            **detail,
+        }
+
+        async def op() -> None:
+            await self.store.create_session(seed)
+            if not saved:  # retried after a failure: the archive may already be written
+                saved.append(
+                    await save_compaction(
+                        self.store,
+                        seed.id,
+                        history=history,
+                        archived=archived,
+                        trigger=trigger,
+                        summary=summary,
+                        tokens_before=tokens_before,
+                        tokens_after=tokens_after,
+                        record_seq=seq,
+                        detail=detail,
+                    )
+                )
+            await self.store.add_record(seed, seq, rec.COMPACTION, {**record, "archive_id": saved[0]})
+
+        self.started = True
+        await self._submit(op)
+        return saved[0] if saved else None
+
     def remember_first_prompt(self, text: str) -> None:
         """A resumed session's first prompt (a model title may still be owed to it)."""
         self._first_prompt = text

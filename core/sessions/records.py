@@ -13,6 +13,9 @@ chat log's own records (``widgets/records.py``) so the TUI can rebuild its entri
                 (errors carry ``failure_title(kind)``; interrupted turns ``title="Interrupted"``)
 ``plan``        ``steps`` (list of ``{"step", "status"}``), ``explanation``
 ``server_tool`` ``name``, ``summary`` (a provider-run tool such as web search)
+``compaction``  ``trigger`` (auto / manual / switch), ``summary``, ``tokens_before``,
+                ``tokens_after``, ``archived`` (messages), ``archive_id`` (``core.sessions.archive``):
+                the records before it are what the summary replaced
 
 A ``tool`` record is written when the call starts (status ``running``) and rewritten when it
 finishes, so a crash mid-tool still shows the call; on resume a call still ``running`` is
@@ -33,8 +36,9 @@ TOOL = "tool"
 NOTICE = "notice"
 PLAN = "plan"
 SERVER_TOOL = "server_tool"
+COMPACTION = "compaction"
 
-KINDS: frozenset[str] = frozenset({USER, ASSISTANT, THINKING, TOOL, NOTICE, PLAN, SERVER_TOOL})
+KINDS: frozenset[str] = frozenset({USER, ASSISTANT, THINKING, TOOL, NOTICE, PLAN, SERVER_TOOL, COMPACTION})
 
 INTERRUPTED_TITLE = "Interrupted"
 

@@ -33,6 +33,8 @@ item it matches and the server renders it for the endpoint hit (``/v1/messages``
   content_type=None, match=None)``: a hand-written response sent as it is (an SSE stream of
   dicts / ``(event_name, data)`` pairs / verbatim str or bytes, or one ``body``), for wire
   variants the renderers never produce. ``sse_chunk(data, event=None)`` renders one event.
+- ``respond(fn, *, match=None)``: an answer computed from the request (``fn(RecordedRequest)``
+  returns a reply / fault / raw), e.g. a fake model that summarises what it was sent.
 - ``match``: a callable(RecordedRequest) or a dict: "path", "method", "stream" or any top-level
   body field (e.g. {"model": "claude-haiku-4-5"}).
 
@@ -71,6 +73,7 @@ from tests.fake_server.script import (
     Fault,
     Raw,
     Reply,
+    Respond,
     Scenario,
     ToolCall,
     WebSearch,
@@ -78,6 +81,7 @@ from tests.fake_server.script import (
     load_scenario,
     raw,
     reply,
+    respond,
     sse_chunk,
     tool_call,
     web_search,
@@ -93,6 +97,7 @@ __all__ = [
     "Raw",
     "RecordedRequest",
     "Reply",
+    "Respond",
     "Scenario",
     "ToolCall",
     "Violation",
@@ -107,6 +112,7 @@ __all__ = [
     "load_scenario",
     "raw",
     "reply",
+    "respond",
     "sse_chunk",
     "thinking_signature",
     "tool_call",

@@ -134,7 +134,21 @@ class Raw:
         return b"".join(self.chunks)
 
 
-ScriptItem = Reply | Fault | Raw
+@dataclass(frozen=True)
+class Respond:
+    """An answer computed from the request: ``fn(RecordedRequest)`` returns the ``Reply``,
+    ``Fault`` or ``Raw`` to send (a fake model that reads what it is sent, e.g. a summariser)."""
+
+    fn: Callable[[Any], Reply | Fault | Raw]
+    match: Match = None
+
+
+def respond(fn: Callable[[Any], Reply | Fault | Raw], *, match: Match = None) -> Respond:
+    """``respond(lambda request: reply(text=...), match=...)``: computed per request."""
+    return Respond(fn=fn, match=match)
+
+
+ScriptItem = Reply | Fault | Raw | Respond
 
 
 def _usage_dict(usage: Any, kwargs: Mapping[str, int]) -> dict[str, int] | None:

@@ -36,6 +36,7 @@ from tests.fake_server.script import (
     Match,
     Raw,
     Reply,
+    Respond,
     ScriptItem,
 )
 from tests.fake_server.wire import WIRES, Ids, Issued, Wire
@@ -328,8 +329,10 @@ class FakeServer:
     def script(self, *items: ScriptItem) -> FakeServer:
         """Queue replies/faults; each model request consumes the first one it matches."""
         for item in items:
-            if not isinstance(item, Reply | Fault | Raw):
-                raise TypeError(f"script() takes reply(...), fault(...) or raw(...) items, not {type(item).__name__}")
+            if not isinstance(item, Reply | Fault | Raw | Respond):
+                raise TypeError(
+                    f"script() takes reply(...), fault(...), raw(...) or respond(...) items, not {type(item).__name__}"
+                )
         with self._lock:
             self._queue.extend(items)
         return self
@@ -547,6 +550,8 @@ class FakeServer:
                 await self._send_json(conn, rejection.status, rejection.body)
                 return True
         item = self._take(request)
+        if isinstance(item, Respond):
+            item = item.fn(request)
         request.answer = item
         self._record(request)
         if item is None:

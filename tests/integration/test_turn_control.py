@@ -251,6 +251,9 @@ async def test_at_most_64_calls_of_one_reply_run(world: World) -> None:
     count = 10_000
     calls = [tool_call("write_file", {"path": f"out/{i}.txt", "content": f"{i}\n"}) for i in range(count)]
     world.server.script(reply(tool_calls=calls, chunk_size=None), reply(text="Done with what ran."))
+    # 10,000 calls and their answers fill a 1M window: this test is about the cap, not compaction.
+    (world.workspace / ".stoa").mkdir()
+    (world.workspace / ".stoa" / "config.toml").write_text("[context]\nauto-compact = false\n")
     runtime = world.runtime()
     events = await turn(runtime.agent, "make the files")
     assert isinstance(events[-1], ev.TurnFinished)

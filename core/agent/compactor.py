@@ -1,0 +1,159 @@
+"""Compaction on a live agent: before a request that would pass the threshold, on ``/compact``,
+and before a switch to a model whose window is too small.
+
+``compact_agent`` runs ``compaction.compact_history`` over the agent's history with the model
+that will carry the conversation on, adds the summary's cost to the session's ledger, replaces
+the live history only once the summary is in, saves the new history and archives what it
+replaced (through the observer: the session recorder), and emits ``CompactionStarted`` and
+``ContextCompacted``. ``fit_request`` is the agent's check before each request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from stoa.core import events as ev
+from stoa.core.agent.compaction import (
+    Compaction,
+    CompactionError,
+    compact_history,
+    cut_points,
+    messages_tokens,
+)
+from stoa.core.models import ModelInfo
+from stoa.core.providers import base as pb
+
+if TYPE_CHECKING:
+    from stoa.core.agent.loop import Agent
+
+__all__ = ["Compaction", "CompactionError", "compact_agent", "compacted_after_refusal", "fit_request"]
+
+
+async def compact_agent(
+    agent: Agent,
+    *,
+    trigger: str,
+    focus: str = "",
+    model: ModelInfo | None = None,
+    summarise: bool = True,
+) -> Compaction:
+    """Compact the agent's conversation (see the module doc). ``model`` is the model whose
+    window the result must fit and which writes the summary (default: the agent's). Raises
+    ``CompactionError`` with the history untouched."""
+    model = model or agent.model
+    keeper = agent.context
+    request = agent._build_request("auto")
+    before = keeper.estimate(request)
+    agent._emit(ev.CompactionStarted(trigger=trigger, tokens=before, context_window=model.context_window))
+    try:
+        provider = agent.provider_for(model)
+    except Exception as exc:
+        raise CompactionError(f"no provider for {model.id}: {exc}") from exc
+    budget = keeper.budget(request, model)
+    result = await compact_history(
+        list(agent.history.messages), provider=provider, model=model, budget=budget, focus=focus, summarise=summarise
+    )
+    cost = agent.ledger.add(model.id, result.usage, model) if result.summarised else 0.0
+    # The summary is in: only now does the live history change, in one step.
+    agent.history.messages[:] = result.history
+    after = keeper.estimate(agent._build_request("auto"))
+    agent.last_context_tokens = after
+    archive_id = await _save(agent, result, trigger, before, after)
+    agent._emit(
+        ev.ContextCompacted(
+            trigger=trigger,
+            tokens_before=before,
+            tokens_after=after,
+            context_window=model.context_window,
+            summary=result.summary,
+            archived=len(result.archived),
+            stages=result.stages,
+            cleared=result.cleared,
+            usage=result.usage,
+            cost_usd=cost,
+            archive_id=archive_id,
+        )
+    )
+    agent._emit(
+        ev.UsageUpdated(
+            usage=result.usage,
+            total=agent.ledger.total,
+            cost_usd=agent.ledger.cost_usd,
+            context_tokens=after,
+            context_window=agent.model.context_window,
+        )
+    )
+    return result
+
+
+async def _save(agent: Agent, result: Compaction, trigger: str, before: int, after: int) -> int | None:
+    saver: Any = getattr(agent.observer, "history_compacted", None)
+    if saver is None:
+        return None
+    try:
+        archive_id = await saver(
+            list(result.history),
+            list(result.archived),
+            trigger=trigger,
+            summary=result.summary,
+            tokens_before=before,
+            tokens_after=after,
+            detail={"stages": result.stages, "cleared": result.cleared, "focus": result.focus},
+        )
+    except Exception as exc:  # the write waits in the recorder's backlog; say so once
+        agent._emit(ev.Notice("error", f"could not save the compacted session yet: {exc}"))
+        return None
+    return int(archive_id) if archive_id is not None else None
+
+
+async def fit_request(agent: Agent, request: pb.ProviderRequest, tool_choice: str) -> pb.ProviderRequest:
+    """The request to send: compacted first when it would pass the auto-compaction threshold
+    (a failure is a notice, and the request goes as it was), with ``max_tokens`` lowered so
+    prompt plus reply fit the window."""
+    keeper = agent.context
+    model = agent.model
+    if keeper.due(request, model):
+        try:
+            await compact_agent(agent, trigger="auto")
+        except CompactionError as exc:
+            agent._emit(
+                ev.Notice("error", f"auto-compaction failed, the conversation was left as it was: {exc}")
+            )
+        else:
+            request = agent._build_request(tool_choice)
+            if keeper.due(request, model):
+                # The recent part alone is over the threshold: its old tool output goes too.
+                try:
+                    await compact_agent(agent, trigger="auto", summarise=False)
+                    request = agent._build_request(tool_choice)
+                except CompactionError:
+                    pass
+    keeper.pending_estimate = keeper.fixed_tokens(request) + messages_tokens(request.messages)
+    return _fit_max_tokens(request, keeper.fit_max_tokens(request, model))
+
+
+def _fit_max_tokens(request: pb.ProviderRequest, max_tokens: int) -> pb.ProviderRequest:
+    if max_tokens >= request.max_tokens:
+        return request
+    wire = dict(request.wire_options)
+    thinking = wire.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = min(int(thinking.get("budget_tokens", 1_024)), max_tokens - 1_024)
+        if budget < 1_024:
+            return request  # a thinking budget needs room: keep the request as it was
+        wire["thinking"] = {**thinking, "budget_tokens": budget}
+    return dataclasses.replace(request, max_tokens=max_tokens, wire_options=wire)
+
+
+async def compacted_after_refusal(agent: Agent, error: pb.ProviderError) -> bool:
+    """A request refused as too long: compact (when auto-compaction is on and there is an
+    earlier part to summarise). True when the request should go again."""
+    if error.kind != "context_length" or agent.context.threshold is None or not cut_points(agent.history.messages):
+        return False
+    try:
+        await compact_agent(agent, trigger="auto")
+    except CompactionError as exc:
+        agent._emit(ev.Notice("error", f"auto-compaction failed: {exc}"))
+        return False
+    return True
