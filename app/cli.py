@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("prompt", nargs="?", help='run one turn headless and print the reply ("-" reads stdin)')
     parser.add_argument("-p", "--print", dest="print_prompt", metavar="TEXT", help="headless prompt (same as PROMPT)")
+    parser.add_argument(
+        "-i", "--image", dest="images", action="append", default=[], metavar="PATH",
+        help="attach an image to the headless prompt (repeatable)",
+    )  # fmt: skip
     parser.add_argument("-m", "--model", help="a registry model id or alias (see /model)")
     parser.add_argument("-e", "--effort", help="reasoning effort: off | low | medium | high | xhigh | max")
     parser.add_argument(
@@ -210,7 +214,12 @@ def main(argv: list[str] | None = None) -> int:
             output_format=args.output_format,
             resume=args.resume,
             continue_latest=args.continue_latest,
+            images=args.images,
         )
+    if args.images:
+        print("stoa: error: -i/--image needs a prompt (headless mode); in the TUI paste the image (Ctrl+V) "
+              "or its path", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     if args.output_format != "text":
         print("stoa: error: --output-format needs a prompt (headless mode)", file=sys.stderr)
         return EXIT_USAGE

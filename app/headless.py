@@ -119,19 +119,37 @@ def run_headless(
     continue_latest: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    images: list[str] | None = None,
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     if not prompt.strip():
         err.write("stoa: error: empty prompt; pass the text to send, e.g. stoa -p \"explain this repo\"\n")
         return EXIT_USAGE
+    for image in images or []:
+        problem = _image_problem(config, image)
+        if problem:
+            err.write(f"stoa: error: -i {image}: {problem}\n")
+            return EXIT_USAGE
     try:
         return asyncio.run(
-            _run(config, choices, prompt, output_format, resume, continue_latest, out, err)
+            _run(config, choices, prompt, output_format, resume, continue_latest, out, err, images or [])
         )
     except KeyboardInterrupt:
         err.write("stoa: interrupted\n")
         return EXIT_RUNTIME
+
+
+def _image_problem(config: StoaConfig, image: str) -> str | None:
+    """Why ``-i PATH`` cannot be attached, checked before anything starts (None: it can)."""
+    import os
+
+    path = os.path.join(config.workspace, os.path.expanduser(image))
+    if not os.path.exists(path):
+        return "no such file"
+    if not os.path.isfile(path):
+        return "not a file; pass an image file (PNG, JPEG, GIF, WebP, ...)"
+    return None
 
 
 def _build(config: StoaConfig, choices: Choices, err: TextIO) -> Runtime | int:
@@ -158,6 +176,7 @@ async def _run(
     continue_latest: bool,
     out: TextIO,
     err: TextIO,
+    images: list[str],
 ) -> int:
     started = time.monotonic()
     from stoa.core.memory import is_memory
@@ -196,6 +215,14 @@ async def _run(
     if isinstance(command, int):
         return command
     prompt, turn_mode, turn_options = command
+    if images:
+        model = turn_options.get("model") or agent.model
+        if not model.supports_images:
+            err.write(f"stoa: error: {model.id} does not take images; choose a model that does with -m\n")
+            await _close(runtime)
+            return EXIT_USAGE
+        markers = [agent.pasted_images.add_path(image).marker for image in images]
+        prompt = f"{prompt}\n\n{' '.join(markers)}"
     try:
         runtime.check_key(turn_options.get("model") or agent.model)
     except MissingKeyError as exc:

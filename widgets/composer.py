@@ -334,6 +334,9 @@ class Composer(Vertical):
     class QuitRequested(Message):
         """Ctrl+D on an empty prompt."""
 
+    class ImagePasteRequested(Message):
+        """Ctrl+V: the screen reads the clipboard's image and puts its marker at the cursor."""
+
     def __init__(
         self,
         *,
@@ -341,9 +344,12 @@ class Composer(Vertical):
         take_queued: Callable[[], str | None] = lambda: None,
         history: list[str] | None = None,
         mention_source: Callable[[], Awaitable[list[str]]] | None = None,
+        attach_image: Callable[[str], str] | None = None,
         id: str | None = "composer",
     ) -> None:
         super().__init__(id=id)
+        # A pasted image file path -> its [Image #N] marker (None: pasted as text).
+        self.attach_image = attach_image
         # The @ picker's candidates (None: no picker); read again when older than MENTION_TTL.
         self.mention_source = mention_source
         self._mention_paths: list[str] | None = None
@@ -414,6 +420,12 @@ class Composer(Vertical):
     def insert_paste(self, pasted: str) -> None:
         """Insert pasted text at the cursor: line ends made LF, a long paste folded."""
         text = normalize_line_ends(pasted)
+        if self.attach_image is not None:
+            from stoa.core.mentions import clean_pasted_path, looks_like_image_path
+
+            if looks_like_image_path(text):
+                self.input.insert(self.attach_image(clean_pasted_path(text)) + " ")
+                return
         self.input.insert(self.fold_paste(text) if len(text) > PASTE_FOLD_CHARS else text)
 
     def fold_paste(self, pasted: str) -> str:
@@ -582,6 +594,9 @@ class Composer(Vertical):
             return True
         if key == "ctrl+r":
             self.open_history_search()
+            return True
+        if key == "ctrl+v":
+            self.post_message(self.ImagePasteRequested())
             return True
         if self.mention_list.is_open and self._mention_key(key):
             return True

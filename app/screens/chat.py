@@ -27,6 +27,7 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.worker import Worker
 
+from stoa.app.attachments import attach_image_path, paste_clipboard_image
 from stoa.app.commands import CommandContext, CommandRegistry, builtin_registry, parse_slash
 from stoa.app.commands.custom import add_custom_commands
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
@@ -126,6 +127,7 @@ class ChatScreen(Screen[None]):
             take_queued=self._pop_queued,
             history=self.prompt_history,
             mention_source=lambda: workspace_files(runtime.config.workspace, runtime.policy),
+            attach_image=lambda path: attach_image_path(self, path),
         )
         self.status_bar = StatusBar(clock=clock)
         # The MCP manager whose status this screen follows (stoa.app.commands.mcp.watch_manager).
@@ -312,6 +314,11 @@ class ChatScreen(Screen[None]):
             event.stop()
             self.composer.focus_input()
             self.composer.input.insert(event.character)
+
+    @on(Composer.ImagePasteRequested)
+    def _paste_image(self, event: Composer.ImagePasteRequested) -> None:
+        event.stop()
+        self.run_worker(paste_clipboard_image(self), group="clipboard")
 
     @on(Composer.QuitRequested)
     def _quit_requested(self, event: Composer.QuitRequested) -> None:
