@@ -230,8 +230,13 @@ class StoaApp(App[int]):
         await self.chat.show_session(handle)
 
     async def on_unmount(self) -> None:
-        """Save the session and stop MCP servers (no server process outlives the app)."""
+        """Save the session and stop MCP servers and background jobs (no process outlives the app)."""
         runtime = self.runtime
+        try:
+            await runtime.agent.jobs.aclose()
+        except Exception as exc:
+            runtime.agent.jobs.kill_now()
+            self.exit_notes.append(f"warning: a background job did not stop cleanly: {exc}")
         if runtime.session is not None or runtime.store is not None:
             from stoa.core.sessions import close_session
 

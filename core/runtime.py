@@ -187,8 +187,12 @@ class Runtime:
             raise MissingKeyError(model.provider, alternatives=chosen is None)
 
     async def aclose(self) -> None:
-        """Stop what the runtime keeps open besides its session: MCP servers and provider
-        clients. Never raises (called on the way out)."""
+        """Stop what the runtime keeps open besides its session: background jobs, MCP servers
+        and provider clients. Never raises (called on the way out)."""
+        try:
+            await self.agent.jobs.aclose()  # no background job outlives Stoa
+        except Exception:
+            self.agent.jobs.kill_now()
         if self.mcp is not None:
             try:
                 await self.mcp.close()

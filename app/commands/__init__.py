@@ -41,7 +41,7 @@ __all__ = [
     "shell_registry",
 ]
 
-FAMILIES = ("session", "modes", "models", "mcp", "checkpoints")
+FAMILIES = ("session", "modes", "models", "mcp", "checkpoints", "agents")
 
 
 def builtin_registry() -> CommandRegistry:

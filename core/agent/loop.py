@@ -67,6 +67,7 @@ from stoa.core.providers.types import (
     error_result,
 )
 from stoa.core.sandbox.secrets import SessionRedactor
+from stoa.core.tools.background import BackgroundJobs
 from stoa.core.tools.base import (
     Access,
     EditorFiles,
@@ -190,6 +191,8 @@ class Agent:
         self.pasted_images = PastedImages()
         # Expand @path mentions and [Image #N] markers of a turn's text (off: sent as typed).
         self.expand_mentions = True
+        # Background shell jobs (execute_bash background: true); sub-agents share their parent's.
+        self.jobs = BackgroundJobs()
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
         # The window arithmetic: estimates, auto-compaction (``[context] auto-compact``).
@@ -254,7 +257,7 @@ class Agent:
         can edit and send it again. Only when it is the last message, as sent, with no reply:
         anything the provider already answered stays part of the conversation."""
         last = self.history.last
-        typed = "".join(b.text for b in last.content if isinstance(b, TextBlock) and not is_attachment(b)) if last else ""
+        typed = "".join(b.text for b in last.content if isinstance(b, TextBlock) and not is_attachment(b) and b.text != lost) if last else ""
         if last is None or last.role != "user" or typed != text or last.tool_results:
             return False
         self.history.messages.pop()
@@ -437,9 +440,12 @@ class Agent:
                 if attached:
                     problems.insert(0, "attached: " + "; ".join(attached))
             # Saved before anything can fail: whatever happens next, the message is kept.
+            lost = self.jobs.take_lost_note()  # a resumed session's jobs that did not survive
+            if lost is not None:
+                content = [*content, TextBlock(text=lost)]
             message = await self._add_user(content)
             added = message.content[len(message.content) - len(content) :]
-            text = "".join(b.text for b in added if isinstance(b, TextBlock) and not is_attachment(b))
+            text = "".join(b.text for b in added if isinstance(b, TextBlock) and not is_attachment(b) and b.text != lost)
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )
@@ -906,6 +912,7 @@ class Agent:
             policy=self.policy,
             state=self.tool_state,
             editor=self.editor_files,
+            jobs=self.jobs,
         )
 
     async def _execute(self, call: ToolUseBlock, ready: _Ready, started: float) -> ToolResultBlock:

@@ -248,6 +248,12 @@ async def _resume_locked(
         except SaveError as exc:  # a full disk: resume anyway; the next resume repairs again
             notices.append(f"the repaired history of this session could not be saved: {exc}")
     agent.history = History(history)
+    lost = agent.jobs.note_history(history)
+    if lost:
+        notices.append(
+            f"background job{'s' if len(lost) > 1 else ''} {', '.join(lost)} ended when Stoa last exited; "
+            "the model is told with your next message"
+        )
     # Build/test runners without a sandbox ask after the agent's changes, earlier ones included.
     runtime.policy.changes.note_history(history, env=runtime.config.env)
     agent.ledger = UsageLedger.from_dict(info.ledger) if info.ledger else _ledger_from_counters(info)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from stoa.core.permissions.paths import ResolvedPath
     from stoa.core.permissions.policy import PermissionPolicy
     from stoa.core.permissions.shell_analysis import ShellAnalysis
+    from stoa.core.tools.background import BackgroundJobs
 
 
 class Effect(StrEnum):
@@ -174,6 +175,8 @@ class ToolContext:
     policy: PermissionPolicy | None = None
     # Shared by the calls of one conversation (read stamps, the plan).
     state: ToolState = field(default_factory=ToolState)
+    # The conversation's background shell jobs (shared with its sub-agents); None: none here.
+    jobs: BackgroundJobs | None = None
     # This call's own: what its permission check established.
     checked: CallChecks = field(default_factory=CallChecks)
     # The editor's files, when the front end runs inside an editor (None: the disk only).

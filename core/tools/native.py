@@ -10,7 +10,19 @@ from stoa.core.tools.base import Tool
 
 
 def native_tools() -> list[Tool]:
-    from stoa.core.tools import apply_patch, edits, file_ops, files, image, memory, plan, search, shell, web
+    from stoa.core.tools import (
+        apply_patch,
+        background,
+        edits,
+        file_ops,
+        files,
+        image,
+        memory,
+        plan,
+        search,
+        shell,
+        web,
+    )
 
     return [
         files.ListDirectory(),
@@ -26,6 +38,8 @@ def native_tools() -> list[Tool]:
         file_ops.DeleteFile(),
         file_ops.DeleteDirectory(),
         shell.ExecuteBash(),
+        background.BashOutput(),
+        background.BashKill(),
         plan.UpdatePlan(),
         memory.Remember(),
         image.ViewImage(),

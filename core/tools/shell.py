@@ -68,7 +68,18 @@ class ExecuteBashArgs(BaseModel):
         default=None,
         ge=1,
         le=MAX_TIMEOUT,
-        description=f"Wall-clock limit in seconds (default {DEFAULT_TIMEOUT}, at most {MAX_TIMEOUT}).",
+        description=(
+            f"Wall-clock limit in seconds (default {DEFAULT_TIMEOUT}, at most {MAX_TIMEOUT}; a background "
+            "job has none unless given)."
+        ),
+    )
+    background: bool = Field(
+        default=False,
+        description=(
+            "Run it in the background (dev servers, watchers, long builds): the call returns a job id "
+            "at once; read its output with bash_output and stop it with bash_kill. Stoa ends its "
+            "background jobs when it exits."
+        ),
     )
 
 
@@ -130,7 +141,8 @@ class ExecuteBash(Tool):
     offered_in_plan = True
 
     def summary(self, args: BaseModel) -> str:
-        return str(getattr(args, "command", ""))
+        command = str(getattr(args, "command", ""))
+        return f"{command}  (background)" if getattr(args, "background", False) else command
 
     # ---- analysis -------------------------------------------------------------------------
 
@@ -180,42 +192,32 @@ class ExecuteBash(Tool):
         analysis = self._judged(args, ctx) or self._analyse(args, ctx)
         if analysis.tier == "forbidden":
             raise ToolError(f"Refused: {'; '.join(analysis.reasons)}. This command is never run.")
-        status = _sandbox_status(ctx)
-        sandboxed = status.active and analysis.sandboxable
+        if args.background and ctx.jobs is None:
+            raise ToolError("background jobs are not available here; run the command without background")
         timeout = args.timeout_seconds or DEFAULT_TIMEOUT
-        from stoa.core.sandbox import layout_for, prepare_workspace, scrub_env, settings_from_config, wrap
-
-        base_env = _base_env(ctx)
-        env = scrub_env(base_env)
-        workspace = _canonical(ctx.workspace)
-        argv = ["bash", "--noprofile", "--norc", "-c", args.command]
-        if sandboxed:
-            prepare_workspace(workspace)
-            layout = layout_for(
-                workspace,
-                env=base_env,
-                settings=settings_from_config(ctx.config),
-                stoa_paths=ctx.config.paths if ctx.config is not None else None,
-            )
-            argv = wrap(argv, layout, executable=status.executable or "bwrap")
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                cwd=workspace,
-                env=env,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
+        process, sandboxed = await spawn(args.command, ctx, analysis)
+        if args.background:
+            return self._adopt(process, args, ctx, sandboxed=sandboxed)
         # If Stoa itself ends now (SIGTERM, SIGHUP, kill -9), the watchdog ends the group.
         WATCHDOG.track(process.pid)
         try:
             return await self._supervise(process, args.command, limit=timeout, sandboxed=sandboxed, ctx=ctx)
         finally:
             WATCHDOG.untrack(process.pid)
+
+    @staticmethod
+    def _adopt(
+        process: asyncio.subprocess.Process, args: ExecuteBashArgs, ctx: ToolContext, *, sandboxed: bool
+    ) -> ToolOutput:
+        """A background job: handed to the conversation's jobs, its id returned at once."""
+        assert ctx.jobs is not None
+        job = ctx.jobs.adopt(process, args.command, sandboxed=sandboxed, timeout=args.timeout_seconds)
+        limit = f"; stopped after {args.timeout_seconds} s" if args.timeout_seconds else ""
+        text = (
+            f"Started background job {job.id} (pid {job.pid}{' · sandboxed' if sandboxed else ''}{limit}).\n"
+            f"Read its output with bash_output (id {job.id!r}); stop it with bash_kill. It is ended when Stoa exits."
+        )
+        return ToolOutput.text(text, display={"kind": "text", "text": text, "job": job.id, "command": args.command})
 
     async def _supervise(
         self, process: asyncio.subprocess.Process, command: str, *, limit: int, sandboxed: bool, ctx: ToolContext
@@ -233,15 +235,15 @@ class ExecuteBash(Tool):
         timed_out = False
         try:
             try:
-                await asyncio.wait_for(_exited(process), timeout)
+                await asyncio.wait_for(exited(process), timeout)
             except TimeoutError:
                 timed_out = True
-                await _stop_group(process, graceful=True)
+                await stop_group(process, graceful=True)
                 notes.append(f"timed out after {timeout} s; the command and its children were stopped")
             # Background jobs left in the group: let them flush for a moment, then stop them.
-            if await _settled_group_alive(process.pid):
+            if await settled_group_alive(process.pid):
                 await asyncio.wait(readers, timeout=DRAIN_SECONDS)
-                await _stop_group(process, graceful=False)
+                await stop_group(process, graceful=False)
                 if not timed_out:
                     notes.append("background processes it left running were stopped")
             # Every writer in the group is gone, so the pipes reach their end; only a process
@@ -252,7 +254,7 @@ class ExecuteBash(Tool):
         except asyncio.CancelledError:
             # Interrupted: nothing of this command may outlive it. What it printed until then
             # is its result (the readers get a moment to take the rest of the pipes).
-            _kill_group(process.pid)
+            kill_group(process.pid)
             with contextlib.suppress(BaseException):
                 await asyncio.shield(asyncio.wait(readers, timeout=INTERRUPT_DRAIN_SECONDS))
             for reader in readers:
@@ -354,6 +356,43 @@ class ExecuteBash(Tool):
         return output
 
 
+async def spawn(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tuple[asyncio.subprocess.Process, bool]:
+    """Start a judged command line as execute_bash runs it (foreground or background): bash in
+    the workspace, its own process group (session), no stdin, the scrubbed environment, inside
+    the sandbox when the policy judged with one and the line can run there. Returns the process
+    and whether it is sandboxed."""
+    status = _sandbox_status(ctx)
+    sandboxed = status.active and analysis.sandboxable
+    from stoa.core.sandbox import layout_for, prepare_workspace, scrub_env, settings_from_config, wrap
+
+    base_env = _base_env(ctx)
+    env = scrub_env(base_env)
+    workspace = _canonical(ctx.workspace)
+    argv = ["bash", "--noprofile", "--norc", "-c", command]
+    if sandboxed:
+        prepare_workspace(workspace)
+        layout = layout_for(
+            workspace,
+            env=base_env,
+            settings=settings_from_config(ctx.config),
+            stoa_paths=ctx.config.paths if ctx.config is not None else None,
+        )
+        argv = wrap(argv, layout, executable=status.executable or "bwrap")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=workspace,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
+    return process, sandboxed
+
+
 # ---- helpers ----------------------------------------------------------------------------------
 
 
@@ -375,7 +414,7 @@ def _sandbox_status(ctx: ToolContext) -> SandboxStatus:
     return status_for(ctx.config)
 
 
-def _kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
     """Signal the command's process group, and every descendant of its leader that moved to a
     group or session of its own (setsid) while its parent was still alive."""
     strays = [pid for pid in _descendants(pgid) if _pgid(pid) != pgid]
@@ -440,7 +479,7 @@ def _group_alive(pgid: int) -> bool:
     return bool(group_members(pgid))
 
 
-async def _exited(process: asyncio.subprocess.Process) -> int:
+async def exited(process: asyncio.subprocess.Process) -> int:
     """The exit status as soon as the process itself ends. (``Process.wait()`` on Python 3.11
     also waits for its output pipes to close, which a background job can hold open for hours.)"""
     delay = 0.001
@@ -452,7 +491,7 @@ async def _exited(process: asyncio.subprocess.Process) -> int:
     raise AssertionError("unreachable")
 
 
-async def _settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
+async def settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
     """Like ``_group_alive``, but lets processes that are already exiting (the sandbox tearing
     down its namespace) finish first."""
     deadline = time.monotonic() + wait
@@ -472,16 +511,16 @@ def group_members(pgid: int) -> list[int]:
     return [pid for pid, (_, group, state) in _proc_table().items() if group == pgid and state != "Z"]
 
 
-async def _stop_group(process: asyncio.subprocess.Process, *, graceful: bool) -> None:
+async def stop_group(process: asyncio.subprocess.Process, *, graceful: bool) -> None:
     """Stop every process of the command's group: SIGTERM first when ``graceful``, then SIGKILL."""
     pgid = process.pid
     strays = [pid for pid in _descendants(pgid) if _pgid(pid) != pgid]
     if graceful:
-        _kill_group(pgid, signal.SIGTERM)
+        kill_group(pgid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_exited(process), TERM_GRACE_SECONDS)
+            await asyncio.wait_for(exited(process), TERM_GRACE_SECONDS)
     # Whatever is left of the group (children that ignored SIGTERM, background jobs).
-    _kill_group(pgid, signal.SIGKILL)
+    kill_group(pgid, signal.SIGKILL)
     for pid in strays:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
