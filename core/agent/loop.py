@@ -257,7 +257,7 @@ class Agent:
         can edit and send it again. Only when it is the last message, as sent, with no reply:
         anything the provider already answered stays part of the conversation."""
         last = self.history.last
-        typed = "".join(b.text for b in last.content if isinstance(b, TextBlock) and not is_attachment(b) and b.text != lost) if last else ""
+        typed = "".join(b.text for b in last.content if isinstance(b, TextBlock) and not is_attachment(b)) if last else ""
         if last is None or last.role != "user" or typed != text or last.tool_results:
             return False
         self.history.messages.pop()
@@ -445,7 +445,9 @@ class Agent:
                 content = [*content, TextBlock(text=lost)]
             message = await self._add_user(content)
             added = message.content[len(message.content) - len(content) :]
-            text = "".join(b.text for b in added if isinstance(b, TextBlock) and not is_attachment(b) and b.text != lost)
+            text = "".join(
+                b.text for b in added if isinstance(b, TextBlock) and not is_attachment(b) and b.text != lost
+            )
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )
