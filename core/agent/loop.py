@@ -191,8 +191,7 @@ class Agent:
         self.pasted_images = PastedImages()
         # Expand @path mentions and [Image #N] markers of a turn's text (off: sent as typed).
         self.expand_mentions = True
-        # Background shell jobs (execute_bash background: true); sub-agents share their parent's.
-        self.jobs = BackgroundJobs()
+        self.jobs = BackgroundJobs()  # execute_bash background: true; shared with sub-agents
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0
         # The window arithmetic: estimates, auto-compaction (``[context] auto-compact``).
@@ -440,14 +439,9 @@ class Agent:
                 if attached:
                     problems.insert(0, "attached: " + "; ".join(attached))
             # Saved before anything can fail: whatever happens next, the message is kept.
-            lost = self.jobs.take_lost_note()  # a resumed session's jobs that did not survive
-            if lost is not None:
-                content = [*content, TextBlock(text=lost)]
+            text = "".join(b.text for b in content if isinstance(b, TextBlock) and not is_attachment(b))
+            content = self.jobs.with_lost_note(content)  # a resumed session's jobs that did not survive
             message = await self._add_user(content)
-            added = message.content[len(message.content) - len(content) :]
-            text = "".join(
-                b.text for b in added if isinstance(b, TextBlock) and not is_attachment(b) and b.text != lost
-            )
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )

@@ -283,6 +283,15 @@ class BackgroundJobs:
         self._lost = [j for j in started if j not in ended]
         return list(self._lost)
 
+    def with_lost_note(self, content: list[Any]) -> list[Any]:
+        """A turn's user content, with the lost-jobs note after it the first time there is one."""
+        note = self.take_lost_note()
+        if note is None:
+            return content
+        from stoa.core.providers.types import TextBlock
+
+        return [*content, TextBlock(text=note)]
+
     def take_lost_note(self) -> str | None:
         """Once: the note that tells the model which jobs did not survive."""
         lost = [j for j in self._lost if j not in self._jobs]
