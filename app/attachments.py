@@ -1,6 +1,8 @@
-"""Images into the composer: Ctrl+V reads the clipboard (``stoa.core.clipboard``) and a pasted
-image file path is recognised; each becomes an ``[Image #N]`` marker in the prompt, the image kept
-in the conversation's ``PastedImages`` until the message is sent (``stoa.core.mentions``)."""
+"""What the composer sends besides plain prompts. Images: Ctrl+V reads the clipboard
+(``stoa.core.clipboard``) and a pasted image file path is recognised; each becomes an
+``[Image #N]`` marker in the prompt, the image kept in the conversation's ``PastedImages`` until
+the message is sent (``stoa.core.mentions``). ``!command`` lines: run by the person
+(``stoa.core.agent.passthrough``) as a turn without a model request."""
 
 from __future__ import annotations
 
@@ -47,3 +49,16 @@ async def paste_clipboard_image(screen: Any) -> None:
     composer.input.insert(image.marker + " ")
     composer.focus_input()
     image_notice(screen)
+
+
+async def run_shell_line(screen: Any, text: str) -> None:
+    """``!command``: run it now as a turn of its own (its row shows the output; command and
+    output become context for the next message). Not while a turn runs."""
+    if screen.busy or not screen.ready:
+        screen.show_notice(
+            "error", "a ! command cannot run while the agent works", hint="wait, or press Esc to interrupt"
+        )
+        if not screen.composer.text.strip():
+            screen.composer.set_text(text)
+        return
+    await screen.start_turn(text, text, shell=True)

@@ -31,8 +31,10 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 class HeadlessPrinter:
     """Turns events into output in one of the three formats."""
 
-    def __init__(self, output_format: str, out: TextIO, err: TextIO) -> None:
+    def __init__(self, output_format: str, out: TextIO, err: TextIO, *, shell: bool = False) -> None:
         self.format = output_format
+        # A ``!command`` run: its output is the reply (stdout), a refusal is the error.
+        self.shell = shell
         self.out = out
         self.err = err
         self.texts: list[str] = []
@@ -54,6 +56,13 @@ class HeadlessPrinter:
                     self.out.write(text.rstrip("\n") + "\n")
                     self.out.flush()
                     self._streamed_any = True
+        elif isinstance(event, ev.ToolCallFinished) and self.shell:
+            self.texts.append(event.result_text)
+            if event.is_error:
+                self.error = ev.TurnFailed(error=_first_line(event.result_text), kind="usage")
+            if self.format == "text":
+                self.out.write(event.result_text.rstrip("\n") + "\n")
+                self.out.flush()
         elif isinstance(event, ev.TurnFailed):
             self.error = event
         elif isinstance(event, ev.TurnInterrupted):
@@ -215,6 +224,10 @@ async def _run(
     if isinstance(command, int):
         return command
     prompt, turn_mode, turn_options = command
+    from stoa.core.agent.passthrough import shell_line
+
+    if shell_line(prompt) is not None:
+        turn_options["shell"] = True
     if images:
         model = turn_options.get("model") or agent.model
         if not model.supports_images:
@@ -224,12 +237,13 @@ async def _run(
         markers = [agent.pasted_images.add_path(image).marker for image in images]
         prompt = f"{prompt}\n\n{' '.join(markers)}"
     try:
-        runtime.check_key(turn_options.get("model") or agent.model)
+        if not turn_options.get("shell"):
+            runtime.check_key(turn_options.get("model") or agent.model)
     except MissingKeyError as exc:
         err.write(f"stoa: {exc}\n")
         await _close(runtime)
         return EXIT_RUNTIME
-    printer = HeadlessPrinter(output_format, out, err)
+    printer = HeadlessPrinter(output_format, out, err, shell=bool(turn_options.get("shell")))
     # A resumed session's ledger already holds earlier turns: report this run on its own too.
     usage_before = agent.ledger.total
     cost_before = agent.ledger.cost_usd

@@ -28,13 +28,14 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stoa.core.providers.types import ContentBlock, ImageBlock, TextBlock
 from stoa.core.tools import caps
 from stoa.core.tools.base import Effect, Tool, ToolContext, ToolError
 
 if TYPE_CHECKING:
+    from stoa.core.events import Notice
     from stoa.core.permissions.policy import PermissionPolicy
 
 # At most this many mentions of one message are attached, and this many characters in all.
@@ -296,6 +297,24 @@ def _attach_bytes(image: PastedImage, out: Expansion, images_ok: bool, model_nam
     out.attached.append(f"{image.marker} ({image.label}, image)")
     out.blocks.append(TextBlock(text=f'<attachment mention="{image.marker}" kind="image">\n{marker}\n</attachment>'))
     out.blocks.append(ImageBlock(media_type=prepared.media_type, data=base64.b64encode(prepared.data).decode("ascii")))
+
+
+async def turn_input(agent: Any, content: list[ContentBlock]) -> tuple[list[ContentBlock], list[Notice]]:
+    """A turn's input (``Agent._turn``) with what its mentions and markers attach, and the
+    notices to show once the turn has started (what was attached, what was not and why)."""
+    from stoa.core.events import Notice
+
+    typed = "".join(b.text for b in content if isinstance(b, TextBlock))
+    if "@" not in typed and "[Image #" not in typed:
+        return content, []
+    ctx = ToolContext(workspace=agent.workspace, config=agent.config, policy=agent.policy, state=agent.tool_state)
+    found = await expand(
+        typed, ctx, agent.policy, images_ok=agent.model.supports_images, model_name=agent.model.id,
+        pasted=agent.pasted_images,
+    )  # fmt: skip
+    notices = [Notice("info", "attached: " + "; ".join(found.attached))] if found.attached else []
+    notices += [Notice("warning", problem) for problem in found.problems]
+    return [*content, *found.blocks], notices
 
 
 def is_attachment(block: TextBlock) -> bool:

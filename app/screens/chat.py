@@ -27,13 +27,14 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.worker import Worker
 
-from stoa.app.attachments import attach_image_path, paste_clipboard_image
+from stoa.app.attachments import attach_image_path, paste_clipboard_image, run_shell_line
 from stoa.app.commands import CommandContext, CommandRegistry, builtin_registry, parse_slash
 from stoa.app.commands.custom import add_custom_commands
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
 from stoa.core import events as ev
+from stoa.core.agent.passthrough import shell_line
 from stoa.core.agent.turns import TurnController
 from stoa.core.mentions import workspace_files
 from stoa.core.permissions.approver import PermissionDecision
@@ -299,6 +300,9 @@ class ChatScreen(Screen[None]):
             return
         text = event.text[1:] if event.text.startswith("//") else event.text
         display = event.display[1:] if event.display.startswith("//") else event.display
+        if shell_line(text) is not None:
+            await run_shell_line(self, text)
+            return
         await self.send(text, display)
 
     def on_key(self, event: events.Key) -> None:
@@ -382,7 +386,8 @@ class ChatScreen(Screen[None]):
 
         display = text if display is None else display
         try:
-            self.runtime.check_key(options.get("model") or self.agent.model)
+            if not options.get("shell"):
+                self.runtime.check_key(options.get("model") or self.agent.model)
         except MissingKeyError as exc:
             await self.log_view.add(
                 NoticeRecord("error", str(exc), title="Not sent", hint="your message is back in the editor")

@@ -33,10 +33,11 @@ from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
 from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_setting
 from stoa.core.agent.context_hook import ContextHook
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
+from stoa.core.agent.passthrough import run_passthrough, shell_line
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
-from stoa.core.mentions import PastedImages, is_attachment
+from stoa.core.mentions import PastedImages, is_attachment, turn_input
 from stoa.core.models import (
     ModelInfo,
     default_max_tokens,
@@ -292,11 +293,13 @@ class Agent:
         mode: str | None = None,
         model: ModelInfo | None = None,
         allow: tuple[str, ...] = (),
+        shell: bool = False,
     ) -> AsyncIterator[ev.Event]:
         """Run one turn; yields events until TurnFinished / TurnFailed / TurnInterrupted.
         For this turn only: ``mode`` sets the trust mode (``/review`` runs in plan mode),
         ``model`` the model, ``allow`` permission rules allowed without asking (a custom
-        command's front matter). Raises RuleError for a malformed ``allow`` rule."""
+        command's front matter). ``shell``: the input is a ``!command`` the person runs
+        (``core.agent.passthrough``), no model request. Raises RuleError for a malformed rule."""
         revoke = self.policy.allow_for_now(allow) if allow else None
         if isinstance(user_input, str):
             if not user_input.strip():
@@ -307,7 +310,7 @@ class Agent:
             content = list(user_input)
         queue: asyncio.Queue[ev.Event | _Done] = asyncio.Queue()
         self._queue = queue
-        task = asyncio.create_task(self._turn(content, mode, model, revoke), name="stoa-turn")
+        task = asyncio.create_task(self._turn(content, mode, model, revoke, shell), name="stoa-turn")
         self._task = task
         try:
             while True:
@@ -409,6 +412,7 @@ class Agent:
         mode: str | None = None,
         model: ModelInfo | None = None,
         revoke: Callable[[], None] | None = None,
+        shell: bool = False,
     ) -> None:
         assert self._queue is not None
         queue = self._queue
@@ -432,12 +436,10 @@ class Agent:
                 last = self.history.last
                 assert last is not None
                 await self._record(last)
-            typed = "".join(b.text for b in content if isinstance(b, TextBlock))
-            problems: list[str] = []
-            if self.expand_mentions and ("@" in typed or "[Image #" in typed):
-                content, attached, problems = await self._attachments(typed, content)
-                if attached:
-                    problems.insert(0, "attached: " + "; ".join(attached))
+            if shell:
+                typed = "".join(b.text for b in content if isinstance(b, TextBlock))
+                return await run_passthrough(self, shell_line(typed) or typed.lstrip("!"), turn_id)
+            content, notices = await turn_input(self, content) if self.expand_mentions else (content, [])
             # Saved before anything can fail: whatever happens next, the message is kept.
             text = "".join(b.text for b in content if isinstance(b, TextBlock) and not is_attachment(b))
             content = self.jobs.with_lost_note(content)  # a resumed session's jobs that did not survive
@@ -445,8 +447,8 @@ class Agent:
             self._emit(
                 ev.TurnStarted(turn_id=turn_id, user_text=text, model=self.model.id, effort=self.effort)
             )
-            for line in problems:
-                self._emit(ev.Notice("info" if line.startswith("attached: ") else "warning", line))
+            for notice in notices:
+                self._emit(notice)
             if self.checkpoints is not None:
                 offset = len(message.content) - len(content)
                 started = self.checkpoints.turn_started(
@@ -492,29 +494,6 @@ class Agent:
         for notice in notices:
             self._emit(ev.Notice("info", notice))
         return [TextBlock(text=text) for text in texts]
-
-    async def _attachments(
-        self, typed: str, content: list[ContentBlock]
-    ) -> tuple[list[ContentBlock], list[str], list[str]]:
-        """The turn's input with what its @ mentions and image markers attach (``core.mentions``)."""
-        from stoa.core.mentions import expand
-
-        ctx = ToolContext(
-            workspace=self.workspace,
-            config=self.config,
-            policy=self.policy,
-            state=self.tool_state,
-            editor=self.editor_files,
-        )
-        found = await expand(
-            typed,
-            ctx,
-            self.policy,
-            images_ok=self.model.supports_images,
-            model_name=self.model.id,
-            pasted=self.pasted_images,
-        )
-        return [*content, *found.blocks], found.attached, found.problems
 
     async def _checkpoint(self, call: Any) -> None:
         for text in await guarded(call):

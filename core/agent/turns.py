@@ -60,7 +60,10 @@ class TurnSink(Protocol):
 class TurnAgent(Protocol):
     """What the controller needs of ``stoa.core.agent.loop.Agent``."""
 
-    def run_turn(self, user_input: str, *, mode: str | None = None, model: Any = None, allow: tuple[str, ...] = ()) -> Any: ...
+    def run_turn(
+        self, user_input: str, *, mode: str | None = None, model: Any = None, allow: tuple[str, ...] = (),
+        shell: bool = False,
+    ) -> Any: ...
 
     def steer(self, text: str) -> None: ...
 

@@ -1,0 +1,75 @@
+"""``!command``: the person runs a shell line themselves, with no model request.
+
+The line goes through ``execute_bash`` as if the model had called it, under the same policy,
+with the person as the approver (they typed it): what would ask runs, what a deny rule or the
+forbidden tier refuses does not (``sudo``, ``mkfs``... never run). The output streams as a tool
+row; then the command and its output join the conversation as context for the next message
+(a user message, merged into the next prompt), redacted of secrets and capped as a tool result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from stoa.core import events as ev
+from stoa.core.providers.types import StopReason, TextBlock, ToolUseBlock
+from stoa.core.tools.base import ToolError, ToolOutput
+
+if TYPE_CHECKING:
+    from stoa.core.agent.loop import Agent
+
+PREFIX = "!"
+
+
+def shell_line(text: str) -> str | None:
+    """The command of a ``!command`` message (None: not one, or nothing after the ``!``)."""
+    if not text.startswith(PREFIX) or text.startswith(PREFIX * 2):
+        return None
+    command = text[len(PREFIX) :].strip()
+    return command or None
+
+
+def context_text(command: str, output: str, *, refused: bool = False) -> str:
+    """How the command and its output reach the model."""
+    what = "tried to run (it was refused)" if refused else "ran"
+    return (
+        f"<user-shell-command>\nThe user {what} this shell command themselves:\n$ {command}\n"
+        f"<output>\n{output}\n</output>\n</user-shell-command>"
+    )
+
+
+async def run_passthrough(agent: Agent, command: str, turn_id: str) -> None:
+    """Run ``command`` for the person, inside ``Agent._turn`` (its events go to the turn)."""
+    agent._emit(ev.TurnStarted(turn_id=turn_id, user_text=f"!{command}", model=agent.model.id, effort=agent.effort))
+    tool = agent.tools.get("execute_bash")
+    call = ToolUseBlock(id=f"user-{uuid.uuid4().hex[:12]}", name="execute_bash", input={"command": command})
+    started = time.monotonic()
+    agent._emit(ev.ToolCallStarted(call.id, call.name, dict(call.input), summary=command))
+    ctx = agent._context(call)
+    refused = False
+    try:
+        if tool is None:
+            raise ToolError("execute_bash is not available in this session")
+        args = tool.parse_args(call.input)
+        accesses = tool.accesses(args, ctx)
+        verdict = agent.policy.decide(tool.name, tool.effect_for(args, ctx), accesses)
+        if verdict.action == "deny":
+            refused = True
+            output = ToolOutput.error(f"Denied: {verdict.reason}")
+        else:
+            # "ask": the person who typed the line is the one who would be asked.
+            agent.policy.will_run(tool.name, tool.effect_for(args, ctx), accesses)
+            output = await tool.run(args, ctx)
+    except ToolError as exc:
+        output = ToolOutput.error(str(exc))
+    except asyncio.CancelledError:
+        cut = ctx.interrupted_output or ToolOutput.error("(interrupted before any output)")
+        result = agent._result(call, cut, started, status="interrupted")
+        await agent._add_user([TextBlock(text=context_text(command, result.text))])
+        raise
+    result = agent._result(call, output, started, status="denied" if refused else None)
+    await agent._add_user([TextBlock(text=context_text(command, result.text, refused=refused))])
+    agent._emit(ev.TurnFinished(stop_reason=StopReason.END_TURN, text="", iterations=0))
