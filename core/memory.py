@@ -145,13 +145,27 @@ def append_memory(file: MemoryFile, note: str) -> tuple[str, str]:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        raise MemoryWriteError(_why(exc, file)) from None
+        raise MemoryWriteError(_why(exc, file.path, file.label)) from None
     return before, before + text
 
 
-def _why(exc: OSError, file: MemoryFile) -> str:
+def save_file(path: Path, label: str, text: str) -> None:
+    """Write a whole instruction file (the in-app editor's save): through a symlink, keeping
+    the file's mode; its folder made when missing (``.stoa/.gitignore`` first)."""
+    from stoa.core.stoa_folder import ensure_gitignore_for
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_gitignore_for(path)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise MemoryWriteError(_why(exc, path, label)) from None
+
+
+def _why(exc: OSError, path: Path, label: str) -> str:
     code = exc.errno
-    where = f"{file.label} ({file.path})" if file.label != str(file.path) else str(file.path)
+    where = f"{label} ({path})" if label != str(path) else str(path)
     if code in (errno.EACCES, errno.EPERM):
         reason = "permission denied by the operating system; check the file's and its folder's owner and mode"
     elif code == errno.EROFS:
@@ -178,6 +192,20 @@ def preview_diff(file: MemoryFile, note: str) -> str:
     entry = entry_text(note)
     after = before + (entry if not before or before.endswith("\n") else "\n" + entry)
     return unified_diff(before, after, file.label)
+
+
+def file_state(path: Path) -> str:
+    """What is in an instruction file, in a few words ("12 lines", "not created yet")."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return "not created yet"
+    except IsADirectoryError:
+        return "a folder, not a file"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return f"{lines} line{'s' if lines != 1 else ''}"
 
 
 def writable_problem(file: MemoryFile) -> str | None:

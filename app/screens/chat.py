@@ -36,6 +36,7 @@ from stoa.app.replay import records_from_display, records_from_history
 from stoa.core import events as ev
 from stoa.core.agent.passthrough import shell_line
 from stoa.core.agent.turns import TurnController
+from stoa.core.memory import is_memory
 from stoa.core.mentions import workspace_files
 from stoa.core.permissions.approver import PermissionDecision
 from stoa.widgets.chat_log import ChatLog
@@ -297,6 +298,11 @@ class ChatScreen(Screen[None]):
         remember_prompt(self, event.text)
         if parse_slash(event.text) is not None:
             self.run_slash(event.text)
+            return
+        if is_memory(event.text):  # "# note": saved to a memory file, no model request
+            from stoa.app.commands.memory import remember_from_composer
+
+            self.run_worker(remember_from_composer(self, event.text), group="command")
             return
         text = event.text[1:] if event.text.startswith("//") else event.text
         display = event.display[1:] if event.display.startswith("//") else event.display

@@ -134,3 +134,40 @@ def test_remember_asks_in_ask_mode_and_for_the_global_file(
     fake_server.script(reply(text="plan"))
     assert stoa(["--mode", "plan", "-p", "plan it"], stoa_env, workspace).returncode == 0
     assert "remember" not in fake_server.model_requests()[4].tool_names
+
+
+# ---- /memory and /init from the shell ---------------------------------------------------------------
+
+
+def test_memory_lists_the_files_from_the_shell(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:  # noqa: F811
+    (workspace / "AGENTS.md").write_text("# Rules\nSee @docs/style.md and @docs/gone.md\n")
+    (workspace / "docs").mkdir()
+    (workspace / "docs" / "style.md").write_text("Four spaces.\n")
+    result = stoa(["-p", "/memory"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["project", "AGENTS.md", "2", "lines", "·", "shared", "with", "the", "project",
+                                "(commit", "it)", "(default)"]
+    assert ".stoa/instructions.md  not created yet" in lines[2]
+    assert "global" in lines[3] and "AGENTS.md" in lines[3]
+    assert "Also in the system prompt:" in result.stdout and "docs/style.md  1 line" in result.stdout
+    assert "warning: AGENTS.md:2: @docs/gone.md: no such file" in result.stdout
+    assert fake_server.model_requests() == []
+
+
+def test_init_from_the_shell_writes_agents_md(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:  # noqa: F811
+    fake_server.script(
+        reply(tool_calls=[tool_call("read_file", {"path": "README.md"})]),
+        reply(tool_calls=[tool_call("write_file", {"path": "AGENTS.md", "content": "# Demo\n\nRun: `python demo.py`\n"})]),
+        reply(text="Wrote AGENTS.md."),
+    )
+    result = stoa(["-p", "/init"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert (workspace / "AGENTS.md").read_text() == "# Demo\n\nRun: `python demo.py`\n"
+    first = fake_server.model_requests()[0]
+    assert "Study this repository and write AGENTS.md" in first.user_texts[-1]
+    assert "There is no AGENTS.md yet" in first.user_texts[-1]
+    # Again, with the file there: the prompt asks to improve it.
+    fake_server.script(reply(text="It is fine."))
+    assert stoa(["-p", "/init"], stoa_env, workspace).returncode == 0
+    assert "AGENTS.md exists already: read it first and improve it" in fake_server.model_requests()[3].user_texts[-1]
