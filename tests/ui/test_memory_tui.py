@@ -241,3 +241,30 @@ def test_memory_opens_editor_in_a_real_terminal(tmp_path: Path, fake_server: Fak
         assert (app.workspace / "AGENTS.md").read_text() == "# Rules\n- written by the editor\n"
     finally:
         app.stop()
+
+
+async def test_remember_asks_in_ask_mode_with_the_diff_and_shows_what_it_wrote(
+    app_factory: AppFactory, fake_server: FakeServer, workspace: Path
+) -> None:
+    from stoa.widgets.records import ToolRecord
+
+    (workspace / "AGENTS.md").write_text("# Rules\n")
+    fake_server.script(
+        reply(tool_calls=[tool_call("remember", {"note": "Use uv, not pip"})]),
+        reply(text="I will remember."),
+    )
+    app = app_factory(mode="ask")
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(app, pilot, "remember that we use uv")
+        await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the question")
+        question = app.screen
+        assert isinstance(question, PermissionScreen)
+        assert question.request.tool_name == "remember"
+        assert question.request.target.endswith("AGENTS.md")
+        assert "+- Use uv, not pip" in (question.request.preview or "")
+        await answer_permission(app, pilot, "1")
+        await wait_idle(app)
+        assert (workspace / "AGENTS.md").read_text() == "# Rules\n- Use uv, not pip\n"
+        [row] = [r for r in app.chat.log_view.records if isinstance(r, ToolRecord) and r.name == "remember"]
+        assert row.display is not None and row.display["kind"] == "diff"
+        assert "+- Use uv, not pip" in row.display["diff"]
