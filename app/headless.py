@@ -312,13 +312,14 @@ def save_memory(config: StoaConfig, prompt: str, output_format: str, out: TextIO
     note = memory_note(prompt)
     payload: dict[str, Any] = {"type": "memory", "scope": scope, "file": file.label, "path": str(file.path)}
     try:
-        append_memory(file, note)
+        before, after = append_memory(file, note)
     except MemoryWriteError as exc:
         err.write(f"stoa: error: {exc}; the note was not saved:\n{note}\n")
         if output_format != "text":
             out.write(json.dumps({**payload, "success": False, "error": str(exc), "note": note}) + "\n")
         return EXIT_RUNTIME
-    saved = f"Saved to {file.label} ({scope} memory):\n{entry_text(note).rstrip()}"
+    verb = "Saved to" if after != before else "Already in"
+    saved = f"{verb} {file.label} ({scope} memory):\n{entry_text(note).rstrip()}"
     if output_format == "text":
         out.write(saved + "\n")
     else:

@@ -125,9 +125,16 @@ def default_scope(config: StoaConfig | None) -> tuple[MemoryScope, str | None]:
     return chosen, warning
 
 
+def holds(text: str, note: str) -> bool:
+    """Whether ``text`` has the note already, as the list item ``append_memory`` writes."""
+    entry = entry_text(note).rstrip("\n")
+    return any(line.rstrip() == entry.splitlines()[0] for line in text.splitlines()) and entry in text
+
+
 def append_memory(file: MemoryFile, note: str) -> tuple[str, str]:
-    """Append ``note`` to ``file`` as a list item. Returns (text before, text after). Creates
-    the file (and its folder) when missing; ``.stoa/.gitignore`` first for the personal one."""
+    """Append ``note`` to ``file`` as a list item. Returns (text before, text after); the same
+    text twice when the file has that note already (nothing is written). Creates the file
+    (and its folder) when missing; ``.stoa/.gitignore`` first for the personal one."""
     from stoa.core.stoa_folder import ensure_gitignore_for
 
     if not note.strip():
@@ -140,6 +147,8 @@ def append_memory(file: MemoryFile, note: str) -> tuple[str, str]:
             before = path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             before = ""
+        if holds(before, note):
+            return before, before
         entry = entry_text(note)
         text = entry if not before or before.endswith("\n") else "\n" + entry
         with open(path, "a", encoding="utf-8") as handle:

@@ -86,13 +86,14 @@ async def remember_from_composer(screen: CommandHost, text: str) -> None:
         return
     file = next(f for f in files if f.scope == choice)
     try:
-        await asyncio.to_thread(append_memory, file, note)
+        before, after = await asyncio.to_thread(append_memory, file, note)
     except MemoryWriteError as exc:
         screen.show_notice("error", f"{exc}; the note was not saved", hint="your note is back in the editor",
                            title="Memory")
         screen.put_in_composer(text)
         return
-    screen.show_notice("info", f"Saved to {file.label} ({file.scope} memory):\n{entry_text(note).rstrip()}",
+    verb = "Saved to" if after != before else "Already in"
+    screen.show_notice("info", f"{verb} {file.label} ({file.scope} memory):\n{entry_text(note).rstrip()}",
                        title="Memory")
 
 

@@ -90,5 +90,6 @@ class Remember(Tool):
         from stoa.core.diffs import unified_diff
 
         diff = unified_diff(before, after, file.label)
-        text = f"Saved to {file.label} ({file.scope} memory):\n{entry_text(args.note).rstrip()}"
+        verb = "Saved to" if after != before else "Already in (nothing written)"
+        text = f"{verb} {file.label} ({file.scope} memory):\n{entry_text(args.note).rstrip()}"
         return ToolOutput.text(text, display={"kind": "diff", "diff": diff, "path": file.label})

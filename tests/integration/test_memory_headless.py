@@ -171,3 +171,10 @@ def test_init_from_the_shell_writes_agents_md(stoa_env: dict[str, str], fake_ser
     fake_server.script(reply(text="It is fine."))
     assert stoa(["-p", "/init"], stoa_env, workspace).returncode == 0
     assert "AGENTS.md exists already: read it first and improve it" in fake_server.model_requests()[3].user_texts[-1]
+
+
+def test_the_same_note_twice_is_saved_once(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:  # noqa: F811
+    assert stoa(["-p", "# Use uv"], stoa_env, workspace).returncode == 0
+    again = stoa(["-p", "# Use uv"], stoa_env, workspace)
+    assert again.returncode == 0 and again.stdout.startswith("Already in AGENTS.md (project memory):")
+    assert (workspace / "AGENTS.md").read_text() == "- Use uv\n"

@@ -261,3 +261,41 @@ def test_the_prompt_is_stable_until_a_file_changes(tmp_path: Path) -> None:
     assert second is not first and second.sources[1].text == "EXTRA two, longer"
     write(tmp_path / ".stoa" / "instructions.md", "new personal file")
     assert instructions.current().sources[-1].text == "new personal file"
+
+
+# ---- nested files --------------------------------------------------------------------------------
+
+
+def test_nested_files_once_outermost_first_with_their_imports_and_warnings(tmp_path: Path) -> None:
+    from stoa.core.permissions.paths import resolve
+    from stoa.core.providers.types import Message, TextBlock
+    from stoa.core.tools.base import ToolContext
+
+    write(tmp_path / "a" / "AGENTS.md", "A RULES @shared.md @gone.md")
+    write(tmp_path / "a" / "shared.md", "SHARED")
+    write(tmp_path / "a" / "b" / "CLAUDE.md", "B RULES")
+    write(tmp_path / "a" / "b" / "x.py", "x = 1\n")
+    write(tmp_path / "node_modules" / "pkg" / "AGENTS.md", "VENDORED")
+    write(tmp_path / "node_modules" / "pkg" / "i.js", "")
+    nested = Instructions(tmp_path).nested()
+
+    def touched(*paths: str) -> tuple[list[str], list[str]]:
+        ctx = ToolContext(workspace=tmp_path)
+        for path in paths:
+            ctx.checked.paths[("path", path)] = resolve(path, tmp_path)
+        nested.after_call(ctx)
+        return nested.take(history)
+
+    history: list[Message] = []
+    texts, notices = touched("a/b/x.py", "node_modules/pkg/i.js")
+    joined = "\n".join(texts)
+    marks = [joined.index(m) for m in ("A RULES", "SHARED", "B RULES")]
+    assert marks == sorted(marks)
+    assert "VENDORED" not in joined
+    assert notices[0] == "instructions loaded for this folder: a/AGENTS.md, a/shared.md, a/b/CLAUDE.md"
+    assert any("a/AGENTS.md:1: @gone.md: no such file" in n for n in notices)
+    history.append(Message(role="user", content=[TextBlock(text=t) for t in texts]))
+    assert touched("a/b/x.py")[0] == []  # held: not again
+    assert touched("a/b")[0] == []
+    history.clear()  # a cleared (or compacted) conversation gets them again
+    assert "B RULES" in "\n".join(touched("a/b/x.py")[0])

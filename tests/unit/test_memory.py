@@ -75,3 +75,15 @@ def test_a_file_that_cannot_be_written_names_itself(tmp_path: Path) -> None:
         append_memory(file, "note")
     with pytest.raises(ValueError, match="choose one of project, personal, global"):
         memory_file(config, "team")
+
+
+def test_a_note_already_there_is_not_written_twice(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "AGENTS.md").write_text("# Rules\n- Use uv\n- two\n  lines\n")
+    config = load_config(ws, env={"HOME": str(tmp_path), "STOA_HOME": str(tmp_path / "sh")})
+    file = memory_file(config, "project")
+    assert append_memory(file, "Use uv") == ("# Rules\n- Use uv\n- two\n  lines\n",) * 2
+    assert append_memory(file, "two\nlines")[1] == "# Rules\n- Use uv\n- two\n  lines\n"
+    _, after = append_memory(file, "Use uv everywhere")
+    assert after.endswith("- Use uv everywhere\n")
