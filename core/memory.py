@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
@@ -52,10 +53,18 @@ class MemoryFile:
         return SCOPE_DESCRIPTIONS[self.scope]
 
 
+# What follows a ``#`` in code, not in a note: C preprocessor lines and a script's ``#!``.
+_CODE = re.compile(r"#(?:!|(?:include|define|undef|ifdef|ifndef|elif|endif|pragma)\b)")
+
+
 def is_memory(text: str) -> bool:
-    """A message that starts with exactly one ``#`` and says something after it. ``##`` and
-    deeper (a Markdown heading) are sent as messages."""
-    return text.startswith("#") and not text.startswith("##") and bool(text[1:].strip())
+    """A message that starts with exactly one ``#`` and says something after it, in one
+    paragraph (a note may wrap onto more lines, but a blank line means a document: a Markdown
+    file, a pasted script or a prompt with piped input, sent as a message). ``##`` and deeper
+    (a heading), ``#!`` and C preprocessor lines (``#include``) are messages too."""
+    if not text.startswith("#") or text.startswith("##") or not text[1:].strip() or _CODE.match(text):
+        return False
+    return not any(not line.strip() for line in text.strip().splitlines())
 
 
 def memory_note(text: str) -> str:

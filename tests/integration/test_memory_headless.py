@@ -178,3 +178,12 @@ def test_the_same_note_twice_is_saved_once(stoa_env: dict[str, str], fake_server
     again = stoa(["-p", "# Use uv"], stoa_env, workspace)
     assert again.returncode == 0 and again.stdout.startswith("Already in AGENTS.md (project memory):")
     assert (workspace / "AGENTS.md").read_text() == "- Use uv\n"
+
+
+def test_piped_documents_and_code_are_messages(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:  # noqa: F811
+    fake_server.script(reply(text="A note file."), reply(text="A C question."), reply(text="A review."))
+    assert stoa(["-p", "-"], stoa_env, workspace, stdin="# Notes\n\nSome text.\n").returncode == 0
+    assert stoa(["-p", "#include <stdio.h> is missing?"], stoa_env, workspace).returncode == 0
+    assert stoa(["-p", "# review this"], stoa_env, workspace, stdin="diff --git a b\n").returncode == 0
+    assert len(fake_server.model_requests()) == 3
+    assert not (workspace / "AGENTS.md").exists()

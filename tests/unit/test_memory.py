@@ -22,7 +22,10 @@ from stoa.core.memory import (
 @pytest.mark.parametrize(
     ("text", "memory"),
     [("# use tabs", True), ("#use tabs", True), ("## Heading", False), ("#", False), ("#   ", False),
-     ("hello # not", False), (" # leading space", False)],
+     ("hello # not", False), (" # leading space", False), ("# a note\nthat wraps\n", True),
+     ("# Notes\n\nA Markdown file piped in", False), ("# review this\n\n<stdin>\ndiff\n</stdin>", False),
+     ("#!/bin/sh\necho hi", False), ("#include <stdio.h> does not compile", False), ("#define X 1", False),
+     ("#including tests is a must", True)],
 )
 def test_which_messages_are_memories(text: str, memory: bool) -> None:
     assert is_memory(text) is memory
