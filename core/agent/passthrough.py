@@ -32,11 +32,24 @@ def shell_line(text: str) -> str | None:
     return command or None
 
 
+_OPENING = "<user-shell-command>\n"
+
+
+def typed_line(text: str) -> str | None:
+    """``!command`` for a context block ``context_text`` made (how the log shows it again)."""
+    if not text.startswith(_OPENING):
+        return None
+    for line in text.splitlines()[2:3]:
+        if line.startswith("$ "):
+            return "!" + line[2:]
+    return None
+
+
 def context_text(command: str, output: str, *, refused: bool = False) -> str:
     """How the command and its output reach the model."""
     what = "tried to run (it was refused)" if refused else "ran"
     return (
-        f"<user-shell-command>\nThe user {what} this shell command themselves:\n$ {command}\n"
+        f"{_OPENING}The user {what} this shell command themselves:\n$ {command}\n"
         f"<output>\n{output}\n</output>\n</user-shell-command>"
     )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from stoa.core import events as ev
@@ -396,6 +396,19 @@ class SessionRecorder:
                 self._failing = False
                 if self.on_notice is not None:
                     self.on_notice("info", "saving the session works again; nothing was lost")
+
+    async def rename(self, title: str) -> None:
+        """``/rename``: the person's title, kept over any written by the model. Raises
+        ``SaveError`` when it could not be saved (it still shows in this process)."""
+        self.title = title
+        self.title_source = "user"
+        self._title_tried = True
+        if self._title_task is not None and not self._title_task.done():
+            self._title_task.cancel()
+        if not self.started:  # the row is written with the first message
+            self.seed = replace(self.seed, title=title)
+            return
+        await self._update(title=title, title_source="user", touch=True)
 
     def _maybe_title(self, reply: str) -> None:
         if self._title_tried or self.titler is None or not self._first_prompt:

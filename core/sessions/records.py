@@ -47,7 +47,8 @@ def user_records(content: list[Any], *, steering: bool, skip_texts: frozenset[st
     tuple[str, dict[str, Any]]
 ]:
     """The ``user`` record for the typed part of a user message (tool results are not shown here)."""
-    texts = [b.text for b in content if isinstance(b, TextBlock) and b.text not in skip_texts]
+    texts = [shown for b in content if isinstance(b, TextBlock) and b.text not in skip_texts
+             and (shown := _shown(b)) is not None]  # fmt: skip
     images = sum(1 for b in content if isinstance(b, ImageBlock))
     if not texts and not images:
         return []
@@ -55,6 +56,17 @@ def user_records(content: list[Any], *, steering: bool, skip_texts: frozenset[st
     if images:
         data["images"] = images
     return [(USER, data)]
+
+
+def _shown(block: TextBlock) -> str | None:
+    """What the log shows of a typed block: not what an @ mention attached, and a ``!command``'s
+    context as the line that was typed."""
+    from stoa.core.agent.passthrough import typed_line
+    from stoa.core.mentions import is_attachment
+
+    if is_attachment(block):
+        return None
+    return typed_line(block.text) or block.text
 
 
 def has_tool_results(content: list[Any]) -> bool:
