@@ -71,6 +71,11 @@ def read_image(env: dict[str, str] | None = None) -> bytes:
     the clipboard's text, when there is some) or ``ClipboardError``."""
     env = dict(os.environ) if env is None else env
     kind = _platform(env)
+    if kind == "x11" and not env.get("DISPLAY"):
+        raise ClipboardError(
+            "there is no graphical session to read the clipboard from (neither DISPLAY nor WAYLAND_DISPLAY "
+            "is set, as over ssh); paste the image file's path instead"
+        )
 
     def has(tool: str) -> bool:
         return shutil.which(tool, path=env.get("PATH")) is not None

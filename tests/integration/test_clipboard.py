@@ -78,3 +78,8 @@ def test_a_missing_tool_is_named(tmp_path: Path) -> None:
         read_image(env)
     with pytest.raises(ClipboardError, match="install wl-clipboard"):
         copy_text("x", {**env, "WAYLAND_DISPLAY": "wayland-0"})
+
+
+def test_no_graphical_session_is_said(tmp_path: Path) -> None:
+    with pytest.raises(ClipboardError, match="no graphical session"):
+        read_image({"PATH": os.environ.get("PATH", "/usr/bin:/bin")})

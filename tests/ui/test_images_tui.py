@@ -62,7 +62,7 @@ async def test_ctrl_v_pastes_the_clipboard_image(
 async def test_ctrl_v_without_a_clipboard_tool_says_what_to_install(
     app_factory: AppFactory, fake_server: FakeServer, workspace: Path, tmp_path: Path
 ) -> None:
-    env = {**make_env(tmp_path, fake_server), "PATH": str(tmp_path / "no-tools")}
+    env = {**make_env(tmp_path, fake_server), "PATH": str(tmp_path / "no-tools"), "DISPLAY": ":0"}
     app = app_factory(load_config(workspace, env=env))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: app.chat.composer.input.has_focus, what="focus")
