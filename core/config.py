@@ -124,6 +124,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "checkpoints": frozenset({"enabled", "budget-mb", "max-file-mb"}),  # core.checkpoints
     "memory": frozenset({"scope"}),  # core.memory
     "context": frozenset({"auto-compact"}),  # core.agent.compaction
+    "notifications": frozenset({"method"}),  # app.notify
 }
 
 

@@ -30,6 +30,7 @@ from textual.worker import Worker
 from stoa.app.attachments import attach_image_path, paste_clipboard_image, run_shell_line
 from stoa.app.commands import CommandContext, CommandRegistry, builtin_registry, parse_slash
 from stoa.app.commands.custom import add_custom_commands
+from stoa.app.notify import TURN_ENDED, notify_if_away
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
@@ -450,6 +451,7 @@ class ChatScreen(Screen[None]):
     async def _turn_ended(self, message: TurnOver) -> None:
         await self._finish_streams()
         end = self.turns.finish(message.outcome)
+        notify_if_away(self.app, "Stoa", TURN_ENDED.get(message.outcome, "the turn ended"))
         self.composer.set_class(False, "-busy")
         self.composer.set_placeholder("Message Stoa…  (/ for commands)")
         self.status_bar.set_info(busy_since=None)
@@ -536,6 +538,7 @@ class ChatScreen(Screen[None]):
             case ev.ServerToolUsed():
                 await self._on_server_tool_used(event)
             case ev.PermissionRequested():
+                notify_if_away(self.app, "Stoa needs you", f"approve {event.request.tool_name}?")
                 await self._on_permission_requested(event)
             case ev.PlanUpdated():
                 await self._on_plan_updated(event)
