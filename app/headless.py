@@ -17,7 +17,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
@@ -223,7 +223,7 @@ async def _run(
     command = await _run_command(runtime, prompt, output_format, out, err, started)
     if isinstance(command, int):
         return command
-    prompt, turn_mode, turn_options = command
+    prompt, turn_mode, turn_options, after_turn = command
     from stoa.core.agent.passthrough import shell_line
 
     if shell_line(prompt) is not None:
@@ -261,6 +261,12 @@ async def _run(
             err.write(f"stoa: error: the session could not be saved: {exc}\n")
         await _close(runtime)
     success = printer.error is None and not printer.interrupted
+    report = after_turn() if after_turn is not None else ""
+    if report and output_format == "text":
+        out.write(report.rstrip("\n") + "\n")
+    elif report and output_format == "stream-json":
+        out.write(json.dumps({"type": "command_output", "text": report}, ensure_ascii=False) + "\n")
+    out.flush()
     if output_format == "json":
         from stoa.core.cost import summarize
 
@@ -283,6 +289,8 @@ async def _run(
             "duration_ms": int((time.monotonic() - started) * 1000),
         }
         result["saved"] = saved
+        if report:
+            result["command_output"] = report
         if printer.error is not None:
             result["error"] = printer.error.error
             result["hint"] = printer.error.hint
@@ -329,7 +337,7 @@ def save_memory(config: StoaConfig, prompt: str, output_format: str, out: TextIO
 
 async def _run_command(
     runtime: Runtime, prompt: str, output_format: str, out: TextIO, err: TextIO, started: float
-) -> int | tuple[str, str | None, dict[str, Any]]:
+) -> int | tuple[str, str | None, dict[str, Any], Callable[[], str] | None]:
     """A prompt naming a command that runs from the shell (``/help``, ``/compact``...) runs it
     and ends the run (the exit code is returned), unless it expands to a prompt to send (the
     prompt is returned, with the trust mode of its turn). Any other prompt, ``/usr/bin/x`` or
@@ -338,11 +346,11 @@ async def _run_command(
 
     parsed = parse_slash(prompt.strip())
     if parsed is None:
-        return (prompt[1:] if prompt.startswith("//") else prompt), None, {}
+        return (prompt[1:] if prompt.startswith("//") else prompt), None, {}, None
     name, args = parsed
     cmd = shell_registry(runtime.config).get(name)
     if cmd is None or cmd.headless is None:
-        return prompt, None, {}
+        return prompt, None, {}, None
     ctx = HeadlessContext(runtime, cmd.name, args, out, err, output_format)
     try:
         result = await cmd.headless(ctx)
@@ -350,7 +358,7 @@ async def _run_command(
         ctx.error(f"failed: {exc}")
         result = EXIT_RUNTIME
     if isinstance(result, str):
-        return result, ctx.turn_mode, ctx.turn_options
+        return result, ctx.turn_mode, ctx.turn_options, ctx.after_turn
     from stoa.core.sessions import close_session
 
     saved = True

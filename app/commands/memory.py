@@ -10,7 +10,8 @@
   ``stoa -p "/memory"`` lists them.
 - ``/init``: a turn in which the model studies the repository and writes or improves
   ``AGENTS.md``. In the TUI the turn runs in ask mode, so the write comes as a diff to approve;
-  ``stoa -p "/init"`` runs in the session's mode (auto writes it; ask/plan refuse).
+  ``stoa -p "/init"`` runs in the session's mode (auto writes it; ask/plan refuse) and prints
+  the diff of AGENTS.md after the reply.
 """
 
 from __future__ import annotations
@@ -228,4 +229,23 @@ async def _init(ctx: CommandContext) -> None:
 
 @headless("init")
 async def _init_headless(ctx: HeadlessContext) -> int | str:
+    """``stoa -p "/init"``: the turn, then the diff of AGENTS.md (what the TUI asks about)."""
+    path = ctx.runtime.config.workspace / "AGENTS.md"
+    before = _text(path)
+    ctx.after_turn = lambda: agents_md_report(path, before)
     return init_prompt(ctx.runtime.config.workspace)
+
+
+def agents_md_report(path: Path, before: str | None) -> str:
+    """What the /init turn did to AGENTS.md, as a unified diff."""
+    from stoa.core.diffs import diff_counts, unified_diff
+
+    after = _text(path)
+    if after == before:
+        return "AGENTS.md: unchanged"
+    if after is None:
+        return "AGENTS.md: removed"
+    diff = unified_diff(before or "", after, "AGENTS.md")
+    added, removed = diff_counts(diff)
+    what = "created" if before is None else "changed"
+    return f"AGENTS.md {what} (+{added} -{removed} lines):\n{diff.rstrip()}"

@@ -116,6 +116,8 @@ class HeadlessContext:
     turn_mode: str | None = None
     # The agent's other per-turn settings of that turn (a custom command's model and allow).
     turn_options: dict[str, Any] = field(default_factory=dict)
+    # What to report once that turn is over (``/init``: the diff of AGENTS.md), or None.
+    after_turn: Callable[[], str] | None = None
 
     def info(self, text: str) -> None:
         self.lines.append(text)

@@ -164,12 +164,17 @@ def test_init_from_the_shell_writes_agents_md(stoa_env: dict[str, str], fake_ser
     result = stoa(["-p", "/init"], stoa_env, workspace)
     assert result.returncode == 0, result.stderr
     assert (workspace / "AGENTS.md").read_text() == "# Demo\n\nRun: `python demo.py`\n"
+    # The reply, then what happened to the file, as a diff.
+    assert result.stdout.startswith("Wrote AGENTS.md.\nAGENTS.md created (+3 -0 lines):\n")
+    assert "+Run: `python demo.py`" in result.stdout
     first = fake_server.model_requests()[0]
     assert "Study this repository and write AGENTS.md" in first.user_texts[-1]
     assert "There is no AGENTS.md yet" in first.user_texts[-1]
     # Again, with the file there: the prompt asks to improve it.
     fake_server.script(reply(text="It is fine."))
-    assert stoa(["-p", "/init"], stoa_env, workspace).returncode == 0
+    again = stoa(["-p", "/init", "--output-format", "json"], stoa_env, workspace)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["command_output"] == "AGENTS.md: unchanged"
     assert "AGENTS.md exists already: read it first and improve it" in fake_server.model_requests()[3].user_texts[-1]
 
 
