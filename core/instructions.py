@@ -232,14 +232,17 @@ class _Reader:
         canonical = Path(os.path.realpath(path))
         if canonical in self.seen:
             return []
-        reason = self.refused(canonical, [*roots, path.parent]) if self.policy is not None else None
+        # Read where it is (a symlink to a dotfiles folder included): only a deny rule keeps it out.
+        reason = self.refused(canonical, [canonical.parent])
         if reason is not None and os.path.lexists(path):
             self.warn(f"{self.label(path)} was not read: {reason}")
             return []
         text = self.read(path)
         if not text:
             return []
-        return self._with_imports(canonical, self.label(path), scope, text, roots, chain=(canonical,), by=None)
+        return self._with_imports(
+            canonical, self.label(path), scope, text, roots, chain=(canonical,), by=None, base=path.parent
+        )
 
     def _with_imports(
         self,
@@ -251,7 +254,10 @@ class _Reader:
         *,
         chain: tuple[Path, ...],
         by: str | None,
+        base: Path,
     ) -> list[Source]:
+        """The file and its imports, which resolve relative to ``base`` (the folder the file was
+        found in, so a symlinked file imports from beside its link)."""
         if len(text) > self.left:
             self.warn(
                 f"{label} was left out: the instruction files together are over {MAX_TOTAL_CHARS:,} characters"
@@ -262,7 +268,7 @@ class _Reader:
         out = [Source(path=path, label=label, scope=scope, text=defuse_tags(text), imported_by=by)]
         for line, token in find_imports(text):
             where = f"{label}:{line}: @{token}"
-            target = self._resolve(token, path.parent)
+            target = self._resolve(token, base)
             if target is None:
                 self.warn(f"{where}: cannot expand the home folder; not imported")
                 continue
@@ -287,8 +293,9 @@ class _Reader:
             imported = self.read(canonical)
             if imported:
                 out += self._with_imports(
-                    canonical, self.label(canonical), "import", imported, roots, chain=(*chain, canonical), by=label
-                )
+                    canonical, self.label(canonical), "import", imported, roots,
+                    chain=(*chain, canonical), by=label, base=target.parent,
+                )  # fmt: skip
         return out
 
     def _resolve(self, token: str, base: Path) -> Path | None:

@@ -299,3 +299,17 @@ def test_nested_files_once_outermost_first_with_their_imports_and_warnings(tmp_p
     assert touched("a/b")[0] == []
     history.clear()  # a cleared (or compacted) conversation gets them again
     assert "B RULES" in "\n".join(touched("a/b/x.py")[0])
+
+
+def test_a_symlinked_global_file_is_read_and_imports_from_beside_its_link(tree: dict[str, Path]) -> None:
+    ws, config, tmp = tree["ws"], tree["config"], tree["tmp"]
+    dotfiles = write(tmp / "dotfiles" / "agents.md", "DOTFILES RULES @prefs.md")
+    write(config / "prefs.md", "PREFS BESIDE THE LINK")
+    (config / "AGENTS.md").symlink_to(dotfiles)
+    loaded = load_instructions(ws, config, home=tree["home"], policy=policy(ws))
+    assert [s.text for s in loaded.sources] == ["DOTFILES RULES @prefs.md", "PREFS BESIDE THE LINK"]
+    assert loaded.warnings == []
+    # A deny rule still keeps it out.
+    denied = load_instructions(ws, config, home=tree["home"], policy=policy(ws, deny=(f"Read({tmp}/dotfiles/**)",)))
+    assert denied.sources == []
+    assert any("was not read: a deny rule covers it" in w for w in denied.warnings)
