@@ -66,10 +66,13 @@ INSTRUCTIONS_PREFACE = (
     "more specific block refines an earlier one; what the person says in the conversation comes first."
 )
 
+# The line before each block added to the conversation. In brackets, like the other text Stoa
+# adds to a user message (compaction keeps only what the person typed, and skips these).
 NESTED_PREFACE = (
-    "Instructions for the folder {folder}, loaded because you worked on files there; "
-    "follow them for files in that folder:"
+    "[Instructions for the folder {folder}, loaded because you worked on files there; "
+    "follow them for files in that folder]"
 )
+IMPORT_PREFACE = "[Imported by {importer}]"
 
 
 @dataclass(frozen=True)
@@ -440,8 +443,8 @@ class NestedInstructions:
                 continue
             folder = (source.path.parent.relative_to(self.instructions.workspace).as_posix() + "/"
                       if source.scope == "nested" else None)
-            head = NESTED_PREFACE.format(folder=folder) + "\n" if folder else ""
-            texts.append(head + source.block())
+            head = NESTED_PREFACE.format(folder=folder) if folder else IMPORT_PREFACE.format(importer=source.imported_by)
+            texts.append(head + "\n" + source.block())
             names.append(source.label)
         notices = list(found.warnings)
         if names:

@@ -313,3 +313,28 @@ def test_a_symlinked_global_file_is_read_and_imports_from_beside_its_link(tree: 
     denied = load_instructions(ws, config, home=tree["home"], policy=policy(ws, deny=(f"Read({tmp}/dotfiles/**)",)))
     assert denied.sources == []
     assert any("was not read: a deny rule covers it" in w for w in denied.warnings)
+
+
+def test_compaction_does_not_count_added_instructions_as_typed_words(tmp_path: Path) -> None:
+    """Compaction keeps the person's own words verbatim; the blocks the nested hook adds to a
+    user message are not theirs."""
+    from stoa.core.agent.compaction import typed_messages
+    from stoa.core.permissions.paths import resolve
+    from stoa.core.providers.types import Message, TextBlock, ToolResultBlock
+    from stoa.core.tools.base import ToolContext
+
+    write(tmp_path / "lib" / "AGENTS.md", "LIB RULES @more.md")
+    write(tmp_path / "lib" / "more.md", "MORE")
+    write(tmp_path / "lib" / "x.py", "")
+    nested = Instructions(tmp_path).nested()
+    ctx = ToolContext(workspace=tmp_path)
+    ctx.checked.paths[("path", "lib/x.py")] = resolve("lib/x.py", tmp_path)
+    nested.after_call(ctx)
+    texts, _ = nested.take([])
+    assert len(texts) == 2
+    results = [ToolResultBlock(tool_use_id="t1", content=[TextBlock(text="x")])]
+    history = [
+        Message(role="user", content=[TextBlock(text="fix lib please")]),
+        Message(role="user", content=[*results, *(TextBlock(text=t) for t in texts)]),
+    ]
+    assert typed_messages(history) == ["fix lib please"]
