@@ -326,10 +326,12 @@ class Composer(Vertical):
     class Submitted(Message):
         """Enter on a non-empty prompt. ``text`` is what to send, ``display`` what to show."""
 
-        def __init__(self, text: str, display: str) -> None:
+        def __init__(self, text: str, display: str, lane: str = "now") -> None:
             super().__init__()
             self.text = text
             self.display = display
+            # While the agent works: "now" steers the running turn, "next" waits for it to end.
+            self.lane = lane
 
     class QuitRequested(Message):
         """Ctrl+D on an empty prompt."""
@@ -345,9 +347,12 @@ class Composer(Vertical):
         history: list[str] | None = None,
         mention_source: Callable[[], Awaitable[list[str]]] | None = None,
         attach_image: Callable[[str], str] | None = None,
+        take_all_queued: Callable[[], list[str]] = lambda: [],
         id: str | None = "composer",
     ) -> None:
         super().__init__(id=id)
+        # Ctrl+X while messages are queued: all of them back into the editor.
+        self.take_all_queued = take_all_queued
         # A pasted image file path -> its [Image #N] marker (None: pasted as text).
         self.attach_image = attach_image
         # The @ picker's candidates (None: no picker); read again when older than MENTION_TTL.
@@ -436,7 +441,7 @@ class Composer(Vertical):
         self._pastes[label] = pasted
         return label
 
-    def submit(self) -> None:
+    def submit(self, lane: str = "now") -> None:
         raw = self.input.text
         if not raw.strip():
             return
@@ -447,7 +452,7 @@ class Composer(Vertical):
         self._history_index = None
         self._draft = ""
         self.input.clear()
-        self.post_message(self.Submitted(self.expand_pastes(raw).strip("\n"), raw.strip("\n")))
+        self.post_message(self.Submitted(self.expand_pastes(raw).strip("\n"), raw.strip("\n"), lane))
 
     # ---- history -------------------------------------------------------------------------------
 
@@ -626,6 +631,16 @@ class Composer(Vertical):
                 return True
         if key == "enter":
             self.submit()
+            return True
+        if key == "ctrl+x":
+            taken = self.take_all_queued()
+            if not taken:
+                return False  # nothing queued: the editor's own Ctrl+X (cut)
+            current = self.input.text
+            self.set_text("\n\n".join([*taken, *([current] if current.strip() else [])]))
+            return True
+        if key == "tab" and self.has_class("-busy") and self.input.text.strip():
+            self.submit(lane="next")  # queued for after the running turn
             return True
         return False
 

@@ -27,15 +27,27 @@ class QueueBar(Static):
     def __init__(self, id: str | None = "queue") -> None:
         super().__init__(id=id, markup=False)
 
-    def show_queue(self, items: Sequence[str]) -> None:
-        self.set_class(bool(items), "-visible")
-        if not items:
+    def show_queue(self, items: Sequence[str], after: Sequence[str] = ()) -> None:
+        """``items``: messages for the running turn (delivered at its next tool result);
+        ``after``: messages queued for after it (Tab while the agent works)."""
+        self.set_class(bool(items) or bool(after), "-visible")
+        if not items and not after:
             self.update("")
             return
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"▸ {len(items)} queued", style="bold")
-        text.append(" · sent at the next tool result or when the turn ends · ↑ edits the last", style="dim")
-        for item in list(items)[-MAX_SHOWN:]:
+        parts = []
+        if items:
+            parts.append((f"▸ {len(items)} for this turn", "at its next tool result"))
+        if after:
+            parts.append((f"⏭ {len(after)} after it", "sent when the turn ends"))
+        for index, (head, when) in enumerate(parts):
+            if index:
+                text.append(" · ")
+            text.append(head, style="bold")
+            text.append(f" ({when})", style="dim")
+        text.append(" · ↑ edits the last · Ctrl+X takes them all back", style="dim")
+        shown = [("›", item) for item in items] + [("⏭", item) for item in after]
+        for mark, item in shown[-MAX_SHOWN:]:
             first = item.strip().splitlines()[0] if item.strip() else ""
-            text.append(f"\n  › {first}")
+            text.append(f"\n  {mark} {first}")
         self.update(text)

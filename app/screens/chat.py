@@ -128,6 +128,7 @@ class ChatScreen(Screen[None]):
         self.composer = Composer(
             slash_items=self.commands.slash_items,
             take_queued=self._pop_queued,
+            take_all_queued=self._take_back_all,
             history=self.prompt_history,
             mention_source=lambda: workspace_files(runtime.config.workspace, runtime.policy),
             attach_image=lambda path: attach_image_path(self, path),
@@ -310,7 +311,7 @@ class ChatScreen(Screen[None]):
         if shell_line(text) is not None:
             await run_shell_line(self, text)
             return
-        await self.send(text, display)
+        await self.send(text, display, lane=event.lane)
 
     def on_key(self, event: events.Key) -> None:
         """Typing while the log (or a tool row) has focus goes to the composer."""
@@ -336,12 +337,13 @@ class ChatScreen(Screen[None]):
         event.stop()
         self.app.exit(0)
 
-    async def send(self, text: str, display: str | None = None) -> None:
-        """Send a message: start a turn, or queue it while one runs."""
+    async def send(self, text: str, display: str | None = None, *, lane: str = "now") -> None:
+        """Send a message: start a turn, or queue it while one runs (``lane`` "next": for
+        after the running turn, not steering it)."""
         display = text if display is None else display
         if not text.strip():
             return
-        if self.turns.route(text) == "start":
+        if self.turns.route(text, lane) == "start":
             await self.start_turn(text, display)
         else:
             self._queue_changed()
@@ -377,9 +379,16 @@ class ChatScreen(Screen[None]):
             self._queue_changed()
         return item
 
+    def _take_back_all(self) -> list[str]:
+        """Ctrl+X in the composer: every queued message, taken back (the composer shows them)."""
+        taken = self.turns.take_back_all()
+        if taken:
+            self._queue_changed()
+        return taken
+
     def _queue_changed(self) -> None:
         queued = self.turns.queued
-        self.queue_bar.show_queue(queued)
+        self.queue_bar.show_queue(self.turns.steering, self.turns.next_turn)
         self.status_bar.set_info(queued=len(queued))
 
     # ---- turns ---------------------------------------------------------------------------------
@@ -406,7 +415,7 @@ class ChatScreen(Screen[None]):
         self.log_view.anchor()
         self._tools.clear()
         self.composer.set_class(True, "-busy")
-        self.composer.set_placeholder("Queue a message for the agent…  (Esc interrupts)")
+        self.composer.set_placeholder("Enter: tell the agent now · Tab: queue for after the turn · Esc interrupts")
         self.status_bar.set_info(busy_since=self.clock())
         self.turns.start(text, display, StreamPacer(self, self.frame_budget), mode=mode, **options)
         if mode is not None:

@@ -13,7 +13,8 @@ from textual.widgets import Static
 from stoa.app.commands.registry import CommandRegistry
 
 KEY_HELP: tuple[tuple[str, str], ...] = (
-    ("Enter", "send (while the agent works: queue it, delivered at the next tool result)"),
+    ("Enter", "send (while the agent works: steer it, delivered at the next tool result)"),
+    ("Tab", "while the agent works: queue the message for after the turn (Ctrl+X takes the queue back)"),
     ("Shift+Enter · Alt+Enter · Ctrl+J", "new line"),
     ("Up / Down", "previous / next prompt (on the first / last line); Up pops the last queued message"),
     ("Ctrl+R", "search this project's prompt history (Enter takes the match, Esc cancels)"),

@@ -119,11 +119,12 @@ class TurnController:
         """Everything waiting, in order: steering first, then the next turn's messages."""
         return [*self.steering, *self.next_turn]
 
-    def route(self, text: str) -> Route:
-        """Queue ``text`` if a turn runs (or the session is not open); else say "start"."""
+    def route(self, text: str, lane: str = "now") -> Route:
+        """Queue ``text`` if a turn runs (or the session is not open); else say "start".
+        ``lane``: "now" steers the running turn, "next" waits for the turn after it."""
         if not self.busy and self.ready:
             return "start"
-        if self.interrupting or not self.ready:
+        if self.interrupting or not self.ready or lane == "next":
             self.next_turn.append(text)
             return "next_turn"
         self.agent.steer(text)
@@ -144,6 +145,15 @@ class TurnController:
         text = self.steering.pop()
         self.agent.unsteer(text)
         return text
+
+    def take_back_all(self) -> list[str]:
+        """Every queued message, taken back in order (the queue bar's Ctrl+X)."""
+        taken = self.queued
+        for text in self.steering:
+            self.agent.unsteer(text)
+        self.steering.clear()
+        self.next_turn.clear()
+        return taken
 
     def take_back_failed_input(self) -> str | None:
         """A turn whose first request failed: its message leaves the history and its displayed
