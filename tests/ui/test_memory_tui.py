@@ -236,8 +236,9 @@ def test_memory_opens_editor_in_a_real_terminal(tmp_path: Path, fake_server: Fak
     try:
         app.wait_for_text("Message Stoa", timeout=60)
         app.send_keys("/memory project", literal=True)
+        app.wait_for_text("/memory project", timeout=60)  # typed, not lost to a start-up moment
         app.send_keys("Enter")
-        app.wait_for_text("AGENTS.md: saved (2 lines)", timeout=60)
+        app.wait_for_text("AGENTS.md: saved (2 lines)", timeout=90)
         assert (app.workspace / "AGENTS.md").read_text() == "# Rules\n- written by the editor\n"
     finally:
         app.stop()
