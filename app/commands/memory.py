@@ -174,12 +174,22 @@ async def open_in_editor(ctx: CommandContext, path: Path, label: str) -> None:
                 ctx.error(f"{editor} exited with status {code}", hint=f"{label} is as the editor left it")
             elif after != before:
                 ctx.info(f"{label}: saved ({_lines(after)} lines); it applies from the next request")
+                await _warn_after_edit(ctx)
             else:
                 ctx.info(f"{label}: unchanged")
             return
     saved = await ctx.app.push_screen_wait(MemoryEditorScreen(path, label))
     if saved:
         ctx.info(f"{label}: saved ({_lines(_text(path))} lines); it applies from the next request")
+        await _warn_after_edit(ctx)
+
+
+async def _warn_after_edit(ctx: CommandContext) -> None:
+    """The warnings of the hierarchy as it reads now (a missing import just written)."""
+    loaded = await asyncio.to_thread(_loaded, ctx.runtime)
+    if loaded.warnings:
+        ctx.screen.show_notice("warning", "\n".join(loaded.warnings), title="Instructions",
+                               hint="/memory opens the files again")
 
 
 def _text(path: Path) -> str | None:

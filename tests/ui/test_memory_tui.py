@@ -116,9 +116,12 @@ async def test_memory_lists_the_files_and_edits_one_in_stoas_editor(
         # /memory global: straight to the file, created on save.
         app.chat.run_slash("/memory global")
         await wait_for(lambda: isinstance(app.screen, MemoryEditorScreen), what="the global file")
-        await pilot.press(*"Answer in English.", "ctrl+s", "escape")
+        await pilot.press(*"Answer in English. @gone/prefs.md", "ctrl+s", "escape")
         await wait_for(lambda: not isinstance(app.screen, MemoryEditorScreen), what="the editor to close")
-        assert (app.runtime.config.paths.config_dir / "AGENTS.md").read_text() == "Answer in English."
+        assert (app.runtime.config.paths.config_dir / "AGENTS.md").read_text() == "Answer in English. @gone/prefs.md"
+        # What the new text gets wrong shows at once.
+        await wait_for(lambda: any(n.title == "Instructions" and "@gone/prefs.md: no such file" in n.text
+                                   for n in notices(app)), what="the import warning")
         app.chat.run_slash("/memory team")
         await wait_for(lambda: any("unknown memory file 'team'" in n.text for n in notices(app)), what="the error")
 
