@@ -4,14 +4,16 @@ Run: ``.venv/bin/python tests/bench/bench_pickers.py [ROUNDS]``. Measures, in a 
 of 120x40, from the action the key runs (F2, F3, or the /key command) until the screen is
 mounted with its list filled, laid out and painted: the first open (cold: imports the screen
 module) and then ROUNDS warm opens, as wall time and as CPU time of the app's thread (the
-second does not count waiting for other processes on a busy machine). Target: under 100 ms.
+second does not count waiting for other processes on a busy machine). Each round also opens
+the floor (``picker_floor.FloorScreen``, the smallest modal screen, over the same chat screen),
+interleaved, so every figure is also a ratio against the floor of the same run; medians of the
+warm rounds. Target (issue 14): under 100 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -19,14 +21,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-
-async def _until(predicate: Any, limit_s: float = 5.0) -> None:
-    deadline = time.perf_counter() + limit_s
-    while not predicate():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the screen did not open")
-        await asyncio.sleep(0)
 
 
 def write_model_cache(path: Path, *, anthropic: int, openai: int) -> None:
@@ -49,10 +43,13 @@ def write_model_cache(path: Path, *, anthropic: int, openai: int) -> None:
     path.write_text(json.dumps({"version": 1, "lists": lists}))
 
 
-async def measure(rounds: int) -> dict[str, list[float]]:
+async def measure(rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    from textual.widgets import OptionList
+
     from stoa.app.tui import make_app
     from stoa.core.config import load_config
     from stoa.core.runtime import Choices, build_runtime
+    from tests.bench.picker_floor import FloorScreen, open_and_paint, until
 
     home = Path(tempfile.mkdtemp(prefix="stoa-bench-"))
     workspace = home / "project"
@@ -70,32 +67,19 @@ async def measure(rounds: int) -> dict[str, list[float]]:
 
     runtime.detect_local_servers = nothing
     app = make_app(config, runtime=runtime, animations=False, cursor_blink=False)
-    results: dict[str, list[float]] = {"model picker": [], "effort picker": [], "key manager": []}
+    names = ("floor", "model picker", "effort picker", "key manager")
+    wall: dict[str, list[float]] = {name: [] for name in names}
     # CPU time of the app's thread: what opening costs, without waiting for other processes.
-    cpu: dict[str, list[float]] = {name: [] for name in results}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-
-        async def once(name: str, open_it: Any, ready: Any) -> None:
-            painted = asyncio.Event()
-            started, cpu_started = time.perf_counter(), time.thread_time()
-            open_it()
-            await _until(ready)
-            app.screen.call_after_refresh(painted.set)  # the list has been laid out and painted
-            await painted.wait()
-            results[name].append((time.perf_counter() - started) * 1000)
-            cpu[name].append((time.thread_time() - cpu_started) * 1000)
-            await pilot.press("escape")
-            await _until(lambda: app.screen is app.chat)
-            await pilot.pause()
-
-        from textual.widgets import OptionList
+        chat = app.chat
 
         def list_ready(selector: str) -> Any:
             def ready() -> bool:
                 screen = app.screen
-                if screen is app.chat or not screen.is_mounted:
+                if screen is chat or not screen.is_mounted:
                     return False
                 found = screen.query(selector)
                 if selector == "#models" and found:
@@ -105,28 +89,38 @@ async def measure(rounds: int) -> dict[str, list[float]]:
 
             return ready
 
-        chat = app.chat
-        for _ in range(rounds + 1):
+        def floor_ready() -> bool:
+            return isinstance(app.screen, FloorScreen) and app.screen.is_mounted
+
+        cases = {
+            "floor": (lambda: app.push_screen(FloorScreen()), floor_ready),
             # What the F2 / F3 bindings and the /key command run.
-            await once("model picker", chat.action_model_picker, list_ready("#models"))
-            await once("effort picker", chat.action_effort_picker, list_ready("#efforts"))
-            await once("key manager", lambda: chat.run_slash("/key"), list_ready("#providers"))
-    return results, cpu
+            "model picker": (chat.action_model_picker, list_ready("#models")),
+            "effort picker": (chat.action_effort_picker, list_ready("#efforts")),
+            "key manager": (lambda: chat.run_slash("/key"), list_ready("#providers")),
+        }
+        for _ in range(rounds + 1):  # interleaved: each round opens every case once
+            for name, (open_it, ready) in cases.items():
+                w, c = await open_and_paint(app, open_it, ready)
+                wall[name].append(w)
+                cpu[name].append(c)
+                await pilot.press("escape")
+                await until(lambda: app.screen is chat)
+                await pilot.pause()
+    return wall, cpu
 
 
 def main() -> None:
+    from tests.bench.picker_floor import report
+
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    results, cpu = asyncio.run(measure(rounds))
-    print(f"picker open latency, headless 120x40, {rounds} warm rounds, 60 models (target < 100 ms)")
+    if rounds < 5:
+        raise SystemExit("at least 5 rounds (medians of 5 or more)")
+    wall, cpu = asyncio.run(measure(rounds))
+    print(f"picker open, headless 120x40, 60 models, medians of {rounds} warm interleaved rounds (target < 100 ms)")
     print(f"  load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    for name, samples in results.items():
-        cold, warm = samples[0], sorted(samples[1:])
-        p95 = warm[max(0, int(len(warm) * 0.95) - 1)]
-        cpu_warm = statistics.median(cpu[name][1:])
-        print(
-            f"  {name:<14} cold {cold:6.1f} ms   warm median {statistics.median(warm):6.1f} ms"
-            f"   p95 {p95:6.1f} ms   (CPU: cold {cpu[name][0]:5.1f} ms, warm median {cpu_warm:5.1f} ms)"
-        )
+    for name in ("model picker", "effort picker", "key manager"):
+        print(report(name, wall[name], cpu[name], wall["floor"], cpu["floor"], 100))
 
 
 if __name__ == "__main__":
