@@ -16,25 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.events import Key
-from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, OptionList, Static
+from textual.screen import Screen
+from textual.widgets import Static
 from textual.widgets.option_list import Option
 
+from stoa.app.screens.filter_picker import FilterPickerScreen
 from stoa.core.keys import PROVIDER_LABELS
 from stoa.core.models import ALL_PROVIDERS, MODELS, ModelInfo
 from stoa.core.providers.detect import LocalServer
 from stoa.core.switching import effort_description
 from stoa.styles import STYLES
-from stoa.widgets.blink import follow_blink
+from stoa.widgets.filter_list import FilterBox, FilterList, Row
 
 NO_KEY_HINT = "no key: press k to add"
 
@@ -105,33 +104,12 @@ class PickerRow:
         return all(word in haystack for word in words)
 
 
-class FilterInput(Input):
-    """The filter box. With nothing typed yet, ``k`` asks for the key manager instead."""
-
-    class KeyRequested(Message):
-        pass
-
-    async def _on_key(self, event: Key) -> None:
-        if event.character == "k" and not self.value:
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.KeyRequested())
-            return
-        await super()._on_key(event)
-
-
-class ModelPickerScreen(ModalScreen[str | None]):
+class ModelPickerScreen(FilterPickerScreen):
     """Choose a model. Dismisses with a model spec, or None on Esc."""
 
     CSS_PATH = STYLES / "pickers.tcss"
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("down", "cursor(1)", "Next", show=False),
-        Binding("up", "cursor(-1)", "Previous", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("ctrl+k", "add_key", "Add a key"),
-    ]
+    LIST_ID = "models"
+    BINDINGS = [*FilterPickerScreen.BINDINGS, Binding("ctrl+k", "add_key", "Add a key")]
 
     def __init__(
         self,
@@ -166,7 +144,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.rows = rows
 
     def visible_rows(self) -> list[PickerRow]:
-        words = self.query_one(FilterInput).value.lower().split() if self.is_mounted else []
+        words = self.words()
         return [r for r in self.rows if r.matches(words)]
 
     def _server_label(self, provider: str) -> str:
@@ -202,24 +180,21 @@ class ModelPickerScreen(ModalScreen[str | None]):
             parts.append((f" {NO_KEY_HINT}", "italic"))
         return Content.assemble(*parts)
 
-    def _options(self) -> list[Option]:
+    def rows_for(self, words: Sequence[str]) -> list[Option]:
         options: list[Option] = []
-        rows = self.visible_rows()
+        shown = [r for r in self.rows if r.matches(words)]
         last_provider: str | None = None
-        for row in rows:
+        for row in shown:
             provider = row.model.provider
             if provider != last_provider:
-                header = self._server_label(provider)
-                if not row.available:
-                    header += "  (no key)"
+                header = self._server_label(provider) + ("" if row.available else "  (no key)")
                 options.append(
-                    Option(Content.assemble((header, "$text-primary bold")), id=f"header:{provider}", disabled=True)
+                    Row(partial(Content.assemble, (header, "$text-primary bold")), id=f"header:{provider}", disabled=True)
                 )
                 last_provider = provider
-            options.append(Option(self._row_content(row), id=row.spec, disabled=not row.available))
-        if not rows:
-            text = self.query_one(FilterInput).value if self.is_mounted else ""
-            options.append(Option(Content(f"no model matches {text!r}"), id="empty", disabled=True))
+            options.append(Row(partial(self._row_content, row), id=row.spec, disabled=not row.available))
+        if not shown:
+            options.append(Row(partial(Content, f"no model matches {self.typed()!r}"), id="empty", disabled=True))
         return options
 
     # ---- view -------------------------------------------------------------------------------
@@ -227,16 +202,20 @@ class ModelPickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="picker"):
             yield Static(Content.from_markup("[b]Switch model[/b]"), classes="picker-title")
-            yield follow_blink(FilterInput(placeholder="type to filter", id="filter", select_on_focus=False), self.app)
-            yield OptionList(*self._options(), id="models")
+            yield self.filter_box("type to filter", shortcut="k")
+            yield FilterList(id="models")
             yield Static(
                 "↑↓ move · Enter switch · Esc cancel · ctrl+k add a key · prices per million tokens in / out",
                 classes="picker-hint",
             )
 
     def on_mount(self) -> None:
-        self._refresh_list(keep=self.current)
-        self.query_one(FilterInput).focus()
+        self.refresh_list(keep=self.current)
+        self.query_one(FilterBox).focus()
+        # The lists are refreshed and local servers looked for once the picker is on screen.
+        self.call_after_refresh(self._start_refreshing)
+
+    def _start_refreshing(self) -> None:
         if self.detect is not None:
             self.run_worker(self._detect(), group="model-picker", description="detect local servers", exit_on_error=False)
         if self.fetch_models is not None:
@@ -248,7 +227,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         if models and models != self.registry_models:
             self.registry_models = models
             self._rebuild_rows()
-            self._refresh_list()
+            self.refresh_list()
 
     async def _detect(self) -> None:
         assert self.detect is not None
@@ -258,68 +237,16 @@ class ModelPickerScreen(ModalScreen[str | None]):
         if new:
             self.local_servers += new
             self._rebuild_rows()
-            self._refresh_list()
-
-    def _refresh_list(self, keep: str | None = None) -> None:
-        option_list = self.query_one("#models", OptionList)
-        previous = option_list.highlighted_option
-        keep = keep or (previous.id if previous is not None else None)
-        option_list.set_options(self._options())
-        target = None
-        if keep is not None:
-            for index, option in enumerate(option_list.options):
-                if option.id == keep and not option.disabled:
-                    target = index
-                    break
-        if target is None:
-            target = next((i for i, o in enumerate(option_list.options) if not o.disabled), None)
-        option_list.highlighted = target
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self) -> None:
-        self._refresh_list()
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_choose()
-
-    @on(OptionList.OptionSelected, "#models")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if event.option.id and not event.option.disabled:
-            self.dismiss(event.option.id)
-
-    @on(FilterInput.KeyRequested)
-    def _key_requested(self) -> None:
-        self.action_add_key()
+            self.refresh_list()
 
     # ---- actions ------------------------------------------------------------------------------
 
-    def action_cursor(self, step: int) -> None:
-        option_list = self.query_one("#models", OptionList)
-        if step > 0:
-            option_list.action_cursor_down()
-        else:
-            option_list.action_cursor_up()
+    def nothing_to_choose(self) -> None:
+        self.app.bell()
+        self.notify("no model to choose: change the filter", severity="warning")
 
-    def action_page(self, step: int) -> None:
-        option_list = self.query_one("#models", OptionList)
-        if step > 0:
-            option_list.action_page_down()
-        else:
-            option_list.action_page_up()
-
-    def action_choose(self) -> None:
-        option = self.query_one("#models", OptionList).highlighted_option
-        if option is None or option.disabled or option.id is None:
-            self.app.bell()
-            self.notify("no model to choose: change the filter", severity="warning")
-            return
-        self.dismiss(option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def action_shortcut(self) -> None:
+        self.action_add_key()
 
     def action_add_key(self) -> None:
         missing = next((r.model.provider for r in self.rows if not r.available), None)
@@ -330,13 +257,15 @@ class ModelPickerScreen(ModalScreen[str | None]):
 
     def _after_key(self, _result: object) -> None:
         self._rebuild_rows()
-        self._refresh_list()
+        self.refresh_list()
 
 
-class EffortPickerScreen(ModalScreen[str | None]):
-    """Choose a reasoning effort among the levels the active model supports."""
+class EffortPickerScreen(FilterPickerScreen):
+    """Choose a reasoning effort among the levels the active model supports (no filter: a
+    handful of rows, and the list has the focus)."""
 
     CSS_PATH = STYLES / "pickers.tcss"
+    LIST_ID = "efforts"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, model: ModelInfo, current: str) -> None:
@@ -344,11 +273,12 @@ class EffortPickerScreen(ModalScreen[str | None]):
         self.model = model
         self.current = current
 
-    def compose(self) -> ComposeResult:
-        options = []
+    def rows_for(self, words: Sequence[str]) -> list[Option]:
+        # Plain options: a description may wrap, so these are measured (there are at most six).
+        rows = []
         for level in self.model.efforts:
             marker = "●" if level == self.current else " "
-            options.append(
+            rows.append(
                 Option(
                     Content.assemble(
                         (f"{marker} ", "$accent bold"),
@@ -359,24 +289,17 @@ class EffortPickerScreen(ModalScreen[str | None]):
                     id=level,
                 )
             )
+        return rows
+
+    def compose(self) -> ComposeResult:
         with Vertical(id="effort-picker", classes="picker"):
             yield Static(
                 Content.assemble(("Reasoning effort", "bold"), f" for {self.model.label} ({self.model.id})"),
                 classes="picker-title",
             )
-            yield OptionList(*options, id="efforts")
+            yield FilterList(id="efforts")
             yield Static("↑↓ move · Enter choose · Esc cancel", classes="picker-hint")
 
     def on_mount(self) -> None:
-        option_list = self.query_one("#efforts", OptionList)
-        if self.current in self.model.efforts:
-            option_list.highlighted = self.model.efforts.index(self.current)
-        option_list.focus()
-
-    @on(OptionList.OptionSelected, "#efforts")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.refresh_list(keep=self.current)
+        self.row_list.focus()

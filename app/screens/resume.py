@@ -6,8 +6,9 @@ and a one-line preview. Typing filters by title, preview, model or id; Up/Down/P
 move; Enter dismisses with the chosen session id; ``d`` (``ctrl+d`` once something is typed)
 deletes the highlighted session after a confirmation; Esc dismisses with None.
 
-The screen reads the store once when it opens (one indexed query) and filters in memory, so
-it opens quickly with a thousand sessions.
+The screen reads the store once when it opens (one indexed query) and filters in memory; the
+list makes and draws only the rows on screen (``FilterPickerScreen``), so it opens as quickly
+with a thousand sessions as with ten.
 
 ``pick_and_resume`` is ``/resume`` in one call: the picker, then the runtime switched to the
 chosen session (show it with ``ChatScreen.show_session``).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +34,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.events import Key
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from stoa.app.screens.filter_picker import FilterPickerScreen
 from stoa.core.sessions import (
     SessionHandle,
     SessionLockedError,
@@ -49,9 +51,7 @@ from stoa.core.sessions import (
 from stoa.core.sessions.store import SessionInfo, SessionStore, SessionStoreError
 from stoa.core.sessions.summary import format_age
 from stoa.styles import STYLES
-
-# Rows put in the list before the first paint; the rest are added right after it.
-FIRST_ROWS = 25
+from stoa.widgets.filter_list import FilterBox, FilterList, Row
 
 HINT = "↑↓ PgUp PgDn move · Enter resume · d delete (ctrl+d while filtering) · Tab {scope} · Esc close"
 
@@ -71,19 +71,11 @@ def short_path(path: str, home: Path | None) -> str:
     return path
 
 
-class SessionFilter(Input):
+class SessionFilter(FilterBox):
     """The filter box. With nothing typed, ``d`` asks to delete the highlighted session."""
 
-    class DeleteRequested(Message):
-        pass
-
-    async def _on_key(self, event: Key) -> None:
-        if event.character == "d" and not self.value:
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.DeleteRequested())
-            return
-        await super()._on_key(event)
+    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(shortcut="d", placeholder=placeholder, id=id)
 
 
 class ConfirmDeleteScreen(ModalScreen[bool]):
@@ -169,16 +161,14 @@ class ForkOfferScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ResumePickerScreen(ModalScreen[str | None]):
+class ResumePickerScreen(FilterPickerScreen):
     """Choose a saved session. Dismisses with its id, or None."""
 
     CSS_PATH = [STYLES / "pickers.tcss", STYLES / "resume.tcss"]
+    LIST_ID = "sessions"
     BINDINGS = [
         Binding("escape", "cancel", "Close"),
-        Binding("down", "cursor(1)", "Next", show=False),
-        Binding("up", "cursor(-1)", "Previous", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
+        *FilterPickerScreen.BINDINGS[1:],
         Binding("tab", "toggle_scope", "All projects", priority=True),
         Binding("ctrl+d", "delete", "Delete", priority=True),
     ]
@@ -209,9 +199,8 @@ class ResumePickerScreen(ModalScreen[str | None]):
         self.home = home if home is not None else Path.home()
         self.sessions: list[SessionInfo] = []
         self.loaded = False
-        # All visible rows are in the list (the first ones go in before the first paint).
+        # Every shown session is in the list (rows are drawn as they scroll into view).
         self.complete = False
-        self._generation = 0
         self._note = ""
 
     # ---- data -------------------------------------------------------------------------------
@@ -226,7 +215,7 @@ class ResumePickerScreen(ModalScreen[str | None]):
         if not self.show_all and self.sessions and not any(s.project == self.project for s in self.sessions):
             self.show_all = True
             self._note = "No saved sessions in this project yet; showing every project."
-        self._refresh_list()
+        self.refresh_list()
 
     def in_scope(self) -> list[SessionInfo]:
         here = [s for s in self.sessions if s.project == self.project]
@@ -235,7 +224,9 @@ class ResumePickerScreen(ModalScreen[str | None]):
         return here + [s for s in self.sessions if s.project != self.project]
 
     def shown_sessions(self) -> list[SessionInfo]:
-        words = self.query_one(SessionFilter).value.lower().split() if self.is_mounted else []
+        return self._shown(self.words())
+
+    def _shown(self, words: Sequence[str]) -> list[SessionInfo]:
         sessions = self.in_scope()
         if not words:
             return sessions
@@ -268,9 +259,9 @@ class ResumePickerScreen(ModalScreen[str | None]):
             (f" — {_fit(info.preview, 200)}" if info.preview else "", "$text-muted italic"),
         )
 
-    def _options(self, sessions: Sequence[SessionInfo]) -> list[Option]:
+    def rows_for(self, words: Sequence[str]) -> list[Option]:
         now = self.clock()
-        return [Option(self._row(s, now), id=s.id) for s in sessions]
+        return [Row(partial(self._row, s, now), id=s.id, height=2) for s in self._shown(words)]
 
     # ---- view -------------------------------------------------------------------------------
 
@@ -279,9 +270,9 @@ class ResumePickerScreen(ModalScreen[str | None]):
             with Horizontal(id="resume-header"):
                 yield Static(Content.from_markup("[b]Resume a session[/b]"), classes="picker-title", id="resume-title")
                 yield Static("", id="resume-scope")
-            yield SessionFilter(placeholder="type to filter by title, preview, model or id", id="filter", select_on_focus=False)
+            yield SessionFilter(placeholder="type to filter by title, preview, model or id", id="filter")
             yield Static("", id="resume-note")
-            yield OptionList(id="sessions")
+            yield FilterList(id="sessions")
             yield Static("Loading sessions…", id="resume-empty")
             yield Static(self._hint(), classes="picker-hint", id="resume-hint")
 
@@ -292,36 +283,9 @@ class ResumePickerScreen(ModalScreen[str | None]):
     def _hint(self) -> str:
         return HINT.format(scope="this project only" if self.show_all else "all projects")
 
-    def _refresh_list(self, keep: str | None = None) -> None:
-        """Fill the list with the visible sessions, keeping the highlighted one if it stays.
-
-        Only the first rows go in before the next paint; the rest follow right after it, so
-        the picker shows up at once even with a thousand sessions.
-        """
-        option_list = self.query_one("#sessions", OptionList)
-        previous = option_list.highlighted_option
-        keep = keep or (previous.id if previous is not None else None)
-        shown = self.shown_sessions()
-        target = 0 if shown else None
-        if keep is not None:
-            for index, info in enumerate(shown):
-                if info.id == keep:
-                    target = index
-                    break
-        first = max(min(FIRST_ROWS, self.app.size.height // 2 + 2), (target or 0) + 1)
-        self._generation += 1
-        option_list.set_options(self._options(shown[:first]))
-        option_list.highlighted = target
-        self.complete = len(shown) <= first
-        if not self.complete:
-            self.call_after_refresh(self._fill, shown[first:], self._generation)
-        self._update_labels(shown)
-
-    def _fill(self, rest: Sequence[SessionInfo], generation: int) -> None:
-        if generation != self._generation or not self.is_mounted:
-            return  # the filter changed meanwhile; that refresh fills its own list
-        self.query_one("#sessions", OptionList).add_options(self._options(rest))
+    def listed(self) -> None:
         self.complete = True
+        self._update_labels(self.shown_sessions())
 
     def _update_labels(self, shown: Sequence[SessionInfo]) -> None:
         in_scope = self.in_scope()
@@ -334,14 +298,14 @@ class ResumePickerScreen(ModalScreen[str | None]):
         note.update(self._note)
         note.display = bool(self._note)
         empty = self.query_one("#resume-empty", Static)
-        option_list = self.query_one("#sessions", OptionList)
+        option_list = self.row_list
         if shown:
             empty.display = False
             option_list.display = True
         else:
             option_list.display = False
             empty.display = True
-            typed = self.query_one(SessionFilter).value.strip()
+            typed = self.typed().strip()
             if not self.loaded:
                 empty.update("Loading sessions…")
             elif typed:
@@ -354,61 +318,21 @@ class ResumePickerScreen(ModalScreen[str | None]):
                 empty.update("No sessions in this project. Press Tab to see every project.")
         self.query_one("#resume-hint", Static).update(self._hint())
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self) -> None:
-        self._refresh_list()
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_choose()
-
-    @on(OptionList.OptionSelected, "#sessions")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if event.option.id:
-            self.dismiss(event.option.id)
-
-    @on(SessionFilter.DeleteRequested)
-    def _delete_requested(self) -> None:
-        self.action_delete()
-
     # ---- actions ------------------------------------------------------------------------------
 
-    def action_cursor(self, step: int) -> None:
-        option_list = self.query_one("#sessions", OptionList)
-        if step > 0:
-            option_list.action_cursor_down()
-        else:
-            option_list.action_cursor_up()
-
-    def action_page(self, step: int) -> None:
-        option_list = self.query_one("#sessions", OptionList)
-        if step > 0:
-            option_list.action_page_down()
-        else:
-            option_list.action_page_up()
-
     def highlighted(self) -> SessionInfo | None:
-        option = self.query_one("#sessions", OptionList).highlighted_option
+        option = self.row_list.highlighted_option
         if option is None:
             return None
         return next((s for s in self.sessions if s.id == option.id), None)
 
-    def action_choose(self) -> None:
-        info = self.highlighted()
-        if info is None:
-            self.app.bell()
-            return
-        self.dismiss(info.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def action_shortcut(self) -> None:
+        self.action_delete()
 
     def action_toggle_scope(self) -> None:
         self.show_all = not self.show_all
         self._note = ""
-        self._refresh_list()
+        self.refresh_list()
 
     def action_delete(self) -> None:
         info = self.highlighted()
@@ -435,7 +359,7 @@ class ResumePickerScreen(ModalScreen[str | None]):
         self.sessions = [s for s in self.sessions if s.id != info.id]
         remaining = self.shown_sessions()
         keep = remaining[min(index, len(remaining) - 1)].id if remaining else None
-        self._refresh_list(keep=keep)
+        self.refresh_list(keep=keep)
         self.notify(f"Deleted “{info.title or info.short_id}”.")
         self.post_message(self.Deleted(info.id))
 

@@ -248,3 +248,9 @@ def test_one_owner_per_concern() -> None:
     # Counting a diff's lines: core/diffs.py.
     counters = sorted(p for p, text in sources.items() if 'startswith("+++")' in text)
     assert counters == ["core/diffs.py"]
+    # The filter-list pickers (model, effort, resume): app/screens/filter_picker.py over
+    # widgets/filter_list.py (filter box, rows made as they show, kept highlight, Enter, Esc).
+    filters = sorted(p for p, text in sources.items() if 'Input.Changed, "#filter"' in text)
+    assert filters == ["app/screens/filter_picker.py"]
+    pickers = sorted(p for p, text in sources.items() if "(FilterPickerScreen)" in text)
+    assert pickers == ["app/screens/model_picker.py", "app/screens/resume.py"]
