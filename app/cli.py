@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N model requests with tool calls per turn, then a summary (default 200)",
     )
+    parser.add_argument(
+        "--trust-project-hooks",
+        action="store_true",
+        help="run the hooks of the project's shared .stoa/config.toml without asking (headless, CI)",
+    )
     parser.add_argument("--check-connection", action="store_true", help="check each configured provider and exit")
     parser.add_argument("--version", action="store_true", help="print the version and sandbox state, then exit")
     return parser
@@ -187,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         mode=args.mode,
         max_tokens=args.max_tokens,
         max_turns=args.max_turns,
+        trust_project_hooks=args.trust_project_hooks,
     )
     if choices.provider is not None:
         from stoa.core.models import ALL_PROVIDERS

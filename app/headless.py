@@ -248,10 +248,13 @@ async def _run(
     usage_before = agent.ledger.total
     cost_before = agent.ledger.cost_usd
     try:
+        await _session_start_hooks(runtime, printer, "resume" if resume is not None or continue_latest else "startup")
         await _start_mcp(runtime, err)
         with _ctrl_c_interrupts(agent):
             async for event in agent.run_turn(prompt, mode=turn_mode, **turn_options):
                 printer.handle(event)
+        if runtime.hooks is not None:
+            await runtime.hooks.drain()
     finally:
         saved = True
         try:
@@ -420,6 +423,22 @@ def _ctrl_c_interrupts(agent: Any) -> Iterator[None]:
     finally:
         with suppress(Exception):
             loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _session_start_hooks(runtime: Runtime, printer: HeadlessPrinter, source: str) -> None:
+    """Project hooks nobody approved are not run (said on stderr); SessionStart hooks run."""
+    hooks = runtime.hooks
+    if hooks is None:
+        return
+    if hooks.untrusted:
+        where = hooks.untrusted[0].source
+        printer.err.write(
+            f"stoa: {len(hooks.untrusted)} hook(s) of {where} were not run: a project's shared hooks run only "
+            "once approved (start `stoa` here to review them) or with --trust-project-hooks\n"
+        )
+    verdict = await hooks.session_start(source)
+    for level, text in verdict.notices:
+        printer.handle(ev.Notice(level, text))
 
 
 async def _start_mcp(runtime: Runtime, err: TextIO) -> None:

@@ -125,6 +125,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "memory": frozenset({"scope"}),  # core.memory
     "context": frozenset({"auto-compact"}),  # core.agent.compaction
     "notifications": frozenset({"method"}),  # app.notify
+    "hooks": None,  # core.hooks.config: [[hooks.EVENT]] entries
 }
 
 

@@ -34,6 +34,7 @@ from stoa.core.tools.registry import ToolRegistry, default_registry
 
 if TYPE_CHECKING:  # attached after composition; their modules are heavy and load after the first paint
     from stoa.core.checkpoints import Checkpoints
+    from stoa.core.hooks import Hooks
     from stoa.core.instructions import Instructions
     from stoa.core.mcp.manager import McpManager
     from stoa.core.providers.detect import LocalServer
@@ -71,6 +72,8 @@ class Choices:
     max_tokens: int | None = None
     # Model requests with tool calls per turn (`--max-turns`); None: the config's max-iterations.
     max_turns: int | None = None
+    # Run the project's shared hooks without asking (`--trust-project-hooks`).
+    trust_project_hooks: bool = False
 
 
 def choose_model(config: StoaConfig, choices: Choices, catalog: Catalog | None = None) -> ModelInfo:
@@ -164,6 +167,8 @@ class Runtime:
     checkpoints: Checkpoints | None = None
     # The instruction hierarchy (``core.instructions``): the system prompt's files, /memory's list.
     instructions: Instructions | None = None
+    # The person's hook commands (``core.hooks``); the agent runs them during turns.
+    hooks: Hooks | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -282,6 +287,14 @@ def build_runtime(
     attach_checkpoints(runtime, session_id=f"nosession-{uuid.uuid4().hex[:12]}")
     _, problems = auto_compact_setting(config)
     config.warnings.extend(p for p in problems if p not in config.warnings)
+    from stoa.core.hooks import build_hooks
+
+    runtime.hooks = agent.hooks = build_hooks(
+        config,
+        trust_project=choices.trust_project_hooks,
+        session_id=lambda: runtime.session_id,
+        mode=lambda: policy.mode,
+    )
     return runtime
 
 

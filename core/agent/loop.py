@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,6 +33,7 @@ from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
 from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_setting
 from stoa.core.agent.context_hook import ContextHook
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
+from stoa.core.agent.hook_calls import HookCalls
 from stoa.core.agent.passthrough import run_passthrough, shell_line
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
@@ -84,6 +85,7 @@ from stoa.core.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from stoa.core.catalog import Catalog
+    from stoa.core.hooks import Hooks
 
 MAX_ITERATIONS_NOTE = (
     "You have reached the maximum number of tool iterations for this turn. Do not call any more "
@@ -179,6 +181,11 @@ class Agent:
         self.checkpoints: CheckpointHook | None = None
         # Context added as the turn goes (a sub-folder's AGENTS.md), see ``context_hook``.
         self.context_hook: ContextHook | None = None
+        # The person's hook commands (``core.hooks``), attached by the runtime.
+        self.hooks: Hooks | None = None
+        self._hook_calls: HookCalls | None = None
+        # A prompt a UserPromptSubmit hook blocked (the front end may take it back).
+        self._blocked_prompt: str | None = None
         self.config = config
         self.ledger = ledger or UsageLedger()
         # The model catalogue (``stoa.core.catalog.Catalog``): alternatives when a model is gone.
@@ -256,9 +263,11 @@ class Agent:
         """Remove the user message that started a turn whose first request failed, so the person
         can edit and send it again. Only when it is the last message, as sent, with no reply:
         anything the provider already answered stays part of the conversation."""
+        if self._blocked_prompt is not None and self._blocked_prompt == text:
+            self._blocked_prompt = None  # never reached the history
+            return True
         last = self.history.last
-        typed = "".join(b.text for b in last.content if isinstance(b, TextBlock) and not is_attachment(b)) if last else ""
-        if last is None or last.role != "user" or typed != text or last.tool_results:
+        if last is None or last.role != "user" or _typed_text(last) != text or last.tool_results:
             return False
         self.history.messages.pop()
         return True
@@ -429,6 +438,8 @@ class Agent:
         self._cut_results = {}
         self._reset_partial()
         turn_id = uuid.uuid4().hex[:12]
+        self._blocked_prompt = None
+        hooks = self._hook_calls = HookCalls(self.hooks, self._emit) if self.hooks is not None else None
         try:
             # Dangling calls from an earlier crash or interrupt are answered first.
             repaired = self.history.repair()
@@ -439,9 +450,16 @@ class Agent:
             if shell:
                 typed = "".join(b.text for b in content if isinstance(b, TextBlock))
                 return await run_passthrough(self, shell_line(typed) or typed.lstrip("!"), turn_id)
+            typed = "".join(b.text for b in content if isinstance(b, TextBlock))
             content, notices = await turn_input(self, content) if self.expand_mentions else (content, [])
+            if hooks is not None:
+                with_context = await hooks.prompt(typed, content)
+                if with_context is None:  # a UserPromptSubmit hook blocked it: nothing sent or saved
+                    self._blocked_prompt = typed
+                    return
+                content = with_context
             # Saved before anything can fail: whatever happens next, the message is kept.
-            text = "".join(b.text for b in content if isinstance(b, TextBlock) and not is_attachment(b))
+            text = "".join(b.text for b in content if isinstance(b, TextBlock) and not _added(b))
             content = self.jobs.with_lost_note(content)  # a resumed session's jobs that did not survive
             message = await self._add_user(content)
             self._emit(
@@ -501,6 +519,7 @@ class Agent:
 
     async def _loop(self) -> None:
         last_text = ""
+        stop_hook_active = False
         for iteration in range(1, self.max_iterations + 1):
             message = await self._request(iteration)
             if message is None:
@@ -509,6 +528,12 @@ class Agent:
             if message.stop_reason is StopReason.PAUSE_TURN and not message.tool_uses:
                 continue
             if not message.tool_uses:
+                hooks = self._hook_calls
+                again = await hooks.stop(message.text or last_text, stop_hook_active) if hooks else None
+                if again is not None:  # a Stop hook keeps the agent going, with its reason
+                    stop_hook_active = True
+                    await self._add_user([TextBlock(text=again)])
+                    continue
                 self._emit(
                     ev.TurnFinished(stop_reason=message.stop_reason, text=message.text, iterations=iteration)
                 )
@@ -528,6 +553,11 @@ class Agent:
                         stop_reason=message.stop_reason, text=last_text, iterations=iteration, rejected=True
                     )
                 )
+                return
+            if self._hook_calls is not None and self._hook_calls.stopped is not None:  # continue: false
+                await self._add_user(content)
+                self._emit(ev.Notice("warning", f"a hook stopped the turn: {self._hook_calls.stopped}"))
+                self._emit(ev.TurnFinished(stop_reason=message.stop_reason, text=last_text, iterations=iteration))
                 return
             for steering in self.take_pending_steering():
                 content.append(TextBlock(text=steering))
@@ -828,10 +858,16 @@ class Agent:
                 f"{call.name} is not available in plan mode (read-only); ask the user to switch mode",
                 "denied",
             )
+        hook = await self._hook_calls.pre_tool(call) if self._hook_calls is not None else None
+        if hook is not None and hook.blocked is not None:
+            return fail(hook.blocked, "denied")
+        answer = hook.permission if hook is not None else None
         verdict = self.policy.decide(call.name, effect, accesses)
         if verdict.action == "deny":
             return fail(f"Denied: {verdict.reason}", "denied")
-        if verdict.action == "ask":
+        if verdict.action == "allow" and answer == "ask":  # a hook wants the person asked
+            verdict = replace(verdict, action="ask", reason=verdict.reason or "a PreToolUse hook asks for approval")
+        if verdict.action == "ask" and answer != "allow":  # a hook's allow answers the question
             # Ask only what can run: a call that would fail is refused without a question.
             if self.policy.readable_without_asking(call.name, accesses):
                 try:
@@ -871,6 +907,8 @@ class Agent:
             suggested_rule=verdict.suggested_rule,
             can_remember=verdict.can_remember,
         )
+        if self.hooks is not None:
+            self.hooks.notification(f"Stoa needs your permission to use {call.name}")
         if self.approver is not None:
             return await self.approver.approve(request)
         future: asyncio.Future[PermissionDecision] = asyncio.get_running_loop().create_future()
@@ -909,6 +947,8 @@ class Agent:
         if self.context_hook is not None and not output.is_error:
             with suppress(Exception):
                 self.context_hook.after_call(ctx)
+        if self._hook_calls is not None:
+            await self._hook_calls.post_tool(call, output)
         return self._result(call, output, started)
 
     def _result(
@@ -956,6 +996,16 @@ class _Rejected:
     """A call the person said no to: its result, and the sign that the turn stops."""
 
     result: ToolResultBlock
+
+
+def _added(block: TextBlock) -> bool:
+    """A block Stoa added to what the person typed (an attachment, a hook's context)."""
+    return is_attachment(block) or block.text.startswith("<hook-context ")
+
+
+def _typed_text(message: Message) -> str:
+    """A user message's text as the person typed it."""
+    return "".join(b.text for b in message.content if isinstance(b, TextBlock) and not _added(b))
 
 
 def _short(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:
