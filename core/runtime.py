@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stoa.core.agent.compaction import auto_compact_setting
-from stoa.core.agent.loop import Agent, RetryPolicy
+from stoa.core.agent.failures import RetryPolicy
+from stoa.core.agent.loop import Agent
 from stoa.core.catalog import Catalog, CatalogError, set_active_catalog
 from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
 from stoa.core.keys import ADD_KEY_HINT, key_variable, no_key_message

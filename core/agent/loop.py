@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,6 +32,8 @@ from stoa.core import events as ev
 from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
 from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_setting
 from stoa.core.agent.context_hook import ContextHook
+from stoa.core.agent.failures import RetryPolicy as RetryPolicy  # re-exported: callers build agents with it
+from stoa.core.agent.failures import explain
 from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
 from stoa.core.agent.hook_calls import HookCalls
 from stoa.core.agent.passthrough import run_passthrough, shell_line
@@ -43,7 +45,6 @@ from stoa.core.models import (
     ModelInfo,
     default_max_tokens,
     effort_wire_options,
-    setting_hint,
     thinking_off,
     validate_effort,
 )
@@ -112,24 +113,6 @@ class TurnObserver(Protocol):
     async def message_added(self, message: Message, *, replaces_last: bool) -> None: ...
 
     async def event(self, event: ev.Event) -> None: ...
-
-
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-
-    # A refused connection rarely heals in seconds: try it once more, then say so.
-    max_attempts_by_kind: dict[str, int] = field(default_factory=lambda: {"connection": 2})
-
-    def attempts_for(self, error: pb.ProviderError) -> int:
-        return min(self.max_attempts, self.max_attempts_by_kind.get(error.kind, self.max_attempts))
-
-    def delay(self, attempt: int, error: pb.ProviderError) -> float:
-        if error.retry_after is not None:
-            return min(max(float(error.retry_after), 0.0), self.max_delay)
-        return min(self.base_delay * (2.0 ** (attempt - 1)), self.max_delay)
 
 
 class _Done:
@@ -642,29 +625,10 @@ class Agent:
                     )
                     await asyncio.sleep(delay)
                     continue
-                message, hint = await self._explain(error)
+                message, hint = await explain(error, self.model, self.effort, self.max_tokens, self.catalog)
                 self._emit(ev.TurnFailed(error=message, hint=hint, kind=error.kind))
                 return None
             return await self._accept(complete)
-
-    async def _explain(self, error: pb.ProviderError) -> tuple[str, str]:
-        """The failure as a person should read it: a model the provider no longer offers names
-        the alternatives; a 400 naming a parameter names the Stoa setting behind it."""
-        model = self.model
-        if error.kind == "not_found" and self.catalog is not None and model.provider in ("anthropic", "openai"):
-            await asyncio.to_thread(self.catalog.refresh_sync, [model.provider], force=True)
-            listed = self.catalog.listed(model.provider)
-            if listed is not None and model.id not in listed:
-                others = ", ".join(self.catalog.available(model.provider)[:12]) or "(none)"
-                return (
-                    f"{model.id} is no longer offered by {model.provider}: its model list does not include it",
-                    f"switch with /model NAME (or -m NAME); available: {others}. The conversation is kept.",
-                )
-        if error.kind == "bad_request":
-            hint = setting_hint(error.message, model, self.effort, self.max_tokens)
-            if hint:
-                return error.message, hint
-        return error.message, error.hint or _hint_for(error)
 
     async def _stream_once(self, provider: pb.Provider, request: pb.ProviderRequest) -> pb.MessageComplete:
         complete: pb.MessageComplete | None = None
@@ -1010,16 +974,3 @@ def _typed_text(message: Message) -> str:
 
 def _short(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _hint_for(error: pb.ProviderError) -> str:
-    return {
-        "auth": "check the API key (environment variable or /key)",
-        "not_found": "check the model name (/model) and the base URL",
-        "rate_limit": "wait a moment and send again",
-        "overloaded": "the provider is overloaded; send again in a moment",
-        "connection": "check your network and the base URL, then send again",
-        "stream_broken": "the connection broke mid-reply; send again",
-        "context_length": "the conversation is too long for this model; /compact summarises it, /clear starts anew",
-        "bad_request": "the provider rejected the request; see the message above",
-    }.get(error.kind, "send again, or check the logs")
