@@ -210,6 +210,11 @@ class StoaAgent:
                 read=bool(fs.read_text_file),
                 write=bool(fs.write_text_file),
             )
+        if self.client.terminal:
+            from stoa.app.acp.terminals import ClientTerminals
+
+            session.terminals = ClientTerminals(self.conn, session.id, session.send)
+            runtime.agent.terminals = session.terminals
         self.sessions[session.id] = session
         return session
 

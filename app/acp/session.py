@@ -21,6 +21,7 @@ from acp import schema as s
 from stoa.app.acp import errors
 from stoa.app.acp import updates as up
 from stoa.app.acp.prompt import prompt_text, to_content
+from stoa.app.acp.terminals import ClientTerminals, terminal_content
 from stoa.core import events as ev
 from stoa.core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
 from stoa.core.providers.types import StopReason, TextBlock
@@ -48,6 +49,8 @@ class AcpSession:
         self._output: dict[str, list[str]] = {}
         self._failure: ev.TurnFailed | None = None
         self.closed = False
+        # The editor's terminals, when it offers them (execute_bash runs there).
+        self.terminals: ClientTerminals | None = None
 
     # ---- what the client sees ------------------------------------------------------------
 
@@ -216,7 +219,11 @@ class AcpSession:
             await self.send(up.output(event.call_id, "".join(parts)))
         elif isinstance(event, ev.ToolCallFinished):
             self._output.pop(event.call_id, None)
-            await self.send(up.finished(event, workspace))
+            update = up.finished(event, workspace)
+            terminal = self.terminals.by_call.pop(event.call_id, None) if self.terminals else None
+            if terminal is not None:  # ran in the editor's terminal: keep showing it
+                update.content = [terminal_content(terminal)]
+            await self.send(update)
         elif isinstance(event, ev.PermissionRequested):
             self._ask(event)
         elif isinstance(event, ev.PlanUpdated):

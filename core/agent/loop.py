@@ -75,6 +75,7 @@ from stoa.core.tools.base import (
     Access,
     EditorFiles,
     Effect,
+    Terminals,
     Tool,
     ToolContext,
     ToolError,
@@ -176,8 +177,9 @@ class Agent:
         # OpenAI's prompt_cache_key: the session id once a session is attached.
         self.cache_key: str = uuid.uuid4().hex
         self.tool_state = ToolState()
-        # The editor's buffers and writes, for a front end inside an editor (ACP).
+        # The editor's buffers and writes, and its terminals, for a front end inside an editor (ACP).
         self.editor_files: EditorFiles | None = None
+        self.terminals: Terminals | None = None
         # Images the person added ([Image #N] markers in a message, ``core.mentions``).
         self.pasted_images = PastedImages()
         # Expand @path mentions and [Image #N] markers of a turn's text (off: sent as typed).
@@ -890,6 +892,7 @@ class Agent:
             state=self.tool_state,
             editor=self.editor_files,
             jobs=self.jobs,
+            terminals=self.terminals,
         )
 
     async def _execute(self, call: ToolUseBlock, ready: _Ready, started: float) -> ToolResultBlock:

@@ -158,6 +158,28 @@ class EditorFiles(Protocol):
     def write_text(self, path: Path, text: str) -> bool: ...
 
 
+class Terminals(Protocol):
+    """Terminals of the front end's host (ACP's ``terminal/*``): ``execute_bash`` runs its
+    command line there, as it would have run it itself (the same sandbox, the same scrubbed
+    environment), and the host shows it live. ``execute_bash`` owns timeouts and interrupts."""
+
+    async def start(self, call_id: str, argv: list[str], cwd: Path, output_limit: int) -> str:
+        """Start ``argv`` in ``cwd``; returns the terminal's id."""
+        ...
+
+    async def wait(self, terminal: str) -> tuple[int | None, str | None]:
+        """Wait for the command to end: (exit code, signal name)."""
+        ...
+
+    async def output(self, terminal: str) -> tuple[str, bool]:
+        """What it printed so far (stdout and stderr together) and whether the start was cut."""
+        ...
+
+    async def kill(self, terminal: str) -> None: ...
+
+    async def release(self, terminal: str) -> None: ...
+
+
 @dataclass
 class ToolContext:
     """What a running tool may use, typed. The agent builds one per call: the session's parts
@@ -181,6 +203,8 @@ class ToolContext:
     checked: CallChecks = field(default_factory=CallChecks)
     # The editor's files, when the front end runs inside an editor (None: the disk only).
     editor: EditorFiles | None = None
+    # The host's terminals for execute_bash (None: Stoa runs the command itself).
+    terminals: Terminals | None = None
     # Set by a tool that is being cancelled (Esc) and has something to return anyway, such as
     # the output a shell command produced so far; it becomes the call's result. Re-raise after.
     interrupted_output: ToolOutput | None = None

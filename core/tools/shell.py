@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from stoa.core.events import ToolCallOutput
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import Access, Effect, Terminals, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.watchdog import WATCHDOG
 
 if TYPE_CHECKING:
@@ -195,6 +195,9 @@ class ExecuteBash(Tool):
         if args.background and ctx.jobs is None:
             raise ToolError("background jobs are not available here; run the command without background")
         timeout = args.timeout_seconds or DEFAULT_TIMEOUT
+        if ctx.terminals is not None and not args.background:
+            argv, env, workspace, sandboxed = command_line(args.command, ctx, analysis)
+            return await self._in_terminal(ctx.terminals, argv, env, workspace, timeout, args.command, sandboxed, ctx)
         process, sandboxed = await spawn(args.command, ctx, analysis)
         if args.background:
             return self._adopt(process, args, ctx, sandboxed=sandboxed)
@@ -274,6 +277,64 @@ class ExecuteBash(Tool):
         elapsed = time.monotonic() - started
         code = process.returncode
         return self._output(command, run, code, elapsed, timed_out, sandboxed, notes)
+
+    async def _in_terminal(
+        self,
+        terminals: Terminals,
+        argv: list[str],
+        env: dict[str, str],
+        workspace: Path,
+        limit: int,
+        command: str,
+        sandboxed: bool,
+        ctx: ToolContext,
+    ) -> ToolOutput:
+        """Run the line in the host's terminal (an editor's, shown live there): the same argv,
+        started under ``env -i`` with the scrubbed environment (the host's own, with its keys,
+        is not passed on); the same timeout and interrupt handling, through terminal requests."""
+        argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
+        started = time.monotonic()
+        notes: list[str] = []
+        try:
+            terminal = await terminals.start(ctx.call_id, argv, workspace, HEAD_BYTES + TAIL_BYTES)
+        except Exception as exc:
+            raise ToolError(f"the editor could not start a terminal: {exc}") from None
+        timed_out = False
+        code: int | None = None
+        try:
+            try:
+                code, signal_name = await asyncio.wait_for(terminals.wait(terminal), limit)
+                if code is None and signal_name:
+                    try:
+                        code = -signal.Signals[signal_name].value  # shown as "killed by SIGNAME"
+                    except KeyError:
+                        notes.append(f"ended by {signal_name}")
+            except TimeoutError:
+                timed_out = True
+                await terminals.kill(terminal)
+                notes.append(f"timed out after {limit} s; the command was stopped")
+            text, cut = await terminals.output(terminal)
+        except asyncio.CancelledError:
+            with contextlib.suppress(BaseException):
+                text, cut = await asyncio.shield(self._stop_terminal(terminals, terminal))
+                notes.append("the command was stopped")
+                ctx.interrupted_output = self._output(
+                    command, _captured(text, cut), None, time.monotonic() - started, False, sandboxed, notes, interrupted=True
+                )
+            raise
+        except Exception as exc:  # the host failed mid-command: say so, keep nothing running
+            with contextlib.suppress(Exception):
+                await terminals.kill(terminal)
+            raise ToolError(f"the editor's terminal failed: {exc}") from None
+        finally:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(terminals.release(terminal))
+        return self._output(command, _captured(text, cut), code, time.monotonic() - started, timed_out, sandboxed, notes)
+
+    @staticmethod
+    async def _stop_terminal(terminals: Terminals, terminal: str) -> tuple[str, bool]:
+        await terminals.kill(terminal)
+        return await terminals.output(terminal)
 
     async def _pump(self, reader: asyncio.StreamReader | None, stream: Stream, run: _Run, ctx: ToolContext) -> None:
         if reader is None:
@@ -361,6 +422,25 @@ async def spawn(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tupl
     the workspace, its own process group (session), no stdin, the scrubbed environment, inside
     the sandbox when the policy judged with one and the line can run there. Returns the process
     and whether it is sandboxed."""
+    argv, env, workspace, sandboxed = command_line(command, ctx, analysis)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=workspace,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
+    return process, sandboxed
+
+
+def command_line(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tuple[list[str], dict[str, str], Path, bool]:
+    """What runs a judged line: (argv, environment, folder, sandboxed), for Stoa's own process
+    or a host's terminal alike."""
     status = _sandbox_status(ctx)
     sandboxed = status.active and analysis.sandboxable
     from stoa.core.sandbox import layout_for, prepare_workspace, scrub_env, settings_from_config, wrap
@@ -378,22 +458,20 @@ async def spawn(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tupl
             stoa_paths=ctx.config.paths if ctx.config is not None else None,
         )
         argv = wrap(argv, layout, executable=status.executable or "bwrap")
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=workspace,
-            env=env,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
-    return process, sandboxed
+    return argv, env, workspace, sandboxed
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+
+def _captured(text: str, cut: bool) -> _Run:
+    """A terminal's output as a run's stdout (a host terminal mixes the two streams)."""
+    run = _Run()
+    if cut:
+        run.stdout.add("[... the start of the output was cut by the terminal ...]\n")
+    for line in text.splitlines(keepends=True):
+        run.stdout.add(line)
+    return run
 
 
 def _base_env(ctx: ToolContext) -> dict[str, str]:

@@ -4,6 +4,8 @@ subprocess, records every session update, and answers permission questions as to
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +32,10 @@ class RecordingClient:
         self.buffers: dict[str, str] = {}
         # A read-only buffer: writes are refused with this message.
         self.refuse_writes: str | None = None
+        # Terminals: id -> the process and what it printed; every terminal request seen.
+        self.terminals: dict[str, tuple[asyncio.subprocess.Process, bytearray, asyncio.Task[None]]] = {}
+        self.terminal_calls: list[tuple[str, Any]] = []
+        self.terminal_started = asyncio.Event()
 
     async def request_permission(
         self, session_id: str, tool_call: s.ToolCallUpdate, options: list[s.PermissionOption], **_: Any
@@ -57,6 +63,58 @@ class RecordingClient:
         await asyncio.to_thread(Path(path).write_text, content)
         return s.WriteTextFileResponse()
 
+    async def create_terminal(
+        self, session_id: str, command: str, args: list[str] | None = None, env: Any = None, cwd: str | None = None,
+        output_byte_limit: int | None = None, **_: Any,
+    ) -> s.CreateTerminalResponse:
+        argv = [command, *(args or [])]
+        self.terminal_calls.append(("create", argv))
+        process = await asyncio.create_subprocess_exec(
+            *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )
+        output = bytearray()
+
+        async def read() -> None:
+            assert process.stdout is not None
+            while chunk := await process.stdout.read(65536):
+                output.extend(chunk)
+
+        terminal = f"term-{len(self.terminals) + 1}"
+        self.terminals[terminal] = (process, output, asyncio.create_task(read()))
+        self.terminal_started.set()
+        return s.CreateTerminalResponse(terminal_id=terminal)
+
+    async def wait_for_terminal_exit(self, session_id: str, terminal_id: str, **_: Any) -> s.WaitForTerminalExitResponse:
+        self.terminal_calls.append(("wait", terminal_id))
+        process, _output, reader = self.terminals[terminal_id]
+        code = await process.wait()
+        await reader
+        if code < 0:
+            return s.WaitForTerminalExitResponse(signal=signal.Signals(-code).name)
+        return s.WaitForTerminalExitResponse(exit_code=code)
+
+    async def terminal_output(self, session_id: str, terminal_id: str, **_: Any) -> s.TerminalOutputResponse:
+        self.terminal_calls.append(("output", terminal_id))
+        _process, output, _reader = self.terminals[terminal_id]
+        return s.TerminalOutputResponse(output=output.decode("utf-8", "replace"), truncated=False)
+
+    async def kill_terminal(self, session_id: str, terminal_id: str, **_: Any) -> s.KillTerminalResponse:
+        self.terminal_calls.append(("kill", terminal_id))
+        process, _output, _reader = self.terminals[terminal_id]
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        return s.KillTerminalResponse()
+
+    async def release_terminal(self, session_id: str, terminal_id: str, **_: Any) -> s.ReleaseTerminalResponse:
+        self.terminal_calls.append(("release", terminal_id))
+        process, _output, _reader = self.terminals[terminal_id]
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        return s.ReleaseTerminalResponse()
+
     def of(self, kind: type) -> list[Any]:
         return [u for _, u in self.updates if isinstance(u, kind)]
 
@@ -83,8 +141,8 @@ async def acp_agent(
             yield conn, process
 
 
-def client_capabilities(fs: bool = False) -> s.ClientCapabilities:
-    return s.ClientCapabilities(fs=s.FileSystemCapabilities(read_text_file=fs, write_text_file=fs), terminal=False)
+def client_capabilities(fs: bool = False, terminal: bool = False) -> s.ClientCapabilities:
+    return s.ClientCapabilities(fs=s.FileSystemCapabilities(read_text_file=fs, write_text_file=fs), terminal=terminal)
 
 
 def text_prompt(text: str) -> list[s.TextContentBlock]:

@@ -5,6 +5,7 @@ the client joining the configured ones."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -161,3 +162,42 @@ async def test_the_projects_custom_commands_are_offered_and_run(
     assert fake_server.model_requests()[-1].user_texts[-1] == "Say hello to Bob."
     assert len(fake_server.model_requests()) == 1  # /help is answered without the model
     assert "/greet" in client.text() and "Hello Bob!" in client.text()
+
+
+async def test_commands_run_in_the_editors_terminal_with_stoas_environment(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": "echo hello from $0; env | grep -c API_KEY; exit 3"}, id="b1")]),
+        reply(text="It said hello."),
+        reply(tool_calls=[tool_call("execute_bash", {"command": "sleep 120"}, id="b2")]),
+        reply(text="Stopped waiting."),
+    )
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities(terminal=True))
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        session_id = session.session_id
+        await conn.prompt(session_id=session_id, prompt=text_prompt("say hello"))
+        (result,) = fake_server.model_requests()[-1].tool_results
+        assert result.is_error and "hello from bash" in result.text and "exit code 3" in result.text
+        assert "\n0\n" in result.text  # no API key variable reached the command
+        kind, argv = client.terminal_calls[0]
+        assert kind == "create" and argv[:2] == ["env", "-i"] and "bash" in argv
+        assert not any(a.startswith(("ANTHROPIC_API_KEY=", "OPENAI_API_KEY=")) for a in argv)
+        shown = [u for u in client.of(s.ToolCallProgress) if u.tool_call_id == "b1"]
+        assert all(isinstance(c, s.TerminalToolCallContent) for u in shown for c in u.content or [])
+        assert shown[-1].status == "failed" and shown[-1].content[0].terminal_id == "term-1"
+        assert [k for k, _ in client.terminal_calls] == ["create", "wait", "output", "release"]
+
+        # A cancel while the command runs in the terminal: it is killed and the turn ends.
+        client.terminal_started.clear()
+        turn = asyncio.create_task(conn.prompt(session_id=session_id, prompt=text_prompt("wait a while")))
+        await asyncio.wait_for(client.terminal_started.wait(), 60)
+        await conn.cancel(session_id=session_id)
+        assert (await asyncio.wait_for(turn, 60)).stop_reason == "cancelled"
+        process, _output, _reader = client.terminals["term-2"]
+        assert process.returncode is not None
+        assert ("kill", "term-2") in client.terminal_calls and ("release", "term-2") in client.terminal_calls
+        fake_server.script(reply(text="ok"))
+        assert (await conn.prompt(session_id=session_id, prompt=text_prompt("go on"))).stop_reason == "end_turn"
