@@ -351,7 +351,16 @@ async def _run_command(
     if parsed is None:
         return (prompt[1:] if prompt.startswith("//") else prompt), None, {}, None
     name, args = parsed
-    cmd = shell_registry(runtime.config).get(name)
+    registry = shell_registry(runtime.config)
+    cmd = registry.get(name)
+    if cmd is None and ":" in name and runtime.config.section("mcp-servers"):
+        # /server:prompt: the servers' prompts are known once they are connected.
+        from stoa.app.commands.custom import sync_mcp_prompts
+
+        await _start_mcp(runtime, err)
+        if runtime.mcp is not None:
+            sync_mcp_prompts(registry, runtime.mcp)
+        cmd = registry.get(name)
     if cmd is None or cmd.headless is None:
         return prompt, None, {}, None
     ctx = HeadlessContext(runtime, cmd.name, args, out, err, output_format)
@@ -442,8 +451,9 @@ async def _session_start_hooks(runtime: Runtime, printer: HeadlessPrinter, sourc
 
 
 async def _start_mcp(runtime: Runtime, err: TextIO) -> None:
-    """Headless needs the MCP tools for its one turn: start the servers and wait (bounded)."""
-    if not runtime.config.section("mcp-servers"):
+    """Headless needs the MCP tools for its one turn: start the servers and wait (bounded).
+    Once: a /server:prompt command may have started them already."""
+    if not runtime.config.section("mcp-servers") or runtime.mcp is not None:
         return
     from stoa.core.mcp import attach
 

@@ -160,6 +160,7 @@ async def expand(
     images_ok: bool = True,
     model_name: str = "this model",
     pasted: PastedImages | None = None,
+    mcp: Any = None,
 ) -> Expansion:
     """Attach what ``text`` mentions (see the module docstring). Never raises for bad input:
     each problem becomes a line of ``Expansion.problems``."""
@@ -170,6 +171,9 @@ async def expand(
         if index >= MAX_MENTIONS:
             out.problems.append(f"only the first {MAX_MENTIONS} @ mentions are attached; the rest stay text")
             break
+        if mcp is not None and _mcp_server(mention.path, mcp):
+            await _attach_resource(mention.path, mcp, policy, out, seen)
+            continue
         await _attach_path(mention.path, f"@{mention.path}", ctx, policy, out, seen, images_ok, model_name,
                            quiet_missing=not mention.looks_like_path)  # fmt: skip
     if pasted is not None:
@@ -274,6 +278,42 @@ async def _attach_path(
     out.blocks.extend(images)
 
 
+def _mcp_server(path: str, mcp: Any) -> str | None:
+    """The MCP server a ``server:uri`` mention names (a configured server), else None."""
+    server, colon, uri = path.partition(":")
+    return server if colon and uri and server in mcp.states else None
+
+
+async def _attach_resource(path: str, mcp: Any, policy: PermissionPolicy | None, out: Expansion, seen: set[str]) -> None:
+    """``@server:uri``: the resource read from the server (an ``Mcp(server)`` deny rule refuses)."""
+    from stoa.core.mcp.extras import ExtrasError, read_resource
+    from stoa.core.tools.base import Access
+
+    label = f"@{path}"
+    if path in seen:
+        return
+    seen.add(path)
+    server = path.partition(":")[0]
+    if policy is not None:
+        access = Access(scope="mcp", target=f"{server}___resources", effect=Effect.READ, server=server)
+        verdict = policy.decide("mcp_resource", Effect.READ, [access])
+        if verdict.action == "deny":
+            out.problems.append(f"{label} is not attached: {verdict.reason}")
+            return
+    try:
+        shown, blocks = await read_resource(mcp, path)
+    except ExtrasError as exc:
+        out.problems.append(f"{label} is not attached: {exc}")
+        return
+    size = sum(len(b.text) for b in blocks if isinstance(b, TextBlock))
+    if out.chars + size > MAX_ATTACHED_CHARS:
+        out.problems.append(f"{label} is not attached: the message's attachments would pass {MAX_ATTACHED_CHARS:,} characters")
+        return
+    out.chars += size
+    out.attached.append(f"{shown} (MCP resource)")
+    out.blocks.extend(blocks)
+
+
 def _attach_bytes(image: PastedImage, out: Expansion, images_ok: bool, model_name: str) -> None:
     from stoa.core.tools.files import human_size
     from stoa.core.tools.image import ImageProblem, prepare_image
@@ -310,7 +350,7 @@ async def turn_input(agent: Any, content: list[ContentBlock]) -> tuple[list[Cont
     ctx = ToolContext(workspace=agent.workspace, config=agent.config, policy=agent.policy, state=agent.tool_state)
     found = await expand(
         typed, ctx, agent.policy, images_ok=agent.model.supports_images, model_name=agent.model.id,
-        pasted=agent.pasted_images,
+        pasted=agent.pasted_images, mcp=getattr(agent, "mcp", None),
     )  # fmt: skip
     notices = [Notice("info", "attached: " + "; ".join(found.attached))] if found.attached else []
     notices += [Notice("warning", problem) for problem in found.problems]
@@ -375,6 +415,14 @@ async def workspace_files(workspace: Path, policy: PermissionPolicy | None, limi
             files = [f for f in files if not scope.covers(os.path.join(base, f))]
     folders = sorted({parent for f in files for parent in _parents(f)})
     return [*(f"{d}/" for d in folders), *files]
+
+
+async def mention_candidates(workspace: Path, policy: PermissionPolicy | None, mcp: Any = None) -> list[str]:
+    """What the ``@`` picker offers: the workspace's files and folders, then the connected MCP
+    servers' resources as ``server:uri``."""
+    files = await workspace_files(workspace, policy)
+    resources = [r.mention for r in mcp.resources()] if mcp is not None else []
+    return [*files, *resources]
 
 
 def _list_canonical(workspace: Path, limit: int) -> tuple[Path, list[str]]:

@@ -1,7 +1,8 @@
 """Custom slash commands (``stoa.core.custom_commands``) in the command registry: each file is a
 ``/name`` whose handler sends the expanded prompt as a turn (on the front matter's model, with
 its allowed-tools allowed for that turn), in the TUI and headless alike. A file that cannot be
-used is listed with its error and refuses to run."""
+used is listed with its error and refuses to run. The prompts of connected MCP servers are
+``/server:prompt`` commands (``sync_mcp_prompts``, kept up to date as servers come and go)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from stoa.core.custom_commands import CustomCommand, CustomCommands, load_comman
 
 if TYPE_CHECKING:
     from stoa.core.config import StoaConfig
+    from stoa.core.mcp.extras import PromptInfo
+    from stoa.core.mcp.manager import McpManager
     from stoa.core.runtime import Runtime
 
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
@@ -96,5 +99,72 @@ def _headless(command: CustomCommand) -> Callable[[HeadlessContext], Any]:
             return EXIT_USAGE
         ctx.turn_options = options
         return command.expand(ctx.args)
+
+    return run
+
+
+# ---- MCP prompts -------------------------------------------------------------------------------
+
+_MCP_MARK = "__mcp_prompt__"
+
+
+def sync_mcp_prompts(registry: CommandRegistry, manager: McpManager) -> None:
+    """Register the connected servers' prompts as ``/server:prompt``, drop those gone."""
+    wanted = {prompt.command: prompt for prompt in manager.prompts()}
+    for cmd in list(registry):
+        if getattr(cmd.handler, _MCP_MARK, None) is not None and cmd.name not in wanted:
+            registry.remove(cmd.name)
+    for name, prompt in wanted.items():
+        existing = registry.get(name)
+        if existing is not None and getattr(existing.handler, _MCP_MARK, None) is None:
+            continue  # a built-in or a custom command of that name wins
+        handler = _prompt_handler(prompt)
+        registry.register(
+            SlashCommand(
+                name,
+                f"{prompt.description or 'MCP prompt'} (MCP {prompt.server})",
+                handler,
+                args=prompt.usage,
+                while_busy=False,
+                headless=_prompt_headless(prompt),
+            ),
+            replace=True,
+        )
+
+
+async def _prompt_text(prompt: PromptInfo, runtime: Runtime, args: str) -> str:
+    from stoa.core.mcp.extras import get_prompt, prompt_arguments
+
+    if runtime.mcp is None:
+        from stoa.core.mcp.extras import ExtrasError
+
+        raise ExtrasError("no MCP server is running")
+    return await get_prompt(runtime.mcp, prompt, prompt_arguments(prompt, args))
+
+
+def _prompt_handler(prompt: PromptInfo) -> Callable[[CommandContext], Any]:
+    async def run(ctx: CommandContext) -> None:
+        from stoa.core.mcp.extras import ExtrasError
+
+        try:
+            text = await _prompt_text(prompt, ctx.runtime, ctx.args)
+        except ExtrasError as exc:
+            ctx.error(str(exc), hint="/mcp shows the servers")
+            return
+        await ctx.screen.start_turn(text, f"/{prompt.command} {ctx.args}".rstrip())
+
+    setattr(run, _MCP_MARK, prompt)
+    return run
+
+
+def _prompt_headless(prompt: PromptInfo) -> Callable[[HeadlessContext], Any]:
+    async def run(ctx: HeadlessContext) -> int | str:
+        from stoa.core.mcp.extras import ExtrasError
+
+        try:
+            return await _prompt_text(prompt, ctx.runtime, ctx.args)
+        except ExtrasError as exc:
+            ctx.error(str(exc))
+            return EXIT_USAGE
 
     return run

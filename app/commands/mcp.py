@@ -36,12 +36,14 @@ def watch_manager(chat: CommandHost, manager: McpManager) -> None:
     home = Path(home_text) if home_text else None
 
     def changed(state: ServerState) -> None:
+        from stoa.app.commands.custom import sync_mcp_prompts
         from stoa.app.screens.mcp import shorten
 
         status = state.status.value
         previous = last.get(state.name)
         last[state.name] = status
         chat.set_mcp_status(status_label(manager))
+        sync_mcp_prompts(chat.commands, manager)
         if status in ("failed", "disconnected") and previous != status:
             chat.show_notice(
                 "warning",
@@ -51,6 +53,9 @@ def watch_manager(chat: CommandHost, manager: McpManager) -> None:
 
     manager.subscribe(changed)
     chat.set_mcp_status(status_label(manager))
+    from stoa.app.commands.custom import sync_mcp_prompts
+
+    sync_mcp_prompts(chat.commands, manager)
     # Servers start before the chat watches them (they start while the session opens): say
     # now what already failed.
     for state in manager.rows():

@@ -215,6 +215,14 @@ class CommandRegistry:
             self._aliases[alias] = cmd.name
         return cmd
 
+    def remove(self, name: str) -> SlashCommand | None:
+        """Take ``/name`` (and its aliases) out; None when it was not there."""
+        cmd = self._commands.pop(name, None)
+        if cmd is not None:
+            for alias in cmd.aliases:
+                self._aliases.pop(alias, None)
+        return cmd
+
     def add_module(self, module: ModuleType) -> list[SlashCommand]:
         """Register every handler of ``module`` marked with ``@command``."""
         values = list(vars(module).values())

@@ -38,7 +38,7 @@ from stoa.core import events as ev
 from stoa.core.agent.passthrough import shell_line
 from stoa.core.agent.turns import TurnController
 from stoa.core.memory import is_memory
-from stoa.core.mentions import workspace_files
+from stoa.core.mentions import mention_candidates
 from stoa.core.permissions.approver import PermissionDecision
 from stoa.widgets.chat_log import ChatLog
 from stoa.widgets.composer import Composer, PromptInput
@@ -130,7 +130,7 @@ class ChatScreen(Screen[None]):
             take_queued=self._pop_queued,
             take_all_queued=self._take_back_all,
             history=self.prompt_history,
-            mention_source=lambda: workspace_files(runtime.config.workspace, runtime.policy),
+            mention_source=lambda: mention_candidates(runtime.config.workspace, runtime.policy, runtime.mcp),
             attach_image=lambda path: attach_image_path(self, path),
         )
         self.status_bar = StatusBar(clock=clock)

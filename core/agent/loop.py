@@ -184,6 +184,8 @@ class Agent:
         self.pasted_images = PastedImages()
         # Expand @path mentions and [Image #N] markers of a turn's text (off: sent as typed).
         self.expand_mentions = True
+        # The session's MCP manager once attached (core.mcp.attach): @server:uri mentions.
+        self.mcp: Any = None
         self.jobs = BackgroundJobs()  # execute_bash background: true; shared with sub-agents
         self._secrets = SessionRedactor(config)
         self.last_context_tokens = 0

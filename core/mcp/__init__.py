@@ -35,4 +35,5 @@ def attach(runtime: Runtime) -> McpManager:
         mode=lambda: runtime.policy.mode,
     )
     runtime.mcp = manager
+    runtime.agent.mcp = manager  # @server:uri mentions (core.mentions)
     return manager

@@ -42,6 +42,7 @@ from typing import Any
 from stoa.core.config import StoaConfig, project_config_files, read_layer
 from stoa.core.mcp.config import SECTION, McpConfig, describe_problems, parse_layers
 from stoa.core.mcp.connection import Runner, close_stderr, import_sdk, make_client, sdk_imported, spawn_server
+from stoa.core.mcp.extras import PromptInfo, ResourceInfo, list_extras
 from stoa.core.mcp.lenient import lenient_output_validation, list_all_tools, list_tools_leniently
 from stoa.core.mcp.problems import (
     closed_reason,
@@ -97,6 +98,9 @@ class ServerState:
     offered_in_plan: bool = False
     safe_mode: str = "disabled"
     connected_at: float | None = None
+    # What the server offers the person (core.mcp.extras): /server:prompt and @server:uri.
+    prompts: list[PromptInfo] = field(default_factory=list)
+    resources: list[ResourceInfo] = field(default_factory=list)
 
     @property
     def tool_count(self) -> int:
@@ -359,6 +363,14 @@ class McpManager:
         entry = self._mcp_config.servers.get(name) or self._mcp_config.broken.get(name)
         return entry.source if entry is not None else None
 
+    def prompts(self) -> list[PromptInfo]:
+        """The prompts of the connected servers (``/server:prompt`` commands)."""
+        return [p for state in self.states.values() if state.status is ServerStatus.CONNECTED for p in state.prompts]
+
+    def resources(self) -> list[ResourceInfo]:
+        """The resources of the connected servers (``@server:uri`` mentions)."""
+        return [r for state in self.states.values() if state.status is ServerStatus.CONNECTED for r in state.resources]
+
     def rows(self) -> list[ServerState]:
         return sorted(self.states.values(), key=lambda s: s.name)
 
@@ -474,6 +486,8 @@ class McpManager:
                 async with client:
                     lenient_output_validation(client, runner.output_problems)
                     await self._load_tools(runner, client)
+                    extras = await list_extras(config.name, client, self._warn)
+                    state.prompts, state.resources = extras.prompts, extras.resources
                     scope.deadline = math.inf
                     runner.client = client
                     self._connected(runner, client)

@@ -12,6 +12,7 @@ and one whose name contains the ``___`` separator.
 Tools: echo, add (structured content), fail (isError), hang, progress (notifications), image, big_image, resource,
 add_tool / remove_tool (change the tool list and notify), crash (the process exits mid-call),
 pid, sessions (open HTTP sessions), huge_text, touch / wait_for_file (to prove calls to two servers run concurrently).
+Prompts: review (path, focus?). Resources: stoa://notes/readme (text), stoa://img/dot.png (a PNG).
 """
 
 from __future__ import annotations
@@ -262,7 +263,60 @@ def build_server(name: str, *, instructions: str | None, bad_tools: bool) -> Ser
             return types.CallToolResult(content=text(f"{tool} ran"))
         return types.CallToolResult(content=text(f"unknown tool {tool}"), is_error=True)
 
-    server: Server[Any] = Server(name, instructions=instructions, on_list_tools=list_tools, on_call_tool=call_tool)
+    async def list_prompts(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        arguments = [
+            types.PromptArgument(name="path", description="the file", required=True),
+            types.PromptArgument(name="focus", description="what to look at", required=False),
+        ]
+        return types.ListPromptsResult(
+            prompts=[types.Prompt(name="review", description="Review a file", arguments=arguments)]
+        )
+
+    async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        args = params.arguments or {}
+        if params.name != "review":
+            raise ValueError(f"no prompt {params.name}")
+        focus = args.get("focus") or "everything"
+        message = types.PromptMessage(
+            role="user", content=types.TextContent(text=f"Review {args.get('path')} with a focus on {focus}.")
+        )
+        return types.GetPromptResult(description="Review a file", messages=[message])
+
+    async def list_resources(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(name="readme", uri="stoa://notes/readme", mimeType="text/plain"),
+                types.Resource(name="dot", uri="stoa://img/dot.png", mimeType="image/png"),
+            ]
+        )
+
+    async def read_resource(
+        ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        if params.uri == "stoa://notes/readme":
+            contents: list[Any] = [
+                types.TextResourceContents(uri=params.uri, mimeType="text/plain", text="The notes say: ship it.")
+            ]
+        elif params.uri == "stoa://img/dot.png":
+            contents = [types.BlobResourceContents(uri=params.uri, mimeType="image/png", blob=_png(3, 2, "green"))]
+        else:
+            raise ValueError(f"no resource {params.uri}")
+        return types.ReadResourceResult(contents=contents)
+
+    server: Server[Any] = Server(
+        name,
+        instructions=instructions,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
+    )
     return server
 
 
