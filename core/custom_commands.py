@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stoa.core.config import StoaPaths
+from stoa.core.front_matter import parse_front_matter as _parse
+from stoa.core.front_matter import unquote as _unquote
 
 FRONT_MATTER_KEYS = ("description", "argument-hint", "model", "allowed-tools")
 MAX_FILE_BYTES = 256 * 1024
@@ -161,35 +163,8 @@ def _read_command(path: Path, name: str, source: str, where: str) -> CustomComma
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """``---`` / ``key: value`` lines / ``---`` at the top, then the body. Raises ValueError
-    naming the line when the block is not closed or a line is not ``key: value``."""
-    if not text.startswith("---\n") and text.rstrip("\n") != "---":
-        return {}, text
-    lines = text.split("\n")
-    if not any(line.strip() == "---" for line in lines[1:]):
-        raise ValueError("the front matter is not closed: add a line '---' after its last 'key: value' line")
-    meta: dict[str, str] = {}
-    for number, line in enumerate(lines[1:], start=2):
-        if line.strip() == "---":
-            return meta, "\n".join(lines[number:])
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, colon, value = line.partition(":")
-        key = key.strip()
-        if not colon or not key or " " in key:
-            raise ValueError(f"front matter line {number} is not 'key: value': {line.strip()[:60]!r}")
-        if key not in FRONT_MATTER_KEYS:
-            raise ValueError(
-                f"front matter line {number}: unknown key {key!r}; known keys: {', '.join(FRONT_MATTER_KEYS)}"
-            )
-        meta[key] = _unquote(value.strip())
-    raise AssertionError("unreachable: a closing line was found above")
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
+    """The command's front matter (strict: only ``FRONT_MATTER_KEYS``), then the body."""
+    return _parse(text, FRONT_MATTER_KEYS)
 
 
 def split_tools(value: str) -> tuple[str, ...]:

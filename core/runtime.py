@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # attached after composition; their modules are heavy and loa
     from stoa.core.sandbox.bwrap import SandboxStatus
     from stoa.core.sessions.resume import SessionHandle
     from stoa.core.sessions.store import SessionStore
+    from stoa.core.skills import Skills
 
 
 class MissingKeyError(Exception):
@@ -166,6 +167,8 @@ class Runtime:
     # The session's per-turn checkpoints (/undo, /rewind, /diff); attached with the session
     # (``core.sessions.resume``), or kept in memory only by ``build_runtime`` until then.
     checkpoints: Checkpoints | None = None
+    # The skills offered to the model (``stoa.core.skills.attach_skills``; /skills reloads them).
+    skills: Skills | None = None
     # The instruction hierarchy (``core.instructions``): the system prompt's files, /memory's list.
     instructions: Instructions | None = None
     # The person's hook commands (``core.hooks``); the agent runs them during turns.
@@ -286,6 +289,9 @@ def build_runtime(
         instructions=instructions,
     )
     attach_checkpoints(runtime, session_id=f"nosession-{uuid.uuid4().hex[:12]}")
+    from stoa.core.skills import attach_skills
+
+    attach_skills(runtime)
     _, problems = auto_compact_setting(config)
     config.warnings.extend(p for p in problems if p not in config.warnings)
     from stoa.core.hooks import build_hooks

@@ -6,7 +6,7 @@ They read the conversation's activity (``stoa.core.activity``), the agent defini
 
 from __future__ import annotations
 
-from stoa.app.commands.registry import CommandContext, command
+from stoa.app.commands.registry import CommandContext, HeadlessContext, command, headless
 
 
 @command("ps", "List background jobs and running sub-agents")
@@ -28,3 +28,22 @@ async def _kill(ctx: CommandContext) -> None:
         ctx.info(await kill(ctx.runtime.agent, target))
     except ValueError as exc:
         ctx.error(str(exc), hint="/ps lists what runs")
+
+
+@command("skills", "List the skills (re-read from their folders)")
+def _skills(ctx: CommandContext) -> None:
+    from stoa.core.skills import attach_skills, listing
+
+    skills = attach_skills(ctx.runtime)
+    ctx.screen.show_notice("info", "\n".join(listing(skills)), title="Skills")
+
+
+@headless("skills")
+async def _skills_headless(ctx: HeadlessContext) -> int:
+    """``stoa -p "/skills"``: the list, broken files with their errors."""
+    from stoa.core.skills import attach_skills, listing
+
+    skills = attach_skills(ctx.runtime)
+    for line in listing(skills):
+        ctx.info(line)
+    return 0
