@@ -54,13 +54,16 @@ def _image(index: int, data: str, mime_type: str) -> ImageBlock:
 
 
 def _link_text(block: s.ResourceContentBlock, workspace: Path) -> str:
+    """A file link as an ``@path`` mention: the agent attaches the file as the TUI does
+    (``core.mentions``: read under the same rules, the editor's buffer when it has one)."""
     path = file_path(block.uri)
     if path is not None:
         try:
             shown = str(path.relative_to(workspace))
         except ValueError:
             shown = str(path)
-        return f"[the user attached the file {shown}; read it with read_file if you need its content]"
+        # Spaced off: the editor sends it between text blocks, and a mention starts a word.
+        return f' @"{shown}" ' if any(c.isspace() or c == '"' for c in shown) else f" @{shown} "
     return f"[the user attached {block.name or 'a resource'}: {block.uri}]"
 
 

@@ -15,7 +15,7 @@ from acp import schema as s
 
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.acp_client import RecordingClient, acp_agent, client_capabilities, text_prompt
-from tests.mcp_servers.helpers import SERVER_SCRIPT
+from tests.mcp_servers.helpers import SERVER_SCRIPT, HttpTestServer
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -201,3 +201,80 @@ async def test_commands_run_in_the_editors_terminal_with_stoas_environment(
         assert ("kill", "term-2") in client.terminal_calls and ("release", "term-2") in client.terminal_calls
         fake_server.script(reply(text="ok"))
         assert (await conn.prompt(session_id=session_id, prompt=text_prompt("go on"))).stop_reason == "end_turn"
+
+
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+async def test_a_prompt_with_an_image_a_file_link_and_embedded_context(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(reply(text="Seen all three."))
+    client = RecordingClient()
+    prompt = [
+        s.TextContentBlock(type="text", text="Compare"),
+        s.ResourceContentBlock(type="resource_link", uri=(workspace / "notes.md").as_uri(), name="notes.md"),
+        s.TextContentBlock(type="text", text="with the selection and the picture."),
+        s.EmbeddedResourceContentBlock(
+            type="resource",
+            resource=s.TextResourceContents(uri=(workspace / "src.py").as_uri(), text="def selected():\n    return 42\n"),
+        ),
+        s.ImageContentBlock(type="image", data=PNG_1PX, mime_type="image/png"),
+    ]
+    async with acp_agent(client, stoa_env, workspace) as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        answer = await conn.prompt(session_id=session.session_id, prompt=prompt)
+        assert answer.stop_reason == "end_turn"
+    sent = str(fake_server.model_requests()[-1].json)
+    assert "Compare" in sent and "with the selection and the picture." in sent
+    assert "- saved line" in sent  # the linked file, attached as an @ mention
+    assert "def selected():" in sent and str(workspace / "src.py") in sent
+    assert PNG_1PX in sent
+
+
+async def test_reject_stops_the_turn_and_nothing_runs(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("write_file", {"path": "notes.md", "content": "gone\n"}, id="w1")]),
+    )
+    client = RecordingClient(answer="reject_once")
+    async with acp_agent(client, stoa_env, workspace, "--mode", "ask") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        answer = await conn.prompt(session_id=session.session_id, prompt=text_prompt("overwrite the notes"))
+        assert answer.stop_reason == "end_turn"
+        fake_server.script(reply(text="Understood."))
+        again = await conn.prompt(session_id=session.session_id, prompt=text_prompt("never mind"))
+        assert again.stop_reason == "end_turn"
+    assert (workspace / "notes.md").read_text() == "- saved line\n"
+    assert len(fake_server.model_requests()) == 2  # the no ended the first turn: no follow-up request
+    failed = [u for u in client.of(s.ToolCallProgress) if u.tool_call_id == "w1"]
+    assert failed[-1].status == "failed"
+    assert not (workspace / ".stoa" / "config.local.toml").exists()
+
+
+async def test_an_editors_http_mcp_server_with_its_headers(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    server = HttpTestServer("--require-token", "s3cret")
+    try:
+        fake_server.script(
+            reply(tool_calls=[tool_call("web___add", {"a": 2, "b": 3}, id="m1")]),
+            reply(text="Five."),
+        )
+        editor_server = s.HttpMcpServer(
+            type="http", name="web", url=server.url, headers=[s.HttpHeader(name="Authorization", value="Bearer s3cret")]
+        )
+        client = RecordingClient()
+        async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+            await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+            session = await conn.new_session(cwd=str(workspace), mcp_servers=[editor_server])
+            await conn.prompt(session_id=session.session_id, prompt=text_prompt("add them"))
+        (result,) = fake_server.model_requests()[-1].tool_results
+        assert not result.is_error and '"sum": 5' in result.text
+    finally:
+        server.stop()
