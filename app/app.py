@@ -100,6 +100,12 @@ class StoaApp(App[int]):
             # run_tui paused the collector for start-up: resume it once the first frame is out,
             # moving everything allocated so far out of the collector's sight for good.
             self.call_after_refresh(_resume_gc)
+        from stoa.app import themes
+
+        problem = themes.install(self)
+        if problem:
+            self.call_after_refresh(lambda: self.chat.show_notice("warning", problem, hint="/theme shows them"))
+        themes.follow(self)
         if not self.cursor_blink:
             self.chat.composer.input.cursor_blink = False
         if self.sessions:

@@ -110,6 +110,7 @@ class Settings(BaseModel):
     mode: str = "auto"
     max_tokens: int | None = Field(default=None, alias="max-tokens", gt=0)
     max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, alias="max-iterations", gt=0)
+    theme: str | None = None
 
 
 # The tables a config file may hold, and the keys each takes. ``None``: the table's owner
@@ -307,3 +308,42 @@ def api_key_source(provider: str, env: dict[str, str], paths: StoaPaths) -> tupl
     if saved:
         return saved, f"saved key in {paths.keys_file}"
     return None, None
+
+
+def set_top_level_setting(path: Path, key: str, value: str) -> None:
+    """Write ``key = "value"`` at the top level of the TOML file at ``path`` (created if
+    missing), keeping the rest of the file as written; the result is parsed before it replaces
+    the file (atomically). Raises ``ConfigError`` saying what to do by hand."""
+    import json
+    import re
+    import tempfile
+    import tomllib
+
+    line = f"{key} = {json.dumps(value, ensure_ascii=False)}"
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot update {path} ({exc}); set {line} in it by hand") from exc
+    first_table = re.search(r"^[ \t]*\[", text, re.MULTILINE)
+    head_end = first_table.start() if first_table else len(text)
+    head, rest = text[:head_end], text[head_end:]
+    pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=.*$", re.MULTILINE)
+    if pattern.search(head):
+        head = pattern.sub(lambda _m: line, head, count=1)
+    else:
+        head = f"{line}\n{head}"
+    new_text = head + rest
+    try:
+        if tomllib.loads(new_text).get(key) != value:
+            raise ConfigError(f"cannot update {path} safely; set {line} in it by hand")
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot update {path} safely ({exc}); set {line} in it by hand") from exc
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(new_text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path} ({exc.strerror or exc}); set {line} in it by hand") from exc

@@ -41,7 +41,7 @@ __all__ = [
     "shell_registry",
 ]
 
-FAMILIES = ("session", "conversation", "modes", "models", "mcp", "checkpoints", "agents", "memory")
+FAMILIES = ("session", "conversation", "appearance", "modes", "models", "mcp", "checkpoints", "agents", "memory")
 
 
 def builtin_registry() -> CommandRegistry:

@@ -48,3 +48,24 @@ def test_slash_list_with_custom_commands(
         await pilot.press("slash", "b")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_high_contrast_theme(
+    snap_compare: Any, app_factory: AppFactory, fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    """theme = "stoa-high-contrast": black background, white text, yellow accents; the tool
+    calls expanded (the edit's diff in bright green and red, the read's preview, shell output)."""
+    from stoa.core.config import set_top_level_setting
+    from tests.ui.test_snapshots import _tool_turn, send
+
+    env = make_env(tmp_path, fake_server)
+    set_top_level_setting(Path(env["STOA_HOME"]) / "config.toml", "theme", "stoa-high-contrast")
+    _tool_turn(fake_server, workspace)
+    app = app_factory(load_config(workspace, env=env))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await send(pilot, "Move the server to port 8080 and run the checks.")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
