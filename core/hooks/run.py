@@ -4,8 +4,8 @@ The command runs in a process group of its own, registered with the watchdog (so
 outlive Stoa), with the environment shell commands get (no credentials, see
 ``core.sandbox.env``) plus ``STOA_PROJECT_DIR`` (and ``CLAUDE_PROJECT_DIR``, so ported scripts
 find the project). At its timeout the whole group is stopped (SIGTERM, then SIGKILL), as is a
-background job it leaves holding its output. Process groups are handled by the owner in
-``core.tools.shell``.
+background job it leaves holding its output. Process groups are handled by the owners in
+``core.tools.shell`` and ``core.processes``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stoa.core.hooks.config import HookSpec
-from stoa.core.tools.shell import exited, kill_group, stop_group
+from stoa.core.processes import exited, signal_group
+from stoa.core.tools.shell import stop_group
 from stoa.core.tools.watchdog import WATCHDOG
 
 # What is kept of a hook's stdout and stderr.
@@ -92,10 +94,10 @@ async def run_hook(spec: HookSpec, payload: dict[str, Any], *, cwd: Path, env: d
             await stop_group(process, graceful=True)
         _, pending = await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
         if pending:  # a background job holds the pipes: nothing of the hook outlives it
-            kill_group(process.pid)
+            signal_group(process.pid, signal.SIGKILL)
             await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
     except asyncio.CancelledError:
-        kill_group(process.pid)
+        signal_group(process.pid, signal.SIGKILL)
         raise
     finally:
         for task in tasks:

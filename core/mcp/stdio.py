@@ -7,7 +7,8 @@ session to the running process's pipes. Framing and the end follow the SDK's std
 the MCP spec: newline-delimited JSON-RPC, a line that is not JSON-RPC handed to the session as
 an exception (the manager counts it as junk), bytes that are not UTF-8 read as U+FFFD (the SDK's
 client ends the connection over one); at the end stdin is closed, the server has
-``EXIT_GRACE`` seconds to exit, then its process group gets SIGTERM and SIGKILL.
+``EXIT_GRACE`` seconds to exit, then its process group gets SIGTERM and SIGKILL
+(``core.processes``, the one stop loop, as for shell commands).
 
 No process outlives its server: each server's processes carry a marker variable, and whatever
 still carries it when the server stops (a helper it started, a child that ignores SIGTERM, a
@@ -21,10 +22,11 @@ import contextlib
 import logging
 import os
 import signal
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TextIO
+
+from stoa.core.processes import exited_within, stop_group, stop_pids, stop_pids_now
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +187,10 @@ async def _end_process(process: Any) -> None:
 
     with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
         await process.stdin.aclose()
-    if not await _exited(process, EXIT_GRACE):
-        await _end_group(process)
-        if not await _exited(process, EXIT_GRACE):
+    if not await exited_within(process, EXIT_GRACE):
+        # Its pid is the group's id (started in a session of its own).
+        await stop_group(process.pid, grace=KILL_GRACE, kill_wait=0.0)
+        if not await exited_within(process, EXIT_GRACE):
             log.warning("MCP server process %d survived SIGKILL; leaving it", process.pid)
     with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
         await process.stdout.aclose()
@@ -197,49 +200,6 @@ async def _end_process(process: Any) -> None:
     if callable(close):
         with contextlib.suppress(PermissionError):
             close()
-
-
-async def _exited(process: Any, within: float) -> bool:
-    """Whether the process exited within ``within`` s (polls returncode: ``wait()`` also waits
-    for the pipes, which a child that inherited them keeps open)."""
-    import anyio
-
-    deadline = anyio.current_time() + within
-    while process.returncode is None:
-        if anyio.current_time() >= deadline:
-            return False
-        await anyio.sleep(0.01)
-    return True
-
-
-async def _end_group(process: Any) -> None:
-    """SIGTERM to the server's process group, SIGKILL after KILL_GRACE (its pid is the pgid)."""
-    import anyio
-
-    pgid = process.pid
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    except PermissionError:
-        pass
-    with anyio.move_on_after(KILL_GRACE):
-        while _group_alive(pgid):
-            _ = process.returncode  # reaps the leader, whose zombie keeps the group alive
-            await anyio.sleep(0.01)
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 async def _drain(process: Any) -> None:
@@ -287,17 +247,7 @@ def _install_exit_reaper() -> None:
 
 def _reap_all_now(grace: float = 0.3) -> None:
     """Synchronously end every process of every running stdio server (SIGTERM, then SIGKILL)."""
-    pids = [pid for marker in list(_live_markers) for pid in _marked_processes(marker)]
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while pids and time.monotonic() < deadline:
-        time.sleep(0.01)
-        pids = [pid for pid in pids if _running(pid)]
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+    stop_pids_now([pid for marker in list(_live_markers) for pid in _marked_processes(marker)], grace=grace)
 
 
 def _reap_and_die(signum: int, frame: Any) -> None:
@@ -331,35 +281,8 @@ def _marked_processes(marker: str) -> list[int]:
 
 
 async def _reap_strays(marker: str, grace: float = 1.0) -> None:
-    import asyncio
-
     strays = _marked_processes(marker)
     if not strays:
         return
-    for pid in strays:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while strays and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-        strays = [pid for pid in strays if _running(pid)]
-    if not strays:
-        return
-    for pid in strays:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + grace
-    while strays and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-        strays = [pid for pid in strays if _running(pid)]
-    log.info("killed process(es) left behind by an MCP server (%d still dying)", len(strays))
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != b"Z"
+    left = await stop_pids(strays, grace=grace)
+    log.info("ended %d process(es) left behind by an MCP server (%d still dying)", len(strays), len(left))

@@ -151,7 +151,8 @@ class BackgroundJobs:
         readers: list[asyncio.Task[None]],
         limit: int | None,
     ) -> None:
-        from stoa.core.tools.shell import exited, settled_group_alive, stop_group
+        from stoa.core.processes import exited
+        from stoa.core.tools.shell import settled_group_alive, stop_group
 
         try:
             try:
@@ -265,11 +266,11 @@ class BackgroundJobs:
 
     def kill_now(self) -> None:
         """Signal every running job's group at once (no event loop needed)."""
-        from stoa.core.tools.shell import kill_group
+        from stoa.core.processes import signal_group
 
         for job in self.running():
             job.status = "killed"
-            kill_group(job.pid, signal.SIGKILL)
+            signal_group(job.pid, signal.SIGKILL)
             WATCHDOG.untrack(job.pid)
 
     # ---- resume -------------------------------------------------------------------------------

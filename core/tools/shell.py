@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stoa.core import processes
 from stoa.core.events import ToolCallOutput
+from stoa.core.processes import exited, group_alive, signal_group
 from stoa.core.tools.base import Access, Effect, Terminals, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.watchdog import WATCHDOG
 
@@ -257,7 +259,7 @@ class ExecuteBash(Tool):
         except asyncio.CancelledError:
             # Interrupted: nothing of this command may outlive it. What it printed until then
             # is its result (the readers get a moment to take the rest of the pipes).
-            kill_group(process.pid)
+            signal_group(process.pid, signal.SIGKILL)  # and the strays that left the group
             with contextlib.suppress(BaseException):
                 await asyncio.shield(asyncio.wait(readers, timeout=INTERRUPT_DRAIN_SECONDS))
             for reader in readers:
@@ -492,115 +494,20 @@ def _sandbox_status(ctx: ToolContext) -> SandboxStatus:
     return status_for(ctx.config)
 
 
-def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal the command's process group, and every descendant of its leader that moved to a
-    group or session of its own (setsid) while its parent was still alive."""
-    strays = [pid for pid in _descendants(pgid) if _pgid(pid) != pgid]
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for pid in strays:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def _descendants(root: int) -> list[int]:
-    """Processes below ``root`` in the parent tree (Linux /proc; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in _proc_table().items():
-        children.setdefault(ppid, []).append(pid)
-    out: list[int] = []
-    stack = [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            out.append(child)
-            stack.append(child)
-    return out
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except (ProcessLookupError, PermissionError):
-        return None
-
-
-def _proc_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (ppid, pgid, state) for every process, from /proc (Linux)."""
-    table: dict[int, tuple[int, int, str]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return table
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3 and fields[1].lstrip("-").isdigit() and fields[2].lstrip("-").isdigit():
-            table[int(entry)] = (int(fields[1]), int(fields[2]), fields[0])
-    return table
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a live (not zombie) process of the group is left."""
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    if not os.path.isdir("/proc/self"):
-        return True
-    return bool(group_members(pgid))
-
-
-async def exited(process: asyncio.subprocess.Process) -> int:
-    """The exit status as soon as the process itself ends. (``Process.wait()`` on Python 3.11
-    also waits for its output pipes to close, which a background job can hold open for hours.)"""
-    delay = 0.001
-    for _ in range(10**9):
-        if process.returncode is not None:
-            return process.returncode
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
-    raise AssertionError("unreachable")
-
-
 async def settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
-    """Like ``_group_alive``, but lets processes that are already exiting (the sandbox tearing
-    down its namespace) finish first."""
+    """Whether a live process of the group is left, once processes that are already exiting
+    (the sandbox tearing down its namespace) had up to ``wait`` s to finish."""
     deadline = time.monotonic() + wait
     delay = 0.001
-    for _ in range(100):
-        if not _group_alive(pgid):
-            return False
-        if time.monotonic() >= deadline:
-            break
+    while group_alive(pgid) and time.monotonic() < deadline:
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.05)
-    return _group_alive(pgid)
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, from /proc (Linux)."""
-    return [pid for pid, (_, group, state) in _proc_table().items() if group == pgid and state != "Z"]
+    return group_alive(pgid)
 
 
 async def stop_group(process: asyncio.subprocess.Process, *, graceful: bool) -> None:
-    """Stop every process of the command's group: SIGTERM first when ``graceful``, then SIGKILL."""
-    pgid = process.pid
-    strays = [pid for pid in _descendants(pgid) if _pgid(pid) != pgid]
-    if graceful:
-        kill_group(pgid, signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(exited(process), TERM_GRACE_SECONDS)
-    # Whatever is left of the group (children that ignored SIGTERM, background jobs).
-    kill_group(pgid, signal.SIGKILL)
-    for pid in strays:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    """Stop every process of the command's group (``core.processes.stop_group``: SIGTERM first
+    when ``graceful``, SIGKILL for what is left after TERM_GRACE_SECONDS), then reap it."""
+    await processes.stop_group(process.pid, grace=TERM_GRACE_SECONDS, term=graceful)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), 5)

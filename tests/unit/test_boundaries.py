@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -252,5 +253,10 @@ def test_one_owner_per_concern() -> None:
     # widgets/filter_list.py (filter box, rows made as they show, kept highlight, Enter, Esc).
     filters = sorted(p for p, text in sources.items() if 'Input.Changed, "#filter"' in text)
     assert filters == ["app/screens/filter_picker.py"]
+    # Ending processes (SIGTERM, a grace, SIGKILL): core/processes.py; the watchdog, a separate
+    # interpreter that imports nothing of Stoa, keeps its own few lines.
+    signalling = re.compile(r"os\.killpg\(|os\.kill\(\w+, (signal\.SIG|sig\))")
+    killers = sorted(p for p, text in sources.items() if signalling.search(text))
+    assert killers == ["core/processes.py", "core/tools/watchdog.py"]
     pickers = sorted(p for p, text in sources.items() if "(FilterPickerScreen)" in text)
     assert pickers == ["app/screens/model_picker.py", "app/screens/resume.py"]
