@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
@@ -45,8 +46,11 @@ class UserMessage(Static):
         return text
 
 
-class ThinkingMessage(Vertical):
-    """The model's reasoning, dimmed; click the title (or press Enter on it) to fold it."""
+class ThinkingMessage(Vertical, can_focus=True):
+    """The model's reasoning, dimmed; click the title (or Tab to it and press Enter) to fold it;
+    Ctrl+O unfolds or folds every one with the tool calls."""
+
+    BINDINGS = [Binding("enter,space", "toggle_fold", "Expand / collapse", show=False)]
 
     DEFAULT_CSS = """
     ThinkingMessage {
@@ -60,6 +64,9 @@ class ThinkingMessage(Vertical):
     }
     ThinkingMessage > .thinking-title:hover {
         color: $text;
+    }
+    ThinkingMessage:focus {
+        background: $boost;
     }
     ThinkingMessage > .thinking-body {
         color: $text-muted;
@@ -109,6 +116,13 @@ class ThinkingMessage(Vertical):
     def toggle(self) -> None:
         self.record.expanded = not self.record.expanded
         self._refresh_state()
+
+    def action_toggle_fold(self) -> None:
+        self.toggle()
+
+    def set_expanded(self, expanded: bool) -> None:
+        if self.record.done and self.record.expanded != expanded:
+            self.toggle()
 
     def _refresh_state(self) -> None:
         self.set_class(not self.record.expanded, "-collapsed")

@@ -91,6 +91,10 @@ def code_preview(display: dict[str, Any], limit: int = PREVIEW_LINES) -> Content
     return Content.assemble(*out)
 
 
+# Lines of a finished edit's diff shown under its folded row (headers included).
+DIFF_PEEK_LINES = 8
+
+
 class ToolCallView(Vertical, can_focus=True):
     """A tool call row; Enter / click toggles the details."""
 
@@ -126,7 +130,7 @@ class ToolCallView(Vertical, can_focus=True):
         border-left: solid $foreground 20%;
         color: $text-muted;
     }
-    ToolCallView.-expanded > .tool-body {
+    ToolCallView.-expanded > .tool-body, ToolCallView.-peek > DiffView.tool-body {
         display: block;
     }
     ToolCallView > Log.tool-body {
@@ -188,6 +192,7 @@ class ToolCallView(Vertical, can_focus=True):
             yield body
 
     def on_mount(self) -> None:
+        self._sync_classes()  # the body exists now (a folded edit peeks at its diff)
         self._render_row()
         if self.record.status == "running":
             self._start_timer()
@@ -237,8 +242,14 @@ class ToolCallView(Vertical, can_focus=True):
     # ---- state -------------------------------------------------------------------------------
 
     def _sync_classes(self) -> None:
-        self.set_class(self.record.expanded, "-expanded")
-        self.set_class(self.record.is_error, "-error")
+        record = self.record
+        self.set_class(record.expanded, "-expanded")
+        self.set_class(record.is_error, "-error")
+        # A finished edit shows the first lines of its diff even when folded (Enter: all of it).
+        peek = isinstance(self._body, DiffView) and record.status != "running" and not record.is_error
+        self.set_class(peek, "-peek")
+        if isinstance(self._body, DiffView):
+            self._body.styles.max_height = None if record.expanded or not peek else DIFF_PEEK_LINES
 
     def _start_timer(self) -> None:
         if self._timer is None:

@@ -321,7 +321,7 @@ class ChatScreen(Screen[None]):
             and event.character
             and event.key != "space"
             and not isinstance(focused, PromptInput)
-            and (focused is None or isinstance(focused, (ChatLog, ToolCallView)))
+            and (focused is None or isinstance(focused, (ChatLog, ToolCallView, ThinkingMessage)))
         ):
             event.stop()
             self.composer.focus_input()
@@ -784,9 +784,14 @@ class ChatScreen(Screen[None]):
     def action_toggle_tools(self) -> None:
         self.tools_expanded = not self.tools_expanded
         for record in self.log_view.records:
+            view = self.log_view.widget_of(record)
             if isinstance(record, ToolRecord) and record.finished:
-                view = self.log_view.widget_of(record)
                 if isinstance(view, ToolCallView):
+                    view.set_expanded(self.tools_expanded)
+                else:
+                    record.expanded = self.tools_expanded
+            elif isinstance(record, ThinkingRecord) and record.done:
+                if isinstance(view, ThinkingMessage):
                     view.set_expanded(self.tools_expanded)
                 else:
                     record.expanded = self.tools_expanded

@@ -28,7 +28,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Ctrl+C", "interrupt while busy; copy a selection; twice when idle to quit"),
     ("Ctrl+D", "quit (on an empty prompt)"),
     ("Ctrl+P", "command palette"),
-    ("Ctrl+O", "expand / collapse every tool call's details"),
+    ("Ctrl+O", "expand / collapse every tool call's details and thinking fold (Tab reaches each; Enter)"),
     ("Ctrl+T", "show / hide the plan panel"),
     ("Shift+Tab", "cycle the trust mode (plan → ask → auto)"),
     ("Ctrl+L", "redraw the screen (/clear starts a new conversation)"),

@@ -102,8 +102,8 @@ def test_tool_calls_collapsed(
     snap_compare: Any, app_factory: AppFactory, fake_server: FakeServer, workspace: Path
 ) -> None:
     """Three tool calls as compact rows, all ticked: read_file settings.py, edit_file settings.py
-    with "+1 −1", execute_bash with its command; each with elapsed time and a ▸ to expand;
-    the text before and the reply after them."""
+    with "+1 −1" and the first lines of its diff under the folded row, execute_bash with its
+    command; each with elapsed time and a ▸ to expand; the text before and the reply after."""
     _tool_turn(fake_server, workspace)
 
     async def run_before(pilot: Pilot[Any]) -> None:
