@@ -43,6 +43,10 @@ async def compact_agent(
     ``CompactionError`` with the history untouched."""
     model = model or agent.model
     keeper = agent.context
+    hooks = agent.hooks
+    if hooks is not None and hooks.configured("PreCompact"):
+        for level, text in (await hooks.pre_compact(trigger, focus)).notices:
+            agent._emit(ev.Notice(level, text))
     request = agent._build_request("auto")
     before = keeper.estimate(request)
     agent._emit(ev.CompactionStarted(trigger=trigger, tokens=before, context_window=model.context_window))
@@ -60,6 +64,9 @@ async def compact_agent(
     after = keeper.estimate(agent._build_request("auto"))
     agent.last_context_tokens = after
     archive_id = await _save(agent, result, trigger, before, after)
+    if hooks is not None and hooks.configured("SessionStart"):  # its context joins the next prompt
+        for level, text in (await hooks.session_start("compact")).notices:
+            agent._emit(ev.Notice(level, text))
     agent._emit(
         ev.ContextCompacted(
             trigger=trigger,

@@ -328,3 +328,28 @@ def test_headless_auto_compaction_tells_stderr_and_stream_json(
     assert "notice: compacted " in result.stderr and "(auto; the originals are archived in the session)" in result.stderr
     assert events[-1]["type"] == "result" or any(e["type"] == "TurnFinished" for e in events)
     assert [r for r in fake_server.model_requests() if r.rejection] == []
+
+
+def test_headless_compaction_runs_the_pre_compact_and_session_start_hooks(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    from tests.integration.test_headless import stoa
+
+    log = tmp_path / "hooks.jsonl"
+    (Path(stoa_env["STOA_HOME"]) / "config.toml").write_text(
+        f'[[hooks.PreCompact]]\nmatcher = "auto"\ncommand = "cat >> {log}"\n'
+        f'[[hooks.PreCompact]]\nmatcher = "manual"\ncommand = "echo never >> {log}"\n'
+        f'[[hooks.SessionStart]]\nmatcher = "compact"\ncommand = "cat >> {log}"\n'
+    )
+    fake_server.models = [*fake_server.models, TINY]
+    fake_server.add_rule(respond(summarise), match=is_summary_request)
+    fake_server.default_reply = respond(reread)
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "big.txt").write_text("a line of a big file\n" * 400)
+    result = stoa(["-p", "read big.txt ten times", "-m", "claude-tiny-1"], stoa_env, workspace, timeout=120)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert events[0]["hook_event_name"] == "PreCompact" and events[0]["trigger"] == "auto"
+    assert events[1]["hook_event_name"] == "SessionStart" and events[1]["source"] == "compact"
+    assert "never" not in log.read_text()
