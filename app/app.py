@@ -142,6 +142,7 @@ class StoaApp(App[int]):
                 self.run_worker(self._detect_sandbox(), group="startup", exit_on_error=False)
             if self.sessions:
                 await self._open_session()
+            await self._start_hooks("resume" if self.resume is not None or self.continue_latest else "startup")
             if manager is not None:
                 from stoa.app.commands.mcp import watch_manager
 
@@ -198,6 +199,31 @@ class StoaApp(App[int]):
         if notice:
             hint = f"install it with: {command}  (then restart Stoa)" if command and not status.executable else None
             self.chat.show_notice("warning", notice[0].upper() + notice[1:], hint=hint, title="No sandbox")
+
+    async def _start_hooks(self, source: str) -> None:
+        """A project's shared hooks run once the person approved that set; then SessionStart."""
+        hooks = self.runtime.hooks
+        if hooks is None:
+            return
+        if hooks.untrusted:
+            from stoa.app.screens.hooks_trust import HooksTrustScreen
+            from stoa.core.hooks import approve_project_hooks
+
+            if await self.push_screen_wait(HooksTrustScreen(hooks.untrusted, self.config.workspace)):
+                try:
+                    approve_project_hooks(hooks, self.config)
+                except OSError as exc:
+                    hooks.trust_project()
+                    self.chat.show_notice("warning", f"the approval could not be saved ({exc}); asked again next time")
+            else:
+                self.chat.show_notice(
+                    "warning",
+                    f"the {len(hooks.untrusted)} hook(s) of the project's .stoa/config.toml do not run this "
+                    "session; you are asked again next time (/hooks lists them)",
+                )
+        if hooks.configured("SessionStart"):
+            for level, text in (await hooks.session_start(source)).notices:
+                self.chat.show_notice(level, text)
 
     async def _open_session(self) -> None:
         from stoa.core.sessions import SessionLockedError, SessionStoreError, open_session, open_store

@@ -41,7 +41,9 @@ __all__ = [
     "shell_registry",
 ]
 
-FAMILIES = ("session", "conversation", "appearance", "modes", "models", "mcp", "checkpoints", "agents", "memory")
+FAMILIES = (
+    "session", "conversation", "appearance", "modes", "models", "mcp", "checkpoints", "agents", "memory", "hooks",
+)
 
 
 def builtin_registry() -> CommandRegistry:

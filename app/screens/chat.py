@@ -877,6 +877,11 @@ class ChatScreen(Screen[None]):
         self._plan_hidden_by_user = False
         await self.log_view.clear()
         await self._welcome()
+        hooks = self.runtime.hooks
+        if hooks is not None and hooks.configured("SessionStart"):  # its context joins the next prompt
+            hooks.take_context()
+            for level, text in (await hooks.session_start("clear")).notices:
+                self.show_notice(level, text)
         total = self.agent.ledger.total
         self.status_bar.set_info(
             context_tokens=0,

@@ -420,3 +420,16 @@ def test_readme_notification(stoa_env: dict[str, str], fake_server: FakeServer, 
     result = stoa(["--mode", "ask", "-p", "write"], env, workspace)
     assert result.returncode == 0, result.stderr
     assert sent.read_text() == "Stoa|Stoa needs your permission to use write_file\n"
+
+
+def test_hooks_command_lists_active_and_waiting_hooks(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    config = user_config(stoa_env, '[[hooks.Stop]]\ncommand = "true"\n')
+    project_hooks(workspace, Path("echo from-the-repo"))
+    result = stoa(["-p", "/hooks"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert f"Stop [*] true  ({config}:1; yours)" in result.stdout
+    assert "1 project hook(s) not approved, so not run:" in result.stdout
+    assert "UserPromptSubmit [*] echo from-the-repo" in result.stdout
+    assert fake_server.model_requests() == []
