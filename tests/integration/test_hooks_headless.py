@@ -283,7 +283,7 @@ def test_a_hanging_hook_is_killed_at_its_timeout_and_the_turn_goes_on(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Still here.\n"
     assert "was stopped after 1 s (its timeout)" in result.stderr
-    from stoa.core.tools.shell import group_members
+    from stoa.core.processes import group_members
 
     pgid = int(pid_file.read_text())
     deadline = time.monotonic() + 10  # killed ones may linger as zombies until reaped
