@@ -238,7 +238,7 @@ class StoaApp(App[int]):
 
                 store = await open_store(runtime)
                 home = self.config.env.get("HOME")
-                picker = ResumePickerScreen(store, self.config.workspace, home=Path(home) if home else None)
+                picker = await ResumePickerScreen(store, self.config.workspace, home=Path(home) if home else None).preload()
                 resume = await self.push_screen_wait(picker)
             try:
                 handle = await open_session(runtime, resume or None, continue_latest)

@@ -32,12 +32,12 @@ async def _resume(ctx: CommandContext) -> None:
             session_id = (await store.resolve(ctx.args.strip())).id
         else:
             home = runtime.config.env.get("HOME")
-            picker = ResumePickerScreen(
+            picker = await ResumePickerScreen(
                 store,
                 runtime.config.workspace,
                 current_session_id=runtime.session_id,
                 home=Path(home) if home else None,
-            )
+            ).preload()
             chosen = await ctx.app.push_screen_wait(picker)
             if chosen is None:
                 return

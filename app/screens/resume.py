@@ -6,7 +6,8 @@ and a one-line preview. Typing filters by title, preview, model or id; Up/Down/P
 move; Enter dismisses with the chosen session id; ``d`` (``ctrl+d`` once something is typed)
 deletes the highlighted session after a confirmation; Esc dismisses with None.
 
-The screen reads the store once when it opens (one indexed query) and filters in memory; the
+The screen reads the store once (one indexed query; ``preload`` before it is pushed puts the
+list in its first frame) and filters in memory; the
 list makes and draws only the rows on screen (``FilterPickerScreen``), so it opens as quickly
 with a thousand sessions as with ten.
 
@@ -205,7 +206,9 @@ class ResumePickerScreen(FilterPickerScreen):
 
     # ---- data -------------------------------------------------------------------------------
 
-    async def _load(self) -> None:
+    async def preload(self) -> ResumePickerScreen:
+        """Read the saved sessions now, before the screen is pushed, so its first frame has the
+        list (else it is read when the screen mounts, and the list comes a frame later)."""
         try:
             self.sessions = await self.store.list_sessions()
         except SessionStoreError as exc:
@@ -215,7 +218,7 @@ class ResumePickerScreen(FilterPickerScreen):
         if not self.show_all and self.sessions and not any(s.project == self.project for s in self.sessions):
             self.show_all = True
             self._note = "No saved sessions in this project yet; showing every project."
-        self.refresh_list()
+        return self
 
     def in_scope(self) -> list[SessionInfo]:
         here = [s for s in self.sessions if s.project == self.project]
@@ -278,7 +281,9 @@ class ResumePickerScreen(FilterPickerScreen):
 
     async def on_mount(self) -> None:
         self.query_one(SessionFilter).focus()
-        await self._load()
+        if not self.loaded:
+            await self.preload()
+        self.refresh_list()
 
     def _hint(self) -> str:
         return HINT.format(scope="this project only" if self.show_all else "all projects")
@@ -379,9 +384,9 @@ async def pick_and_resume(
     """
     store = await open_store(runtime)
     current_id = runtime.session_id
-    screen = ResumePickerScreen(
+    screen = await ResumePickerScreen(
         store, runtime.config.workspace, current_session_id=current_id, show_all=show_all, clock=clock
-    )
+    ).preload()
     chosen = await app.push_screen_wait(screen)
     if not chosen or chosen == current_id:
         return None

@@ -117,11 +117,10 @@ async def measure(rounds: int) -> tuple[dict[str, list[float]], dict[str, list[f
             from stoa.app.screens.resume import ResumePickerScreen
 
             screen = app.screen
-            return (
-                isinstance(screen, ResumePickerScreen)
-                and screen.loaded
-                and screen.query_one("#sessions", OptionList).option_count == SESSIONS_HERE
-            )
+            if not isinstance(screen, ResumePickerScreen) or not screen.is_mounted or not screen.loaded:
+                return False
+            found = screen.query("#sessions")
+            return bool(found) and found.first(OptionList).option_count == SESSIONS_HERE
 
         def floor_ready() -> bool:
             return isinstance(app.screen, FloorScreen) and app.screen.is_mounted

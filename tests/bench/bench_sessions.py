@@ -180,10 +180,11 @@ async def bench_picker(folder: Path, rounds: int = 7) -> None:
         def picker_ready(expected: int) -> Callable[[], bool]:
             def ready() -> bool:
                 screen = app.screen
-                if not isinstance(screen, ResumePickerScreen) or not screen.loaded:
+                if not isinstance(screen, ResumePickerScreen) or not screen.is_mounted or not screen.loaded:
                     return False
                 # Every shown session in the list (before issue 14 the rest went in after a paint).
-                return screen.query_one("#sessions", OptionList).option_count == expected
+                found = screen.query("#sessions")
+                return bool(found) and found.first(OptionList).option_count == expected
 
             return ready
 
@@ -196,7 +197,11 @@ async def bench_picker(folder: Path, rounds: int = 7) -> None:
                     everything = name != "resume picker"
                     screen = ResumePickerScreen(app.store, "/bench/project", home=Path("/bench"), show_all=everything)
                     expected = 1000 if everything else 750
-                    w, c = await open_and_paint(app, lambda screen=screen: app.push_screen(screen), picker_ready(expected))
+
+                    async def push(screen: ResumePickerScreen = screen) -> None:
+                        app.push_screen(await screen.preload())  # as /resume and stoa -r do
+
+                    w, c = await open_and_paint(app, lambda push=push: asyncio.ensure_future(push()), picker_ready(expected))
                     shown = len(screen.shown_sessions())
                     assert shown == expected, shown
                 wall[name].append(w)
