@@ -10,7 +10,8 @@ Where they are read, first found wins for a name:
 
 The file name without ``.md`` is the command (``greet.md`` is ``/greet``); a file in a
 sub-folder is namespaced (``git/commit.md`` is ``/git:commit``). Optional front matter between
-``---`` lines, ``key: value`` each: ``description``, ``argument-hint``, ``model`` (the turn runs
+``---`` lines (``key: value``, YAML lists and blocks read too; an unknown key is ignored, and
+the listing says so): ``description``, ``argument-hint``, ``model`` (the turn runs
 on that model), ``allowed-tools`` (permission rules, comma-separated or a ``[list]``, allowed
 without asking during the command's turn only). In the body, ``$ARGUMENTS`` is everything after
 the name, ``$1``, ``$2``... the words (shell quoting); a body that uses neither gets the
@@ -30,6 +31,8 @@ from stoa.core.front_matter import parse_front_matter as _parse
 from stoa.core.front_matter import unquote as _unquote
 
 FRONT_MATTER_KEYS = ("description", "argument-hint", "model", "allowed-tools")
+# Keys other tools' command files carry that mean nothing here (read without a word).
+IGNORED_KEYS = ("disable-model-invocation", "name")
 MAX_FILE_BYTES = 256 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(?::[A-Za-z0-9][A-Za-z0-9_.\-]*)*$")
 _POSITIONAL = re.compile(r"\$(\d+)")
@@ -49,6 +52,8 @@ class CustomCommand:
     error: str | None = None
     # The file as messages name it (relative to the workspace, or under ~).
     shown: str = ""
+    # Front matter keys Stoa does not know (the command runs; the listing says they are ignored).
+    ignored: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -57,7 +62,8 @@ class CustomCommand:
             return f"⚠ {self.error}"
         first = next((line.strip() for line in self.body.splitlines() if line.strip()), "")
         text = self.description or first[:60] or "(empty command)"
-        return f"{text} ({self.source})"
+        ignored = f"; ignores {', '.join(self.ignored)}" if self.ignored else ""
+        return f"{text} ({self.source}{ignored})"
 
     def expand(self, arguments: str) -> str:
         """The prompt this command sends with ``arguments``."""
@@ -150,6 +156,7 @@ def _read_command(path: Path, name: str, source: str, where: str) -> CustomComma
     except ValueError as exc:
         return CustomCommand(name, path, source, error=f"{where}: {exc}")
     tools = meta.get("allowed-tools", "")
+    unknown = [k for k in meta if k not in FRONT_MATTER_KEYS and k not in IGNORED_KEYS]
     return CustomCommand(
         name,
         path,
@@ -159,12 +166,15 @@ def _read_command(path: Path, name: str, source: str, where: str) -> CustomComma
         argument_hint=meta.get("argument-hint", ""),
         model=meta.get("model") or None,
         allowed_tools=split_tools(tools),
+        ignored=tuple(unknown),
     )
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """The command's front matter (strict: only ``FRONT_MATTER_KEYS``), then the body."""
-    return _parse(text, FRONT_MATTER_KEYS)
+    """The command's front matter, then the body: the YAML forms command files written for
+    other tools use (lists, blocks, quotes) are read; a key Stoa does not know is kept, and the
+    command says it ignores it (``CustomCommand.ignored``), rather than refusing to run."""
+    return _parse(text, None)
 
 
 def split_tools(value: str) -> tuple[str, ...]:

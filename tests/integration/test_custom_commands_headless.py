@@ -62,10 +62,10 @@ def test_help_lists_custom_commands_and_the_broken_one(stoa_env: dict[str, str],
 
 def test_broken_command_refuses_to_run(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
     ws = _project(tmp_path)
-    _write(ws / ".stoa" / "commands" / "broken.md", "---\ncolour: blue\n---\nHi")
+    _write(ws / ".stoa" / "commands" / "broken.md", "---\nthis line is no key\n---\nHi")
     result = stoa(["-p", "/broken"], stoa_env, ws)
     assert result.returncode == 2
-    assert "unknown key 'colour'" in result.stderr and "broken.md" in result.stderr
+    assert "front matter line 2 is not 'key: value'" in result.stderr and "broken.md" in result.stderr
     assert fake_server.model_requests() == []
 
 
@@ -103,3 +103,18 @@ def test_front_matter_and_expansion_rules(tmp_path: Path) -> None:
     cmd = CustomCommand("c", tmp_path, "project", body="a $1 b $3 c")
     assert cmd.expand("x y") == "a x b  c"
     assert CustomCommand("c", tmp_path, "project", body="fixed").expand("") == "fixed"
+
+
+def test_claude_style_front_matter_is_read(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
+    """A command written for Claude Code: a YAML list of tools, a folded description, a key
+    Stoa does not know (ignored, and said so), one it knows to ignore."""
+    ws = _project(tmp_path)
+    _write(ws / ".claude" / "commands" / "commit.md",
+           "---\nallowed-tools:\n  - Bash(git status)\n  - Bash(git add:*)\ndescription: >\n  Make a\n  commit\n"
+           "disable-model-invocation: true\ncolor: blue\n---\nCommit: $ARGUMENTS\n")
+    listed = stoa(["-p", "/help"], stoa_env, ws)
+    assert "Make a commit (project (.claude); ignores color)" in listed.stdout
+    fake_server.script(reply(text="ok"))
+    result = stoa(["-p", "/commit all of it"], stoa_env, ws)
+    assert result.returncode == 0, result.stderr
+    assert fake_server.model_requests()[0].user_texts[-1] == "Commit: all of it"

@@ -17,7 +17,7 @@ def make_commands(workspace: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "greet.md").write_text("---\ndescription: Greet someone\nargument-hint: NAME\n---\nSay hello to $1.\n")
     (folder / "stamp.md").write_text("---\ndescription: Make the stamp\nallowed-tools: Bash(touch stamp.txt)\n---\nStamp it.\n")
-    (folder / "broken.md").write_text("---\ncolour: blue\n---\nHi\n")
+    (folder / "broken.md").write_text("---\nthis line is no key\n---\nHi\n")
     claude = workspace / ".claude" / "commands"
     claude.mkdir(parents=True)
     (claude / "legacy.md").write_text("An old command from Claude Code.\n")
@@ -37,7 +37,7 @@ async def test_slash_list_help_and_palette_list_them(
         assert composer.slash_list.items[0].description == "Greet someone (project)"
         assert composer.slash_list.items[0].args == "[NAME]"
         items = {item.name: item for item in app.chat.commands.slash_items()}
-        assert "unknown key 'colour'" in items["broken"].description
+        assert "front matter line 2 is not 'key: value'" in items["broken"].description
         assert items["legacy"].description == "An old command from Claude Code. (project (.claude))"
         await pilot.press("escape")
         composer.set_text("")
