@@ -48,6 +48,7 @@ _MENTION = re.compile(
     r"""(?:(?<=[\s(\[{"'`])|^)@(?:"(?P<quoted>[^"\n]+)"|(?P<bare>(?:\\\ |[^\s"'`()\[\]{}<>,;@])+))"""
 )
 _TRAILING = ".,:;!?"
+_LINES = re.compile(r"^(?P<path>.+?)(?::|#L)(?P<first>\d+)(?:-L?(?P<last>\d+))?$")
 IMAGE_MARKER = re.compile(r"\[Image #(\d+)\]")
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tiff", ".tif"}
 
@@ -206,13 +207,22 @@ async def _attach_path(
     from stoa.core.tools.files import near_names
 
     read_file, list_directory, view_image = _tools()
+    span: tuple[int, int | None] | None = None
     try:
         resolved = resolve(path, ctx.workspace)
+        ranged = _LINES.match(path)
+        if not resolved.exists and ranged is not None and not image_only:
+            # path:12, path:12-40 or path#L12-L40: those lines of the file.
+            path = ranged.group("path")
+            first = int(ranged.group("first"))
+            last = int(ranged.group("last")) if ranged.group("last") else None
+            span = (first, last)
+            resolved = resolve(path, ctx.workspace)
     except ToolError as exc:
         if not quiet_missing:
             out.problems.append(f"{label} stays text: {exc}")
         return
-    key = str(resolved.canonical)
+    key = str(resolved.canonical) + (f":{span}" if span else "")
     if key in seen:
         return
     if not resolved.exists:
@@ -240,7 +250,11 @@ async def _attach_path(
         return
     call_ctx = ToolContext(workspace=ctx.workspace, config=ctx.config, policy=ctx.policy, state=ctx.state)
     try:
-        args = tool.parse_args({argument: path})
+        raw: dict[str, object] = {argument: path}
+        if span is not None and kind == "file":
+            first, last = span
+            raw.update(offset=max(first, 1), limit=max((last or first) - first + 1, 1))
+        args = tool.parse_args(raw)
         accesses = tool.accesses(args, call_ctx)
         if policy is not None:
             verdict = policy.decide(tool.name, Effect.READ, accesses)
@@ -268,7 +282,10 @@ async def _attach_path(
     if kind == "file":
         lines = body.count("\n") + 1 if body else 0
         cut = " (cut: the note at the end says how to read the rest)" if "call read_file with offset" in body else ""
-        out.attached.append(f"{display} ({lines:,} line{'s' if lines != 1 else ''}){cut}")
+        if span is not None:
+            out.attached.append(f"{display} lines {span[0]}-{span[1] or span[0]}")
+        else:
+            out.attached.append(f"{display} ({lines:,} line{'s' if lines != 1 else ''}){cut}")
     elif kind == "folder":
         out.attached.append(f"{display}/ (listing)")
     else:

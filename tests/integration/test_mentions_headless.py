@@ -107,3 +107,15 @@ def test_email_address_is_not_a_mention(stoa_env: dict[str, str], fake_server: F
     result = stoa(["-p", "write to ann@src/app.py please"], stoa_env, ws)
     assert result.returncode == 0, result.stderr
     assert "<attachment" not in _sent(fake_server) and "attached" not in result.stderr
+
+
+def test_a_line_range_attaches_those_lines(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
+    ws = _project(tmp_path)
+    (ws / "long.txt").write_text("".join(f"row {n}\n" for n in range(1, 51)))
+    fake_server.script(reply(text="ok"))
+    result = stoa(["-p", "look at @long.txt:10-12 and @long.txt#L40"], stoa_env, ws)
+    assert result.returncode == 0, result.stderr
+    assert "attached: long.txt lines 10-12; long.txt lines 40-40" in result.stderr
+    body = _sent(fake_server)
+    assert "10\\trow 10" in body and "12\\trow 12" in body and "40\\trow 40" in body
+    assert "row 13" not in body and "row 9\\n" not in body
