@@ -51,6 +51,9 @@ class AcpSession:
         self.closed = False
         # The editor's terminals, when it offers them (execute_bash runs there).
         self.terminals: ClientTerminals | None = None
+        # Streamed text not sent yet, ("message" | "thought", text), merged while a send is out.
+        self._pending: list[tuple[str, str]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # ---- what the client sees ------------------------------------------------------------
 
@@ -170,9 +173,15 @@ class AcpSession:
         self._failure = None
         stop = "end_turn"
         turn = cast(AsyncGenerator[ev.Event, None], runtime.agent.run_turn(content, mode=turn_mode, **options))
-        async with aclosing(turn) as events:
-            async for event in events:
-                stop = await self._handle(event) or stop
+        try:
+            async with aclosing(turn) as events:
+                async for event in events:
+                    stop = await self._handle(event) or stop
+            await self._drain()
+        finally:
+            if self._flusher is not None and not self._flusher.done():
+                self._flusher.cancel()
+            self._pending = []
         if self._failure is not None:
             failure = self._failure
             message = failure.error + (f" ({failure.hint})" if failure.hint else "")
@@ -207,11 +216,12 @@ class AcpSession:
     async def _handle(self, event: ev.Event) -> str | None:
         """Send what the client should see of one event; returns a stop reason at the end."""
         workspace = self.runtime.config.workspace
-        if isinstance(event, ev.AssistantTextDelta):
-            await self.send(up.agent_text(event.text))
-        elif isinstance(event, ev.ThinkingDelta):
-            await self.send(up.thought(event.text))
-        elif isinstance(event, ev.ToolCallStarted):
+        if isinstance(event, ev.AssistantTextDelta | ev.ThinkingDelta):
+            self._stream("message" if isinstance(event, ev.AssistantTextDelta) else "thought", event.text)
+            await asyncio.sleep(0)  # the flusher gets its turn even while the agent's queue is full
+            return None
+        await self._drain()  # what streamed before this event reaches the client first
+        if isinstance(event, ev.ToolCallStarted):
             await self.send(up.started(event, workspace))
         elif isinstance(event, ev.ToolCallOutput):
             parts = self._output.setdefault(event.call_id, [])
@@ -248,6 +258,30 @@ class AcpSession:
         elif isinstance(event, ev.TurnFailed):
             self._failure = event
         return None
+
+    # ---- streamed text ----------------------------------------------------------------------
+
+    def _stream(self, kind: str, text: str) -> None:
+        """Queue a delta; deltas that arrive while an update is being written go out merged
+        (a fast model's hundreds of deltas a second become as many updates as the client
+        reads), in order."""
+        if self._pending and self._pending[-1][0] == kind:
+            self._pending[-1] = (kind, self._pending[-1][1] + text)
+        else:
+            self._pending.append((kind, text))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name=f"acp-stream-{self.id[:8]}")
+
+    async def _flush(self) -> None:
+        while self._pending:
+            kind, text = self._pending.pop(0)
+            await self.send(up.agent_text(text) if kind == "message" else up.thought(text))
+
+    async def _drain(self) -> None:
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        if self._pending:  # queued after the flusher's last look
+            await self._flush()
 
     # ---- permission questions ---------------------------------------------------------------
 

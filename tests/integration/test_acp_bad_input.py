@@ -170,3 +170,29 @@ async def test_a_client_that_goes_away_mid_turn_leaves_the_session_saved(
         assert "word399" not in replayed.text()
         listed = await conn.list_sessions(cwd=str(workspace))
         assert [x.session_id for x in listed.sessions] == [session_id]
+
+
+async def test_a_client_that_reads_slowly_gets_the_whole_reply_in_order(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    """Backpressure: while the client does not read, deltas wait (merged); nothing is lost or
+    reordered (half a megabyte of reply in 16-character deltas)."""
+    words = " ".join(f"w{i}" for i in range(80_000))
+    fake_server.script(reply(text=words, chunk_size=16))
+    async with raw_agent(stoa_env, workspace) as agent:
+        await agent.request("initialize", INITIALIZE)
+        session_id = (await agent.request("session/new", {"cwd": str(workspace), "mcpServers": []}))["result"]["sessionId"]
+        agent.next_id += 1
+        prompt = {"sessionId": session_id, "prompt": [{"type": "text", "text": "talk a lot"}]}
+        await agent.write(json.dumps({"jsonrpc": "2.0", "id": agent.next_id, "method": "session/prompt", "params": prompt}).encode() + b"\n")
+        await fake_server.wait_for_requests_async(1, timeout=60)  # not reading meanwhile
+        chunks: list[str] = []
+        while True:
+            message = await agent.read()
+            if message.get("id") == agent.next_id:
+                assert message["result"]["stopReason"] == "end_turn"
+                break
+            update = message.get("params", {}).get("update", {})
+            if update.get("sessionUpdate") == "agent_message_chunk":
+                chunks.append(update["content"]["text"])
+    assert "".join(chunks) == words
