@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from stoa.core.runtime import Runtime
 
 QUIT_WINDOW_SECONDS = 2.0
-# What a provider's first request imports (warmed up in a thread after start-up).
-SDK_MODULES: dict[str, tuple[str, ...]] = {
-    "anthropic": ("anthropic", "stoa.core.providers.anthropic"),
-    "openai": ("openai", "stoa.core.providers.openai_responses"),
+# The module of each provider's wire format (imported in a thread after start-up).
+PROVIDER_MODULES: dict[str, str] = {
+    "anthropic": "stoa.core.providers.anthropic",
+    "openai": "stoa.core.providers.openai_responses",
 }
 
 
@@ -156,22 +156,30 @@ class StoaApp(App[int]):
         await self._warm_up()
 
     async def _warm_up(self) -> None:
-        """Import what the first reply needs in a thread while the person types: the Markdown
-        renderer, and the provider SDK of the current model (importing ``anthropic`` or
-        ``openai`` on the event loop at the first request would freeze the UI for a second)."""
+        """Make ready in a thread what the first reply needs, while the person types: the
+        Markdown renderer, and the current model's provider with its HTTP client (httpx2's
+        import and TLS set-up, about 0.1 s: never on the event loop at the first request)."""
         import asyncio
         import importlib
 
-        modules = ["stoa.widgets.assistant", *SDK_MODULES.get(self.runtime.agent.model.provider, ("openai",))]
+        model = self.runtime.agent.model
+        modules = ["stoa.widgets.assistant", PROVIDER_MODULES.get(model.provider, "stoa.core.providers.openai_chat")]
         for module in modules:
             try:
                 await asyncio.to_thread(importlib.import_module, module)
             except ImportError:
                 pass  # the request will say what is missing
-        # The SDK's thousands of classes live as long as the app: out of the collector's sight,
-        # or every full collection while a reply streams walks them all (100+ ms each). (The
-        # thresholds stay: collecting the young generation less often made each collection a
-        # pause long enough to feel while typing, up to 100 ms.)
+        try:
+            provider = self.runtime.provider_for(model)
+            prepare = getattr(provider, "prepare", None)
+            if callable(prepare):
+                await asyncio.to_thread(prepare)
+        except Exception:
+            pass  # no key, no endpoint: the first request says so, with what to do
+        # What start-up allocated lives as long as the app: out of the collector's sight, or
+        # every full collection while a reply streams walks it all. (The thresholds stay:
+        # collecting the young generation less often made each collection a pause long enough
+        # to feel while typing, up to 100 ms.)
         gc.freeze()
         # The providers' model lists, once a day, in a thread: never before the first paint.
         await self.runtime.catalog.refresh()

@@ -8,8 +8,10 @@ Guards applied to the whole test session, at import time:
   with a message pointing at the ``fake_server`` fixture.
 
 After every test, each ``FakeServer`` started during it has all its recorded requests checked by
-the protocol checker (orphan tool calls/results, role alternation, signatures...). Mark a test
-``@pytest.mark.protocol_invalid_ok`` when it sends junk on purpose.
+the protocol checker (orphan tool calls/results, role alternation, signatures...), and each model
+request Stoa's thin client sent is checked against the SDK's request types
+(``tests/sdk_contract.py``). Mark a test ``@pytest.mark.protocol_invalid_ok`` when it sends
+junk on purpose.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import pytest
 
 from tests.fake_server import FakeServer
+from tests.sdk_contract import assert_requests_conform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,6 +120,7 @@ def _fake_server_protocol_check(request: pytest.FixtureRequest) -> Iterator[None
     for server in [s for s in FakeServer.started if s not in before]:
         server.assert_no_errors()
         server.assert_protocol_valid()
+        assert_requests_conform(list(server.requests))
 
 
 @pytest.fixture

@@ -1,19 +1,19 @@
-"""Anthropic Messages API streaming through the ``anthropic`` SDK.
+"""Anthropic Messages API streaming over Stoa's thin HTTP client (``http.py``).
 
 Owns the translation between the neutral conversation and the Messages wire format: signed
 thinking carried forward only when Anthropic produced it, prompt-cache breakpoints, tool ids
-sanitized for Anthropic's charset, web search as a server tool, and every SDK, transport and
-decoding failure mapped to a ``ProviderError``. The SDK is imported lazily (it is slow to
-import); ``import core.providers.anthropic`` costs nothing.
+sanitized for Anthropic's charset, web search as a server tool, and every stream and decoding
+failure mapped to a ``ProviderError`` (``http.py`` maps the status and transport ones). The
+``anthropic`` SDK is not imported at all: it cost 1.3-3.6 s of CPU before the first request
+could leave; tests/integration/test_sdk_contract.py holds the requests to the SDK's types and
+its wire, and parses the events through its event types.
 
-The stream is read as raw events (``messages.create(stream=True)``, then Stoa's bulk SSE
-decoder, ``core/providers/sse.py``, over the response's bytes) rather than through the SDK's
-accumulating helper, because that helper raises on invalid tool-argument JSON (here a broken
-argument string becomes ``ToolUseBlock(input={}, input_error=...)`` for the agent to answer with
-an error result), and because the SDK's event iterator silently drops events that arrive
-without an ``event:`` line. (The SDK's own line-by-line decoder cost more than the rest of the
-reply's way to the screen.) Events are handled as plain dicts: unknown event, block and delta
-types are ignored, missing fields never crash.
+The stream is read as raw events (Stoa's bulk SSE decoder, ``core/providers/sse.py``, over the
+response's bytes) rather than through an accumulating helper, because the SDK's helper raises on
+invalid tool-argument JSON (here a broken argument string becomes ``ToolUseBlock(input={},
+input_error=...)`` for the agent to answer with an error result), and because the SDK's event
+iterator silently drops events that arrive without an ``event:`` line. Events are handled as
+plain dicts: unknown event, block and delta types are ignored, missing fields never crash.
 """
 
 from __future__ import annotations
@@ -44,15 +44,13 @@ from stoa.core.providers.convert import (
     PLACEHOLDER_TEXT,
     body_error_message,
     broken_stream,
-    connection_error,
     missing_key_error,
     parse_tool_arguments,
     prepare_history,
-    retry_after_seconds,
     sanitize_tool_id,
-    status_error,
     stream_error,
 )
+from stoa.core.providers.http import Endpoint, anthropic_headers
 from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
@@ -69,6 +67,8 @@ from stoa.core.providers.types import (
 
 ORIGIN = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
+MESSAGES_PATH = "/v1/messages"
+MODELS_PATH = "/v1/models"
 # The web search server tool. web_search_20250305 is the version every current model accepts
 # (the newer 20260209 "dynamic filtering" version is for Opus 4.6+ / Sonnet 4.6 only, runs code
 # execution on the server and streams its blocks too; 20260318 is in the SDK but not documented).
@@ -230,7 +230,8 @@ def _mark_cache(block: dict[str, Any]) -> None:
 
 
 def build_params(request: ProviderRequest) -> dict[str, Any]:
-    """The keyword arguments of ``messages.create`` for a neutral request (pure; unit-tested)."""
+    """The request body (the keyword arguments of the SDK's ``messages.create``) for a neutral
+    request, without ``stream`` (pure; unit-tested)."""
     declares_tools = bool(request.tools) or "web_search" in request.server_tools
     history = prepare_history(request.messages, declares_tools=declares_tools)
     messages = to_wire_messages(history, request.model)
@@ -506,7 +507,7 @@ def _sse_event(sse: ServerSentEvent) -> dict[str, Any] | None:
 
 
 class AnthropicProvider:
-    """Claude through the Messages API. One SDK client, created on first use."""
+    """Claude through the Messages API, over Stoa's thin HTTP client (``http.py``)."""
 
     def __init__(
         self,
@@ -519,11 +520,11 @@ class AnthropicProvider:
     ) -> None:
         self.name = name
         self.api_key = api_key
-        # The SDK adds /v1/messages itself; a base URL typed with /v1 would double it.
+        # Paths start with /v1/: a base URL typed with /v1 would double it.
         self._explicit_base_url = base_url.rstrip("/").removesuffix("/v1") if base_url else None
         self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
         self.connect_timeout = connect_timeout
-        self._client: Any = None
+        self._endpoint: Endpoint | None = None
 
     @property
     def base_url(self) -> str:
@@ -531,23 +532,21 @@ class AnthropicProvider:
         return self._explicit_base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
 
     def prepare(self) -> None:
-        """Import the SDK and build the client now (checks time the request alone)."""
-        self._sdk()
+        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
+        if self.api_key:
+            self._http().client()
 
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import anthropic
-            import httpx2
-
-            kwargs: dict[str, Any] = {
-                "api_key": self.api_key,
-                "max_retries": 0,  # the agent loop retries, with visible notices
-                "timeout": httpx2.Timeout(self.read_timeout, connect=self.connect_timeout),
-            }
-            if self._explicit_base_url:
-                kwargs["base_url"] = self._explicit_base_url
-            self._client = anthropic.AsyncAnthropic(**kwargs)
-        return self._client
+    def _http(self) -> Endpoint:
+        if self._endpoint is None:
+            assert self.api_key
+            self._endpoint = Endpoint(
+                self.name,
+                self.base_url,
+                anthropic_headers(self.api_key),
+                read_timeout=self.read_timeout,
+                connect_timeout=self.connect_timeout,
+            )
+        return self._endpoint
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
         if not self.api_key:
@@ -587,44 +586,21 @@ class AnthropicProvider:
     async def _one_stream(
         self, params: dict[str, Any], model: str, acc: _Accumulator
     ) -> AsyncGenerator[StreamEvent, None]:
-        import anthropic
-        import httpx2
-
-        client = self._sdk()
-        try:
-            stream = await client.messages.create(stream=True, **params)
-        except anthropic.APIStatusError as exc:
-            raise self._status_error(exc, model) from exc
-        except anthropic.APITimeoutError as exc:
-            raise connection_error(self.name, self.base_url, exc, timeout=self.read_timeout) from exc
-        except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
-            raise connection_error(self.name, self.base_url, exc) from exc
-        except anthropic.AnthropicError as exc:
-            raise ProviderError("other", f"{self.name} request failed: {exc}") from exc
-        try:
-            decoder = SSEDecoder()
-            async for chunk in stream.response.aiter_bytes():
-                for out in self._handle_events(decoder.feed(chunk), acc):
-                    yield out
-                if acc.stopped:
-                    break
-            else:
-                for out in self._handle_events(decoder.close(), acc):
-                    yield out
-        except ProviderError:
-            raise
-        except anthropic.APIStatusError as exc:
-            if exc.status_code >= 400:
-                raise self._status_error(exc, model) from exc
-            detail = exc.api_message or body_error_message(exc.body) or exc.message
-            raise stream_error(self.name, exc.type, detail) from exc
-        except (anthropic.APIConnectionError, httpx2.HTTPError, ValueError) as exc:
-            # ValueError: a malformed event (JSONDecodeError) or bytes that are not UTF-8.
-            raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc
-        except anthropic.AnthropicError as exc:
-            raise ProviderError("stream_broken", f"{self.name} stream failed: {exc}") from exc
-        finally:
-            await stream.close()
+        http = self._http()
+        async with http.stream(MESSAGES_PATH, {**params, "stream": True}, model=model) as chunks:
+            try:
+                decoder = SSEDecoder()
+                async for chunk in chunks:
+                    for out in self._handle_events(decoder.feed(chunk), acc):
+                        yield out
+                    if acc.stopped:
+                        break
+                else:
+                    for out in self._handle_events(decoder.close(), acc):
+                        yield out
+            except ValueError as exc:
+                # A malformed event (JSONDecodeError) or bytes that are not UTF-8.
+                raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc
         if acc.stop_reason is None:
             raise ProviderError(
                 "stream_broken",
@@ -650,33 +626,14 @@ class AnthropicProvider:
                 break
         return out
 
-    def _status_error(self, exc: Any, model: str) -> ProviderError:
-        detail = exc.api_message or body_error_message(exc.body) or exc.message
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-        error = status_error(
-            self.name,
-            exc.status_code,
-            detail,
-            base_url=self.base_url,
-            model=model,
-            retry_after=retry_after_seconds(headers),
-        )
-        return error
-
     async def list_models(self) -> list[str]:
-        import anthropic
-
         if not self.api_key:
             raise missing_key_error(self.name)
-        try:
-            page = await self._sdk().models.list(limit=100)
-            return [m.id for m in page.data]
-        except anthropic.APIStatusError as exc:
-            raise self._status_error(exc, "") from exc
-        except anthropic.APIConnectionError as exc:
-            raise connection_error(self.name, self.base_url, exc) from exc
+        page = await self._http().get_json(MODELS_PATH, {"limit": "100"})
+        data = page.get("data") if isinstance(page, dict) else None
+        return [str(m["id"]) for m in data or [] if isinstance(m, dict) and m.get("id")]
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            await endpoint.aclose()

@@ -2,11 +2,12 @@
 
 A provider turns a ``ProviderRequest`` into a stream of ``StreamEvent``s and ends the stream
 with exactly one ``MessageComplete`` (the whole assistant message, usage, stop reason), or
-raises ``ProviderError``. SDK exceptions never escape a provider: each module maps them to a
-``ProviderError`` whose ``kind`` says what happened and whether retrying can help.
+raises ``ProviderError``. Transport and decoding exceptions never escape a provider: ``http.py`` and
+each module map them to a ``ProviderError`` whose ``kind`` says what happened and whether
+retrying can help.
 
-Provider modules import their SDK lazily (inside functions), because importing ``anthropic``
-or ``openai`` costs a second or more of start-up time.
+No provider imports the ``anthropic`` or ``openai`` SDK (a second or more of CPU each): they
+speak the wire through ``http.py``, which imports httpx2 on first use.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class ProviderRequest:
     # Effort level name (off/low/medium/high/xhigh/max) or None for the model's default.
     effort: str | None = None
     # Extra provider-specific request fields computed by the registry (thinking config,
-    # reasoning config, ...). Providers merge these into the SDK call.
+    # reasoning config, ...). Providers merge these into the request body.
     wire_options: dict[str, Any] = field(default_factory=dict)
     # Provider-native server tools to declare (e.g. web search), by neutral name.
     server_tools: tuple[str, ...] = ()

@@ -3,7 +3,8 @@
 ``ProviderPool(config, base_url_for)`` is the ``provider_for`` callable the agent takes:
 ``pool(model)`` returns the provider serving ``model.provider`` (Anthropic Messages, OpenAI
 Responses, or Chat Completions for every OpenAI-compatible server), creating it on first use.
-No SDK is imported here or when a provider is built; the first request pays for that.
+No HTTP client is built here or when a provider is built; the first request (or a warm-up,
+``prepare`` in a thread) pays for that.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class ProviderPool:
         return list(self._providers.values())
 
     async def aclose(self) -> None:
-        """Close every SDK client (idempotent)."""
+        """Close every HTTP client (idempotent)."""
         providers, self._providers = list(self._providers.values()), {}
         for provider in providers:
             try:
@@ -131,8 +132,8 @@ async def check_connection(
     """A minimal round trip: list the models, or (when that endpoint is missing and a model id is
     given) a one-token message. Returns (ok, latency in seconds, a sentence for a person).
 
-    The latency is the request alone: the provider's SDK is imported and its client built first
-    (in a thread; the import takes about a second), before the clock starts."""
+    The latency is the request alone: the provider's HTTP client is built first (in a thread;
+    httpx2's import and the TLS set-up), before the clock starts."""
     prepare = getattr(provider, "prepare", None)
     if callable(prepare):
         try:

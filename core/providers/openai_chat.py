@@ -4,14 +4,16 @@ Owns the translation between the neutral conversation and Chat Completions messa
 system prompt as a system message, tool calls as ``tool_calls``, tool results as ``tool``
 messages (images a tool returned follow in a user message, since ``tool`` messages carry text
 only), tool-call deltas accumulated by index, and ``reasoning_content`` / ``reasoning`` deltas
-shown as thinking but never sent back. The ``openai`` SDK is imported lazily.
+shown as thinking but never sent back. Requests go through Stoa's thin HTTP client (``http.py``),
+not the ``openai`` SDK.
 """
 
 from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,13 +33,16 @@ from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
+    broken_stream,
     dumps_arguments,
     image_url,
     parse_tool_arguments,
     prepare_history,
     sanitize_tool_id,
 )
-from stoa.core.providers.openai_responses import client_kwargs, openai_error
+from stoa.core.providers.http import Endpoint, openai_headers
+from stoa.core.providers.openai_responses import StreamDone, model_ids, openai_event, wire_field
+from stoa.core.providers.sse import SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -53,6 +58,8 @@ from stoa.core.providers.types import (
 # OpenAI's own Chat API caps tool_call ids at 40 characters; compatible servers follow it.
 TOOL_ID_MAX_LEN = 40
 NO_KEY = "not-needed"
+CHAT_PATH = "/chat/completions"
+MODELS_PATH = "/models"
 NO_TOOLS_HINT = "this model does not support tools; pick a model that does (/model)"
 
 _FINISH_REASONS: dict[str, StopReason] = {
@@ -142,7 +149,8 @@ def to_wire_messages(system: str, messages: list[Message]) -> list[dict[str, Any
 
 
 def build_params(request: ProviderRequest) -> dict[str, Any]:
-    """The keyword arguments of ``chat.completions.create`` (pure; unit-tested)."""
+    """The keyword arguments of the SDK's ``chat.completions.create`` (pure; unit-tested);
+    ``wire_body`` makes the request body of them."""
     params: dict[str, Any] = {
         "model": request.model,
         "messages": to_wire_messages(
@@ -204,41 +212,41 @@ class _Accumulator:
 
     def handle(self, chunk: Any) -> list[StreamEvent]:
         out: list[StreamEvent] = []
-        usage = getattr(chunk, "usage", None)
+        usage = wire_field(chunk, "usage", None)
         if usage is not None:
             self._usage(usage)
-        for choice in getattr(chunk, "choices", None) or []:
-            if getattr(choice, "index", 0) != 0:
+        for choice in wire_field(chunk, "choices", None) or []:
+            if wire_field(choice, "index", 0) != 0:
                 continue
-            delta = getattr(choice, "delta", None)
+            delta = wire_field(choice, "delta", None)
             if delta is not None:
                 out.extend(self._delta(delta))
-            if getattr(choice, "finish_reason", None):
-                self.finish = choice.finish_reason
+            if wire_field(choice, "finish_reason", None):
+                self.finish = wire_field(choice, "finish_reason")
         return out
 
     def _delta(self, delta: Any) -> list[StreamEvent]:
         out: list[StreamEvent] = []
-        reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+        reasoning = wire_field(delta, "reasoning_content", None) or wire_field(delta, "reasoning", None)
         if isinstance(reasoning, str) and reasoning:
             self.thinkings.append(reasoning)
             out.append(ThinkingDelta(reasoning))
-        content = getattr(delta, "content", None)
+        content = wire_field(delta, "content", None)
         if isinstance(content, str) and content:
             self.texts.append(content)
             out.append(TextDelta(content))
-        refusal = getattr(delta, "refusal", None)
+        refusal = wire_field(delta, "refusal", None)
         if isinstance(refusal, str) and refusal:
             self.refused = True
             self.texts.append(refusal)
             out.append(TextDelta(refusal))
-        for raw in getattr(delta, "tool_calls", None) or []:
+        for raw in wire_field(delta, "tool_calls", None) or []:
             out.extend(self._tool_delta(raw))
         return out
 
     def _tool_delta(self, raw: Any) -> list[StreamEvent]:
-        index = getattr(raw, "index", None)
-        call_id = getattr(raw, "id", None)
+        index = wire_field(raw, "index", None)
+        call_id = wire_field(raw, "id", None)
         if not isinstance(index, int):
             # Some servers leave "index" out: a piece without a new id continues the last call.
             last = self.calls[-1] if self.calls else None
@@ -257,8 +265,8 @@ class _Accumulator:
             call = _Call(id=unique, wire_id=wire_id)
             self.by_index[index] = call
             self.calls.append(call)
-        function = getattr(raw, "function", None)
-        name = getattr(function, "name", None)
+        function = wire_field(raw, "function", None)
+        name = wire_field(function, "name", None)
         if name and not call.name:
             call.name = name
         out: list[StreamEvent] = []
@@ -267,7 +275,7 @@ class _Accumulator:
             out.append(ToolCallStart(call.id, call.name))
             if call.arguments:
                 out.append(ToolCallDelta(call.id, call.arguments))
-        arguments = getattr(function, "arguments", None)
+        arguments = wire_field(function, "arguments", None)
         if isinstance(arguments, dict):
             arguments = dumps_arguments(arguments)  # some servers send the object itself
         if isinstance(arguments, str) and arguments:
@@ -277,15 +285,15 @@ class _Accumulator:
         return out
 
     def _usage(self, usage: Any) -> None:
-        prompt = getattr(usage, "prompt_tokens", 0) or 0
-        details = getattr(usage, "prompt_tokens_details", None)
-        cached = getattr(details, "cached_tokens", 0) or 0
-        out_details = getattr(usage, "completion_tokens_details", None)
+        prompt = wire_field(usage, "prompt_tokens", 0) or 0
+        details = wire_field(usage, "prompt_tokens_details", None)
+        cached = wire_field(details, "cached_tokens", 0) or 0
+        out_details = wire_field(usage, "completion_tokens_details", None)
         self.usage = Usage(
             input_tokens=max(prompt - cached, 0),
-            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            output_tokens=wire_field(usage, "completion_tokens", 0) or 0,
             cache_read_tokens=cached,
-            reasoning_tokens=getattr(out_details, "reasoning_tokens", 0) or 0,
+            reasoning_tokens=wire_field(out_details, "reasoning_tokens", 0) or 0,
         )
 
     def content(self, origin: str) -> list[ContentBlock]:
@@ -315,7 +323,7 @@ class _Accumulator:
 
 
 class OpenAIChatProvider:
-    """Any OpenAI-compatible Chat Completions server. One SDK client, created on first use."""
+    """Any OpenAI-compatible Chat Completions server, over Stoa's thin HTTP client (``http.py``)."""
 
     def __init__(
         self,
@@ -331,7 +339,7 @@ class OpenAIChatProvider:
         self.api_key = api_key or NO_KEY
         self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
         self.connect_timeout = connect_timeout
-        self._client: Any = None
+        self._endpoint: Endpoint | None = None
 
     @classmethod
     def for_provider(
@@ -347,31 +355,22 @@ class OpenAIChatProvider:
         return cls(name, url, api_key, **kwargs)
 
     def prepare(self) -> None:
-        """Import the SDK and build the client now (checks time the request alone)."""
-        self._sdk()
+        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
+        self._http().client()
 
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import openai
-
-            self._client = openai.AsyncOpenAI(
-                **client_kwargs(self.api_key, self.base_url, self.read_timeout, self.connect_timeout)
+    def _http(self) -> Endpoint:
+        if self._endpoint is None:
+            self._endpoint = Endpoint(
+                self.name,
+                self.base_url,
+                openai_headers(self.api_key),
+                read_timeout=self.read_timeout,
+                connect_timeout=self.connect_timeout,
             )
-        return self._client
+        return self._endpoint
 
-    def _error(
-        self, exc: BaseException, request: ProviderRequest | None, *, started: bool
-    ) -> ProviderError | None:
-        error = openai_error(
-            exc,
-            provider=self.name,
-            base_url=self.base_url,
-            model=request.model if request else "",
-            read_timeout=self.read_timeout,
-            started=started,
-        )
-        if error is None:
-            return None
+    def _explained(self, error: ProviderError, request: ProviderRequest | None) -> ProviderError:
+        """The error with what a compatible server's failures usually mean."""
         if (
             error.kind == "bad_request"
             and request is not None
@@ -391,27 +390,18 @@ class OpenAIChatProvider:
         return error
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
-        params = build_params(request)
-        client = self._sdk()
-        try:
-            stream = await client.chat.completions.create(**params)
-        except Exception as exc:
-            error = self._error(exc, request, started=False)
-            if error is None:
-                raise
-            raise error from exc
         acc = _Accumulator()
         try:
-            async for chunk in stream:
-                for out in acc.handle(chunk):
-                    yield out
-        except Exception as exc:
-            error = self._error(exc, request, started=True)
-            if error is None:
-                raise
-            raise error from exc
-        finally:
-            await stream.close()
+            async with self._http().stream(CHAT_PATH, wire_body(build_params(request)), model=request.model) as chunks:
+                try:
+                    async with aclosing(_read_chunks(chunks, acc, self.name)) as events:
+                        async for out in events:
+                            yield out
+                except ValueError as exc:
+                    # A malformed chunk (JSONDecodeError) or bytes that are not UTF-8.
+                    raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc
+        except ProviderError as error:
+            raise self._explained(error, request) from error.__cause__
         if acc.finish is None:
             raise ProviderError(
                 "stream_broken",
@@ -431,15 +421,41 @@ class OpenAIChatProvider:
 
     async def list_models(self) -> list[str]:
         try:
-            page = await self._sdk().models.list()
-            return [m.id for m in page.data]
-        except Exception as exc:
-            error = self._error(exc, None, started=False)
-            if error is None:
-                raise
-            raise error from exc
+            return model_ids(await self._http().get_json(MODELS_PATH))
+        except ProviderError as error:
+            raise self._explained(error, None) from error.__cause__
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            await endpoint.aclose()
+
+
+def wire_body(params: dict[str, Any]) -> dict[str, Any]:
+    """The request body of ``build_params``: ``extra_body`` merged in, as the SDK merges it."""
+    body = {k: v for k, v in params.items() if k != "extra_body"}
+    return {**body, **params.get("extra_body", {})}
+
+
+async def _read_chunks(
+    chunks: AsyncIterator[bytes], acc: _Accumulator, provider: str
+) -> AsyncGenerator[StreamEvent, None]:
+    """The neutral events of a Chat Completions stream, until ``[DONE]`` or the body's end."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for sse in decoder.feed(chunk):
+            try:
+                event = openai_event(sse, provider)
+            except StreamDone:
+                return
+            if event is not None:
+                for out in acc.handle(event):
+                    yield out
+    for sse in decoder.close():
+        try:
+            event = openai_event(sse, provider)
+        except StreamDone:
+            return
+        if event is not None:
+            for out in acc.handle(event):
+                yield out

@@ -1,13 +1,15 @@
-"""OpenAI Responses API streaming through the ``openai`` SDK.
+"""OpenAI Responses API streaming over Stoa's thin HTTP client (``http.py``).
 
 Owns the translation between the neutral conversation and Responses input items: user
 messages, assistant ``output_text`` messages, ``function_call`` / ``function_call_output``
 items, and reasoning items carried forward (``store=False`` plus encrypted reasoning) only when
-OpenAI produced them. The stream is read as raw events (``responses.create(stream=True)``) so
-that a tool call with broken argument JSON becomes ``ToolUseBlock(input_error=...)`` instead of
-an exception. The SDK is imported lazily.
+OpenAI produced them. The stream is read as raw events (the bulk SSE decoder, events as plain
+dicts) so that a tool call with broken argument JSON becomes ``ToolUseBlock(input_error=...)``
+instead of an exception. The ``openai`` SDK is not imported (it cost 0.5-1.7 s of CPU before the
+first request); tests/integration/test_sdk_contract.py holds the requests and events to its types.
 
-The error mapping for the ``openai`` SDK lives here too; the Chat Completions provider reuses it.
+How an OpenAI stream's events are read (``openai_event``: ``[DONE]``, error objects) lives here
+too; the Chat Completions provider reuses it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,19 +38,17 @@ from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
-    body_error_message,
     broken_stream,
-    connection_error,
     dumps_arguments,
     image_url,
     missing_key_error,
     parse_tool_arguments,
     prepare_history,
-    retry_after_seconds,
     sanitize_tool_id,
-    status_error,
     stream_error,
 )
+from stoa.core.providers.http import Endpoint, openai_headers
+from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -62,6 +63,8 @@ from stoa.core.providers.types import (
 
 ORIGIN = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RESPONSES_PATH = "/responses"
+MODELS_PATH = "/models"
 TOOL_ID_MAX_LEN = 64
 WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search"}
 MIN_OUTPUT_TOKENS = 16
@@ -166,7 +169,8 @@ def to_input_items(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def build_params(request: ProviderRequest) -> dict[str, Any]:
-    """The keyword arguments of ``responses.create`` for a neutral request (pure; unit-tested)."""
+    """The request body (the keyword arguments of the SDK's ``responses.create``) for a neutral
+    request, without ``stream`` (pure; unit-tested)."""
     params: dict[str, Any] = {
         "model": request.model,
         "input": to_input_items(prepare_history(request.messages, declares_tools=bool(request.tools))),
@@ -200,65 +204,44 @@ def build_params(request: ProviderRequest) -> dict[str, Any]:
     return params
 
 
-# ---- openai SDK errors --------------------------------------------------------------------
+# ---- the stream's events (Chat Completions reads them the same way) ---------------------------
 
 
-def openai_error(
-    exc: BaseException,
-    *,
-    provider: str,
-    base_url: str,
-    model: str,
-    read_timeout: float,
-    started: bool,
-) -> ProviderError | None:
-    """Map an ``openai`` SDK / transport / decoding exception; None if it is none of those."""
-    import openai
-
-    try:
-        import httpx2
-
-        transport: tuple[type[BaseException], ...] = (httpx2.HTTPError,)
-    except ImportError:  # pragma: no cover - the SDK depends on it
-        transport = ()
-    if isinstance(exc, openai.APIStatusError):
-        detail = body_error_message(exc.body) or exc.message
-        return status_error(
-            provider,
-            exc.status_code,
-            detail,
-            base_url=base_url,
-            model=model,
-            retry_after=retry_after_seconds(getattr(exc.response, "headers", None)),
-        )
-    if isinstance(exc, (openai.APIConnectionError, json.JSONDecodeError, *transport)):
-        if started:
-            return broken_stream(provider, base_url, exc, read_timeout=read_timeout)
-        timeout = read_timeout if isinstance(exc, openai.APITimeoutError) else None
-        return connection_error(provider, base_url, exc, timeout=timeout)
-    if isinstance(exc, openai.APIError):
-        # An error object sent inside the stream.
-        body = exc.body if isinstance(exc.body, dict) else {}
-        code = body.get("code") or body.get("type") or exc.code or exc.type
-        return stream_error(provider, str(code) if code else None, exc.message)
-    if isinstance(exc, openai.OpenAIError):
-        return ProviderError("other", f"{provider} request failed: {exc}")
-    return None
+class StreamDone(Exception):
+    """The ``data: [DONE]`` line: the stream is over."""
 
 
-def client_kwargs(
-    api_key: str, base_url: str | None, read_timeout: float, connect_timeout: float
-) -> dict[str, Any]:
-    import httpx2
+def wire_field(value: Any, name: str, default: Any = None) -> Any:
+    """A field of an event part: a dict key, or an attribute of an SDK object (unit tests parse
+    their events through the SDK's types)."""
+    if isinstance(value, dict):
+        return value.get(name, default)
+    return getattr(value, name, default)
 
-    kwargs: dict[str, Any] = {
-        "api_key": api_key,
-        "max_retries": 0,  # the agent loop retries, with visible notices
-        "timeout": httpx2.Timeout(read_timeout, connect=connect_timeout),
-    }
-    if base_url:
-        kwargs["base_url"] = base_url
-    return kwargs
+
+def openai_event(sse: ServerSentEvent, provider: str) -> dict[str, Any] | None:
+    """One decoded SSE event of an OpenAI stream as its data dict, None for an empty one; raises
+    ``StreamDone`` at ``[DONE]`` and ``ProviderError`` for an ``error`` object, as the ``openai``
+    SDK's stream does (a malformed event raises ``ValueError``)."""
+    data = sse.data
+    if data.startswith("[DONE]"):
+        raise StreamDone
+    if not data.strip():
+        return None
+    event = json.loads(data)
+    if not isinstance(event, dict):
+        raise json.JSONDecodeError("an event's data is not a JSON object", data, 0)
+    error = event.get("error")
+    if error:
+        # An error object sent inside the stream (not a Responses ``error`` event: that one
+        # carries code and message at the top).
+        body = error if isinstance(error, dict) else {}
+        code = body.get("code") or body.get("type")
+        message = body.get("message")
+        if not isinstance(message, str) or not message:
+            message = "An error occurred during streaming"
+        raise stream_error(provider, str(code) if code else None, message)
+    return event
 
 
 # ---- wire -> neutral (stream accumulation) --------------------------------------------------
@@ -304,19 +287,19 @@ class _Accumulator:
     refused: bool = False
 
     def _item(self, event: Any) -> _Item | None:
-        index = getattr(event, "output_index", None)
+        index = wire_field(event, "output_index", None)
         if index is None:
             return None
         return self.items.get(index)
 
     def handle(self, event: Any) -> list[StreamEvent]:
-        kind = getattr(event, "type", "")
-        delta = getattr(event, "delta", None)
+        kind = wire_field(event, "type", "")
+        delta = wire_field(event, "delta", None)
         if not isinstance(delta, str):
             delta = ""
         if kind == "response.output_item.added":
-            index = getattr(event, "output_index", None)
-            return self._added(index, getattr(event, "item", None)) if isinstance(index, int) else []
+            index = wire_field(event, "output_index", None)
+            return self._added(index, wire_field(event, "item", None)) if isinstance(index, int) else []
         if kind == "response.output_text.delta":
             item = self._item(event)
             if item is not None:
@@ -328,7 +311,7 @@ class _Accumulator:
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             item = self._item(event)
             text = delta
-            part = getattr(event, "summary_index", None)
+            part = wire_field(event, "summary_index", None)
             if item is not None and part is not None and part not in item.summary_parts:
                 if item.summary_parts:
                     text = "\n\n" + text
@@ -345,38 +328,38 @@ class _Accumulator:
         if kind == "response.function_call_arguments.done":
             # The whole argument string (also when no delta came before it).
             item = self._item(event)
-            arguments = getattr(event, "arguments", None)
+            arguments = wire_field(event, "arguments", None)
             if item is None or not isinstance(arguments, str):
                 return []
             missing = arguments[len(item.arguments) :] if arguments.startswith(item.arguments) else ""
             item.argument_parts[:] = [arguments]
             return [ToolCallDelta(item.call_id, missing)] if missing else []
         if kind == "response.output_item.done":
-            index = getattr(event, "output_index", None)
-            return self._done(index, getattr(event, "item", None)) if isinstance(index, int) else []
+            index = wire_field(event, "output_index", None)
+            return self._done(index, wire_field(event, "item", None)) if isinstance(index, int) else []
         if kind in ("response.completed", "response.incomplete"):
-            self._finish(getattr(event, "response", None))
+            self._finish(wire_field(event, "response", None))
         elif kind == "response.failed":
-            error = getattr(getattr(event, "response", None), "error", None)
-            code = getattr(error, "code", None)
-            raise stream_error(self.provider, code, getattr(error, "message", None) or "the response failed")
+            error = wire_field(wire_field(event, "response", None), "error", None)
+            code = wire_field(error, "code", None)
+            raise stream_error(self.provider, code, wire_field(error, "message", None) or "the response failed")
         elif kind == "error":
             raise stream_error(
-                self.provider, getattr(event, "code", None), getattr(event, "message", "") or ""
+                self.provider, wire_field(event, "code", None), wire_field(event, "message", "") or ""
             )
         return []
 
     def _added(self, index: int, raw: Any) -> list[StreamEvent]:
-        kind = getattr(raw, "type", "")
-        item = _Item(type=kind, item_id=getattr(raw, "id", "") or "")
+        kind = wire_field(raw, "type", "")
+        item = _Item(type=kind, item_id=wire_field(raw, "id", "") or "")
         self.items[index] = item
         if kind == "message":
-            parts = getattr(raw, "content", None) or []
-            item.added_text = "".join(t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str))
+            parts = wire_field(raw, "content", None) or []
+            item.added_text = "".join(t for t in (wire_field(p, "text", None) for p in parts) if isinstance(t, str))
         if kind == "function_call":
-            item.call_id = getattr(raw, "call_id", "") or item.item_id
-            item.name = getattr(raw, "name", "") or ""
-            arguments = getattr(raw, "arguments", None)
+            item.call_id = wire_field(raw, "call_id", "") or item.item_id
+            item.name = wire_field(raw, "name", "") or ""
+            arguments = wire_field(raw, "arguments", None)
             item.added_arguments = arguments if isinstance(arguments, str) else ""
             return [ToolCallStart(item.call_id, item.name)]
         if kind == "web_search_call":
@@ -386,43 +369,43 @@ class _Accumulator:
     def _done(self, index: int, raw: Any) -> list[StreamEvent]:
         item = self.items.get(index)
         if item is None:
-            item = _Item(type=getattr(raw, "type", ""), item_id=getattr(raw, "id", "") or "")
+            item = _Item(type=wire_field(raw, "type", ""), item_id=wire_field(raw, "id", "") or "")
             self.items[index] = item
         item.done = raw
         if item.type == "web_search_call":
-            action = getattr(raw, "action", None)
-            query = getattr(action, "query", None)
+            action = wire_field(raw, "action", None)
+            query = wire_field(action, "query", None)
             return [
                 ServerToolActivity(name="web_search", summary=f"searched: {query}" if query else "searched")
             ]
         return []
 
     def _finish(self, response: Any) -> None:
-        self.status = getattr(response, "status", None) or "completed"
+        self.status = wire_field(response, "status", None) or "completed"
         # The finished items also arrive here: fill in any whose output_item.done never came
         # (a minimal stream), so encrypted reasoning and final arguments are not lost.
-        for index, raw in enumerate(getattr(response, "output", None) or []):
+        for index, raw in enumerate(wire_field(response, "output", None) or []):
             item = self.items.get(index)
             if item is None:
                 self._done(index, raw)
-            elif item.done is None and getattr(raw, "type", "") == item.type:
+            elif item.done is None and wire_field(raw, "type", "") == item.type:
                 item.done = raw
-        details = getattr(response, "incomplete_details", None)
-        self.incomplete_reason = getattr(details, "reason", None)
-        usage = getattr(response, "usage", None)
+        details = wire_field(response, "incomplete_details", None)
+        self.incomplete_reason = wire_field(details, "reason", None)
+        usage = wire_field(response, "usage", None)
         if usage is None:
             return
-        total_in = getattr(usage, "input_tokens", 0) or 0
-        in_details = getattr(usage, "input_tokens_details", None)
-        cached = getattr(in_details, "cached_tokens", 0) or 0
-        written = getattr(in_details, "cache_write_tokens", 0) or 0
-        out_details = getattr(usage, "output_tokens_details", None)
+        total_in = wire_field(usage, "input_tokens", 0) or 0
+        in_details = wire_field(usage, "input_tokens_details", None)
+        cached = wire_field(in_details, "cached_tokens", 0) or 0
+        written = wire_field(in_details, "cache_write_tokens", 0) or 0
+        out_details = wire_field(usage, "output_tokens_details", None)
         self.usage = Usage(
             input_tokens=max(total_in - cached - written, 0),
-            output_tokens=getattr(usage, "output_tokens", 0) or 0,
+            output_tokens=wire_field(usage, "output_tokens", 0) or 0,
             cache_read_tokens=cached,
             cache_write_tokens=written,
-            reasoning_tokens=getattr(out_details, "reasoning_tokens", 0) or 0,
+            reasoning_tokens=wire_field(out_details, "reasoning_tokens", 0) or 0,
         )
 
     def content(self) -> list[ContentBlock]:
@@ -431,40 +414,40 @@ class _Accumulator:
             item = self.items[index]
             raw = item.done
             if item.type == "message":
-                parts = getattr(raw, "content", None) if raw is not None else None
+                parts = wire_field(raw, "content", None) if raw is not None else None
                 if not parts:
                     if item.text or item.added_text:
                         blocks.append(TextBlock(text=item.text or item.added_text))
                     continue
                 for part in parts:
-                    ptype = getattr(part, "type", "")
-                    text = getattr(part, "text", None)
-                    refusal = getattr(part, "refusal", None)
+                    ptype = wire_field(part, "type", "")
+                    text = wire_field(part, "text", None)
+                    refusal = wire_field(part, "refusal", None)
                     if ptype == "output_text" and isinstance(text, str) and text:
                         blocks.append(TextBlock(text=text))
                     elif ptype == "refusal" and isinstance(refusal, str) and refusal:
                         self.refused = True
                         blocks.append(TextBlock(text=refusal))
             elif item.type == "reasoning":
-                summary = getattr(raw, "summary", None) or []
-                text = "\n\n".join(getattr(s, "text", None) or "" for s in summary) or item.text
+                summary = wire_field(raw, "summary", None) or []
+                text = "\n\n".join(wire_field(s, "text", None) or "" for s in summary) or item.text
                 if not text:
-                    content = getattr(raw, "content", None) or []
-                    text = "\n\n".join(getattr(c, "text", None) or "" for c in content)
+                    content = wire_field(raw, "content", None) or []
+                    text = "\n\n".join(wire_field(c, "text", None) or "" for c in content)
                 blocks.append(
                     ThinkingBlock(
                         thinking=text,
                         origin=ORIGIN,
-                        item_id=getattr(raw, "id", None) or item.item_id or None,
-                        encrypted_content=getattr(raw, "encrypted_content", None),
+                        item_id=wire_field(raw, "id", None) or item.item_id or None,
+                        encrypted_content=wire_field(raw, "encrypted_content", None),
                     )
                 )
             elif item.type == "function_call":
-                arguments = getattr(raw, "arguments", None) if raw is not None else None
+                arguments = wire_field(raw, "arguments", None) if raw is not None else None
                 if not isinstance(arguments, str) or not arguments:
                     arguments = item.arguments or item.added_arguments
-                call_id = (getattr(raw, "call_id", None) if raw is not None else None) or item.call_id
-                name = (getattr(raw, "name", None) if raw is not None else None) or item.name
+                call_id = (wire_field(raw, "call_id", None) if raw is not None else None) or item.call_id
+                name = (wire_field(raw, "name", None) if raw is not None else None) or item.name
                 parsed, error = parse_tool_arguments(arguments)
                 blocks.append(
                     ToolUseBlock(
@@ -472,7 +455,7 @@ class _Accumulator:
                         name=name,
                         input=parsed,
                         input_error=error,
-                        item_id=(getattr(raw, "id", None) if raw is not None else None)
+                        item_id=(wire_field(raw, "id", None) if raw is not None else None)
                         or item.item_id
                         or None,
                     )
@@ -493,7 +476,7 @@ class _Accumulator:
 
 
 class OpenAIResponsesProvider:
-    """OpenAI models through the Responses API. One SDK client, created on first use."""
+    """OpenAI models through the Responses API, over Stoa's thin HTTP client (``http.py``)."""
 
     def __init__(
         self,
@@ -509,38 +492,28 @@ class OpenAIResponsesProvider:
         self._explicit_base_url = base_url
         self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
         self.connect_timeout = connect_timeout
-        self._client: Any = None
+        self._endpoint: Endpoint | None = None
 
     @property
     def base_url(self) -> str:
         return self._explicit_base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
     def prepare(self) -> None:
-        """Import the SDK and build the client now (checks time the request alone)."""
+        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
         if self.api_key:
-            self._sdk()
+            self._http().client()
 
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import openai
-
+    def _http(self) -> Endpoint:
+        if self._endpoint is None:
             assert self.api_key
-            self._client = openai.AsyncOpenAI(
-                **client_kwargs(
-                    self.api_key, self._explicit_base_url, self.read_timeout, self.connect_timeout
-                )
+            self._endpoint = Endpoint(
+                self.name,
+                self.base_url,
+                openai_headers(self.api_key),
+                read_timeout=self.read_timeout,
+                connect_timeout=self.connect_timeout,
             )
-        return self._client
-
-    def _error(self, exc: BaseException, model: str, *, started: bool) -> ProviderError | None:
-        return openai_error(
-            exc,
-            provider=self.name,
-            base_url=self.base_url,
-            model=model,
-            read_timeout=self.read_timeout,
-            started=started,
-        )
+        return self._endpoint
 
     def _require_key(self) -> None:
         if not self.api_key:
@@ -549,30 +522,15 @@ class OpenAIResponsesProvider:
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
         self._require_key()
         params = build_params(request)
-        client = self._sdk()
-        try:
-            stream = await client.responses.create(stream=True, **params)
-        except Exception as exc:
-            error = self._error(exc, request.model, started=False)
-            if error is None:
-                raise
-            raise error from exc
         acc = _Accumulator(self.name)
-        try:
-            async for event in stream:
-                for out in acc.handle(event):
-                    yield out
-                if acc.status is not None:
-                    break
-        except ProviderError:
-            raise
-        except Exception as exc:
-            error = self._error(exc, request.model, started=True)
-            if error is None:
-                raise
-            raise error from exc
-        finally:
-            await stream.close()
+        async with self._http().stream(RESPONSES_PATH, {**params, "stream": True}, model=request.model) as chunks:
+            try:
+                async with aclosing(_read_events(chunks, acc, self.name)) as events:
+                    async for out in events:
+                        yield out
+            except ValueError as exc:
+                # A malformed event (JSONDecodeError) or bytes that are not UTF-8.
+                raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc
         if acc.status is None:
             raise ProviderError(
                 "stream_broken",
@@ -592,16 +550,42 @@ class OpenAIResponsesProvider:
 
     async def list_models(self) -> list[str]:
         self._require_key()
-        try:
-            page = await self._sdk().models.list()
-            return [m.id for m in page.data]
-        except Exception as exc:
-            error = self._error(exc, "", started=False)
-            if error is None:
-                raise
-            raise error from exc
+        return model_ids(await self._http().get_json(MODELS_PATH))
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            await endpoint.aclose()
+
+
+async def _read_events(
+    chunks: AsyncIterator[bytes], acc: _Accumulator, provider: str
+) -> AsyncGenerator[StreamEvent, None]:
+    """The neutral events of a Responses stream, until the response is finished."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for sse in decoder.feed(chunk):
+            try:
+                event = openai_event(sse, provider)
+            except StreamDone:
+                return
+            if event is None:
+                continue
+            for out in acc.handle(event):
+                yield out
+            if acc.status is not None:
+                return
+    for sse in decoder.close():
+        try:
+            event = openai_event(sse, provider)
+        except StreamDone:
+            return
+        if event is not None:
+            for out in acc.handle(event):
+                yield out
+
+
+def model_ids(page: Any) -> list[str]:
+    """The ids of a ``/models`` answer (``{"data": [{"id": ...}, ...]}``)."""
+    data = page.get("data") if isinstance(page, dict) else None
+    return [str(m["id"]) for m in data or [] if isinstance(m, dict) and m.get("id")]

@@ -1,4 +1,4 @@
-"""The turn loop against the fake provider server, through the real SDKs, on all three wire
+"""The turn loop against the fake provider server, through the real providers, on all three wire
 formats: tool round trips, concurrency, bad tool calls, faults and retries, cancellation mid
 stream and mid tool, the iteration bound, steering, and max-token cut-offs.
 

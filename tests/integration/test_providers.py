@@ -1,4 +1,5 @@
-"""The three providers against the fake provider server, through the real SDKs.
+"""The three providers against the fake provider server, through Stoa's own HTTP client (held to
+the SDKs by test_sdk_contract.py).
 
 Text, thinking and its carry-forward (Anthropic signatures, OpenAI encrypted reasoning), tool
 calls with streamed and with broken arguments, usage with cache tokens, every scripted fault

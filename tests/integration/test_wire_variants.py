@@ -1,4 +1,4 @@
-"""Wire variants written by hand from the API documentation, fed through the real SDKs.
+"""Wire variants written by hand from the API documentation, fed through the real providers.
 
 The fake server's renderers produce one tidy shape per API. The real APIs (and a stricter fake
 server written by someone else from the docs) send more: SSE ``ping`` events, content block

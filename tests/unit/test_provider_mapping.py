@@ -2,24 +2,20 @@
 
 Request shapes are checked against the installed SDKs' own request TypedDicts (validated by
 pydantic with extra keys forbidden), so a field the SDK does not know fails here, not at the
-provider. Streaming and error paths through the real SDKs are in
+provider. Streaming and error paths through the real providers are in
 tests/integration/test_providers.py.
 """
 
 from __future__ import annotations
 
-import collections.abc
 import json
 import subprocess
 import sys
-import types
-import typing
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import typing_extensions
 
 from stoa.core.config import StoaConfig, StoaPaths
 from stoa.core.models import ModelInfo, compatible_model, effort_wire_options, resolve_model
@@ -44,6 +40,7 @@ from stoa.core.providers.types import (
     ToolUseBlock,
     user_text,
 )
+from tests.sdk_contract import assert_conforms, without_assistant_messages
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,76 +109,6 @@ def gpt_history() -> list[Message]:
             ],
         ),
     ]
-
-
-# ---- a strict structural check against the SDKs' request TypedDicts -----------------------------
-# pydantic ignores unknown keys in nested TypedDicts, so this walks the types itself: every key
-# must be declared, every required key present, literals must match, unions must have a match.
-
-
-def _shape_errors(value: Any, tp: Any, path: str) -> list[str]:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if tp is Any or tp is object:
-        return []
-    if origin is typing.Annotated or getattr(origin, "__name__", "") in ("Required", "NotRequired"):
-        return _shape_errors(value, args[0], path)
-    if str(origin).endswith(("Required", "NotRequired")):
-        return _shape_errors(value, args[0], path)
-    if typing_extensions.is_typeddict(tp):
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object for {tp.__name__}, got {type(value).__name__}"]
-        hints = typing.get_type_hints(tp, include_extras=True)
-        errors = [f"{path}.{key}: not a field of {tp.__name__}" for key in value if key not in hints]
-        errors += [
-            f"{path}.{key}: required by {tp.__name__}" for key in tp.__required_keys__ if key not in value
-        ]
-        for key, item in value.items():
-            if key in hints:
-                errors += _shape_errors(item, hints[key], f"{path}.{key}")
-        return errors
-    if origin is typing.Union or origin is types.UnionType:
-        attempts = [_shape_errors(value, arg, path) for arg in args]
-        if any(not errs for errs in attempts):
-            return []
-        # Report the variant that got furthest into the value.
-        return max(attempts, key=lambda errs: max(e.count(".") + e.count("[") for e in errs))
-    if origin is typing.Literal:
-        return [] if value in args else [f"{path}: {value!r} is not one of {args}"]
-    if origin in (list, collections.abc.Iterable, collections.abc.Sequence) or (
-        getattr(tp, "__name__", "") == "SequenceNotStr"
-    ):
-        if not isinstance(value, list | tuple):
-            return [f"{path}: expected a list, got {type(value).__name__}"]
-        item_type = args[0] if args else Any
-        return [e for i, item in enumerate(value) for e in _shape_errors(item, item_type, f"{path}[{i}]")]
-    if origin in (dict, collections.abc.Mapping):
-        return [] if isinstance(value, dict) else [f"{path}: expected a mapping"]
-    if tp is type(None):
-        return [] if value is None else [f"{path}: expected null"]
-    if tp is bool:
-        return [] if isinstance(value, bool) else [f"{path}: expected a bool"]
-    if tp is int:
-        return [] if isinstance(value, int) and not isinstance(value, bool) else [f"{path}: expected an int"]
-    if tp is float:
-        return (
-            []
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else [f"{path}: expected a number"]
-        )
-    if tp is str:
-        return [] if isinstance(value, str) else [f"{path}: expected a string"]
-    if isinstance(tp, type):
-        try:
-            return [] if isinstance(value, tp) else [f"{path}: expected {tp.__name__}"]
-        except TypeError:  # a protocol that cannot be checked at run time
-            return []
-    return []
-
-
-def assert_conforms(value: Any, tp: Any) -> None:
-    errors = _shape_errors(value, tp, "$")
-    assert not errors, "\n".join(errors[:20])
 
 
 def test_the_shape_check_catches_unknown_nested_fields() -> None:
@@ -501,13 +428,6 @@ def responses_request_type() -> Any:
     return ResponseCreateParamsNonStreaming
 
 
-def _without_assistant_messages(params: dict[str, Any]) -> dict[str, Any]:
-    # The SDK types an assistant message input as an output message with a required id and
-    # status; the API (like Codex) takes it without them when store=False. Checked separately.
-    kept = [i for i in params["input"] if not (i.get("type") == "message" and i.get("role") == "assistant")]
-    return {**params, "input": kept}
-
-
 def test_responses_request_is_valid_for_the_sdk(responses_request_type: Any) -> None:
     model = resolve_model("gpt")
     wire, max_tokens = effort_wire_options(model, "high", 8000)
@@ -519,7 +439,7 @@ def test_responses_request_is_valid_for_the_sdk(responses_request_type: Any) -> 
         server_tools=("web_search",),
     )
     params = openai_responses.build_params(request)
-    assert_conforms(_without_assistant_messages(params), responses_request_type)
+    assert_conforms(without_assistant_messages(params), responses_request_type)
     assert params["store"] is False
     assert params["include"] == ["reasoning.encrypted_content"]
     assert params["instructions"] == "You are Stoa."
