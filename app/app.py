@@ -95,6 +95,12 @@ class StoaApp(App[int]):
     def get_default_screen(self) -> Screen[Any]:
         return self.chat
 
+    def action_open_path(self, path: str, line: int) -> None:
+        """A click on ``path:line`` in a reply: open it in $EDITOR (``stoa.app.open_editor``)."""
+        from stoa.app.open_editor import open_path
+
+        open_path(self, path, line)  # blocks while a terminal editor has the terminal
+
     def on_mount(self) -> None:
         if not gc.isenabled():
             # run_tui paused the collector for start-up: resume it once the first frame is out,

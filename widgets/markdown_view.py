@@ -40,6 +40,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
+from stoa.widgets.links import linkify
 from stoa.widgets.row_cache import RowCache, hovering_link
 
 # Token types that open (or are) a top-level block.
@@ -268,7 +269,7 @@ class MarkdownView(Widget):
         first = 0
         while first < len(lines) and not any(segment.text.strip() for segment in lines[first]):
             first += 1
-        return [Strip(line) for line in lines[first:]]
+        return [Strip(linkify(line)) for line in lines[first:]]
 
     def _render_block(self, index: int) -> None:
         block = self._mv_blocks[index]
