@@ -90,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N model requests with tool calls per turn, then a summary (default 200)",
     )
+    parser.add_argument("-C", "--cd", metavar="DIR", help="the workspace (default: the current directory)")
+    parser.add_argument("--add-dir", action="append", metavar="DIR", help="another folder the agent may read and write")
+    parser.add_argument("--append-system-prompt", metavar="TEXT", help="text added to the end of the system prompt")
+    parser.add_argument("--system-prompt-file", metavar="PATH", help="use this file as the system prompt")
+    parser.add_argument(
+        "--allowed-tools",
+        action="append",
+        metavar="LIST",
+        help="tools or rules that run without asking (comma list: write_file, Bash(git diff:*), ...)",
+    )
+    parser.add_argument(
+        "--disallowed-tools", action="append", metavar="LIST", help="tools or rules that never run (comma list)"
+    )
+    parser.add_argument("--mcp-config", metavar="FILE", help="MCP servers from a JSON ({\"mcpServers\": ...}) or TOML file")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config key, e.g. --set max-tokens=4000")
     parser.add_argument(
         "--trust-project-hooks",
         action="store_true",
@@ -175,12 +190,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--max-tokens must be a positive number")
     if args.resume is not None and args.continue_latest:
         parser.error("use either --resume or --continue, not both")
+    if args.cd is not None:
+        try:
+            os.chdir(Path(args.cd).expanduser())
+        except OSError as exc:
+            print(f"stoa: error: -C/--cd {args.cd}: {exc.strerror or exc}; pass an existing folder", file=sys.stderr)
+            return EXIT_USAGE
     try:
         invocation = resolve_prompt(args)
     except UsageError as exc:
         print(f"stoa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    from stoa.app.cli_flags import FlagError, command_line_layer, system_prompt_flags
     from stoa.core.config import ConfigError, load_config
     from stoa.core.runtime import Choices
 
@@ -194,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         max_turns=args.max_turns,
         trust_project_hooks=args.trust_project_hooks,
     )
+    try:
+        choices.system_prompt, choices.append_system_prompt = system_prompt_flags(args)
+    except FlagError as exc:
+        print(f"stoa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if choices.provider is not None:
         from stoa.core.models import ALL_PROVIDERS
 
@@ -202,9 +229,19 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
     try:
         config = load_config(Path.cwd())
+        layer = command_line_layer(args, config)
+    except FlagError as exc:
+        print(f"stoa: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         print(f"stoa: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
+    if layer is not None:
+        try:
+            config = load_config(Path.cwd(), extra_layers=[layer])
+        except ConfigError as exc:  # a --set value the setting does not take
+            print(f"stoa: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
 
     if args.check_connection:
         from stoa.app.headless import check_connection

@@ -256,8 +256,10 @@ def load_config(
     *,
     env: dict[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
+    extra_layers: Iterable[ConfigLayer] = (),
 ) -> StoaConfig:
-    """Load and merge every layer. Raises ``ConfigError`` for files that cannot be used."""
+    """Load and merge every layer (``extra_layers``, e.g. the command line's, go on top).
+    Raises ``ConfigError`` for files that cannot be used."""
     env = dict(os.environ) if env is None else env
     paths = StoaPaths.from_env(env)
     workspace = (workspace or Path.cwd()).resolve()
@@ -266,6 +268,7 @@ def load_config(
         for layer in (read_layer(p) for p in [paths.global_config, *project_config_files(workspace)])
         if layer is not None
     ]
+    layers.extend(extra_layers)
     merged: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.data.items():

@@ -76,6 +76,9 @@ class Choices:
     max_turns: int | None = None
     # Run the project's shared hooks without asking (`--trust-project-hooks`).
     trust_project_hooks: bool = False
+    # `--system-prompt-file` (replaces Stoa's system prompt) and `--append-system-prompt`.
+    system_prompt: str | None = None
+    append_system_prompt: str | None = None
 
 
 def choose_model(config: StoaConfig, choices: Choices, catalog: Catalog | None = None) -> ModelInfo:
@@ -259,6 +262,8 @@ def build_runtime(
         today,
         instructions,
     )
+    if choices.system_prompt is not None or choices.append_system_prompt:
+        prompt = _chosen_prompt(prompt, choices.system_prompt, choices.append_system_prompt)
     agent = Agent(
         provider_for=pool,
         model=model,
@@ -326,6 +331,14 @@ def attach_checkpoints(
     runtime.checkpoints = checkpoints
     runtime.agent.checkpoints = checkpoints
     return checkpoints
+
+
+def _chosen_prompt(built: Callable[[], str], replacement: str | None, appended: str | None) -> Callable[[], str]:
+    def prompt() -> str:
+        text = replacement if replacement is not None else built()
+        return f"{text.rstrip()}\n\n{appended.strip()}" if appended and appended.strip() else text
+
+    return prompt
 
 
 def _config_effort(config: StoaConfig, model: ModelInfo) -> str | None:

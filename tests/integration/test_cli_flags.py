@@ -1,0 +1,102 @@
+"""Command-line flags of issue 19 through the real CLI against the fake server: -C/--cd,
+--set, --append-system-prompt, --system-prompt-file, --allowed-tools, --disallowed-tools,
+--add-dir, --mcp-config, and the usage errors (exit 2) of each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fake_server import FakeServer, reply, tool_call
+from tests.integration.test_headless import stoa
+from tests.mcp_servers.helpers import stdio_entry
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    (ws / "README.md").write_text("# Demo project\nIt prints hello.\n")
+    return ws
+
+
+def test_cd_runs_in_that_folder(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path) -> None:
+    fake_server.script(reply(tool_calls=[tool_call("read_file", {"path": "README.md"})]), reply(text="ok"))
+    result = stoa(["-C", str(workspace), "-p", "read it"], stoa_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "It prints hello." in fake_server.model_requests()[1].tool_results[0].text
+    bad = stoa(["--cd", str(tmp_path / "nope"), "-p", "hi"], stoa_env, tmp_path)
+    assert bad.returncode == 2 and "-C/--cd" in bad.stderr and "pass an existing folder" in bad.stderr
+
+
+def test_set_any_key_and_unknown_keys(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="ok"))
+    result = stoa(["--set", "max-tokens=1234", "-p", "hi"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert fake_server.model_requests()[0].json["max_tokens"] == 1234
+    bad = stoa(["--set", "max-tokenz=5", "-p", "hi"], stoa_env, workspace)
+    assert bad.returncode == 2
+    assert "unknown key 'max-tokenz'" in bad.stderr and "max-tokens" in bad.stderr and "sandbox.network" in bad.stderr
+    assert stoa(["--set", "max-tokens", "-p", "hi"], stoa_env, workspace).returncode == 2
+    wrong = stoa(["--set", "max-tokens=many", "-p", "hi"], stoa_env, workspace)
+    assert wrong.returncode == 2 and "max-tokens: Input should be a valid integer" in wrong.stderr
+    assert len(fake_server.model_requests()) == 1
+
+
+def test_system_prompt_flags(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path) -> None:
+    fake_server.script(reply(text="one"), reply(text="two"))
+    assert stoa(["--append-system-prompt", "Answer in French.", "-p", "hi"], stoa_env, workspace).returncode == 0
+    system = fake_server.model_requests()[0].system
+    assert system.rstrip().endswith("Answer in French.") and "AGENTS.md" not in system[-20:]
+    prompt_file = tmp_path / "prompt.md"
+    prompt_file.write_text("You are a terse reviewer.")
+    args = ["--system-prompt-file", str(prompt_file), "--append-system-prompt", "Be kind.", "-p", "hi"]
+    assert stoa(args, stoa_env, workspace).returncode == 0
+    assert fake_server.model_requests()[1].system == "You are a terse reviewer.\n\nBe kind."
+    missing = stoa(["--system-prompt-file", str(tmp_path / "none.md"), "-p", "hi"], stoa_env, workspace)
+    assert missing.returncode == 2 and "--system-prompt-file" in missing.stderr
+
+
+def test_allowed_and_disallowed_tools(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(
+        reply(
+            tool_calls=[
+                tool_call("write_file", {"path": "a.txt", "content": "x"}),
+                tool_call("execute_bash", {"command": "echo hi"}),
+            ]
+        ),
+        reply(text="ok"),
+    )
+    args = ["--mode", "ask", "--allowed-tools", "write_file", "--disallowed-tools", "execute_bash", "-p", "go"]
+    result = stoa(args, stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert (workspace / "a.txt").read_text() == "x"  # asked in ask mode, allowed by the flag
+    results = fake_server.model_requests()[1].tool_results
+    assert "Denied" in results[1].text and "Bash" in results[1].text
+    both = stoa(["--allowed-tools", "Bash(git diff:*),write_file", "--disallowed-tools", "write_file", "-p", "x"], stoa_env, workspace)
+    assert both.returncode == 2 and "--allowed-tools and --disallowed-tools both name write_file" in both.stderr
+
+
+def test_add_dir(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path) -> None:
+    other = tmp_path / "shared"
+    other.mkdir()
+    fake_server.script(reply(tool_calls=[tool_call("write_file", {"path": str(other / "n.txt"), "content": "y"})]), reply(text="ok"))
+    result = stoa(["--add-dir", str(other), "-p", "write there"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert (other / "n.txt").read_text() == "y"
+    bad = stoa(["--add-dir", str(tmp_path / "none"), "-p", "x"], stoa_env, workspace)
+    assert bad.returncode == 2 and "--add-dir" in bad.stderr
+
+
+def test_mcp_config(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path) -> None:
+    servers = tmp_path / "servers.json"
+    servers.write_text(json.dumps({"mcpServers": {"t": {"type": "stdio", **stdio_entry()}}}))
+    fake_server.script(reply(text="ok"))
+    result = stoa(["--mcp-config", str(servers), "-p", "hi"], stoa_env, workspace, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert any(name.startswith("t___") for name in fake_server.model_requests()[0].tool_names)
+    servers.write_text("{oops")
+    bad = stoa(["--mcp-config", str(servers), "-p", "hi"], stoa_env, workspace)
+    assert bad.returncode == 2 and "not valid JSON" in bad.stderr
