@@ -21,7 +21,14 @@ from stoa.core.models import (
     compatible_model,
     resolve_model,
 )
-from stoa.core.switching import SwitchError, SwitchResult, cycle_effort, switch_effort, switch_model
+from stoa.core.switching import (
+    ContextTooLargeError,
+    SwitchError,
+    SwitchResult,
+    cycle_effort,
+    switch_effort,
+    switch_model,
+)
 
 if TYPE_CHECKING:
     from stoa.app.commands.registry import CommandHost
@@ -107,6 +114,9 @@ def apply_model(screen: CommandHost, spec: str, effort: str | None = None) -> Sw
     except UnsupportedEffortError as exc:
         screen.show_notice("error", str(exc))
         return None
+    except ContextTooLargeError as exc:
+        offer_compaction(screen, exc, spec, effort)
+        return None
     except SwitchError as exc:
         screen.show_notice("error", str(exc))
         return None
@@ -114,6 +124,43 @@ def apply_model(screen: CommandHost, spec: str, effort: str | None = None) -> Sw
         _remember_local_endpoint(runtime, result.model)
     _show_switch(screen, result)
     return result
+
+
+def offer_compaction(screen: CommandHost, error: ContextTooLargeError, spec: str, effort: str | None) -> None:
+    """The conversation is too large for the target's window: ask to compact it with that
+    model, then switch (numbers in the question); no keeps the current model."""
+    runtime = screen.runtime
+    agent = runtime.agent
+    target = error.model
+    if agent.busy:
+        screen.show_notice("error", str(error), hint="wait for the turn to end, then switch again")
+        return
+
+    async def ask_then_switch() -> None:
+        from stoa.app.commands.context import compacted_text
+        from stoa.app.screens.context import ConfirmScreen
+        from stoa.core.agent.compaction import CompactionError
+
+        question = (
+            f"This conversation uses about {error.context_tokens:,} tokens; {target.id}'s window is "
+            f"{target.context_window:,}. Compact it to fit ({target.id} summarises the earlier part, the "
+            f"originals stay archived in the session), then switch?"
+        )
+        if not await screen.app.push_screen_wait(
+            ConfirmScreen(f"Switch to {target.id}?", question, yes="compact and switch", no=f"stay on {agent.model.id}")
+        ):
+            screen.show_notice("info", f"Stayed on {agent.model.id}; nothing was compacted.")
+            return
+        try:
+            result = await agent.compact(trigger="switch", model=target)
+        except CompactionError as exc:
+            screen.show_notice("error", f"nothing was compacted, still on {agent.model.id}: {exc}")
+            return
+        await screen.reload_log()
+        screen.show_notice("info", compacted_text(result), title="Compacted")
+        apply_model(screen, spec, effort)
+
+    screen.app.run_worker(ask_then_switch(), group="compact-switch", exit_on_error=False)
 
 
 def _remember_local_endpoint(runtime: Runtime, model: ModelInfo) -> None:

@@ -94,6 +94,7 @@ def archived_text(records: list[Record]) -> str:
 
 def records_from_history(messages: list[Message]) -> list[Record]:
     """Log records for a saved conversation: user text, replies, and tool calls with results."""
+    from stoa.core.agent.compaction import is_summary, summary_parts
     from stoa.core.mentions import is_attachment
     from stoa.core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 
@@ -104,6 +105,13 @@ def records_from_history(messages: list[Message]) -> list[Record]:
                 results[block.tool_use_id] = block
     records: list[Record] = []
     for message in messages:
+        if is_summary(message):
+            summary, _ = summary_parts(message)
+            records.append(CompactionRecord(line="compacted: the earlier conversation", summary=summary))
+            rest = [b for b in message.content[1:] if isinstance(b, TextBlock) and not b.text.startswith("<user-message>")]
+            if "".join(b.text for b in rest).strip():
+                records.append(UserRecord("".join(b.text for b in rest)))
+            continue
         if message.role == "user":
             steering = any(isinstance(b, ToolResultBlock) for b in message.content)
             text = "".join(b.text for b in message.content if isinstance(b, TextBlock) and not is_attachment(b))

@@ -4,7 +4,8 @@ The TUI (``/model``, ``/effort``, the pickers, the cycle key) and anything else 
 model mid-session go through here, so every path validates the same way: names and aliases
 resolve through the registry, efforts are checked against the target model, a provider without
 a key is refused with what to do, and a conversation larger than the target's context window is
-refused with the numbers (compaction will offer to shrink it; until then the switch is refused).
+refused with the numbers (``ContextTooLargeError``; the TUI then offers to compact the
+conversation with the target model and switch, ``app/model_actions.py``).
 
 The agent's next request goes to the new model; history conversion across providers happens at
 the provider edge. Token counts and costs stay per model in ``agent.ledger``.
@@ -49,10 +50,9 @@ class ContextTooLargeError(SwitchError):
         self.model = model
         self.context_tokens = context_tokens
         super().__init__(
-            f"cannot switch to {model.id}: this conversation uses about {context_tokens:,} tokens, more than "
-            f"its {model.context_window:,}-token context window. Compacting the conversation to fit will be "
-            "offered here once compaction is available; for now, stay on the current model or start a new "
-            "conversation (/clear) before switching."
+            f"cannot switch to {model.id} as the conversation stands: it uses about {context_tokens:,} tokens, "
+            f"more than its {model.context_window:,}-token context window. Compact it to fit first (the switch "
+            "offers it; /compact does it now), or start a new conversation (/clear)."
         )
 
 

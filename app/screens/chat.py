@@ -272,8 +272,9 @@ class ChatScreen(Screen[None]):
         )
 
     def refresh_status(self) -> None:
-        """Re-read model, effort and mode (call after changing them from a picker)."""
-        self._refresh_status()
+        """Re-read model, effort, mode and the context size (after a picker, or /compact)."""
+        tokens = self.agent.last_context_tokens
+        self._refresh_status(**({"context_tokens": tokens} if tokens else {}))
 
     def set_mcp_status(self, label: str) -> None:
         """The MCP part of the status bar (``MCP 2/3``; empty without servers)."""
