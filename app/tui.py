@@ -57,6 +57,7 @@ def make_app(
     ``detect_sandbox``: probe bubblewrap (in a thread) for the status bar.
     """
     from stoa.app.app import StoaApp, _teach_alt_enter
+    from stoa.app.textual_fixes import free_removed_widgets
 
     if runtime is None:
         from stoa.core.runtime import build_runtime
@@ -67,6 +68,7 @@ def make_app(
 
         runtime.agent.history = History(history)
     _teach_alt_enter()
+    free_removed_widgets()
     return StoaApp(
         config,
         runtime,
