@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the hooks of the project's shared .stoa/config.toml without asking (headless, CI)",
     )
+    parser.add_argument("--agent", metavar="NAME", help="run the conversation as this agent (see /agents)")
     parser.add_argument("--check-connection", action="store_true", help="check each configured provider and exit")
     parser.add_argument("--version", action="store_true", help="print the version and sandbox state, then exit")
     return parser
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         max_tokens=args.max_tokens,
         max_turns=args.max_turns,
         trust_project_hooks=args.trust_project_hooks,
+        agent=args.agent,
     )
     try:
         choices.system_prompt, choices.append_system_prompt = system_prompt_flags(args)

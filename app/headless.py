@@ -88,8 +88,15 @@ class HeadlessPrinter:
         if self.format == "text":
             self._activity(event)
 
-    def _activity(self, event: ev.Event) -> None:
+    def _activity(self, event: ev.Event, prefix: str = "") -> None:
         line: str | None = None
+        if isinstance(event, ev.SubagentEvent):
+            # A sub-agent's calls, indented under its task call and named.
+            if isinstance(event.event, ev.TurnFinished):
+                self.err.write(f"{prefix}  [{event.agent_id} {event.agent}] done\n")
+            else:
+                self._activity(event.event, f"{prefix}  [{event.agent_id} {event.agent}] ")
+            return
         if isinstance(event, ev.ToolCallStarted):
             where = f" [{event.server}]" if event.server else ""
             line = f"→ {event.name}{where} {event.summary}".rstrip()
@@ -109,7 +116,7 @@ class HeadlessPrinter:
         elif isinstance(event, ev.TurnInterrupted):
             line = "interrupted: what was said so far is kept in the session (stoa -c to go on)"
         if line is not None:
-            self.err.write(line + "\n")
+            self.err.write(prefix + line + "\n")
             self.err.flush()
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from stoa.core.agent.loop import Agent
+    from stoa.core.agents.subagents import Subagents
+    from stoa.core.tools.background import BackgroundJobs
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,10 @@ class ActivityItem:
     age: float
 
 
-def running(agent: Agent, now: float | None = None) -> list[ActivityItem]:
+def running(jobs: BackgroundJobs, subagents: Subagents | None, now: float | None = None) -> list[ActivityItem]:
     """Every running background job and sub-agent of the conversation, oldest first."""
     now = time.monotonic() if now is None else now
-    items = [ActivityItem(j.id, "job", j.what, j.last_line, j.age(now)) for j in agent.jobs.running()]
-    subagents = getattr(agent, "subagents", None)
+    items = [ActivityItem(j.id, "job", j.what, j.last_line, j.age(now)) for j in jobs.running()]
     if subagents is not None:
         items += [ActivityItem(s.id, "agent", s.what, s.last, now - s.started) for s in subagents.running()]
     return sorted(items, key=lambda i: -i.age)
@@ -45,9 +45,9 @@ def age_text(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
 
 
-def lines(agent: Agent) -> list[str]:
+def lines(jobs: BackgroundJobs, subagents: Subagents | None) -> list[str]:
     """``/ps``: one line per running item, or a line saying there is none."""
-    items = running(agent)
+    items = running(jobs, subagents)
     if not items:
         return ["Nothing runs in the background (no background jobs, no sub-agents)."]
     out = []
@@ -59,18 +59,17 @@ def lines(agent: Agent) -> list[str]:
     return out
 
 
-async def kill(agent: Agent, item_id: str) -> str:
+async def kill(jobs: BackgroundJobs, subagents: Subagents | None, item_id: str) -> str:
     """``/kill ID``: end a background job or cancel a sub-agent. Raises ValueError saying why not."""
     from stoa.core.tools.base import ToolError
 
     key = item_id.strip()
-    subagents = getattr(agent, "subagents", None)
     if subagents is not None and key.startswith("a"):
         if subagents.cancel(key):
             return f"Sub-agent {key} is being stopped; its parent gets an error result it can read."
         raise ValueError(f"no running sub-agent {key!r}; /ps lists what runs")
     try:
-        output = await agent.jobs.kill(key)
+        output = await jobs.kill(key)
     except ToolError as exc:
         raise ValueError(str(exc)) from None
     return output.text_content.rstrip().splitlines()[-1]

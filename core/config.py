@@ -127,6 +127,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
     "context": frozenset({"auto-compact"}),  # core.agent.compaction
     "notifications": frozenset({"method"}),  # app.notify
     "hooks": None,  # core.hooks.config: [[hooks.EVENT]] entries
+    "agents": frozenset({"max-concurrency", "max-iterations", "max-depth"}),  # core.agents.subagents
 }
 
 

@@ -192,6 +192,17 @@ class TurnFailed:
     kind: str = "other"
 
 
+@dataclass(frozen=True)
+class SubagentEvent:
+    """An event of a sub-agent, run by the parent's ``task`` call ``call_id`` (its streamed
+    deltas and shell output are not passed on; the nested view shows calls and messages)."""
+
+    call_id: str
+    agent_id: str
+    agent: str
+    event: Event
+
+
 Event = (
     TurnStarted
     | RequestStarted
@@ -213,6 +224,7 @@ Event = (
     | TurnFinished
     | TurnInterrupted
     | TurnFailed
+    | SubagentEvent
 )
 
 

@@ -473,6 +473,17 @@ def _held_labels(history: Sequence[Message]) -> set[str]:
 # ---- the system prompt --------------------------------------------------------------------------
 
 
+def environment_lines(workspace: Path, mode: str, tool_names: str) -> list[str]:
+    """Where an agent works: the workspace, OS, date, trust mode and tools (sub-agents' prompts)."""
+    return [
+        f"Workspace (the project root; relative paths resolve here): {workspace}",
+        f"Operating system: {platform.system()} {platform.release()} ({platform.machine()})",
+        f"Today's date: {date.today().isoformat()}",
+        f"Trust mode: {mode}" + (" (read-only)" if mode == "plan" else ""),
+        f"Tools: {tool_names}",
+    ]
+
+
 def build_system_prompt(
     workspace: Path,
     tool_names: Iterable[str],

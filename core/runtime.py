@@ -34,6 +34,7 @@ from stoa.core.providers.types import Message
 from stoa.core.tools.registry import ToolRegistry, default_registry
 
 if TYPE_CHECKING:  # attached after composition; their modules are heavy and load after the first paint
+    from stoa.core.agents import AgentDefinitions, Subagents
     from stoa.core.checkpoints import Checkpoints
     from stoa.core.hooks import Hooks
     from stoa.core.instructions import Instructions
@@ -79,6 +80,8 @@ class Choices:
     # `--system-prompt-file` (replaces Stoa's system prompt) and `--append-system-prompt`.
     system_prompt: str | None = None
     append_system_prompt: str | None = None
+    # Run the main conversation as this agent (`--agent NAME`).
+    agent: str | None = None
 
 
 def choose_model(config: StoaConfig, choices: Choices, catalog: Catalog | None = None) -> ModelInfo:
@@ -172,6 +175,11 @@ class Runtime:
     checkpoints: Checkpoints | None = None
     # The skills offered to the model (``stoa.core.skills.attach_skills``; /skills reloads them).
     skills: Skills | None = None
+    # Agent definitions and the main agent's sub-agents (``stoa.core.agents.attach_agents``).
+    agents: AgentDefinitions | None = None
+    subagents: Subagents | None = None
+    # The agent the main conversation runs as (``--agent``, ``/agent``); None: the plain one.
+    active_agent: str | None = None
     # The instruction hierarchy (``core.instructions``): the system prompt's files, /memory's list.
     instructions: Instructions | None = None
     # The person's hook commands (``core.hooks``); the agent runs them during turns.
@@ -297,6 +305,13 @@ def build_runtime(
     from stoa.core.skills import attach_skills
 
     attach_skills(runtime)
+    from stoa.core.agents import attach_agents
+
+    attach_agents(runtime)
+    if choices.agent:
+        from stoa.core.agents import use_agent
+
+        use_agent(runtime, choices.agent)
     _, problems = auto_compact_setting(config)
     config.warnings.extend(p for p in problems if p not in config.warnings)
     from stoa.core.hooks import build_hooks

@@ -13,7 +13,7 @@ from stoa.app.commands.registry import CommandContext, HeadlessContext, command,
 def _ps(ctx: CommandContext) -> None:
     from stoa.core.activity import lines
 
-    ctx.screen.show_notice("info", "\n".join(lines(ctx.runtime.agent)), title="Background")
+    ctx.screen.show_notice("info", "\n".join(lines(ctx.runtime.agent.jobs, ctx.runtime.subagents)), title="Background")
 
 
 @command("kill", "Stop a background job or a sub-agent", args="<id>")
@@ -25,7 +25,7 @@ async def _kill(ctx: CommandContext) -> None:
         ctx.error("which one?", hint="/ps lists the ids: /kill b1 stops background job b1")
         return
     try:
-        ctx.info(await kill(ctx.runtime.agent, target))
+        ctx.info(await kill(ctx.runtime.agent.jobs, ctx.runtime.subagents, target))
     except ValueError as exc:
         ctx.error(str(exc), hint="/ps lists what runs")
 
@@ -47,3 +47,41 @@ async def _skills_headless(ctx: HeadlessContext) -> int:
     for line in listing(skills):
         ctx.info(line)
     return 0
+
+
+@command("agents", "List the agents for sub-agents and /agent (re-read from their files)")
+def _agents(ctx: CommandContext) -> None:
+    from stoa.core.agents import attach_agents, listing
+
+    definitions = attach_agents(ctx.runtime)
+    active = ctx.runtime.active_agent
+    head = [f"The conversation runs as agent {active}."] if active else []
+    ctx.screen.show_notice("info", "\n".join([*head, *listing(definitions)]), title="Agents")
+
+
+@headless("agents")
+async def _agents_headless(ctx: HeadlessContext) -> int:
+    """``stoa -p "/agents"``: the list, broken files with their errors."""
+    from stoa.core.agents import attach_agents, listing
+
+    for line in listing(attach_agents(ctx.runtime)):
+        ctx.info(line)
+    return 0
+
+
+@command("agent", "Run the conversation as an agent (general: back to the plain one)", args="<name>", while_busy=False)
+def _agent(ctx: CommandContext) -> None:
+    from stoa.core.agents import UnknownAgentError, use_agent
+
+    name = ctx.args.strip()
+    if not name:
+        active = ctx.runtime.active_agent or "general (the plain conversation)"
+        ctx.info(f"The conversation runs as {active}. /agent NAME switches; /agents lists them.")
+        return
+    try:
+        lines = use_agent(ctx.runtime, name)
+    except UnknownAgentError as exc:
+        ctx.error(str(exc), hint="/agents lists them, with errors for broken files")
+        return
+    ctx.info("\n".join(lines))
+    ctx.screen.refresh_status()

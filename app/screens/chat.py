@@ -570,12 +570,20 @@ class ChatScreen(Screen[None]):
                 await self._on_compaction_started(event)
             case ev.ContextCompacted():
                 await self._on_context_compacted(event)
+            case ev.SubagentEvent():
+                await self._on_subagent_event(event)
             case ev.TurnStarted():
                 pass  # the screen already shows the user's message
             case ev.AssistantTextDelta() | ev.ThinkingDelta() | ev.ToolCallOutput():
                 pass  # streamed: these arrive merged, as StreamRun items (stoa.app.pacing)
             case _:
                 assert_never(event)
+
+    async def _on_subagent_event(self, event: ev.SubagentEvent) -> None:
+        """A sub-agent's call or message, nested under its task row (collapsible)."""
+        view = self._tool_views.get(event.call_id) if hasattr(self, "_tool_views") else None
+        if view is not None and hasattr(view, "add_subagent_event"):
+            view.add_subagent_event(event)
 
     async def _on_compaction_started(self, event: ev.CompactionStarted) -> None:
         await self._finish_streams()

@@ -43,6 +43,8 @@ class PermissionRequest:
     suggested_rule: str | None = None
     # Whether "always"/"session" make sense (never for destructive one-offs like rm -rf /x).
     can_remember: bool = True
+    # Who asks, when not the main conversation: "sub-agent explore (a1): find the tests".
+    agent: str = ""
 
 
 def primary_access(accesses: Sequence[Access]) -> Access | None:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 class ToolRegistry:
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        # The tools of the agent the conversation runs as (``--agent``), or None: every tool.
+        self.only: frozenset[str] | None = None
         for tool in tools:
             self.register(tool)
 
@@ -39,6 +41,8 @@ class ToolRegistry:
         self._tools.pop(name, None)
 
     def get(self, name: str) -> Tool | None:
+        if self.only is not None and name not in self.only:
+            return None
         return self._tools.get(name)
 
     def names(self) -> list[str]:
@@ -52,6 +56,8 @@ class ToolRegistry:
 
     def offered(self, mode: str, model: ModelInfo | None = None) -> list[Tool]:
         tools = list(self._tools.values())
+        if self.only is not None:
+            tools = [t for t in tools if t.name in self.only]
         if mode == "plan":
             tools = [t for t in tools if t.effect.read_only or t.offered_in_plan]
         if model is not None:
