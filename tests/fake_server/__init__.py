@@ -40,7 +40,9 @@ item it matches and the server renders it for the endpoint hit (``/v1/messages``
 
 Server (``server.py``): ``FakeServer(host, port=0, *, default_reply=None, instant=False,
 loop_script=False, api_key=None, chat_reasoning_field="reasoning_content", models=None,
-enforce_rules=True)``; ``models`` holds ids or ``ModelSpec``s (``rules.py``): each model request
+enforce_rules=True, cache=False)``; ``cache=True`` simulates prompt caching (``caching.py``:
+Anthropic breakpoints with the 20-block lookback, OpenAI's automatic prefix caching per
+``prompt_cache_key``) in the usage of unscripted replies; ``models`` holds ids or ``ModelSpec``s (``rules.py``): each model request
 is checked against its model's rules first (a 400 / 404 body as the real API sends, recorded in
 ``RecordedRequest.rejection``, no script item used);
 ``start()/stop()``, sync and async context manager; ``base_url``, ``openai_base_url``;

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from tests.fake_server import rules, views
+from tests.fake_server.caching import PromptCache
 from tests.fake_server.rules import DEFAULT_MODELS, ModelSpec, Rejection, spec_for
 from tests.fake_server.script import (
     STATUS_FAULTS,
@@ -204,6 +205,7 @@ class FakeServer:
         chat_reasoning_field: str = "reasoning_content",
         models: list[str | ModelSpec] | None = None,
         enforce_rules: bool = True,
+        cache: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -219,6 +221,8 @@ class FakeServer:
         self.models: list[str | ModelSpec] = list(models or DEFAULT_MODELS)
         # Reject what the named model's API would reject (rules.py); 404 for unlisted models.
         self.enforce_rules = enforce_rules
+        # Simulate prompt caching (caching.py): unscripted usage reports cache reads and writes.
+        self.cache = PromptCache() if cache else None
         # The largest page GET /v1/models (Anthropic) returns, whatever the limit asked.
         self.max_page = 1000
         self.ollama_context_length = 32768
@@ -552,6 +556,8 @@ class FakeServer:
         item = self._take(request)
         if isinstance(item, Respond):
             item = item.fn(request)
+        if isinstance(item, Reply) and self.cache is not None and item.usage is None:
+            item = replace(item, usage=self._cached_usage(item, fmt, body))
         request.answer = item
         self._record(request)
         if item is None:
@@ -566,6 +572,14 @@ class FakeServer:
         if isinstance(item, Reply):
             return await self._answer_reply(conn, wire, self._effective(item), body, request.stream)
         return await self._answer_fault(conn, wire, item, body, request.stream)
+
+    def _cached_usage(self, item: Reply, fmt: str, body: dict[str, Any]) -> dict[str, int]:
+        from tests.fake_server.wire import neutral_usage
+
+        assert self.cache is not None
+        usage = neutral_usage(item, body)
+        usage.update(self.cache.usage(fmt, body, usage["input_tokens"]))
+        return usage
 
     def _effective(self, item: Reply) -> Reply:
         return replace(item, chunk_size=None, delay_per_event=0.0) if self.instant else item
