@@ -112,6 +112,8 @@ class StoaApp(App[int]):
         if problem:
             self.call_after_refresh(lambda: self.chat.show_notice("warning", problem, hint="/theme shows them"))
         themes.follow(self)
+        if self.config.settings.vim:
+            self.chat.composer.set_vim(True)
         if not self.cursor_blink:
             self.chat.composer.input.cursor_blink = False
         if self.sessions:

@@ -111,6 +111,7 @@ class Settings(BaseModel):
     max_tokens: int | None = Field(default=None, alias="max-tokens", gt=0)
     max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, alias="max-iterations", gt=0)
     theme: str | None = None
+    vim: bool = False
 
 
 # The tables a config file may hold, and the keys each takes. ``None``: the table's owner
@@ -314,8 +315,8 @@ def api_key_source(provider: str, env: dict[str, str], paths: StoaPaths) -> tupl
     return None, None
 
 
-def set_top_level_setting(path: Path, key: str, value: str) -> None:
-    """Write ``key = "value"`` at the top level of the TOML file at ``path`` (created if
+def set_top_level_setting(path: Path, key: str, value: str | bool) -> None:
+    """Write ``key = value`` (a string or a boolean) at the top level of the TOML file at ``path`` (created if
     missing), keeping the rest of the file as written; the result is parsed before it replaces
     the file (atomically). Raises ``ConfigError`` saying what to do by hand."""
     import json

@@ -30,6 +30,7 @@ from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from stoa.widgets.mention_list import MentionList, mention_query
+from stoa.widgets.vim import VimState
 
 PASTE_FOLD_CHARS = 500
 NEWLINE_KEYS = frozenset({"shift+enter", "alt+enter", "ctrl+j", "newline"})
@@ -253,6 +254,10 @@ class PromptInput(TextArea):
         self.composer = composer
 
     async def _on_key(self, event: events.Key) -> None:
+        if self.composer.vim_key(event.key, event.character):
+            event.stop()
+            event.prevent_default()
+            return
         if self.composer.handle_prompt_key(event.key, event.character):
             event.stop()
             event.prevent_default()
@@ -353,6 +358,8 @@ class Composer(Vertical):
         super().__init__(id=id)
         # Ctrl+X while messages are queued: all of them back into the editor.
         self.take_all_queued = take_all_queued
+        # Vim mode (``set_vim``): None when off.
+        self.vim: VimState | None = None
         # A pasted image file path -> its [Image #N] marker (None: pasted as text).
         self.attach_image = attach_image
         # The @ picker's candidates (None: no picker); read again when older than MENTION_TTL.
@@ -392,6 +399,26 @@ class Composer(Vertical):
 
     def focus_input(self) -> None:
         self.input.focus()
+
+    def set_vim(self, on: bool) -> None:
+        """Vim mode on (starting in insert mode) or off."""
+        self.vim = VimState(self.input) if on else None
+        self._show_vim_mode()
+
+    def vim_key(self, key: str, character: str | None) -> bool:
+        """A key for vim mode; True when it used it. Esc with a list open closes the list."""
+        vim = self.vim
+        if vim is None or self.history_search.is_open:
+            return False
+        if key == "escape" and (self.slash_list.is_open or self.mention_list.is_open):
+            return False
+        handled = vim.key(key, character)
+        self._show_vim_mode()
+        return handled
+
+    def _show_vim_mode(self) -> None:
+        vim = self.vim
+        self.input.border_title = None if vim is None else ("-- NORMAL --" if vim.mode == "normal" else "-- INSERT --")
 
     def set_placeholder(self, text: str) -> None:
         self.input.placeholder = text
@@ -452,6 +479,9 @@ class Composer(Vertical):
         self._history_index = None
         self._draft = ""
         self.input.clear()
+        if self.vim is not None:
+            self.vim.mode = "insert"
+            self._show_vim_mode()
         self.post_message(self.Submitted(self.expand_pastes(raw).strip("\n"), raw.strip("\n"), lane))
 
     # ---- history -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Up / Down", "previous / next prompt (on the first / last line); Up pops the last queued message"),
     ("Ctrl+R", "search this project's prompt history (Enter takes the match, Esc cancels)"),
     ("Ctrl+U · Ctrl+W · Ctrl+K", "delete to line start · previous word · line end"),
+    ("/vim", "vim keys in the composer (Esc: normal mode; hjkl w b e, d c y, p, u)"),
     ("/", "slash commands (Up/Down choose, Enter runs, Tab completes, Esc closes); yours: .stoa/commands/*.md"),
     ("@", "attach a file or folder: a fuzzy picker of the workspace (Tab/Enter complete, Esc closes)"),
     ("Ctrl+V", "paste the clipboard's image as [Image #N] (a pasted image path works too)"),
