@@ -167,6 +167,24 @@ def main(argv: list[str] | None = None) -> int:
     # /proc/PID/environ) shows its API keys as ****; os.environ keeps them for the SDKs.
     mask_own_environ()
     raw = list(sys.argv[1:] if argv is None else argv)
+    output_format = _output_format(raw)
+    if output_format in ("json", "stream-json") and not (raw and raw[0] in ("models", "mcp")):
+        from stoa.app.cli_failures import json_on_failure
+
+        return json_on_failure(lambda: _main(raw), output_format)
+    return _main(raw)
+
+
+def _output_format(raw: list[str]) -> str:
+    for index, word in enumerate(raw):
+        if word == "--output-format" and index + 1 < len(raw):
+            return raw[index + 1]
+        if word.startswith("--output-format="):
+            return word.partition("=")[2]
+    return "text"
+
+
+def _main(raw: list[str]) -> int:
     # A subcommand is the first word only (as with git or claude): `stoa models` lists models,
     # while `stoa -p models` or `stoa -- models` sends the word as a prompt.
     if raw and raw[0] == "models":

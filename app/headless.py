@@ -255,8 +255,10 @@ async def _run(
     usage_before = agent.ledger.total
     cost_before = agent.ledger.cost_usd
     try:
-        await _session_start_hooks(runtime, printer, "resume" if resume is not None or continue_latest else "startup")
         await _start_mcp(runtime, err)
+        if output_format == "stream-json":
+            _init_line(runtime, turn_options.get("model") or agent.model, out)
+        await _session_start_hooks(runtime, printer, "resume" if resume is not None or continue_latest else "startup")
         with _ctrl_c_interrupts(agent):
             async for event in agent.run_turn(prompt, mode=turn_mode, **turn_options):
                 printer.handle(event)
@@ -277,7 +279,7 @@ async def _run(
     elif report and output_format == "stream-json":
         out.write(json.dumps({"type": "command_output", "text": report}, ensure_ascii=False) + "\n")
     out.flush()
-    if output_format == "json":
+    if output_format in ("json", "stream-json"):
         from stoa.core.cost import summarize
 
         total = agent.ledger.total
@@ -304,6 +306,11 @@ async def _run(
         if printer.error is not None:
             result["error"] = printer.error.error
             result["hint"] = printer.error.hint
+        if output_format == "stream-json":
+            # Claude Code's last line: what scripts read for the outcome.
+            ok = success and saved
+            result = {"type": "result", "subtype": "success" if ok else "error", "is_error": not ok,
+                      "result": result["response"], **result, "success": ok}
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
     await _refresh_catalog(runtime)
@@ -439,6 +446,23 @@ def _ctrl_c_interrupts(agent: Any) -> Iterator[None]:
     finally:
         with suppress(Exception):
             loop.remove_signal_handler(signal.SIGINT)
+
+
+def _init_line(runtime: Runtime, model: Any, out: TextIO) -> None:
+    """stream-json's first line: the session, the model, the tools offered and the workspace."""
+    tools = [t.name for t in runtime.registry.offered(runtime.policy.mode, model)]
+    line = {
+        "type": "system",
+        "subtype": "init",
+        "session_id": runtime.session_id,
+        "model": model.id,
+        "provider": model.provider,
+        "tools": tools,
+        "cwd": str(runtime.config.workspace),
+        "permission_mode": runtime.policy.mode,
+    }
+    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    out.flush()
 
 
 async def _session_start_hooks(runtime: Runtime, printer: HeadlessPrinter, source: str) -> None:

@@ -84,8 +84,31 @@ def test_stream_json_is_one_event_per_line(stoa_env: dict[str, str], fake_server
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = [e["type"] for e in events]
-    assert kinds[0] == "TurnStarted" and kinds[-1] == "TurnFinished"
+    assert kinds[0] == "system" and kinds[1] == "TurnStarted" and kinds[-2] == "TurnFinished"
     assert "ToolCallStarted" in kinds and "ToolCallFinished" in kinds and "UsageUpdated" in kinds
+    init, result = events[0], events[-1]
+    assert init["subtype"] == "init" and init["session_id"] and init["model"] == "claude-sonnet-5-5"
+    assert "list_directory" in init["tools"] and init["cwd"] == str(workspace.resolve())
+    assert result["type"] == "result" and result["success"] is True and result["subtype"] == "success"
+    assert result["session_id"] == init["session_id"] and result["model"] == init["model"]
+    assert result["result"] == "Listed." and result["usage"]["output_tokens"] > 0
+    assert "cost_usd" in result and result["duration_ms"] >= 0
+
+
+def test_json_formats_answer_every_failure(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    no_key = {k: v for k, v in stoa_env.items() if k != "ANTHROPIC_API_KEY"}
+    result = stoa(["-m", "claude-sonnet-4-6", "-p", "hi", "--output-format", "json"], no_key, workspace)
+    assert result.returncode == 1 and "ANTHROPIC_API_KEY" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["success"] is False and "ANTHROPIC_API_KEY" in data["error"] and data["exit_code"] == 1
+    usage = stoa(["--set", "nope=1", "-p", "hi", "--output-format", "stream-json"], stoa_env, workspace)
+    assert usage.returncode == 2
+    (line,) = usage.stdout.splitlines()
+    last = json.loads(line)
+    assert last["type"] == "result" and last["success"] is False and "unknown key 'nope'" in last["error"]
+    parse = stoa(["--max-turns", "zero", "-p", "hi", "--output-format=json"], stoa_env, workspace)
+    assert parse.returncode == 2 and json.loads(parse.stdout)["success"] is False
+    assert fake_server.model_requests() == []
 
 
 def test_piped_stdin_is_appended(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:

@@ -613,8 +613,8 @@ def test_headless_refusal_carries_on_in_stream_json(stoa_env: dict[str, str], fa
     finished = [e for e in events if e["type"] == "ToolCallFinished"]
     assert finished[0]["status"] == "denied" and "Headless mode cannot ask" in finished[0]["result_text"]
     assert [e["iteration"] for e in events if e["type"] == "RequestStarted"] == [1, 2]
-    assert events[-1]["type"] == "TurnFinished" and events[-1]["rejected"] is False
-    assert events[-1]["text"] == "I left it alone."
+    assert events[-2]["type"] == "TurnFinished" and events[-2]["rejected"] is False
+    assert events[-2]["text"] == "I left it alone." and events[-1]["type"] == "result"
     assert (ws / "keep.txt").exists()
 
 
@@ -682,7 +682,8 @@ def test_ctrl_c_in_headless_keeps_the_partial_reply(stoa_env: dict[str, str], fa
     lines += [json.loads(line) for line in rest.decode().splitlines()]
     assert proc.returncode == 1, err.decode()
     printed = "".join(e["text"] for e in lines if e["type"] == "AssistantTextDelta")
-    assert lines[-1]["type"] == "TurnInterrupted" and lines[-1]["partial_text"] == printed
+    assert lines[-2]["type"] == "TurnInterrupted" and lines[-2]["partial_text"] == printed
+    assert lines[-1]["type"] == "result" and lines[-1]["success"] is False
     assert printed and ("word " * 400).startswith(printed)
     proc = _stoa(stoa_env, ws, "-c", "-p", "go on")
     _, err = proc.communicate(timeout=60)
