@@ -57,6 +57,7 @@ class StoaApp(App[int]):
     COMMANDS = App.COMMANDS | {SlashCommandsProvider}
     BINDINGS = [
         Binding("ctrl+c", "ctrl_c", "Interrupt / copy / quit", show=False, priority=True),
+        Binding("ctrl+g", "open_last_reference", "Open the last path:line in $EDITOR", show=False),
     ]
 
     def __init__(
@@ -94,6 +95,16 @@ class StoaApp(App[int]):
 
     def get_default_screen(self) -> Screen[Any]:
         return self.chat
+
+    def action_open_last_reference(self) -> None:
+        """Ctrl+G: the last ``path:line`` of the latest reply that names one, in $EDITOR."""
+        from stoa.app.open_editor import last_reference, open_path
+
+        found = last_reference(self.chat.log_view.records)
+        if found is None:
+            self.chat.show_notice("info", "no path:line reference in the replies yet")
+            return
+        open_path(self, *found)
 
     def action_open_path(self, path: str, line: int) -> None:
         """A click on ``path:line`` in a reply: open it in $EDITOR (``stoa.app.open_editor``)."""

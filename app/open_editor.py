@@ -1,5 +1,5 @@
 """Open ``path:line`` in the person's editor (``$VISUAL``, else ``$EDITOR``): a click on a
-``path:line`` reference in a reply (``widgets/links.py``). A terminal editor gets the terminal
+``path:line`` reference in a reply (``widgets/links.py``), or Ctrl+G for the last one. A terminal editor gets the terminal
 (the app suspends while it runs; this blocks, as the terminal is the editor's meanwhile); VS Code-like editors get ``-g path:line``, others ``+line path``."""
 
 from __future__ import annotations
@@ -11,6 +11,19 @@ from pathlib import Path
 from typing import Any
 
 _GOTO_EDITORS = ("code", "code-insiders", "codium", "cursor", "windsurf")
+
+
+def last_reference(records: Any) -> tuple[str, int] | None:
+    """The last ``path:line`` of the latest reply that has one (Ctrl+G)."""
+    from stoa.widgets.links import PATH_LINE
+    from stoa.widgets.records import AssistantRecord
+
+    for record in reversed(list(records)):
+        if isinstance(record, AssistantRecord):
+            found = list(PATH_LINE.finditer(record.text))
+            if found:
+                return found[-1].group(1), int(found[-1].group(2))
+    return None
 
 
 def editor_command(editor: str, path: Path, line: int) -> list[str]:

@@ -33,6 +33,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Ctrl+T", "show / hide the plan panel"),
     ("Shift+Tab", "cycle the trust mode (plan → ask → auto)"),
     ("Ctrl+L", "redraw the screen (/clear starts a new conversation)"),
+    ("Ctrl+G", "open the last path:line of the replies in $EDITOR (or click one; URLs are links)"),
     ("1-5 · Up/Down Enter", "answer a permission prompt (Esc: no); keys typed until you pause go to your message"),
     ("PageUp / PageDown", "scroll the conversation"),
     ("F1", "this help"),

@@ -49,6 +49,10 @@ async def test_urls_link_and_path_lines_open_the_editor(
         await app.run_action(clickable[0].style.meta["@click"])
         await wait_for(lambda: calls.exists(), what="the editor")
         assert calls.read_text().split() == ["+3", str(workspace / "src" / "app.py")]
+        calls.unlink()
+        await pilot.press("ctrl+g")  # the last path:line of the replies, from the keyboard
+        await wait_for(lambda: calls.exists(), what="the editor again")
+        assert calls.read_text().split() == ["+3", str(workspace / "src" / "app.py")]
         await app.run_action("app.open_path('nope.py', 1)")
         await wait_for(
             lambda: any("nope.py:1: there is no such file" in getattr(r, "text", "") for r in app.chat.log_view.records),
