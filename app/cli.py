@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stoa",
         description="A terminal coding agent. With no prompt: the full-screen TUI. With a prompt: one headless turn.",
         epilog="Subcommands (first word only): models (list the models your keys can use), "
-        "acp (run as an Agent Client Protocol agent on stdio, for editors such as Zed). "
+        "acp (run as an Agent Client Protocol agent on stdio, for editors such as Zed), "
+        "mcp add|add-http|list|remove|get (MCP servers, as /mcp does). "
         "To send such a word as a prompt: stoa -p models.",
     )
     parser.add_argument("prompt", nargs="?", help='run one turn headless and print the reply ("-" reads stdin)')
@@ -191,6 +192,10 @@ def _main(raw: list[str]) -> int:
         from stoa.app.models_command import main as models_main
 
         return models_main(raw[1:])
+    if raw and raw[0] == "mcp":
+        from stoa.app.mcp_command import main as mcp_main
+
+        return mcp_main(raw[1:])
     if raw and raw[0] == "acp":
         from stoa.app.acp import main as acp_main
 

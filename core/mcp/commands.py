@@ -288,6 +288,28 @@ def format_rows(rows: list[ServerState], *, mode: str = "auto") -> str:
     return "\n".join(lines)
 
 
+def edit_servers(command: McpCommand, workspace: Path, source: Path | None) -> str:
+    """Carry out ``add``, ``add-http`` or ``remove`` in ``.stoa/config.local.toml`` (``source``:
+    the file that defines the server now, if any). Used by ``/mcp`` and ``stoa mcp``."""
+    path = local_config_path(workspace)
+    if command.action == "add":
+        entry: dict[str, Any] = {"command": command.command}
+        if command.args:
+            entry["args"] = list(command.args)
+        return add_server(path, command.name, entry)
+    if command.action == "add-http":
+        entry = {"url": command.url}
+        if command.headers:
+            entry["headers"] = command.headers
+        return add_server(path, command.name, entry)
+    if source is not None and source != path:
+        raise McpCommandError(
+            f"{command.name} is defined in {source}, not in {path}; remove it there, or "
+            f"turn it off just for you with [mcp-servers.{command.name}] enabled = false in {path}"
+        )
+    return remove_server(path, command.name)
+
+
 async def run_command(text: str, manager: McpManager) -> McpCommandResult:
     """Carry out one ``/mcp ...`` command against the running manager."""
     workspace = manager.config.workspace
@@ -299,25 +321,8 @@ async def run_command(text: str, manager: McpManager) -> McpCommandResult:
             note = manager.plan_mode_note() if manager.mode() == "plan" else ""
             message = format_rows(manager.rows(), mode=manager.mode()) + (f"\n{note}" if note else "")
             return McpCommandResult(True, message, manager.rows())
-        path = local_config_path(workspace)
-        if command.action == "add":
-            entry: dict[str, Any] = {"command": command.command}
-            if command.args:
-                entry["args"] = list(command.args)
-            message = add_server(path, command.name, entry)
-        elif command.action == "add-http":
-            entry = {"url": command.url}
-            if command.headers:
-                entry["headers"] = command.headers
-            message = add_server(path, command.name, entry)
-        elif command.action == "remove":
-            source = manager.source_of(command.name)
-            if source is not None and source != path:
-                raise McpCommandError(
-                    f"{command.name} is defined in {source}, not in {path}; remove it there, or "
-                    f"turn it off just for you with [mcp-servers.{command.name}] enabled = false in {path}"
-                )
-            message = remove_server(path, command.name)
+        if command.action in ("add", "add-http", "remove"):
+            message = edit_servers(command, workspace, manager.source_of(command.name))
         else:  # reconnect
             try:
                 await manager.reconnect(command.name, reread=True)
