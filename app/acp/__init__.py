@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", help="anthropic | openai | ollama | lmstudio | vllm | openrouter | openai-compatible")
     parser.add_argument("--base-url", help="override the provider's endpoint")
     parser.add_argument("--mode", choices=("plan", "ask", "auto"), help="the starting trust mode (default: config, else auto)")
+    parser.add_argument(
+        "--trust-project-hooks", action="store_true", help="run the project's shared hooks without their approval"
+    )
     return parser
 
 
@@ -37,7 +40,14 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from stoa.core.runtime import Choices
 
-    choices = Choices(model=args.model, effort=args.effort, provider=args.provider, base_url=args.base_url, mode=args.mode)
+    choices = Choices(
+        model=args.model,
+        effort=args.effort,
+        provider=args.provider,
+        base_url=args.base_url,
+        mode=args.mode,
+        trust_project_hooks=args.trust_project_hooks,
+    )
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="stoa acp: %(levelname)s: %(message)s")
     try:
         asyncio.run(serve(choices))

@@ -44,6 +44,8 @@ class StoaAgent:
         self.sessions: dict[str, AcpSession] = {}
         # Updates to send once the response naming their session is out (a new session's commands).
         self._after_response: dict[str, list[Any]] = {}
+        # New sessions whose SessionStart hooks run once the response is out.
+        self._hooks_after_response: dict[str, AcpSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def on_connect(self, conn: Any) -> None:
@@ -71,16 +73,25 @@ class StoaAgent:
         """The transport wrote ``message``: a new session's response is out, its updates follow."""
         result = message.get("result")
         session_id = result.get("sessionId") if isinstance(result, dict) else None
-        pending = self._after_response.pop(session_id, None) if isinstance(session_id, str) else None
-        session = self.sessions.get(session_id) if isinstance(session_id, str) else None
-        if pending and session is not None:
-            task = asyncio.get_running_loop().create_task(self._send_all(session, pending))
+        if not isinstance(session_id, str):
+            return
+        pending = self._after_response.pop(session_id, None)
+        hooks = self._hooks_after_response.pop(session_id, None)
+        session = self.sessions.get(session_id)
+        if session is not None and (pending or hooks):
+            task = asyncio.get_running_loop().create_task(self._first_updates(session, pending or [], hooks is not None))
+            session.starting = task  # a prompt waits for the SessionStart hooks, as in headless
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _send_all(self, session: AcpSession, updates: list[Any]) -> None:
+    async def _first_updates(self, session: AcpSession, updates: list[Any], start_hooks: bool) -> None:
         for update in updates:
             await session.send(update)
+        if start_hooks:
+            try:
+                await session.session_started("startup")
+            except Exception as exc:  # a hook's failure is the hook's, never the session's
+                log.warning("SessionStart hooks: %s", exc)
 
     # ---- sessions ---------------------------------------------------------------------------
 
@@ -97,6 +108,7 @@ class StoaAgent:
             raise errors.invalid_request(str(exc)) from None
         session = self._add(runtime)
         self._after_response[session.id] = [session.available_commands()]
+        self._hooks_after_response[session.id] = session
         await self._start_mcp(runtime)
         return s.NewSessionResponse(session_id=session.id, modes=session.modes(), config_options=session.config_options())
 
@@ -137,6 +149,7 @@ class StoaAgent:
 
             await session.send(up.agent_text(up.notice_text("info", notice)))
         await session.send(session.available_commands())
+        await session.session_started("resume")
         await self._start_mcp(runtime)
         return s.LoadSessionResponse(modes=session.modes(), config_options=session.config_options())
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing, suppress
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from acp import RequestError
@@ -51,6 +52,8 @@ class AcpSession:
         self.closed = False
         # The editor's terminals, when it offers them (execute_bash runs there).
         self.terminals: ClientTerminals | None = None
+        # The first updates and SessionStart hooks of a new session, sent after its response.
+        self.starting: asyncio.Task[None] | None = None
         # Streamed text not sent yet, ("message" | "thought", text), merged while a send is out.
         self._pending: list[tuple[str, str]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -154,30 +157,42 @@ class AcpSession:
             self._turn = None
 
     async def _prompt(self, blocks: list[Any]) -> s.PromptResponse:
+        from stoa.core.agent.passthrough import shell_line
+
         runtime = self.runtime
         content = to_content(blocks, runtime.config.workspace)
-        turn_mode: str | None = None
-        options: dict[str, Any] = {}
+        if self.starting is not None:
+            with suppress(Exception):
+                await asyncio.shield(self.starting)
         command = await self._command(prompt_text(content))
         if isinstance(command, s.PromptResponse):
             return command
-        if command is not None:
-            text, turn_mode, options = command
-            content = [TextBlock(text=text), *(b for b in content if not isinstance(b, TextBlock))]
+        turn = command or _CommandTurn(None)
+        if turn.text is not None:
+            content = [TextBlock(text=turn.text), *(b for b in content if not isinstance(b, TextBlock))]
+        options = dict(turn.options)
+        if shell_line(prompt_text(content)) is not None:
+            options["shell"] = True  # a "!" line runs as typed: no model, no key needed
         try:
-            runtime.check_key(runtime.agent.model)
+            if not options.get("shell"):
+                runtime.check_key(options.get("model") or runtime.agent.model)
         except MissingKeyError as exc:
             raise errors.auth_required(str(exc)) from None
         if runtime.mcp is not None:
             await runtime.mcp.wait_started()
         self._failure = None
         stop = "end_turn"
-        turn = cast(AsyncGenerator[ev.Event, None], runtime.agent.run_turn(content, mode=turn_mode, **options))
+        events = cast(AsyncGenerator[ev.Event, None], runtime.agent.run_turn(content, mode=turn.mode, **options))
         try:
-            async with aclosing(turn) as events:
-                async for event in events:
+            async with aclosing(events) as stream:
+                async for event in stream:
                     stop = await self._handle(event) or stop
             await self._drain()
+            if runtime.hooks is not None:
+                await runtime.hooks.drain()
+            report = turn.after() if turn.after is not None else ""
+            if report:
+                await self.send(up.agent_text("\n\n" + report))
         finally:
             if self._flusher is not None and not self._flusher.done():
                 self._flusher.cancel()
@@ -188,14 +203,16 @@ class AcpSession:
             raise RequestError(errors.INTERNAL_ERROR, message, {"kind": failure.kind, "hint": failure.hint})
         return s.PromptResponse(stop_reason=stop)  # type: ignore[arg-type]
 
-    async def _command(self, text: str) -> s.PromptResponse | tuple[str, str | None, dict[str, Any]] | None:
+    async def _command(self, text: str) -> s.PromptResponse | _CommandTurn | None:
         """A prompt naming a Stoa command with a headless form runs it, as ``stoa -p "/name"``
-        does: its output comes back as the agent's message, or it expands to a prompt."""
+        does: its output comes back as the agent's message, or it expands to a prompt (with
+        the options of its turn). ``//text`` sends ``/text``."""
         from stoa.app.commands import HeadlessContext, parse_slash, shell_registry
 
-        parsed = parse_slash(text.strip())
+        stripped = text.strip()
+        parsed = parse_slash(stripped)
         if parsed is None:
-            return None
+            return _CommandTurn(stripped[1:]) if stripped.startswith("//") else None
         name, args = parsed
         cmd = shell_registry(self.runtime.config).get(name)
         if cmd is None or cmd.headless is None:
@@ -208,10 +225,27 @@ class AcpSession:
             ctx.errors.append(f"failed: {exc}")
             result = 1
         if isinstance(result, str):
-            return result, ctx.turn_mode, dict(ctx.turn_options)
+            return _CommandTurn(result, ctx.turn_mode, dict(ctx.turn_options), ctx.after_turn)
         lines = list(ctx.lines) + [f"/{cmd.name}: {e}" for e in ctx.errors]
         await self.send(up.agent_text("\n".join(lines) or f"/{cmd.name}: done"))
         return s.PromptResponse(stop_reason="end_turn")
+
+    async def session_started(self, source: str) -> None:
+        """SessionStart hooks (``startup`` or ``resume``), as headless runs them; a project's
+        hooks nobody approved are not run, and the editor is told."""
+        hooks = self.runtime.hooks
+        if hooks is None:
+            return
+        if hooks.untrusted:
+            where = hooks.untrusted[0].source
+            text = (
+                f"{len(hooks.untrusted)} hook(s) of {where} were not run: a project's shared hooks run only once "
+                "approved (start `stoa` here to review them) or with `stoa acp --trust-project-hooks`"
+            )
+            await self.send(up.agent_text(up.notice_text("warning", text)))
+        verdict = await hooks.session_start(source)
+        for level, text in verdict.notices:
+            await self.send(up.agent_text(up.notice_text(level, text)))
 
     async def _handle(self, event: ev.Event) -> str | None:
         """Send what the client should see of one event; returns a stop reason at the end."""
@@ -397,3 +431,13 @@ def _model_choices(runtime: Runtime) -> list[tuple[str, str]]:
         seen.insert(0, (_model_value(current), f"{current.id} ({current.provider})"))
     return seen
 
+
+@dataclass
+class _CommandTurn:
+    """What a command expands to: the prompt to send (None: the prompt as typed), the trust
+    mode and options of its turn, and a report to show after it (``/init``'s diff)."""
+
+    text: str | None
+    mode: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    after: Callable[[], str] | None = None

@@ -176,8 +176,8 @@ async def test_a_client_that_reads_slowly_gets_the_whole_reply_in_order(
     stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
 ) -> None:
     """Backpressure: while the client does not read, deltas wait (merged); nothing is lost or
-    reordered (half a megabyte of reply in 16-character deltas)."""
-    words = " ".join(f"w{i}" for i in range(80_000))
+    reordered (200 KB of reply in 16-character deltas, more than the pipe holds)."""
+    words = " ".join(f"w{i}" for i in range(30_000))
     fake_server.script(reply(text=words, chunk_size=16))
     async with raw_agent(stoa_env, workspace) as agent:
         await agent.request("initialize", INITIALIZE)

@@ -278,3 +278,23 @@ async def test_an_editors_http_mcp_server_with_its_headers(
         assert not result.is_error and '"sum": 5' in result.text
     finally:
         server.stop()
+
+
+async def test_session_start_hooks_run_and_unapproved_project_hooks_are_named(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    (workspace / ".stoa").mkdir()
+    (workspace / ".stoa" / "config.local.toml").write_text(
+        '[[hooks.SessionStart]]\ncommand = "echo the build uses make"\n'
+    )
+    (workspace / ".stoa" / "config.toml").write_text('[[hooks.UserPromptSubmit]]\ncommand = "echo shared hook"\n')
+    fake_server.script(reply(text="Noted."))
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace) as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        await conn.prompt(session_id=session.session_id, prompt=text_prompt("how do I build?"))
+    sent = str(fake_server.model_requests()[-1].json)
+    assert "the build uses make" in sent  # SessionStart's stdout joined the context
+    assert "shared hook" not in sent  # the project's shared hook was not approved
+    assert "were not run" in client.text() and "--trust-project-hooks" in client.text()
