@@ -176,6 +176,8 @@ class TurnFinished:
     iterations: int
     # The person rejected a tool call: the turn stopped there and waits for their next message.
     rejected: bool = False
+    # The turn reached its bound of tool iterations (--max-turns) and ended with a summary.
+    limited: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", help="override the provider's endpoint")
     parser.add_argument("--mode", choices=("plan", "ask", "auto"), help="the starting trust mode (default: config, else auto)")
     parser.add_argument(
+        "--max-turns", type=_positive_int, metavar="N", help="at most N model requests with tool calls per prompt"
+    )
+    parser.add_argument(
         "--trust-project-hooks", action="store_true", help="run the project's shared hooks without their approval"
     )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number such as 30, got {text!r}")
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -46,6 +59,7 @@ def main(argv: list[str]) -> int:
         provider=args.provider,
         base_url=args.base_url,
         mode=args.mode,
+        max_turns=args.max_turns,
         trust_project_hooks=args.trust_project_hooks,
     )
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="stoa acp: %(levelname)s: %(message)s")

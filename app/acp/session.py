@@ -286,6 +286,8 @@ class AcpSession:
                 )
             )
         elif isinstance(event, ev.TurnFinished):
+            if event.limited:
+                return "max_turn_requests"
             return _STOPS.get(event.stop_reason, "end_turn") if event.stop_reason is not None else "end_turn"
         elif isinstance(event, ev.TurnInterrupted):
             return "cancelled"

@@ -572,6 +572,7 @@ class Agent:
                     stop_reason=message.stop_reason,
                     text=message.text or last_text,
                     iterations=self.max_iterations,
+                    limited=True,
                 )
             )
 

@@ -298,3 +298,19 @@ async def test_session_start_hooks_run_and_unapproved_project_hooks_are_named(
     assert "the build uses make" in sent  # SessionStart's stdout joined the context
     assert "shared hook" not in sent  # the project's shared hook was not approved
     assert "were not run" in client.text() and "--trust-project-hooks" in client.text()
+
+
+async def test_the_tool_iteration_bound_ends_the_prompt_with_max_turn_requests(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("read_file", {"path": "notes.md"}, id="r1")]),
+        reply(text="Summary: I read the notes."),
+    )
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace, "--max-turns", "1") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        answer = await conn.prompt(session_id=session.session_id, prompt=text_prompt("read everything"))
+    assert answer.stop_reason == "max_turn_requests"
+    assert "Summary: I read the notes." in client.text()
