@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stoa.core.providers.base import (
-    MessageComplete,
     ProviderError,
     ProviderRequest,
     ServerToolActivity,
@@ -36,21 +35,20 @@ from stoa.core.providers.base import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
+    completed,
     joined,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
     body_error_message,
     broken_stream,
-    missing_key_error,
     parse_tool_arguments,
     prepare_history,
     sanitize_tool_id,
     stream_error,
 )
-from stoa.core.providers.http import Endpoint, anthropic_headers
+from stoa.core.providers.http import HttpProvider, anthropic_headers
 from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
@@ -506,7 +504,7 @@ def _sse_event(sse: ServerSentEvent) -> dict[str, Any] | None:
 # ---- the provider ---------------------------------------------------------------------------
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     """Claude through the Messages API, over Stoa's thin HTTP client (``http.py``)."""
 
     def __init__(
@@ -518,39 +516,20 @@ class AnthropicProvider:
         read_timeout: float | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        self.name = name
-        self.api_key = api_key
+        super().__init__(name, api_key, read_timeout=read_timeout, connect_timeout=connect_timeout)
         # Paths start with /v1/: a base URL typed with /v1 would double it.
         self._explicit_base_url = base_url.rstrip("/").removesuffix("/v1") if base_url else None
-        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
-        self.connect_timeout = connect_timeout
-        self._endpoint: Endpoint | None = None
 
     @property
     def base_url(self) -> str:
         """Where requests go (for messages): explicit, else ANTHROPIC_BASE_URL, else the default."""
         return self._explicit_base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
 
-    def prepare(self) -> None:
-        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
-        if self.api_key:
-            self._http().client()
-
-    def _http(self) -> Endpoint:
-        if self._endpoint is None:
-            assert self.api_key
-            self._endpoint = Endpoint(
-                self.name,
-                self.base_url,
-                anthropic_headers(self.api_key),
-                read_timeout=self.read_timeout,
-                connect_timeout=self.connect_timeout,
-            )
-        return self._endpoint
+    def headers(self, api_key: str) -> dict[str, str]:
+        return anthropic_headers(api_key)
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
-        if not self.api_key:
-            raise missing_key_error(self.name)
+        self._require_key()
         params = build_params(request)
         history = params["messages"]
         usage = Usage()
@@ -573,15 +552,7 @@ class AnthropicProvider:
             params = {**params, "messages": [*history, {"role": "assistant", "content": resumed}]}
         if stop is StopReason.END_TURN and any(isinstance(b, ToolUseBlock) for b in content):
             stop = StopReason.TOOL_USE
-        message = Message(
-            role="assistant",
-            content=content,
-            model=request.model,
-            provider=self.name,
-            stop_reason=stop,
-            usage=usage,
-        )
-        yield MessageComplete(message=message, usage=usage, stop_reason=stop)
+        yield completed(content, model=request.model, provider=self.name, stop=stop, usage=usage)
 
     async def _one_stream(
         self, params: dict[str, Any], model: str, acc: _Accumulator
@@ -627,13 +598,4 @@ class AnthropicProvider:
         return out
 
     async def list_models(self) -> list[str]:
-        if not self.api_key:
-            raise missing_key_error(self.name)
-        page = await self._http().get_json(MODELS_PATH, {"limit": "100"})
-        data = page.get("data") if isinstance(page, dict) else None
-        return [str(m["id"]) for m in data or [] if isinstance(m, dict) and m.get("id")]
-
-    async def aclose(self) -> None:
-        endpoint, self._endpoint = self._endpoint, None
-        if endpoint is not None:
-            await endpoint.aclose()
+        return await self._model_ids(MODELS_PATH, {"limit": "100"})

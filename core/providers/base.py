@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from stoa.core.providers.types import Message, StopReason, ToolSpec, Usage
+from stoa.core.providers.types import ContentBlock, Message, StopReason, ToolSpec, Usage
 
 ErrorKind = Literal[
     "auth",  # missing/invalid key (401/403)
@@ -134,6 +134,16 @@ class MessageComplete:
     message: Message
     usage: Usage
     stop_reason: StopReason
+
+
+def completed(
+    content: list[ContentBlock], *, model: str, provider: str, stop: StopReason, usage: Usage
+) -> MessageComplete:
+    """The end of every stream: the whole assistant message, with its usage and stop reason."""
+    message = Message(
+        role="assistant", content=content, model=model, provider=provider, stop_reason=stop, usage=usage
+    )
+    return MessageComplete(message=message, usage=usage, stop_reason=stop)
 
 
 StreamEvent = TextDelta | ThinkingDelta | ToolCallStart | ToolCallDelta | ServerToolActivity | MessageComplete

@@ -39,9 +39,12 @@ from typing import Any
 
 from stoa.core.providers.base import ProviderError
 from stoa.core.providers.convert import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
     body_error_message,
     broken_stream,
     connection_error,
+    missing_key_error,
     retry_after_seconds,
     status_error,
 )
@@ -239,3 +242,66 @@ class Endpoint:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+
+class HttpProvider:
+    """What every provider sets up alike: its name, key and timeouts, one ``Endpoint`` made on
+    first use (``prepare`` makes its HTTP client ahead, in a warm-up thread), the model ids its
+    ``/models`` lists, and ``aclose``. A provider gives its ``base_url`` and ``headers``."""
+
+    def __init__(
+        self,
+        name: str,
+        api_key: str | None,
+        *,
+        read_timeout: float | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.name = name
+        self.api_key = api_key
+        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
+        self.connect_timeout = connect_timeout
+        self._endpoint: Endpoint | None = None
+
+    @property
+    def base_url(self) -> str:
+        raise NotImplementedError
+
+    def headers(self, api_key: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
+        if self.api_key:
+            self._http().client()
+
+    def _require_key(self) -> None:
+        if not self.api_key:
+            raise missing_key_error(self.name)
+
+    def _http(self) -> Endpoint:
+        if self._endpoint is None:
+            assert self.api_key
+            self._endpoint = Endpoint(
+                self.name,
+                self.base_url,
+                self.headers(self.api_key),
+                read_timeout=self.read_timeout,
+                connect_timeout=self.connect_timeout,
+            )
+        return self._endpoint
+
+    async def _model_ids(self, path: str, params: Mapping[str, str] | None = None) -> list[str]:
+        self._require_key()
+        return model_ids(await self._http().get_json(path, params))
+
+    async def aclose(self) -> None:
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:
+            await endpoint.aclose()
+
+
+def model_ids(page: Any) -> list[str]:
+    """The ids of a ``/models`` answer (``{"data": [{"id": ...}, ...]}``, every provider's shape)."""
+    data = page.get("data") if isinstance(page, dict) else None
+    return [str(m["id"]) for m in data or [] if isinstance(m, dict) and m.get("id")]

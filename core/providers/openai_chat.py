@@ -19,7 +19,6 @@ from typing import Any
 
 from stoa.core.config import DEFAULT_BASE_URLS, KEYLESS_PROVIDERS
 from stoa.core.providers.base import (
-    MessageComplete,
     ProviderError,
     ProviderRequest,
     StreamEvent,
@@ -27,11 +26,11 @@ from stoa.core.providers.base import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
+    completed,
     joined,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
     broken_stream,
     dumps_arguments,
@@ -40,8 +39,8 @@ from stoa.core.providers.convert import (
     prepare_history,
     sanitize_tool_id,
 )
-from stoa.core.providers.http import Endpoint, openai_headers
-from stoa.core.providers.openai_responses import StreamDone, model_ids, openai_event, wire_field
+from stoa.core.providers.http import HttpProvider, openai_headers
+from stoa.core.providers.openai_responses import StreamDone, openai_event, wire_field
 from stoa.core.providers.sse import SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
@@ -322,7 +321,7 @@ class _Accumulator:
 # ---- the provider ---------------------------------------------------------------------------
 
 
-class OpenAIChatProvider:
+class OpenAIChatProvider(HttpProvider):
     """Any OpenAI-compatible Chat Completions server, over Stoa's thin HTTP client (``http.py``)."""
 
     def __init__(
@@ -334,12 +333,16 @@ class OpenAIChatProvider:
         read_timeout: float | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        self.name = name
-        self.base_url = base_url
-        self.api_key = api_key or NO_KEY
-        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
-        self.connect_timeout = connect_timeout
-        self._endpoint: Endpoint | None = None
+        # A local server needs no key; the header still goes (as the SDK sent it).
+        super().__init__(name, api_key or NO_KEY, read_timeout=read_timeout, connect_timeout=connect_timeout)
+        self._base_url = base_url
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def headers(self, api_key: str) -> dict[str, str]:
+        return openai_headers(api_key)
 
     @classmethod
     def for_provider(
@@ -353,21 +356,6 @@ class OpenAIChatProvider:
                 hint="pass --base-url URL (e.g. http://localhost:8080/v1) or set base-url in the config",
             )
         return cls(name, url, api_key, **kwargs)
-
-    def prepare(self) -> None:
-        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
-        self._http().client()
-
-    def _http(self) -> Endpoint:
-        if self._endpoint is None:
-            self._endpoint = Endpoint(
-                self.name,
-                self.base_url,
-                openai_headers(self.api_key),
-                read_timeout=self.read_timeout,
-                connect_timeout=self.connect_timeout,
-            )
-        return self._endpoint
 
     def _explained(self, error: ProviderError, request: ProviderRequest | None) -> ProviderError:
         """The error with what a compatible server's failures usually mean."""
@@ -409,26 +397,13 @@ class OpenAIChatProvider:
             )
         content = acc.content(self.name)
         stop = acc.stop_reason()
-        message = Message(
-            role="assistant",
-            content=content,
-            model=request.model,
-            provider=self.name,
-            stop_reason=stop,
-            usage=acc.usage,
-        )
-        yield MessageComplete(message=message, usage=acc.usage, stop_reason=stop)
+        yield completed(content, model=request.model, provider=self.name, stop=stop, usage=acc.usage)
 
     async def list_models(self) -> list[str]:
         try:
-            return model_ids(await self._http().get_json(MODELS_PATH))
+            return await self._model_ids(MODELS_PATH)
         except ProviderError as error:
             raise self._explained(error, None) from error.__cause__
-
-    async def aclose(self) -> None:
-        endpoint, self._endpoint = self._endpoint, None
-        if endpoint is not None:
-            await endpoint.aclose()
 
 
 def wire_body(params: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stoa.core.providers.base import (
-    MessageComplete,
     ProviderError,
     ProviderRequest,
     ServerToolActivity,
@@ -32,22 +31,21 @@ from stoa.core.providers.base import (
     ThinkingDelta,
     ToolCallDelta,
     ToolCallStart,
+    completed,
     joined,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
     PLACEHOLDER_TEXT,
     broken_stream,
     dumps_arguments,
     image_url,
-    missing_key_error,
     parse_tool_arguments,
     prepare_history,
     sanitize_tool_id,
     stream_error,
 )
-from stoa.core.providers.http import Endpoint, openai_headers
+from stoa.core.providers.http import HttpProvider, openai_headers
 from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
 from stoa.core.providers.types import (
     ContentBlock,
@@ -475,7 +473,7 @@ class _Accumulator:
 # ---- the provider ---------------------------------------------------------------------------
 
 
-class OpenAIResponsesProvider:
+class OpenAIResponsesProvider(HttpProvider):
     """OpenAI models through the Responses API, over Stoa's thin HTTP client (``http.py``)."""
 
     def __init__(
@@ -487,37 +485,15 @@ class OpenAIResponsesProvider:
         read_timeout: float | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
-        self.name = name
-        self.api_key = api_key
+        super().__init__(name, api_key, read_timeout=read_timeout, connect_timeout=connect_timeout)
         self._explicit_base_url = base_url
-        self.read_timeout = read_timeout if read_timeout is not None else DEFAULT_READ_TIMEOUT
-        self.connect_timeout = connect_timeout
-        self._endpoint: Endpoint | None = None
 
     @property
     def base_url(self) -> str:
         return self._explicit_base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
-    def prepare(self) -> None:
-        """Build the HTTP client now (checks time the request alone; a warm-up in a thread)."""
-        if self.api_key:
-            self._http().client()
-
-    def _http(self) -> Endpoint:
-        if self._endpoint is None:
-            assert self.api_key
-            self._endpoint = Endpoint(
-                self.name,
-                self.base_url,
-                openai_headers(self.api_key),
-                read_timeout=self.read_timeout,
-                connect_timeout=self.connect_timeout,
-            )
-        return self._endpoint
-
-    def _require_key(self) -> None:
-        if not self.api_key:
-            raise missing_key_error(self.name)
+    def headers(self, api_key: str) -> dict[str, str]:
+        return openai_headers(api_key)
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
         self._require_key()
@@ -538,24 +514,10 @@ class OpenAIResponsesProvider:
             )
         content = acc.content()
         stop = acc.stop_reason(content)
-        message = Message(
-            role="assistant",
-            content=content,
-            model=request.model,
-            provider=self.name,
-            stop_reason=stop,
-            usage=acc.usage,
-        )
-        yield MessageComplete(message=message, usage=acc.usage, stop_reason=stop)
+        yield completed(content, model=request.model, provider=self.name, stop=stop, usage=acc.usage)
 
     async def list_models(self) -> list[str]:
-        self._require_key()
-        return model_ids(await self._http().get_json(MODELS_PATH))
-
-    async def aclose(self) -> None:
-        endpoint, self._endpoint = self._endpoint, None
-        if endpoint is not None:
-            await endpoint.aclose()
+        return await self._model_ids(MODELS_PATH)
 
 
 async def _read_events(
@@ -583,9 +545,3 @@ async def _read_events(
         if event is not None:
             for out in acc.handle(event):
                 yield out
-
-
-def model_ids(page: Any) -> list[str]:
-    """The ids of a ``/models`` answer (``{"data": [{"id": ...}, ...]}``)."""
-    data = page.get("data") if isinstance(page, dict) else None
-    return [str(m["id"]) for m in data or [] if isinstance(m, dict) and m.get("id")]

@@ -258,5 +258,11 @@ def test_one_owner_per_concern() -> None:
     signalling = re.compile(r"os\.killpg\(|os\.kill\(\w+, (signal\.SIG|sig\))")
     killers = sorted(p for p, text in sources.items() if signalling.search(text))
     assert killers == ["core/processes.py", "core/tools/watchdog.py"]
+    # A provider's client setup (key, endpoint, timeouts, warm-up, model ids, aclose):
+    # core/providers/http.py's HttpProvider; the end of a stream: base.completed.
+    assert sorted(p for p, text in sources.items() if "Endpoint(" in text) == ["core/providers/http.py"]
+    assert sorted(p for p, text in sources.items() if "MessageComplete(" in text) == ["core/providers/base.py"]
+    providers = ("anthropic", "openai_responses", "openai_chat")
+    assert all("(HttpProvider)" in sources[f"core/providers/{name}.py"] for name in providers)
     pickers = sorted(p for p, text in sources.items() if "(FilterPickerScreen)" in text)
     assert pickers == ["app/screens/model_picker.py", "app/screens/resume.py"]
