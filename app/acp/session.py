@@ -342,7 +342,10 @@ class AcpSession:
             decision = _decision(response, request)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the client could not ask (no such method, gone): refuse
+        except ConnectionError:  # the editor went away: nobody will answer; stop the turn
+            self.runtime.agent.interrupt()
+            return
+        except Exception as exc:  # the client could not ask (no such method): refuse
             decision = PermissionDecision(
                 outcome="reject",
                 feedback=f"Not run: {request.reason}. The editor could not ask for approval ({exc}).",

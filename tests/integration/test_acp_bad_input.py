@@ -15,7 +15,7 @@ import pytest
 from acp import PROTOCOL_VERSION
 from acp import schema as s
 
-from tests.fake_server import FakeServer, reply
+from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.acp_client import STOA_ACP, RecordingClient, acp_agent, client_capabilities
 
 pytestmark = pytest.mark.timeout(180)
@@ -196,3 +196,36 @@ async def test_a_client_that_reads_slowly_gets_the_whole_reply_in_order(
             if update.get("sessionUpdate") == "agent_message_chunk":
                 chunks.append(update["content"]["text"])
     assert "".join(chunks) == words
+
+
+async def test_a_client_that_goes_away_during_a_question_leaves_a_valid_saved_session(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(reply(text="Writing.", tool_calls=[tool_call("write_file", {"path": "x.txt", "content": "x\n"}, id="w1")]))
+    async with raw_agent(stoa_env, workspace) as agent:
+        await agent.request("initialize", INITIALIZE)
+        new = {"cwd": str(workspace), "mcpServers": []}
+        session_id = (await agent.request("session/new", new))["result"]["sessionId"]
+        await agent.request("session/set_mode", {"sessionId": session_id, "modeId": "ask"})
+        agent.next_id += 1
+        prompt = {"sessionId": session_id, "prompt": [{"type": "text", "text": "write x"}]}
+        await agent.write(json.dumps({"jsonrpc": "2.0", "id": agent.next_id, "method": "session/prompt", "params": prompt}).encode() + b"\n")
+        while (await agent.read()).get("method") != "session/request_permission":
+            pass
+        assert agent.process.stdin is not None
+        agent.process.stdin.close()  # the editor quits with the question open
+        assert await asyncio.wait_for(agent.process.wait(), 60) == 0
+    assert not (workspace / "x.txt").exists()
+    assert len(fake_server.model_requests()) == 1  # no request went out after the client left
+
+    fake_server.script(reply(text="Back."))
+    replayed = RecordingClient()
+    async with acp_agent(replayed, stoa_env, workspace) as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        await conn.load_session(cwd=str(workspace), session_id=session_id, mcp_servers=[])
+        tools = {u.tool_call_id: u for u in replayed.of(s.ToolCallStart)}
+        assert tools["w1"].status == "failed"
+        answer = await conn.prompt(session_id=session_id, prompt=[s.TextContentBlock(type="text", text="again")])
+        assert answer.stop_reason == "end_turn"
+    # The fake server checks the resumed history: w1 has its result.
+    assert any(r.id == "w1" for r in fake_server.model_requests()[-1].tool_results)
