@@ -148,6 +148,9 @@ class StoaApp(App[int]):
         import importlib
 
         manager = None
+        # The first request's HTTP client, made ready while the session opens: a prompt typed
+        # at the first frame leaves as soon as the session is open.
+        self.run_worker(self._prepare_provider(), group="startup", description="provider", exit_on_error=False)
         try:
             if self.start_mcp and self.config.section("mcp-servers"):
                 await asyncio.to_thread(importlib.import_module, "stoa.core.mcp")
@@ -174,27 +177,33 @@ class StoaApp(App[int]):
             await self.chat.mark_ready()
         await self._warm_up()
 
-    async def _warm_up(self) -> None:
-        """Make ready in a thread what the first reply needs, while the person types: the
-        Markdown renderer, and the current model's provider with its HTTP client (httpx2's
-        import and TLS set-up, about 0.1 s: never on the event loop at the first request)."""
+    async def _prepare_provider(self) -> None:
+        """The current model's provider with its HTTP client, made in a thread (httpx2's import
+        and the TLS set-up, 0.1 s of CPU: never on the event loop at the first request)."""
         import asyncio
         import importlib
 
         model = self.runtime.agent.model
-        modules = ["stoa.widgets.assistant", PROVIDER_MODULES.get(model.provider, "stoa.core.providers.openai_chat")]
-        for module in modules:
-            try:
-                await asyncio.to_thread(importlib.import_module, module)
-            except ImportError:
-                pass  # the request will say what is missing
         try:
+            module = PROVIDER_MODULES.get(model.provider, "stoa.core.providers.openai_chat")
+            await asyncio.to_thread(importlib.import_module, module)
             provider = self.runtime.provider_for(model)
             prepare = getattr(provider, "prepare", None)
             if callable(prepare):
                 await asyncio.to_thread(prepare)
         except Exception:
             pass  # no key, no endpoint: the first request says so, with what to do
+
+    async def _warm_up(self) -> None:
+        """Import what the first reply needs in a thread while the person types: the Markdown
+        renderer (the provider's client is made while the session opens)."""
+        import asyncio
+        import importlib
+
+        try:
+            await asyncio.to_thread(importlib.import_module, "stoa.widgets.assistant")
+        except ImportError:
+            pass  # the reply will say what is missing
         # What start-up allocated lives as long as the app: out of the collector's sight, or
         # every full collection while a reply streams walks it all. (The thresholds stay:
         # collecting the young generation less often made each collection a pause long enough

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -149,14 +150,20 @@ class Endpoint:
         self.read_timeout = read_timeout
         self.connect_timeout = connect_timeout
         self._client: Any = None
+        self._making = threading.Lock()
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
     def client(self) -> Any:
-        """The httpx2 client (importing httpx2 the first time: call it from a thread to warm up)."""
+        """The httpx2 client (importing httpx2 the first time: call it from a thread to warm up).
+
+        One client, also when a request comes while a warm-up thread is still making it: the
+        request waits for that one (making a second would load the CA bundle twice, 40 ms)."""
         if self._client is None:
-            self._client = _new_client(self.read_timeout, self.connect_timeout)
+            with self._making:
+                if self._client is None:
+                    self._client = _new_client(self.read_timeout, self.connect_timeout)
         return self._client
 
     @asynccontextmanager
