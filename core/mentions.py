@@ -26,6 +26,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -452,28 +453,45 @@ def _parents(rel: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+_prepared_for: tuple[int, int, list[str], list[str]] | None = None
+
+
+def _prepared(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Lowered paths and names, kept for the list the picker holds (one per keystroke else)."""
+    global _prepared_for
+    key = (id(paths), len(paths))
+    if _prepared_for is None or _prepared_for[:2] != key:
+        lowered = [p.lower() for p in paths]
+        names = [low.rstrip("/").rsplit("/", 1)[-1] for low in lowered]
+        _prepared_for = (*key, lowered, names)
+    return _prepared_for[2], _prepared_for[3]
+
+
 def rank_paths(paths: list[str], query: str, limit: int = 50) -> list[str]:
     """Fuzzy match for the picker: the query's characters in order; a match in the file name,
-    a contiguous match and a shorter path rank higher. An empty query: the shortest paths."""
+    a contiguous match and a shorter path rank higher. An empty query: the shortest paths.
+    Only the best ``limit`` are sorted (50,000 paths: a few tens of ms a keystroke)."""
+    import heapq
+
     if not query:
-        return sorted(paths, key=lambda p: (p.count("/") - p.endswith("/"), len(p), p))[:limit]
-    pattern = re.compile(".*?".join(re.escape(c) for c in query), re.IGNORECASE)
-    lowered = query.lower()
-    scored: list[tuple[int, int, str]] = []
-    for path in paths:
-        if pattern.search(path) is None:
-            continue
-        name = path.rstrip("/").rsplit("/", 1)[-1].lower()
-        low = path.lower()
-        score = 0
-        if name.startswith(lowered):
-            score -= 300
-        elif lowered in name:
-            score -= 200
-        elif lowered in low:
-            score -= 100
-        elif pattern.search(name) is not None:
-            score -= 50
-        scored.append((score, len(path), path))
-    scored.sort()
-    return [path for _, _, path in scored[:limit]]
+        return heapq.nsmallest(limit, paths, key=lambda p: (p.count("/") - p.endswith("/"), len(p), p))
+    lowered, names = _prepared(paths)
+    wanted = query.lower()
+    pattern = re.compile(".*?".join(re.escape(c) for c in wanted))
+
+    def scored() -> Iterator[tuple[int, int, str]]:
+        for index, low in enumerate(lowered):
+            name = names[index]
+            if name.startswith(wanted):
+                score = -300
+            elif wanted in name:
+                score = -200
+            elif wanted in low:
+                score = -100
+            elif pattern.search(low) is None:
+                continue
+            else:
+                score = -50 if pattern.search(name) is not None else 0
+            yield score, len(low), paths[index]
+
+    return [path for _, _, path in heapq.nsmallest(limit, scored())]

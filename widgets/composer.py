@@ -9,8 +9,14 @@ inline list of slash commands: Up/Down choose, Enter runs, Tab completes, Esc cl
 line ends (terminals send CR) become LF; a paste longer than ``PASTE_FOLD_CHARS`` shows as a
 one-line placeholder counting its lines, and the full text is sent.
 
-The composer knows nothing about the agent: it posts ``Composer.Submitted`` and asks two
-callables for the slash commands and for a queued message to pop back (``take_queued``).
+``@`` at the start of a word opens the file picker (``widgets/mention_list.py``); Ctrl+V asks the
+screen to paste the clipboard's image (``ImagePasteRequested``) and a pasted image path becomes
+an ``[Image #N]`` marker (``attach_image``); while the agent works, Tab sends a message for after
+the turn (``Submitted.lane == "next"``) and Ctrl+X takes every queued message back; ``set_vim``
+turns on vim keys (``widgets/vim.py``).
+
+The composer knows nothing about the agent: it posts ``Composer.Submitted`` and asks callables
+for the slash commands, the picker's candidates, a pasted image's marker and the queue.
 """
 
 from __future__ import annotations
@@ -552,9 +558,18 @@ class Composer(Vertical):
         self._show_mentions(found[2])
 
     def _show_mentions(self, query: str) -> None:
+        # Ranked off the UI thread: tens of thousands of paths cost tens of ms a keystroke.
+        self.run_worker(self._rank_mentions(query), group="mention-rank", exclusive=True)
+
+    async def _rank_mentions(self, query: str) -> None:
+        import asyncio
+
         from stoa.core.mentions import rank_paths
 
-        paths = rank_paths(self._mention_paths or [], query, MentionList.MAX_SHOWN)
+        paths = await asyncio.to_thread(rank_paths, self._mention_paths or [], query, MentionList.MAX_SHOWN)
+        found = self._mention_at_cursor()
+        if found is None or found[2] != query or self._mention_dismissed is not None:
+            return  # typed on (a newer ranking follows) or closed meanwhile
         self.mention_list.show_paths(paths, query)
 
     async def _read_mentions(self) -> None:
