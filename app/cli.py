@@ -107,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mcp-config", metavar="FILE", help="MCP servers from a JSON ({\"mcpServers\": ...}) or TOML file")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config key, e.g. --set max-tokens=4000")
     parser.add_argument(
+        "--input-format",
+        choices=("text", "stream-json"),
+        default="text",
+        help="stream-json: user messages as JSON lines on stdin, one turn each (headless)",
+    )
+    parser.add_argument("--debug", action="store_true", help="log every event in full (headless: also on stderr)")
+    parser.add_argument("--log-file", metavar="PATH", help="also write the log (JSON lines, secrets redacted) to PATH")
+    parser.add_argument(
         "--trust-project-hooks",
         action="store_true",
         help="run the hooks of the project's shared .stoa/config.toml without asking (headless, CI)",
@@ -220,8 +228,12 @@ def _main(raw: list[str]) -> int:
         except OSError as exc:
             print(f"stoa: error: -C/--cd {args.cd}: {exc.strerror or exc}; pass an existing folder", file=sys.stderr)
             return EXIT_USAGE
+    stream_input = None
     try:
-        invocation = resolve_prompt(args)
+        if args.input_format == "stream-json":
+            stream_input, invocation = _stream_invocation(args)
+        else:
+            invocation = resolve_prompt(args)
     except UsageError as exc:
         print(f"stoa: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -268,6 +280,11 @@ def _main(raw: list[str]) -> int:
             print(f"stoa: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
 
+    from stoa.core.logs import setup_logging
+
+    log_file = Path(args.log_file).expanduser().resolve() if args.log_file else None
+    for warning in setup_logging(config, debug=args.debug, log_file=log_file, stderr=args.debug and invocation.headless):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.check_connection:
         from stoa.app.headless import check_connection
 
@@ -283,6 +300,7 @@ def _main(raw: list[str]) -> int:
             resume=args.resume,
             continue_latest=args.continue_latest,
             images=args.images,
+            stream_input=stream_input,
         )
     if args.images:
         print("stoa: error: -i/--image needs a prompt (headless mode); in the TUI paste the image (Ctrl+V) "
@@ -294,6 +312,25 @@ def _main(raw: list[str]) -> int:
     from stoa.app.tui import run_tui
 
     return run_tui(config, choices, resume=args.resume, continue_latest=args.continue_latest)
+
+
+def _stream_invocation(args: argparse.Namespace) -> tuple[object, Invocation]:
+    """``--input-format stream-json``: the first message of stdin starts the headless run."""
+    if args.prompt is not None or args.print_prompt is not None:
+        given = "PROMPT" if args.prompt is not None else "-p"
+        raise UsageError(f"--input-format stream-json reads the prompts from stdin; it conflicts with {given}")
+    if not _piped_stdin():
+        raise UsageError("--input-format stream-json reads JSON lines from stdin; pipe them in")
+    from stoa.app.stream_input import StreamInput, StreamInputError
+
+    reader = StreamInput(sys.stdin)
+    try:
+        first = reader.next_sync()
+    except StreamInputError as exc:
+        raise UsageError(str(exc)) from None
+    if first is None:
+        raise UsageError("--input-format stream-json: stdin held no message")
+    return reader, Invocation(prompt=first, headless=True)
 
 
 def _sandbox_state() -> str:

@@ -136,7 +136,10 @@ def run_headless(
     out: TextIO | None = None,
     err: TextIO | None = None,
     images: list[str] | None = None,
+    stream_input: Any = None,
 ) -> int:
+    """One turn; with ``stream_input`` (a ``StreamInput``, ``--input-format stream-json``) one
+    more turn per message it reads, in the same session."""
     out = out or sys.stdout
     err = err or sys.stderr
     if not prompt.strip():
@@ -149,7 +152,7 @@ def run_headless(
             return EXIT_USAGE
     try:
         return asyncio.run(
-            _run(config, choices, prompt, output_format, resume, continue_latest, out, err, images or [])
+            _run(config, choices, prompt, output_format, resume, continue_latest, out, err, images or [], stream_input)
         )
     except KeyboardInterrupt:
         err.write("stoa: interrupted\n")
@@ -193,6 +196,7 @@ async def _run(
     out: TextIO,
     err: TextIO,
     images: list[str],
+    stream_input: Any = None,
 ) -> int:
     started = time.monotonic()
     from stoa.core.memory import is_memory
@@ -262,6 +266,18 @@ async def _run(
         with _ctrl_c_interrupts(agent):
             async for event in agent.run_turn(prompt, mode=turn_mode, **turn_options):
                 printer.handle(event)
+            while stream_input is not None and printer.error is None and not printer.interrupted:
+                from stoa.app.stream_input import StreamInputError
+
+                try:
+                    message = await stream_input.next()
+                except StreamInputError as exc:
+                    printer.handle(ev.TurnFailed(error=str(exc), hint="no more messages were read", kind="usage"))
+                    break
+                if message is None:
+                    break
+                async for event in agent.run_turn(message, mode=turn_mode, **turn_options):
+                    printer.handle(event)
         if runtime.hooks is not None:
             await runtime.hooks.drain()
     finally:

@@ -40,6 +40,7 @@ from stoa.core.agent.passthrough import run_passthrough, shell_line
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
+from stoa.core.logs import log_event
 from stoa.core.mentions import PastedImages, is_attachment, turn_input
 from stoa.core.models import (
     ModelInfo,
@@ -330,8 +331,10 @@ class Agent:
             self._queue.put_nowait(event)
         # Streaming fragments are not persisted (the completed message is): skipping them
         # spares a task per token, which cost more than the provider stream itself.
-        if self.observer is not None and not isinstance(event, _STREAMING):
-            self._observe(self.observer.event(event))
+        if not isinstance(event, _STREAMING):
+            log_event(event)  # Stoa's log (core/logs.py); nothing when logging is not set up
+            if self.observer is not None:
+                self._observe(self.observer.event(event))
 
     def _observe(self, coro: Any) -> None:
         async def guarded() -> None:

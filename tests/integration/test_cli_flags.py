@@ -100,3 +100,41 @@ def test_mcp_config(stoa_env: dict[str, str], fake_server: FakeServer, workspace
     servers.write_text("{oops")
     bad = stoa(["--mcp-config", str(servers), "-p", "hi"], stoa_env, workspace)
     assert bad.returncode == 2 and "not valid JSON" in bad.stderr
+
+
+def user_line(text: str) -> str:
+    return json.dumps({"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": text}]}})
+
+
+def test_input_format_stream_json(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    fake_server.script(reply(text="first answer"), reply(text="second answer"))
+    stdin = user_line("first question") + "\n\n" + json.dumps({"type": "user", "message": {"role": "user", "content": "second question"}}) + "\n"
+    result = stoa(["--input-format", "stream-json", "--output-format", "stream-json"], stoa_env, workspace, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[0]["subtype"] == "init" and events[-1]["type"] == "result" and events[-1]["result"] == "second answer"
+    assert [e["type"] for e in events].count("TurnFinished") == 2
+    second = fake_server.model_requests()[1]
+    assert second.user_texts[0].startswith("first question") and second.user_texts[-1] == "second question"
+    fake_server.script(reply(text="ok"))
+    bad = stoa(["--input-format", "stream-json"], stoa_env, workspace, stdin=user_line("ok") + "\nnot json\n")
+    assert bad.returncode == 1 and "stdin line 2 is not JSON" in bad.stderr
+    clash = stoa(["--input-format", "stream-json", "-p", "hi"], stoa_env, workspace, stdin=user_line("x"))
+    assert clash.returncode == 2 and "conflicts with -p" in clash.stderr
+
+
+def test_log_file_and_debug_redact_secrets(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path) -> None:
+    secret = "sk-ant-api03-" + "Z" * 40
+    env = {**stoa_env, "ANTHROPIC_API_KEY": secret}
+    (workspace / "key.txt").write_text(f"the key is {secret}\n")
+    fake_server.script(reply(tool_calls=[tool_call("read_file", {"path": "key.txt"})]), reply(text="ok"))
+    log = tmp_path / "run.log"
+    result = stoa(["--debug", "--log-file", str(log), "-p", "read key.txt"], env, workspace)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    kinds = [r["message"] for r in records if r["logger"] == "stoa.events"]
+    assert "RequestStarted" in kinds and "ToolCallStarted" in kinds and "ToolCallFinished" in kinds
+    assert secret not in log.read_text() and secret not in result.stderr
+    assert '"logger": "stoa.events"' in result.stderr  # --debug: the records on stderr too
+    rotating = Path(stoa_env["STOA_HOME"]) / "logs" / "stoa.log"
+    assert "ToolCallFinished" in rotating.read_text() and secret not in rotating.read_text()
