@@ -69,6 +69,9 @@ class ToolRecord(Record):
     expanded: bool = False
     # The permission prompt for this call is open.
     awaiting_approval: bool = False
+    # A task call: its sub-agent's calls and messages, one line each (keyed, so a finished
+    # call replaces its started line), shown under the row.
+    nested: dict[str, str] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:

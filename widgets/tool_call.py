@@ -212,6 +212,8 @@ class ToolCallView(Vertical, can_focus=True):
 
     def _build_body(self) -> Static | Log | None:
         record = self.record
+        if record.nested:
+            return Static(self._nested_content(), classes="tool-body", markup=False)
         if self._is_shell() and (record.status == "running" or record.output):
             log = Log(max_lines=MAX_OUTPUT_LINES, auto_scroll=True, classes="tool-body")
             lines = record.output or ([] if record.status == "running" else record.result_text.splitlines())
@@ -339,6 +341,32 @@ class ToolCallView(Vertical, can_focus=True):
             self._body.write_lines(lines)
         if not record.expanded:
             record.expanded = True
+            self._sync_classes()
+        self._render_row()
+
+    def _nested_content(self) -> Text:
+        """A task row's body: its sub-agent's calls and messages, then the result's first lines."""
+        record = self.record
+        lines = list(record.nested.values())
+        done = record.status != "running" and record.result_text.strip()
+        if done and lines and lines[-1] == f"› {record.result_text.strip().splitlines()[0][:160]}":
+            lines.pop()  # the sub-agent's last message is the result, shown below
+        content = Text("\n".join(lines))
+        if done:
+            shown, hidden = preview(record.result_text, ERROR_LINES if record.is_error else PREVIEW_LINES)
+            content.append("\n" + shown, style="bold" if not record.is_error else "")
+            if hidden:
+                content.append(f"\n… {hidden} more line{'s' if hidden != 1 else ''}", style="italic")
+        return content
+
+    async def refresh_nested(self) -> None:
+        """The sub-agent did something: show it (the row opens the first time)."""
+        if isinstance(self._body, Static) and not isinstance(self._body, DiffView):
+            self._body.update(self._nested_content())
+        else:
+            await self._rebuild_body()
+        if not self.record.expanded and self.record.status == "running":
+            self.record.expanded = True
             self._sync_classes()
         self._render_row()
 

@@ -16,7 +16,6 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never
 
 from textual import events, on, work
@@ -34,12 +33,14 @@ from stoa.app.notify import TURN_ENDED, notify_if_away
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_display, records_from_history
+from stoa.app.workspace_label import shorten_path
 from stoa.core import events as ev
 from stoa.core.agent.passthrough import shell_line
 from stoa.core.agent.turns import TurnController
 from stoa.core.memory import is_memory
 from stoa.core.mentions import mention_candidates
 from stoa.core.permissions.approver import PermissionDecision
+from stoa.widgets.activity_bar import ActivityBar
 from stoa.widgets.chat_log import ChatLog
 from stoa.widgets.composer import Composer, PromptInput
 from stoa.widgets.messages import ThinkingMessage
@@ -56,6 +57,7 @@ from stoa.widgets.records import (
     WelcomeRecord,
 )
 from stoa.widgets.status_bar import StatusBar
+from stoa.widgets.subagent_lines import show_subagent_event
 from stoa.widgets.tool_call import ToolCallView
 
 if TYPE_CHECKING:
@@ -72,17 +74,6 @@ MODE_DESCRIPTIONS = {
     "ask": "every change asks for your approval",
     "auto": "changes inside the workspace run without asking; destructive and outside actions ask",
 }
-
-
-def shorten_path(path: Path, home: str | None) -> str:
-    text = str(path)
-    if home:
-        home = home.rstrip("/")
-        if text == home:
-            return "~"
-        if text.startswith(home + "/"):
-            return "~" + text[len(home) :]
-    return text
 
 
 class ChatScreen(Screen[None]):
@@ -134,6 +125,7 @@ class ChatScreen(Screen[None]):
             attach_image=lambda path: attach_image_path(self, path),
         )
         self.status_bar = StatusBar(clock=clock)
+        self.activity_bar = ActivityBar(lambda: (self.runtime.agent.jobs, self.runtime.subagents))
         # The MCP manager whose status this screen follows (stoa.app.commands.mcp.watch_manager).
         self.watched_mcp: object | None = None
         # The turn lifecycle and the queue (stoa.core.agent.turns); this screen shows them.
@@ -169,6 +161,7 @@ class ChatScreen(Screen[None]):
             yield self.plan_panel
         yield self.queue_bar
         yield self.composer
+        yield self.activity_bar
         yield self.status_bar
 
     @property
@@ -465,6 +458,7 @@ class ChatScreen(Screen[None]):
         self.composer.set_class(False, "-busy")
         self.composer.set_placeholder("Message Stoa…  (/ for commands)")
         self.status_bar.set_info(busy_since=None)
+        self.activity_bar.poll()  # the turn's sub-agents are over
         self._refresh_status()  # a turn with a mode of its own (/review) is over
         if end.give_back:
             # Interrupted, failed or stopped by a "no": the queue was not sent; back to the editor.
@@ -571,19 +565,13 @@ class ChatScreen(Screen[None]):
             case ev.ContextCompacted():
                 await self._on_context_compacted(event)
             case ev.SubagentEvent():
-                await self._on_subagent_event(event)
+                await show_subagent_event(self.log_view, self._tools.get(event.call_id), event)
             case ev.TurnStarted():
                 pass  # the screen already shows the user's message
             case ev.AssistantTextDelta() | ev.ThinkingDelta() | ev.ToolCallOutput():
                 pass  # streamed: these arrive merged, as StreamRun items (stoa.app.pacing)
             case _:
                 assert_never(event)
-
-    async def _on_subagent_event(self, event: ev.SubagentEvent) -> None:
-        """A sub-agent's call or message, nested under its task row (collapsible)."""
-        view = self._tool_views.get(event.call_id) if hasattr(self, "_tool_views") else None
-        if view is not None and hasattr(view, "add_subagent_event"):
-            view.add_subagent_event(event)
 
     async def _on_compaction_started(self, event: ev.CompactionStarted) -> None:
         await self._finish_streams()

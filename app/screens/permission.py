@@ -171,6 +171,8 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
             box.border_subtitle = self._hint()
             with VerticalScroll(id="permission-body") as body:
                 body.can_focus = False
+                if request.agent:  # a sub-agent asks, not the conversation itself
+                    yield Static(Text.assemble(("asked by  ", "bold"), request.agent), id="permission-agent")
                 yield Static(QUESTIONS[kind], id="permission-question")
                 label = "command" if request.tool_name == "execute_bash" else TARGET_LABELS[kind]
                 yield Static(label, classes="permission-label")

@@ -317,6 +317,11 @@ def _result(definition: AgentDefinition, agent_id: str, outcome: list[ev.Event],
         raise ToolError(f"the sub-agent {agent_id} ({definition.name}) failed: {end.error}" + (f" ({end.hint})" if end.hint else ""))
     if not isinstance(end, ev.TurnFinished):
         raise ToolError(f"the sub-agent {agent_id} ({definition.name}) ended without a result")
+    if end.rejected:
+        raise ToolError(
+            f"the user rejected a tool call of the sub-agent {agent_id} ({definition.name}), which stopped it. "
+            "Do not start it again for the same thing; ask the user how to go on."
+        )
     text = end.text.strip() or "(the sub-agent gave no final text)"
     if hit_limit:
         text = f"[the sub-agent reached its limit of {limit} tool iterations; this is its summary]\n{text}"
