@@ -75,6 +75,14 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
     return out
 
 
+def compaction_record(event: Any) -> CompactionRecord:
+    """The log's fold for a ``ContextCompacted`` event."""
+    from stoa.core.agent.compaction import compacted_line
+
+    line = compacted_line(event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0)
+    return CompactionRecord(line=line, trigger=event.trigger, summary=event.summary)
+
+
 def archived_text(records: list[Record]) -> str:
     """Log records as plain text (the archived part of a compacted conversation)."""
     lines: list[str] = []

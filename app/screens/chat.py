@@ -579,16 +579,18 @@ class ChatScreen(Screen[None]):
         await self.log_view.add(self._compacting)
 
     async def _on_context_compacted(self, event: ev.ContextCompacted) -> None:
-        from stoa.core.agent.compaction import compacted_line
-        from stoa.widgets.records import CompactionRecord
+        from stoa.app.replay import compaction_record
 
+        await self._drop_compacting()
+        await self.log_view.add(compaction_record(event))
+
+    async def _drop_compacting(self) -> None:  # done, or failed (a notice)
         if self._compacting is not None:
             await self.log_view.remove_record(self._compacting)
             self._compacting = None
-        line = compacted_line(event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0)
-        await self.log_view.add(CompactionRecord(line=line, trigger=event.trigger, summary=event.summary))
 
     async def _on_request_started(self, event: ev.RequestStarted) -> None:
+        await self._drop_compacting()
         await self._finish_streams()
         self._attempt = []
 
@@ -672,6 +674,7 @@ class ChatScreen(Screen[None]):
         )
 
     async def _on_notice(self, event: ev.Notice) -> None:
+        await self._drop_compacting()
         await self.log_view.add(NoticeRecord(event.level, event.text))
 
     async def _on_retrying(self, event: ev.Retrying) -> None:

@@ -83,6 +83,9 @@ CHARS_PER_TOKEN = 4
 _IMAGE_TOKENS = 1_600
 # Room left for the words around a transcript in a summary request (system, instructions).
 _SUMMARY_OVERHEAD = 600
+CUT_RESULT = (
+    "\n[cut to fit the context window: {kept:,} of {chars:,} characters kept; ask for less at a time]"
+)
 CLEARED_RESULT = "[output cleared to save context: {chars:,} characters; run the tool again if it is needed]"
 
 
@@ -303,6 +306,30 @@ def clear_tool_results(messages: Sequence[Message], keep_from: int, min_chars: i
     return out, cleared
 
 
+def shrink_results(message: Message, room: int) -> tuple[Message, int]:
+    """``message`` with its tool results cut so it takes about ``room`` tokens (each keeps its
+    share, with a note); the last resort when the newest results alone overflow the window.
+    Returns the message and how many results were cut."""
+    results = [b for b in message.content if isinstance(b, ToolResultBlock)]
+    total = sum(len(b.text) for b in results)
+    excess = (message_tokens(message) - max(room, 200)) * CHARS_PER_TOKEN
+    if not results or excess <= 0 or total == 0:
+        return message, 0
+    keep_share = max(0.0, 1 - excess / total)
+    blocks: list[ContentBlock] = []
+    cut = 0
+    for block in message.content:
+        if isinstance(block, ToolResultBlock) and block.text:
+            text = block.text
+            keep = int(len(text) * keep_share)
+            if keep < len(text):
+                note = CUT_RESULT.format(kept=keep, chars=len(text))
+                block = block.model_copy(update={"content": [TextBlock(text=text[:keep] + note)]})
+                cut += 1
+        blocks.append(block)
+    return message.model_copy(update={"content": blocks}), cut
+
+
 # ---- the transcript -------------------------------------------------------------------------
 
 
@@ -429,7 +456,7 @@ class Budget:
     def for_window(cls, window: int, fixed: int, ratio: float = 1.0) -> Budget:
         room = max(window - fixed, window // 4)
         summary = max(256, min(4_096, room // 8))
-        transcript = max(1_000, int((window - summary - _SUMMARY_OVERHEAD) / max(ratio, 1.0) * 0.8))
+        transcript = max(1_000, int((window - summary - _SUMMARY_OVERHEAD) / max(ratio, 1.0) * 0.6))
         return cls(
             window=window,
             fixed=fixed,
@@ -508,16 +535,22 @@ async def compact_history(
     budget: Budget,
     focus: str = "",
     summarise: bool = True,
+    room: int | None = None,
 ) -> Compaction:
-    """Compact ``messages`` (see the module doc). ``summarise=False`` only clears old tool
-    results (and raises ``CompactionError`` when there are none to clear). Raises
-    ``CompactionError`` when nothing can be summarised or the summary request fails."""
+    """Compact ``messages`` (see the module doc). ``summarise=False`` only clears the tool
+    output of all but the last message, then, when the messages still take more than ``room``
+    tokens, cuts the last message's tool output to fit (raises ``CompactionError`` when there
+    is nothing to clear). Raises ``CompactionError`` when nothing can be summarised or the
+    summary request fails."""
     messages = list(messages)
     before = messages_tokens(messages)
     cut = choose_cut(messages, budget.keep)
     if not summarise:
-        keep_from = cut if cut is not None else len(messages)
-        cleared_history, cleared = clear_tool_results(messages, keep_from)
+        cleared_history, cleared = clear_tool_results(messages, len(messages) - 1)
+        if room is not None and messages_tokens(cleared_history) > room and cleared_history:
+            last, cut_results = shrink_results(cleared_history[-1], room - messages_tokens(cleared_history[:-1]))
+            cleared_history[-1] = last
+            cleared += cut_results
         if not cleared:
             raise CompactionError("no old tool output to clear")
         archived = [m for m, n in zip(messages, cleared_history, strict=True) if m is not n]
@@ -530,18 +563,27 @@ async def compact_history(
     lines = transcript_lines(head)
     if not lines:
         raise CompactionError("the earlier part of the conversation has nothing to summarise")
-    stages = _stages(lines, budget.transcript)
+    transcript_budget = budget.transcript
+    pending = _stages(lines, transcript_budget)
     usage = Usage()
     summary = ""
-    for index, stage in enumerate(stages):
+    done = 0
+    while pending:
+        stage = pending.pop(0)
         request = summary_request(
             model, "\n\n".join(stage), previous=summary, focus=focus, max_tokens=budget.summary
         )
         try:
             complete = await _ask(provider, request)
         except pb.ProviderError as exc:
-            where = f" (part {index + 1} of {len(stages)})" if len(stages) > 1 else ""
+            if exc.kind == "context_length" and transcript_budget > 500:
+                # The provider counts more than the estimate: smaller parts, from this one on.
+                transcript_budget //= 2
+                pending = _stages([*stage, *(line for rest in pending for line in rest)], transcript_budget)
+                continue
+            where = f" (part {done + 1} of {done + 1 + len(pending)})" if done or pending else ""
             raise CompactionError(f"the summary request failed{where}: {exc}") from exc
+        done += 1
         usage = usage + complete.usage
         text = complete.message.text.strip()
         if not text:
@@ -560,7 +602,7 @@ async def compact_history(
         tokens_before=before,
         tokens_after=messages_tokens(history),
         usage=usage,
-        stages=len(stages),
+        stages=done,
         focus=focus,
     )
 

@@ -37,6 +37,7 @@ async def compact_agent(
     focus: str = "",
     model: ModelInfo | None = None,
     summarise: bool = True,
+    room: int | None = None,
 ) -> Compaction:
     """Compact the agent's conversation (see the module doc). ``model`` is the model whose
     window the result must fit and which writes the summary (default: the agent's). Raises
@@ -56,7 +57,13 @@ async def compact_agent(
         raise CompactionError(f"no provider for {model.id}: {exc}") from exc
     budget = keeper.budget(request, model)
     result = await compact_history(
-        list(agent.history.messages), provider=provider, model=model, budget=budget, focus=focus, summarise=summarise
+        list(agent.history.messages),
+        provider=provider,
+        model=model,
+        budget=budget,
+        focus=focus,
+        summarise=summarise,
+        room=room,
     )
     cost = agent.ledger.add(model.id, result.usage, model) if result.summarised else 0.0
     # The summary is in: only now does the live history change, in one step.
@@ -127,15 +134,17 @@ async def fit_request(agent: Agent, request: pb.ProviderRequest, tool_choice: st
             agent._emit(
                 ev.Notice("error", f"auto-compaction failed, the conversation was left as it was: {exc}")
             )
-        else:
-            request = agent._build_request(tool_choice)
-            if keeper.due(request, model):
-                # The recent part alone is over the threshold: its old tool output goes too.
-                try:
-                    await compact_agent(agent, trigger="auto", summarise=False)
-                    request = agent._build_request(tool_choice)
-                except CompactionError:
-                    pass
+        request = agent._build_request(tool_choice)
+        if keeper.due(request, model):
+            # The recent part alone is over the threshold: old tool output goes, and the newest
+            # is cut to fit (the originals stay archived).
+            limit = keeper.limit(model) or model.context_window
+            room = int(limit / keeper.ratio) - keeper.fixed_tokens(request)
+            try:
+                await compact_agent(agent, trigger="auto", summarise=False, room=room)
+                request = agent._build_request(tool_choice)
+            except CompactionError:
+                pass
     keeper.pending_estimate = keeper.fixed_tokens(request) + messages_tokens(request.messages)
     return _fit_max_tokens(request, keeper.fit_max_tokens(request, model))
 

@@ -67,6 +67,7 @@ _CONTEXT_MARKERS = (
     "context_length_exceeded",
     "context length",
     "context window",
+    "context limit",
     "maximum context",
     "too many tokens",
     "input is too long",

@@ -353,3 +353,44 @@ def test_headless_compaction_runs_the_pre_compact_and_session_start_hooks(
     assert events[0]["hook_event_name"] == "PreCompact" and events[0]["trigger"] == "auto"
     assert events[1]["hook_event_name"] == "SessionStart" and events[1]["source"] == "compact"
     assert "never" not in log.read_text()
+
+
+async def test_the_newest_tool_output_is_cut_when_it_alone_overflows_the_window(world: World) -> None:
+    """Three reads of a 29k-character file in one reply: the results alone pass the 24k window.
+    The earlier part is summarised, and the newest output is cut to fit (with a note), rather
+    than a request the provider refuses."""
+    (world.workspace / "huge.txt").write_text("a line of a huge file\n" * 1_340)
+    world.server.add_rule(respond(summarise), match=is_summary_request)
+    calls = [tool_call("read_file", {"path": "huge.txt"}, id=f"call_{i}") for i in range(3)]
+    world.server.script(reply(text="one"), reply(tool_calls=calls), reply(text="Read them."))
+    agent = world.runtime().agent
+    await turn(agent, "first. FACT: green")
+    events = await turn(agent, "read huge.txt three times")
+    assert isinstance(events[-1], ev.TurnFinished), events[-1]
+    assert over_window(world.server) == []
+    last = world.server.model_requests()[-1]
+    assert len(last.tool_results) == 3 and all("cut to fit the context window" in r.text for r in last.tool_results)
+    assert [e.trigger for e in events if isinstance(e, ev.ContextCompacted)] == ["auto", "auto"]
+
+
+async def test_summary_parts_get_smaller_when_the_provider_counts_more(world: World) -> None:
+    """A provider that counts three times what Stoa estimates refuses the first summary request as too
+    long: the transcript goes again in smaller parts, and the compaction succeeds."""
+    from tests.fake_server import fault
+
+    def strict(request: Any) -> Any:
+        if _prompt_tokens(request.body) * 3 > WINDOW:
+            return fault("context_length")
+        return summarise(request)
+
+    world.server.add_rule(respond(strict), match=is_summary_request)
+    runtime = world.runtime("claude-sonnet-4-6")
+    agent = runtime.agent
+    world.server.default_reply = respond(agent_reply)
+    await turn(agent, "turn 0. FACT: the answer is 42")
+    for n in range(1, 8):
+        await turn(agent, f"turn {n}: go on, and mind this long note: " + "words " * 1_200)
+    result = await agent.compact(model=runtime.catalog.resolve("claude-tiny-1"))
+    refused = [r for r in world.server.model_requests() if is_summary_request(r) and getattr(r.answer, "kind", None)]
+    assert refused and result.stages >= 2
+    assert "FACT: the answer is 42" in result.summary
