@@ -65,10 +65,17 @@ class Mention:
         return "/" in self.path or "." in self.path or self.path.startswith("~")
 
 
+_STDIN = re.compile(r"<stdin>\n.*?\n</stdin>", re.DOTALL)
+
+
 def find_mentions(text: str) -> list[Mention]:
-    """The ``@path`` mentions of a message, in order (an e-mail address is not one)."""
+    """The ``@path`` mentions of a message, in order (an e-mail address is not one, nor an ``@``
+    in the data piped to ``stoa -p``: the ``<stdin>`` block is what was piped, not typed)."""
     found: list[Mention] = []
+    piped = [(m.start(), m.end()) for m in _STDIN.finditer(text)]
     for match in _MENTION.finditer(text):
+        if any(start <= match.start() < end for start, end in piped):
+            continue
         quoted = match.group("quoted")
         path = quoted if quoted is not None else match.group("bare").replace("\\ ", " ")
         end = match.end()

@@ -119,3 +119,15 @@ def test_a_line_range_attaches_those_lines(stoa_env: dict[str, str], fake_server
     body = _sent(fake_server)
     assert "10\\trow 10" in body and "12\\trow 12" in body and "40\\trow 40" in body
     assert "row 13" not in body and "row 9\\n" not in body
+
+
+def test_mentions_in_piped_data_are_not_expanded(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    ws = _project(tmp_path)
+    fake_server.script(reply(text="ok"))
+    piped = "@app.route('/')\ndef index(): ...  # see @src/app.py\n"
+    result = stoa(["-p", "review this, compare with @src/app.py"], stoa_env, ws, stdin=piped)
+    assert result.returncode == 0, result.stderr
+    assert "attached: src/app.py (2 lines)" in result.stderr and "stays text" not in result.stderr
+    assert _sent(fake_server).count("<attachment") == 1
