@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 CACHE_VERSION = 1
 REFRESH_AFTER_SECONDS = 24 * 3600
 FETCH_TIMEOUT = 8.0
-ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_LIST_URLS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
 _THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
 _EFFORT_NAMES = EFFORT_LEVELS[1:]
@@ -336,17 +335,19 @@ def _get_json(url: str, headers: dict[str, str], timeout: float) -> Any:
 
 def fetch_anthropic(base_url: str, api_key: str | None, *, timeout: float = FETCH_TIMEOUT) -> list[dict[str, Any]]:
     """Every page of ``GET /v1/models`` (``after_id`` = the previous page's ``last_id``)."""
-    headers = {"anthropic-version": ANTHROPIC_VERSION, "x-api-key": api_key or ""}
+    from stoa.core.providers.http import anthropic_headers, model_entries
+
+    headers = anthropic_headers(api_key or "")
     root = base_url.rstrip("/").removesuffix("/v1")
     out: list[dict[str, Any]] = []
     after: str | None = None
     for _ in range(50):
         query = {"limit": "1000", **({"after_id": after} if after else {})}
         page = _get_json(f"{root}/v1/models?{urllib.parse.urlencode(query)}", headers, timeout)
-        data = page.get("data") if isinstance(page, dict) else None
-        if not isinstance(data, list):
+        entries = model_entries(page)
+        if entries is None:
             raise FetchError(f"{root}/v1/models: not a model list")
-        out += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        out += entries
         last = page.get("last_id")
         if not page.get("has_more") or not isinstance(last, str) or last == after:
             break
@@ -356,8 +357,10 @@ def fetch_anthropic(base_url: str, api_key: str | None, *, timeout: float = FETC
 
 def fetch_anthropic_one(base_url: str, api_key: str | None, model_id: str, *, timeout: float = FETCH_TIMEOUT) -> dict[str, Any] | None:
     """``GET /v1/models/{id}``: the model, or None when the API does not know it (404)."""
+    from stoa.core.providers.http import anthropic_headers
+
     root = base_url.rstrip("/").removesuffix("/v1")
-    headers = {"anthropic-version": ANTHROPIC_VERSION, "x-api-key": api_key or ""}
+    headers = anthropic_headers(api_key or "")
     try:
         data = _get_json(f"{root}/v1/models/{urllib.parse.quote(model_id, safe='')}", headers, timeout)
     except FetchError as exc:
@@ -371,11 +374,13 @@ def fetch_openai(base_url: str, api_key: str | None, *, timeout: float = FETCH_T
     root = base_url.rstrip("/")
     if not root.endswith("/v1"):
         root += "/v1"
-    page = _get_json(f"{root}/models", {"authorization": f"Bearer {api_key or ''}"}, timeout)
-    data = page.get("data") if isinstance(page, dict) else None
-    if not isinstance(data, list):
+    from stoa.core.providers.http import model_entries, openai_headers
+
+    page = _get_json(f"{root}/models", openai_headers(api_key or ""), timeout)
+    entries = model_entries(page)
+    if entries is None:
         raise FetchError(f"{root}/models: not a model list")
-    return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    return entries
 
 
 # ---- the catalogue ---------------------------------------------------------------------------

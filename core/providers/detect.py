@@ -140,13 +140,14 @@ async def detect_ollama(
 
 
 def _parse_model_list(data: Any) -> tuple[list[str], dict[str, int]] | None:
-    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+    from stoa.core.providers.http import model_entries
+
+    entries = model_entries(data)
+    if entries is None:
         return None
     ids: list[str] = []
     windows: dict[str, int] = {}
-    for entry in data["data"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            continue
+    for entry in entries:
         if entry.get("type") == "embeddings":  # LM Studio lists embedding models too
             continue
         model_id = entry["id"]

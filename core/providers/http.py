@@ -308,7 +308,15 @@ class HttpProvider:
             await endpoint.aclose()
 
 
-def model_ids(page: Any) -> list[str]:
-    """The ids of a ``/models`` answer (``{"data": [{"id": ...}, ...]}``, every provider's shape)."""
+def model_entries(page: Any) -> list[dict[str, Any]] | None:
+    """The models of a ``/models`` answer (``{"data": [{"id": ...}, ...]}``, every provider's
+    shape; the catalogue reads them whole), or None when it is not a model list."""
     data = page.get("data") if isinstance(page, dict) else None
-    return [str(m["id"]) for m in data or [] if isinstance(m, dict) and m.get("id")]
+    if not isinstance(data, list):
+        return None
+    return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]]
+
+
+def model_ids(page: Any) -> list[str]:
+    """The ids of a ``/models`` answer."""
+    return [m["id"] for m in model_entries(page) or []]

@@ -242,3 +242,24 @@ def test_a_bad_config_table_names_the_problem(tmp_path: Path) -> None:
     config = load_config(tmp_path, env={"HOME": str(tmp_path), "STOA_HOME": str(tmp_path / "sh")})
     with pytest.raises(CatalogError, match=r'\[models."x"\]: unknown effort .turbo.'):
         Catalog.from_config(config)
+
+
+def test_the_lists_are_asked_for_with_the_providers_own_headers(
+    fake_server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One owner for what a provider's requests carry (core/providers/http.py): the catalogue's
+    list requests send the API version, key, user agent and custom headers that the provider's
+    model requests send (it sent an older anthropic-version and no custom headers)."""
+    from stoa.core.providers.http import anthropic_headers, openai_headers
+
+    monkeypatch.setenv("ANTHROPIC_CUSTOM_HEADERS", "X-Team: blue")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_7")
+    catalog = catalog_for(fake_server, tmp_path)
+    catalog.refresh_sync(["anthropic", "openai"], force=True)
+    lists = [r for r in fake_server.requests if r.method == "GET" and r.path.startswith("/v1/models")]
+    anthropic = next(r for r in lists if r.header("anthropic-version"))
+    openai = next(r for r in lists if not r.header("anthropic-version"))
+    for request, expected in ((anthropic, anthropic_headers("test-key")), (openai, openai_headers("test-key"))):
+        for name, value in expected.items():
+            assert request.header(name) == value, name
+    assert anthropic.header("x-team") == "blue" and openai.header("openai-project") == "proj_7"

@@ -262,6 +262,10 @@ def test_one_owner_per_concern() -> None:
     # core/providers/http.py's HttpProvider; the end of a stream: base.completed.
     assert sorted(p for p, text in sources.items() if "Endpoint(" in text) == ["core/providers/http.py"]
     assert sorted(p for p, text in sources.items() if "MessageComplete(" in text) == ["core/providers/base.py"]
+    # What a provider's requests carry, and reading a /models answer (providers, catalogue,
+    # local-server detection alike): core/providers/http.py.
+    assert sorted(p for p, text in sources.items() if '"anthropic-version"' in text) == ["core/providers/http.py"]
+    assert sorted(p for p, text in sources.items() if 'page.get("data")' in text) == ["core/providers/http.py"]
     providers = ("anthropic", "openai_responses", "openai_chat")
     assert all("(HttpProvider)" in sources[f"core/providers/{name}.py"] for name in providers)
     pickers = sorted(p for p, text in sources.items() if "(FilterPickerScreen)" in text)
