@@ -43,7 +43,7 @@ __all__ = [
 
 FAMILIES = (
     "session", "conversation", "appearance", "modes", "models", "mcp", "checkpoints", "agents", "memory", "hooks",
-    "context",
+    "context", "debug",
 )
 
 

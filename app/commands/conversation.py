@@ -23,7 +23,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_TITLE = 200
 
 
-async def _records(runtime: Runtime) -> list[tuple[str, dict[str, Any]]]:
+async def conversation_records(runtime: Runtime) -> list[tuple[str, dict[str, Any]]]:
     """The conversation as shown: the session's display records, saved first."""
     session = runtime.session
     if session is None:
@@ -94,7 +94,7 @@ async def _export(runtime: Runtime, args: str, info: Callable[[str], None], erro
         error(parsed, hint=None)
         return EXIT_USAGE
     given, as_json = parsed
-    records = await _records(runtime)
+    records = await conversation_records(runtime)
     if not records:
         error("nothing to export yet: the conversation is empty", hint=None)
         return EXIT_FAILED
@@ -201,7 +201,7 @@ async def _reply(runtime: Runtime, args: str) -> str | tuple[str, int]:
     if not text.isdigit() or int(text) < 1:
         return f"N must be a positive number (1 is the last reply), not {text!r}"
     number = int(text)
-    replies = [str(d.get("text", "")) for k, d in await _records(runtime) if k == "assistant" and d.get("text")]
+    replies = [str(d.get("text", "")) for k, d in await conversation_records(runtime) if k == "assistant" and d.get("text")]
     if not replies:
         return "there is no reply to copy yet"
     if number > len(replies):

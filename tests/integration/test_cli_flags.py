@@ -138,3 +138,31 @@ def test_log_file_and_debug_redact_secrets(stoa_env: dict[str, str], fake_server
     assert '"logger": "stoa.events"' in result.stderr  # --debug: the records on stderr too
     rotating = Path(stoa_env["STOA_HOME"]) / "logs" / "stoa.log"
     assert "ToolCallFinished" in rotating.read_text() and secret not in rotating.read_text()
+
+
+def test_debug_bundle(stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path) -> None:
+    import zipfile
+
+    secret = "sk-ant-api03-" + "Q" * 40
+    env = {**stoa_env, "ANTHROPIC_API_KEY": secret, "TERM_PROGRAM": "tmux", "UNLISTED_VAR": "private"}
+    (workspace / "key.txt").write_text(f"key {secret}\n")
+    fake_server.script(reply(tool_calls=[tool_call("read_file", {"path": "key.txt"})]), reply(text="It holds a key."))
+    assert stoa(["-p", "read key.txt"], env, workspace).returncode == 0
+    result = stoa(["-c", "-p", "/debug-bundle bug.zip"], env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert "bug.zip" in result.stdout + result.stderr
+    with zipfile.ZipFile(workspace / "bug.zip") as bundle:
+        names = set(bundle.namelist())
+        assert names == {"conversation.md", "messages.json", "metadata.json", "stoa.log", "environment.json"}
+        texts = {name: bundle.read(name).decode() for name in names}
+    assert "read key.txt" in texts["conversation.md"] and "It holds a key." in texts["conversation.md"]
+    assert json.loads(texts["messages.json"])[0]["role"] == "user"
+    metadata = json.loads(texts["metadata.json"])
+    assert metadata["model"] == "claude-sonnet-5-5" and metadata["session_id"]
+    environment = json.loads(texts["environment.json"])
+    assert environment["TERM_PROGRAM"] == "tmux" and environment["ANTHROPIC_API_KEY"] == "(set)"
+    assert "UNLISTED_VAR" not in environment
+    assert "ToolCallFinished" in texts["stoa.log"]
+    assert not any(secret in text for text in texts.values())
+    again = stoa(["-c", "-p", "/debug-bundle bug.zip"], env, workspace)
+    assert again.returncode == 1 and "already exists" in again.stderr
