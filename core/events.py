@@ -253,4 +253,6 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
     data = {"type": type(event).__name__}
     data.update({f.name: plain(getattr(event, f.name)) for f in fields(event) if f.name != "future"})
+    if isinstance(event, SubagentEvent):
+        data["event"] = event_to_dict(event.event)  # typed like any other event
     return data

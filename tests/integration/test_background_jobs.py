@@ -167,3 +167,32 @@ def test_headless_ends_its_jobs_and_a_resume_tells_the_model(
     assert "background job b1 ended when Stoa last exited" in second.stderr
     last_user = fake_server.model_requests()[-1].user_texts[-1]
     assert "b1 of this conversation did not survive" in last_user
+
+
+def test_sigterm_ends_the_background_jobs(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:
+    import signal
+
+    from tests.fake_server import fault
+
+    ws = tmp_path / "project"
+    ws.mkdir()
+    nap = marker()
+    fake_server.script(
+        reply(tool_calls=[tool_call("execute_bash", {"command": f"sleep {nap}", "background": True})]),
+        fault("hang", seconds=60, reply=reply(text="too late")),
+    )
+    process = subprocess.Popen(
+        [*STOA, "-p", "start a server"], env=stoa_env, cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        fake_server.wait_for_requests(2, timeout=30)  # the job runs; the next request hangs
+        assert processes_with(f"sleep {nap}")
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    deadline = time.monotonic() + 10
+    while processes_with(f"sleep {nap}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(f"sleep {nap}") == []

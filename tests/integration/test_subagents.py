@@ -225,3 +225,67 @@ def test_every_built_in_is_listed_in_the_tool_description(tmp_path: Path, fake_s
     runtime = runtime_for(tmp_path, fake_server)
     tool = runtime.registry.get("task")
     assert tool is not None and f"\n- {agent}: " in tool.spec().description
+
+
+async def test_the_concurrency_bound_holds(tmp_path: Path, fake_server: FakeServer) -> None:
+    runtime = runtime_for(tmp_path, fake_server, config_text="[agents]\nmax-concurrency = 1\n")
+    fake_server.script(
+        reply(tool_calls=[task("one", "TASK-ONE"), task("two", "TASK-TWO")], match=parent),
+        reply(tool_calls=[tool_call("list_directory", {"path": "."})], match=sub_with("TASK-ONE")),
+        reply(tool_calls=[tool_call("list_directory", {"path": "."})], match=sub_with("TASK-TWO")),
+        reply(text="one done", match=sub_with("TASK-ONE")),
+        reply(text="two done", match=sub_with("TASK-TWO")),
+        reply(text="both done", match=parent),
+    )
+    await turn(runtime, "do both, one at a time")
+    order = ["ONE" if "TASK-ONE" in r.user_texts[0] else "TWO" for r in fake_server.model_requests() if is_sub(r)]
+    assert order in (["ONE", "ONE", "TWO", "TWO"], ["TWO", "TWO", "ONE", "ONE"])  # never interleaved
+
+
+def test_subagent_stop_hooks_run_when_a_sub_agent_returns(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    ws = tmp_path / "project"
+    ws.mkdir()
+    log = tmp_path / "hook.jsonl"
+    hook = tmp_path / "hook.py"
+    hook.write_text(f"#!{sys.executable}\nimport json, sys\nopen({str(log)!r}, 'a').write(sys.stdin.read().strip() + '\\n')\n")
+    hook.chmod(0o755)
+    (Path(stoa_env["STOA_HOME"]) / "config.toml").write_text(
+        f'[[hooks.SubagentStop]]\ncommand = "{hook}"\n[[hooks.Stop]]\ncommand = "{hook}"\n'
+    )
+    fake_server.script(
+        reply(tool_calls=[task("look", "TASK-LOOK", agent="explore")], match=parent),
+        reply(text="found it", match=is_sub),
+        reply(text="done", match=parent),
+    )
+    result = subprocess.run([*STOA, "-p", "look"], env=stoa_env, cwd=ws, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["hook_event_name"] for e in events] == ["SubagentStop", "Stop"]
+    assert events[0]["agent_type"] == "explore" and events[0]["last_assistant_message"] == "found it"
+
+
+def test_stream_json_carries_the_sub_agents_events_typed(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    import json
+
+    ws = tmp_path / "project"
+    ws.mkdir()
+    fake_server.script(
+        reply(tool_calls=[task("look", "TASK-LOOK", agent="explore")], match=parent),
+        reply(tool_calls=[tool_call("list_directory", {"path": "."})], match=is_sub),
+        reply(text="empty folder", match=is_sub),
+        reply(text="done", match=parent),
+    )
+    result = subprocess.run(
+        [*STOA, "-p", "look", "--output-format", "stream-json"], env=stoa_env, cwd=ws, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    nested = [line for line in lines if line["type"] == "SubagentEvent"]
+    assert {"ToolCallStarted", "ToolCallFinished", "TurnFinished"} <= {n["event"]["type"] for n in nested}
+    assert all(n["agent"] == "explore" and n["agent_id"] == "a1" for n in nested)
