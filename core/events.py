@@ -251,7 +251,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             return value.value
         return value
 
-    data = {"type": type(event).__name__}
+    data: dict[str, Any] = {"type": type(event).__name__}
     data.update({f.name: plain(getattr(event, f.name)) for f in fields(event) if f.name != "future"})
     if isinstance(event, SubagentEvent):
         data["event"] = event_to_dict(event.event)  # typed like any other event
