@@ -18,6 +18,8 @@ from contextlib import suppress
 from typing import Any, cast
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+# After stdin ends, how long requests already received may take to be answered.
+SETTLE_SECONDS = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +95,11 @@ async def serve(choices: object) -> None:
     try:
         with suppress(asyncio.CancelledError):
             await listening
+        # stdin ended: what was asked before is still answered (a script may pipe its requests
+        # in and read the answers); a running prompt is interrupted and its session saved.
+        # A signal (the editor stopping the agent) does not wait.
+        if not listening.cancelled():
+            await transport.settle(SETTLE_SECONDS, leaving=frozenset({"session/prompt"}))
     finally:
         await agent.close()
         await conn.close()

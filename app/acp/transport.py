@@ -16,8 +16,9 @@ import asyncio
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -80,12 +81,15 @@ class LineTransport:
     ``after_send`` runs after each message is written (the server uses it to send a new
     session's first updates right after the response that names the session)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: Sink) -> None:
         self._reader = reader
         self._writer = writer
         self._lock = asyncio.Lock()
         self._closed = False
         self.after_send: Callable[[dict[str, Any]], None] | None = None
+        # Requests received and not answered yet: id -> method.
+        self._open: dict[Any, str] = {}
+        self._answered = asyncio.Event()
 
     async def send(self, message: dict[str, Any]) -> None:
         if self._closed:
@@ -94,6 +98,8 @@ class LineTransport:
         async with self._lock:
             self._writer.write(data + b"\n")
             await self._writer.drain()
+        if "method" not in message and self._open.pop(message.get("id"), None) is not None:
+            self._answered.set()
         if self.after_send is not None:
             self.after_send(message)
 
@@ -113,7 +119,25 @@ class LineTransport:
             if error is not None:
                 await self._answer(error)
             if message is not None:
+                if "method" in message and "id" in message:
+                    self._open[message["id"]] = message["method"]
                 return message
+
+    async def settle(self, within: float, *, leaving: frozenset[str] = frozenset()) -> None:
+        """Wait (at most ``within`` seconds) until every request received has been answered,
+        except those of the ``leaving`` methods: the client closed its end after sending them,
+        and it may still read the answers."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while any(method not in leaving for method in self._open.values()):
+            self._answered.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._answered.wait(), remaining)
+            except TimeoutError:
+                return
 
     async def _skip_long_line(self) -> None:
         while True:
@@ -141,15 +165,52 @@ class LineTransport:
             pass
 
 
-async def protocol_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """stdin as a reader, a private copy of stdout as the writer; fd 1 now goes to stderr."""
+async def protocol_streams() -> tuple[asyncio.StreamReader, Sink]:
+    """stdin as a reader, a private copy of stdout as the writer; fd 1 now goes to stderr.
+    Pipes and sockets (what editors use) are read and written by the event loop; a regular
+    file or terminal (``stoa acp < requests.jsonl > out``) by a thread and plain writes."""
     loop = asyncio.get_running_loop()
     protocol_fd = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
+    except ValueError:
+        threading.Thread(target=_feed, args=(loop, reader), name="stoa-acp-stdin", daemon=True).start()
     out = os.fdopen(protocol_fd, "wb", buffering=0)
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, out)
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-    return reader, writer
+    try:
+        transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, out)
+    except ValueError:
+        return reader, FileSink(out)
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
+class Sink(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileSink:
+    """stdout that is a file or a terminal: written as it comes (such writes do not block long)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data)
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.out.close()
+
+
+def _feed(loop: asyncio.AbstractEventLoop, reader: asyncio.StreamReader) -> None:
+    while chunk := os.read(sys.stdin.fileno(), 65536):
+        loop.call_soon_threadsafe(reader.feed_data, chunk)
+    loop.call_soon_threadsafe(reader.feed_eof)

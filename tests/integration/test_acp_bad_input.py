@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -229,3 +230,22 @@ async def test_a_client_that_goes_away_during_a_question_leaves_a_valid_saved_se
         assert answer.stop_reason == "end_turn"
     # The fake server checks the resumed history: w1 has its result.
     assert any(r.id == "w1" for r in fake_server.model_requests()[-1].tool_results)
+
+
+def test_requests_from_a_file_and_answers_to_a_file(stoa_env: dict[str, str], workspace: Path) -> None:
+    """Not only pipes: `stoa acp < requests.jsonl > answers.jsonl` works (a script's way)."""
+    requests = workspace.parent / "requests.jsonl"
+    answers = workspace.parent / "answers.jsonl"
+    requests.write_text(
+        "garbage\n"
+        + json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INITIALIZE}) + "\n"
+        + json.dumps({"jsonrpc": "2.0", "id": 2, "method": "session/new", "params": {"cwd": str(workspace), "mcpServers": []}}) + "\n"
+    )
+    with requests.open("rb") as stdin, answers.open("wb") as stdout:
+        done = subprocess.run(STOA_ACP, env=stoa_env, cwd=workspace, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in answers.read_text().splitlines()]
+    assert lines[0]["error"]["code"] == -32700
+    by_id = {m.get("id"): m for m in lines if "id" in m}
+    assert by_id[1]["result"]["agentCapabilities"]["loadSession"] is True
+    assert by_id[2]["result"]["sessionId"]
