@@ -121,3 +121,26 @@ async def test_switching_to_a_smaller_window_offers_compaction(
         assert is_summary(history[0]) and "FACT: the key is 7" in history[0].content[0].text  # type: ignore[union-attr]
         summaries = [r for r in fake_server.model_requests() if SUMMARY_SYSTEM[:40] in r.system]
         assert summaries and all(r.model == "claude-tiny-1" for r in summaries)
+
+
+async def test_auto_compaction_during_a_turn_shows_a_fold(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    """A 24k window fills: the turn's compaction shows as a fold in the log (the "compacting…"
+    line goes), the status bar's context meter drops, the turn finishes."""
+    from tests.integration.test_compaction import agent_reply
+
+    fake_server.models = [*fake_server.models, TINY]
+    fake_summaries(fake_server)
+    fake_server.default_reply = respond(agent_reply)
+    app = app_factory(model="claude-tiny-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready and app.chat.log_view.is_mounted, what="the app")
+        await pilot.pause()
+        for n in range(20):
+            await app.chat.send(f"turn {n}: go on. FACT: number {n}. " + "words " * 600)
+            await wait_idle(app)
+            if any(isinstance(r, CompactionRecord) for r in app.chat.log_view.records):
+                break
+        folds = [r for r in app.chat.log_view.records if isinstance(r, CompactionRecord)]
+        assert folds and folds[0].trigger == "auto" and folds[0].line.startswith("compacted ")
+        assert not [r for r in app.chat.log_view.records if isinstance(r, NoticeRecord) and "compacting" in r.text]
+        assert app.chat.status_bar.info.context_tokens < 0.85 * 24_000
