@@ -144,3 +144,32 @@ async def test_auto_compaction_during_a_turn_shows_a_fold(app_factory: AppFactor
         assert folds and folds[0].trigger == "auto" and folds[0].line.startswith("compacted ")
         assert not [r for r in app.chat.log_view.records if isinstance(r, NoticeRecord) and "compacting" in r.text]
         assert app.chat.status_bar.info.context_tokens < 0.85 * 24_000
+
+
+async def test_purge_asks_before_deleting_archives(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    fake_summaries(fake_server)
+    fake_server.script(reply(text="first answer"), reply(text="second answer"), reply(text="third answer"))
+    app = app_factory(model="claude-sonnet-4-6", sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the session")
+        for text in ("first. FACT: blue", "second", "third"):
+            await send(app, pilot, text)
+        app.chat.run_slash("/compact")
+        await wait_for(lambda: notices(app, "Compacted"), what="the compaction")
+        store = app.runtime.session.store  # type: ignore[union-attr]
+        count = "SELECT COUNT(*) FROM rewound_messages"
+        assert (await store._read(count))[0][0] >= 1
+        app.chat.run_slash("/purge")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "archived message" in app.screen.question and "deleted for good" in app.screen.question  # type: ignore[attr-defined]
+        await pilot.press("n")
+        await wait_for(lambda: not isinstance(app.screen, ConfirmScreen), what="the answer")
+        assert (await store._read(count))[0][0] >= 1
+        app.chat.run_slash("/purge")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), what="the question again")
+        await pilot.press("y")
+        await wait_for(lambda: any(
+            isinstance(r, NoticeRecord) and r.text.startswith("Deleted ") for r in app.chat.log_view.records
+        ), what="the purge")
+        assert (await store._read(count))[0][0] == 0
+        assert is_summary(app.runtime.agent.history.messages[0])
