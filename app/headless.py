@@ -410,7 +410,7 @@ async def _run_command(
         saved = False
         err.write(f"stoa: error: the session could not be saved: {exc}\n")
     await _close(runtime)
-    if output_format == "json":
+    if output_format in ("json", "stream-json"):
         payload: dict[str, Any] = {
             "success": result == EXIT_OK and saved,
             "command": cmd.name,
@@ -421,6 +421,10 @@ async def _run_command(
         }
         if ctx.errors:
             payload["error"] = "\n".join(ctx.errors)
+        if output_format == "stream-json":  # a command's run ends with the result line too
+            ok = payload["success"]
+            payload = {"type": "result", "subtype": "success" if ok else "error", "is_error": not ok,
+                       "result": payload["response"], "model": runtime.agent.model.id, **payload}
         out.write(json.dumps(payload, ensure_ascii=False) + "\n")
         out.flush()
     return result if saved else EXIT_RUNTIME

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stoa.core.config import KEY_ENV_VARS
+from stoa.core.keys import key_variable
+from stoa.core.models import ALL_PROVIDERS
 
 ENV_ALLOWED = (
     "SHELL",
@@ -42,9 +43,8 @@ ENV_ALLOWED = (
 
 def allowed_environment(env: Mapping[str, str]) -> dict[str, str]:
     out = {name: env[name] for name in ENV_ALLOWED if name in env}
-    for variables in KEY_ENV_VARS.values():
-        for name in variables:
-            out[name] = "(set)" if env.get(name) else "(not set)"
+    for name in sorted({key_variable(provider) for provider in ALL_PROVIDERS}):
+        out[name] = "(set)" if env.get(name) else "(not set)"
     return out
 
 

@@ -166,3 +166,14 @@ def test_debug_bundle(stoa_env: dict[str, str], fake_server: FakeServer, workspa
     assert not any(secret in text for text in texts.values())
     again = stoa(["-c", "-p", "/debug-bundle bug.zip"], env, workspace)
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_a_headless_command_in_stream_json_ends_with_a_result_line(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    result = stoa(["-p", "/hooks", "--output-format", "stream-json"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["type"] == "command_output" and "no hooks configured" in lines[0]["text"]
+    assert lines[-1]["type"] == "result" and lines[-1]["success"] is True and lines[-1]["command"] == "hooks"
+    assert fake_server.model_requests() == []

@@ -433,3 +433,39 @@ def test_hooks_command_lists_active_and_waiting_hooks(
     assert "1 project hook(s) not approved, so not run:" in result.stdout
     assert "UserPromptSubmit [*] echo from-the-repo" in result.stdout
     assert fake_server.model_requests() == []
+
+
+def test_subagent_stop_keeps_the_sub_agent_going(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.jsonl"
+    gate = script(
+        tmp_path,
+        "gate.py",
+        f"""
+        event = json.load(sys.stdin)
+        open({str(log)!r}, "a").write(json.dumps(event) + "\\n")
+        if event["hook_event_name"] == "SubagentStop" and not event["stop_hook_active"]:
+            print("list the files you looked at", file=sys.stderr)
+            sys.exit(2)
+        """,
+    )
+    user_config(stoa_env, f'[[hooks.SubagentStop]]\ncommand = "{gate}"\n[[hooks.Stop]]\ncommand = "{gate}"\n')
+    fake_server.script(
+        reply(tool_calls=[tool_call("task", {"description": "look around", "prompt": "What is in README.md?"})]),
+        reply(text="A demo project."),
+        reply(text="A demo project; I read README.md."),
+        reply(text="The helper says it is a demo project."),
+    )
+    result = stoa(["-p", "ask a helper"], stoa_env, workspace, timeout=120)
+    assert result.returncode == 0, result.stderr
+    events = events_of(log)
+    assert [(e["hook_event_name"], e["stop_hook_active"]) for e in events] == [
+        ("SubagentStop", False),
+        ("SubagentStop", True),
+        ("Stop", False),
+    ]
+    assert events[0]["last_assistant_message"] == "A demo project." and events[0]["agent_type"]
+    requests = fake_server.model_requests()
+    assert "list the files you looked at" in requests[2].user_texts[-1]
+    assert "I read README.md" in requests[3].tool_results[0].text
