@@ -50,10 +50,13 @@ async def _skills_headless(ctx: HeadlessContext) -> int:
 
 
 @command("agents", "List the agents for sub-agents and /agent (re-read from their files)")
-def _agents(ctx: CommandContext) -> None:
+async def _agents(ctx: CommandContext) -> None:
+    import asyncio
+
     from stoa.core.agents import attach_agents, listing
 
-    definitions = attach_agents(ctx.runtime)
+    # Models are checked against the providers' lists (a request at most): off the event loop.
+    definitions = await asyncio.to_thread(attach_agents, ctx.runtime, network=True)
     active = ctx.runtime.active_agent
     head = [f"The conversation runs as agent {active}."] if active else []
     ctx.screen.show_notice("info", "\n".join([*head, *listing(definitions)]), title="Agents")
@@ -64,7 +67,7 @@ async def _agents_headless(ctx: HeadlessContext) -> int:
     """``stoa -p "/agents"``: the list, broken files with their errors."""
     from stoa.core.agents import attach_agents, listing
 
-    for line in listing(attach_agents(ctx.runtime)):
+    for line in listing(attach_agents(ctx.runtime, network=True)):
         ctx.info(line)
     return 0
 

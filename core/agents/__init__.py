@@ -31,14 +31,18 @@ class UnknownAgentError(ValueError):
     """``--agent`` / ``/agent`` named an agent that does not exist or cannot be used."""
 
 
-def read_definitions(runtime: Runtime) -> AgentDefinitions:
+def read_definitions(runtime: Runtime, *, network: bool = False) -> AgentDefinitions:
+    """The definitions; a model no cached list knows is checked with the provider only when
+    ``network`` (``/agents``), never at start-up (the sub-agent's start checks it again)."""
     config = runtime.config
     home = config.env.get("HOME")
     catalog = runtime.catalog
 
     def model_problem(name: str) -> str | None:
         try:
-            catalog.resolve(name)
+            before = len(catalog.warnings)
+            catalog.resolve(name, network=network)
+            del catalog.warnings[before:]  # an unverified name is the sub-agent's concern when it starts
         except Exception as exc:
             return str(exc).splitlines()[0] if str(exc) else "unknown model"
         return None
@@ -53,11 +57,11 @@ def read_definitions(runtime: Runtime) -> AgentDefinitions:
     )
 
 
-def attach_agents(runtime: Runtime) -> AgentDefinitions:
+def attach_agents(runtime: Runtime, *, network: bool = False) -> AgentDefinitions:
     """(Re)read the agent definitions; the main agent gets sub-agents and the ``task`` tool."""
     from stoa.core.tools.task import TaskTool
 
-    definitions = read_definitions(runtime)
+    definitions = read_definitions(runtime, network=network)
     runtime.agents = definitions
     settings, problems = settings_from_config(runtime.config)
     runtime.config.warnings.extend(p for p in problems if p not in runtime.config.warnings)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from stoa.core.agent.loop import Agent
     from stoa.core.config import StoaConfig
     from stoa.core.hooks import HookVerdict
+    from stoa.core.models import ModelInfo
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_ITERATIONS = 50
@@ -173,15 +174,14 @@ class Subagents:
             raise ToolError(f"there is no agent {name!r}; the agents are: {', '.join(definitions.names())}")
         return chosen
 
-    def child(self, definition: AgentDefinition, agent_id: str) -> Agent:
-        """The sub-agent itself: a fresh Agent on the parent's runtime."""
+    def child(self, definition: AgentDefinition, agent_id: str, model: ModelInfo | None = None) -> Agent:
+        """The sub-agent itself: a fresh Agent on the parent's runtime (``model``: its
+        definition's, resolved; None: the parent's)."""
         from stoa.core.agent.loop import Agent
         from stoa.core.models import validate_effort
 
         parent = self.parent
-        model = parent.model
-        if definition.model is not None and parent.catalog is not None:
-            model = parent.catalog.resolve(definition.model)
+        model = model or parent.model
         effort = definition.effort or (parent.effort if model is parent.model else None)
         if effort is not None and effort not in model.efforts:
             effort = None
@@ -254,7 +254,11 @@ class Subagents:
         self._counter[0] += 1
         agent_id = f"a{self._counter[0]}"
         try:
-            child = self.child(definition, agent_id)
+            model = None
+            if definition.model is not None and self.parent.catalog is not None:
+                # May ask the provider for its list: off the event loop.
+                model = await asyncio.to_thread(self.parent.catalog.resolve, definition.model)
+            child = self.child(definition, agent_id, model)
         except Exception as exc:
             raise ToolError(f"the agent {definition.name!r} could not start: {exc}") from None
         running = RunningSubagent(agent_id, definition.name, description, call_id, last="waiting for a slot")

@@ -92,6 +92,21 @@ def test_the_main_conversation_as_an_agent(project: Path, stoa_env: dict[str, st
 def test_an_unknown_or_broken_agent_is_a_usage_error(project: Path, stoa_env: dict[str, str]) -> None:
     unknown = stoa(["--agent", "nobody", "-p", "hi"], stoa_env, project)
     assert unknown.returncode == 2
-    assert "there is no agent 'nobody'; the agents are: general, explore, plan, reviewer, searcher, docs" in unknown.stderr
+    # At start-up a model is not looked up (no request): nomodel is offered, and fails when used.
+    assert "there is no agent 'nobody'; the agents are: general, explore, plan, nomodel, reviewer, searcher, docs" in unknown.stderr
     broken = stoa(["--agent", "typo", "-p", "hi"], stoa_env, project)
     assert broken.returncode == 2 and "unknown tool Teleport" in broken.stderr
+
+
+def test_an_agent_whose_model_does_not_exist_fails_readably(
+    project: Path, stoa_env: dict[str, str], fake_server: FakeServer
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("task", {"description": "x", "prompt": "do x", "agent": "nomodel"})]),
+        reply(text="That agent is broken."),
+    )
+    result = stoa(["-p", "use nomodel"], stoa_env, project)
+    assert result.returncode == 0, result.stderr
+    (failed,) = fake_server.model_requests()[-1].tool_results
+    assert "the agent 'nomodel' could not start" in failed.text and "gpt-99-imaginary" in failed.text
+    assert all("You are a sub-agent" not in r.system for r in fake_server.model_requests())
