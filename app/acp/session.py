@@ -25,7 +25,7 @@ from stoa.app.acp.prompt import prompt_text, to_content
 from stoa.app.acp.terminals import ClientTerminals, terminal_content
 from stoa.core import events as ev
 from stoa.core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
-from stoa.core.providers.types import StopReason, TextBlock
+from stoa.core.providers.types import ImageBlock, StopReason, TextBlock
 from stoa.core.runtime import MissingKeyError, Runtime
 
 log = logging.getLogger("stoa.acp")
@@ -173,9 +173,12 @@ class AcpSession:
         options = dict(turn.options)
         if shell_line(prompt_text(content)) is not None:
             options["shell"] = True  # a "!" line runs as typed: no model, no key needed
+        model = options.get("model") or runtime.agent.model
+        if any(isinstance(b, ImageBlock) for b in content) and not model.supports_images:
+            raise errors.invalid_params(f"{model.id} does not take images; choose a model that does in the model menu")
         try:
             if not options.get("shell"):
-                runtime.check_key(options.get("model") or runtime.agent.model)
+                runtime.check_key(model)
         except MissingKeyError as exc:
             raise errors.auth_required(str(exc)) from None
         if runtime.mcp is not None:

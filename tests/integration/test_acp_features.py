@@ -14,6 +14,7 @@ from acp import PROTOCOL_VERSION
 from acp import schema as s
 
 from tests.fake_server import FakeServer, reply, tool_call
+from tests.fake_server.rules import ModelSpec
 from tests.integration.acp_client import RecordingClient, acp_agent, client_capabilities, text_prompt
 from tests.mcp_servers.helpers import SERVER_SCRIPT, HttpTestServer
 
@@ -314,3 +315,17 @@ async def test_the_tool_iteration_bound_ends_the_prompt_with_max_turn_requests(
         answer = await conn.prompt(session_id=session.session_id, prompt=text_prompt("read everything"))
     assert answer.stop_reason == "max_turn_requests"
     assert "Summary: I read the notes." in client.text()
+
+
+async def test_an_image_for_a_model_that_takes_none_is_refused_before_any_request(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.models.append(ModelSpec(id="claude-blind-1", provider="anthropic", image_input=False))
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace, "-m", "claude-blind-1") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        prompt = [s.TextContentBlock(type="text", text="look"), s.ImageContentBlock(type="image", data=PNG_1PX, mime_type="image/png")]
+        with pytest.raises(Exception, match="claude-blind-1 does not take images"):
+            await conn.prompt(session_id=session.session_id, prompt=prompt)
+    assert fake_server.model_requests() == []
