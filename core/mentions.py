@@ -484,7 +484,10 @@ def rank_paths(paths: list[str], query: str, limit: int = 50) -> list[str]:
         return heapq.nsmallest(limit, paths, key=lambda p: (p.count("/") - p.endswith("/"), len(p), p))
     lowered, names = _prepared(paths)
     wanted = query.lower()
-    pattern = re.compile(".*?".join(re.escape(c) for c in wanted))
+    # c1[^c2]*c2[^c3]*c3...: the characters in order, without the backtracking of ".*?".
+    pattern = re.compile(
+        "".join(re.escape(c) + (f"[^{re.escape(n)}]*" if n else "") for c, n in zip(wanted, [*wanted[1:], ""], strict=True))
+    )
 
     def scored() -> Iterator[tuple[int, int, str]]:
         for index, low in enumerate(lowered):
