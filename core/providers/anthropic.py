@@ -49,7 +49,7 @@ from stoa.core.providers.convert import (
     stream_error,
 )
 from stoa.core.providers.http import HttpProvider, anthropic_headers
-from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
+from stoa.core.providers.sse import ServerSentEvent, event_batches
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -560,15 +560,12 @@ class AnthropicProvider(HttpProvider):
         http = self._http()
         async with http.stream(MESSAGES_PATH, {**params, "stream": True}, model=model) as chunks:
             try:
-                decoder = SSEDecoder()
-                async for chunk in chunks:
-                    for out in self._handle_events(decoder.feed(chunk), acc):
-                        yield out
-                    if acc.stopped:
-                        break
-                else:
-                    for out in self._handle_events(decoder.close(), acc):
-                        yield out
+                async with aclosing(event_batches(chunks)) as batches:
+                    async for batch in batches:
+                        for out in self._handle_events(batch, acc):
+                            yield out
+                        if acc.stopped:
+                            break
             except ValueError as exc:
                 # A malformed event (JSONDecodeError) or bytes that are not UTF-8.
                 raise broken_stream(self.name, self.base_url, exc, read_timeout=self.read_timeout) from exc

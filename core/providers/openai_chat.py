@@ -41,7 +41,7 @@ from stoa.core.providers.convert import (
 )
 from stoa.core.providers.http import HttpProvider, openai_headers
 from stoa.core.providers.openai_responses import StreamDone, openai_event, wire_field
-from stoa.core.providers.sse import SSEDecoder
+from stoa.core.providers.sse import event_batches
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -416,21 +416,13 @@ async def _read_chunks(
     chunks: AsyncIterator[bytes], acc: _Accumulator, provider: str
 ) -> AsyncGenerator[StreamEvent, None]:
     """The neutral events of a Chat Completions stream, until ``[DONE]`` or the body's end."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        for sse in decoder.feed(chunk):
-            try:
-                event = openai_event(sse, provider)
-            except StreamDone:
-                return
-            if event is not None:
-                for out in acc.handle(event):
-                    yield out
-    for sse in decoder.close():
-        try:
-            event = openai_event(sse, provider)
-        except StreamDone:
-            return
-        if event is not None:
-            for out in acc.handle(event):
-                yield out
+    async with aclosing(event_batches(chunks)) as batches:
+        async for batch in batches:
+            for sse in batch:
+                try:
+                    event = openai_event(sse, provider)
+                except StreamDone:
+                    return
+                if event is not None:
+                    for out in acc.handle(event):
+                        yield out

@@ -46,7 +46,7 @@ from stoa.core.providers.convert import (
     stream_error,
 )
 from stoa.core.providers.http import HttpProvider, openai_headers
-from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
+from stoa.core.providers.sse import ServerSentEvent, event_batches
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -524,24 +524,16 @@ async def _read_events(
     chunks: AsyncIterator[bytes], acc: _Accumulator, provider: str
 ) -> AsyncGenerator[StreamEvent, None]:
     """The neutral events of a Responses stream, until the response is finished."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        for sse in decoder.feed(chunk):
-            try:
-                event = openai_event(sse, provider)
-            except StreamDone:
-                return
-            if event is None:
-                continue
-            for out in acc.handle(event):
-                yield out
-            if acc.status is not None:
-                return
-    for sse in decoder.close():
-        try:
-            event = openai_event(sse, provider)
-        except StreamDone:
-            return
-        if event is not None:
-            for out in acc.handle(event):
-                yield out
+    async with aclosing(event_batches(chunks)) as batches:
+        async for batch in batches:
+            for sse in batch:
+                try:
+                    event = openai_event(sse, provider)
+                except StreamDone:
+                    return
+                if event is None:
+                    continue
+                for out in acc.handle(event):
+                    yield out
+                if acc.status is not None:
+                    return

@@ -13,6 +13,7 @@ used here and are ignored. Bytes that are not UTF-8 raise ``UnicodeDecodeError``
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import NamedTuple
 
 _BOM = b"\xef\xbb\xbf"
@@ -59,6 +60,20 @@ class SSEDecoder:
         if not self._buffer.endswith(b"\r"):
             return []
         return self.feed(b"\n")
+
+
+async def event_batches(chunks: AsyncIterator[bytes]) -> AsyncGenerator[list[ServerSentEvent], None]:
+    """The events of a streamed body: a batch per read (the decoder's bulk), then what the
+    body's end completes. Every provider's stream reads its events this way; stop iterating
+    (inside ``aclosing``) to leave the rest unread."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        events = decoder.feed(chunk)
+        if events:
+            yield events
+    tail = decoder.close()
+    if tail:
+        yield tail
 
 
 def _parse(block: bytes) -> ServerSentEvent | None:

@@ -262,6 +262,7 @@ def test_one_owner_per_concern() -> None:
     # core/providers/http.py's HttpProvider; the end of a stream: base.completed.
     assert sorted(p for p, text in sources.items() if "Endpoint(" in text) == ["core/providers/http.py"]
     assert sorted(p for p, text in sources.items() if "MessageComplete(" in text) == ["core/providers/base.py"]
+    assert sorted(p for p, text in sources.items() if "SSEDecoder()" in text) == ["core/providers/sse.py"]
     # What a provider's requests carry, and reading a /models answer (providers, catalogue,
     # local-server detection alike): core/providers/http.py.
     assert sorted(p for p, text in sources.items() if '"anthropic-version"' in text) == ["core/providers/http.py"]
