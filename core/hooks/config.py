@@ -14,7 +14,9 @@ once the person approved that exact set (``core.hooks.trust``).
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,7 @@ def load_hooks(config: StoaConfig) -> HookConfig:
                 continue
             for index, entry in enumerate(entries):
                 line = entry_line(layer.text, event, index) or key_line(layer.text, ("hooks", event))
-                found, problems = _entry(event, entry, layer.path, line, shared)
+                found, problems = _entry(event, entry, layer.path, line, shared, config.workspace)
                 specs.extend(found)
                 location = f"{layer.path}:{line}" if line else str(layer.path)
                 warnings.extend(f"{location}: {problem}" for problem in problems)
@@ -106,7 +108,7 @@ def load_hooks(config: StoaConfig) -> HookConfig:
 
 
 def _entry(
-    event: str, entry: Any, source: Path, line: int | None, shared: bool
+    event: str, entry: Any, source: Path, line: int | None, shared: bool, workspace: Path
 ) -> tuple[list[HookSpec], list[str]]:
     if not isinstance(entry, dict):
         return [], [f"a [[hooks.{event}]] entry must be a table with a command; it is ignored"]
@@ -149,8 +151,28 @@ def _entry(
             seconds = DEFAULT_TIMEOUT
         else:
             seconds = float(timeout)
+        program = _missing_program(command, workspace)
+        if program is not None:
+            problems.append(program)
         specs.append(HookSpec(event, command, matcher, seconds, source, line, shared))
     return specs, problems
+
+
+def _missing_program(command: str, workspace: Path) -> str | None:
+    """A hook whose command is a script path that is missing or not executable, said at
+    start-up (it would fail each time it runs; bash's 127/126 say so again then)."""
+    try:
+        first = shlex.split(command)[0] if command.strip() else ""
+    except ValueError:
+        return None
+    if "/" not in first or "$" in first:
+        return None
+    path = workspace / os.path.expanduser(first)  # hooks run in the workspace
+    if not path.exists():
+        return f"the hook command {first} does not exist; fix the path (the hook will fail until then)"
+    if path.is_file() and not os.access(path, os.X_OK):
+        return f"the hook command {first} is not executable; chmod +x it (the hook will fail until then)"
+    return None
 
 
 _ENTRY_HEADER = r"^\s*\[\[\s*hooks\s*\.\s*(?:{name}|\"{name}\"|'{name}')\s*\]\]"

@@ -315,6 +315,9 @@ def test_missing_and_non_executable_commands_name_the_config_line(
     assert result.returncode == 0, result.stderr
     assert f"{config}:4" in result.stderr and "the command was not found" in result.stderr
     assert f"{config}:7" in result.stderr and "is not executable" in result.stderr
+    # Said at start-up too, before any hook ran.
+    assert f"warning: {config}:4: the hook command {tmp_path}/missing.sh does not exist" in result.stderr
+    assert f"warning: {config}:7: the hook command {plain} is not executable; chmod +x it" in result.stderr
     assert result.stdout == "ok\n"
 
 
