@@ -51,6 +51,8 @@ class ActivityBar(Static):
             self.set_items(running(jobs, subagents))
 
     def set_items(self, items: Sequence[ActivityItem]) -> None:
+        if not items and not self.items:
+            return  # nothing ran and nothing runs: no repaint each second
         self.items = list(items)
         self.set_class(bool(self.items), "-active")
         if not self.items:

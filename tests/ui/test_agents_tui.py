@@ -168,3 +168,27 @@ async def test_agents_lists_a_broken_file(app_factory: AppFactory, workspace: Pa
         await wait_for(lambda: any("⚠ bad (project)" in n for n in notices(app)), what="/agents")
         text = next(n for n in notices(app) if "⚠ bad" in n)
         assert "unknown tool Frobnicate" in text and "explore (built-in)" in text
+
+
+async def test_escape_stops_the_parent_and_its_sub_agents(app_factory: AppFactory, fake_server: FakeServer) -> None:
+    task = {"description": "wait", "prompt": "TASK-WAIT: wait"}
+    fake_server.script(
+        reply(tool_calls=[tool_call("task", task)], match=parent),
+        reply(tool_calls=[tool_call("execute_bash", {"command": "sleep 30"})], match=is_sub),
+    )
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.chat.composer.set_text("wait for it")
+        await pilot.press("enter")
+        subagents = app.runtime.subagents
+        await wait_for(lambda: any(s.last.startswith("execute_bash") for s in subagents.running()), what="the sub-agent")
+        app.chat.activity_bar.poll()
+        assert [i.id for i in app.chat.activity_bar.items] == ["a1"]
+        await pilot.press("escape")
+        await wait_idle(app)
+        assert subagents.running() == []
+        fake_server.script(reply(text="Stopped.", match=parent))
+        await send(pilot, "ok")
+    # The protocol checker (after the test) reads every request: the histories stayed valid.
+    assert fake_server.model_requests()[-1].tool_results[-1].is_error
