@@ -37,6 +37,10 @@ class ContextReport:
     threshold: float | None = None
     # The last request's prompt as the provider counted it (0: none yet).
     measured: int = 0
+    # The next request's input as the provider's count endpoint counts it (None: no endpoint,
+    # or it did not answer).
+    counted: int | None = None
+    counter: str = ""
 
     @property
     def limit(self) -> int | None:
@@ -50,6 +54,31 @@ class ContextReport:
     def until_compaction(self) -> int | None:
         limit = self.limit
         return None if limit is None else max(0, limit - self.total)
+
+
+COUNT_TIMEOUT = 5.0
+
+
+async def counted_report(runtime: Any, *, limit: float = COUNT_TIMEOUT) -> ContextReport:
+    """``context_report``, with the count of the provider's endpoint where it has one
+    (Anthropic's ``count_tokens``); the estimate alone when it has none or does not answer."""
+    import asyncio
+    import dataclasses
+
+    report = context_report(runtime)
+    agent = runtime.agent
+    try:
+        provider = agent.provider_for(agent.model)
+    except Exception:
+        return report
+    count = getattr(provider, "count_tokens", None)
+    if count is None:
+        return report
+    try:
+        counted = await asyncio.wait_for(count(agent._build_request("auto")), limit)
+    except Exception:
+        return report
+    return dataclasses.replace(report, counted=int(counted), counter=str(getattr(provider, "name", "")))
 
 
 def _scaled(tokens: int, ratio: float) -> int:
@@ -118,6 +147,8 @@ def report_lines(report: ContextReport) -> list[str]:
         lines.append(f"{indent}{row.label}: {row.tokens:,}{detail}")
     lines.append(f"  Free: {report.free:,}")
     lines.append(summary_line(report))
+    if report.counted is not None:
+        lines.append(f"Counted by {report.counter}'s count endpoint: {report.counted:,} input tokens.")
     if report.measured:
         lines.append(f"Last request measured by the provider: {report.measured:,} tokens (prompt and reply).")
     lines.append("Counts are estimates (4 characters a token, corrected by what the provider reported).")

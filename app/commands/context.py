@@ -69,16 +69,16 @@ async def _compact_headless(ctx: HeadlessContext) -> int:
 @command("context", "Show what fills the model's context window")
 async def _context(ctx: CommandContext) -> None:
     from stoa.app.screens.context import ContextScreen
-    from stoa.core.context_report import context_report
+    from stoa.core.context_report import counted_report
 
-    await ctx.app.push_screen(ContextScreen(context_report(ctx.runtime)))
+    await ctx.app.push_screen(ContextScreen(await counted_report(ctx.runtime)))
 
 
 @headless("context")
 async def _context_headless(ctx: HeadlessContext) -> int:
-    from stoa.core.context_report import context_report, report_lines
+    from stoa.core.context_report import counted_report, report_lines
 
-    for line in report_lines(context_report(ctx.runtime)):
+    for line in report_lines(await counted_report(ctx.runtime)):
         ctx.info(line)
     return EXIT_OK
 

@@ -68,6 +68,8 @@ class ContextScreen(ModalScreen[None]):
             yield Static(context_bar(report), classes="context-bar")
             yield Static(context_table(report), classes="context-table")
             note = summary_line(report)
+            if report.counted is not None:
+                note += f"\nCounted by {report.counter}'s count endpoint: {report.counted:,} input tokens."
             if report.measured:
                 note += f"\nLast request, as the provider counted it: {report.measured:,} tokens (prompt and reply)."
             note += "\nCounts are estimates: 4 characters a token, corrected by what the provider reported."

@@ -72,6 +72,9 @@ MODELS_PATH = "/v1/models"
 # execution on the server and streams its blocks too; 20260318 is in the SDK but not documented).
 WEB_SEARCH_TOOL: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
 MAX_CACHE_BREAKPOINTS = 4
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+# The fields of a Messages request the count endpoint takes.
+_COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
 # Tool ids: ^[a-zA-Z0-9_-]+$.
 TOOL_ID_MAX_LEN = 64
 # A reply paused by the server (long server-tool turns) is resumed this many times in place.
@@ -596,3 +599,15 @@ class AnthropicProvider(HttpProvider):
 
     async def list_models(self) -> list[str]:
         return await self._model_ids(MODELS_PATH, {"limit": "100"})
+
+    async def count_tokens(self, request: ProviderRequest) -> int:
+        """The request's input tokens as the Messages API counts them (``/v1/messages/count_tokens``,
+        for ``/context``). Raises ``ProviderError``."""
+        self._require_key()
+        params = build_params(request)
+        body = {key: params[key] for key in _COUNTED_FIELDS if key in params}
+        answer = await self._http().post_json(COUNT_TOKENS_PATH, body, model=request.model)
+        count = answer.get("input_tokens") if isinstance(answer, dict) else None
+        if not isinstance(count, int):
+            raise ProviderError("other", f"{self.name} answered the token count without input_tokens")
+        return count

@@ -221,6 +221,27 @@ class Endpoint:
                 "other", f"{self.provider} at {self.base_url} answered {path} with something other than JSON"
             ) from exc
 
+    async def post_json(self, path: str, body: Mapping[str, Any], *, model: str) -> Any:
+        """POST ``body`` and read the JSON answer (Anthropic's token count). Raises ``ProviderError``."""
+        import httpx2
+
+        client = self.client()
+        headers = {**self.headers, "Content-Type": "application/json"}
+        try:
+            response = await client.post(self.url(path), headers=headers, content=dumps_body(body))
+        except httpx2.TimeoutException as exc:
+            raise connection_error(self.provider, self.base_url, exc, timeout=self.read_timeout) from exc
+        except httpx2.HTTPError as exc:
+            raise connection_error(self.provider, self.base_url, exc) from exc
+        if response.status_code >= 400:
+            raise await self._status_error(response, model)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ProviderError(
+                "other", f"{self.provider} at {self.base_url} answered {path} with something other than JSON"
+            ) from exc
+
     async def _status_error(self, response: Any, model: str) -> ProviderError:
         import httpx2
 

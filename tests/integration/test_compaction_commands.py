@@ -66,7 +66,14 @@ def test_context_from_the_shell(stoa_env: dict[str, str], fake_server: FakeServe
     assert any(line.strip().startswith("System prompt: ") for line in lines)
     assert any(line.strip().startswith("Tool schemas (") for line in lines)
     assert any("Auto-compaction at 170k (85%)" in line for line in lines)
+    # Anthropic's count endpoint counts the same request: no model request is sent.
+    counted = [r for r in fake_server.requests if r.path == "/v1/messages/count_tokens"]
+    assert len(counted) == 1 and counted[0].body["model"] == "claude-haiku-4-5" and counted[0].body["tools"]
+    assert f"Counted by anthropic's count endpoint: {len(counted[0].raw_body) // 4:,} input tokens." in lines
     assert fake_server.model_requests() == []
+    # An OpenAI model has no count endpoint: the estimate alone.
+    result = stoa(["-p", "/context", "-m", "gpt-5.5"], stoa_env, workspace)
+    assert result.returncode == 0 and "count endpoint" not in result.stdout
 
 
 def test_purge_asks_then_deletes(stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path) -> None:

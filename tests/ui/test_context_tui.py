@@ -41,7 +41,8 @@ def notices(app: Any, title: str) -> list[str]:
 def test_context_view_snapshot(app_factory: AppFactory, fake_server: FakeServer, snap_compare: Any) -> None:
     """/context after one exchange on Sonnet 4.6 (1M window): a bar with the used share and the
     auto-compaction mark at 85 %, then the system prompt, the tool schemas (native tools), the
-    messages, free room and the total, and a line with the distance to auto-compaction."""
+    messages, free room and the total, a line with the distance to auto-compaction, and the count
+    of Anthropic's count endpoint (the fake server's: 4 characters a token of the body)."""
     fake_server.script(reply(text="Hello! " + "words " * 200, input_tokens=4_000, output_tokens=300))
 
     async def run_before(pilot: Any) -> None:
