@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections.abc
 import functools
+import json
 import types
 import typing
 from typing import Any
@@ -132,7 +133,37 @@ def request_errors(fmt: str, body: Any) -> list[str]:
         body = without_assistant_messages(body)
     elif fmt == "chat":
         body = {k: v for k, v in body.items() if k in _hints(tp)}
-    return _shape_errors(body, tp, "$")
+    # A conversation's requests repeat its history: each message (input item) is checked once.
+    listed = "input" if fmt == "responses" else "messages"
+    items = body.get(listed)
+    if not isinstance(items, list):
+        return _shape_errors(body, tp, "$")
+    errors = _shape_errors({**body, listed: []}, tp, "$")
+    item_type = typing.get_args(_strip(_hints(tp)[listed]))
+    assert item_type, f"cannot read the item type of {tp.__name__}.{listed}"
+    for index, item in enumerate(items):
+        errors += [
+            e.replace("$", f"$.{listed}[{index}]", 1) for e in _item_errors(fmt, json.dumps(item), item_type)
+        ]
+    return errors
+
+
+def _strip(tp: Any) -> Any:
+    """A field's type without Required / NotRequired / Annotated, and without a union with str
+    (Responses ``input`` is a string or a list of items)."""
+    while str(typing.get_origin(tp)).endswith(("Required", "NotRequired", "Annotated")) or (
+        typing.get_origin(tp) is typing.Annotated
+    ):
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        lists = [a for a in typing.get_args(tp) if typing.get_origin(a) is not None]
+        tp = lists[0]
+    return tp
+
+
+@functools.lru_cache(maxsize=20_000)
+def _item_errors(fmt: str, item: str, item_type: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(_shape_errors(json.loads(item), item_type[0], "$"))
 
 
 @functools.cache

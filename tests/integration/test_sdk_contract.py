@@ -245,3 +245,12 @@ async def test_the_suites_check_catches_a_field_the_sdk_does_not_know(fmt: str, 
     user = next(m for m in messages if m.get("role") == "user" and isinstance(m.get("content"), list))
     user["content"][0]["bogus"] = 1
     assert any("bogus" in error for error in request_errors(fmt, body))
+
+
+@pytest.mark.parametrize("fmt", ["anthropic", "responses"])
+def test_a_field_the_sdk_does_not_know_at_the_top_is_caught(fmt: str) -> None:
+    body = {
+        "anthropic": lambda r: anthropic_provider.build_params(r),
+        "responses": lambda r: openai_responses.build_params(r),
+    }[fmt](neutral_request(fmt, wire_options={"bogus_option": 1}))
+    assert any("bogus_option" in error for error in request_errors(fmt, {**body, "stream": True}))
