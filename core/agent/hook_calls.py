@@ -9,13 +9,15 @@ the calls of the reply are answered.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from stoa.core import events as ev
 from stoa.core.hooks import Hooks, HookVerdict, context_block
 from stoa.core.providers.types import ContentBlock, TextBlock, ToolUseBlock
-from stoa.core.tools.base import ToolOutput
+from stoa.core.tools.base import ReadStamp, ToolOutput, ToolState
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,10 @@ class PreToolAnswer:
 
 
 class HookCalls:
-    def __init__(self, hooks: Hooks, emit: Callable[[ev.Event], None]) -> None:
+    def __init__(self, hooks: Hooks, emit: Callable[[ev.Event], None], state: ToolState | None = None) -> None:
         self.hooks = hooks
         self._emit = emit
+        self._state = state
         # A hook answered ``continue: false`` during this turn: why the turn stops.
         self.stopped: str | None = None
 
@@ -86,13 +89,36 @@ class HookCalls:
         """PostToolUse hooks see the result; what they say back is added to it for the model."""
         if not self.hooks.configured("PostToolUse"):
             return
+        stamps = dict(self._state.read_stamps) if self._state is not None else {}
         verdict = await self.hooks.post_tool_use(
             call.name, dict(call.input), call.id, output.text_content, output.is_error
         )
         self._notices(verdict)
+        changed = _changed_since(stamps, self.hooks.workspace) if verdict.ran else []
+        if changed:  # a formatter rewrote what the model wrote: its copy is stale now
+            output.content.append(
+                TextBlock(
+                    text=f"A PostToolUse hook changed {', '.join(changed)} after this call (a formatter, say); "
+                    "read it again before you edit it."
+                )
+            )
         if verdict.stop is not None:
             self.stopped = verdict.stop
         notes = [context_block("PostToolUse", c) for c in verdict.context]
         if verdict.blocked:
             notes.insert(0, f"PostToolUse hook feedback:\n{verdict.reason}")
         output.content.extend(TextBlock(text=note) for note in notes)
+
+
+def _changed_since(stamps: dict[str, ReadStamp], workspace: Path) -> list[str]:
+    """The files the model read or wrote whose size or time changed on disk since ``stamps``."""
+    changed: list[str] = []
+    for path, stamp in stamps.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stamp.size >= 0 and (st.st_mtime_ns, st.st_size) != (stamp.mtime_ns, stamp.size):
+            shown = Path(path)
+            changed.append(str(shown.relative_to(workspace)) if shown.is_relative_to(workspace) else path)
+    return changed

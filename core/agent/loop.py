@@ -429,7 +429,7 @@ class Agent:
         self._reset_partial()
         turn_id = uuid.uuid4().hex[:12]
         self._blocked_prompt = None
-        hooks = self._hook_calls = HookCalls(self.hooks, self._emit) if self.hooks is not None else None
+        hooks = self._hook_calls = HookCalls(self.hooks, self._emit, self.tool_state) if self.hooks is not None else None
         try:
             # Dangling calls from an earlier crash or interrupt are answered first.
             repaired = self.history.repair()

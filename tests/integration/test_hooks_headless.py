@@ -407,6 +407,8 @@ def test_readme_format_on_save_and_lint_gate(
     requests = fake_server.model_requests()
     assert len(requests) == 4
     assert "F401" in requests[2].user_texts[-1] and "A Stop hook did not let you finish yet" in requests[2].user_texts[-1]
+    # The model is told the formatter changed what it wrote.
+    assert "A PostToolUse hook changed a.py after this call" in requests[1].tool_results[0].text
     assert result.stdout.strip().endswith("Fixed the unused import.")
 
 
