@@ -48,7 +48,7 @@ from stoa.core.providers.convert import (
     sanitize_tool_id,
     stream_error,
 )
-from stoa.core.providers.http import HttpProvider, anthropic_headers
+from stoa.core.providers.http import HttpProvider, anthropic_headers, model_ids
 from stoa.core.providers.sse import ServerSentEvent, event_batches
 from stoa.core.providers.types import (
     ContentBlock,
@@ -598,7 +598,19 @@ class AnthropicProvider(HttpProvider):
         return out
 
     async def list_models(self) -> list[str]:
-        return await self._model_ids(MODELS_PATH, {"limit": "100"})
+        """Every page of the list (``after_id`` = the previous page's ``last_id``, as the
+        catalogue reads it): the first 100 were all it returned."""
+        self._require_key()
+        ids: list[str] = []
+        after: str | None = None
+        for _ in range(50):
+            page = await self._http().get_json(MODELS_PATH, {"limit": "1000", **({"after_id": after} if after else {})})
+            ids += model_ids(page)
+            last = page.get("last_id") if isinstance(page, dict) else None
+            if not isinstance(page, dict) or not page.get("has_more") or not isinstance(last, str) or last == after:
+                break
+            after = last
+        return ids
 
     async def count_tokens(self, request: ProviderRequest) -> int:
         """The request's input tokens as the Messages API counts them (``/v1/messages/count_tokens``,

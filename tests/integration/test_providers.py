@@ -491,6 +491,18 @@ async def test_list_models_and_check_connection(
     assert ok and latency >= 0 and providers[fmt].name in message
 
 
+async def test_anthropic_model_list_follows_every_page(fake_server: FakeServer, providers: dict[str, Provider]) -> None:
+    """As the catalogue does: after_id = the previous page's last_id, until has_more is false."""
+    from tests.fake_server import ModelSpec
+
+    fake_server.models = [ModelSpec(id=f"claude-made-up-{i}", provider="anthropic") for i in range(7)]
+    fake_server.max_page = 3
+    models = await providers["anthropic"].list_models()
+    assert models == [f"claude-made-up-{i}" for i in range(7)]
+    pages = [r for r in fake_server.requests if r.method == "GET" and r.path.startswith("/v1/models")]
+    assert len(pages) == 3 and "after_id=claude-made-up-5" in pages[-1].query
+
+
 async def test_check_connection_reports_a_bad_key(fmt: str) -> None:
     with FakeServer(api_key="the-right-key") as server:
         provider = make_provider(fmt, server)
