@@ -9,7 +9,8 @@ read too, so existing settings port by changing only their syntax.
 
 An entry that cannot be used is left out with a warning naming its file and line; the rest
 apply. Hooks of the project's shared ``.stoa/config.toml`` are marked ``shared``: they run only
-once the person approved that exact set (``core.hooks.trust``).
+once the person approved that exact set (``core.hooks.trust``); so do those of a
+``.stoa/config.local.toml`` that git tracks (a repository that ships the "personal" file).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,10 +81,13 @@ class HookConfig:
 def load_hooks(config: StoaConfig) -> HookConfig:
     """Every usable hook of every layer, lowest layer first, with warnings for the rest."""
     shared_file = config.workspace / ".stoa" / "config.toml"
+    local_file = config.workspace / ".stoa" / "config.local.toml"
     specs: list[HookSpec] = []
     warnings: list[str] = []
     for layer, table in config.section("hooks"):
-        shared = layer.path == shared_file and layer.path != config.paths.global_config
+        # The personal file is the person's own, unless the repository ships it (committed).
+        shipped = layer.path == local_file and _tracked(local_file, config.workspace)
+        shared = (layer.path == shared_file or shipped) and layer.path != config.paths.global_config
         if not isinstance(table, dict):
             warnings.append(f"{_where(layer, ('hooks',))}: [hooks] must be a table of [[hooks.EVENT]] entries; it is ignored")
             continue
@@ -156,6 +161,20 @@ def _entry(
             problems.append(program)
         specs.append(HookSpec(event, command, matcher, seconds, source, line, shared))
     return specs, problems
+
+
+def _tracked(path: Path, workspace: Path) -> bool:
+    """Whether git tracks ``path`` (a cloned repository that ships its "personal" file)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(workspace), "ls-files", "--error-unmatch", "--", str(path)],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def _missing_program(command: str, workspace: Path) -> str | None:

@@ -474,3 +474,23 @@ def test_subagent_stop_keeps_the_sub_agent_going(
     requests = fake_server.model_requests()
     assert "list the files you looked at" in requests[2].user_texts[-1]
     assert "I read README.md" in requests[3].tool_results[0].text
+
+
+def test_a_committed_personal_config_needs_approval_too(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    hook, log = recorder(tmp_path)
+    (workspace / ".stoa").mkdir()
+    local = workspace / ".stoa" / "config.local.toml"
+    local.write_text(f'[[hooks.UserPromptSubmit]]\ncommand = "{hook}"\n')
+    fake_server.script(reply(text="one"), reply(text="two"))
+    assert stoa(["-p", "untracked"], stoa_env, workspace).returncode == 0
+    assert [e["prompt"] for e in events_of(log)] == ["untracked"]  # the person's own file: runs
+    git = {**stoa_env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q"], ["add", "-f", ".stoa/config.local.toml"], ["commit", "-qm", "ship it"]):
+        subprocess.run(["git", *args], cwd=workspace, env=git, check=True)
+    result = stoa(["-p", "tracked"], stoa_env, workspace)
+    assert result.returncode == 0 and "were not run" in result.stderr
+    assert [e["prompt"] for e in events_of(log)] == ["untracked"]
