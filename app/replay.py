@@ -16,6 +16,7 @@ from stoa.widgets.records import (
     ToolRecord,
     UserRecord,
 )
+from stoa.widgets.subagent_lines import nested_from_display
 
 if TYPE_CHECKING:
     from stoa.core.providers.types import Message
@@ -38,19 +39,19 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
         elif kind in ("tool", "server_tool"):
             status: Any = data.get("status", "ok")
             status = "interrupted" if status == "running" else status
-            out.append(
-                ToolRecord(
-                    call_id=str(data.get("call_id", "")),
-                    name=str(data.get("name", "")),
-                    arguments=dict(data.get("arguments") or {}),
-                    summary=str(data.get("summary") or ""),
-                    server=data.get("server"),
-                    status=status,
-                    result_text=str(data.get("result_text") or ""),
-                    display=data.get("display"),
-                    elapsed=data.get("elapsed"),
-                )
+            tool = ToolRecord(
+                call_id=str(data.get("call_id", "")),
+                name=str(data.get("name", "")),
+                arguments=dict(data.get("arguments") or {}),
+                summary=str(data.get("summary") or ""),
+                server=data.get("server"),
+                status=status,
+                result_text=str(data.get("result_text") or ""),
+                display=data.get("display"),
+                elapsed=data.get("elapsed"),
             )
+            nested_from_display(tool)  # a task row: its sub-agent's calls
+            out.append(tool)
         elif kind == "compaction":
             # What the summary replaced folds into it (unfolded, as text, on a click).
             archived = archived_text(out)

@@ -54,3 +54,17 @@ async def show_subagent_event(log_view: Any, record: ToolRecord | None, event: e
         await view.refresh_nested()
     elif record.status == "running":
         record.expanded = True
+
+
+def nested_from_display(record: ToolRecord) -> None:
+    """A saved task row (a resumed session): its sub-agent's calls from the result's display."""
+    display = record.display or {}
+    calls = display.get("calls")
+    if not isinstance(calls, list) or not calls:
+        return
+    record.nested[f"{display.get('agent_id')}:head"] = f"{display.get('agent')} ({display.get('agent_id')})"
+    marks = {"ok": "✓", "running": "⊘", "interrupted": "⊘", "denied": "⊘"}
+    for index, call in enumerate(calls[:MAX_NESTED]):
+        if isinstance(call, dict):
+            mark = marks.get(str(call.get("status")), "✗")
+            record.nested[f"saved:{index}"] = f"{mark} {call.get('name', '')}  {call.get('summary', '')}".rstrip()

@@ -39,6 +39,8 @@ DEFAULT_ITERATIONS = 50
 DEFAULT_DEPTH = 1
 # Characters of a sub-agent's final text returned to the parent.
 RESULT_CHARS = 20_000
+# A sub-agent's calls kept with its result (for the task row of a resumed session).
+MAX_TRAIL = 100
 STRICTNESS = {"plan": 0, "ask": 1, "auto": 2}
 
 
@@ -264,6 +266,9 @@ class Subagents:
         running = RunningSubagent(agent_id, definition.name, description, call_id, last="waiting for a slot")
         self._running[agent_id] = running
 
+        # Its calls, kept with the result so a resumed session shows them under the task row.
+        trail: dict[str, dict[str, str]] = {}
+
         def forward(event: ev.Event) -> None:
             if isinstance(event, ev.PermissionRequested):
                 asking = f"sub-agent {definition.name} ({agent_id}): {description}"
@@ -271,6 +276,9 @@ class Subagents:
                 return
             if isinstance(event, ev.ToolCallStarted):
                 running.last = f"{event.name} {event.summary}".strip()
+                trail[event.call_id] = {"name": event.name, "summary": event.summary[:200], "status": "running"}
+            elif isinstance(event, ev.ToolCallFinished) and event.call_id in trail:
+                trail[event.call_id]["status"] = event.status or ("error" if event.is_error else "ok")
             elif isinstance(event, ev.RequestStarted):
                 running.last = "thinking"
             if not isinstance(event, ev.AssistantTextDelta | ev.ThinkingDelta | ev.ToolCallOutput):
@@ -309,10 +317,12 @@ class Subagents:
             self._running.pop(agent_id, None)
             if not task.done():
                 task.cancel()
-        return _result(definition, agent_id, outcome, self.settings.max_iterations)
+        return _result(definition, agent_id, outcome, self.settings.max_iterations, list(trail.values())[-MAX_TRAIL:])
 
 
-def _result(definition: AgentDefinition, agent_id: str, outcome: list[ev.Event], limit: int) -> ToolOutput:
+def _result(
+    definition: AgentDefinition, agent_id: str, outcome: list[ev.Event], limit: int, calls: list[dict[str, str]]
+) -> ToolOutput:
     from stoa.core.tools.caps import cap_text
 
     end = next((e for e in reversed(outcome) if not isinstance(e, ev.Notice)), None)
@@ -330,7 +340,8 @@ def _result(definition: AgentDefinition, agent_id: str, outcome: list[ev.Event],
     if hit_limit:
         text = f"[the sub-agent reached its limit of {limit} tool iterations; this is its summary]\n{text}"
     text = cap_text(text, RESULT_CHARS, how_to_get_more="ask for a shorter report")
-    output = ToolOutput.text(text, display={"kind": "text", "text": text, "agent": definition.name, "agent_id": agent_id})
+    display = {"kind": "text", "text": text, "agent": definition.name, "agent_id": agent_id, "calls": calls}
+    output = ToolOutput.text(text, display=display)
     output.is_error = hit_limit
     return output
 

@@ -192,3 +192,25 @@ async def test_escape_stops_the_parent_and_its_sub_agents(app_factory: AppFactor
         await send(pilot, "ok")
     # The protocol checker (after the test) reads every request: the histories stayed valid.
     assert fake_server.model_requests()[-1].tool_results[-1].is_error
+
+
+async def test_a_resumed_session_shows_the_sub_agents_calls(
+    app_factory: AppFactory, fake_server: FakeServer, workspace: Path
+) -> None:
+    from stoa.widgets.records import ToolRecord
+
+    _two_sub_agents(fake_server, workspace)
+    app = app_factory(sessions=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.ready, what="the session")
+        await send(pilot, "Where are the tests, and is app.py fine?")
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+    again = app_factory(sessions=True, continue_latest=True)
+    async with again.run_test(size=SIZE):
+        await wait_for(lambda: again.chat.ready, what="the resumed session")
+        tasks = [r for r in again.chat.log_view.records if isinstance(r, ToolRecord) and r.name == "task"]
+        assert [list(t.nested.values()) for t in tasks] == [
+            ["explore (a1)", "✓ glob_files  test_*.py"],
+            ["general (a2)", "✓ read_file  app.py"],
+        ]
