@@ -48,6 +48,8 @@ class AcpSession:
         self._turn: asyncio.Task[Any] | None = None
         self._asking: set[asyncio.Task[None]] = set()
         self._output: dict[str, list[str]] = {}
+        # A task call's sub-agent activity, one line each (shown as that call's content).
+        self._nested: dict[str, list[str]] = {}
         self._failure: ev.TurnFailed | None = None
         self.closed = False
         # The editor's terminals, when it offers them (execute_bash runs there).
@@ -266,6 +268,7 @@ class AcpSession:
             await self.send(up.output(event.call_id, "".join(parts)))
         elif isinstance(event, ev.ToolCallFinished):
             self._output.pop(event.call_id, None)
+            self._nested.pop(event.call_id, None)
             update = up.finished(event, workspace)
             terminal = self.terminals.by_call.pop(event.call_id, None) if self.terminals else None
             if terminal is not None:  # ran in the editor's terminal: keep showing it
@@ -288,6 +291,8 @@ class AcpSession:
                     kind="fetch", status="completed",
                 )
             )
+        elif isinstance(event, ev.SubagentEvent):
+            await self._subagent(event)
         elif isinstance(event, ev.TurnFinished):
             if event.limited:
                 return "max_turn_requests"
@@ -297,6 +302,27 @@ class AcpSession:
         elif isinstance(event, ev.TurnFailed):
             self._failure = event
         return None
+
+    async def _subagent(self, event: ev.SubagentEvent) -> None:
+        """A sub-agent's activity as the content of its ``task`` call (ACP has no nesting): one
+        line per call it makes, per message and when it is done."""
+        inner = event.event
+        who = f"[{event.agent_id} {event.agent}]"
+        if isinstance(inner, ev.ToolCallStarted):
+            line = f"{who} {up.tool_title(inner.name, inner.summary, inner.server)}"
+        elif isinstance(inner, ev.ToolCallFinished) and inner.is_error:
+            line = f"{who} {inner.name} failed: {inner.result_text.strip().splitlines()[0][:200] if inner.result_text.strip() else ''}"
+        elif isinstance(inner, ev.AssistantMessageCompleted) and inner.message.text.strip():
+            line = f"{who} {inner.message.text.strip().splitlines()[0][:200]}"
+        elif isinstance(inner, ev.TurnFinished):
+            line = f"{who} done"
+        elif isinstance(inner, ev.Notice | ev.TurnFailed):
+            line = f"{who} {getattr(inner, 'text', None) or getattr(inner, 'error', '')}"
+        else:
+            return
+        lines = self._nested.setdefault(event.call_id, [])
+        lines.append(line)
+        await self.send(up.output(event.call_id, "\n".join(lines[-200:]) + "\n"))
 
     # ---- streamed text ----------------------------------------------------------------------
 

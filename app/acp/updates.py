@@ -59,6 +59,7 @@ _VERBS: dict[str, str] = {
     "execute_bash": "Run",
     "web_fetch": "Fetch",
     "update_plan": "Update plan",
+    "task": "Task",
 }
 
 # What a running shell call shows of its output (the last part; the result has the rest).

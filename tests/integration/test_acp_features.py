@@ -329,3 +329,27 @@ async def test_an_image_for_a_model_that_takes_none_is_refused_before_any_reques
         with pytest.raises(Exception, match="claude-blind-1 does not take images"):
             await conn.prompt(session_id=session.session_id, prompt=prompt)
     assert fake_server.model_requests() == []
+
+
+async def test_a_sub_agents_calls_show_in_its_task_call(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("task", {"description": "read the notes", "prompt": "What do the notes say?"}, id="t1")]),
+        reply(tool_calls=[tool_call("read_file", {"path": "notes.md"}, id="c1")]),
+        reply(text="They hold one saved line."),
+        reply(text="The helper says: one saved line."),
+    )
+    client = RecordingClient()
+    async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        answer = await conn.prompt(session_id=session.session_id, prompt=text_prompt("ask a helper"))
+        assert answer.stop_reason == "end_turn"
+    start = next(u for u in client.of(s.ToolCallStart) if u.tool_call_id == "t1")
+    assert start.kind == "think" and "read the notes" in start.title
+    assert not [u for u in client.of(s.ToolCallStart) if u.tool_call_id == "c1"]  # nested, not top-level
+    shown = [c.content.text for u in client.of(s.ToolCallProgress) if u.tool_call_id == "t1" and u.status == "in_progress" for c in u.content]
+    assert any("Read notes.md" in text for text in shown) and any(text.rstrip().endswith("done") for text in shown)
+    done = [u for u in client.of(s.ToolCallProgress) if u.tool_call_id == "t1" and u.status == "completed"]
+    assert done and "one saved line" in done[0].content[0].content.text
