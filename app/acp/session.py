@@ -35,6 +35,9 @@ MODES = (
     ("auto", "Auto", "Changes inside the workspace without asking; deletes and anything outside still ask"),
     ("plan", "Plan", "Read-only: looks and plans, changes nothing"),
 )
+# Streamed text merged into one update stops growing here (clients read a line at a time,
+# some with a 64 KB limit).
+MERGED_CHARS = 8 * 1024
 OPTION_ONCE, OPTION_ALWAYS, OPTION_REJECT = "allow_once", "allow_always", "reject_once"
 _STOPS = {StopReason.MAX_TOKENS: "max_tokens", StopReason.REFUSAL: "refusal"}
 
@@ -329,8 +332,8 @@ class AcpSession:
     def _stream(self, kind: str, text: str) -> None:
         """Queue a delta; deltas that arrive while an update is being written go out merged
         (a fast model's hundreds of deltas a second become as many updates as the client
-        reads), in order."""
-        if self._pending and self._pending[-1][0] == kind:
+        reads, each under ``MERGED_CHARS``), in order."""
+        if self._pending and self._pending[-1][0] == kind and len(self._pending[-1][1]) < MERGED_CHARS:
             self._pending[-1] = (kind, self._pending[-1][1] + text)
         else:
             self._pending.append((kind, text))

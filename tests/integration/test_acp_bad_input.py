@@ -196,7 +196,7 @@ async def test_a_client_that_reads_slowly_gets_the_whole_reply_in_order(
             update = message.get("params", {}).get("update", {})
             if update.get("sessionUpdate") == "agent_message_chunk":
                 chunks.append(update["content"]["text"])
-    assert "".join(chunks) == words
+    assert "".join(chunks) == words  # and every update fit the reader's 64 KB line limit
 
 
 async def test_a_client_that_goes_away_during_a_question_leaves_a_valid_saved_session(
