@@ -353,3 +353,28 @@ async def test_a_sub_agents_calls_show_in_its_task_call(
     assert any("Read notes.md" in text for text in shown) and any(text.rstrip().endswith("done") for text in shown)
     done = [u for u in client.of(s.ToolCallProgress) if u.tool_call_id == "t1" and u.status == "completed"]
     assert done and "one saved line" in done[0].content[0].content.text
+
+
+async def test_the_sessions_folder_counts_not_the_agents_own(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    """Editors start the agent anywhere; each session works in the folder it names."""
+    elsewhere = workspace.parent / "elsewhere"
+    elsewhere.mkdir()
+    fake_server.script(
+        reply(tool_calls=[tool_call("write_file", {"path": "hello.txt", "content": "hi\n"}, id="w1")]),
+        reply(tool_calls=[tool_call("execute_bash", {"command": "pwd"}, id="b1")]),
+        reply(text="Done."),
+    )
+    client = RecordingClient(answer="allow_always")
+    async with acp_agent(client, stoa_env, elsewhere, "--mode", "ask") as (conn, _process):
+        await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities())
+        session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+        await conn.prompt(session_id=session.session_id, prompt=text_prompt("write hello"))
+        listed = await conn.list_sessions(cwd=str(workspace))
+    assert (workspace / "hello.txt").read_text() == "hi\n" and not (elsewhere / "hello.txt").exists()
+    assert "Write(" in (workspace / ".stoa" / "config.local.toml").read_text()
+    assert not (elsewhere / ".stoa").exists()
+    pwd = next(r for r in fake_server.model_requests()[-1].tool_results if r.id == "b1")
+    assert str(workspace) in pwd.text
+    assert [x.session_id for x in listed.sessions] == [session.session_id]
