@@ -550,8 +550,12 @@ class Agent:
                 self._emit(ev.TurnFinished(stop_reason=message.stop_reason, text=last_text, iterations=iteration))
                 return
             for steering in self.take_pending_steering():
-                content.append(TextBlock(text=steering))
+                typed: list[ContentBlock] = [TextBlock(text=steering)]
+                added, notices = await turn_input(self, typed) if self.expand_mentions else (typed, [])
+                content.extend(added)
                 self._emit(ev.SteeringDelivered(text=steering))
+                for notice in notices:
+                    self._emit(notice)
             await self._add_user(content)
         # Bounded: one last request with tools forbidden, asking for a summary.
         self._emit(

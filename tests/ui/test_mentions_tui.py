@@ -80,3 +80,26 @@ async def test_at_inside_a_word_does_not_open_the_picker(
         await wait_for(lambda: composer.input.has_focus, what="focus")
         await pilot.press(*"ann", "@", "x")
         assert not composer.mention_list.is_open
+
+
+async def test_a_mention_in_a_steering_message_is_attached(
+    app_factory: AppFactory, fake_server: FakeServer, workspace: Path
+) -> None:
+    from tests.fake_server import fault, tool_call
+
+    make_project(workspace)
+    fake_server.script(
+        fault("stall", after_events=4, seconds=2.0,
+              reply=reply(text="Reading first.", chunk_size=4, tool_calls=[tool_call("list_directory", {"path": "."})])),
+        reply(text="Compared."),
+    )  # fmt: skip
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"look", "enter")
+        await wait_for(lambda: app.chat.busy, what="the turn")
+        app.chat.composer.set_text("also see @src/app.py")
+        await pilot.press("enter")
+        assert app.chat.queued == ["also see @src/app.py"]
+        await wait_idle(app)
+        second = json.dumps(fake_server.model_requests()[1].json)
+        assert "also see @src/app.py" in second and "from app" in second
