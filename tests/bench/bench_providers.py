@@ -3,9 +3,8 @@
 Run: .venv/bin/python -m tests.bench.bench_providers
 Prints, per wire format: events/s while streaming a long reply in 16-character deltas, the
 median wall time of a one-line request (the whole round trip through the provider and its HTTP
-client), and the
-CPU time of a large tool argument (400 KB in 4-character deltas, as a model writing a big file
-sends it; text added to a string attribute per delta made this quadratic).
+client), and the CPU time of a large tool argument (400 KB in 4-character deltas, as a model
+writing a big file sends it; text added to a string attribute per delta made this quadratic).
 """
 
 from __future__ import annotations
