@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stoa.core import events as ev
 from stoa.core.providers.types import StopReason, TextBlock, ToolUseBlock
@@ -45,6 +45,20 @@ def typed_line(text: str) -> str | None:
     return None
 
 
+async def _checkpoint(agent: Agent, command: str, tool: str, effect: Any, accesses: list[Any]) -> None:
+    """A checkpoint of this turn before the line runs, as for the model's own shell calls, so
+    /undo and /rewind take back what it changed (and the context it added)."""
+    hook = agent.checkpoints
+    if hook is None or effect.read_only:
+        return
+    last = agent.history.last
+    merges = last is not None and last.role == "user"  # the context joins the last user message
+    index = len(agent.history) - 1 if merges else len(agent.history)
+    offset = len(last.content) if merges and last is not None else 0
+    await agent._checkpoint(hook.turn_started(prompt=f"!{command}", message_index=index, block_offset=offset))
+    await agent._checkpoint(hook.before_call(tool, effect, accesses))
+
+
 def context_text(command: str, output: str, *, refused: bool = False) -> str:
     """How the command and its output reach the model."""
     what = "tried to run (it was refused)" if refused else "ran"
@@ -74,7 +88,9 @@ async def run_passthrough(agent: Agent, command: str, turn_id: str) -> None:
             output = ToolOutput.error(f"Denied: {verdict.reason}")
         else:
             # "ask": the person who typed the line is the one who would be asked.
-            agent.policy.will_run(tool.name, tool.effect_for(args, ctx), accesses)
+            effect = tool.effect_for(args, ctx)
+            agent.policy.will_run(tool.name, effect, accesses)
+            await _checkpoint(agent, command, tool.name, effect, accesses)
             output = await tool.run(args, ctx)
     except ToolError as exc:
         output = ToolOutput.error(str(exc))

@@ -65,3 +65,24 @@ def test_double_bang_is_a_prompt(stoa_env: dict[str, str], fake_server: FakeServ
     result = stoa(["-p", "!!important"], stoa_env, ws)
     assert result.returncode == 0, result.stderr
     assert fake_server.model_requests()[0].user_texts[-1] == "!!important"
+
+
+def test_undo_takes_back_what_a_bang_line_changed(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        import pytest
+
+        pytest.skip("checkpoints need git (apt-get install git)")
+    ws = _project(tmp_path)
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    made = stoa(["-p", "!echo new > made.txt && echo changed > alpha.txt"], stoa_env, ws)
+    assert made.returncode == 0, made.stderr
+    assert (ws / "made.txt").read_text() == "new\n" and (ws / "alpha.txt").read_text() == "changed\n"
+    undone = stoa(["-c", "-p", "/undo"], stoa_env, ws)
+    assert undone.returncode == 0, undone.stderr + undone.stdout
+    assert not (ws / "made.txt").exists() and (ws / "alpha.txt").read_text() == "a\n"
+    assert fake_server.model_requests() == []
