@@ -84,3 +84,23 @@ async def test_refusing_leaves_them_off(app_factory: AppFactory, tmp_path: Path,
         await wait_for(lambda: any("do not run this session" in n for n in notices(app)), what="the notice")
         assert not log.exists()
         assert app.runtime.hooks is not None and app.runtime.hooks.active == []
+
+
+async def test_a_blocked_prompt_comes_back_to_the_editor(
+    app_factory: AppFactory, tmp_path: Path, workspace: Path, fake_server: FakeServer
+) -> None:
+    home = tmp_path / "stoa-home"
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text(
+        '[[hooks.UserPromptSubmit]]\ncommand = "grep -q password && { echo no passwords here >&2; exit 2; } || true"\n'
+    )
+    config = load_config(workspace, env=make_env(tmp_path, fake_server))
+    app = app_factory(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.chat.composer.input.has_focus, what="focus")
+        app.chat.composer.set_text("my password is hunter2")
+        await pilot.press("enter")
+        await wait_idle(app)
+        await wait_for(lambda: any("blocked this prompt: no passwords here" in n for n in notices(app)), what="why")
+        assert app.chat.composer.text == "my password is hunter2"
+        assert fake_server.model_requests() == [] and app.runtime.agent.history.messages == []
