@@ -877,11 +877,7 @@ class ChatScreen(Screen[None]):
         self._plan_hidden_by_user = False
         await self.log_view.clear()
         await self._welcome()
-        hooks = self.runtime.hooks
-        if hooks is not None and hooks.configured("SessionStart"):  # its context joins the next prompt
-            hooks.take_context()
-            for level, text in (await hooks.session_start("clear")).notices:
-                self.show_notice(level, text)
+        await self._session_hooks("clear")
         total = self.agent.ledger.total
         self.status_bar.set_info(
             context_tokens=0,
@@ -911,6 +907,12 @@ class ChatScreen(Screen[None]):
         self.status_bar.set_info(context_tokens=0)
         await self.show_session(handle)
         self._refresh_status()
+        await self._session_hooks("resume")
+
+    async def _session_hooks(self, source: str) -> None:
+        """SessionStart hooks (core/hooks) for a conversation started or resumed here."""
+        for level, text in await self.runtime.hooks.new_session(source) if self.runtime.hooks else []:
+            self.show_notice(level, text)
 
     async def show_session(self, handle: Any) -> None:
         """Show a session handle from ``core.sessions``: replayed records, away summary, notices."""

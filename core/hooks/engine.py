@@ -149,6 +149,14 @@ class Hooks:
         self.pending_context.extend(verdict.context)
         return verdict
 
+    async def new_session(self, source: str) -> list[tuple[Level, str]]:
+        """A front end started or switched sessions (``clear``, ``resume``): what was waiting
+        for the old one is dropped, SessionStart runs; its notices for the person."""
+        self.pending_context.clear()
+        if not self.configured("SessionStart"):
+            return []
+        return (await self.session_start(source)).notices
+
     async def user_prompt_submit(self, prompt: str) -> HookVerdict:
         return await self.run("UserPromptSubmit", None, prompt=prompt)
 

@@ -104,3 +104,19 @@ async def test_a_blocked_prompt_comes_back_to_the_editor(
         await wait_for(lambda: any("blocked this prompt: no passwords here" in n for n in notices(app)), what="why")
         assert app.chat.composer.text == "my password is hunter2"
         assert fake_server.model_requests() == [] and app.runtime.agent.history.messages == []
+
+
+async def test_session_start_on_startup_and_clear(
+    app_factory: AppFactory, tmp_path: Path, workspace: Path, fake_server: FakeServer
+) -> None:
+    log = tmp_path / "sources.txt"
+    home = tmp_path / "stoa-home"
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text(f'[[hooks.SessionStart]]\ncommand = "jq -r .source >> {log}"\n')
+    app = app_factory(load_config(workspace, env=make_env(tmp_path, fake_server)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: log.exists(), what="SessionStart at start-up")
+        await wait_for(lambda: app.chat.composer.input.has_focus, what="focus")
+        app.chat.composer.set_text("/clear")
+        await pilot.press("enter")
+        await wait_for(lambda: log.read_text().split() == ["startup", "clear"], what="SessionStart on /clear")
