@@ -97,12 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--system-prompt-file", metavar="PATH", help="use this file as the system prompt")
     parser.add_argument(
         "--allowed-tools",
+        "--allowedTools",  # Claude Code's spelling, so its scripts run as they are
+        dest="allowed_tools",
         action="append",
         metavar="LIST",
         help="tools or rules that run without asking (comma list: write_file, Bash(git diff:*), ...)",
     )
     parser.add_argument(
-        "--disallowed-tools", action="append", metavar="LIST", help="tools or rules that never run (comma list)"
+        "--disallowed-tools",
+        "--disallowedTools",
+        dest="disallowed_tools",
+        action="append",
+        metavar="LIST",
+        help="tools or rules that never run (comma list)",
     )
     parser.add_argument("--mcp-config", metavar="FILE", help="MCP servers from a JSON ({\"mcpServers\": ...}) or TOML file")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="any config key, e.g. --set max-tokens=4000")

@@ -34,6 +34,13 @@ RULE_OF_TOOL = {
     "delete_directory": "Write",
     "apply_patch": "Write",
     "execute_bash": "Bash",
+    # Claude Code's names, so its --allowedTools lists port as they are.
+    "Edit": "Write",
+    "MultiEdit": "Write",
+    "NotebookEdit": "Write",
+    "Glob": "Read",
+    "Grep": "Read",
+    "LS": "Read",
 }
 
 
@@ -108,12 +115,35 @@ def tool_rule(entry: str) -> str:
     """A tool name as a rule (write_file: Write; github___create_issue: Mcp(github___create_issue));
     a rule pattern stays as written."""
     if "(" in entry:
-        return entry
+        name, _, rest = entry.partition("(")
+        return f"{RULE_OF_TOOL[name]}({rest}" if name in ("Edit", "MultiEdit", "Glob", "Grep", "LS") else entry
     if entry in RULE_OF_TOOL:
         return RULE_OF_TOOL[entry]
     if "___" in entry:
         return f"Mcp({entry})"
-    return entry  # Read, Write, Bash, Mcp, or a mistake the rule parser names
+    if entry.startswith("mcp__") and entry.count("__") >= 2:  # Claude Code's mcp__server__tool
+        server, _, tool = entry[len("mcp__") :].partition("__")
+        return f"Mcp({server}___{tool})" if tool else f"Mcp({server})"
+    return entry  # Read, Write, Bash, Mcp, or a mistake checked by checked_rules
+
+
+def checked_rules(flag: str, entries: Sequence[str], workspace: Path) -> list[str]:
+    """The entries as rules; one that is no rule is a usage error (a typo in a deny list must
+    not pass as a warning)."""
+    from stoa.core.permissions.rules import RuleError, parse_rule
+
+    rules: list[str] = []
+    for entry in entries:
+        rule = tool_rule(entry)
+        try:
+            parse_rule(rule, workspace=workspace)
+        except RuleError as exc:
+            raise FlagError(
+                f"{flag}: {entry!r} is not a tool or rule ({exc}); use tool names (write_file, execute_bash, "
+                "SERVER___TOOL) or rules (Read(...), Write(...), Bash(...), Mcp(...))"
+            ) from None
+        rules.append(rule)
+    return rules
 
 
 def mcp_servers_from(path: Path) -> dict[str, Any]:
@@ -153,9 +183,9 @@ def command_line_layer(args: Any, config: StoaConfig) -> ConfigLayer | None:
         raise FlagError(f"--allowed-tools and --disallowed-tools both name {', '.join(both)}; keep it in one of them")
     permissions: dict[str, list[str]] = {}
     if allowed:
-        permissions["allow"] = [tool_rule(e) for e in allowed]
+        permissions["allow"] = checked_rules("--allowed-tools", allowed, config.workspace)
     if disallowed:
-        permissions["deny"] = [tool_rule(e) for e in disallowed]
+        permissions["deny"] = checked_rules("--disallowed-tools", disallowed, config.workspace)
     for folder in args.add_dir or []:
         path = Path(folder).expanduser().resolve()
         if not path.is_dir():

@@ -177,3 +177,15 @@ def test_a_headless_command_in_stream_json_ends_with_a_result_line(
     assert lines[0]["type"] == "command_output" and "no hooks configured" in lines[0]["text"]
     assert lines[-1]["type"] == "result" and lines[-1]["success"] is True and lines[-1]["command"] == "hooks"
     assert fake_server.model_requests() == []
+
+
+def test_tool_lists_take_claude_code_names_and_refuse_typos(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    fake_server.script(reply(tool_calls=[tool_call("edit_file", {"path": "README.md", "old_string": "hello", "new_string": "bye"})]), reply(text="ok"))
+    result = stoa(["--disallowedTools", "Edit,mcp__github__create_issue", "-p", "edit"], stoa_env, workspace)
+    assert result.returncode == 0, result.stderr
+    assert "hello" in (workspace / "README.md").read_text()
+    assert "Denied" in fake_server.model_requests()[1].tool_results[0].text
+    typo = stoa(["--disallowed-tools", "Bsh(rm:*)", "-p", "x"], stoa_env, workspace)
+    assert typo.returncode == 2 and "--disallowed-tools: 'Bsh(rm:*)' is not a tool or rule" in typo.stderr
