@@ -39,6 +39,21 @@ EVENTS: tuple[str, ...] = (
 MATCHED_EVENTS = frozenset({"PreToolUse", "PostToolUse", "SessionStart", "PreCompact"})
 DEFAULT_TIMEOUT = 60.0
 ENTRY_KEYS = frozenset({"matcher", "command", "timeout", "hooks", "type"})
+# Claude Code's tool names, and Stoa's for the same thing (a ported matcher would never match).
+CLAUDE_TOOLS: dict[str, str] = {
+    "Bash": "execute_bash",
+    "Write": "write_file",
+    "Edit": "edit_file",
+    "MultiEdit": "edit_file",
+    "Read": "read_file",
+    "Glob": "glob_files",
+    "Grep": "search_code",
+    "LS": "list_directory",
+    "WebFetch": "web_fetch",
+    "WebSearch": "web_search",
+    "Task": "task",
+    "TodoWrite": "update_plan",
+}
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,13 @@ def _entry(
             re.compile(matcher)
         except re.error as exc:
             return [], [*problems, f"the matcher {matcher!r} is not a valid regular expression ({exc}); the hook is not used"]
+    if matcher is not None and event in ("PreToolUse", "PostToolUse"):
+        ported = _claude_matcher(matcher)
+        if ported is not None:
+            problems.append(
+                f"the matcher {matcher!r} names Claude Code's tools, which Stoa calls otherwise; "
+                f"write matcher = {ported!r} (MCP tools are SERVER___TOOL)"
+            )
     commands: list[tuple[Any, Any]] = []
     if "hooks" in entry:  # Claude Code's nesting: a matcher with a list of commands
         inner = entry["hooks"]
@@ -161,6 +183,20 @@ def _entry(
             problems.append(program)
         specs.append(HookSpec(event, command, matcher, seconds, source, line, shared))
     return specs, problems
+
+
+def _claude_matcher(matcher: str) -> str | None:
+    """Stoa's spelling of a matcher written with Claude Code's tool names, or None."""
+    parts = matcher.split("|")
+    if not any(part in CLAUDE_TOOLS or part.startswith("mcp__") for part in parts):
+        return None
+    out: list[str] = []
+    for part in parts:
+        if part.startswith("mcp__"):
+            server, _, tool = part[len("mcp__") :].partition("__")
+            part = f"{server}___{tool}" if tool else f"{server}___.*"
+        out.append(CLAUDE_TOOLS.get(part, part))
+    return "|".join(dict.fromkeys(out))
 
 
 def _tracked(path: Path, workspace: Path) -> bool:

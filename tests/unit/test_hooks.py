@@ -125,3 +125,24 @@ async def test_identical_commands_run_once_and_hooks_get_no_keys(tmp_path: Path)
     verdict = await hooks.run("Notification", None, message="hi")
     assert verdict.ran == 1
     assert log.read_text() == f"none {workspace.resolve()}\n"
+
+
+def test_a_claude_code_matcher_gets_stoa_names(tmp_path: Path) -> None:
+    _, config = hooks_for(
+        tmp_path,
+        """
+        [[hooks.PostToolUse]]
+        matcher = "Write|Edit|MultiEdit"
+        command = "true"
+        [[hooks.PreToolUse]]
+        matcher = "mcp__github__create_issue"
+        command = "true"
+        [[hooks.PreToolUse]]
+        matcher = "write_file"
+        command = "true"
+        """,
+    )
+    text = "\n".join(config.warnings)
+    assert "write matcher = 'write_file|edit_file'" in text
+    assert "write matcher = 'github___create_issue'" in text
+    assert text.count("names Claude Code's tools") == 2
