@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     mask_own_environ()
     raw = list(sys.argv[1:] if argv is None else argv)
     output_format = _output_format(raw)
-    if output_format in ("json", "stream-json") and not (raw and raw[0] in ("models", "mcp")):
+    if output_format in ("json", "stream-json") and not (raw and raw[0] in ("models", "mcp", "acp")):
         from stoa.app.cli_failures import json_on_failure
 
         return json_on_failure(lambda: _main(raw), output_format)
