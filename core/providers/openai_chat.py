@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,8 +40,7 @@ from stoa.core.providers.convert import (
     sanitize_tool_id,
 )
 from stoa.core.providers.http import HttpProvider, openai_headers
-from stoa.core.providers.openai_responses import StreamDone, openai_event, wire_field
-from stoa.core.providers.sse import event_batches
+from stoa.core.providers.openai_responses import read_openai_stream, wire_field
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -382,7 +381,7 @@ class OpenAIChatProvider(HttpProvider):
         try:
             async with self._http().stream(CHAT_PATH, wire_body(build_params(request)), model=request.model) as chunks:
                 try:
-                    async with aclosing(_read_chunks(chunks, acc, self.name)) as events:
+                    async with aclosing(read_openai_stream(chunks, acc.handle, self.name)) as events:
                         async for out in events:
                             yield out
                 except ValueError as exc:
@@ -410,19 +409,3 @@ def wire_body(params: dict[str, Any]) -> dict[str, Any]:
     """The request body of ``build_params``: ``extra_body`` merged in, as the SDK merges it."""
     body = {k: v for k, v in params.items() if k != "extra_body"}
     return {**body, **params.get("extra_body", {})}
-
-
-async def _read_chunks(
-    chunks: AsyncIterator[bytes], acc: _Accumulator, provider: str
-) -> AsyncGenerator[StreamEvent, None]:
-    """The neutral events of a Chat Completions stream, until ``[DONE]`` or the body's end."""
-    async with aclosing(event_batches(chunks)) as batches:
-        async for batch in batches:
-            for sse in batch:
-                try:
-                    event = openai_event(sse, provider)
-                except StreamDone:
-                    return
-                if event is not None:
-                    for out in acc.handle(event):
-                        yield out

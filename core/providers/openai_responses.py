@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -501,7 +501,7 @@ class OpenAIResponsesProvider(HttpProvider):
         acc = _Accumulator(self.name)
         async with self._http().stream(RESPONSES_PATH, {**params, "stream": True}, model=request.model) as chunks:
             try:
-                async with aclosing(_read_events(chunks, acc, self.name)) as events:
+                async with aclosing(read_openai_stream(chunks, acc.handle, self.name, lambda: acc.status is not None)) as events:
                     async for out in events:
                         yield out
             except ValueError as exc:
@@ -520,10 +520,14 @@ class OpenAIResponsesProvider(HttpProvider):
         return await self._model_ids(MODELS_PATH)
 
 
-async def _read_events(
-    chunks: AsyncIterator[bytes], acc: _Accumulator, provider: str
+async def read_openai_stream(
+    chunks: AsyncIterator[bytes],
+    handle: Callable[[dict[str, Any]], Iterable[StreamEvent]],
+    provider: str,
+    finished: Callable[[], bool] = lambda: False,
 ) -> AsyncGenerator[StreamEvent, None]:
-    """The neutral events of a Responses stream, until the response is finished."""
+    """The neutral events of an OpenAI stream (Responses or Chat Completions): each event's
+    data through ``handle``, until ``[DONE]``, the body's end or ``finished()``."""
     async with aclosing(event_batches(chunks)) as batches:
         async for batch in batches:
             for sse in batch:
@@ -533,7 +537,7 @@ async def _read_events(
                     return
                 if event is None:
                     continue
-                for out in acc.handle(event):
+                for out in handle(event):
                     yield out
-                if acc.status is not None:
+                if finished():
                     return
