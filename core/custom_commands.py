@@ -28,6 +28,7 @@ from pathlib import Path
 
 from stoa.core.config import StoaPaths
 from stoa.core.front_matter import parse_front_matter as _parse
+from stoa.core.front_matter import read_front_matter
 from stoa.core.front_matter import unquote as _unquote
 
 FRONT_MATTER_KEYS = ("description", "argument-hint", "model", "allowed-tools")
@@ -145,14 +146,7 @@ def _read_command(path: Path, name: str, source: str, where: str) -> CustomComma
     if not _NAME.match(name):
         return CustomCommand(name, path, source, error=f"{where}: the name {name!r} cannot be a command; use letters, digits, '-', '_' or '.'")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return CustomCommand(name, path, source, error=f"{where}: cannot be read ({exc.strerror or exc})")
-    if len(raw) > MAX_FILE_BYTES:
-        return CustomCommand(name, path, source, error=f"{where}: over {MAX_FILE_BYTES // 1024} KB; a command is a prompt, keep it shorter")
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    try:
-        meta, body = parse_front_matter(text)
+        meta, body = read_front_matter(path, MAX_FILE_BYTES, "a command is a prompt, keep it shorter")
     except ValueError as exc:
         return CustomCommand(name, path, source, error=f"{where}: {exc}")
     tools = meta.get("allowed-tools", "")

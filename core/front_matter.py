@@ -11,6 +11,20 @@ reads the YAML forms such files use: quoted values, a folded or literal block (`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+
+
+def read_front_matter(path: Path, max_bytes: int, too_long: str) -> tuple[dict[str, str], str]:
+    """A Markdown file's front matter and body (lenient). Raises ValueError with the words to
+    show: unreadable, over ``max_bytes`` (``too_long`` says what to do), or unreadable front
+    matter."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or exc})") from exc
+    if len(raw) > max_bytes:
+        raise ValueError(f"over {max_bytes // 1024} KB; {too_long}")
+    return parse_front_matter(raw.decode("utf-8", errors="replace").replace("\r\n", "\n"))
 
 
 def parse_front_matter(text: str, keys: Iterable[str] | None = None) -> tuple[dict[str, str], str]:

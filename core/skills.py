@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stoa.core.front_matter import parse_front_matter
+from stoa.core.front_matter import read_front_matter
 
 if TYPE_CHECKING:
     from stoa.core.config import StoaConfig
@@ -126,14 +126,9 @@ def read_skill(folder: Path, source: str, shown: str = "") -> Skill:
     if not path.is_file():
         return broken(f"missing: a skill is a folder with a {SKILL_FILE} file")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return broken(f"cannot be read ({exc.strerror or exc})")
-    if len(raw) > MAX_SKILL_BYTES:
-        return broken(f"over {MAX_SKILL_BYTES // 1024} KB; keep SKILL.md short and put details in other files")
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    try:
-        meta, body = parse_front_matter(text)
+        meta, body = read_front_matter(
+            path, MAX_SKILL_BYTES, "keep SKILL.md short and put details in other files"
+        )
     except ValueError as exc:
         return broken(str(exc))
     name = meta.get("name", "").strip() or folder.name

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stoa.core.front_matter import parse_front_matter, split_list
+from stoa.core.front_matter import read_front_matter, split_list
 
 MAX_FILE_BYTES = 256 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -198,14 +198,7 @@ def read_agent(
         return AgentDefinition(name, source=source, shown=shown, error=f"{shown}: {text}")
 
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return broken(f"cannot be read ({exc.strerror or exc})")
-    if len(raw) > MAX_FILE_BYTES:
-        return broken(f"over {MAX_FILE_BYTES // 1024} KB; an agent's prompt should be shorter")
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    try:
-        meta, body = parse_front_matter(text)
+        meta, body = read_front_matter(path, MAX_FILE_BYTES, "an agent's prompt should be shorter")
     except ValueError as exc:
         return broken(str(exc))
     name = meta.get("name", "").strip() or name
