@@ -69,10 +69,18 @@ INSTRUCTIONS_PREFACE = (
 # The line before each block added to the conversation. In brackets, like the other text Stoa
 # adds to a user message (compaction keeps only what the person typed, and skips these).
 NESTED_PREFACE = (
-    "[Instructions for the folder {folder}, loaded because you worked on files there; "
+    "[Instructions for the folder {folder}, loaded because files there came up in the conversation; "
     "follow them for files in that folder]"
 )
 IMPORT_PREFACE = "[Imported by {importer}]"
+
+
+def is_loaded_instructions(text: str) -> bool:
+    """A block ``NestedInstructions.take`` added (a preface line, then the labelled file): Stoa's
+    addition to a message, never shown or kept as something the person typed."""
+    head, _, rest = text.partition("\n")
+    return (head.startswith(("[Instructions for the folder ", "[Imported by ")) and head.endswith("]")
+            and rest.startswith("<instructions source="))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ class Expansion:
     attachment for the person, and the problems (mentions kept as text, refusals)."""
 
     blocks: list[ContentBlock] = field(default_factory=list)
+    # The checks of what was attached (the paths each resolved to), for the context hook.
+    checked: list[ToolContext] = field(default_factory=list)
     attached: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     chars: int = 0
@@ -285,6 +287,7 @@ async def _attach_path(
         )
         return
     out.chars += len(body)
+    out.checked.append(call_ctx)
     display = resolved.display
     images = [b for b in output.content if isinstance(b, ImageBlock)]
     if kind == "file":
@@ -379,12 +382,17 @@ async def turn_input(agent: Any, content: list[ContentBlock]) -> tuple[list[Cont
     )  # fmt: skip
     notices = [Notice("info", "attached: " + "; ".join(found.attached))] if found.attached else []
     notices += [Notice("warning", problem) for problem in found.problems]
-    return [*content, *found.blocks], notices
+    # A mentioned file's folder instructions (a sub-folder's AGENTS.md) come with the message.
+    added, loaded = agent.context_additions(found.checked)
+    return [*content, *found.blocks, *added], notices + loaded
 
 
 def is_attachment(block: TextBlock) -> bool:
-    """A block ``expand`` added (the log shows the person's text, not the attachment)."""
-    return block.text.startswith("<attachment mention=")
+    """A block Stoa added to what the person typed: what ``expand`` attached, or a folder's
+    instructions loaded with it (the log shows the person's text, not these)."""
+    from stoa.core.instructions import is_loaded_instructions
+
+    return block.text.startswith("<attachment mention=") or is_loaded_instructions(block.text)
 
 
 # ---- the picker's candidates -----------------------------------------------------------------

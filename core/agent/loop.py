@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -491,17 +491,19 @@ class Agent:
                     await asyncio.gather(*self._pending_saves, return_exceptions=True)
             queue.put_nowait(_DONE)
 
-    def _context_additions(self) -> list[ContentBlock]:
-        """What the context hook adds after a reply's tool results (nested instructions)."""
+    def context_additions(self, checked: Sequence[ToolContext] = ()) -> tuple[list[ContentBlock], list[ev.Notice]]:
+        """What the context hook adds (nested instructions) after a reply's tool results, or after
+        what a message's @ mentions attached (``checked``: those reads' checks), with the
+        notices to show."""
         if self.context_hook is None:
-            return []
+            return [], []
         try:
+            for ctx in checked:
+                self.context_hook.after_call(ctx)
             texts, notices = self.context_hook.take(self.history.messages)
         except Exception as exc:  # a hook's bug must not end the turn
             texts, notices = [], [f"nested instructions could not be loaded: {exc!r}"]
-        for notice in notices:
-            self._emit(ev.Notice("info", notice))
-        return [TextBlock(text=text) for text in texts]
+        return [TextBlock(text=text) for text in texts], [ev.Notice("info", notice) for notice in notices]
 
     async def _checkpoint(self, call: Any) -> None:
         for text in await guarded(call):
@@ -530,7 +532,10 @@ class Agent:
                 return
             results, rejected = await self._run_tools(message.tool_uses)
             content: list[ContentBlock] = list(results)
-            content += self._context_additions()
+            added, notices = self.context_additions()
+            content += added
+            for notice in notices:
+                self._emit(notice)
             if rejected is not None:
                 # The person said no: answer every call, and give them the word (their queued
                 # messages stay with the front-end, which hands them back).

@@ -132,3 +132,45 @@ async def test_a_changed_instruction_file_changes_the_prompt_once(tmp_path: Path
     systems: list[Any] = [r.system for r in fake_server.model_requests()]
     assert "NEW RULE" not in systems[0]
     assert "NEW RULE" in systems[1] and systems[1] == systems[2]
+
+
+async def test_an_at_mention_in_a_folder_loads_its_instructions_with_the_message(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    runtime = make_runtime(tmp_path, fake_server)
+    fake_server.script(
+        reply(tool_calls=[tool_call("read_file", {"path": "lib/db/query.py"})]),
+        reply(text="seen"),
+    )
+    events = await run(runtime, "what does @lib/db/models.py hold?")
+    requests = fake_server.model_requests()
+    first = "\n".join(requests[0].user_texts)
+    assert "class User" in first and "LIB RULE" in first and "DB RULE" in first
+    # After the attachment, as Stoa's addition, and only once in the whole conversation.
+    assert first.index("class User") < first.index("DB RULE")
+    assert "\n".join(requests[1].user_texts).count("DB RULE") == 1
+    notices = [e.text for e in events if isinstance(e, ev.Notice)]
+    assert "instructions loaded for this folder: lib/AGENTS.md, lib/db/AGENTS.md" in notices
+
+
+async def test_loaded_instructions_are_not_shown_as_something_the_person_typed(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    from stoa.app.replay import records_from_history
+    from stoa.core.sessions.records import user_records
+
+    runtime = make_runtime(tmp_path, fake_server)
+    fake_server.script(
+        reply(tool_calls=[tool_call("read_file", {"path": "lib/db/models.py"})]),
+        reply(text="read"),
+        reply(text="ok"),
+    )
+    await run(runtime, "read the models")
+    await run(runtime, "and @lib/db/query.py")
+    shown = [getattr(r, "text", "") for r in records_from_history(runtime.agent.history.messages)]
+    assert not any("RULE" in text for text in shown), shown
+    assert any("and @lib/db/query.py" in text for text in shown)
+    for message in runtime.agent.history.messages:
+        if message.role == "user":
+            saved = user_records(message.content, steering=False)
+            assert not any("RULE" in str(data.get("text", "")) for _, data in saved), saved
