@@ -22,13 +22,15 @@ COMPACT_HINT = "keep talking; auto-compaction runs when the window fills, or /cl
 
 
 def compacted_text(result: Compaction) -> str:
+    """The notice after /compact (its title says "Compacted"): what was archived, and the
+    figures of the log's fold."""
     from stoa.core.agent.compaction import compacted_line
 
     line = compacted_line(result.tokens_before, result.tokens_after, cleared=result.cleared, summarised=result.summarised)
-    parts = [f"{line[0].upper()}{line[1:]}: {len(result.archived)} message{'s' if len(result.archived) != 1 else ''} "
-             "archived in the session, replaced by a summary"]
+    count = len(result.archived)
+    parts = [f"{count} message{'s' if count != 1 else ''} archived in the session, replaced by a summary ({line})"]
     if result.stages > 1:
-        parts.append(f" (written in {result.stages} parts)")
+        parts.append(f", written in {result.stages} parts")
     return "".join(parts) + "."
 
 
@@ -59,7 +61,7 @@ async def _compact_headless(ctx: HeadlessContext) -> int:
     except CompactionError as exc:
         ctx.error(f"nothing was compacted: {exc}", hint='continue a longer session: stoa -c -p "/compact"')
         return EXIT_FAILED
-    ctx.info(compacted_text(result))
+    ctx.info("Compacted: " + compacted_text(result))
     return EXIT_OK
 
 

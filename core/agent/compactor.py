@@ -98,7 +98,9 @@ async def compact_agent(
             context_window=agent.model.context_window,
         )
     )
-    return result
+    # The figures of the whole request (system prompt and tools included), as the log's fold
+    # and the status meter show them, not of the messages alone.
+    return dataclasses.replace(result, tokens_before=before, tokens_after=after)
 
 
 async def _save(agent: Agent, result: Compaction, trigger: str, before: int, after: int) -> int | None:

@@ -33,7 +33,7 @@ def test_compact_from_the_shell(stoa_env: dict[str, str], fake_server: FakeServe
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["success"] is True and payload["command"] == "compact"
-    assert payload["response"].startswith("Compacted ") and "archived in the session" in payload["response"]
+    assert payload["response"].startswith("Compacted: ") and "archived in the session" in payload["response"]
     summary_requests = [r for r in fake_server.model_requests() if is_summary_request(r)]
     assert len(summary_requests) == 1 and "focus on: the shipping day" in summary_requests[0].user_texts[-1]
     with sqlite3.connect(database(stoa_env)) as db:

@@ -91,7 +91,10 @@ async def test_compact_in_the_tui_folds_the_earlier_conversation(
         folds = [r for r in app.chat.log_view.records if isinstance(r, CompactionRecord)]
         assert len(folds) == 1 and "FACT: deploy on fridays" in folds[0].summary
         assert "first. FACT: deploy on fridays" in folds[0].archived_text  # the fold opens to the archive
-        assert notices(app, "Compacted")[0].startswith("Compacted ")
+        # The notice's figures are the fold's (the whole request), said once.
+        notice = notices(app, "Compacted")[0]
+        assert f"({folds[0].line})" in notice and "archived in the session" in notice, (notice, folds[0].line)
+        assert not notice.startswith("Compacted")
 
 
 async def test_switching_to_a_smaller_window_offers_compaction(
