@@ -129,6 +129,9 @@ class StoaApp(App[int]):
             self.chat.composer.input.cursor_blink = False
         if self.sessions:
             self.chat.ready = False
+        from stoa.app import signals
+
+        signals.install(self)  # SIGTERM, SIGHUP: a clean exit (terminal, session, processes)
         # After the first frame: the composer is on screen before anything slow starts.
         self.call_after_refresh(
             lambda: self.run_worker(self._start_services(), group="startup", description="start-up", exit_on_error=False)

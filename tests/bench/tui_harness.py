@@ -43,6 +43,7 @@ class TmuxStoa:
         floor: bool = False,
         script: Path | None = None,
         python: Path | None = None,
+        after: str = "",
     ) -> None:
         self.folder = folder
         self.workspace = folder / "project"
@@ -68,6 +69,8 @@ class TmuxStoa:
         self.script = script
         # The interpreter to run (another checkout's venv, for before/after comparisons).
         self.python = python or PYTHON
+        # Shell lines run in the pane after the app exits (with ``hold``), before "[exit N]".
+        self.after = after
 
     def env(self) -> dict[str, str]:
         env = {
@@ -102,7 +105,7 @@ class TmuxStoa:
             program = _quote(str(LAUNCHER)) if self.frames_file is not None else "-m stoa.app.cli"
         command = f"env -i {exports} {_quote(str(self.python))} {program} {' '.join(_quote(a) for a in self.args)}"
         if self.hold:
-            command += '\necho "[exit $?]"\nsleep 600'
+            command += f'\ncode=$?\n{self.after}\necho "[exit $code]"\nsleep 600'
         else:
             command = "exec " + command
         script.write_text(f"#!/bin/sh\ncd {_quote(str(self.workspace))}\n{command}\n")
@@ -143,6 +146,21 @@ class TmuxStoa:
         if literal:
             args.append("-l")
         tmux(*args, *keys, socket=self.socket)
+
+    def app_pid(self) -> int:
+        """The app's process: the pane's own with ``hold`` off, else the pane shell's child."""
+        shell = self.pid()
+        if not self.hold:
+            return shell
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == shell:
+                    return int(entry.name)
+        raise LookupError(f"the pane's shell {shell} has no child")
 
     def pid(self) -> int:
         return int(tmux("display-message", "-p", "-t", self.session, "#{pane_pid}", socket=self.socket).strip())
