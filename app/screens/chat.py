@@ -651,6 +651,8 @@ class ChatScreen(Screen[None]):
         record = self._tools.get(call_id)
         if record is None:
             return
+        if not waiting:  # answered: the row times the run from here, not the wait for the person
+            record.started_at = self.clock()
         view = self.log_view.widget_of(record)
         if isinstance(view, ToolCallView):
             view.set_awaiting_approval(waiting)

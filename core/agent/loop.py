@@ -729,16 +729,16 @@ class Agent:
             too_many = TOO_MANY_CALLS.format(count=len(calls), cap=cap)
             results.update((c.id, error_result(c.id, too_many)) for c in calls[cap:])
         runnable = calls[:cap]
-        batch: list[tuple[ToolUseBlock, _Ready, float]] = []
+        batch: list[tuple[ToolUseBlock, _Ready]] = []
         rejected: str | None = None
 
         async def flush() -> None:
             if not batch:
                 return
 
-            async def run_one(call: ToolUseBlock, ready: _Ready, started: float) -> None:
+            async def run_one(call: ToolUseBlock, ready: _Ready) -> None:
                 # Stored as each finishes, so an interrupt keeps the results that were ready.
-                results[call.id] = await self._execute(call, ready, started)
+                results[call.id] = await self._execute(call, ready)
 
             await asyncio.gather(*(run_one(*item) for item in batch))
             batch.clear()
@@ -755,10 +755,10 @@ class Agent:
                     results[call.id] = prepared
                     continue
                 if prepared.tool.concurrency_safe(prepared.args, prepared.ctx):
-                    batch.append((call, prepared, started))
+                    batch.append((call, prepared))
                     continue
                 await flush()
-                results[call.id] = await self._execute(call, prepared, started)
+                results[call.id] = await self._execute(call, prepared)
             if rejected is None:
                 await flush()
             else:
@@ -910,7 +910,8 @@ class Agent:
             terminals=self.terminals,
         )
 
-    async def _execute(self, call: ToolUseBlock, ready: _Ready, started: float) -> ToolResultBlock:
+    async def _execute(self, call: ToolUseBlock, ready: _Ready) -> ToolResultBlock:
+        started = time.monotonic()  # the run's time: not the permission prompt's wait before it
         ctx = ready.ctx
         try:
             output = await ready.tool.run(ready.args, ctx)

@@ -390,6 +390,30 @@ async def test_permission_request_future_is_awaited(tmp_path: Path, fake_server:
     assert not finished.is_error and "visible after approval" in finished.result_text
 
 
+async def test_a_call_is_timed_from_its_run_not_from_the_wait_for_approval(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("read after a long think\n")
+    fake_server.script(reply(tool_calls=[tool_call("read_file", {"path": str(outside)})]), reply(text="ok"))
+    agent = make_agent(tmp_path, fake_server, "anthropic")
+    from stoa.core.permissions.approver import PermissionDecision
+
+    async def answer_later(future: Any) -> None:
+        await asyncio.sleep(3.0)  # the person thinks it over; reading a small file takes far less
+        future.set_result(PermissionDecision("once"))
+
+    events: list[ev.Event] = []
+    waits: list[asyncio.Task[None]] = []
+    async for event in agent.run_turn("read outside"):
+        events.append(event)
+        if isinstance(event, ev.PermissionRequested):
+            waits.append(asyncio.create_task(answer_later(event.future)))
+    finished = of(events, ev.ToolCallFinished)[0]
+    assert not finished.is_error and "long think" in finished.result_text
+    assert finished.elapsed < 3.0, finished.elapsed
+
+
 async def test_usage_and_cost_are_accounted(tmp_path: Path, fake_server: FakeServer) -> None:
     fake_server.script(
         reply(text="hi", input_tokens=1000, output_tokens=100, cache_read_tokens=4000, cache_write_tokens=200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.command import CommandPalette
@@ -676,3 +677,28 @@ async def test_typing_with_the_log_focused_goes_to_the_composer(app_factory: App
         await pilot.press("h", "i")
         assert app.chat.composer.text == "hi"
         assert app.chat.composer.input.has_focus
+
+
+async def test_a_tool_row_times_the_run_not_the_wait_for_approval(
+    config: Any, fake_server: FakeServer, workspace: Path
+) -> None:
+    from stoa.app.screens.permission import PermissionScreen
+    from stoa.app.tui import make_app
+    from stoa.core.runtime import build_runtime
+    from tests.ui.conftest import answer_permission
+
+    now = [1_000.0]
+    (workspace / "old.txt").write_text("old\n")
+    fake_server.script(reply(tool_calls=[tool_call("delete_file", {"path": "old.txt"})]), reply(text="Deleted."))
+    runtime = build_runtime(config, Choices())
+    app = make_app(config, runtime=runtime, clock=lambda: now[0], animations=False, cursor_blink=False,
+                   detect_sandbox=False)  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"clean up", "enter")
+        await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the permission modal")
+        now[0] += 95.0  # the person thinks it over
+        await answer_permission(app, pilot, "1")
+        await wait_idle(app)
+        (tool,) = records_of(app, ToolRecord)
+        assert tool.status == "ok" and not (workspace / "old.txt").exists()
+        assert tool.elapsed is not None and tool.elapsed < 1.0, tool.elapsed
