@@ -15,7 +15,14 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from stoa.widgets.records import CompactionRecord, NoticeRecord, ThinkingRecord, UserRecord, WelcomeRecord
+from stoa.widgets.records import (
+    CompactionRecord,
+    NoticeRecord,
+    ThinkingRecord,
+    UserRecord,
+    WelcomeRecord,
+    shown_title,
+)
 
 
 class UserMessage(Static):
@@ -161,8 +168,8 @@ class NoticeMessage(Static):
         record = self.record
         icon = {"info": "·", "warning": "⚠", "error": "✗"}[record.level]
         text = Text(f"{icon} ")
-        if record.title:
-            text.append(f"{record.title}: ", style="bold")
+        if title := shown_title(record.title, record.text):
+            text.append(f"{title}: ", style="bold")
         text.append(record.text)
         if record.hint:
             text.append(f"\n  → {record.hint}", style="italic")

@@ -10,6 +10,7 @@ from typing import Any
 from acp import schema as s
 
 from stoa.app.acp import updates as up
+from stoa.widgets.records import shown_title
 
 _FAILED = frozenset({"error", "denied", "interrupted", "skipped", "running"})
 
@@ -42,7 +43,8 @@ def replay(records: Iterable[Any], workspace: Path) -> list[Any]:
             )
         elif kind == "notice":
             title = data.get("title")
-            text = f"{title}: {data.get('text', '')}" if title else str(data.get("text", ""))
+            body = str(data.get("text", ""))
+            text = f"{shown}: {body}" if (shown := shown_title(title, body)) else body
             out.append(up.agent_text(up.notice_text(str(data.get("level", "info")), text, data.get("hint"))))
         elif kind == "plan":
             steps = data.get("steps") or []

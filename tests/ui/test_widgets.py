@@ -309,3 +309,17 @@ def test_messages_are_not_bubbling() -> None:
     # The chat screen is the only target; nothing should leak up to the app by accident.
     assert issubclass(Paced, Message)
     assert Paced.bubble is False
+
+
+def test_a_notice_title_is_not_said_twice() -> None:
+    from stoa.widgets.messages import NoticeMessage
+    from stoa.widgets.records import shown_title
+
+    assert shown_title("Interrupted", "Interrupted by the user.") is None
+    assert shown_title("Compacted", "compacted 9k -> 2k tokens") is None
+    assert shown_title("Undo", "Undid the file changes of turn 1") == "Undo"
+    assert shown_title(None, "anything") is None
+    said = NoticeMessage(NoticeRecord("warning", "Interrupted by the user.", title="Interrupted"))._content().plain
+    assert said == "⚠ Interrupted by the user."
+    titled = NoticeMessage(NoticeRecord("info", "1 path put back", title="Undo"))._content().plain
+    assert titled == "· Undo: 1 path put back"
