@@ -231,6 +231,10 @@ async def _run(
         return EXIT_USAGE if resume and not runtime_error else EXIT_RUNTIME
     for notice in handle.notices:
         err.write(f"notice: {notice}\n")
+    # Start-up is done (cli.main paused the collector): freeze what it made and collect again.
+    from stoa.app.cli import resume_gc
+
+    resume_gc()
     command = await _run_command(runtime, prompt, output_format, out, err, started)
     if isinstance(command, int):
         return command
