@@ -405,8 +405,9 @@ class PermissionPolicy:
                 self.mode, effect, outside=False, certainty=certainty, sandboxed=sandboxed
             )
             if uncovered and inside_only == "allow":
-                named = (self._path_rule("Write" if p.write else "Read", p.path or "") for p in uncovered)
-                rules = tuple(dict.fromkeys(r for r in named if r))
+                named = [self._path_rule("Write" if p.write else "Read", p.path or "") for p in uncovered]
+                # A path no rule may name (another process's environment): none is offered.
+                rules = () if None in named else tuple(dict.fromkeys(r for r in named if r))
             else:
                 rules = (narrowest_rule(finding, line),)
             name = finding.argv[0] if finding.argv else None
@@ -544,7 +545,10 @@ def _combine(items: list[_Item]) -> Verdict:
         return Verdict("deny", reason, can_remember=False)
     rules = _narrow(list(dict.fromkeys(r for i in chosen for r in i.rules)))
     can_remember = all(i.rememberable and (i.rules or i.by_tool) for i in chosen)
-    suggested = ", ".join(rules) if rules else None
+    # No rule is suggested when some part of the call has none (another process's environment,
+    # an ask rule): the others' rules alone would not let it run without asking.
+    complete = all(i.rules or i.by_tool for i in chosen)
+    suggested = ", ".join(rules) if rules and complete else None
     return Verdict("ask", reason, suggested, can_remember, tuple(rules))
 
 

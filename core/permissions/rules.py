@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from stoa.core.escapes import unescape_bytes
+
 RuleList = Literal["allow", "ask", "deny"]
 RuleTool = Literal["Read", "Write", "Bash", "Mcp"]
 RuleKind = Literal["any", "path", "command", "prefix", "mcp"]
@@ -76,7 +78,7 @@ class Rule:
             return True
         if self.kind != "path" or "*" in self.pattern or "?" in self.pattern:
             return False
-        return path.startswith(self.pattern.rstrip("/") + "/")
+        return any(path.startswith(p.rstrip("/") + "/") for p in {self.pattern, unescape_bytes(self.pattern)})
 
     def matches_argv(self, argv: Sequence[str | None]) -> bool:
         """Command rules against one simple command's words (None = not known statically)."""
@@ -286,14 +288,27 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 def _segment(part: str) -> str:
     out = []
-    for ch in part:
+    i = 0
+    while i < len(part):
+        ch = part[i]
+        byte = _BYTE_ESCAPE.match(part, i)
+        if byte is not None:
+            # \xNN (80 to ff): how Stoa shows a byte of a name that is not UTF-8 (core/escapes.py);
+            # it matches that byte, and the four characters too (a real backslash in a name).
+            out.append(f"(?:{re.escape(byte.group())}|{re.escape(unescape_bytes(byte.group()))})")
+            i = byte.end()
+            continue
         if ch == "*":
             out.append("[^/]*")
         elif ch == "?":
             out.append("[^/]")
         else:
             out.append(re.escape(ch))
+        i += 1
     return "".join(out)
+
+
+_BYTE_ESCAPE = re.compile(r"\\x[89a-fA-F][0-9a-fA-F]")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import Field
 
+from stoa.core.escapes import has_byte_escapes, unescape_bytes
 from stoa.core.permissions.paths import ResolvedPath, display_path, is_inside
 from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
@@ -215,9 +216,11 @@ def rg_glob_args(glob: str | None) -> tuple[list[str], GlobRule | None]:
     """
     if not glob:
         return [], None
+    rule = GlobRule.parse(glob)
+    if any("\udc80" <= ch <= "\udcff" for ch in glob):
+        return [], rule  # bytes of a name that is not UTF-8: rg takes only UTF-8 arguments
     if glob.startswith("!"):
         return ["-g", glob], None
-    rule = GlobRule.parse(glob)
     body = glob.strip("/")
     if body in ("**", "**/*"):
         return [], None
@@ -495,6 +498,9 @@ class GlobFiles(Tool):
         if "\x00" in pattern:
             raise ToolError("pattern contains a NUL byte; remove it")
         _check_text(pattern, "pattern")
+        if has_byte_escapes(pattern):
+            # The names glob_files shows for files that are not UTF-8 (bad\xff.txt) match them.
+            pattern = unescape_bytes(pattern)
         prefix, glob = split_pattern(pattern)
         base = args.path if args.path else "."
         joined = os.path.join(base, prefix) if prefix else base
@@ -544,7 +550,7 @@ class GlobFiles(Tool):
             lstat = os.lstat
             for raw in raws:
                 rel = raw[2:] if raw.startswith(b"./") else raw
-                if python_filter is not None and not python_filter.matches(os.fsdecode(rel), False):
+                if python_filter is not None and python_filter.matches(os.fsdecode(rel), False) == python_filter.negate:
                     continue
                 if keep is not None and not keep(os.fsdecode(rel)):
                     continue
@@ -823,7 +829,8 @@ class SearchCode(Tool):
             excludes = [".git"] if ".git" not in _names_in(args.glob) else []
         else:
             excludes = noise_excludes(args.glob)
-        glob_args, python_filter = rg_glob_args(args.glob) if target == "." else ([], None)
+        glob = unescape_bytes(args.glob) if args.glob and has_byte_escapes(args.glob) else args.glob
+        glob_args, python_filter = rg_glob_args(glob) if target == "." else ([], None)
         argv += glob_args
         for name in excludes:
             argv += ["-g", f"!{name}"]
@@ -832,7 +839,7 @@ class SearchCode(Tool):
             deny_keep, rule = keep, python_filter
 
             def keep(rel: str) -> bool:
-                return rule.matches(rel, False) and deny_keep(rel)
+                return rule.matches(rel, False) != rule.negate and deny_keep(rel)
 
         parser = _RgParser(hits, keep)
         ran = await _run_rg(argv, cwd, parser.feed, caps.SEARCH_TIMEOUT)

@@ -17,6 +17,7 @@ from stoa.core.permissions.shell_analysis import judges  # noqa: F401  (register
 from stoa.core.permissions.shell_analysis.command import VERDICT_ORDER, Cmd, Verdict, chain_via, strip_version
 from stoa.core.permissions.shell_analysis.findings import KIND_ORDER, Finding, PathUse
 from stoa.core.permissions.shell_analysis.judges.git import git_argv_for_rules
+from stoa.core.permissions.shell_analysis.judges.proc_env import ENVIRON_PATH, ENVIRON_REASON, names_environ
 from stoa.core.permissions.shell_analysis.path_uses import PathReader, within
 from stoa.core.permissions.shell_analysis.registry import judge_for
 from stoa.core.permissions.shell_analysis.sensitive import device_kind, protected_write_reason
@@ -68,6 +69,13 @@ class Classifier(PathReader):
 
     def simple(self, cmd: Cmd, depth: int) -> None:
         first = cmd.words[0]
+        environ = names_environ((w.value if w.value is not None else w.raw for w in cmd.words[1:]), self.cwd)
+        if environ is not None:
+            # Whatever the program (an option's value, inline code, a glob): a read of other
+            # processes' environments, asked in every mode with no rule offered (proc_env.py).
+            use = PathUse(environ, ENVIRON_PATH, write=False, outside=True)
+            argv_env: list[str | None] = [w.value for w in cmd.words]
+            self._add(cmd, Verdict("read", [ENVIRON_REASON.format(text=environ)], [use]), argv_env)
         name_raw = first.value
         reasons: list[str] = []
         if name_raw is None or first.expanded:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from stoa.core.permissions.shell_analysis.classifier import Classifier
 from stoa.core.permissions.shell_analysis.command import Cmd, chain_via
 from stoa.core.permissions.shell_analysis.findings import Finding, Kind, PathUse, ShellAnalysis
+from stoa.core.permissions.shell_analysis.judges.proc_env import ENVIRON_PATH, ENVIRON_REASON, names_environ
 from stoa.core.permissions.shell_analysis.path_uses import default_resolver
 from stoa.core.permissions.shell_analysis.sensitive import dangerous_assignment, device_kind
 from stoa.core.permissions.shell_analysis.state import Resolver
@@ -262,6 +263,12 @@ class Analyzer(Classifier):
             return
         writes = operator not in ("<", "<&")
         text = node_text(node)
+        environ = None if writes else names_environ([word.value if word.value is not None else word.raw], self.cwd)
+        if environ is not None:
+            use = PathUse(environ, ENVIRON_PATH, write=False, outside=True)
+            reason = ENVIRON_REASON.format(text=environ)
+            self.findings.append(Finding(kind="read", reasons=(reason,), paths=(use,), text=text, via=via))
+            return
         if word.value is None and not writes:
             use = self.dynamic_use(word, write=False)
             if use.outside:

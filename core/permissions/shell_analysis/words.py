@@ -70,7 +70,7 @@ def decode_ansi_c(body: str) -> str:
         elif nxt == "x":
             m = re.match(r"[0-9a-fA-F]{1,2}", body[i + 2 :])
             if m:
-                out.append(chr(int(m.group(), 16)))
+                out.append(_byte(int(m.group(), 16)))
                 i += 2 + len(m.group())
             else:
                 out.append("\\x")
@@ -90,7 +90,7 @@ def decode_ansi_c(body: str) -> str:
         elif nxt in "01234567":
             m = re.match(r"[0-7]{1,3}", body[i + 1 :])
             assert m is not None
-            out.append(chr(int(m.group(), 8) & 0xFF))
+            out.append(_byte(int(m.group(), 8) & 0xFF))
             i += 1 + len(m.group())
         elif nxt == "c" and i + 2 < len(body):
             out.append(chr(ord(body[i + 2]) & 0x1F))
@@ -98,7 +98,18 @@ def decode_ansi_c(body: str) -> str:
         else:
             out.append("\\" + nxt)
             i += 2
-    return "".join(out)
+    # Bytes as bash makes them: \xc3\xa9 is "é", a lone \xff the byte (a surrogate escape, as
+    # Python names such a file), never the character U+00FF.
+    text = "".join(out)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a \ud800 written as such: no file can have that name anyway
+        return text
+
+
+def _byte(value: int) -> str:
+    """One byte of a ``$'...'`` string: ASCII as itself, above as a surrogate escape."""
+    return chr(value) if value < 0x80 else chr(0xDC00 + value)
 
 
 def unescape_unquoted(text: str) -> tuple[str, bool, bool]:

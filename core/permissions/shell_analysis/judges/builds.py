@@ -170,13 +170,25 @@ def build(an: Classifier, name: str, cmd: Cmd, depth: int) -> Verdict:
 def formatter(an: Classifier, name: str, cmd: Cmd, depth: int) -> Verdict:
     args = cmd.words[1:]
     values = [w.value or "" for w in args]
-    checking = any(v in ("--check", "--diff", "-c", "--list-different", "-l", "-d", "--dry-run") for v in values)
+    checking = any(v in _CHECKING for v in values)
     if name == "gofmt" and "-w" not in values:
         checking = True
     if name == "prettier" and not any(v in ("--write", "-w") for v in values):
         checking = True
+    if any(v in ("-i", "--in-place", "-w", "--write", "--overwrite-in-place") for v in values):
+        checking = False  # autopep8 -d -i, gofmt -l -w: the files are rewritten all the same
     paths, _ = an.paths(args, write=not checking)
-    return Verdict("build" if checking else "write", [], paths)
+    if not checking:
+        return Verdict("write", [], paths)
+    # A check or a diff only reads; prettier still loads the project's code configs
+    # (prettier.config.js), so it stays a runner of project code.
+    return Verdict("build" if name == "prettier" else "read", [], paths)
+
+
+# Options with which a formatter only reports (isort --check-only, black --check, --diff, ...).
+_CHECKING = frozenset(
+    ("--check", "--check-only", "--diff", "-c", "--list-different", "-l", "-d", "--dry-run")
+)
 
 
 @judge("ruff")
@@ -188,7 +200,10 @@ def ruff(an: Classifier, name: str, cmd: Cmd, depth: int) -> Verdict:
         sub == "format" and not any(v in ("--check", "--diff") for v in values)
     )
     paths, _ = an.paths(args, write=fixing, skip=1 if sub in values else 0)
-    return Verdict("write" if fixing else "build", [], paths)
+    if fixing:
+        return Verdict("write", [], paths)
+    # ruff format --check / --diff only reads (ruff loads no code from the project).
+    return Verdict("read" if sub == "format" else "build", [], paths)
 
 
 def basetemp(an: Classifier, values: Sequence[str]) -> str | None:

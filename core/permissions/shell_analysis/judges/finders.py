@@ -95,14 +95,20 @@ def xargs(an: Classifier, name: str, cmd: Cmd, depth: int) -> Verdict:
     args = cmd.words[1:]
     values = [w.value for w in args]
     with_value = {"-I", "-L", "-n", "-P", "-s", "-d", "-E", "-e", "-a", "--arg-file", "--delimiter", "--max-args", "--max-lines", "--max-procs", "--max-chars", "--replace", "--eof", "--process-slot-var"}
+    # -a FILE / --arg-file=FILE: the arguments are read from FILE (a read of that file).
+    arg_files: list[PathUse] = []
     i = 0
     while i < len(args):
         v = values[i]
         if v is None:
             return Verdict("risky", ["xargs with options known only at run time"])
         if v in with_value:
+            if v in ("-a", "--arg-file") and i + 1 < len(args):
+                arg_files.append(_read_use(an, args[i + 1]))
             i += 2
             continue
+        if v.startswith("--arg-file=") or (v.startswith("-a") and not v.startswith("--") and len(v) > 2):
+            arg_files.append(_read_use(an, Word(v.split("=", 1)[1] if v.startswith("--") else v[2:], v)))
         if v.startswith("-"):
             i += 1
             continue
@@ -115,5 +121,9 @@ def xargs(an: Classifier, name: str, cmd: Cmd, depth: int) -> Verdict:
         f = an.findings[index]
         if f.argv is not None and f.via.endswith("xargs"):
             unknown = PathUse("(paths from input)", None, write=f.kind != "read")
-            an.findings[index] = replace(f, paths=(*f.paths, unknown))
+            an.findings[index] = replace(f, paths=(*f.paths, unknown, *arg_files))
     return Verdict("skip")  # type: ignore[arg-type]
+
+
+def _read_use(an: Classifier, word: Word) -> PathUse:
+    return an.path_use(word.value, write=False) if word.value is not None else an.dynamic_use(word, write=False)
