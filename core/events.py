@@ -121,6 +121,14 @@ class Notice:
     text: str
 
 
+def shown_title(title: str | None, text: str) -> str | None:
+    """The title to put before a notice's text, or None when the text already opens with it
+    ("Interrupted by the user." under the title "Interrupted" reads once, not twice)."""
+    if not title or text[: len(title)].casefold() == title.casefold():
+        return None
+    return title
+
+
 @dataclass(frozen=True)
 class Retrying:
     attempt: int

@@ -15,13 +15,13 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from stoa.core import events as ev
 from stoa.widgets.records import (
     CompactionRecord,
     NoticeRecord,
     ThinkingRecord,
     UserRecord,
     WelcomeRecord,
-    shown_title,
 )
 
 
@@ -168,7 +168,7 @@ class NoticeMessage(Static):
         record = self.record
         icon = {"info": "·", "warning": "⚠", "error": "✗"}[record.level]
         text = Text(f"{icon} ")
-        if title := shown_title(record.title, record.text):
+        if title := ev.shown_title(record.title, record.text):
             text.append(f"{title}: ", style="bold")
         text.append(record.text)
         if record.hint:

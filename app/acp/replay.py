@@ -10,7 +10,7 @@ from typing import Any
 from acp import schema as s
 
 from stoa.app.acp import updates as up
-from stoa.widgets.records import shown_title
+from stoa.core import events as ev
 
 _FAILED = frozenset({"error", "denied", "interrupted", "skipped", "running"})
 
@@ -44,7 +44,7 @@ def replay(records: Iterable[Any], workspace: Path) -> list[Any]:
         elif kind == "notice":
             title = data.get("title")
             body = str(data.get("text", ""))
-            text = f"{shown}: {body}" if (shown := shown_title(title, body)) else body
+            text = f"{shown}: {body}" if (shown := ev.shown_title(title, body)) else body
             out.append(up.agent_text(up.notice_text(str(data.get("level", "info")), text, data.get("hint"))))
         elif kind == "plan":
             steps = data.get("steps") or []

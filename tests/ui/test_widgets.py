@@ -312,8 +312,8 @@ def test_messages_are_not_bubbling() -> None:
 
 
 def test_a_notice_title_is_not_said_twice() -> None:
+    from stoa.core.events import shown_title
     from stoa.widgets.messages import NoticeMessage
-    from stoa.widgets.records import shown_title
 
     assert shown_title("Interrupted", "Interrupted by the user.") is None
     assert shown_title("Compacted", "compacted 9k -> 2k tokens") is None
