@@ -388,11 +388,14 @@ async def turn_input(agent: Any, content: list[ContentBlock]) -> tuple[list[Cont
 
 
 def is_attachment(block: TextBlock) -> bool:
-    """A block Stoa added to what the person typed: what ``expand`` attached, or a folder's
-    instructions loaded with it (the log shows the person's text, not these)."""
+    """A block Stoa added to what the person typed: what ``expand`` attached, a folder's
+    instructions loaded with it, or a ``[Stoa: ...]`` note (``Agent.tell``, lost jobs); the log
+    shows the person's text, not these."""
     from stoa.core.instructions import is_loaded_instructions
 
-    return block.text.startswith("<attachment mention=") or is_loaded_instructions(block.text)
+    text = block.text
+    return (text.startswith("<attachment mention=") or is_loaded_instructions(text)
+            or (text.startswith("[Stoa: ") and text.endswith("]")))  # fmt: skip
 
 
 # ---- the picker's candidates -----------------------------------------------------------------

@@ -356,6 +356,10 @@ class Agent:
         except Exception as exc:  # disk full, locked DB: keep the conversation going
             self._emit(ev.Notice("error", f"could not save the session: {exc}"))
 
+    async def tell(self, note: str) -> None:
+        """A note from Stoa to the model (files put back by /undo): saved now, sent with the next message."""
+        await self._add_user([TextBlock(text=f"[Stoa: {note}]")])
+
     async def _add_user(self, content: list[ContentBlock]) -> Message:
         merged = self.history.last is not None and self.history.last.role == "user"
         message = self.history.add_user(content)

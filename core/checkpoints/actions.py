@@ -63,7 +63,16 @@ async def apply(
 ) -> tuple[UndoResult, list[str]]:
     result = await checkpoints.apply(plan, overwrite=overwrite, why=why)
     mark_stale(runtime, checkpoints.restored_paths(result))
-    return result, describe_result(result, plan.turns)
+    lines = describe_result(result, plan.turns)
+    if result.restored:
+        # The model saw (or made) the versions that are gone: it hears so with the next message.
+        # A rewind of the conversation too takes this note back with the rest.
+        done = "; ".join(line.strip() for line in lines)
+        await runtime.agent.tell(
+            f"the person used /{why}. {done}. Those files are as they were before; read them again "
+            "before relying on what you saw or wrote of them."
+        )
+    return result, lines
 
 
 def mark_stale(runtime: Runtime, paths: Sequence[str]) -> None:

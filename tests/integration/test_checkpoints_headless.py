@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -115,6 +116,33 @@ def test_undo_from_the_shell_restores_a_turn_of_tools_and_shell_commands(
     again = stoa(["-c", "-p", "/undo"], stoa_env, project)
     assert again.returncode == 0, again.stderr
     assert "Nothing to undo" in again.stdout and "already undone" in again.stdout
+
+
+def test_the_model_hears_of_an_undo_with_the_next_message(
+    stoa_env: dict[str, str], fake_server: FakeServer, project: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("edit_file", {"path": "app.py", "old_string": "hello", "new_string": "bye"})]),
+        reply(text="Changed it to bye."),
+        reply(text="It prints hello again."),
+    )
+    assert stoa(["-p", "say bye"], stoa_env, project).returncode == 0
+    undo = stoa(["-c", "-p", "/undo"], stoa_env, project)
+    assert undo.returncode == 0, undo.stderr
+    later = stoa(["-c", "-p", "what does app.py print now?"], stoa_env, project)
+    assert later.returncode == 0, later.stderr
+    last = fake_server.model_requests()[-1]
+    (told,) = [t for t in last.user_texts if "[Stoa: the person used /undo." in t]
+    assert "app.py: restored" in told and told.count("[Stoa:") == 1, last.user_texts
+    # With the person's next message (one user message: the protocol holds), before their words.
+    assert told.index("[Stoa:") < told.index("what does app.py print now?")
+    assert last.body["messages"][-1]["role"] == "user" and last.body["messages"][-2]["role"] == "assistant"
+    # The note is Stoa's: kept in the saved conversation, never in the log as the person's words.
+    with sqlite3.connect(Path(stoa_env["STOA_HOME"]) / "data" / "sessions.db") as db:
+        bodies = [row[0] for row in db.execute("SELECT body FROM messages")]
+        shown = [json.loads(row[0])["text"] for row in db.execute("SELECT data FROM records WHERE kind = 'user'")]
+    assert sum("[Stoa: the person used /undo." in body for body in bodies) == 1
+    assert shown == ["say bye", "what does app.py print now?"], shown
 
 
 def test_a_turn_with_no_changes_has_nothing_to_undo(
