@@ -145,7 +145,7 @@ async def _rewind(ctx: CommandContext) -> None:
 
 
 async def _do_rewind(ctx: CommandContext, checkpoints: Checkpoints, number: int, what: str) -> None:
-    from stoa.core.checkpoints.actions import apply, plan_files, rewind_turns
+    from stoa.core.checkpoints.actions import apply, plan_files, rewind_turns, tell_files_kept
     from stoa.core.sessions.rewind import RewindError, rewind_conversation
 
     turn = checkpoints.find(number)
@@ -180,7 +180,10 @@ async def _do_rewind(ctx: CommandContext, checkpoints: Checkpoints, number: int,
             if lines:
                 ctx.screen.show_notice("info", "\n".join(lines), title="Rewind")
             return
-        await checkpoints.mark_rewound(rewind_turns(checkpoints, turn))
+        taken_back = rewind_turns(checkpoints, turn)
+        await checkpoints.mark_rewound(taken_back)
+        if what == "conversation":
+            await tell_files_kept(ctx.runtime, taken_back)
         await ctx.screen.reload_log()
         ctx.screen.put_in_composer(turn.prompt)
         lines.append(
@@ -200,7 +203,7 @@ def _turn_number(text: str) -> int | None:
 @headless("rewind")
 async def _rewind_headless(ctx: HeadlessContext) -> int:
     """``stoa -c -p "/rewind N [both|conversation|files] [overwrite|skip]"``; no N lists them."""
-    from stoa.core.checkpoints.actions import apply, plan_files, rewind_turns
+    from stoa.core.checkpoints.actions import apply, plan_files, rewind_turns, tell_files_kept
     from stoa.core.sessions.rewind import RewindError, rewind_conversation
 
     checkpoints = _checkpoints(ctx.runtime)
@@ -251,7 +254,10 @@ async def _rewind_headless(ctx: HeadlessContext) -> int:
         except RewindError as exc:
             ctx.error(f"the conversation was not rewound: {exc}")
             return EXIT_FAILED
-        await checkpoints.mark_rewound(rewind_turns(checkpoints, turn))
+        taken_back = rewind_turns(checkpoints, turn)
+        await checkpoints.mark_rewound(taken_back)
+        if what == "conversation":
+            await tell_files_kept(ctx.runtime, taken_back)
         ctx.info(f"The conversation is back to before message {turn.number} (“{turn.title}”); the rest is archived.")
     return status
 

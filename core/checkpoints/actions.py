@@ -81,6 +81,24 @@ def mark_stale(runtime: Runtime, paths: Sequence[str]) -> None:
     stale(runtime.agent.tool_state, paths)
 
 
+async def tell_files_kept(runtime: Runtime, taken_back: Sequence[Turn]) -> None:
+    """After a rewind of the conversation only: the model no longer sees the turns that changed
+    files still changed, so it hears which (with the next message)."""
+    changed: dict[str, str] = {}
+    for turn in taken_back:
+        if turn.state != "undone":
+            for change in turn.changes:
+                changed[change.path] = change.verb
+    if changed:
+        listed = ", ".join(f"{path} ({verb})" for path, verb in list(changed.items())[:40])
+        more = f" and {len(changed) - 40} more" if len(changed) > 40 else ""
+        await runtime.agent.tell(
+            "the person rewound the conversation but kept the files: the turns taken back had changed "
+            f"{listed}{more}, and those changes are still in the workspace. Read a file again before "
+            "relying on what it holds."
+        )
+
+
 def rewind_turns(checkpoints: Checkpoints, turn: Turn) -> list[Turn]:
     """The live turns from ``turn`` on (what a rewind to its message takes away)."""
     return [t for t in checkpoints.live_turns if t.number >= turn.number]

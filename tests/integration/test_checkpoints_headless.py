@@ -253,3 +253,31 @@ def test_rewind_and_diff_from_the_shell(stoa_env: dict[str, str], fake_server: F
     assert stoa(["-c", "-p", "and now?"], stoa_env, project).returncode == 0
     body = json.dumps(fake_server.model_requests()[-1].json)
     assert "make one" in body and "make two" not in body and "made two" not in body
+    assert "[Stoa:" not in body  # both went back: there is nothing to tell the model
+
+
+def test_a_conversation_only_rewind_tells_the_model_which_changes_stayed(
+    stoa_env: dict[str, str], fake_server: FakeServer, project: Path
+) -> None:
+    fake_server.script(
+        reply(tool_calls=[tool_call("write_file", {"path": "one.txt", "content": "1\n"})]),
+        reply(text="made one"),
+        reply(tool_calls=[
+            tool_call("write_file", {"path": "two.txt", "content": "2\n"}),
+            tool_call("edit_file", {"path": "app.py", "old_string": "hello", "new_string": "bye"}),
+        ]),
+        reply(text="made two"),
+        reply(text="after the rewind"),
+    )
+    assert stoa(["-p", "make one"], stoa_env, project).returncode == 0
+    assert stoa(["-c", "-p", "make two"], stoa_env, project).returncode == 0
+    rewind = stoa(["-c", "-p", "/rewind 2 conversation"], stoa_env, project)
+    assert rewind.returncode == 0, rewind.stderr
+    assert (project / "two.txt").exists()  # the files stay as they are
+    assert stoa(["-c", "-p", "and now?"], stoa_env, project).returncode == 0
+    last = fake_server.model_requests()[-1]
+    body = json.dumps(last.json)
+    assert "make two" not in body and "made two" not in body
+    (told,) = [t for t in last.user_texts if "[Stoa: the person rewound the conversation but kept the files" in t]
+    assert "two.txt (created)" in told and "app.py (changed)" in told and "one.txt" not in told
+    assert told.index("[Stoa:") < told.index("and now?")
