@@ -25,6 +25,9 @@ INTERRUPTED_RESULT = "Interrupted by the user before this tool call finished; it
 # Follows what an interrupted turn left (the partial reply, or the tool results), so the model
 # knows the person stopped it; a user text block, which every provider accepts.
 INTERRUPTED_MARKER = "[interrupted by the user]"
+# Follows the part of a reply that was streamed before its request failed (the connection
+# dropped, the server answered an error mid-stream): kept, as the screen showed it, and marked.
+FAILED_MARKER = "[the reply broke off here: the request failed before it was complete]"
 
 
 def utf8_safe_blocks(content: list[ContentBlock]) -> list[ContentBlock]:
@@ -86,6 +89,29 @@ class History:
             message = message.model_copy(update={"content": content})
         self.messages.append(message)
         return message
+
+    def keep_partial(
+        self, text: str, thinking: str, model: str, provider: str, marker: str, *, always: bool
+    ) -> list[tuple[Message, bool]]:
+        """A reply cut short: what it said so far (text, and thinking for the screen; thinking
+        without a signature is never sent back) as an assistant message, then ``marker`` as user
+        text. ``always``: the marker even when nothing was said. Returns the messages added or
+        changed, each with whether it replaced the last one (merged into it)."""
+        changed: list[tuple[Message, bool]] = []
+        if text.strip() or thinking.strip():
+            blocks: list[ContentBlock] = []
+            if thinking.strip():
+                blocks.append(ThinkingBlock(thinking=thinking))
+            if text.strip():
+                blocks.append(TextBlock(text=text))
+            reply = Message(role="assistant", content=blocks, model=model, provider=provider)
+            changed.append((self.add_assistant(reply), False))
+        elif not always:
+            return changed
+        merged = self.last is not None and self.last.role == "user"
+        if self.last is not None:
+            changed.append((self.add_user([TextBlock(text=marker)]), merged))
+        return changed
 
     def unanswered_tool_uses(self) -> list[ToolUseBlock]:
         """Tool calls of the last assistant message that have no result yet."""

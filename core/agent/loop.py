@@ -34,7 +34,7 @@ from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_s
 from stoa.core.agent.context_hook import ContextHook
 from stoa.core.agent.failures import RetryPolicy as RetryPolicy  # re-exported: callers build agents with it
 from stoa.core.agent.failures import explain
-from stoa.core.agent.history import INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
+from stoa.core.agent.history import FAILED_MARKER, INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
 from stoa.core.agent.hook_calls import HookCalls
 from stoa.core.agent.passthrough import run_passthrough, shell_line
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
@@ -64,7 +64,6 @@ from stoa.core.providers.types import (
     Message,
     StopReason,
     TextBlock,
-    ThinkingBlock,
     ToolResultBlock,
     ToolUseBlock,
     Usage,
@@ -390,24 +389,21 @@ class Agent:
             results = [known.get(c.id) or error_result(c.id, INTERRUPTED_RESULT) for c in unanswered]
             changed.append((self.history.add_user([*results, TextBlock(text=INTERRUPTED_MARKER)]), False))
         else:
-            if partial_text.strip() or thinking.strip():
-                blocks: list[ContentBlock] = []
-                if thinking.strip():
-                    blocks.append(ThinkingBlock(thinking=thinking))
-                if partial_text.strip():
-                    blocks.append(TextBlock(text=partial_text))
-                reply = Message(
-                    role="assistant", content=blocks, model=self.model.id, provider=self.model.provider
-                )
-                changed.append((self.history.add_assistant(reply), False))
-            merged = self.history.last is not None and self.history.last.role == "user"
-            if self.history.last is not None:
-                changed.append((self.history.add_user([TextBlock(text=INTERRUPTED_MARKER)]), merged))
+            model, provider = self.model.id, self.model.provider
+            changed += self.history.keep_partial(partial_text, thinking, model, provider, INTERRUPTED_MARKER, always=True)
         for message, replaces_last in changed:
             # Shielded: the save must land even though the turn is being cancelled.
             with suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(self._record(message, replaces_last=replaces_last))
         return partial_text
+
+    async def _keep_failed(self, text: str) -> None:
+        """The text a failed request streamed before it broke off stays in the conversation
+        (saved, shown on resume), followed by ``FAILED_MARKER``; with nothing said, nothing is
+        added (the front end gives the person's message back to edit)."""
+        model, provider = self.model.id, self.model.provider
+        for message, replaces_last in self.history.keep_partial(text, "", model, provider, FAILED_MARKER, always=False):
+            await self._record(message, replaces_last=replaces_last)
 
     async def _turn(
         self,
@@ -629,7 +625,9 @@ class Agent:
                 provider = self.provider_for(self.model)
                 complete = await self._stream_once(provider, request)
             except pb.ProviderError as error:
-                # The broken attempt's text is not kept: the screen drops it too (Retrying).
+                # A retried attempt's text is not kept (the screen drops it too: Retrying); the
+                # last one's is, marked, as the screen shows it (_keep_failed).
+                said = "".join(self._partial_text)
                 self._reset_partial()
                 if not compacted_for_length and await compacted_after_refusal(self, error):
                     compacted_for_length = True  # the provider counts more than the estimate did
@@ -647,6 +645,7 @@ class Agent:
                     await asyncio.sleep(delay)
                     continue
                 message, hint = await explain(error, self.model, self.effort, self.max_tokens, self.catalog)
+                await self._keep_failed(said)
                 self._emit(ev.TurnFailed(error=message, hint=hint, kind=error.kind))
                 return None
             return await self._accept(complete)

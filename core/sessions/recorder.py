@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from stoa.core import events as ev
-from stoa.core.agent.history import INTERRUPTED_MARKER
+from stoa.core.agent.history import FAILED_MARKER, INTERRUPTED_MARKER
 from stoa.core.agent.loop import MAX_ITERATIONS_NOTE
 from stoa.core.cost import UsageLedger
 from stoa.core.providers.types import Message
@@ -30,7 +30,7 @@ from stoa.core.sessions import records as rec
 from stoa.core.sessions.store import SaveError, SessionSeed, SessionStore
 
 # Texts the agent adds for the model; the screen shows them as notices, not as things typed.
-_SKIP_TEXTS = frozenset({MAX_ITERATIONS_NOTE, INTERRUPTED_MARKER})
+_SKIP_TEXTS = frozenset({MAX_ITERATIONS_NOTE, INTERRUPTED_MARKER, FAILED_MARKER})
 
 
 @dataclass(frozen=True)
