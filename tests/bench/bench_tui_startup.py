@@ -16,6 +16,13 @@ round runs every case once, so a busy machine slows them alike); medians of ``--
 
 ``--python OTHER`` runs the Stoa cases with another checkout's interpreter too (its venv has
 that checkout installed), interleaved with this one: before/after in one run.
+``--forms`` adds other forms of case 1, each against the same floor (target <= 2x for all):
+``--output-format json`` and ``stream-json``; ``-c`` (continuing the session the previous run
+saved); a project (a git repository with an AGENTS.md and a ``.stoa/config.toml`` choosing the
+model, max-tokens and a permission rule); an OpenAI model (``-m gpt-5.5``, Responses).
+Before the timed rounds every form runs once untimed: that run writes the ``.pyc`` files of a
+fresh checkout (a first run compiles them) and the session database and model-list cache, so
+the rounds measure the steady state, as a person's second run would.
 CPU time is the robust figure on a shared machine; wall times stretch with the load average.
 """
 
@@ -60,7 +67,37 @@ def headless_env(home: Path, server: FakeServer) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "ANTHROPIC_API_KEY": "bench",
         "ANTHROPIC_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": "bench",
+        "OPENAI_BASE_URL": server.openai_base_url,
     }
+
+
+# The forms of case 1 (name, arguments after the prompt, run in the project folder).
+PLAIN = ("one-line answer", (), False)
+FORMS = (
+    ("--output-format json", ("--output-format", "json"), False),
+    ("--output-format stream-json", ("--output-format", "stream-json"), False),
+    ("-c (continue)", ("-c",), False),
+    ("in a project (AGENTS.md, .stoa/config.toml, git)", (), True),
+    ("an OpenAI model (-m gpt-5.5)", ("-m", "gpt-5.5"), False),
+)
+
+
+def make_project(folder: Path) -> Path:
+    """A small repository with instructions and a project configuration."""
+    (folder / ".stoa").mkdir(parents=True)
+    (folder / "AGENTS.md").write_text("# Project\n\nRun the tests with pytest. Keep functions short.\n")
+    (folder / ".stoa" / "config.toml").write_text(
+        'model = "sonnet"\nmax-tokens = 4096\n\n[permissions]\nallow = ["Bash(git status)"]\n'
+    )
+    for index in range(3):
+        (folder / f"module{index}.py").write_text(f"VALUE = {index}\n")
+    quiet = {"capture_output": True, "check": True, "cwd": folder}
+    subprocess.run(["git", "init", "-q"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(["git", "add", "-A"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(["git", "-c", "user.email=bench@stoa", "-c", "user.name=bench", "commit", "-qm", "start"],
+                   **quiet)  # type: ignore[call-overload]  # fmt: skip
+    return folder
 
 
 def floor_import(home: Path) -> tuple[float, float]:
@@ -68,11 +105,13 @@ def floor_import(home: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def headless(python: Path, home: Path, server: FakeServer) -> tuple[float, float]:
+def headless(
+    python: Path, home: Path, server: FakeServer, extra: tuple[str, ...] = (), cwd: Path | None = None
+) -> tuple[float, float]:
     wall, cpu, out = child_run(
-        [str(python), "-m", "stoa.app.cli", "-p", "what is 2+2?"], headless_env(home, server), home
+        [str(python), "-m", "stoa.app.cli", "-p", "what is 2+2?", *extra], headless_env(home, server), cwd or home
     )
-    if out.strip() != "Four.":
+    if "Four." not in out:
         raise RuntimeError(f"unexpected answer {out!r}")
     return wall, cpu
 
@@ -123,6 +162,7 @@ def main() -> int:
     parser.add_argument("--python", type=Path, help="another checkout's interpreter, measured alongside")
     parser.add_argument("--skip-tui", action="store_true")
     parser.add_argument("--skip-headless", action="store_true")
+    parser.add_argument("--forms", action="store_true", help="other forms of the headless case too")
     args = parser.parse_args()
     if not args.skip_tui:
         require_tmux()
@@ -142,20 +182,30 @@ def main() -> int:
         # cache present), as a person's second run would.
         floor_import(root)
         homes = {label: root / f"headless-{index}" for index, (label, _) in enumerate(stoas)}
+        forms = [PLAIN, *FORMS] if args.forms else [PLAIN]
+        project = make_project(root / "project") if args.forms else None
+
+        def run_form(label: str, python: Path, form: tuple[str, tuple[str, ...], bool]) -> tuple[float, float]:
+            _name, extra, in_project = form
+            return headless(python, homes[label], server, extra, project if in_project else None)
+
         for label, python in stoas:
             homes[label].mkdir()
             if not args.skip_headless:
-                headless(python, homes[label], server)
+                for form in forms:
+                    run_form(label, python, form)
         load_before = os.getloadavg()
         for round_ in range(args.runs):
             if not args.skip_headless:
                 wall, cpu = floor_import(root)
                 add("floor import wall", wall)
                 add("floor import cpu", cpu)
-                for label, python in stoas:
-                    wall, cpu = headless(python, homes[label], server)
-                    add(f"{label} headless wall", wall)
-                    add(f"{label} headless cpu", cpu)
+                for form in forms:
+                    for label, python in stoas:
+                        wall, cpu = run_form(label, python, form)
+                        key = "headless" if form is PLAIN else f"form {form[0]}"
+                        add(f"{label} {key} wall", wall)
+                        add(f"{label} {key} cpu", cpu)
             if args.skip_tui:
                 continue
             floor = Tui(root / f"min{round_}", server, script=MINIMAL_APP)
@@ -184,6 +234,13 @@ def main() -> int:
     print(f"load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end, "
           f"{os.cpu_count()} cores; medians of {args.runs} interleaved rounds")
     report(results, stoas, skip_tui=args.skip_tui, skip_headless=args.skip_headless)
+    if args.forms and not args.skip_headless:
+        floor = median(results["floor import cpu"])
+        for name, _extra, _in_project in FORMS:
+            for label, _ in stoas:
+                cpu = median(results[f"{label} form {name} cpu"])
+                print(f"  {label}: stoa -p, {name}: CPU {cpu * 1000:.0f} ms = {cpu / floor:.2f}x the floor "
+                      "(target <= 2x)")
     return 0
 
 
