@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 runtime error (API, config), 2 usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import stat
@@ -61,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "To send such a word as a prompt: stoa -p models.",
     )
     parser.add_argument("prompt", nargs="?", help='run one turn headless and print the reply ("-" reads stdin)')
-    parser.add_argument("-p", "--print", dest="print_prompt", metavar="TEXT", help="headless prompt (same as PROMPT)")
+    parser.add_argument(
+        "-p", "--print", dest="print_prompt", metavar="TEXT", nargs="?", const="",
+        help="headless prompt (same as PROMPT); without TEXT: headless, the prompt is PROMPT or piped stdin",
+    )  # fmt: skip
     parser.add_argument(
         "-i", "--image", dest="images", action="append", default=[], metavar="PATH",
         help="attach an image to the headless prompt (repeatable)",
@@ -152,9 +156,13 @@ def _piped_stdin() -> bool:
 
 def resolve_prompt(args: argparse.Namespace) -> Invocation:
     """Work out the headless prompt from PROMPT, -p and piped stdin."""
-    if args.prompt is not None and args.print_prompt is not None:
+    # "-p" alone (or before another option: stoa -p --model X "hi") only asks for headless mode,
+    # as Claude Code's -p does; the prompt is then PROMPT or what is piped in.
+    flag_only = args.print_prompt == ""
+    given = None if flag_only else args.print_prompt
+    if args.prompt is not None and given is not None:
         raise UsageError("give the prompt either as PROMPT or with -p, not both")
-    prompt = args.print_prompt if args.print_prompt is not None else args.prompt
+    prompt = given if given is not None else args.prompt
     piped = _piped_stdin()
     if prompt == "-":
         if not piped and sys.stdin is not None and sys.stdin.isatty():
@@ -169,8 +177,16 @@ def resolve_prompt(args: argparse.Namespace) -> Invocation:
             prompt = f"{prompt}\n\n<stdin>\n{data}\n</stdin>"
         return Invocation(prompt=prompt, headless=True)
     if prompt is None:
+        if flag_only:
+            raise UsageError(
+                '-p needs a prompt: stoa -p "explain this repo", or pipe one in: git diff | stoa -p "review this"'
+            )
         return Invocation(prompt=None, headless=False)
     return Invocation(prompt=prompt, headless=True)
+
+
+# 128 + SIGPIPE: what a shell reports for a writer whose reader went away.
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
@@ -186,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()
     try:
         return _main_guarded(argv)
+    except BrokenPipeError:
+        # The reader went away (stoa -p ... | head): end quietly with the shell's code for it,
+        # as other command-line tools do; stdout goes nowhere, so the exit's flush cannot fail.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     finally:
         if not gc.isenabled():
             gc.enable()
@@ -349,7 +371,7 @@ def _main(raw: list[str]) -> int:
 
 def _stream_invocation(args: argparse.Namespace) -> tuple[object, Invocation]:
     """``--input-format stream-json``: the first message of stdin starts the headless run."""
-    if args.prompt is not None or args.print_prompt is not None:
+    if args.prompt is not None or args.print_prompt:
         given = "PROMPT" if args.prompt is not None else "-p"
         raise UsageError(f"--input-format stream-json reads the prompts from stdin; it conflicts with {given}")
     if not _piped_stdin():

@@ -126,6 +126,41 @@ def test_dash_reads_the_prompt_from_stdin(stoa_env: dict[str, str], fake_server:
     assert "prompt from stdin" in json.dumps(fake_server.model_requests()[0].json)
 
 
+def test_p_without_text_takes_the_prompt_from_stdin_or_the_argument(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    """-p as Claude Code's flag: `cat x | stoa -p`, `stoa -p --model M "hi"`."""
+    fake_server.script(reply(text="from the pipe"), reply(text="from the argument"))
+    piped = stoa(["-p"], stoa_env, workspace, stdin="explain the pipe\n")
+    assert piped.returncode == 0 and piped.stdout == "from the pipe\n", piped.stderr
+    flagged = stoa(["-p", "--model", "claude-haiku-4-5", "say it"], stoa_env, workspace)
+    assert flagged.returncode == 0 and flagged.stdout == "from the argument\n", flagged.stderr
+    first, second = fake_server.model_requests()
+    assert "explain the pipe" in first.user_texts[-1]
+    assert second.json["model"] == "claude-haiku-4-5" and second.user_texts[-1] == "say it"
+    alone = stoa(["-p"], stoa_env, workspace)  # nothing piped (stdin is /dev/null), no argument
+    assert alone.returncode == 2 and "-p needs a prompt" in alone.stderr
+    assert len(fake_server.model_requests()) == 2
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    """`stoa -p ... --output-format stream-json | head -1`: no traceback, the shell's 141."""
+    fake_server.script(reply(text="word " * 3000, chunk_size=5, delay_per_event=0.001))
+    process = subprocess.Popen(
+        [*STOA, "-p", "write a lot", "--output-format", "stream-json"], env=stoa_env, cwd=workspace,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert json.loads(process.stdout.readline())["type"] == "system"
+    process.stdout.close()  # the reader is gone while the reply still streams
+    code = process.wait(timeout=60)
+    stderr = process.stderr.read().decode()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert code == 141
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
