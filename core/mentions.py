@@ -398,6 +398,16 @@ def is_attachment(block: TextBlock) -> bool:
             or (text.startswith("[Stoa: ") and text.endswith("]")))  # fmt: skip
 
 
+def added_by_stoa(block: TextBlock) -> bool:
+    """A block Stoa added to what the person typed (an attachment, a hook's context)."""
+    return is_attachment(block) or block.text.startswith("<hook-context ")
+
+
+def typed_text(content: list[ContentBlock]) -> str:
+    """A user message's text as the person typed it."""
+    return "".join(b.text for b in content if isinstance(b, TextBlock) and not added_by_stoa(b))
+
+
 # ---- the picker's candidates -----------------------------------------------------------------
 
 

@@ -29,6 +29,24 @@ INTERRUPTED_MARKER = "[interrupted by the user]"
 # dropped, the server answered an error mid-stream): kept, as the screen showed it, and marked.
 FAILED_MARKER = "[the reply broke off here: the request failed before it was complete]"
 
+# Told to the model, after the results, when calls of its reply over the cap were dropped.
+DROPPED_CALLS = (
+    "[Your last reply asked for {count:,} tool calls; at most {cap} are run from one reply, so the "
+    "other {dropped:,} were dropped without running (they are not in the conversation). Call the "
+    "ones still needed again, in smaller groups.]"
+)
+
+
+def cap_tool_calls(message: Message, cap: int) -> tuple[Message, int]:
+    """``message`` with only its first ``cap`` tool calls (the rest never run, so they never
+    enter the history: no call there without its result), and how many were dropped."""
+    uses = message.tool_uses
+    if len(uses) <= cap:
+        return message, 0
+    keep = {id(b) for b in uses[:cap]}
+    content = [b for b in message.content if not isinstance(b, ToolUseBlock) or id(b) in keep]
+    return message.model_copy(update={"content": content}), len(uses) - cap
+
 
 def utf8_safe_blocks(content: list[ContentBlock]) -> list[ContentBlock]:
     """``content`` with lone surrogates in its texts escaped (``core/escapes.py``); the same

@@ -5,8 +5,8 @@ own task and posts events to a queue, so tools running concurrently can stream o
 
 Bounds: at most ``max_iterations`` requests with tool calls per turn (then one request for a
 summary, tools off), and at most ``MAX_TOOL_CALLS_PER_MESSAGE`` calls of one reply are run (the
-rest are answered with an error). The user's message is in the history and saved before the
-first request goes out.
+rest are dropped from the reply, and the model is told). The user's message is in the history
+and saved before the first request goes out.
 
 A person's plain "no" to a tool call ends the turn: that call is answered as rejected, the
 calls after it are not run, and ``TurnFinished(rejected=True)`` hands the word back.
@@ -34,14 +34,21 @@ from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_s
 from stoa.core.agent.context_hook import ContextHook
 from stoa.core.agent.failures import RetryPolicy as RetryPolicy  # re-exported: callers build agents with it
 from stoa.core.agent.failures import explain
-from stoa.core.agent.history import FAILED_MARKER, INTERRUPTED_MARKER, INTERRUPTED_RESULT, History
+from stoa.core.agent.history import (
+    DROPPED_CALLS,
+    FAILED_MARKER,
+    INTERRUPTED_MARKER,
+    INTERRUPTED_RESULT,
+    History,
+    cap_tool_calls,
+)
 from stoa.core.agent.hook_calls import HookCalls
 from stoa.core.agent.passthrough import run_passthrough, shell_line
 from stoa.core.config import DEFAULT_MAX_ITERATIONS, StoaConfig
 from stoa.core.cost import UsageLedger
 from stoa.core.escapes import clean, escape_surrogates
 from stoa.core.logs import log_event
-from stoa.core.mentions import PastedImages, is_attachment, turn_input
+from stoa.core.mentions import PastedImages, turn_input, typed_text
 from stoa.core.models import (
     ModelInfo,
     default_max_tokens,
@@ -93,12 +100,8 @@ MAX_ITERATIONS_NOTE = (
     "You have reached the maximum number of tool iterations for this turn. Do not call any more "
     "tools. Summarize what you did, what is left to do, and how to continue."
 )
-# Calls of one assistant message that are run; the rest get TOO_MANY_CALLS as their result.
+# Calls of one assistant message that are run; the rest are dropped from it (DROPPED_CALLS).
 MAX_TOOL_CALLS_PER_MESSAGE = 64
-TOO_MANY_CALLS = (
-    "Not run: this reply asked for {count} tool calls and at most {cap} are run from one reply. "
-    "Call the ones still needed again, in smaller groups."
-)
 REJECTED_RESULT = (
     "The user rejected this tool call, so it was not run, and stopped the turn. Do not retry it; "
     "wait for the user to say how to go on."
@@ -203,6 +206,7 @@ class Agent:
         self._partial_text: list[str] = []
         self._partial_thinking: list[str] = []
         self._task: asyncio.Task[None] | None = None
+        self._dropped_note = ""  # DROPPED_CALLS for the results of the last reply, if any
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -254,7 +258,7 @@ class Agent:
             self._blocked_prompt = None  # never reached the history
             return True
         last = self.history.last
-        if last is None or last.role != "user" or _typed_text(last) != text or last.tool_results:
+        if last is None or last.role != "user" or typed_text(last.content) != text or last.tool_results:
             return False
         self.history.messages.pop()
         return True
@@ -449,7 +453,7 @@ class Agent:
                     return
                 content = with_context
             # Saved before anything can fail: whatever happens next, the message is kept.
-            text = "".join(b.text for b in content if isinstance(b, TextBlock) and not _added(b))
+            text = typed_text(content)
             content = self.jobs.with_lost_note(content)  # a resumed session's jobs that did not survive
             message = await self._add_user(content)
             self._emit(
@@ -532,6 +536,8 @@ class Agent:
                 return
             results, rejected = await self._run_tools(message.tool_uses)
             content: list[ContentBlock] = list(results)
+            if self._dropped_note:
+                content.append(TextBlock(text=self._dropped_note))
             added, notices = self.context_additions()
             content += added
             for notice in notices:
@@ -689,6 +695,12 @@ class Agent:
                 "usage": complete.usage,
             }
         )
+        cap = MAX_TOOL_CALLS_PER_MESSAGE
+        message, dropped = cap_tool_calls(message, cap)
+        self._dropped_note = DROPPED_CALLS.format(count=cap + dropped, cap=cap, dropped=dropped) if dropped else ""
+        if dropped:
+            text = f"the model asked for {cap + dropped:,} tool calls in one reply; the first {cap} run, the other {dropped:,} were dropped (the model is told)"
+            self._emit(ev.Notice("warning", text))
         if not message.content:
             message = message.model_copy(update={"content": [TextBlock(text="")]})
         self._reset_partial()  # complete: from here an interrupt answers its tool calls instead
@@ -719,19 +731,8 @@ class Agent:
     async def _run_tools(self, calls: list[ToolUseBlock]) -> tuple[list[ToolResultBlock], str | None]:
         """Run the calls of one reply. Returns their results in call order, and the name of the
         call the person rejected (nothing after it runs; the turn stops), or None."""
-        cap = MAX_TOOL_CALLS_PER_MESSAGE
         results: dict[str, ToolResultBlock] = {}
-        if len(calls) > cap:
-            self._emit(
-                ev.Notice(
-                    "warning",
-                    f"the model asked for {len(calls):,} tool calls in one reply; the first {cap} run, "
-                    f"the other {len(calls) - cap:,} are answered with an error",
-                )
-            )
-            too_many = TOO_MANY_CALLS.format(count=len(calls), cap=cap)
-            results.update((c.id, error_result(c.id, too_many)) for c in calls[cap:])
-        runnable = calls[:cap]
+        runnable = calls  # at most MAX_TOOL_CALLS_PER_MESSAGE (_accept dropped the rest)
         batch: list[tuple[ToolUseBlock, _Ready]] = []
         rejected: str | None = None
 
@@ -982,16 +983,6 @@ class _Rejected:
     """A call the person said no to: its result, and the sign that the turn stops."""
 
     result: ToolResultBlock
-
-
-def _added(block: TextBlock) -> bool:
-    """A block Stoa added to what the person typed (an attachment, a hook's context)."""
-    return is_attachment(block) or block.text.startswith("<hook-context ")
-
-
-def _typed_text(message: Message) -> str:
-    """A user message's text as the person typed it."""
-    return "".join(b.text for b in message.content if isinstance(b, TextBlock) and not _added(b))
 
 
 def _short(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:

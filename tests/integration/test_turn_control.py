@@ -247,25 +247,34 @@ async def test_a_config_bound_still_applies(world: World) -> None:
 
 
 async def test_at_most_64_calls_of_one_reply_run(world: World) -> None:
-    """A runaway reply of 10,000 calls: 64 run, every other one is answered with the cap."""
+    """A runaway reply of 10,000 calls: 64 run; the others are dropped from the reply (never in
+    the history, so no call goes without its result) and the model is told."""
     count = 10_000
     calls = [tool_call("write_file", {"path": f"out/{i}.txt", "content": f"{i}\n"}) for i in range(count)]
     world.server.script(reply(tool_calls=calls, chunk_size=None), reply(text="Done with what ran."))
-    # 10,000 calls and their answers fill a 1M window: this test is about the cap, not compaction.
+    # 10,000 calls would fill a 1M window: this test is about the cap, not compaction.
     (world.workspace / ".stoa").mkdir()
     (world.workspace / ".stoa" / "config.toml").write_text("[context]\nauto-compact = false\n")
-    runtime = world.runtime()
+    runtime, handle = await world.session()
     events = await turn(runtime.agent, "make the files")
     assert isinstance(events[-1], ev.TurnFinished)
     written = sorted(int(p.stem) for p in (world.workspace / "out").iterdir())
     assert written == list(range(MAX_TOOL_CALLS_PER_MESSAGE))
     assert len(of(events, ev.ToolCallStarted)) == MAX_TOOL_CALLS_PER_MESSAGE
     assert any("10,000 tool calls" in n.text for n in of(events, ev.Notice))
-    results = runtime.agent.history.messages[2].tool_results
-    assert len(results) == count
-    capped = results[MAX_TOOL_CALLS_PER_MESSAGE:]
-    assert all(r.is_error and "at most 64" in r.text for r in capped)
-    assert len(world.server.model_requests()[1].tool_results) == count
+    history = runtime.agent.history.messages
+    assert len(history[1].tool_uses) == MAX_TOOL_CALLS_PER_MESSAGE
+    assert [r.tool_use_id for r in history[2].tool_results] == [c.id for c in history[1].tool_uses]
+    told = [b.text for b in history[2].content if isinstance(b, TextBlock)]
+    assert len(told) == 1 and "10,000 tool calls" in told[0] and "other 9,936 were dropped" in told[0]
+    sent = world.server.model_requests()[1]
+    assert len(sent.tool_calls) == len(sent.tool_results) == MAX_TOOL_CALLS_PER_MESSAGE
+    assert any("9,936 were dropped" in t for t in sent.user_texts)
+    # The session keeps the capped reply: a resume sends the same valid history.
+    session_id = handle.session_id
+    await close_session(runtime)
+    request, _ = await resume_and_go_on(world, session_id, "anthropic")
+    assert len(request.tool_calls) == len(request.tool_results) == MAX_TOOL_CALLS_PER_MESSAGE
 
 
 async def test_the_cap_on_every_wire_format(world: World, provider: str) -> None:
@@ -275,9 +284,12 @@ async def test_the_cap_on_every_wire_format(world: World, provider: str) -> None
     runtime = world.runtime(provider)
     await turn(runtime.agent, "go")
     assert len(list((world.workspace / "out").iterdir())) == MAX_TOOL_CALLS_PER_MESSAGE
-    sent = world.server.model_requests()[1].tool_results
-    assert len(sent) == count
-    assert sum("at most 64" in r.text for r in sent) == count - MAX_TOOL_CALLS_PER_MESSAGE
+    sent = world.server.model_requests()[1]
+    # Only the calls that ran, each with its result (the protocol checker holds every request
+    # to that too), and the note saying how many were dropped.
+    assert len(sent.tool_calls) == len(sent.tool_results) == MAX_TOOL_CALLS_PER_MESSAGE
+    assert {c.id for c in sent.tool_calls} == {r.id for r in sent.tool_results}
+    assert any("other 36 were dropped" in t for t in sent.user_texts), sent.user_texts
 
 
 # ---- item 10: the user's message is saved first ------------------------------------------------
