@@ -383,6 +383,8 @@ class Composer(Vertical):
         self._paste_count = 0
         # Text for which the slash list was dismissed with Esc (do not reopen until it changes).
         self._slash_dismissed: str | None = None
+        # The query the slash list's items were matched for (its refresh follows the typing).
+        self._slash_shown_for: str | None = None
         self.slash_list = SlashList()
         self.history_search = HistorySearch()
         self.input = PromptInput(self)
@@ -612,6 +614,13 @@ class Composer(Vertical):
         elif key == "down":
             picker.action_cursor_down()
         elif key in ("tab", "enter"):
+            found = self._mention_at_cursor()
+            if found is not None and found[2] != picker.query and self._mention_paths is not None:
+                # Typed on in the same burst as Enter: rank what is typed now (here, not in the
+                # background), so the stale list's top path is never the one put in.
+                from stoa.core.mentions import rank_paths
+
+                picker.show_paths(rank_paths(self._mention_paths, found[2], MentionList.MAX_SHOWN), found[2])
             if not self.complete_mention() and key == "enter":
                 return False
         elif key == "escape":
@@ -629,6 +638,7 @@ class Composer(Vertical):
         if query is None or self._slash_dismissed is not None:
             self.slash_list.hide()
             return
+        self._slash_shown_for = query
         self.slash_list.show_items(match_slash(list(self.slash_items()), query))
 
     @staticmethod
@@ -651,6 +661,10 @@ class Composer(Vertical):
         if self.mention_list.is_open and self._mention_key(key):
             return True
         slash = self.slash_list
+        if slash.is_open and key in ("enter", "tab") and self._slash_query(self.input.text) != self._slash_shown_for:
+            # Keys typed in one burst with Enter ("/mode" then Enter in a single read) arrive
+            # before the list's refresh: it must show what is typed now, not the stale highlight.
+            self.refresh_slash_list()
         if slash.is_open:
             if key == "up":
                 slash.action_cursor_up()

@@ -50,10 +50,13 @@ class MentionList(OptionList):
         super().__init__(id="mention-list")
         self.can_focus = False
         self.paths: list[str] = []
+        # The @word the shown paths were ranked for.
+        self.query: str | None = None
         self.loading = False
 
     def show_paths(self, paths: list[str], query: str) -> None:
         self.paths = paths
+        self.query = query
         self.clear_options()
         if not paths:
             note = "reading the workspace…" if self.loading else f"no file matches @{query}"

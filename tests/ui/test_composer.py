@@ -110,6 +110,31 @@ async def test_keys_typed_right_after_an_editing_key_are_kept(editing_key: str) 
         assert app.composer.text == expected
 
 
+@pytest.mark.parametrize(("typed", "final", "expected"), [
+    ("/mode", "enter", "/mode"),   # the whole name, before the list caught up: that command
+    ("/quit", "enter", "/exit"),   # an alias: its command
+    ("/cl", "enter", "/clear"),    # a prefix: the first command it matches now
+    ("/cl", "tab", "/clear "),     # Tab completes what is typed now too
+])  # fmt: skip
+async def test_enter_in_a_burst_runs_what_was_typed_not_the_stale_highlight(
+    typed: str, final: str, expected: str
+) -> None:
+    """A burst ("/quit" and Enter in one read, as a paste or a fast typist gives): the list
+    still shows every command with the first highlighted when Enter comes; it must not run it."""
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        await pilot.press("slash")  # the list is open, every command shown, the first highlighted
+        assert app.composer.slash_list.is_open and app.composer.slash_list.current is not None
+        for key, character in [*((c, c) for c in typed[1:]), (final, None)]:
+            app.post_message(events.Key(key, character))  # no pause in between
+        await pilot.pause()
+        await pilot.pause()
+        if final == "enter":
+            assert app.submitted == [(expected, expected)]
+        else:
+            assert app.submitted == [] and app.composer.text == expected
+
+
 async def test_history_walks_back_and_restores_the_draft() -> None:
     app = ComposerApp()
     async with app.run_test() as pilot:

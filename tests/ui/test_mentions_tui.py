@@ -71,6 +71,26 @@ async def test_folder_completion_keeps_the_picker_open_and_esc_closes(
         assert picker.is_open  # the text changed: the picker comes back
 
 
+async def test_tab_in_a_burst_puts_in_what_matches_the_typed_word_not_the_stale_top(
+    app_factory: AppFactory, fake_server: FakeServer, workspace: Path, tmp_path: Path
+) -> None:
+    from textual import events
+
+    make_project(workspace)
+    app = app_factory(load_config(workspace, env=make_env(tmp_path, fake_server)))
+    async with app.run_test(size=SIZE) as pilot:
+        composer = app.chat.composer
+        await wait_for(lambda: composer.input.has_focus, what="focus")
+        await pilot.press("@", "a", "p", "p")
+        picker = composer.mention_list
+        await wait_for(lambda: picker.current == "src/app.py", what="the picker's candidates")
+        for character in "lication":  # typed on, with Tab in the same burst
+            app.post_message(events.Key(character, character))
+        app.post_message(events.Key("tab", None))
+        await wait_for(lambda: not picker.is_open, what="the completion")
+        assert composer.text == "@src/application.md "
+
+
 async def test_at_inside_a_word_does_not_open_the_picker(
     app_factory: AppFactory, fake_server: FakeServer, workspace: Path
 ) -> None:
