@@ -615,7 +615,7 @@ class Composer(Vertical):
             picker.action_cursor_down()
         elif key in ("tab", "enter"):
             found = self._mention_at_cursor()
-            if found is not None and found[2] != picker.query and self._mention_paths is not None:
+            if found is not None and found[2] != picker.ranked_for and self._mention_paths is not None:
                 # Typed on in the same burst as Enter: rank what is typed now (here, not in the
                 # background), so the stale list's top path is never the one put in.
                 from stoa.core.mentions import rank_paths

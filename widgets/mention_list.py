@@ -51,12 +51,12 @@ class MentionList(OptionList):
         self.can_focus = False
         self.paths: list[str] = []
         # The @word the shown paths were ranked for.
-        self.query: str | None = None
+        self.ranked_for: str | None = None
         self.loading = False
 
     def show_paths(self, paths: list[str], query: str) -> None:
         self.paths = paths
-        self.query = query
+        self.ranked_for = query
         self.clear_options()
         if not paths:
             note = "reading the workspace…" if self.loading else f"no file matches @{query}"
