@@ -37,6 +37,7 @@ from stoa.core.providers.base import (
     ToolCallStart,
     completed,
     joined,
+    merge_deltas,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -49,7 +50,7 @@ from stoa.core.providers.convert import (
     stream_error,
 )
 from stoa.core.providers.http import HttpProvider, anthropic_headers, model_ids
-from stoa.core.providers.sse import ServerSentEvent, event_batches
+from stoa.core.providers.sse import ServerSentEvent, event_batches, loads_event
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -494,7 +495,7 @@ def _sse_event(sse: ServerSentEvent) -> dict[str, Any] | None:
     name = sse.event
     if name == "ping" or not sse.data.strip():
         return None
-    data = json.loads(sse.data)
+    data = loads_event(sse.data)
     if not isinstance(data, dict):
         raise json.JSONDecodeError("an event's data is not a JSON object", sse.data, 0)
     if name and not isinstance(data.get("type"), str):
@@ -595,7 +596,7 @@ class AnthropicProvider(HttpProvider):
             out.extend(acc.handle(event))
             if acc.stopped:
                 break
-        return out
+        return merge_deltas(out)
 
     async def list_models(self) -> list[str]:
         """Every page of the list (``after_id`` = the previous page's ``last_id``, as the

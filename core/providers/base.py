@@ -149,6 +149,50 @@ def completed(
 StreamEvent = TextDelta | ThinkingDelta | ToolCallStart | ToolCallDelta | ServerToolActivity | MessageComplete
 
 
+def merge_deltas(events: list[StreamEvent]) -> list[StreamEvent]:
+    """Consecutive deltas of one stream (reply text, thinking, one tool call's arguments) as one.
+
+    A provider merges what one read of the body brought: a reply that arrives faster than it
+    is read (a fast server, or a backlog after a pause) then costs the agent and the screen an
+    event per read, not one per token. Order and text are unchanged."""
+    if len(events) < 2:
+        return events
+    out: list[StreamEvent] = []
+    run: list[str] = []  # the texts of the deltas merged into out[-1]
+    run_key: object = None
+    for event in events:
+        key, text = _delta_part(event)
+        if key is not None and key == run_key:
+            run.append(text)
+            continue
+        if len(run) > 1:
+            out[-1] = _joined(out[-1], run)
+        out.append(event)
+        run, run_key = [text], key
+    if len(run) > 1:
+        out[-1] = _joined(out[-1], run)
+    return out
+
+
+def _delta_part(event: StreamEvent) -> tuple[object, str]:
+    if isinstance(event, TextDelta):
+        return "text", event.text
+    if isinstance(event, ThinkingDelta):
+        return "thinking", event.text
+    if isinstance(event, ToolCallDelta):
+        return ("tool", event.id), event.arguments_delta
+    return None, ""
+
+
+def _joined(event: StreamEvent, parts: list[str]) -> StreamEvent:
+    text = "".join(parts)
+    if isinstance(event, ToolCallDelta):
+        return ToolCallDelta(event.id, text)
+    if isinstance(event, ThinkingDelta):
+        return ThinkingDelta(text)
+    return TextDelta(text)
+
+
 class Provider(Protocol):
     """One configured provider endpoint."""
 

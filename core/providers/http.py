@@ -35,7 +35,7 @@ import os
 import socket
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from stoa.core.providers.base import ProviderError
@@ -212,11 +212,17 @@ class Endpoint:
             await response.aclose()
 
     async def _chunks(self, response: Any) -> AsyncGenerator[bytes, None]:
+        """The body a read at a time where it can be (``chunked.py``), else as httpx2 gives it."""
         import httpx2
 
+        from stoa.core.providers.chunked import bulk_body
+
+        timeout = response.request.extensions.get("timeout", {}).get("read", self.read_timeout)
+        body = bulk_body(response, timeout)
         try:
-            async for chunk in response.aiter_bytes():
-                yield chunk
+            async with aclosing(body if body is not None else response.aiter_bytes()) as pieces:
+                async for piece in pieces:
+                    yield piece
         except httpx2.HTTPError as exc:
             raise broken_stream(self.provider, self.base_url, exc, read_timeout=self.read_timeout) from exc
 

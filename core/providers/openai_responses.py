@@ -33,6 +33,7 @@ from stoa.core.providers.base import (
     ToolCallStart,
     completed,
     joined,
+    merge_deltas,
 )
 from stoa.core.providers.convert import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -46,7 +47,7 @@ from stoa.core.providers.convert import (
     stream_error,
 )
 from stoa.core.providers.http import HttpProvider, openai_headers
-from stoa.core.providers.sse import ServerSentEvent, event_batches
+from stoa.core.providers.sse import ServerSentEvent, event_batches, loads_event
 from stoa.core.providers.types import (
     ContentBlock,
     ImageBlock,
@@ -226,7 +227,7 @@ def openai_event(sse: ServerSentEvent, provider: str) -> dict[str, Any] | None:
         raise StreamDone
     if not data.strip():
         return None
-    event = json.loads(data)
+    event = loads_event(data)
     if not isinstance(event, dict):
         raise json.JSONDecodeError("an event's data is not a JSON object", data, 0)
     error = event.get("error")
@@ -530,14 +531,27 @@ async def read_openai_stream(
     data through ``handle``, until ``[DONE]``, the body's end or ``finished()``."""
     async with aclosing(event_batches(chunks)) as batches:
         async for batch in batches:
+            # What one read brought, its deltas merged (base.merge_deltas), then passed on.
+            out: list[StreamEvent] = []
+            ended = False
+            failure: Exception | None = None
             for sse in batch:
                 try:
                     event = openai_event(sse, provider)
+                    if event is not None:
+                        out.extend(handle(event))
                 except StreamDone:
-                    return
-                if event is None:
-                    continue
-                for out in handle(event):
-                    yield out
+                    ended = True
+                    break
+                except Exception as exc:  # the events before it go first, as one by one
+                    failure = exc
+                    break
                 if finished():
-                    return
+                    ended = True
+                    break
+            for item in merge_deltas(out):
+                yield item
+            if failure is not None:
+                raise failure
+            if ended:
+                return

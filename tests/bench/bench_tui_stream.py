@@ -19,7 +19,9 @@ Messages SSE). Three scenarios, each run ``--runs`` times (default 5), interleav
    it shows in the composer). Target (issue 3): < 50 ms.
 
 The machine may be shared: CPU time of the app is steadier than wall time; both are printed,
-with the load average.
+with the load average. ``--python OTHER`` runs the instant and paced scenarios with another
+checkout's interpreter too (its venv has that checkout installed), interleaved with this one's:
+before/after figures from one run.
 """
 
 from __future__ import annotations
@@ -119,10 +121,10 @@ def _send_prompt(app: TmuxStoa, ready_text: str) -> None:
     app.send_keys("Explain the loader in depth", literal=True)
 
 
-def run_instant(folder: Path, text: str) -> dict[str, float]:
+def run_instant(folder: Path, text: str, python: Path = PYTHON) -> dict[str, float]:
     server = TimedServer().start()
     server.script(reply(text=text, chunk_size=4, output_tokens=20_000, input_tokens=2_000))
-    app = TmuxStoa(folder, server.base_url, record_frames=True, marker=END_MARKER)
+    app = TmuxStoa(folder, server.base_url, record_frames=True, marker=END_MARKER, python=python)
     try:
         app.start()
         _send_prompt(app, "Message Stoa")
@@ -172,10 +174,12 @@ def run_read_only(text: str) -> float:
         server.stop()
 
 
-def run_paced(folder: Path, text: str, *, floor: bool, window: tuple[float, float] = WINDOW) -> dict[str, float]:
+def run_paced(
+    folder: Path, text: str, *, floor: bool, window: tuple[float, float] = WINDOW, python: Path = PYTHON
+) -> dict[str, float]:
     server = TimedServer().start()
     server.script(reply(text=text, chunk_size=PACED_CHUNK, delay_per_event=PACED_DELAY, output_tokens=5_000))
-    app = TmuxStoa(folder, server.base_url, record_frames=True, floor=floor)
+    app = TmuxStoa(folder, server.base_url, record_frames=True, floor=floor, python=python)
     try:
         app.start()
         _send_prompt(app, "Message the floor app" if floor else "Message Stoa")
@@ -231,64 +235,82 @@ def _medians(results: list[dict[str, float]]) -> dict[str, float]:
     return {key: median([r[key] for r in results]) for key in results[0]} if results else {}
 
 
+def _print_instant(label: str, runs: list[dict[str, float]], chars: int) -> None:
+    m = _medians(runs)
+    print(f"{label}instant ~20k-token reply ({chars:,} chars, ~{chars // 4:,} deltas), medians of {len(runs)} runs:")
+    print(f"  last line drawn {ms(m['after_last_byte'])} after the server's last byte (target <= 300 ms; "
+          f"runs: {', '.join(ms(r['after_last_byte']) for r in runs)})")
+    print(f"  the app's last text delta left the agent {ms(m['received_after_last_byte'])} after the last byte; "
+          f"the server started {ms(m['enter_to_first_byte'])} after Enter and took {m['server_write']:.2f} s "
+          "to write the stream")
+    print(f"  Enter to last line {m['enter_to_last_line']:.2f} s wall, {m['cpu_to_last_line']:.2f} s CPU of the app")
+
+
+def _print_paced(label: str, runs: list[dict[str, float]], floor: list[dict[str, float]], window: tuple[float, ...]) -> None:
+    s, f = _medians(runs), _medians(floor)
+    ended = sum(1 for r in runs + floor if not r["streaming"])
+    print(f"{label}paced reply (~200 tokens/s, 120x40), window {window[0]:g}-{window[1]:g} s after Enter, "
+          f"medians of {len(runs)} runs:")
+    print(f"  stoa:  {s['cpu_pct']:.1f} % of a core, {s['cpu_per_frame'] * 1000:.1f} ms CPU a frame, "
+          f"{s['fps']:.1f} frames/s (targets <= 20 %, <= 10 ms)")
+    print(f"  floor (Textual Markdown + get_stream): {f['cpu_pct']:.1f} % of a core, "
+          f"{f['cpu_per_frame'] * 1000:.1f} ms CPU a frame, {f['fps']:.1f} frames/s")
+    print(f"  ratio stoa/floor: CPU {s['cpu_pct'] / max(f['cpu_pct'], 0.01):.2f}x, "
+          f"per frame {s['cpu_per_frame'] / max(f['cpu_per_frame'], 1e-6):.2f}x"
+          + (f"  [{ended} runs ended streaming inside the window]" if ended else ""))
+    each = ", ".join(f"{r['cpu_pct']:.0f} %/{r['cpu_per_frame'] * 1000:.1f} ms" for r in runs)
+    print(f"  stoa runs: {each}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--only", default="instant,paced,echo", help="comma-separated scenarios")
     parser.add_argument("--window", default=f"{WINDOW[0]:g},{WINDOW[1]:g}",
                         help="paced: seconds after Enter to measure between (default %(default)s)")
+    parser.add_argument("--python", type=Path, help="another checkout's interpreter, measured alongside (instant, paced)")
     args = parser.parse_args(argv)
     window = tuple(float(x) for x in args.window.split(","))
     assert len(window) == 2 and 0 <= window[0] < window[1], "--window START,END"
     only = set(args.only.split(","))
     require_tmux()
+    stoas: list[tuple[str, Path]] = [("", PYTHON)]
+    if args.python:
+        stoas.append((f"other ({args.python}): ", args.python))
     long_text = markdown_reply()
     # Long enough to stream past the window (~800 characters a second).
     paced_text = markdown_reply(int((window[1] + 6) * 800))
-    instant: list[dict[str, float]] = []
+    instant: dict[str, list[dict[str, float]]] = {label: [] for label, _ in stoas}
+    paced: dict[str, list[dict[str, float]]] = {label: [] for label, _ in stoas}
     read_only: list[float] = []
-    paced: list[dict[str, float]] = []
     floor: list[dict[str, float]] = []
     echo: list[float] = []
     loads = [Path("/proc/loadavg").read_text().split()[0]]
     with tempfile.TemporaryDirectory(prefix="stoa-bench-") as tmp:
         for i in range(args.runs):
             run = Path(tmp) / f"run{i}"
+            # The interpreters take turns going first, so neither always runs right after the floor.
+            order = stoas if i % 2 == 0 else stoas[::-1]
             if "instant" in only:
-                instant.append(run_instant(run / "instant", long_text))
+                for index, (label, python) in enumerate(order):
+                    instant[label].append(run_instant(run / f"instant{index}", long_text, python))
                 read_only.append(run_read_only(long_text))
             if "paced" in only:
-                paced.append(run_paced(run / "paced", paced_text, floor=False, window=window))
+                for index, (label, python) in enumerate(order):
+                    paced[label].append(run_paced(run / f"paced{index}", paced_text, floor=False, window=window,
+                                                  python=python))
                 floor.append(run_paced(run / "floor", paced_text, floor=True, window=window))
             if "echo" in only:
                 echo.extend(run_echo(run / "echo", long_text))
             loads.append(Path("/proc/loadavg").read_text().split()[0])
     print(f"load average during the runs: {' '.join(loads)} (2 cores, shared with other work)")
-    if instant:
-        m = _medians(instant)
-        print(f"instant ~20k-token reply ({len(long_text):,} chars, ~{len(long_text) // 4:,} deltas), "
-              f"medians of {len(instant)} runs:")
-        print(f"  last line drawn {ms(m['after_last_byte'])} after the server's last byte (target <= 300 ms; "
-              f"runs: {', '.join(ms(r['after_last_byte']) for r in instant)})")
-        print(f"  floor, a bare httpx reader: last read {ms(median(read_only))} after the last byte")
-        print(f"  the app's last text delta left the agent {ms(m['received_after_last_byte'])} after the last byte; "
-              f"the server started {ms(m['enter_to_first_byte'])} after Enter and took {m['server_write']:.2f} s "
-              "to write the stream")
-        print(f"  Enter to last line {m['enter_to_last_line']:.2f} s wall, {m['cpu_to_last_line']:.2f} s CPU of the app")
-    if paced:
-        s, f = _medians(paced), _medians(floor)
-        ended = sum(1 for r in paced + floor if not r["streaming"])
-        print(f"paced reply (~200 tokens/s, 120x40), window {window[0]:g}-{window[1]:g} s after Enter, "
-              f"medians of {len(paced)} runs:")
-        print(f"  stoa:  {s['cpu_pct']:.1f} % of a core, {s['cpu_per_frame'] * 1000:.1f} ms CPU a frame, "
-              f"{s['fps']:.1f} frames/s (targets <= 20 %, <= 10 ms)")
-        print(f"  floor (Textual Markdown + get_stream): {f['cpu_pct']:.1f} % of a core, "
-              f"{f['cpu_per_frame'] * 1000:.1f} ms CPU a frame, {f['fps']:.1f} frames/s")
-        print(f"  ratio stoa/floor: CPU {s['cpu_pct'] / max(f['cpu_pct'], 0.01):.2f}x, "
-              f"per frame {s['cpu_per_frame'] / max(f['cpu_per_frame'], 1e-6):.2f}x"
-              + (f"  [{ended} runs ended streaming inside the window]" if ended else ""))
-        runs = ", ".join(f"{r['cpu_pct']:.0f} %/{r['cpu_per_frame'] * 1000:.1f} ms" for r in paced)
-        print(f"  stoa runs: {runs}")
+    if read_only:
+        for label, _ in stoas:
+            _print_instant(label, instant[label], len(long_text))
+        print(f"floor, a bare httpx reader: last read {ms(median(read_only))} after the last byte")
+    if floor:
+        for label, _ in stoas:
+            _print_paced(label, paced[label], floor, window)
     if echo:
         print(f"echo while streaming ~2,000 tokens/s over {len(echo)} keys: median {ms(median(echo))}, "
               f"max {ms(max(echo))} (target < 50 ms)")

@@ -33,6 +33,7 @@ async def test_a_session_prompts_asks_cancels_and_loads(
         reply(
             text="I will write the greeting file now.",
             tool_calls=[tool_call("write_file", {"path": "hello.txt", "content": "hi\n"}, id="w1")],
+            delay_per_event=0.02,  # deltas in reads of their own (one read's deltas come merged)
         ),
         reply(text="Done: hello.txt says hi."),
         reply(text="Deleting it.", tool_calls=[tool_call("delete_file", {"path": "notes.md"}, id="d1")]),

@@ -130,7 +130,8 @@ def results_for(message: Message, image: ImageBlock | None = None) -> Message:
 
 
 async def test_text_reply(fake_server: FakeServer, providers: dict[str, Provider], fmt: str) -> None:
-    fake_server.script(reply(text="Hello there, from the fake server.", chunk_size=5))
+    # Deltas 20 ms apart arrive in reads of their own: each is passed on as it comes.
+    fake_server.script(reply(text="Hello there, from the fake server.", chunk_size=5, delay_per_event=0.02))
     events, done = await collect(providers[fmt], request_for([user_text("hi")], model=MODEL_FOR[fmt]))
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
     assert len(deltas) > 1 and "".join(deltas) == "Hello there, from the fake server."
@@ -140,6 +141,20 @@ async def test_text_reply(fake_server: FakeServer, providers: dict[str, Provider
     assert done.usage.output_tokens > 0 and done.usage.input_tokens > 0
     body = fake_server.last_request.body
     assert body["stream"] is True
+
+
+async def test_deltas_one_read_brings_are_passed_on_as_one(
+    fake_server: FakeServer, providers: dict[str, Provider], fmt: str
+) -> None:
+    """A reply that arrives faster than it is read (here 2,000 deltas sent at once) costs the
+    agent an event per read of the body, not one per delta; the text is the same."""
+    text = "".join(f"word{i} " for i in range(2_000))
+    fake_server.script(reply(text=text, chunk_size=4))
+    events, done = await collect(providers[fmt], request_for([user_text("hi")], model=MODEL_FOR[fmt]))
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert "".join(deltas) == text == done.message.text
+    wire_deltas = -(-len(text) // 4)
+    assert len(deltas) < wire_deltas / 10, f"{len(deltas)} events for {wire_deltas} deltas"
 
 
 async def test_anthropic_thinking_signature_comes_back_unchanged(

@@ -1019,3 +1019,33 @@ def test_in_stream_error_codes(code: str | None, kind: str) -> None:
     from stoa.core.providers.convert import stream_error
 
     assert stream_error("p", code, "detail").kind == kind
+
+
+def test_merge_deltas_joins_runs_of_one_stream_and_keeps_the_order() -> None:
+    from stoa.core.providers.base import (
+        ServerToolActivity,
+        TextDelta,
+        ThinkingDelta,
+        ToolCallDelta,
+        ToolCallStart,
+        merge_deltas,
+    )
+
+    events = [
+        ThinkingDelta("a"), ThinkingDelta("b"),
+        TextDelta("c"), TextDelta("d"), TextDelta("e"),
+        ToolCallStart("t1", "read_file"), ToolCallDelta("t1", '{"pa'), ToolCallDelta("t1", 'th"'),
+        ToolCallDelta("t2", "{}"),
+        ServerToolActivity("web_search", "searching"),
+        TextDelta("f"),
+    ]  # fmt: skip
+    assert merge_deltas(events) == [
+        ThinkingDelta("ab"),
+        TextDelta("cde"),
+        ToolCallStart("t1", "read_file"),
+        ToolCallDelta("t1", '{"path"'),
+        ToolCallDelta("t2", "{}"),
+        ServerToolActivity("web_search", "searching"),
+        TextDelta("f"),
+    ]
+    assert merge_deltas([TextDelta("x")]) == [TextDelta("x")] and merge_deltas([]) == []

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 
 import pytest
 from anthropic._streaming import SSEDecoder as SdkDecoder
 
-from stoa.core.providers.sse import ServerSentEvent, SSEDecoder
+from stoa.core.providers.sse import ServerSentEvent, SSEDecoder, loads_event
 
 EVENTS = [
     ("message_start", '{"type":"message_start","message":{"id":"m1"}}'),
@@ -117,3 +118,35 @@ def test_events_come_out_of_the_read_that_completes_them() -> None:
     assert decoder.feed(b"ta: 2\r") == []
     assert decoder.feed(b"\n\r\n") == [ServerSentEvent(None, "2")]
     assert decoder.close() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"type":"content_block_delta","delta":{"text":"a\\u00e9\\n"}}',
+        ' {"a": 1} ',
+        '{"a": 1}\n',
+        '{"a": NaN, "b": -Infinity}',
+        "[1, 2]",
+        '"text"',
+        "12",
+        "",
+        "   ",
+        '{"a": 1} {"b": 2}',
+        '{"a": 1',
+        "{'a': 1}",
+        '{"a": "\\ud800"}',
+        "[DONE]",
+    ],
+)
+def test_an_event_is_read_as_json_loads_reads_it(data: str) -> None:
+    try:
+        expected: object = json.loads(data)
+    except json.JSONDecodeError as exc:
+        with pytest.raises(json.JSONDecodeError) as info:
+            loads_event(data)
+        assert (info.value.msg, info.value.pos) == (exc.msg, exc.pos)
+        return
+    got = loads_event(data)
+    assert got == expected or (got != got and expected != expected)  # NaN
+    assert type(got) is type(expected)
