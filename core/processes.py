@@ -8,6 +8,12 @@ descendants that moved to a group or session of their own), ``stop_pids`` and
 ``stop_pids_now`` over a list of processes (``stop_pids_now`` without an event loop, for
 signal handlers and ``atexit``).
 
+A process can leave its group and its parent (``setsid``, a double fork, ``nohup ... &`` then
+``disown``): nothing of the tree leads to it any more. What it keeps is its environment, so
+every shell command and MCP server starts with a variable that marks it (``RUN_MARKER`` for
+commands, ``STOA_MCP_SERVER_ID`` for servers) and ``marked_processes`` finds whatever still
+carries it, detached or not, when the command is over (``end_marked``).
+
 Liveness comes from /proc (Linux): a zombie is not alive, so a group whose leader exited and
 was not yet reaped counts as gone. Elsewhere ``killpg(pgid, 0)`` answers. The watchdog process
 (``core/tools/watchdog.py``) has its own few lines of this, being a separate interpreter that
@@ -23,6 +29,50 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
+
+# The variable that marks every process of one shell command or background job (its value:
+# Stoa's pid and a counter), whatever it detached from.
+RUN_MARKER = "STOA_RUN"
+_runs = 0
+
+
+def new_run_marker() -> str:
+    """A fresh ``RUN_MARKER`` value for one command (unique in this Stoa, and across Stoas)."""
+    global _runs
+    _runs += 1
+    return f"{os.getpid()}.{_runs}"
+
+
+def marked_processes(name: str, value: str, *, prefix: bool = False) -> list[int]:
+    """Processes (other than this one) whose environment has ``name=value`` (or, ``prefix``,
+    a value starting with ``value``). Linux only (/proc); those of other users are unreadable."""
+    needle = f"{name}={value}".encode()
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    me = os.getpid()
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read()
+        except OSError:
+            continue  # gone, or not ours to read
+        if needle in environ and any(v == needle or (prefix and v.startswith(needle)) for v in environ.split(b"\0")):
+            found.append(int(entry))
+    return found
+
+
+async def end_marked(marker: str, *, grace: float) -> int:
+    """End every process still marked with ``RUN_MARKER=marker`` (a command that is over: what
+    it left behind detached). Returns how many there were."""
+    pids = marked_processes(RUN_MARKER, marker)
+    if pids:
+        await stop_pids(pids, grace=grace)
+    return len(pids)
 
 
 class Exiting(Protocol):

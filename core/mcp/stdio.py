@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from stoa.core.processes import exited_within, stop_group, stop_pids, stop_pids_now
+from stoa.core.processes import exited_within, marked_processes, stop_group, stop_pids, stop_pids_now
 
 log = logging.getLogger(__name__)
 
@@ -260,24 +260,7 @@ def _reap_and_die(signum: int, frame: Any) -> None:
 
 def _marked_processes(marker: str) -> list[int]:
     """Processes (other than this one) whose environment has ``MARKER_ENV=marker``. Linux only."""
-    needle = f"{MARKER_ENV}={marker}".encode()
-    found: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    me = os.getpid()
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue  # gone, or not ours to read
-        if needle in environ.split(b"\0"):
-            found.append(int(entry))
-    return found
+    return marked_processes(MARKER_ENV, marker)
 
 
 async def _reap_strays(marker: str, grace: float = 1.0) -> None:

@@ -57,6 +57,8 @@ class Job:
     command: str
     pid: int
     sandboxed: bool
+    # The RUN_MARKER its processes carry (core/processes.py): what it detaches ends with it.
+    marker: str | None = None
     started: float = field(default_factory=time.monotonic)
     status: JobStatus = "running"
     exit_code: int | None = None
@@ -128,10 +130,18 @@ class BackgroundJobs:
     # ---- starting -----------------------------------------------------------------------------
 
     def adopt(
-        self, process: asyncio.subprocess.Process, command: str, *, sandboxed: bool, timeout: int | None
+        self,
+        process: asyncio.subprocess.Process,
+        command: str,
+        *,
+        sandboxed: bool,
+        timeout: int | None,
+        marker: str | None = None,
     ) -> Job:
         """Take over a freshly spawned command (its own process group) as a background job."""
-        job = Job(id=f"b{self._next}", command=command, pid=process.pid, sandboxed=sandboxed, _process=process)
+        job = Job(
+            id=f"b{self._next}", command=command, pid=process.pid, sandboxed=sandboxed, marker=marker, _process=process
+        )
         self._next += 1
         self._jobs[job.id] = job
         WATCHDOG.track(process.pid)
@@ -151,7 +161,7 @@ class BackgroundJobs:
         readers: list[asyncio.Task[None]],
         limit: int | None,
     ) -> None:
-        from stoa.core.processes import exited
+        from stoa.core.processes import end_marked, exited
         from stoa.core.tools.shell import settled_group_alive, stop_group
 
         try:
@@ -159,12 +169,15 @@ class BackgroundJobs:
                 code: int | None = await asyncio.wait_for(exited(process), limit)
             except TimeoutError:
                 job.status = "timed out"
-                await stop_group(process, graceful=True)
+                await stop_group(process, graceful=True, marker=job.marker)
                 code = process.returncode
-            # What the command left running in its group is stopped, as for a foreground one.
+            # What the command left running in its group, or detached, is stopped, as for a
+            # foreground one.
             if await settled_group_alive(process.pid):
                 await asyncio.wait(readers, timeout=0.5)
                 await stop_group(process, graceful=False)
+            if job.marker is not None:
+                await end_marked(job.marker, grace=1.0)
             await asyncio.wait(readers, timeout=2.0)
             if job.status == "running":
                 job.status = "killed" if code is not None and code < 0 else "exited"
@@ -235,7 +248,7 @@ class BackgroundJobs:
         job.status = "killed"
         process = job._process
         if process is not None:
-            await stop_group(process, graceful=True)
+            await stop_group(process, graceful=True, marker=job.marker)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(job._ended_event.wait(), 5)
         text, _ = job.take_unread()
@@ -253,7 +266,7 @@ class BackgroundJobs:
         for job in running:
             job.status = "killed"
         await asyncio.gather(
-            *(stop_group(j._process, graceful=True) for j in running if j._process is not None),
+            *(stop_group(j._process, graceful=True, marker=j.marker) for j in running if j._process is not None),
             return_exceptions=True,
         )
         # The supervisors see the ends and close the pipes; a straggler is cancelled.
@@ -266,11 +279,13 @@ class BackgroundJobs:
 
     def kill_now(self) -> None:
         """Signal every running job's group at once (no event loop needed)."""
-        from stoa.core.processes import signal_group
+        from stoa.core.processes import RUN_MARKER, marked_processes, signal_group, signal_pids
 
         for job in self.running():
             job.status = "killed"
             signal_group(job.pid, signal.SIGKILL)
+            if job.marker is not None:
+                signal_pids(marked_processes(RUN_MARKER, job.marker), signal.SIGKILL)
             WATCHDOG.untrack(job.pid)
 
     # ---- resume -------------------------------------------------------------------------------

@@ -200,23 +200,25 @@ class ExecuteBash(Tool):
         if ctx.terminals is not None and not args.background:
             argv, env, workspace, sandboxed = command_line(args.command, ctx, analysis)
             return await self._in_terminal(ctx.terminals, argv, env, workspace, timeout, args.command, sandboxed, ctx)
-        process, sandboxed = await spawn(args.command, ctx, analysis)
+        process, sandboxed, marker = await spawn(args.command, ctx, analysis)
         if args.background:
-            return self._adopt(process, args, ctx, sandboxed=sandboxed)
+            return self._adopt(process, args, ctx, sandboxed=sandboxed, marker=marker)
         # If Stoa itself ends now (SIGTERM, SIGHUP, kill -9), the watchdog ends the group.
         WATCHDOG.track(process.pid)
         try:
-            return await self._supervise(process, args.command, limit=timeout, sandboxed=sandboxed, ctx=ctx)
+            return await self._supervise(
+                process, args.command, limit=timeout, sandboxed=sandboxed, ctx=ctx, marker=marker
+            )
         finally:
             WATCHDOG.untrack(process.pid)
 
     @staticmethod
     def _adopt(
-        process: asyncio.subprocess.Process, args: ExecuteBashArgs, ctx: ToolContext, *, sandboxed: bool
+        process: asyncio.subprocess.Process, args: ExecuteBashArgs, ctx: ToolContext, *, sandboxed: bool, marker: str
     ) -> ToolOutput:
         """A background job: handed to the conversation's jobs, its id returned at once."""
         assert ctx.jobs is not None
-        job = ctx.jobs.adopt(process, args.command, sandboxed=sandboxed, timeout=args.timeout_seconds)
+        job = ctx.jobs.adopt(process, args.command, sandboxed=sandboxed, timeout=args.timeout_seconds, marker=marker)
         limit = f"; stopped after {args.timeout_seconds} s" if args.timeout_seconds else ""
         text = (
             f"Started background job {job.id} (pid {job.pid}{' · sandboxed' if sandboxed else ''}{limit}).\n"
@@ -225,7 +227,14 @@ class ExecuteBash(Tool):
         return ToolOutput.text(text, display={"kind": "text", "text": text, "job": job.id, "command": args.command})
 
     async def _supervise(
-        self, process: asyncio.subprocess.Process, command: str, *, limit: int, sandboxed: bool, ctx: ToolContext
+        self,
+        process: asyncio.subprocess.Process,
+        command: str,
+        *,
+        limit: int,
+        sandboxed: bool,
+        ctx: ToolContext,
+        marker: str,
     ) -> ToolOutput:
         """Read the command's output until it ends (or ``limit`` seconds), then make sure nothing
         of its group is left."""
@@ -251,8 +260,12 @@ class ExecuteBash(Tool):
                 await stop_group(process, graceful=False)
                 if not timed_out:
                     notes.append("background processes it left running were stopped")
+            # What detached from the group and its parent (setsid, a double fork, nohup ... &
+            # then disown) still carries the command's marker: it ends with the command.
+            if await processes.end_marked(marker, grace=TERM_GRACE_SECONDS):
+                notes.append("processes it detached from itself (setsid, nohup, disown) were stopped")
             # Every writer in the group is gone, so the pipes reach their end; only a process
-            # that left the group (setsid) could still hold them open.
+            # that left the group and cleared its environment could still hold them open.
             _, pending = await asyncio.wait(readers, timeout=ORPHAN_PIPE_SECONDS)
             if pending:
                 notes.append("a process that detached from the command still holds its output; stopped reading")
@@ -260,6 +273,7 @@ class ExecuteBash(Tool):
             # Interrupted: nothing of this command may outlive it. What it printed until then
             # is its result (the readers get a moment to take the rest of the pipes).
             signal_group(process.pid, signal.SIGKILL)  # and the strays that left the group
+            processes.signal_pids(processes.marked_processes(processes.RUN_MARKER, marker), signal.SIGKILL)
             with contextlib.suppress(BaseException):
                 await asyncio.shield(asyncio.wait(readers, timeout=INTERRUPT_DRAIN_SECONDS))
             for reader in readers:
@@ -419,12 +433,15 @@ class ExecuteBash(Tool):
         return output
 
 
-async def spawn(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tuple[asyncio.subprocess.Process, bool]:
+async def spawn(
+    command: str, ctx: ToolContext, analysis: ShellAnalysis
+) -> tuple[asyncio.subprocess.Process, bool, str]:
     """Start a judged command line as execute_bash runs it (foreground or background): bash in
     the workspace, its own process group (session), no stdin, the scrubbed environment, inside
-    the sandbox when the policy judged with one and the line can run there. Returns the process
-    and whether it is sandboxed."""
+    the sandbox when the policy judged with one and the line can run there. Returns the process,
+    whether it is sandboxed, and the marker its processes carry (``processes.RUN_MARKER``)."""
     argv, env, workspace, sandboxed = command_line(command, ctx, analysis)
+    marker = env[processes.RUN_MARKER]
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -437,7 +454,7 @@ async def spawn(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tupl
         )
     except OSError as exc:
         raise ToolError(f"could not start bash: {exc.strerror or exc}") from None
-    return process, sandboxed
+    return process, sandboxed, marker
 
 
 def command_line(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tuple[list[str], dict[str, str], Path, bool]:
@@ -449,6 +466,7 @@ def command_line(command: str, ctx: ToolContext, analysis: ShellAnalysis) -> tup
 
     base_env = _base_env(ctx)
     env = scrub_env(base_env)
+    env[processes.RUN_MARKER] = processes.new_run_marker()  # finds what detaches (processes.py)
     workspace = _canonical(ctx.workspace)
     argv = ["bash", "--noprofile", "--norc", "-c", command]
     if sandboxed:
@@ -505,9 +523,12 @@ async def settled_group_alive(pgid: int, wait: float = 0.3) -> bool:
     return group_alive(pgid)
 
 
-async def stop_group(process: asyncio.subprocess.Process, *, graceful: bool) -> None:
+async def stop_group(process: asyncio.subprocess.Process, *, graceful: bool, marker: str | None = None) -> None:
     """Stop every process of the command's group (``core.processes.stop_group``: SIGTERM first
-    when ``graceful``, SIGKILL for what is left after TERM_GRACE_SECONDS), then reap it."""
+    when ``graceful``, SIGKILL for what is left after TERM_GRACE_SECONDS), and with ``marker``
+    what detached from it, then reap it."""
     await processes.stop_group(process.pid, grace=TERM_GRACE_SECONDS, term=graceful)
+    if marker is not None:
+        await processes.end_marked(marker, grace=TERM_GRACE_SECONDS if graceful else 0.0)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), 5)

@@ -9,7 +9,9 @@ end Python at once, and ``kill -9`` ends it without any clean-up at all: the com
 So the first command starts one small watchdog process. Stoa tells it, through a pipe, which
 groups are running (``+PGID`` when one starts, ``-PGID`` when it is over). The pipe's only
 writer is Stoa: however Stoa ends, the kernel closes it, the watchdog reads end-of-file, and it
-signals every group still listed (SIGTERM, then SIGKILL after a short grace) before it exits.
+signals every group still listed (SIGTERM, then SIGKILL after a short grace) before it exits,
+and every process that detached from one (found by its ``STOA_RUN=<Stoa's pid>.N`` variable,
+core/processes.py).
 The watchdog sits in a session of its own (the terminal's signals do not reach it) and holds
 none of Stoa's files (its output goes to /dev/null; nothing else is inherited), so it never keeps
 a caller waiting on Stoa's output. Registering is a few bytes written to a pipe.
@@ -43,14 +45,34 @@ def alive(pgid):
     except OSError:
         return False
     return True
+# What detached from the groups (setsid, double fork, nohup ... &) carries STOA_RUN=<Stoa's pid>.N.
+needle = ("STOA_RUN=" + sys.argv[1] + ".").encode()
+def marked():
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/" + entry + "/environ", "rb") as handle:
+                    environ = handle.read()
+            except OSError:
+                continue
+            if any(v.startswith(needle) for v in environ.split(bytes(1))):
+                found.add(int(entry))
+    return found
 for sig in (signal.SIGTERM, signal.SIGKILL):
     groups = {{g for g in groups if alive(g)}}
+    strays = marked()
     for pgid in groups:
         try:
             os.killpg(pgid, sig)
         except OSError:
             pass
-    if groups and sig == signal.SIGTERM:
+    for pid in strays:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+    if (groups or strays) and sig == signal.SIGTERM:
         time.sleep({GRACE_SECONDS})
 """
 
@@ -104,7 +126,7 @@ class Watchdog:
             return proc, False
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _SCRIPT],
+                [sys.executable, "-I", "-S", "-c", _SCRIPT, str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
