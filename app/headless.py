@@ -81,9 +81,14 @@ class HeadlessPrinter:
             from stoa.core.agent.compaction import compacted_line
 
             line = compacted_line(
-                event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0
+                event.tokens_before,
+                event.tokens_after,
+                cleared=event.cleared,
+                summarised=event.stages > 0,
+                on_server=event.on_server,
             )
-            self.err.write(f"notice: {line} ({event.trigger}; the originals are archived in the session)\n")
+            kept = "kept" if event.on_server else "archived"
+            self.err.write(f"notice: {line} ({event.trigger}; the originals are {kept} in the session)\n")
             self.err.flush()
         if self.format == "text":
             self._activity(event)

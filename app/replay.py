@@ -57,7 +57,11 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
             archived = archived_text(out)
             out = [
                 CompactionRecord(
-                    line=compacted_line(int(data.get("tokens_before", 0)), int(data.get("tokens_after", 0))),
+                    line=compacted_line(
+                        int(data.get("tokens_before", 0)),
+                        int(data.get("tokens_after", 0)),
+                        on_server=bool(data.get("on_server")),
+                    ),
                     trigger=str(data.get("trigger", "auto")),
                     summary=str(data.get("summary", "")),
                     archived_text=archived,
@@ -80,7 +84,9 @@ def compaction_record(event: Any) -> CompactionRecord:
     """The log's fold for a ``ContextCompacted`` event."""
     from stoa.core.agent.compaction import compacted_line
 
-    line = compacted_line(event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0)
+    line = compacted_line(
+        event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0, on_server=event.on_server
+    )
     return CompactionRecord(line=line, trigger=event.trigger, summary=event.summary)
 
 
@@ -105,7 +111,13 @@ def records_from_history(messages: list[Message]) -> list[Record]:
     """Log records for a saved conversation: user text, replies, and tool calls with results."""
     from stoa.core.agent.compaction import is_summary, summary_parts
     from stoa.core.mentions import is_attachment
-    from stoa.core.providers.types import TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+    from stoa.core.providers.types import (
+        CompactionBlock,
+        TextBlock,
+        ThinkingBlock,
+        ToolResultBlock,
+        ToolUseBlock,
+    )
 
     results: dict[str, ToolResultBlock] = {}
     for message in messages:
@@ -128,7 +140,10 @@ def records_from_history(messages: list[Message]) -> list[Record]:
                 records.append(UserRecord(text, steering=steering))
             continue
         for block in message.content:
-            if isinstance(block, ThinkingBlock) and block.thinking.strip():
+            if isinstance(block, CompactionBlock):
+                summary = block.content or "(kept encrypted by the provider)"
+                records.append(CompactionRecord(line="compacted on the server: the earlier conversation", summary=summary))
+            elif isinstance(block, ThinkingBlock) and block.thinking.strip():
                 records.append(ThinkingRecord(block.thinking, done=True, expanded=False))
             elif isinstance(block, TextBlock) and block.text.strip():
                 if records and isinstance(records[-1], AssistantRecord):

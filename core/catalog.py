@@ -56,6 +56,8 @@ REFRESH_AFTER_SECONDS = 24 * 3600
 FETCH_TIMEOUT = 8.0
 DEFAULT_LIST_URLS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
 _THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
+# What ``[models."ID"] server-compaction = true`` turns on, per provider.
+SERVER_COMPACTION: dict[str, tuple[str, ...]] = {"anthropic": ("summarize", "compact_20260112"), "openai": ("compaction",)}
 _EFFORT_NAMES = EFFORT_LEVELS[1:]
 # A dated snapshot of a known model (gpt-5.5-2026-04-23, claude-haiku-4-5-20251001) costs the same.
 _SNAPSHOT = re.compile(r"^-?(\d{8}|\d{4}-\d{2}-\d{2})$")
@@ -98,6 +100,7 @@ def _schemas() -> tuple[type[BaseModel], type[BaseModel]]:
         default_effort: str | None = Field(default=None, alias="default-effort")
         prices: PriceOverride | None = None
         legacy: bool | None = None
+        server_compaction: bool | None = Field(default=None, alias="server-compaction")
 
     return PriceOverride, ModelOverride
 
@@ -146,6 +149,8 @@ def apply_override(model: ModelInfo, override: ModelOverride) -> ModelInfo:
         changes["max_output"] = override.max_output
     if override.legacy is not None:
         changes["legacy"] = override.legacy
+    if override.server_compaction is not None:
+        changes["server_compaction"] = SERVER_COMPACTION.get(model.provider, ()) if override.server_compaction else ()
     if override.prices is not None:
         changes["prices"] = Prices(**override.prices.model_dump())
         changes["tier"] = None
@@ -222,7 +227,21 @@ def live_rules(raw: Mapping[str, Any]) -> dict[str, Any]:
     tools = caps.get("server_tools")
     if isinstance(tools, Mapping):
         rules["server_tools"] = ("web_search",) if _supported(tools.get("web_search")) else ()
+    compaction = caps.get("compaction")
+    editing = caps.get("context_management")
+    rules["server_compaction"] = tuple(
+        name
+        for name, supported in (
+            ("summarize", _supported(compaction) and _supported(_field_of(compaction, "summarize"))),
+            ("compact_20260112", _supported(editing) and _supported(_field_of(editing, "compact_20260112"))),
+        )
+        if supported
+    )
     return rules
+
+
+def _field_of(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, Mapping) else None
 
 
 def _family(model_id: str, provider: str) -> tuple[ModelInfo | None, bool]:

@@ -75,7 +75,9 @@ async def counted_report(runtime: Any, *, limit: float = COUNT_TIMEOUT) -> Conte
     if count is None:
         return report
     try:
-        counted = await asyncio.wait_for(count(agent._build_request("auto")), limit)
+        from stoa.core.agent.server_compaction import with_options
+
+        counted = await asyncio.wait_for(count(with_options(agent, agent._build_request("auto"))), limit)
     except Exception:
         return report
     return dataclasses.replace(report, counted=int(counted), counter=str(getattr(provider, "name", "")))
@@ -115,7 +117,7 @@ def context_report(runtime: Any) -> ContextReport:
     messages = list(request.messages)
     total_messages = _scaled(sum(message_tokens(m) for m in messages), ratio)
     rows.append(Row(f"Messages ({len(messages)})", total_messages))
-    if messages and is_summary(messages[0]):
+    if messages and (is_summary(messages[0]) or messages[0].compaction is not None):
         rows.append(Row("summary of earlier messages", _scaled(message_tokens(messages[0]), ratio), 1))
     results = [b for m in messages for b in m.content if isinstance(b, ToolResultBlock)]
     if results:

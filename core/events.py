@@ -175,6 +175,8 @@ class ContextCompacted:
     cost_usd: float = 0.0
     # The archive's id in the session database, once saved (None without a session).
     archive_id: int | None = None
+    # Compacted by the model's provider on its server (the originals stay in the history).
+    on_server: bool = False
 
 
 @dataclass(frozen=True)

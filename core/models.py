@@ -88,6 +88,11 @@ class ModelInfo:
     forced_tool_use: bool = True
     # Whether non-default temperature / top_p / top_k are accepted (Sonnet 5+ rejects them).
     sampling_params: bool = True
+    # Compaction on the provider's server: Anthropic "summarize" (the on-demand ``compaction``
+    # parameter) and "compact_20260112" (the threshold edit of ``context_management``), from the
+    # live list's capabilities; OpenAI "compaction" (Responses ``context_management``). Empty:
+    # Stoa summarises on its own (client-side). ``[models."ID"] server-compaction`` overrides.
+    server_compaction: tuple[str, ...] = ()
     # Superseded by a newer model of its family: still selectable, marked in the picker.
     legacy: bool = False
     source: ModelSource = "table"
@@ -203,6 +208,8 @@ def openai_model(
         thinking="openai_reasoning",
         reasoning_floor=floor,
         server_tools=("web_search",),
+        # Every OpenAI reasoning model of the table takes Responses compaction.
+        server_compaction=rest.pop("server_compaction", ("compaction",)),
         price_source=rest.pop("price_source", OPENAI_PRICING),
         **rest,
     )

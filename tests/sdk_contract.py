@@ -107,6 +107,10 @@ def without_assistant_messages(params: dict[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def request_type(fmt: str) -> Any:
+    if fmt == "anthropic-beta":
+        from anthropic.types.beta.message_create_params import MessageCreateParamsStreaming as Beta
+
+        return Beta
     if fmt == "anthropic":
         from anthropic.types.message_create_params import MessageCreateParamsStreaming
 
@@ -128,7 +132,7 @@ def request_errors(fmt: str, body: Any) -> list[str]:
     declares are checked there."""
     if not isinstance(body, dict):
         return [f"$: the body is not a JSON object ({type(body).__name__})"]
-    tp = request_type(fmt)
+    tp = request_type("anthropic-beta" if fmt == "anthropic" and uses_beta(body) else fmt)
     if fmt == "responses":
         body = without_assistant_messages(body)
     elif fmt == "chat":
@@ -146,6 +150,19 @@ def request_errors(fmt: str, body: Any) -> list[str]:
             e.replace("$", f"$.{listed}[{index}]", 1) for e in _item_errors(fmt, json.dumps(item), item_type)
         ]
     return errors
+
+
+def uses_beta(body: dict[str, Any]) -> bool:
+    """An Anthropic request with beta fields (server compaction: ``compaction``,
+    ``context_management``, compaction blocks), held to the SDK's beta request type."""
+    if "compaction" in body or "context_management" in body:
+        return True
+    messages = body.get("messages")
+    return isinstance(messages, list) and any(
+        isinstance(m, dict) and isinstance(m.get("content"), list)
+        and any(isinstance(b, dict) and b.get("type") == "compaction" for b in m["content"])
+        for m in messages
+    )
 
 
 def _strip(tp: Any) -> Any:
@@ -174,6 +191,10 @@ def _event_adapter(fmt: str) -> Any:
         from anthropic.types import RawMessageStreamEvent
 
         return TypeAdapter(RawMessageStreamEvent)
+    if fmt == "anthropic-beta":  # the beta stream: compaction blocks and deltas too
+        from anthropic.types.beta import BetaRawMessageStreamEvent
+
+        return TypeAdapter(BetaRawMessageStreamEvent)
     if fmt == "responses":
         from openai.types.responses import ResponseStreamEvent
 

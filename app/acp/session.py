@@ -283,6 +283,8 @@ class AcpSession:
             await self.send(up.plan(event))
         elif isinstance(event, ev.Notice):
             await self.send(up.agent_text(up.notice_text(event.level, event.text)))
+        elif isinstance(event, ev.ContextCompacted):
+            await self.send(up.agent_text(up.notice_text("info", up.compaction_text(event))))
         elif isinstance(event, ev.Retrying):
             text = f"the request failed ({event.reason}); trying again in {event.delay:.0f} s"
             await self.send(up.agent_text(up.notice_text("warning", text)))

@@ -158,6 +158,18 @@ def user_text(text: str) -> s.UserMessageChunk:
     return s.UserMessageChunk(session_update="user_message_chunk", content=s.TextContentBlock(type="text", text=text))
 
 
+def compaction_text(event: ev.ContextCompacted) -> str:
+    """A compaction as the editor is told it (ACP has no compaction update: a notice in the
+    agent's message, as the TUI's fold and headless's stderr line word it)."""
+    from stoa.core.agent.compaction import compacted_line
+
+    line = compacted_line(
+        event.tokens_before, event.tokens_after, cleared=event.cleared, summarised=event.stages > 0,
+        on_server=event.on_server,
+    )
+    return f"{line} ({event.trigger})"
+
+
 def notice_text(level: str, text: str, hint: str | None = None) -> str:
     """A notice inside the agent's message (ACP has no notice update): its own paragraph."""
     label = {"error": "Error", "warning": "Warning"}.get(level, "Note")

@@ -26,9 +26,15 @@ def compacted_text(result: Compaction) -> str:
     figures of the log's fold."""
     from stoa.core.agent.compaction import compacted_line
 
-    line = compacted_line(result.tokens_before, result.tokens_after, cleared=result.cleared, summarised=result.summarised)
+    line = compacted_line(
+        result.tokens_before, result.tokens_after, cleared=result.cleared, summarised=result.summarised,
+        on_server=result.on_server,
+    )
     count = len(result.archived)
-    parts = [f"{count} message{'s' if count != 1 else ''} archived in the session, replaced by a summary ({line})"]
+    if result.on_server:
+        parts = [f"the earlier messages stay in the session; requests carry the server's compaction from here ({line})"]
+    else:
+        parts = [f"{count} message{'s' if count != 1 else ''} archived in the session, replaced by a summary ({line})"]
     if result.stages > 1:
         parts.append(f", written in {result.stages} parts")
     return "".join(parts) + "."

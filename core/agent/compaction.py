@@ -481,6 +481,8 @@ class Compaction:
     stages: int = 0
     cleared: int = 0
     focus: str = ""
+    # Compacted by the model's provider on its server (``server_compaction.py``).
+    on_server: bool = False
 
     @property
     def summarised(self) -> bool:
@@ -619,6 +621,8 @@ class ContextKeeper:
     ratio: float = 1.0
     # The last request's estimate, kept until its usage comes back.
     pending_estimate: int = 0
+    # Models whose server refused its compaction in this conversation (Stoa summarises for them).
+    server_refused: set[str] = field(default_factory=set)
 
     def fixed_tokens(self, request: pb.ProviderRequest) -> int:
         return text_tokens(request.system) + tools_tokens(request.tools) + 8
@@ -654,12 +658,15 @@ class ContextKeeper:
         return max(floor, min(request.max_tokens, room))
 
 
-def compacted_line(tokens_before: int, tokens_after: int, *, cleared: int = 0, summarised: bool = True) -> str:
+def compacted_line(
+    tokens_before: int, tokens_after: int, *, cleared: int = 0, summarised: bool = True, on_server: bool = False
+) -> str:
     """The one wording of a compaction, for the log fold, headless stderr and records:
-    ``compacted 182k -> 9k tokens``."""
+    ``compacted 182k -> 9k tokens`` (``compacted on the server ...`` when the provider did it)."""
     from stoa.core.cost import format_tokens
 
-    line = f"compacted {format_tokens(tokens_before)} -> {format_tokens(tokens_after)} tokens"
+    where = " on the server" if on_server else ""
+    line = f"compacted{where} {format_tokens(tokens_before)} -> {format_tokens(tokens_after)} tokens"
     if not summarised and cleared:
         line += f" (old output of {cleared} tool call{'s' if cleared != 1 else ''} cleared)"
     return line

@@ -14,6 +14,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from stoa.core import events as ev
+from stoa.core.agent import server_compaction
 from stoa.core.agent.compaction import (
     Compaction,
     CompactionError,
@@ -56,15 +57,17 @@ async def compact_agent(
     except Exception as exc:
         raise CompactionError(f"no provider for {model.id}: {exc}") from exc
     budget = keeper.budget(request, model)
-    result = await compact_history(
-        list(agent.history.messages),
-        provider=provider,
-        model=model,
-        budget=budget,
-        focus=focus,
-        summarise=summarise,
-        room=room,
-    )
+    result = await _on_server(agent, model, budget, focus) if summarise else None
+    if result is None:
+        result = await compact_history(
+            list(agent.history.messages),
+            provider=provider,
+            model=model,
+            budget=budget,
+            focus=focus,
+            summarise=summarise,
+            room=room,
+        )
     cost = agent.ledger.add(model.id, result.usage, model) if result.summarised else 0.0
     # The summary is in: only now does the live history change, in one step.
     agent.history.messages[:] = result.history
@@ -87,6 +90,7 @@ async def compact_agent(
             usage=result.usage,
             cost_usd=cost,
             archive_id=archive_id,
+            on_server=result.on_server,
         )
     )
     agent._emit(
@@ -103,6 +107,18 @@ async def compact_agent(
     return dataclasses.replace(result, tokens_before=before, tokens_after=after)
 
 
+async def _on_server(agent: Agent, model: ModelInfo, budget: Any, focus: str) -> Compaction | None:
+    """Compaction on the provider's server when the model offers it on demand (None: it does
+    not, or it failed and Stoa summarises instead, with a notice)."""
+    if server_compaction.mechanism(agent, model) != server_compaction.ON_DEMAND:
+        return None
+    try:
+        return await server_compaction.compact_on_server(agent, model=model, budget=budget, focus=focus)
+    except CompactionError as exc:
+        agent._emit(ev.Notice("warning", f"compaction on the server failed, Stoa summarises instead: {exc}"))
+        return None
+
+
 async def _save(agent: Agent, result: Compaction, trigger: str, before: int, after: int) -> int | None:
     saver: Any = getattr(agent.observer, "history_compacted", None)
     if saver is None:
@@ -115,7 +131,7 @@ async def _save(agent: Agent, result: Compaction, trigger: str, before: int, aft
             summary=result.summary,
             tokens_before=before,
             tokens_after=after,
-            detail={"stages": result.stages, "cleared": result.cleared, "focus": result.focus},
+            detail={"stages": result.stages, "cleared": result.cleared, "focus": result.focus, "on_server": result.on_server},
         )
     except Exception as exc:  # the write waits in the recorder's backlog; say so once
         agent._emit(ev.Notice("error", f"could not save the compacted session yet: {exc}"))
@@ -129,7 +145,7 @@ async def fit_request(agent: Agent, request: pb.ProviderRequest, tool_choice: st
     prompt plus reply fit the window."""
     keeper = agent.context
     model = agent.model
-    if keeper.due(request, model):
+    if _due(agent, request):
         try:
             await compact_agent(agent, trigger="auto")
         except CompactionError as exc:
@@ -137,7 +153,7 @@ async def fit_request(agent: Agent, request: pb.ProviderRequest, tool_choice: st
                 ev.Notice("error", f"auto-compaction failed, the conversation was left as it was: {exc}")
             )
         request = agent._build_request(tool_choice)
-        if keeper.due(request, model):
+        if _due(agent, request):
             # The recent part alone is over the threshold: old tool output goes, and the newest
             # is cut to fit (the originals stay archived).
             limit = keeper.limit(model) or model.context_window
@@ -148,7 +164,19 @@ async def fit_request(agent: Agent, request: pb.ProviderRequest, tool_choice: st
             except CompactionError:
                 pass
     keeper.pending_estimate = keeper.fixed_tokens(request) + messages_tokens(request.messages)
+    request = server_compaction.with_options(agent, request)
     return _fit_max_tokens(request, keeper.fit_max_tokens(request, model))
+
+
+def _due(agent: Agent, request: pb.ProviderRequest) -> bool:
+    """Whether Stoa compacts before sending: at ``[context] auto-compact``, or, where the server
+    compacts inside replies at that threshold, only when the request would not fit the window."""
+    keeper = agent.context
+    model = agent.model
+    if not server_compaction.compacts_in_reply(agent):
+        return keeper.due(request, model)
+    floor = min(request.max_tokens, max(1_024, model.context_window // 20))
+    return keeper.estimate(request) > model.context_window - floor
 
 
 def _fit_max_tokens(request: pb.ProviderRequest, max_tokens: int) -> pb.ProviderRequest:
@@ -166,7 +194,10 @@ def _fit_max_tokens(request: pb.ProviderRequest, max_tokens: int) -> pb.Provider
 
 async def compacted_after_refusal(agent: Agent, error: pb.ProviderError) -> bool:
     """A request refused as too long: compact (when auto-compaction is on and there is an
-    earlier part to summarise). True when the request should go again."""
+    earlier part to summarise). A request refused for its server compaction goes again without
+    it (``server_compaction.refused_on_server``). True when the request should go again."""
+    if server_compaction.refused_on_server(agent, error):
+        return True
     if error.kind != "context_length" or agent.context.threshold is None or not cut_points(agent.history.messages):
         return False
     try:

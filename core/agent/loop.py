@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stoa.core import events as ev
+from stoa.core.agent import server_compaction
 from stoa.core.agent.checkpoint_hook import CheckpointHook, guarded
 from stoa.core.agent.compaction import Compaction, ContextKeeper, auto_compact_setting
 from stoa.core.agent.context_hook import ContextHook
@@ -597,6 +598,7 @@ class Agent:
     # ---- one request, with retries ------------------------------------------------------------
 
     def _build_request(self, tool_choice: str) -> pb.ProviderRequest:
+        from stoa.core.agent.server_compaction import request_messages
         from stoa.core.tools.web import server_tools_for
 
         max_tokens = self.max_tokens or default_max_tokens(self.model)
@@ -605,7 +607,7 @@ class Agent:
         return pb.ProviderRequest(
             model=self.model.id,
             system=self.system_prompt(),
-            messages=list(self.history.messages),
+            messages=request_messages(self),
             tools=tools,
             max_tokens=max_tokens,
             effort=self.effort,
@@ -708,6 +710,7 @@ class Agent:
         await self._record(message)
         self._emit(ev.AssistantMessageCompleted(message))
         self._account(complete.usage)
+        server_compaction.after_reply(self, message, complete)
         if complete.stop_reason is StopReason.REFUSAL:
             self._emit(ev.Notice("warning", "the model declined to continue (refusal)"))
         return message

@@ -52,6 +52,7 @@ from stoa.core.providers.convert import (
 from stoa.core.providers.http import HttpProvider, anthropic_headers, model_ids
 from stoa.core.providers.sse import ServerSentEvent, event_batches, loads_event
 from stoa.core.providers.types import (
+    CompactionBlock,
     ContentBlock,
     ImageBlock,
     Message,
@@ -92,7 +93,16 @@ _STOP_REASONS: dict[str, StopReason] = {
     "refusal": StopReason.REFUSAL,
     "pause_turn": StopReason.PAUSE_TURN,
     "stop_sequence": StopReason.STOP_SEQUENCE,
+    "compaction": StopReason.COMPACTION,
 }
+# Server-side compaction (beta): on demand (the top-level ``compaction`` parameter, a request
+# answered by the compaction block alone) and at a token threshold (``context_management``'s
+# ``compact_20260112`` edit, the block first in an ordinary reply). Each needs its beta header.
+COMPACT_ON_DEMAND_BETA = "compact-2026-09-04"
+COMPACT_THRESHOLD_BETA = "compact-2026-01-12"
+COMPACT_EDIT = "compact_20260112"
+# The documented minimum of the threshold edit's ``trigger.value`` (input tokens).
+COMPACT_MIN_TRIGGER = 50_000
 
 
 # ---- neutral -> wire ----------------------------------------------------------------------
@@ -155,7 +165,22 @@ def block_to_wire(block: ContentBlock) -> dict[str, Any] | None:
         return {"type": "tool_use", "id": _tool_id(block.id), "name": block.name, "input": dict(block.input)}
     if isinstance(block, ToolResultBlock):
         return _tool_result(block)
+    if isinstance(block, CompactionBlock):
+        return compaction_to_wire(block)
     return None
+
+
+def compaction_to_wire(block: CompactionBlock) -> dict[str, Any] | None:
+    """A compaction block as Anthropic returned it (its fields unchanged, absent ones left
+    out); None for another provider's, which can never cross."""
+    if block.origin != ORIGIN:
+        return None
+    wire: dict[str, Any] = {"type": "compaction", "content": block.content}
+    for name in ("encrypted_content", "signature", "tool_changes"):
+        value = getattr(block, name)
+        if value is not None:
+            wire[name] = copy.deepcopy(value)
+    return wire
 
 
 def _results_first(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -186,12 +211,18 @@ def to_wire_messages(messages: list[Message], model: str | None = None) -> list[
             wire["content"] = _results_first(wire["content"])
         if not wire["content"]:
             wire["content"] = [{"type": "text", "text": PLACEHOLDER_TEXT}]
-    if out and out[0]["role"] == "assistant":
+    if out and out[0]["role"] == "assistant" and not _starts_with_compaction(out[0]):
+        # (A compaction block stands in for what came before it: it opens the conversation.)
         out.insert(0, {"role": "user", "content": [{"type": "text", "text": PLACEHOLDER_TEXT}]})
     if out and out[-1]["role"] == "assistant":
         # A trailing assistant message would be read as a prefill; ask to continue instead.
         out.append({"role": "user", "content": [{"type": "text", "text": CONTINUE_TEXT}]})
     return out
+
+
+def _starts_with_compaction(wire: dict[str, Any]) -> bool:
+    content = wire["content"]
+    return bool(content) and content[0].get("type") == "compaction"
 
 
 def _tool_loop_without_thinking(wire_messages: list[dict[str, Any]]) -> bool:
@@ -315,6 +346,8 @@ class _Accumulator:
     usage: Usage = field(default_factory=Usage)
     stop_reason: str | None = None
     stopped: bool = False
+    # The ``compaction`` entries of ``usage.iterations`` (not counted in the top-level usage).
+    compaction_usage: Usage | None = None
 
     def handle(self, event: Any) -> list[StreamEvent]:
         if not isinstance(event, dict):
@@ -354,6 +387,11 @@ class _Accumulator:
         self.usage = self.usage.model_copy(
             update={k: int(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
         )
+        iterations = usage.get("iterations")
+        if isinstance(iterations, list):
+            spent = [_iteration_usage(i) for i in iterations if _field(i, "type") == "compaction"]
+            if spent:
+                self.compaction_usage = sum(spent, Usage())
 
     def _start(self, index: int, block: dict[str, Any]) -> list[StreamEvent]:
         kind = _str(block.get("type"))
@@ -369,6 +407,9 @@ class _Accumulator:
             return [ThinkingDelta(state.text)] if state.text else []
         if kind == "redacted_thinking":
             state.data = _str(block.get("data"))
+            return []
+        if kind == "compaction":
+            state.raw = copy.deepcopy(block)
             return []
         if kind in ("tool_use", "server_tool_use"):
             state.id = _str(block.get("id"))
@@ -397,6 +438,11 @@ class _Accumulator:
             return [ThinkingDelta(text)] if text else []
         if kind == "signature_delta":
             state.signature = (state.signature or "") + _str(delta.get("signature"))
+            return []
+        if kind == "compaction_delta" and state.raw is not None:
+            # As the SDK accumulates it: each delta carries the whole summary and replaces both.
+            state.raw["content"] = delta.get("content")
+            state.raw["encrypted_content"] = delta.get("encrypted_content")
             return []
         if kind == "input_json_delta":
             partial = _str(delta.get("partial_json"))
@@ -448,6 +494,8 @@ def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
             "type": "redacted_thinking",
             "data": state.data,
         }
+    if state.kind == "compaction" and state.raw is not None:
+        return _compaction_block(state.raw), state.raw
     if state.kind in ("tool_use", "server_tool_use"):
         if state.json.strip():
             arguments, error = parse_tool_arguments(state.json)
@@ -458,6 +506,35 @@ def _finish(state: _Block) -> tuple[ContentBlock | None, dict[str, Any] | None]:
             return None, raw
         return ToolUseBlock(id=state.id, name=state.name, input=arguments, input_error=error), raw
     return None, state.raw
+
+
+def _compaction_block(raw: dict[str, Any]) -> CompactionBlock | None:
+    """A streamed compaction block; None when the compaction failed (``content`` null: the
+    server treats such a block as a no-op, so it is not kept)."""
+    content = raw.get("content")
+    if not isinstance(content, str) or not content:
+        return None
+    changes = raw.get("tool_changes")
+    return CompactionBlock(
+        origin=ORIGIN,
+        content=content,
+        encrypted_content=_str(raw.get("encrypted_content")) or None,
+        signature=_str(raw.get("signature")) or None,
+        tool_changes=[dict(c) for c in changes if isinstance(c, dict)] if isinstance(changes, list) else None,
+    )
+
+
+def _iteration_usage(entry: Any) -> Usage:
+    def count(name: str) -> int:
+        value = _field(entry, name)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+    return Usage(
+        input_tokens=count("input_tokens"),
+        output_tokens=count("output_tokens"),
+        cache_read_tokens=count("cache_read_input_tokens"),
+        cache_write_tokens=count("cache_creation_input_tokens"),
+    )
 
 
 def _to_dict(value: Any) -> dict[str, Any]:
@@ -536,18 +613,22 @@ class AnthropicProvider(HttpProvider):
         self._require_key()
         params = build_params(request)
         history = params["messages"]
+        extra = self._beta_headers(request.betas)
         usage = Usage()
+        compaction_usage: Usage | None = None
         content: list[ContentBlock] = []
         resumed: list[dict[str, Any]] = []  # wire content of a paused turn, sent back to resume it
         stop = StopReason.END_TURN
         for attempt in range(MAX_PAUSE_CONTINUATIONS + 1):
             acc = _Accumulator()
             # aclosing: stopping this generator early closes the HTTP stream now, not at GC.
-            async with aclosing(self._one_stream(params, request.model, acc)) as events:
+            async with aclosing(self._one_stream(params, request.model, acc, extra)) as events:
                 async for event in events:
                     yield event
             acc.finish_open_blocks()
             usage = usage + acc.usage
+            if acc.compaction_usage is not None:
+                compaction_usage = (compaction_usage or Usage()) + acc.compaction_usage
             content.extend(acc.content())
             stop = _STOP_REASONS.get(acc.stop_reason or "", StopReason.END_TURN)
             if stop is not StopReason.PAUSE_TURN or attempt == MAX_PAUSE_CONTINUATIONS:
@@ -556,13 +637,25 @@ class AnthropicProvider(HttpProvider):
             params = {**params, "messages": [*history, {"role": "assistant", "content": resumed}]}
         if stop is StopReason.END_TURN and any(isinstance(b, ToolUseBlock) for b in content):
             stop = StopReason.TOOL_USE
-        yield completed(content, model=request.model, provider=self.name, stop=stop, usage=usage)
+        yield completed(
+            content, model=request.model, provider=self.name, stop=stop, usage=usage, compaction_usage=compaction_usage
+        )
+
+    def _beta_headers(self, betas: tuple[str, ...]) -> dict[str, str] | None:
+        """The ``anthropic-beta`` header for ``betas``, added to any the endpoint already sends
+        (ANTHROPIC_CUSTOM_HEADERS)."""
+        if not betas:
+            return None
+        present = next((v for k, v in self._http().headers.items() if k.lower() == "anthropic-beta"), "")
+        names = [n.strip() for n in present.split(",") if n.strip()]
+        names += [b for b in betas if b not in names]
+        return {"anthropic-beta": ",".join(names)}
 
     async def _one_stream(
-        self, params: dict[str, Any], model: str, acc: _Accumulator
+        self, params: dict[str, Any], model: str, acc: _Accumulator, headers: dict[str, str] | None = None
     ) -> AsyncGenerator[StreamEvent, None]:
         http = self._http()
-        async with http.stream(MESSAGES_PATH, {**params, "stream": True}, model=model) as chunks:
+        async with http.stream(MESSAGES_PATH, {**params, "stream": True}, model=model, headers=headers) as chunks:
             try:
                 async with aclosing(event_batches(chunks)) as batches:
                     async for batch in batches:
@@ -619,7 +712,9 @@ class AnthropicProvider(HttpProvider):
         self._require_key()
         params = build_params(request)
         body = {key: params[key] for key in _COUNTED_FIELDS if key in params}
-        answer = await self._http().post_json(COUNT_TOKENS_PATH, body, model=request.model)
+        answer = await self._http().post_json(
+            COUNT_TOKENS_PATH, body, model=request.model, headers=self._beta_headers(request.betas)
+        )
         count = answer.get("input_tokens") if isinstance(answer, dict) else None
         if not isinstance(count, int):
             raise ProviderError("other", f"{self.name} answered the token count without input_tokens")

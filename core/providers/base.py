@@ -94,6 +94,8 @@ class ProviderRequest:
     forced_tool_use: bool = True
     # OpenAI ``prompt_cache_key``: one per session, so its requests land on the same cache.
     cache_key: str | None = None
+    # Anthropic beta names the request needs (the ``anthropic-beta`` header), e.g. compaction's.
+    betas: tuple[str, ...] = ()
 
 
 # ---- stream events (provider -> agent) ----------------------------------------------------
@@ -134,16 +136,25 @@ class MessageComplete:
     message: Message
     usage: Usage
     stop_reason: StopReason
+    # What a compaction on the server cost, when the provider reports it apart from ``usage``
+    # (Anthropic's ``usage.iterations`` entries of type ``compaction``).
+    compaction_usage: Usage | None = None
 
 
 def completed(
-    content: list[ContentBlock], *, model: str, provider: str, stop: StopReason, usage: Usage
+    content: list[ContentBlock],
+    *,
+    model: str,
+    provider: str,
+    stop: StopReason,
+    usage: Usage,
+    compaction_usage: Usage | None = None,
 ) -> MessageComplete:
     """The end of every stream: the whole assistant message, with its usage and stop reason."""
     message = Message(
         role="assistant", content=content, model=model, provider=provider, stop_reason=stop, usage=usage
     )
-    return MessageComplete(message=message, usage=usage, stop_reason=stop)
+    return MessageComplete(message=message, usage=usage, stop_reason=stop, compaction_usage=compaction_usage)
 
 
 StreamEvent = TextDelta | ThinkingDelta | ToolCallStart | ToolCallDelta | ServerToolActivity | MessageComplete

@@ -186,13 +186,16 @@ class Endpoint:
         return self._client
 
     @asynccontextmanager
-    async def stream(self, path: str, body: Mapping[str, Any], *, model: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        """POST ``body`` and yield the response body's chunks as they come. Raises
-        ``ProviderError`` for an error status or a connection that fails, before or during."""
+    async def stream(
+        self, path: str, body: Mapping[str, Any], *, model: str, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """POST ``body`` (with ``headers`` added to the endpoint's) and yield the response body's
+        chunks as they come. Raises ``ProviderError`` for an error status or a connection that
+        fails, before or during."""
         import httpx2
 
         client = self.client()
-        headers = {**self.headers, "Content-Type": "application/json"}
+        headers = {**self.headers, **(headers or {}), "Content-Type": "application/json"}
         request = client.build_request("POST", self.url(path), headers=headers, content=dumps_body(body))
         try:
             response = await client.send(request, stream=True)
@@ -246,12 +249,15 @@ class Endpoint:
                 "other", f"{self.provider} at {self.base_url} answered {path} with something other than JSON"
             ) from exc
 
-    async def post_json(self, path: str, body: Mapping[str, Any], *, model: str) -> Any:
-        """POST ``body`` and read the JSON answer (Anthropic's token count). Raises ``ProviderError``."""
+    async def post_json(
+        self, path: str, body: Mapping[str, Any], *, model: str, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """POST ``body`` (``headers`` added) and read the JSON answer (Anthropic's token count).
+        Raises ``ProviderError``."""
         import httpx2
 
         client = self.client()
-        headers = {**self.headers, "Content-Type": "application/json"}
+        headers = {**self.headers, **(headers or {}), "Content-Type": "application/json"}
         try:
             response = await client.post(self.url(path), headers=headers, content=dumps_body(body))
         except httpx2.TimeoutException as exc:

@@ -49,6 +49,7 @@ from stoa.core.providers.convert import (
 from stoa.core.providers.http import HttpProvider, openai_headers
 from stoa.core.providers.sse import ServerSentEvent, event_batches, loads_event
 from stoa.core.providers.types import (
+    CompactionBlock,
     ContentBlock,
     ImageBlock,
     Message,
@@ -120,7 +121,12 @@ def _assistant_text(text: str) -> dict[str, Any]:
 def _assistant_items(message: Message) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for block in message.content:
-        if isinstance(block, ThinkingBlock):
+        if isinstance(block, CompactionBlock):
+            # Server compaction: its encrypted content goes back unchanged (another provider's
+            # block never crosses). Without its id, as every item here (store=False).
+            if block.origin == ORIGIN and block.encrypted_content:
+                items.append({"type": "compaction", "encrypted_content": block.encrypted_content})
+        elif isinstance(block, ThinkingBlock):
             # Only OpenAI's own reasoning can be carried forward, and only with its
             # encrypted content (store=False keeps nothing on the server). No item ids are sent,
             # on reasoning, messages or calls alike (as Codex does): with store=False an id makes
@@ -156,6 +162,8 @@ def _assistant_items(message: Message) -> list[dict[str, Any]]:
     # A reasoning item must be followed by the output it led to.
     while items and items[-1].get("type") == "reasoning":
         items.pop()
+    if items and all(i.get("type") == "compaction" for i in items):
+        return items  # a compaction alone (the reply was cut): nothing to add to it
     return items or [_assistant_text(PLACEHOLDER_TEXT)]
 
 
@@ -441,6 +449,16 @@ class _Accumulator:
                         encrypted_content=wire_field(raw, "encrypted_content", None),
                     )
                 )
+            elif item.type == "compaction":
+                encrypted = wire_field(raw, "encrypted_content", None) if raw is not None else None
+                if isinstance(encrypted, str) and encrypted:
+                    blocks.append(
+                        CompactionBlock(
+                            origin=ORIGIN,
+                            encrypted_content=encrypted,
+                            item_id=wire_field(raw, "id", None) or item.item_id or None,
+                        )
+                    )
             elif item.type == "function_call":
                 arguments = wire_field(raw, "arguments", None) if raw is not None else None
                 if not isinstance(arguments, str) or not arguments:

@@ -86,8 +86,28 @@ class ToolResultBlock(_Block):
         return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
+class CompactionBlock(_Block):
+    """The earlier conversation as a provider compacted it on its server; it stands in for
+    every message before it. ``origin`` names the provider whose opaque fields are valid, and
+    they are kept exactly as that provider returned them, to be sent back unchanged.
+
+    Anthropic (a ``compaction`` content block): ``content`` (the summary, readable), with
+    ``encrypted_content``, ``signature`` and ``tool_changes`` when the server sent them.
+    OpenAI Responses (a ``compaction`` output item): ``item_id`` and ``encrypted_content``
+    (opaque: ``content`` is None).
+    """
+
+    type: Literal["compaction"] = "compaction"
+    origin: str
+    content: str | None = None
+    encrypted_content: str | None = None
+    signature: str | None = None
+    tool_changes: list[dict[str, Any]] | None = None
+    item_id: str | None = None
+
+
 ContentBlock = Annotated[
-    TextBlock | ThinkingBlock | RedactedThinkingBlock | ImageBlock | ToolUseBlock | ToolResultBlock,
+    TextBlock | ThinkingBlock | RedactedThinkingBlock | ImageBlock | ToolUseBlock | ToolResultBlock | CompactionBlock,
     Field(discriminator="type"),
 ]
 
@@ -98,6 +118,8 @@ class StopReason(StrEnum):
     MAX_TOKENS = "max_tokens"
     REFUSAL = "refusal"
     PAUSE_TURN = "pause_turn"
+    # A compaction request answered with its compaction block alone (Anthropic).
+    COMPACTION = "compaction"
     STOP_SEQUENCE = "stop_sequence"
     ERROR = "error"
 
@@ -159,6 +181,12 @@ class Message(BaseModel):
     @property
     def tool_results(self) -> list[ToolResultBlock]:
         return [b for b in self.content if isinstance(b, ToolResultBlock)]
+
+    @property
+    def compaction(self) -> CompactionBlock | None:
+        """The message's (last) server compaction block, if it has one."""
+        found = [b for b in self.content if isinstance(b, CompactionBlock)]
+        return found[-1] if found else None
 
 
 class ToolSpec(BaseModel):

@@ -69,7 +69,9 @@ def check_anthropic(body: Mapping[str, Any], issued: Issued | None = None) -> li
         if role not in ("user", "assistant"):
             problems.append(Violation(i, f"role must be user or assistant, not {role!r}"))
             continue
-        if i == 0 and role != "user":
+        opens_with_compaction = bool(_blocks(msg.get("content"))) and _blocks(msg.get("content"))[0].get("type") == "compaction"
+        if i == 0 and role != "user" and not opens_with_compaction:
+            # (A compaction block stands in for the conversation before it: it may open it.)
             problems.append(Violation(i, "the first message must have role user"))
         if i > 0 and isinstance(messages[i - 1], dict) and messages[i - 1].get("role") == role:
             problems.append(Violation(i, f"two consecutive {role} messages (roles must alternate)"))

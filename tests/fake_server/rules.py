@@ -45,6 +45,9 @@ class ModelSpec:
     web_search: bool = True
     display_name: str | None = None
     created_at: str = "2026-01-01T00:00:00Z"
+    # Server compaction: Anthropic "summarize" (on demand) and "compact_20260112" (threshold
+    # edit), OpenAI "compaction" (Responses context_management). See compaction.py.
+    compaction: tuple[str, ...] = ()
 
     def anthropic_info(self) -> Json:
         """The model as Anthropic's ``GET /v1/models`` returns it (``ModelInfo``)."""
@@ -67,7 +70,16 @@ class ModelSpec:
                 "batch": support(True),
                 "citations": support(True),
                 "code_execution": support(False),
-                "context_management": {"supported": False},
+                "compaction": {
+                    "supported": "summarize" in self.compaction,
+                    "summarize": support("summarize" in self.compaction),
+                },
+                "context_management": {
+                    "supported": "compact_20260112" in self.compaction,
+                    "clear_thinking_20251015": support(False),
+                    "clear_tool_uses_20250919": support(False),
+                    "compact_20260112": support("compact_20260112" in self.compaction),
+                },
                 "effort": {
                     "supported": bool(self.efforts),
                     **{level: support(level in self.efforts) for level in ANTHROPIC_EFFORTS},
@@ -98,6 +110,7 @@ def _claude(id: str, **kw: Any) -> ModelSpec:
 def _gpt(id: str, **kw: Any) -> ModelSpec:
     kw.setdefault("context_window", 1_050_000)
     kw.setdefault("max_output", 128_000)
+    kw.setdefault("compaction", ("compaction",))  # Responses compaction (context_management)
     return ModelSpec(id=id, provider="openai", thinking_types=(), **kw)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 # Stop reasons in the neutral vocabulary (core.providers.types.StopReason values).
-StopName = Literal["end_turn", "tool_use", "max_tokens", "refusal", "pause_turn", "stop_sequence"]
+StopName = Literal["end_turn", "tool_use", "max_tokens", "refusal", "pause_turn", "stop_sequence", "compaction"]
 STOP_NAMES = ("end_turn", "tool_use", "max_tokens", "refusal", "pause_turn", "stop_sequence")
 
 FaultKind = Literal[
@@ -86,6 +86,10 @@ class Reply:
     delay_per_event: float = 0.0  # seconds slept before each SSE event
     model: str | None = None  # model id to report; None = echo the request's model
     match: Match = None  # only answer requests this matches (None = any)
+    # Server compaction (set by the server, compaction.py): the wire block / item that opens
+    # the reply, and its usage (Anthropic's ``usage.iterations`` entry).
+    compaction: Mapping[str, Any] | None = None
+    compaction_usage: Mapping[str, int] | None = None
 
     @property
     def stop_reason(self) -> str:

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from tests.fake_server import rules, views
+from tests.fake_server import compaction, rules, views
 from tests.fake_server.caching import PromptCache
 from tests.fake_server.rules import DEFAULT_MODELS, ModelSpec, Rejection, spec_for
 from tests.fake_server.script import (
@@ -548,14 +548,34 @@ class FakeServer:
         if self.enforce_rules:
             try:
                 rules.check_request(fmt, self.specs(), body)
+                self._check_compaction(fmt, body, request)
             except Rejection as rejection:
                 request.rejection = rejection.body
                 self._record(request)
                 await self._send_json(conn, rejection.status, rejection.body)
                 return True
-        item = self._take(request)
+        compacted = self._compaction(fmt, body)
+        if compacted is not None and fmt == "anthropic" and "compaction" in body:
+            # On demand: the server answers with the compaction alone (no script item is used).
+            item: ScriptItem | None = Reply(
+                compaction=compacted.block, stop="compaction", chunk_size=None,
+                usage={"input_tokens": 0, "output_tokens": 0}, compaction_usage=compacted.usage,
+            )
+        else:
+            item = self._take(request)
         if isinstance(item, Respond):
             item = item.fn(request)
+        if compacted is not None and isinstance(item, Reply) and item.compaction is None:
+            usage = item.usage or {
+                "input_tokens": compacted.tokens_after,
+                "output_tokens": max(1, len(item.text or "") // 4),
+            }
+            item = replace(
+                item,
+                compaction=compacted.block,
+                compaction_usage=compacted.usage if fmt == "anthropic" else None,
+                usage=usage,
+            )
         if isinstance(item, Reply) and self.cache is not None and item.usage is None:
             item = replace(item, usage=self._cached_usage(item, fmt, body))
         request.answer = item
@@ -572,6 +592,29 @@ class FakeServer:
         if isinstance(item, Reply):
             return await self._answer_reply(conn, wire, self._effective(item), body, request.stream)
         return await self._answer_fault(conn, wire, item, body, request.stream)
+
+    def _check_compaction(self, fmt: str, body: dict[str, Any], request: RecordedRequest) -> None:
+        """The server-compaction rules (compaction.py) of the model the request names."""
+        if fmt not in ("anthropic", "responses") or not isinstance(body.get("model"), str):
+            return
+        spec = self.specs().get(body["model"])
+        caps = spec.compaction if spec is not None else ()
+        try:
+            if fmt == "anthropic":
+                compaction.check_anthropic(caps, body, request.headers)
+            else:
+                compaction.check_responses(caps, body)
+        except compaction.CompactionRefused as refused:
+            if fmt == "anthropic":
+                raise rules._anthropic_error(refused.message) from None
+            raise rules._openai_error(refused.message, refused.param, "invalid_request_error") from None
+
+    def _compaction(self, fmt: str, body: dict[str, Any]) -> compaction.Compacted | None:
+        if fmt == "anthropic":
+            return compaction.compact(fmt, body, "", force="compaction" in body)
+        if fmt == "responses":
+            return compaction.compact(fmt, body, self._ids.new("cmp"))
+        return None
 
     def _cached_usage(self, item: Reply, fmt: str, body: dict[str, Any]) -> dict[str, int]:
         from tests.fake_server.wire import neutral_usage

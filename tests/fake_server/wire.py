@@ -140,7 +140,9 @@ _ANTHROPIC_ERRORS: dict[str, tuple[int, str, str]] = {
 class AnthropicWire(Wire):
     name = "anthropic"
 
-    def _usage(self, u: Mapping[str, int], *, final: bool, searches: int = 0) -> Json:
+    def _usage(
+        self, u: Mapping[str, int], *, final: bool, searches: int = 0, compaction: Mapping[str, int] | None = None
+    ) -> Json:
         usage: Json = {
             "input_tokens": u["input_tokens"],
             "cache_creation_input_tokens": u["cache_write_tokens"],
@@ -149,10 +151,19 @@ class AnthropicWire(Wire):
         }
         if final and searches:
             usage["server_tool_use"] = {"web_search_requests": searches, "web_fetch_requests": 0}
+        if final and compaction:
+            # The compaction's own cost: an iteration entry, not in the top-level fields.
+            usage["iterations"] = [
+                {"type": "compaction", "input_tokens": compaction.get("input_tokens", 0),
+                 "output_tokens": compaction.get("output_tokens", 0),
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+                {"type": "message", "input_tokens": u["input_tokens"], "output_tokens": u["output_tokens"],
+                 "cache_creation_input_tokens": u["cache_write_tokens"], "cache_read_input_tokens": u["cache_read_tokens"]},
+            ]
         return usage
 
     def _blocks(self, reply: Reply) -> list[Json]:
-        blocks: list[Json] = []
+        blocks: list[Json] = [dict(reply.compaction)] if reply.compaction is not None else []
         if reply.thinking is not None:
             blocks.append(
                 {"type": "thinking", "thinking": reply.thinking, "signature": thinking_signature(reply.thinking)}
@@ -200,7 +211,21 @@ class AnthropicWire(Wire):
         yield sse({"type": "ping"}, "ping")
         for index, block in enumerate(self._blocks(reply)):
             kind = block["type"]
-            if kind == "thinking":
+            if kind == "compaction":
+                # Started without its summary, which one compaction_delta carries whole.
+                start = {k: v for k, v in block.items() if k not in ("content", "encrypted_content")}
+                yield sse(
+                    {"type": "content_block_start", "index": index,
+                     "content_block": {**start, "content": None, "encrypted_content": None}},
+                    "content_block_start",
+                )
+                yield sse(
+                    {"type": "content_block_delta", "index": index,
+                     "delta": {"type": "compaction_delta", "content": block["content"],
+                               "encrypted_content": block.get("encrypted_content")}},
+                    "content_block_delta",
+                )
+            elif kind == "thinking":
                 yield sse(
                     {"type": "content_block_start", "index": index,
                      "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
@@ -260,7 +285,9 @@ class AnthropicWire(Wire):
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": reply.stop_reason, "stop_sequence": self._stop_sequence(reply)},
-                "usage": self._usage(usage, final=True, searches=len(reply.web_searches)),
+                "usage": self._usage(
+                    usage, final=True, searches=len(reply.web_searches), compaction=reply.compaction_usage
+                ),
             },
             "message_delta",
         )
@@ -285,7 +312,9 @@ class AnthropicWire(Wire):
         message = self._message(reply, body, content)
         message["stop_reason"] = reply.stop_reason
         message["stop_sequence"] = self._stop_sequence(reply)
-        message["usage"] = self._usage(neutral_usage(reply, body), final=True, searches=len(reply.web_searches))
+        message["usage"] = self._usage(
+            neutral_usage(reply, body), final=True, searches=len(reply.web_searches), compaction=reply.compaction_usage
+        )
         return message
 
     def _error_body(self, kind: str, message: str | None) -> tuple[int, Json]:
@@ -387,8 +416,8 @@ class ResponsesWire(_OpenAIWire):
         }
 
     def _items(self, reply: Reply) -> list[Json]:
-        """The finished output items, in order: reasoning, message, function calls."""
-        items: list[Json] = []
+        """The finished output items, in order: compaction, reasoning, message, function calls."""
+        items: list[Json] = [dict(reply.compaction)] if reply.compaction is not None else []
         if reply.thinking is not None:
             items.append(
                 {
@@ -479,6 +508,9 @@ class ResponsesWire(_OpenAIWire):
                          text=text, logprobs=[])
                 yield ev("response.content_part.done", item_id=iid, output_index=index, content_index=0,
                          part=item["content"][0])
+            elif item["type"] == "compaction":
+                yield ev("response.output_item.added", output_index=index, item=item)
+                yield ev("response.compaction.compacting", item_id=iid, output_index=index)
             elif item["type"] == "web_search_call":
                 yield ev("response.output_item.added", output_index=index, item={**item, "status": "in_progress"})
                 for step in ("in_progress", "searching", "completed"):

@@ -254,3 +254,86 @@ def test_a_field_the_sdk_does_not_know_at_the_top_is_caught(fmt: str) -> None:
         "responses": lambda r: openai_responses.build_params(r),
     }[fmt](neutral_request(fmt, wire_options={"bogus_option": 1}))
     assert any("bogus_option" in error for error in request_errors(fmt, {**body, "stream": True}))
+
+
+# ---- server compaction -----------------------------------------------------------------------
+
+
+async def compaction_events(fmt: str, server: FakeServer, request: ProviderRequest, headers: dict[str, str]) -> list[Any]:
+    path = "/v1/messages" if fmt == "anthropic" else "/v1/responses"
+    build = anthropic_provider.build_params if fmt == "anthropic" else openai_responses.build_params
+    decoder, events = SSEDecoder(), []
+    async with httpx2.AsyncClient() as client, client.stream(
+        "POST", server.base_url + path, json={**build(request), "stream": True}, headers=headers
+    ) as response:
+        async for chunk in response.aiter_bytes():
+            events.extend(decoder.feed(chunk))
+    return [json.loads(e.data) for e in events if e.data != "[DONE]" and e.event != "ping"]
+
+
+async def test_anthropic_compaction_streams_parse_with_the_beta_types_and_read_as_the_sdk(fake_server: FakeServer) -> None:
+    """On demand (the compaction block alone, stop_reason compaction) and at a threshold (the
+    block first in a reply): every event is one of the SDK's beta events, and Stoa's block is
+    the one the SDK's accumulating helper makes, its cost from usage.iterations."""
+    from tests.fake_server import ModelSpec
+
+    fake_server.models = [*fake_server.models, ModelSpec(id="claude-cmp", provider="anthropic",
+                                                         compaction=("summarize", "compact_20260112"))]
+    fake_server.default_reply = reply(text="Carrying on.")
+    history = [user_text("FACT: the port is 8080"), Message(role="assistant", content=[TextBlock(text="Noted.")]),
+               user_text("go on " + "x" * 240_000)]
+    forms = {
+        "compact-2026-09-04": {"compaction": {"type": "summarize"}},
+        "compact-2026-01-12": {"context_management": {"edits": [
+            {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 50_000}}]}},
+    }
+    for beta, wire in forms.items():
+        request = ProviderRequest(model="claude-cmp", system="s", messages=history, tools=[], max_tokens=1000,
+                                  wire_options=wire, betas=(beta,))
+        events = await compaction_events("anthropic", fake_server, request, {"anthropic-beta": beta})
+        assert any(e.get("delta", {}).get("type") == "compaction_delta" for e in events)
+        for data in events:
+            parse_event("anthropic-beta", data)  # raises on an event the SDK refuses
+        complete = (await stoa_send("anthropic", fake_server, request))[-1]
+        assert isinstance(complete, MessageComplete)
+        async with anthropic.AsyncAnthropic(api_key="test-key", base_url=fake_server.base_url, max_retries=0) as a:
+            params = anthropic_provider.build_params(request)
+            async with a.beta.messages.stream(**params, betas=[beta]) as stream:
+                final = await stream.get_final_message()
+        sdk = [b for b in final.content if b.type == "compaction"]
+        ours = complete.message.compaction
+        assert sdk and ours is not None and "FACT: the port is 8080" in (ours.content or "")
+        assert (ours.content, ours.encrypted_content) == (sdk[0].content, sdk[0].encrypted_content)
+        assert ours.signature == sdk[0].signature
+        iterations = [i for i in final.usage.iterations or [] if i.type == "compaction"]
+        assert complete.compaction_usage is not None
+        assert complete.compaction_usage.input_tokens == iterations[0].input_tokens > 50_000
+        if beta == "compact-2026-09-04":
+            assert final.stop_reason == complete.stop_reason.value == "compaction"
+            assert [b.type for b in final.content] == ["compaction"]
+        else:
+            assert [b.type for b in final.content] == ["compaction", "text"]
+            assert complete.message.text == "Carrying on."
+
+
+async def test_responses_compaction_stream_parses_with_the_sdk_types_and_reads_as_the_sdk(fake_server: FakeServer) -> None:
+    fake_server.default_reply = reply(text="Carrying on.")
+    history = [user_text("FACT: the port is 8080"), Message(role="assistant", content=[TextBlock(text="Noted.")]),
+               user_text("go on " + "x" * 40_000)]
+    request = ProviderRequest(model="gpt-5.4", system="s", messages=history, tools=[], max_tokens=1000,
+                              wire_options={"context_management": [{"type": "compaction", "compact_threshold": 5_000}]})
+    events = await compaction_events("responses", fake_server, request, {})
+    assert "response.compaction.compacting" in [e["type"] for e in events]
+    for data in events:
+        parse_event("responses", data)
+    complete = (await stoa_send("responses", fake_server, request))[-1]
+    assert isinstance(complete, MessageComplete)
+    async with openai.AsyncOpenAI(api_key="test-key", base_url=fake_server.openai_base_url, max_retries=0) as o:
+        async with o.responses.stream(**openai_responses.build_params(request)) as stream:
+            final = await stream.get_final_response()
+    sdk = [i for i in final.output if i.type == "compaction"]
+    ours = complete.message.compaction
+    assert sdk and ours is not None and ours.content is None
+    # (Each request gets a new item id.)
+    assert ours.encrypted_content == sdk[0].encrypted_content and (ours.item_id or "").startswith("cmp_")
+    assert complete.message.text == final.output_text == "Carrying on."
