@@ -16,7 +16,11 @@ last); the chat screen takes them, in order, when told to (``Paced`` message, th
   ``FrameBudget.share``, between ``FrameBudget.min_gap`` and ``FrameBudget.max_gap``. A reply
   at a model's usual pace streams at about 12 frames a second (a batch costs a few ms); a
   catch-up (a fast server, a long reply: tens of ms a batch) draws 4 times a second, and the
-  stream is read faster.
+  stream is read faster. Text that comes faster than anyone reads (``FrameBudget.burst_rate``:
+  a backlog after a pause, a fast server) is a burst: its frames are ``FrameBudget.burst_gap``
+  apart, so the event loop reads the stream instead of drawing what nobody can follow yet; the
+  end of the message draws at once, as always (20,000 tokens at once: the last line shows
+  sooner).
 - **Yielding.** A fast stream never makes the SDK wait for its socket, so nothing else would
   run on the event loop: ``pace`` lets it run every ``FrameBudget.slice`` seconds, for keys
   (typing stays live) and for frames.
@@ -84,6 +88,10 @@ class FrameBudget:
     max_gap: float = 0.25
     # The agent worker lets the event loop run at least this often (seconds).
     slice: float = 0.01
+    # Text arriving faster than this (characters a second, since the last frame: 8,000 tokens
+    # a second, several times the fastest model) is a burst: frames this far apart (seconds).
+    burst_rate: float = 32_000
+    burst_gap: float = 1.0
     # What a frame of streamed text costs (CPU seconds of the UI thread), smoothed.
     cost: float = 0.0
 
@@ -117,6 +125,7 @@ class StreamPacer:
         self._timer: asyncio.TimerHandle | None = None
         self._last_frame = 0.0
         self._yield_at = 0.0
+        self._chars = 0  # characters of deltas since the last frame
         self.posted = 0  # Paced messages sent (tests, benchmarks)
 
     # ---- the turn's side (the TurnSink protocol) --------------------------------------------
@@ -129,6 +138,7 @@ class StreamPacer:
             self._post_now()
             return
         kind, call_id, text = key
+        self._chars += len(text)
         last = self._items[-1] if self._items else None
         if isinstance(last, StreamRun) and last.kind == kind and last.call_id == call_id:
             last.parts.append(text)
@@ -155,6 +165,7 @@ class StreamPacer:
         self._cancel_timer()
         if any(isinstance(item, StreamRun) for item in items):
             self._last_frame = time.perf_counter()
+            self._chars = 0
             started = time.thread_time()
             self.target.call_after_refresh(self._drawn, started)
         return items
@@ -176,9 +187,20 @@ class StreamPacer:
             return
         wait = self._last_frame + self.budget.gap - time.perf_counter()
         if wait <= 0:
-            self._post_now()
+            self._frame_due()
         else:
-            self._timer = asyncio.get_running_loop().call_later(wait, self._post_now)
+            self._timer = asyncio.get_running_loop().call_later(wait, self._frame_due)
+
+    def _frame_due(self) -> None:
+        """The gap is over: show the text, unless it comes in a burst (then wait longer)."""
+        self._timer = None
+        now = time.perf_counter()
+        budget = self.budget
+        later = self._last_frame + budget.burst_gap - now
+        if later > 0 and self._chars > budget.burst_rate * (now - self._last_frame):
+            self._timer = asyncio.get_running_loop().call_later(later, self._post_now)
+        else:
+            self._post_now()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

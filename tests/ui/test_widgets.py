@@ -264,6 +264,31 @@ async def test_deltas_wait_for_the_next_frame_and_events_do_not() -> None:
         assert app.received[-1] == ("text", " third")
 
 
+async def test_text_in_a_burst_waits_longer_and_the_end_of_the_message_does_not() -> None:
+    app = Sink()
+    app.release.set()
+    async with app.run_test() as pilot:
+        budget = FrameBudget(min_gap=0.05, max_gap=0.05, burst_rate=1_000, burst_gap=0.6)
+        pacer = StreamPacer(app, budget)
+        pacer.event(ev.AssistantTextDelta("first"))  # long after the last frame: at once
+        await pilot.pause()
+        # 2,000 characters within the 50 ms gap: 40,000 a second, a burst.
+        pacer.event(ev.AssistantTextDelta("x" * 2_000))
+        await pilot.pause(0.2)
+        assert app.received == [("text", "first")]  # the gap is over, the burst waits
+        await pilot.pause(0.6)
+        assert app.received == [("text", "first"), ("text", "x" * 2_000)]
+        pacer.event(ev.AssistantTextDelta("y" * 2_000))
+        pacer.event(ev.Notice("info", "the message ended"))  # anything else: at once, with the text
+        await pilot.pause()
+        assert app.received[-2:] == [("text", "y" * 2_000), ("event", "Notice")]
+        # A slow stream (here 10 characters in the gap: 200 a second) is shown at every gap.
+        await pilot.pause(0.1)
+        pacer.event(ev.AssistantTextDelta("z" * 10))
+        await pilot.pause(0.2)
+        assert app.received[-1] == ("text", "z" * 10)
+
+
 def test_the_frame_gap_follows_what_a_frame_costs() -> None:
     budget = FrameBudget(share=0.1, min_gap=0.05, max_gap=0.4)
     assert budget.gap == 0.05  # nothing measured yet
