@@ -10,11 +10,16 @@ so two more layers:
   ``/proc/self/environ`` and ``ps e`` show. Python copied the environment into ``os.environ``
   at start-up, so the SDKs still find their keys there; programs Stoa starts without an
   explicit environment inherit the masked values, never the keys.
-- ``Redactor`` replaces the values of secret variables and saved keys (and their base64
-  forms) in tool output before it reaches the model, the session or the screen, whatever
-  read them (an approved ``ps axe``, ``cat ~/.config/stoa/keys.toml``, a ``.env`` file).
+- ``Redactor`` replaces the values of secret variables and saved keys of 8 characters or more
+  (and their base64 and hex forms: ``base64``, ``xxd -p``, ``od -An -tx1``) in tool output
+  before it reaches the model, the session or the screen, whatever read them (an approved
+  ``ps axe``, ``cat ~/.config/stoa/keys.toml``, a ``.env`` file); and values shaped like
+  credentials wherever they come from: provider and forge key formats (``sk-...``, ``ghp_...``,
+  ``xox.-...``, ``AKIA...``: ``env.KEY_VALUE``) and 32 or more hex digits assigned to a name
+  that says key, token, secret or password (``API_SECRET=3f9a...``, ``"token": "..."``).
+  Hex on its own is left alone: commit ids and checksums in git output stay readable.
 
-Known limit: text that encodes a secret some other way (hex dumps split across lines,
+Known limit: text that encodes a secret some other way (``xxd``'s default layout with offsets,
 ``rev``, a program that prints it letter by letter) is not recognised; reading another
 process's environment asks first for that reason.
 """
@@ -29,7 +34,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from stoa.core.sandbox.env import STARTUP_HOOKS, is_secret, recognisable
+from stoa.core.sandbox.env import KEY_VALUE, STARTUP_HOOKS, is_secret, recognisable
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,45 @@ def _encoded_forms(value: str) -> list[str]:
     return forms
 
 
+def _hex_forms(value: str) -> list[str]:
+    """The hex text of ``value``'s bytes, lower and upper case (``xxd -p``, ``od``)."""
+    text = value.encode("utf-8", "surrogateescape").hex()
+    return [text, text.upper()]
+
+
+# 32+ hex digits given as the value of a name that says what it is (``API_SECRET=3f9a...``,
+# ``"token": "..."``, ``Authorization: Bearer ...``): the name is kept, the value redacted.
+# Found as hex runs first, then the name just before (a regex that tries the names at every
+# position costs 8 times as much: 127 against 16 ms a megabyte).
+_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])")
+_NAME_BEFORE = re.compile(
+    r"(?i)(?:api_?key|apikey|access_?key|private_?key|signing_?key|secret|token|passw(?:or)?d|passphrase"
+    r"|credential|auth(?:orization)?)[A-Za-z0-9_\-]*[\"']?\s*(?:=>|[:=])\s*[\"']?(?:bearer\s+|token\s+)?$"
+)
+
+_NAME_WORDS = ("key", "secret", "token", "pass", "credential", "auth")
+
+
+def _redact_shapes(text: str) -> str:
+    """Values shaped like credentials, known or not (see the module docstring)."""
+    if not text:
+        return text
+    text = KEY_VALUE.sub("[redacted key-shaped value]", text)
+    out: list[str] = []
+    done = 0
+    for run in _HEX_RUN.finditer(text):
+        start = max(done, run.start() - 80)
+        window = text[start : run.start()].lower()
+        if not window.rstrip(" \t\"'").endswith((":", "=", "=>", "bearer", "token")):
+            continue  # not assigned (a commit id, a checksum in a listing)
+        if not any(word in window for word in _NAME_WORDS):
+            continue  # no name says it is a secret
+        if _NAME_BEFORE.search(text, start, run.start()):
+            out += [text[done : run.start()], "[redacted hex secret]"]
+            done = run.end()
+    return "".join([*out, text[done:]]) if out else text
+
+
 @dataclass
 class Redactor:
     """Replaces known secret values in text with ``[redacted NAME]``."""
@@ -74,26 +118,26 @@ class Redactor:
             labels.setdefault(value, name)
             for form in _encoded_forms(value):
                 labels.setdefault(form, f"{name}, base64")
+            for form in _hex_forms(value):
+                labels.setdefault(form, f"{name}, hex")
         self._labels = labels
         ordered = sorted(labels, key=len, reverse=True)
-        # base64 output is wrapped (76 columns by default): its forms may break across lines.
-        alternatives = [
-            r"\r?\n?".join(re.escape(ch) for ch in v) if labels[v].endswith("base64") else re.escape(v)
-            for v in ordered
-        ]
+        alternatives = [_spread(v, labels[v]) for v in ordered]
         self._pattern = re.compile("|".join(alternatives)) if alternatives else None
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return True  # credential-shaped values are redacted even with no secret known
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if not text:
             return text
-        return self._pattern.sub(self._replacement, text)
+        if self._pattern is not None:
+            text = self._pattern.sub(self._replacement, text)
+        return _redact_shapes(text)
 
     def _replacement(self, match: re.Match[str]) -> str:
         found = match.group(0)
-        label = self._labels.get(found) or self._labels.get(found.replace("\r", "").replace("\n", ""), "secret")
+        label = self._labels.get(found) or self._labels.get(re.sub(r"\s", "", found), "secret")
         return f"[redacted {label}]"
 
     def redact_value(self, value: object) -> object:
@@ -105,6 +149,16 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self.redact_value(v) for v in value)
         return value
+
+
+def _spread(form: str, label: str) -> str:
+    """The regex of one form: base64 output is wrapped (76 columns by default), so its forms
+    may break across lines; hex dumps put spaces and line breaks between bytes."""
+    if label.endswith("base64"):
+        return r"\r?\n?".join(re.escape(ch) for ch in form)
+    if label.endswith("hex"):
+        return r"\s{0,3}".join(re.escape(form[i : i + 2]) for i in range(0, len(form), 2))
+    return re.escape(form)
 
 
 class SessionRedactor:

@@ -172,3 +172,18 @@ def test_stoa_masks_its_own_environment_as_others_see_it(tmp_path: Path) -> None
     assert entries["ANTHROPIC_API_KEY"] == "*" * len(key)
     assert entries["GREETING"] == "hello" and entries["BASH_ENV"] == "/nonexistent/rc"
     assert entries["SSH_AUTH_SOCK"] == "/tmp/agent.sock"
+
+
+def test_values_of_eight_characters_and_more_are_redacted_with_their_hex_forms() -> None:
+    redact = Redactor(secret_values({"SVC_TOKEN": "s3cr3t!!", "SHORT_PASSWORD": "abc1234"}))
+    assert redact("token s3cr3t!! here") == "token [redacted SVC_TOKEN] here"
+    assert redact("73336372337421 21") == "[redacted SVC_TOKEN, hex]"
+    assert redact("pw abc1234") == "pw abc1234"  # under 8 characters: too many false hits
+
+
+def test_commit_ids_and_checksums_stay_readable() -> None:
+    redact = Redactor(secret_values({}))
+    sha = "4f3c2a1b9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a"
+    text = f"commit {sha}\nAuthor: A <a@b>\nMerge: 4f3c2a1 9d8e7f6\n{sha[:32]}  README.md\nsha256: {sha}{sha[:24]}\n"
+    assert redact(text) == text
+    assert redact(f"API_TOKEN={sha}") == "API_TOKEN=[redacted hex secret]"
