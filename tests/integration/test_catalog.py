@@ -263,3 +263,21 @@ def test_the_lists_are_asked_for_with_the_providers_own_headers(
         for name, value in expected.items():
             assert request.header(name) == value, name
     assert anthropic.header("x-team") == "blue" and openai.header("openai-project") == "proj_7"
+
+
+def test_the_listed_models_are_kept_until_a_list_changes(fake_server: FakeServer, tmp_path: Path) -> None:
+    """models() is kept between calls (the picker asks on every open) and made again when a
+    refresh brings a new list; the cache file holds the lists only."""
+    catalog = catalog_for(fake_server, tmp_path)
+    catalog.refresh_sync(["anthropic"])
+    first = catalog.models(["anthropic"])
+    assert "claude-zephyr-7" not in {m.id for m in first}
+    first.clear()  # a caller's copy: changing it changes nothing kept
+    assert catalog.models(["anthropic"]) == catalog.models(["anthropic"]) != []
+    fake_server.models = [*fake_server.models, ZEPHYR]
+    catalog.refresh_sync(["anthropic"], force=True)
+    zephyr = next(m for m in catalog.models(["anthropic"]) if m.id == "claude-zephyr-7")
+    assert zephyr.context_window == 300_000
+    assert catalog.models(["openai"]) != catalog.models(["anthropic"])
+    saved = json.loads((tmp_path / "cache" / "models.json").read_text())
+    assert set(saved["lists"][0]) == {"provider", "base_url", "fetched_at", "models"}
