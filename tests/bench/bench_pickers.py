@@ -25,15 +25,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def write_model_cache(path: Path, *, anthropic: int, openai: int) -> None:
-    import json
-
     from stoa.core.models import MODELS
-    from tests.fake_server.rules import ModelSpec
 
     claude = [m.id for m in MODELS if m.provider == "anthropic"]
     claude += [f"claude-made-up-{i}" for i in range(anthropic - len(claude))]
     gpt = [m.id for m in MODELS if m.provider == "openai"]
     gpt += [f"gpt-made-up-{i}" for i in range(openai - len(gpt))]
+    _write_lists(path, claude, gpt)
+
+
+SESSIONS_HERE = 750
+
+
+def write_model_lists(path: Path, total: int) -> None:
+    """A cached catalogue of exactly ``total`` models: the table's ids first (the default model
+    among them), then made-up ones, two in three Anthropic's (one model: the default only)."""
+    from stoa.core.models import DEFAULT_MODEL, MODELS
+
+    table = [DEFAULT_MODEL] + [m.id for m in MODELS if m.provider == "anthropic" and m.id != DEFAULT_MODEL]
+    anthropic = max(1, round(total * 2 / 3)) if total > 1 else 1
+    claude = (table + [f"claude-made-up-{i}" for i in range(anthropic)])[:anthropic]
+    openai = total - len(claude)
+    gpt = ([m.id for m in MODELS if m.provider == "openai"] + [f"gpt-made-up-{i}" for i in range(openai)])[:openai]
+    _write_lists(path, claude, gpt)
+
+
+def _write_lists(path: Path, claude: list[str], gpt: list[str]) -> None:
+    import json
+
+    from tests.fake_server.rules import ModelSpec
+
     lists = [
         {"provider": "anthropic", "base_url": "http://127.0.0.1:9", "fetched_at": time.time(),
          "models": [ModelSpec(id=i, provider="anthropic").anthropic_info() for i in claude]},
@@ -44,11 +65,8 @@ def write_model_cache(path: Path, *, anthropic: int, openai: int) -> None:
     path.write_text(json.dumps({"version": 1, "lists": lists}))
 
 
-SESSIONS_HERE = 750
-
-
-async def write_sessions(database: Path, project: str) -> None:
-    """1,000 saved sessions, a minute apart, one in four of another project."""
+async def write_sessions(database: Path, project: str, count: int = 1000) -> None:
+    """``count`` saved sessions, a minute apart, one in four of another project."""
     from stoa.core.providers.types import Message, TextBlock, user_text
     from stoa.core.sessions.store import SessionStore
     from tests.bench.bench_sessions import seed_for
@@ -56,7 +74,7 @@ async def write_sessions(database: Path, project: str) -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
     clock = [time.time()]
     store = await SessionStore.open(database, clock=lambda: clock[0])
-    for i in range(1000):
+    for i in range(count):
         clock[0] -= 60
         seed = seed_for(project if i % 4 else "/elsewhere/other")
         await store.save_message(seed, user_text(f"Session {i}: fix the thing in module {i}"), title=f"Fix module {i}")
@@ -119,8 +137,9 @@ async def measure(rounds: int) -> tuple[dict[str, list[float]], dict[str, list[f
             screen = app.screen
             if not isinstance(screen, ResumePickerScreen) or not screen.is_mounted or not screen.loaded:
                 return False
+            # On screen: this project's newest (the rest are read after the first frame).
             found = screen.query("#sessions")
-            return bool(found) and found.first(OptionList).option_count == SESSIONS_HERE
+            return bool(found) and found.first(OptionList).option_count > 0
 
         def floor_ready() -> bool:
             return isinstance(app.screen, FloorScreen) and app.screen.is_mounted
