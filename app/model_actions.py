@@ -199,24 +199,35 @@ def key_checker(runtime: Runtime) -> KeyChecker:
 
 
 def key_manager_for(screen: Any, provider: str | None = None, *, message: str | None = None) -> KeyManagerScreen:
+    """The key manager for this open (kept between opens: ``stoa.app.screens.kept``)."""
+    from stoa.app.screens.kept import kept_screen
     from stoa.app.screens.keys import KeyManagerScreen
 
     runtime = screen.runtime
     config = runtime.config
-    return KeyManagerScreen(
-        config.paths,
-        config.env,
-        provider=provider,
-        message=message,
-        workspace=config.workspace,
-        check_key=key_checker(runtime),
+    manager, fresh = kept_screen(
+        screen.app,
+        "key-manager",
+        lambda: KeyManagerScreen(
+            config.paths,
+            config.env,
+            provider=provider,
+            message=message,
+            workspace=config.workspace,
+            check_key=key_checker(runtime),
+        ),
+        KeyManagerScreen,
     )
+    if not fresh:
+        manager.show_again(provider, message=message)
+    return manager
 
 
 # ---- picker flows (run inside a worker: they await the screens) ------------------------------
 
 
 async def open_model_picker(screen: CommandHost) -> None:
+    from stoa.app.screens.kept import kept_screen
     from stoa.app.screens.model_picker import ModelPickerScreen, model_spec
 
     runtime = screen.runtime
@@ -228,15 +239,23 @@ async def open_model_picker(screen: CommandHost) -> None:
         await runtime.catalog.refresh(force=True)
         return runtime.catalog.models()
 
-    picker = ModelPickerScreen(
-        model_spec(runtime.agent.model),
-        has_key=runtime.has_key,
-        local_servers=local_servers(runtime),
-        detect=detect,
-        key_screen=lambda provider: key_manager_for(screen, provider),
-        models=runtime.catalog.models(),
-        fetch_models=fetch_models,
+    current = model_spec(runtime.agent.model)
+    picker, fresh = kept_screen(
+        screen.app,
+        "model-picker",
+        lambda: ModelPickerScreen(
+            current,
+            has_key=runtime.has_key,
+            local_servers=local_servers(runtime),
+            detect=detect,
+            key_screen=lambda provider: key_manager_for(screen, provider),
+            models=runtime.catalog.models(),
+            fetch_models=fetch_models,
+        ),
+        ModelPickerScreen,
     )
+    if not fresh:
+        picker.show_again(current, models=runtime.catalog.models(), local_servers=local_servers(runtime))
     choice = await screen.app.push_screen_wait(picker)
     if choice:
         apply_model(screen, choice)
@@ -249,7 +268,14 @@ async def open_effort_picker(screen: CommandHost) -> None:
     if len(agent.model.efforts) == 1:
         screen.show_notice("info", f"{agent.model.id} has no reasoning effort levels to choose from")
         return
-    level = await screen.app.push_screen_wait(EffortPickerScreen(agent.model, agent.effort))
+    from stoa.app.screens.kept import kept_screen
+
+    picker, fresh = kept_screen(
+        screen.app, "effort-picker", lambda: EffortPickerScreen(agent.model, agent.effort), EffortPickerScreen
+    )
+    if not fresh:
+        picker.show_again(agent.model, agent.effort)
+    level = await screen.app.push_screen_wait(picker)
     if level:
         apply_effort(screen, level)
 

@@ -10,6 +10,11 @@ shortcut key (typed into the empty box) runs ``action_shortcut``.
 
 The list draws only the rows on screen (``stoa.widgets.filter_list``), so a picker opens in the
 time its visible rows take, whatever the number of rows.
+
+A picker is kept between opens (``stoa.app.screens.kept``): ``reopen()``, called with its new
+data in place before it is pushed again, empties the filter, shows the rows from the top with
+``start_row()`` highlighted and focuses where ``on_mount`` does, then runs ``opened()`` as the
+first open does; so a second open shows what a first one would.
 """
 
 from __future__ import annotations
@@ -57,6 +62,36 @@ class FilterPickerScreen(ModalScreen[str | None]):
 
     def action_shortcut(self) -> None:
         """The filter box's shortcut key, typed into the empty box."""
+
+    def start_row(self) -> str | None:
+        """The row highlighted when the picker opens (None: the first that can be chosen)."""
+        return None
+
+    def opened(self) -> None:
+        """Called at each open once the list is filled (work that starts with the picker)."""
+
+    # ---- opening ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.refresh_list(keep=self.start_row())
+        self.focus_start()
+        self.opened()
+
+    def focus_start(self) -> None:
+        """The filter box has the focus at the start (the list, in a picker without one)."""
+        boxes = self.query(FilterBox)
+        (boxes.first() if boxes else self.row_list).focus()
+
+    def reopen(self) -> None:
+        """Show again as at a first open (a kept picker, before it is pushed again)."""
+        if not self.is_mounted:
+            return  # not shown yet: on_mount fills it
+        for box in self.query(FilterBox):
+            with box.prevent(Input.Changed):
+                box.value = ""
+        self.refresh_list(keep=self.start_row())  # (setting the rows scrolls the list to its top)
+        self.focus_start()
+        self.opened()
 
     # ---- the parts ----------------------------------------------------------------------------
 

@@ -170,6 +170,26 @@ class KeyManagerScreen(CheckedKeyEntry, ModalScreen[set[str]]):
     def on_mount(self) -> None:
         message = self.query_one("#key-message", Static)
         message.display = bool(self.message or key_file_problem(self.paths))
+        self._start()
+
+    def show_again(self, provider: str | None = None, *, message: str | None = None) -> None:
+        """Show a kept key manager again (``stoa.app.screens.kept``) as a first open would:
+        statuses read again, nothing typed, this open's provider and message."""
+        self.initial_provider = provider
+        self.message = message
+        self.changed = set()
+        self._untested = None
+        if not self.is_mounted:
+            return
+        self.selected = None
+        self.query_one("#key-input", Input).value = ""
+        self.query_one("#key-entry").add_class("-hidden")
+        self._say(self.message or key_file_problem(self.paths) or "")
+        self.query_one("#key-message", Static).set_classes("picker-message")
+        self.query_one("#providers", OptionList).set_options(self._options())
+        self._start()
+
+    def _start(self) -> None:
         option_list = self.query_one("#providers", OptionList)
         if self.initial_provider in self.providers:
             option_list.highlighted = self.providers.index(self.initial_provider)

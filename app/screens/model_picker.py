@@ -33,7 +33,7 @@ from stoa.core.models import ALL_PROVIDERS, MODELS, ModelInfo
 from stoa.core.providers.detect import LocalServer
 from stoa.core.switching import effort_description
 from stoa.styles import STYLES
-from stoa.widgets.filter_list import FilterBox, FilterList, Row
+from stoa.widgets.filter_list import FilterList, Row
 
 NO_KEY_HINT = "no key: press k to add"
 
@@ -209,17 +209,31 @@ class ModelPickerScreen(FilterPickerScreen):
                 classes="picker-hint",
             )
 
-    def on_mount(self) -> None:
-        self.refresh_list(keep=self.current)
-        self.query_one(FilterBox).focus()
+    def start_row(self) -> str | None:
+        return self.current
+
+    def opened(self) -> None:
         # The lists are refreshed and local servers looked for once the picker is on screen.
         self.call_after_refresh(self._start_refreshing)
 
+    def show_again(
+        self, current: str | None, *, models: Sequence[ModelInfo], local_servers: Sequence[LocalServer] = ()
+    ) -> None:
+        """This open's data for a kept picker (``reopen``)."""
+        self.current = current
+        self.registry_models = list(models)
+        self.local_servers = list(local_servers)
+        self._rebuild_rows()
+        self.reopen()
+
     def _start_refreshing(self) -> None:
+        # exclusive: a refresh still running from an earlier open of this kept screen stops.
         if self.detect is not None:
-            self.run_worker(self._detect(), group="model-picker", description="detect local servers", exit_on_error=False)
+            self.run_worker(self._detect(), group="model-picker-detect", description="detect local servers",
+                            exit_on_error=False, exclusive=True)
         if self.fetch_models is not None:
-            self.run_worker(self._refresh_models(), group="model-picker", description="refresh model lists", exit_on_error=False)
+            self.run_worker(self._refresh_models(), group="model-picker-lists", description="refresh model lists",
+                            exit_on_error=False, exclusive=True)
 
     async def _refresh_models(self) -> None:
         assert self.fetch_models is not None
@@ -291,15 +305,23 @@ class EffortPickerScreen(FilterPickerScreen):
             )
         return rows
 
+    def _title(self) -> Content:
+        return Content.assemble(("Reasoning effort", "bold"), f" for {self.model.label} ({self.model.id})")
+
     def compose(self) -> ComposeResult:
         with Vertical(id="effort-picker", classes="picker"):
-            yield Static(
-                Content.assemble(("Reasoning effort", "bold"), f" for {self.model.label} ({self.model.id})"),
-                classes="picker-title",
-            )
+            yield Static(self._title(), classes="picker-title")
             yield FilterList(id="efforts")
             yield Static("↑↓ move · Enter choose · Esc cancel", classes="picker-hint")
 
-    def on_mount(self) -> None:
-        self.refresh_list(keep=self.current)
-        self.row_list.focus()
+    def start_row(self) -> str | None:
+        return self.current
+
+    def show_again(self, model: ModelInfo, current: str) -> None:
+        """This open's data for a kept picker (``reopen``)."""
+        self.model = model
+        self.current = current
+        if self.is_mounted:
+            title = self.query_one(".picker-title", Static)
+            title.update(self._title())
+        self.reopen()
