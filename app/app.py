@@ -9,7 +9,6 @@ import enum
 import gc
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
@@ -265,7 +264,7 @@ class StoaApp(App[int]):
                 self.chat.show_notice(level, text)
 
     async def _open_session(self) -> None:
-        from stoa.core.sessions import SessionLockedError, SessionStoreError, open_session, open_store
+        from stoa.core.sessions import SessionLockedError, SessionStoreError, open_session
 
         runtime = self.runtime
         resume, continue_latest = self.resume, self.continue_latest
@@ -273,12 +272,9 @@ class StoaApp(App[int]):
         try:
             if resume == "":
                 # -r without an id: let the person pick.
-                from stoa.app.screens.resume import ResumePickerScreen
+                from stoa.app.screens.resume import choose_session
 
-                store = await open_store(runtime)
-                home = self.config.env.get("HOME")
-                picker = await ResumePickerScreen(store, self.config.workspace, home=Path(home) if home else None).preload()
-                resume = await self.push_screen_wait(picker)
+                resume = await choose_session(self, runtime)
             try:
                 handle = await open_session(runtime, resume or None, continue_latest)
             except SessionLockedError as exc:

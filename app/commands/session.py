@@ -20,9 +20,7 @@ async def _clear(ctx: CommandContext) -> None:
 
 @command("resume", "Go back to a saved session (a picker, or /resume ID-PREFIX)", args="[id]", while_busy=False)
 async def _resume(ctx: CommandContext) -> None:
-    from pathlib import Path
-
-    from stoa.app.screens.resume import ResumePickerScreen
+    from stoa.app.screens.resume import choose_session
     from stoa.core.sessions import SessionLockedError, SessionStoreError, open_store, switch_to
 
     runtime = ctx.runtime
@@ -31,14 +29,7 @@ async def _resume(ctx: CommandContext) -> None:
         if ctx.args:
             session_id = (await store.resolve(ctx.args.strip())).id
         else:
-            home = runtime.config.env.get("HOME")
-            picker = await ResumePickerScreen(
-                store,
-                runtime.config.workspace,
-                current_session_id=runtime.session_id,
-                home=Path(home) if home else None,
-            ).preload()
-            chosen = await ctx.app.push_screen_wait(picker)
+            chosen = await choose_session(ctx.app, runtime)
             if chosen is None:
                 return
             session_id = chosen

@@ -764,6 +764,14 @@ class SessionStore:
             params.append(int(limit))
         return [_info(r) for r in await self._read(sql, params)]
 
+    async def count_listed(self, project: str | Path) -> tuple[int, int]:
+        """(sessions with at least one message, those of ``project``): one indexed count, for a
+        list shown before all of it is read."""
+        rows = await self._read(
+            "SELECT COUNT(*), COALESCE(SUM(project = ?), 0) FROM sessions WHERE message_count > 0", (str(project),)
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
     async def search(self, text: str, project: str | Path | None = None, *, limit: int = 50) -> list[SessionInfo]:
         """Sessions whose title, preview, prompts or replies contain ``text``, newest first."""
         if not text.strip():

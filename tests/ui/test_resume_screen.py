@@ -244,6 +244,47 @@ async def test_a_thousand_sessions_load(tmp_path: Path) -> None:
         assert listed(screen) == [f"{998:08x}"]
 
 
+async def test_the_first_frame_has_this_projects_newest_and_the_rest_follows(tmp_path: Path) -> None:
+    """preload reads this project's newest FIRST_PAGE sessions and counts the others; once on
+    screen the picker reads the rest, keeping the highlighted row."""
+    from stoa.app.screens.resume import FIRST_PAGE
+
+    path = tmp_path / "big.db"
+    many = [
+        (f"{i:08x}-0000-4000-8000-000000000000", PROJECT if i % 3 else OTHER, f"session number {i}", "claude-sonnet-4-6",
+         i * 60, f"preview {i}", 2)
+        for i in range(300)
+    ]
+    await populate(path, many)
+    store = await SessionStore.open(path, clock=lambda: NOW)
+    try:
+        screen = await ResumePickerScreen(store, PROJECT, clock=lambda: NOW, home=HOME).preload()
+        assert not screen.all_read
+        assert [s.title for s in screen.sessions] == [f"session number {i}" for i in range(300) if i % 3][:FIRST_PAGE]
+
+        class Host(App[None]):
+            def on_mount(self) -> None:
+                self.push_screen(screen)
+
+        async with Host().run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert "200 sessions" in str(screen.query_one("#resume-scope", Static).render())
+            await pilot.press("down", "down")
+            chosen = screen.row_list.highlighted_option
+            for _ in range(500):
+                if screen.complete:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(listed(screen)) == 200 and screen.all_read
+            assert screen.row_list.highlighted_option is not None and chosen is not None
+            assert screen.row_list.highlighted_option.id == chosen.id
+            await pilot.press("tab")
+            await pilot.pause()
+            assert len(listed(screen)) == 300
+    finally:
+        await store.aclose()
+
+
 # ---- snapshots -----------------------------------------------------------------------------------
 
 
