@@ -45,12 +45,12 @@ def handler_{i}(request):
 FILE = "".join(f"{n:>4}\tline {n} of a source file that the model read\n" for n in range(1, 120))
 
 
-async def write_session(database: Path, project: Path) -> None:
+async def write_session(database: Path, project: Path, messages: int = MESSAGES) -> None:
     store = await SessionStore.open(database)
     seed = SessionSeed(str(uuid.uuid4()), str(project), "claude-sonnet-4-6", "anthropic", "auto", "medium")
     recorder = SessionRecorder(store, seed)
     i = 0
-    while recorder.messages_saved < MESSAGES:
+    while recorder.messages_saved < messages:
         prompt = f"prompt {i}: what does module {i} do?"
         await recorder.message_added(user_text(prompt), replaces_last=False)
         await recorder.event(ev.TurnStarted(str(i), prompt, "claude-sonnet-4-6", "medium"))
@@ -63,7 +63,7 @@ async def write_session(database: Path, project: Path) -> None:
         result = Message(role="user", content=[ToolResultBlock(tool_use_id=call.id, content=[TextBlock(text=FILE)])])
         await recorder.message_added(result, replaces_last=False)
         text = REPLY.format(i=i)
-        if recorder.messages_saved >= MESSAGES - 1:
+        if recorder.messages_saved >= messages - 1:
             text += f"\n{LAST_REPLY}\n"
         final = Message(role="assistant", content=[TextBlock(text=text)], model="claude-sonnet-4-6",
                         usage=Usage(input_tokens=1500, output_tokens=200))
