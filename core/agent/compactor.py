@@ -28,7 +28,7 @@ from stoa.core.providers import base as pb
 if TYPE_CHECKING:
     from stoa.core.agent.loop import Agent
 
-__all__ = ["Compaction", "CompactionError", "compact_agent", "compacted_after_refusal", "fit_request"]
+__all__ = ["Compaction", "CompactionError", "compact_agent", "compacted_after_refusal", "fit_request", "record_compaction"]
 
 
 async def compact_agent(
@@ -73,7 +73,7 @@ async def compact_agent(
     agent.history.messages[:] = result.history
     after = keeper.estimate(agent._build_request("auto"))
     agent.last_context_tokens = after
-    archive_id = await _save(agent, result, trigger, before, after)
+    archive_id = await record_compaction(agent, result, trigger, before, after)
     if hooks is not None and hooks.configured("SessionStart"):  # its context joins the next prompt
         for level, text in (await hooks.session_start("compact")).notices:
             agent._emit(ev.Notice(level, text))
@@ -119,7 +119,7 @@ async def _on_server(agent: Agent, model: ModelInfo, budget: Any, focus: str) ->
         return None
 
 
-async def _save(agent: Agent, result: Compaction, trigger: str, before: int, after: int) -> int | None:
+async def record_compaction(agent: Agent, result: Compaction, trigger: str, before: int, after: int) -> int | None:
     saver: Any = getattr(agent.observer, "history_compacted", None)
     if saver is None:
         return None

@@ -162,7 +162,9 @@ def repair_messages(messages: list[Message]) -> list[Message]:
                 out.append(
                     Message(role="user", content=[error_result(b.id, INTERRUPTED_RESULT) for b in pending])
                 )
-            if out and out[-1].role == "assistant":
+            opens = bool(message.content) and message.content[0].type == "compaction"
+            if out and out[-1].role == "assistant" and not opens:
+                # (A server compaction opens what requests carry: nothing is sent before it.)
                 out.append(Message(role="user", content=[TextBlock(text="(continue)")]))
             out.append(message)
             pending = message.tool_uses

@@ -710,7 +710,7 @@ class Agent:
         await self._record(message)
         self._emit(ev.AssistantMessageCompleted(message))
         self._account(complete.usage)
-        server_compaction.after_reply(self, message, complete)
+        await server_compaction.after_reply(self, message, complete)
         if complete.stop_reason is StopReason.REFUSAL:
             self._emit(ev.Notice("warning", "the model declined to continue (refusal)"))
         return message

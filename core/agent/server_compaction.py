@@ -165,27 +165,38 @@ def request_messages(agent: Agent) -> list[Message]:
 # ---- a compaction that came with a reply ----------------------------------------------------
 
 
-def after_reply(agent: Agent, message: Message, complete: pb.MessageComplete) -> None:
-    """Report a compaction the server made while answering (and count what it cost)."""
+async def after_reply(agent: Agent, message: Message, complete: pb.MessageComplete) -> None:
+    """Report a compaction the server made while answering, count what it cost, and save it
+    (the session's fold; nothing is archived: the messages stay)."""
+    from stoa.core.agent.compactor import record_compaction
+
     block = message.compaction
     if block is None or block.origin != agent.model.provider:
         return
     spent = complete.compaction_usage or Usage()
     cost = agent.ledger.add(agent.model.id, spent, agent.model) if complete.compaction_usage else 0.0
     history = agent.history.messages
+    carried = request_messages(agent)
     before = int(agent.context.pending_estimate * agent.context.ratio)
-    after = complete.usage.prompt_tokens or messages_tokens(request_messages(agent))
+    after = complete.usage.prompt_tokens or messages_tokens(carried)
+    after = min(after, before) if before else after
+    result = Compaction(
+        history=list(history), archived=[], summary=block.content or "", tokens_before=before,
+        tokens_after=after, usage=spent, stages=1, on_server=True,
+    )
+    archive_id = await record_compaction(agent, result, "auto", before, after)
     agent._emit(
         ev.ContextCompacted(
             trigger="auto",
             tokens_before=before,
-            tokens_after=min(after, before) if before else after,
+            tokens_after=after,
             context_window=agent.model.context_window,
             summary=block.content or "",
-            archived=max(len(history) - len(request_messages(agent)), 0),
+            archived=max(len(history) - len(carried), 0),
             stages=1,
             usage=spent,
             cost_usd=cost,
+            archive_id=archive_id,
             on_server=True,
         )
     )

@@ -96,7 +96,8 @@ def _texts(value: Any) -> list[str]:
         if value.get("type") == "compaction":
             opened = unseal(value.get("encrypted_content"))
             return [opened[1]] if opened else []
-        return [t for key, item in value.items() if key not in ("signature", "id", "call_id") for t in _texts(item)]
+        skipped = ("type", "cache_control", "signature", "id", "call_id", "tool_use_id", "role", "status")
+        return [t for key, item in value.items() if key not in skipped for t in _texts(item)]
     return []
 
 

@@ -140,8 +140,12 @@ async def test_a_200_turn_session_compacted_on_the_server(world: World, model: s
 
     # Resumed, the next request sends the block back exactly as the server made it.
     runtime2 = world.runtime(model, config_text=CONFIG)
-    await open_session(runtime2, resume=handle.session_id, titles=False)
+    again = await open_session(runtime2, resume=handle.session_id, titles=False)
     try:
+        # Each compaction is a fold of the resumed log, and the whole history came back.
+        folds = [r for r in again.records if r.kind == "compaction"]
+        assert len(folds) == len(compacted) and all(f.data["on_server"] for f in folds)
+        assert len(runtime2.agent.history.messages) == len(agent.history.messages)
         events = await turn(runtime2.agent, "turn 200: go on")
         assert isinstance(events[-1], ev.TurnFinished)
         sent = world.server.model_requests()[-1].body
@@ -291,3 +295,24 @@ async def test_acp_tells_the_editor_of_a_compaction(stoa_env: dict[str, str], fa
         await conn.prompt(session_id=session.session_id, prompt=text_prompt("read big.txt ten times"))
     assert [r for r in fake_server.model_requests() if "compaction" in r.body]
     assert "compacted on the server " in client.text() and "(auto)" in client.text()
+
+
+async def test_compact_with_a_focus_asks_the_server(world: World) -> None:
+    runtime = world.runtime("claude-tiny-srv", config_text=CONFIG)
+    agent = runtime.agent
+    for n in range(4):
+        await turn(agent, prompt(n))
+    result = await agent.compact("the service name")
+    asked = [r for r in world.server.model_requests() if "compaction" in r.body]
+    assert len(asked) == 1 and result.on_server and result.archived == []
+    assert "focus on: the service name" in asked[0].body["compaction"]["instructions"]
+    assert "## Goal" in asked[0].body["compaction"]["instructions"]  # Stoa's structured summary
+    # The recent exchanges are kept after the block (from a prompt the person typed), the
+    # earlier ones summarised; the next request opens with the block.
+    block_at = next(i for i, m in enumerate(agent.history.messages) if m.compaction is not None)
+    kept = agent.history.messages[block_at + 1]
+    assert kept.role == "user" and kept.text.startswith("turn ") and not kept.text.startswith("turn 0")
+    assert FACTS[0] in (agent.history.messages[block_at].compaction.content or "")  # type: ignore[union-attr]
+    await turn(agent, "turn 4: go on")
+    sent = world.server.model_requests()[-1].body["messages"]
+    assert sent[0]["content"][0]["type"] == "compaction" and sent[1]["content"][0]["text"] == kept.text
