@@ -16,6 +16,13 @@ and when the reply grows (the log scrolls, Textual lays it out again and repaint
 widget) the rows above come back as the same ``Strip`` objects, so the compositor's own caches
 (divided and rendered strips) hold too. A frame of a streaming reply then costs about what
 the new text costs, whatever the height of the reply.
+
+A long code fence (over ``FENCE_CHUNK`` lines) is drawn in pieces of ``FENCE_CHUNK`` lines,
+each highlighted once and kept (``_render_code``): while it streams in, a frame highlights the
+piece that grows, not the whole fence again (that made a 20,000-token fence quadratic), and once
+finished it is a run of blocks joined without a blank line, rendered, like other blocks, only
+as they come into view. Pieces join exactly (Rich's Syntax renders line by line), but for a
+construct that spans two pieces (a string of several lines) the second piece's colours.
 """
 
 from __future__ import annotations
@@ -100,10 +107,36 @@ class _Block:
     tokens: list[Any] | None
     lines: list[Strip] | None = None
     estimate: int = 1
+    # A piece of a long code fence (language, code, first piece, last piece), joined to the
+    # block before it without a blank line unless it is the fence's first piece.
+    code: tuple[str, str, bool, bool] | None = None
+
+    @property
+    def joined(self) -> bool:
+        return self.code is not None and not self.code[2]
 
     @property
     def height(self) -> int:
         return len(self.lines) if self.lines is not None else self.estimate
+
+
+def _fence_pieces(token: Any, size: int) -> list[tuple[str, list[str]]] | None:
+    """A fence token's language and its code in pieces of ``size`` lines, when it has more
+    than two pieces' worth (None otherwise: drawn whole)."""
+    if token.type != "fence":
+        return None
+    code = token.content.split("\n")
+    if code and code[-1] == "":
+        code.pop()  # the newline that ends the last line
+    if len(code) <= 2 * size:
+        return None
+    language = (token.info or "").partition(" ")[0] or "text"
+    return [(language, code[start : start + size]) for start in range(0, len(code), size)]
+
+
+def _code_estimate(lines: list[str], width: int) -> int:
+    inner = max(1, width - 2)  # Syntax's padding
+    return max(1, sum(max(1, -(-len(line) // inner)) for line in lines))
 
 
 def estimate_height(source: str, width: int) -> int:
@@ -140,6 +173,8 @@ class MarkdownView(Widget):
     # The background pass waits until the text has not grown for this long: while a reply
     # streams in fast, blocks far above the view can wait (scrolling to one renders it at once).
     BACKGROUND_QUIET = 0.5
+    # Lines of a long code fence drawn (and kept) together.
+    FENCE_CHUNK = 40
 
     def __init__(self, source: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -161,6 +196,8 @@ class MarkdownView(Widget):
         self._mv_background: Timer | None = None
         self._mv_quiet_from = 0.0
         self._mv_style: Style | None = None
+        # Pieces of long code fences as drawn, by (language, code, width, first, last).
+        self._mv_code_cache: dict[tuple[str, str, int, bool, bool], list[Strip]] = {}
         self.append(source)
 
     # ---- source --------------------------------------------------------------------------------
@@ -193,6 +230,10 @@ class MarkdownView(Widget):
             width = self._mv_width or 80
             for first, after in itertools.pairwise(openers):
                 start, end = tokens[first].map[0], tokens[after].map[0]
+                pieces = _fence_pieces(tokens[first], self.FENCE_CHUNK) if after == first + 1 else None
+                if pieces is not None:
+                    self._add_fence(pieces, lines[start:end], width)
+                    continue
                 source = "".join(lines[start:end])
                 self._mv_blocks.append(_Block(source, tokens[first:after], estimate=estimate_height(source, width)))
             self._mv_tail = "".join(lines[tokens[openers[-1]].map[0] :])
@@ -214,6 +255,18 @@ class MarkdownView(Widget):
                 break
             first += 1
         self._changed(first, layout=count != old_count)
+
+    def _add_fence(self, pieces: list[tuple[str, list[str]]], lines: list[str], width: int) -> None:
+        """A finished long fence as blocks of ``FENCE_CHUNK`` lines (their source: the fence's
+        lines, the opening one with the first piece, the closing one with the last)."""
+        at = 1
+        last = len(pieces) - 1
+        for index, (language, code) in enumerate(pieces):
+            source = "".join(lines[: at + len(code)] if index == 0 else lines[at : at + len(code)] if index < last else lines[at:])
+            at += len(code)
+            block = _Block(source, None, estimate=_code_estimate(code, width))
+            block.code = (language, "\n".join(code), index == 0, index == last)
+            self._mv_blocks.append(block)
 
     def set_source(self, text: str) -> None:
         self._mv_blocks.clear()
@@ -271,9 +324,50 @@ class MarkdownView(Widget):
             first += 1
         return [Strip(linkify(line)) for line in lines[first:]]
 
+    def _render_code(self, language: str, code: str, width: int, first: bool, last: bool) -> list[Strip]:
+        """One piece of a long fence, drawn as the fence's Syntax draws those lines; kept."""
+        key = (language, code, width, first, last)
+        cached = self._mv_code_cache.get(key)
+        if cached is not None:
+            return cached
+        console = self._check_theme()
+        syntax = Syntax(
+            code.rstrip() if last else code,
+            language,
+            theme=self._mv_code_theme,
+            word_wrap=True,
+            padding=(0, 1),
+            background_color=_Fence.background,
+        )
+        lines = console.render_lines(syntax, console.options.update(width=width, height=None), pad=False)
+        if first:  # as a whole fence is drawn: no blank rows above it
+            while lines and not any(segment.text.strip() for segment in lines[0]):
+                lines.pop(0)
+        strips = [Strip(linkify(line)) for line in lines]
+        if len(self._mv_code_cache) > 512:
+            self._mv_code_cache.clear()
+        self._mv_code_cache[key] = strips
+        return strips
+
+    def _render_tail(self, width: int) -> list[Strip]:
+        tokens = self._mv_tail_tokens
+        pieces = _fence_pieces(tokens[0], self.FENCE_CHUNK) if tokens and len(tokens) == 1 else None
+        if pieces is None:
+            return self._render_source(self._mv_tail, tokens, width)
+        # A long fence streaming in: only the piece that grows is drawn again.
+        last = len(pieces) - 1
+        lines: list[Strip] = []
+        for index, (language, code) in enumerate(pieces):
+            lines += self._render_code(language, "\n".join(code), width, index == 0, index == last)
+        return lines
+
     def _render_block(self, index: int) -> None:
         block = self._mv_blocks[index]
-        block.lines = self._render_source(block.source, block.tokens, self._mv_width)
+        if block.code is not None:
+            language, code, first, last = block.code
+            block.lines = self._render_code(language, code, self._mv_width, first, last)
+        else:
+            block.lines = self._render_source(block.source, block.tokens, self._mv_width)
         block.tokens = None
         if len(block.lines) != block.estimate:
             # The blocks after this one move.
@@ -315,11 +409,7 @@ class MarkdownView(Widget):
     def _layout(self, viewport_height: int) -> None:
         """Render the tail and, from the bottom up, enough finished blocks to fill the view."""
         if self._mv_tail_lines is None:
-            self._mv_tail_lines = (
-                self._render_source(self._mv_tail, self._mv_tail_tokens, self._mv_width)
-                if self._mv_tail.strip()
-                else []
-            )
+            self._mv_tail_lines = self._render_tail(self._mv_width) if self._mv_tail.strip() else []
         needed = viewport_height
         covered = len(self._mv_tail_lines)
         for index in range(len(self._mv_blocks) - 1, -1, -1):
@@ -338,10 +428,12 @@ class MarkdownView(Widget):
         start = min(self._mv_dirty, len(offsets))
         if start < len(blocks) or len(offsets) != len(blocks):
             del offsets[start:]
-            y = offsets[-1] + blocks[start - 1].height + 1 if start else 0
-            for block in blocks[start:]:
+            joined = start < len(blocks) and blocks[start].joined
+            y = offsets[-1] + blocks[start - 1].height + (0 if joined else 1) if start else 0
+            for index in range(start, len(blocks)):
                 offsets.append(y)
-                y += block.height + 1
+                following = blocks[index + 1] if index + 1 < len(blocks) else None
+                y += blocks[index].height + (0 if following is not None and following.joined else 1)
         self._mv_dirty = len(blocks)
         return offsets
 

@@ -9,6 +9,10 @@ Messages SSE). Three scenarios, each run ``--runs`` times (default 5), interleav
    in the bytes Textual writes), and the app's CPU time from Enter to that frame. Floor in the
    same run: a bare httpx client reading the same stream (no parsing, no UI): how long after
    the last byte its last read returns. Target (issue 14): last line <= 0.3 s after the last byte.
+   The same measure for other shapes of reply (``--only code,thinking,pause``): ``code``, the
+   reply as four long Python fences (~20,000 characters each); ``thinking``, 40,000
+   characters of thinking before the Markdown reply; ``pause``, the Markdown reply with the
+   stream silent for 2 s after its first 2,000 deltas (the rest then comes at once).
 2. paced: a reply streamed at ~200 tokens/s (8 characters per delta, 10 ms apart). Over a
    window from 3 s to 11 s after Enter (the reply already taller than the screen): CPU % of a
    core used by the app (utime + stime from /proc/PID/stat) and CPU per frame (frames recorded
@@ -33,9 +37,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.bench.tui_harness import PYTHON, REPO, TmuxStoa, median, ms, require_tmux
-from tests.fake_server import FakeServer, reply
+from tests.fake_server import FakeServer, fault, reply
 
 END_MARKER = "END-OF-REPLY-MARKER"
 RUNS = 5
@@ -121,9 +126,43 @@ def _send_prompt(app: TmuxStoa, ready_text: str) -> None:
     app.send_keys("Explain the loader in depth", literal=True)
 
 
-def run_instant(folder: Path, text: str, python: Path = PYTHON) -> dict[str, float]:
+def code_reply(fences: int = 4, chars: int = 20_000) -> str:
+    parts = []
+    for fence in range(fences):
+        lines = ["```python"]
+        n = 0
+        while sum(len(line) + 1 for line in lines) < chars:
+            n += 1
+            lines.append(f"def handler_{fence}_{n}(request: dict[str, object]) -> dict[str, object]:")
+            lines.append(f'    """Answer request {n} of fence {fence}: look it up, then merge the layers."""')
+            lines.append(f"    value = request.get('key_{n}', {n})  # the default when it is missing")
+            lines.append("    return {'status': 200, 'value': value, 'layers': [1, 2, 3]}")
+            lines.append("")
+        lines.append("```")
+        parts.append(f"Part {fence + 1} of the module:\n\n" + "\n".join(lines) + "\n\n")
+    parts.append(f"The end.\n\n{END_MARKER}\n")
+    return "".join(parts)
+
+
+def instant_item(kind: str, text: str) -> Any:
+    """What the fake server answers in each instant scenario (see the module docstring)."""
+    usage = {"output_tokens": 20_000, "input_tokens": 2_000}
+    if kind == "code":
+        return reply(text=code_reply(), chunk_size=4, **usage)
+    if kind == "thinking":
+        thought = "Let me think about how the loader merges the layers, step by step. " * 600
+        return reply(thinking=thought[:40_000], text=text, chunk_size=4, **usage)
+    if kind == "pause":
+        return fault("stall", after_events=2_000, seconds=2.0, reply=reply(text=text, chunk_size=4, **usage))
+    return reply(text=text, chunk_size=4, **usage)
+
+
+INSTANT_KINDS = ("instant", "code", "thinking", "pause")
+
+
+def run_instant(folder: Path, text: str, python: Path = PYTHON, kind: str = "instant") -> dict[str, float]:
     server = TimedServer().start()
-    server.script(reply(text=text, chunk_size=4, output_tokens=20_000, input_tokens=2_000))
+    server.script(instant_item(kind, text))
     app = TmuxStoa(folder, server.base_url, record_frames=True, marker=END_MARKER, python=python)
     try:
         app.start()
@@ -235,9 +274,12 @@ def _medians(results: list[dict[str, float]]) -> dict[str, float]:
     return {key: median([r[key] for r in results]) for key in results[0]} if results else {}
 
 
-def _print_instant(label: str, runs: list[dict[str, float]], chars: int) -> None:
+def _print_instant(label: str, runs: list[dict[str, float]], chars: int, kind: str = "instant") -> None:
     m = _medians(runs)
-    print(f"{label}instant ~20k-token reply ({chars:,} chars, ~{chars // 4:,} deltas), medians of {len(runs)} runs:")
+    shape = {"instant": "", "code": " (four long code fences)", "thinking": " after 40,000 chars of thinking",
+             "pause": " (2 s pause after 2,000 deltas)"}[kind]
+    print(f"{label}{kind}: ~20k-token reply{shape} ({chars:,} chars, ~{chars // 4:,} deltas), "
+          f"medians of {len(runs)} runs:")
     print(f"  last line drawn {ms(m['after_last_byte'])} after the server's last byte (target <= 300 ms; "
           f"runs: {', '.join(ms(r['after_last_byte']) for r in runs)})")
     print(f"  the app's last text delta left the agent {ms(m['received_after_last_byte'])} after the last byte; "
@@ -265,7 +307,9 @@ def _print_paced(label: str, runs: list[dict[str, float]], floor: list[dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=RUNS)
-    parser.add_argument("--only", default="instant,paced,echo", help="comma-separated scenarios")
+    parser.add_argument(
+        "--only", default="instant,paced,echo", help="comma-separated scenarios (also: code, thinking, pause)"
+    )
     parser.add_argument("--window", default=f"{WINDOW[0]:g},{WINDOW[1]:g}",
                         help="paced: seconds after Enter to measure between (default %(default)s)")
     parser.add_argument("--python", type=Path, help="another checkout's interpreter, measured alongside (instant, paced)")
@@ -280,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     long_text = markdown_reply()
     # Long enough to stream past the window (~800 characters a second).
     paced_text = markdown_reply(int((window[1] + 6) * 800))
-    instant: dict[str, list[dict[str, float]]] = {label: [] for label, _ in stoas}
+    kinds = [kind for kind in INSTANT_KINDS if kind in only]
+    instant: dict[tuple[str, str], list[dict[str, float]]] = {(k, label): [] for k in kinds for label, _ in stoas}
     paced: dict[str, list[dict[str, float]]] = {label: [] for label, _ in stoas}
     read_only: list[float] = []
     floor: list[dict[str, float]] = []
@@ -291,9 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             run = Path(tmp) / f"run{i}"
             # The interpreters take turns going first, so neither always runs right after the floor.
             order = stoas if i % 2 == 0 else stoas[::-1]
-            if "instant" in only:
+            for kind in kinds:
                 for index, (label, python) in enumerate(order):
-                    instant[label].append(run_instant(run / f"instant{index}", long_text, python))
+                    instant[kind, label].append(run_instant(run / f"{kind}{index}", long_text, python, kind))
+            if kinds:
                 read_only.append(run_read_only(long_text))
             if "paced" in only:
                 for index, (label, python) in enumerate(order):
@@ -305,8 +351,10 @@ def main(argv: list[str] | None = None) -> int:
             loads.append(Path("/proc/loadavg").read_text().split()[0])
     print(f"load average during the runs: {' '.join(loads)} (2 cores, shared with other work)")
     if read_only:
-        for label, _ in stoas:
-            _print_instant(label, instant[label], len(long_text))
+        for kind in kinds:
+            chars = len(code_reply()) if kind == "code" else len(long_text)
+            for label, _ in stoas:
+                _print_instant(label, instant[kind, label], chars, kind)
         print(f"floor, a bare httpx reader: last read {ms(median(read_only))} after the last byte")
     if floor:
         for label, _ in stoas:

@@ -246,3 +246,60 @@ async def test_the_background_pass_waits_while_text_arrives() -> None:
         view._mv_quiet_from = 0.0  # quiet for long enough
         view._background_tick()
         assert sum(1 for b in view._mv_blocks if b.lines is None) < waiting
+
+
+def _fence(lines: int) -> str:
+    body = []
+    for n in range(lines):
+        body.append("" if n % 7 == 6 else f"    value_{n} = compute({n}, 'text {n}')  # step {n}")
+    return "```python\n" + "\n".join(body) + "\n```\n"
+
+
+class Whole(MarkdownView):
+    FENCE_CHUNK = 1_000_000  # every fence drawn in one piece
+
+
+async def _drawn(view: MarkdownView, size: tuple[int, int] = (70, 300)) -> tuple[list[str], list[Strip]]:
+    app = ViewApp(view)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot, view)
+        return view.plain_lines(), _rows(view)
+
+
+async def test_a_long_fence_drawn_in_pieces_looks_as_drawn_whole() -> None:
+    for doc in (
+        "Before.\n\n" + _fence(150) + "\nAfter.\n",  # finished: blocks of FENCE_CHUNK lines
+        "Before.\n\n" + _fence(150),  # the last block (open until the reply ends)
+        "Before.\n\n" + _fence(150)[:-5],  # a fence still streaming (no closing line yet)
+    ):
+        pieces = MarkdownView(doc)
+        expected = await _drawn(Whole(doc))
+        assert await _drawn(pieces) == expected
+        assert pieces.source == doc
+        if "After" in doc:
+            assert sum(block.code is not None for block in pieces._mv_blocks) == 4  # 150 lines / 40
+
+
+async def test_a_long_fence_streaming_in_is_highlighted_once_a_piece(monkeypatch: Any) -> None:
+    import stoa.widgets.markdown_view as module
+
+    highlighted: list[int] = []
+    syntax = module.Syntax
+
+    def counted(code: str, *args: Any, **kwargs: Any) -> Any:
+        highlighted.append(len(code))
+        return syntax(code, *args, **kwargs)
+
+    monkeypatch.setattr(module, "Syntax", counted)
+    doc = "Before.\n\n" + _fence(400) + "\nAfter.\n"
+    view = MarkdownView()
+    async with ViewApp(view).run_test(size=(70, 30)) as pilot:
+        for line in doc.splitlines(keepends=True):
+            view.append(line)
+            await pilot.pause()
+        await _settle(pilot, view)
+    # Drawn whole at every line, the fence would be highlighted ~400 times over its length
+    # (about 200 x 20,000 characters); in pieces, each piece is drawn again only while it grows.
+    assert sum(highlighted) < 60 * len(doc), f"{sum(highlighted):,} characters highlighted for {len(doc):,}"
+    whole = await _drawn(Whole(doc), (70, 30))
+    assert await _drawn(MarkdownView(doc), (70, 30)) == whole
