@@ -344,6 +344,12 @@ class ExecuteBash(Tool):
             raise ToolError(f"the editor's terminal failed: {exc}") from None
         finally:
             with contextlib.suppress(BaseException):
+                # What the command detached in the editor's terminal carries its marker too.
+                marker = env.get(processes.RUN_MARKER, "")
+                stopped = await asyncio.shield(processes.end_marked(marker, grace=TERM_GRACE_SECONDS)) if marker else 0
+                if stopped:
+                    notes.append("processes it detached from itself (setsid, nohup, disown) were stopped")
+            with contextlib.suppress(BaseException):
                 await asyncio.shield(terminals.release(terminal))
         return self._output(command, _captured(text, cut), code, time.monotonic() - started, timed_out, sandboxed, notes)
 

@@ -6,6 +6,9 @@ the client joining the configured ones."""
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import signal
 import sys
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from acp import schema as s
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.fake_server.rules import ModelSpec
 from tests.integration.acp_client import RecordingClient, acp_agent, client_capabilities, text_prompt
+from tests.integration.test_shell_signals import living
 from tests.mcp_servers.helpers import SERVER_SCRIPT, HttpTestServer
 
 pytestmark = pytest.mark.timeout(180)
@@ -202,6 +206,31 @@ async def test_commands_run_in_the_editors_terminal_with_stoas_environment(
         assert ("kill", "term-2") in client.terminal_calls and ("release", "term-2") in client.terminal_calls
         fake_server.script(reply(text="ok"))
         assert (await conn.prompt(session_id=session_id, prompt=text_prompt("go on"))).stop_reason == "end_turn"
+
+
+async def test_what_a_command_detaches_in_the_editors_terminal_ends_with_it(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    seconds = random.randint(30_000, 39_999)
+    # Their output goes elsewhere, so the terminal's output ends with the command.
+    line = f"setsid sleep {seconds} >/dev/null 2>&1 & (setsid sh -c 'sleep {seconds + 1} &' >/dev/null 2>&1 &); echo started"
+    fake_server.script(reply(tool_calls=[tool_call("execute_bash", {"command": line}, id="b1")]), reply(text="ok"))
+    (workspace / ".stoa").mkdir(exist_ok=True)
+    (workspace / ".stoa" / "config.local.toml").write_text('[permissions]\nallow = ["Bash"]\n')
+    client = RecordingClient()
+    sleeps = [["sleep", str(seconds)], ["sleep", str(seconds + 1)]]
+    try:
+        async with acp_agent(client, stoa_env, workspace, "--mode", "auto") as (conn, _process):
+            await conn.initialize(protocol_version=PROTOCOL_VERSION, client_capabilities=client_capabilities(terminal=True))
+            session = await conn.new_session(cwd=str(workspace), mcp_servers=[])
+            await conn.prompt(session_id=session.session_id, prompt=text_prompt("start them"))
+            (result,) = fake_server.model_requests()[-1].tool_results
+            assert "started" in result.text and "detached" in result.text, result.text
+            assert client.terminal_calls[0][0] == "create"
+            assert [pid for argv in sleeps for pid in living(argv)] == []
+    finally:
+        for pid in [pid for argv in sleeps for pid in living(argv)]:
+            os.kill(pid, signal.SIGKILL)
 
 
 PNG_1PX = (
