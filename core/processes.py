@@ -66,13 +66,19 @@ def marked_processes(name: str, value: str, *, prefix: bool = False) -> list[int
     return found
 
 
-async def end_marked(marker: str, *, grace: float) -> int:
+async def end_marked(marker: str, *, grace: float, rounds: int = 10) -> int:
     """End every process still marked with ``RUN_MARKER=marker`` (a command that is over: what
-    it left behind detached). Returns how many there were."""
-    pids = marked_processes(RUN_MARKER, marker)
-    if pids:
+    it left behind detached). A process caught while forking may leave a child that the scan
+    missed, so the scan is repeated until it finds none (at most ``rounds`` times). Returns how
+    many were ended."""
+    ended: set[int] = set()
+    for _ in range(rounds):
+        pids = [pid for pid in marked_processes(RUN_MARKER, marker) if running(pid)]
+        if not pids:
+            break
+        ended.update(pids)
         await stop_pids(pids, grace=grace)
-    return len(pids)
+    return len(ended)
 
 
 class Exiting(Protocol):
