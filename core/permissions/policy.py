@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stoa.core.escapes import escape_surrogates
 from stoa.core.permissions import modes
 from stoa.core.permissions.modes import MODES, Action, Certainty, Mode
 from stoa.core.permissions.rules import (
@@ -322,6 +323,9 @@ class PermissionPolicy:
         if self.workspace is not None and _inside(path, str(self.workspace)):
             relative = os.path.relpath(path, self.workspace)
             text = "." if relative == "." else (relative if not relative.startswith("~") else f"./{relative}")
+        # A name that is not UTF-8 is written with \xNN escapes (core/escapes.py), which rules
+        # read as the byte: the rule can be shown, saved as TOML, and still names this file.
+        text = escape_surrogates(text)
         candidate = f"{tool}({text}/**)" if folder else f"{tool}({text})"
         try:
             rule = parse_rule(candidate, workspace=workspace, home=self.home)

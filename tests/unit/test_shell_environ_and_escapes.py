@@ -212,3 +212,23 @@ def test_search_globs_with_byte_escapes(odd: Path) -> None:
     assert "bad\udcff.txt" in search("*\\xff*") and "main.py" not in search("*\\xff*")
     excluded = search("!*\\xff*")
     assert "main.py" in excluded and "bad\udcff.txt" not in excluded
+
+
+def test_always_on_a_name_that_is_not_utf8_writes_a_rule_that_names_it(odd: Path) -> None:
+    """The suggested rule is written with \\xNN (valid TOML, readable), and read back it allows
+    that very file in a later session."""
+    outside = odd.parent / "elsewhere"
+    os.makedirs(os.path.join(os.fsencode(outside), b"notes\xfe"), exist_ok=True)
+    with open(os.path.join(os.fsencode(outside), b"notes\xfe", b"a.txt"), "w") as handle:
+        handle.write("a\n")
+    target = os.fsdecode(os.path.join(os.fsencode(outside), b"notes\xfe", b"a.txt"))
+    read = Access(scope="read", target=target, effect=Effect.READ, outside_workspace=True)
+    policy = policy_for(odd, "auto", SANDBOX)
+    verdict = policy.decide("read_file", Effect.READ, [read])
+    assert verdict.action == "ask" and verdict.suggested_rule == f"Read({outside}/notes\\xfe/a.txt)"
+    policy.remember("read_file", [read], "always")
+    assert policy.persist_error is None
+    saved = (odd / ".stoa" / "config.local.toml").read_text(encoding="utf-8")
+    assert "notes\\\\xfe/a.txt" in saved  # the TOML string holds a backslash, x, f, e
+    later = policy_for(odd, "auto", SANDBOX)
+    assert later.decide("read_file", Effect.READ, [read]).action == "allow"
