@@ -40,6 +40,10 @@ class HeadlessPrinter:
         self.texts: list[str] = []
         self.error: ev.TurnFailed | None = None
         self.interrupted = False
+        # The exit code of SIGTERM / SIGHUP (143 / 129) when one ended the run (_signals).
+        self.ended_by_signal: int | None = None
+        # The read of the next stdin message (--input-format stream-json), while it waits.
+        self.waiting: asyncio.Future[str | None] | None = None
         self._streamed_any = False
 
     def handle(self, event: ev.Event) -> None:
@@ -272,17 +276,24 @@ async def _run(
         if output_format == "stream-json":
             _init_line(runtime, turn_options.get("model") or agent.model, out)
         await _session_start_hooks(runtime, printer, "resume" if resume is not None or continue_latest else "startup")
-        with _ctrl_c_interrupts(agent):
+        with _signals(agent, printer):
             async for event in agent.run_turn(prompt, mode=turn_mode, **turn_options):
                 printer.handle(event)
-            while stream_input is not None and printer.error is None and not printer.interrupted:
+            while stream_input is not None and printer.error is None and not printer.interrupted and printer.ended_by_signal is None:
                 from stoa.app.stream_input import StreamInputError
 
+                printer.waiting = asyncio.ensure_future(stream_input.next())
                 try:
-                    message = await stream_input.next()
+                    message = await printer.waiting
                 except StreamInputError as exc:
                     printer.handle(ev.TurnFailed(error=str(exc), hint="no more messages were read", kind="usage"))
                     break
+                except asyncio.CancelledError:
+                    if printer.ended_by_signal is None or not printer.waiting.cancelled():
+                        raise
+                    break  # SIGTERM / SIGHUP between two messages: the run ends here
+                finally:
+                    printer.waiting = None
                 if message is None:
                     break
                 async for event in agent.run_turn(message, mode=turn_mode, **turn_options):
@@ -339,6 +350,8 @@ async def _run(
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
     await _refresh_catalog(runtime)
+    if printer.ended_by_signal is not None:
+        return printer.ended_by_signal  # the turn was interrupted and the session saved first
     return EXIT_OK if success and saved else EXIT_RUNTIME
 
 
@@ -450,9 +463,12 @@ async def _refresh_catalog(runtime: Runtime) -> None:
 
 
 @contextmanager
-def _ctrl_c_interrupts(agent: Any) -> Iterator[None]:
+def _signals(agent: Any, printer: HeadlessPrinter) -> Iterator[None]:
     """During the turn, the first SIGINT interrupts it (the stream ends with TurnInterrupted);
-    another one cancels everything at once, as Ctrl+C did before."""
+    another one cancels everything at once, as Ctrl+C did before. SIGTERM and SIGHUP interrupt
+    it too (what was said is kept and the session saved), then the run ends with 143 / 129;
+    a second one cancels at once. The handlers that were there before come back afterwards
+    (the MCP servers' reaper)."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     presses = 0
@@ -465,16 +481,41 @@ def _ctrl_c_interrupts(agent: Any) -> Iterator[None]:
         if main is not None:
             main.cancel()
 
+    def on_end(code: int) -> None:
+        first = printer.ended_by_signal is None
+        printer.ended_by_signal = code
+        if first and agent.interrupt():
+            return
+        if first and printer.waiting is not None:
+            printer.waiting.cancel()  # between two stdin messages: end there
+            return
+        if main is not None:
+            main.cancel()
+
+    handlers: dict[int, tuple[Any, ...]] = {
+        signal.SIGINT: (on_sigint,),
+        signal.SIGTERM: (on_end, 128 + signal.SIGTERM),
+        signal.SIGHUP: (on_end, 128 + signal.SIGHUP),
+    }
+    before: dict[int, Any] = {}
     try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        for signum, (handler, *args) in handlers.items():
+            before[signum] = signal.getsignal(signum)
+            loop.add_signal_handler(signum, handler, *args)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+        for signum in before:
+            with suppress(Exception):
+                loop.remove_signal_handler(signum)
         yield
         return
     try:
         yield
     finally:
-        with suppress(Exception):
-            loop.remove_signal_handler(signal.SIGINT)
+        for signum, previous in before.items():
+            with suppress(Exception):
+                loop.remove_signal_handler(signum)
+                if previous is not None:
+                    signal.signal(signum, previous)
 
 
 def _init_line(runtime: Runtime, model: Any, out: TextIO) -> None:

@@ -6,7 +6,9 @@ turns go, so a script can wait for one turn's result before it writes the next m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 from typing import Any, TextIO
 
 
@@ -55,4 +57,28 @@ class StreamInput:
                 return parse_user_line(line, self.number)
 
     async def next(self) -> str | None:
-        return await asyncio.to_thread(self.next_sync)
+        """``next_sync`` in a daemon thread: a run ended while it waits (SIGTERM between two
+        messages) exits at once instead of waiting for a line that may never come."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str | None] = loop.create_future()
+
+        def settle(value: str | None, error: BaseException | None) -> None:
+            if future.done():
+                return  # cancelled meanwhile
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+        def read() -> None:
+            value: str | None = None
+            error: BaseException | None = None
+            try:
+                value = self.next_sync()
+            except BaseException as exc:  # handed to the awaiting task
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(settle, value, error)
+
+        threading.Thread(target=read, name="stoa-stdin", daemon=True).start()
+        return await future

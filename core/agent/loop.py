@@ -491,10 +491,12 @@ class Agent:
                 self.model, self.effort = restore_model
             if revoke is not None:
                 revoke()
-            if self._pending_saves:
-                with suppress(Exception):
-                    await asyncio.gather(*self._pending_saves, return_exceptions=True)
-            queue.put_nowait(_DONE)
+            try:
+                if self._pending_saves:
+                    with suppress(Exception):
+                        await asyncio.gather(*self._pending_saves, return_exceptions=True)
+            finally:  # even when cancelled right here: the consumer must see the end
+                queue.put_nowait(_DONE)
 
     def context_additions(self, checked: Sequence[ToolContext] = ()) -> tuple[list[ContentBlock], list[ev.Notice]]:
         """What the context hook adds (nested instructions) after a reply's tool results, or after
