@@ -4,7 +4,7 @@ only those exist."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from stoa.widgets.records import (
@@ -78,6 +78,64 @@ def records_from_display(saved: Iterable[Any]) -> list[Record]:
                 )
             )
     return out
+
+
+async def replay_records(
+    handle: Any, *, expanded: Callable[[], bool] = lambda: False
+) -> tuple[list[Record], StoredEarlier | None]:
+    """A resumed session's chat log records: those of the display records the handle read (its
+    tail), and where earlier ones come from (None: there are none, or a compaction folds them).
+    A compaction among them folds every record before it, read from the store for the fold."""
+    saved = list(handle.records)
+    fold = next((i for i in range(len(saved) - 1, -1, -1) if saved[i].kind == "compaction"), None)
+    if fold is not None and handle.replay_from:
+        return records_from_display([*await handle.records_before(saved[fold].seq), *saved[fold:]]), None
+    earlier = StoredEarlier(handle, handle.replay_from, expanded=expanded) if handle.replay_from else None
+    return records_from_display(saved), earlier
+
+
+class StoredEarlier:
+    """The chat log's ``EarlierRecords`` for a resumed session: pages of display records before
+    the replayed tail, read from the session store (``SessionHandle.records_before``) as the
+    person scrolls up, and read again after the log let them go. ``expanded`` says whether the
+    person expanded every tool row and thinking (Ctrl+O): rows read later show the same."""
+
+    def __init__(self, handle: Any, first_seq: int, *, expanded: Callable[[], bool] = lambda: False) -> None:
+        self._handle = handle
+        # The seq each page read so far starts at, oldest first; [0] is where the next ends.
+        self._starts = [first_seq]
+        self._more = first_seq > 0
+        self._expanded = expanded
+
+    @property
+    def more(self) -> bool:
+        return self._more
+
+    async def before(self, count: int) -> list[Record]:
+        if not self._more:
+            return []
+        page = await self._handle.records_before(self._starts[0], count)
+        if not page:
+            self._more = False
+            return []
+        self._starts.insert(0, page[0].seq)
+        fold = next((i for i in range(len(page) - 1, -1, -1) if page[i].kind == "compaction"), None)
+        if fold is not None:  # what the summary replaced folds into it: nothing is shown before it
+            page = [*await self._handle.records_before(page[fold].seq), *page[fold:]]
+            self._more = False
+        elif len(page) < count:
+            self._more = False
+        records = records_from_display(page)
+        if self._expanded():
+            for record in records:
+                if isinstance(record, ToolRecord | ThinkingRecord) and record.finished:
+                    record.expanded = True
+        return records
+
+    def forget_first_page(self) -> None:
+        if len(self._starts) > 1:
+            self._starts.pop(0)
+            self._more = True
 
 
 def compaction_record(event: Any) -> CompactionRecord:

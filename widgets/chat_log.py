@@ -1,15 +1,21 @@
 """The scrolling conversation: one widget per record, anchored to the bottom, bounded in height.
 
-All records stay in memory; only a contiguous tail of them is mounted as widgets. When the
-mounted tail grows past a height budget while the view follows the bottom, the oldest widgets
-are unmounted (their records stay). Scrolling to the top mounts earlier records again in
-batches, keeping the view where it was. A long conversation therefore costs the same to draw
-as a short one.
+Only a contiguous tail of the records is mounted as widgets. When the mounted tail grows past
+a height budget while the view follows the bottom, the oldest widgets are unmounted (their
+records stay). Scrolling to the top mounts earlier records again in batches, keeping the view
+where it was. A long conversation therefore costs the same to draw as a short one.
+
+A resumed conversation holds only its last records in memory: ``load(..., earlier=...)`` gives
+an ``EarlierRecords`` that reads the ones before from the session store, a page at a time, when
+the view reaches the top; pages read that way are let go again once their widgets are
+unmounted (the store still has them), so memory stays bounded by what is mounted and not by
+the length of the conversation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from textual.containers import VerticalScroll
 from textual.geometry import Region, Size
@@ -38,6 +44,23 @@ RESTORE_BATCH = 20
 MIN_MOUNTED = 8
 # How many entries a loaded (resumed) conversation mounts at first.
 INITIAL_TAIL = 40
+
+
+class EarlierRecords(Protocol):
+    """Records before the first one the log holds, read on demand (a resumed session's store)."""
+
+    @property
+    def more(self) -> bool:
+        """Whether there are records before those given so far."""
+        ...
+
+    async def before(self, count: int) -> list[Record]:
+        """About ``count`` records before those given so far, oldest first ([] when none)."""
+        ...
+
+    def forget_first_page(self) -> None:
+        """The oldest page ``before`` gave was let go: give it again when asked."""
+        ...
 
 
 class EarlierIndicator(Static):
@@ -86,6 +109,10 @@ class ChatLog(VerticalScroll, can_focus=True):
         # Bumped by clear(): a restore that started before it must not mount anything.
         self._generation = 0
         self._indicator = EarlierIndicator()
+        # Where records before records[0] come from, and the sizes of the pages read from it
+        # that are at the front of ``records`` (oldest first).
+        self._earlier: EarlierRecords | None = None
+        self._pages: list[int] = []
         # The log's own rows (background, padding): Textual draws them anew whenever the
         # virtual size changes, i.e. with every line a streaming reply adds.
         self._rows = RowCache()
@@ -111,7 +138,13 @@ class ChatLog(VerticalScroll, can_focus=True):
 
     @property
     def unmounted_count(self) -> int:
+        """Entries above the mounted ones that the log holds (more may be in the store)."""
         return self._first
+
+    @property
+    def more_earlier(self) -> bool:
+        """Whether entries before those the log holds are still in the store."""
+        return self._earlier is not None and self._earlier.more
 
     def widget_of(self, record: Record) -> Widget | None:
         return self._widgets.get(id(record))
@@ -160,6 +193,12 @@ class ChatLog(VerticalScroll, can_focus=True):
             del self.records[index]
             if index < self._first:
                 self._first -= 1
+            start = 0
+            for page, size in enumerate(self._pages):  # one of a page read from the store
+                if index < start + size:
+                    self._pages[page] -= 1
+                    break
+                start += size
         if widget is not None:
             await widget.remove()
         self._update_indicator()
@@ -172,13 +211,18 @@ class ChatLog(VerticalScroll, can_focus=True):
         self.records = []
         self._widgets.clear()
         self._first = 0
+        self._earlier, self._pages = None, []
         self._update_indicator()
         await self.remove_children(widgets)
         self.anchor()
 
-    async def load(self, records: Iterable[Record], *, tail: int = INITIAL_TAIL) -> None:
-        """Replace the conversation; mount only its last ``tail`` entries."""
+    async def load(
+        self, records: Iterable[Record], *, tail: int = INITIAL_TAIL, earlier: EarlierRecords | None = None
+    ) -> None:
+        """Replace the conversation; mount only its last ``tail`` entries. ``earlier`` reads
+        the entries before ``records`` when the view reaches them."""
         await self.clear()
+        self._earlier = earlier
         self.records = list(records)
         self._first = max(0, len(self.records) - tail)
         widgets = [self._build(r, i) for i, r in enumerate(self.records) if i >= self._first]
@@ -217,19 +261,41 @@ class ChatLog(VerticalScroll, can_focus=True):
         for record in self.records[self._first : first]:
             self._widgets.pop(id(record), None)
         self._first = first
+        self._let_go_pages()
         self.remove_children(drop)
         self._update_indicator()
 
+    def _let_go_pages(self) -> None:
+        """Pages read from the store whose entries are all unmounted go (it still has them)."""
+        earlier = self._earlier
+        while earlier is not None and self._pages and self._first >= self._pages[0]:
+            size = self._pages.pop(0)
+            del self.records[:size]
+            self._first -= size
+            earlier.forget_first_page()
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if new_value <= 0 and self._first > 0 and not self._restoring and self.is_mounted:
+        if new_value <= 0 and (self._first > 0 or self.more_earlier) and not self._restoring and self.is_mounted:
             self._restoring = True
             self.call_later(self.restore_earlier)
+        elif new_value >= self.max_scroll_y - 1 and self.virtual_size.height > self.budget_lines and self.is_mounted:
+            # Back at the bottom after reading far back: unmount (and let go) the top again.
+            self.call_after_refresh(self.prune)
 
     async def restore_earlier(self, count: int | None = None) -> int:
         """Mount up to ``count`` earlier records above the view, keeping the view still."""
         try:
             count = self.restore_batch if count is None else count
+            if self._first < count and self._earlier is not None and self._earlier.more:
+                generation = self._generation
+                page = await self._earlier.before(max(count, self.restore_batch))
+                if generation != self._generation:
+                    return 0
+                if page:
+                    self.records[:0] = page
+                    self._first += len(page)
+                    self._pages.insert(0, len(page))
             start = max(0, self._first - count)
             if start == self._first:
                 return 0
@@ -256,6 +322,9 @@ class ChatLog(VerticalScroll, can_focus=True):
 
     def _update_indicator(self) -> None:
         count = self._first
-        self._indicator.display = count > 0
-        if count:
+        more = self.more_earlier
+        self._indicator.display = count > 0 or more
+        if more:
+            self._indicator.update("▲ earlier entries · scroll up to show")
+        elif count:
             self._indicator.update(f"▲ {count} earlier entr{'ies' if count != 1 else 'y'} · scroll up to show")

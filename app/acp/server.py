@@ -142,7 +142,7 @@ class StoaAgent:
             await _discard(runtime)
             raise errors.invalid_request(str(exc)) from None
         session = self._add(runtime)
-        for update in replay(handle.records, runtime.config.workspace):
+        for update in replay(await handle.all_records(), runtime.config.workspace):
             await session.send(update)
         for notice in handle.notices:
             from stoa.app.acp import updates as up

@@ -32,7 +32,7 @@ from stoa.app.commands.custom import add_custom_commands
 from stoa.app.notify import TURN_ENDED, notify_if_away
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
-from stoa.app.replay import records_from_display, records_from_history
+from stoa.app.replay import records_from_history, replay_records
 from stoa.app.workspace_label import shorten_path
 from stoa.core import events as ev
 from stoa.core.agent.passthrough import shell_line
@@ -919,13 +919,13 @@ class ChatScreen(Screen[None]):
     async def show_session(self, handle: Any) -> None:
         """Show a session handle from ``core.sessions``: replayed records, away summary, notices."""
         if handle.resumed:
-            records = records_from_display(handle.records)
+            records, earlier = await replay_records(handle, expanded=lambda: self.tools_expanded)
             away = handle.away
             if away is not None:
                 records.append(NoticeRecord("info", away.details, title=away.headline))
                 if away.banner:
                     records.append(NoticeRecord("warning", away.banner, title="Interrupted"))
-            await self.log_view.load(records)
+            await self.log_view.load(records, earlier=earlier)
             await self._add_config_notice()
             self.prompt_history[:] = [r.text for r in records if isinstance(r, UserRecord) and not r.steering]
             plan = next((r for r in reversed(handle.records) if r.kind == "plan"), None)

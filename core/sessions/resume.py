@@ -44,6 +44,9 @@ from stoa.core.sessions.titles import make_titler
 if TYPE_CHECKING:
     from stoa.core.runtime import Runtime
 
+# How many display records a resume reads for the replay (the chat log mounts fewer at first).
+REPLAY_TAIL = 300
+
 
 
 @dataclass
@@ -51,7 +54,9 @@ class SessionHandle:
     """The session a runtime is writing to, and what a front-end needs to show it.
 
     ``records`` and ``away`` are set when a saved session was resumed (replay them into the chat
-    log; show the away summary). ``read_only`` is set when the session's model belongs to a
+    log; show the away summary). ``records`` are the last ``REPLAY_TAIL`` display records (and the
+    last plan record, if older); earlier ones stay in the store until asked for
+    (``records_before``, ``all_records``), so a long session does not hold what nobody looks at. ``read_only`` is set when the session's model belongs to a
     provider without a key: show ``read_only_reason`` and do not send until the person sets a
     key or switches model. ``notices`` are things to tell the person once (a database moved
     aside, a model no longer known).
@@ -68,10 +73,22 @@ class SessionHandle:
     notices: list[str] = field(default_factory=list)
     # This process's hold on the session (one writer per session); released by ``close``.
     lock: SessionLock | None = None
+    # The seq of the first of ``records`` that was replayed (0: none were left out before it).
+    replay_from: int = 0
 
     @property
     def session_id(self) -> str:
         return self.recorder.session_id
+
+    async def records_before(self, seq: int, last: int | None = None) -> list[DisplayRecord]:
+        """The saved display records before ``seq`` (the last ``last`` of them), settled as a
+        resume shows them (a call still "running" was interrupted)."""
+        found = await self.store.load_records(self.session_id, before_seq=seq, last=last)
+        return [_settled(r) for r in found]
+
+    async def all_records(self) -> list[DisplayRecord]:
+        """Every saved display record of the session, settled (a replay that shows all, ACP)."""
+        return [_settled(r) for r in await self.store.load_records(self.session_id)]
 
     @property
     def title(self) -> str:
@@ -262,16 +279,23 @@ async def _resume_locked(
     if runtime.choices.mode is None and info.mode in ("plan", "ask", "auto"):
         runtime.policy.set_mode(info.mode)
 
-    records = await store.load_records(info.id)
+    # The tail is what a replay shows first; the rest is read when scrolled to.
+    records = await store.load_records(info.id, last=REPLAY_TAIL)
     crashed = info.turn_open
     if crashed:
         # The process died mid-turn: close the turn and leave a marker where it stopped for
         # later replays. This time the away summary's banner says it, so the marker is not
         # returned (the chat log would show the same warning twice).
         await _close_crashed_turn(store, info, records)
-    away = away_summary(info, records, crashed=crashed, now=clock())
+    prompts, tool_calls = await store.record_counts(info.id)
+    away = away_summary(info, prompts=prompts, tool_calls=tool_calls, crashed=crashed, now=clock())
     records = [_settled(r) for r in records]
     next_seq = max((r.seq for r in records), default=0) + (1 if crashed else 0)
+    replay_from = records[0].seq if records and await store.load_records(info.id, before_seq=records[0].seq, last=1) else 0
+    if not any(r.kind == rec.PLAN for r in records):
+        plan = await store.edge_record(info.id, rec.PLAN, last=True)
+        if plan is not None:  # not shown in the log; the plan panel shows the latest
+            records.insert(0, plan)
 
     seed = SessionSeed(
         id=info.id,
@@ -282,7 +306,8 @@ async def _resume_locked(
         effort=info.effort,
         title=info.title,
     )
-    first_prompt = next((r.data.get("text", "") for r in records if r.kind == rec.USER), None)
+    first = await store.edge_record(info.id, rec.USER, last=False) if replay_from else None
+    first_prompt = next((r.data.get("text", "") for r in [*([first] if first else []), *records] if r.kind == rec.USER), None)
     recorder = _recorder(
         runtime,
         store,
@@ -312,6 +337,7 @@ async def _resume_locked(
         info=info,
         resumed=True,
         records=records,
+        replay_from=replay_from,
         away=away,
         read_only=read_only,
         read_only_reason=reason,

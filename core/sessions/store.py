@@ -804,12 +804,46 @@ class SessionStore:
                 continue
         return messages
 
-    async def load_records(self, session_id: str) -> list[DisplayRecord]:
+    async def load_records(
+        self, session_id: str, *, before_seq: int | None = None, last: int | None = None
+    ) -> list[DisplayRecord]:
+        """The session's display records in order; with ``before_seq``, only those before it;
+        with ``last``, only the last ``last`` of those (and any that share the first one's
+        seq: a page ends between two seqs, so the next page, ``before_seq`` = its first seq,
+        misses none)."""
+        where = "session_id = ?"
+        params: list[Any] = [session_id]
+        if before_seq is not None:
+            where += " AND seq < ?"
+            params.append(before_seq)
+        if last is not None:
+            where += (
+                f" AND seq >= COALESCE((SELECT seq FROM records WHERE {where} ORDER BY seq DESC, id DESC "
+                "LIMIT 1 OFFSET ?), -1)"
+            )
+            params += [*params, max(0, last - 1)]
+        rows = await self._read(f"SELECT seq, kind, data, created_at FROM records WHERE {where} ORDER BY seq, id", params)
+        return [DisplayRecord(seq=r[0], kind=r[1], data=load_data(r[2]), created_at=r[3]) for r in rows]
+
+    async def edge_record(self, session_id: str, kind: str, *, last: bool) -> DisplayRecord | None:
+        """The first (or ``last``) display record of ``kind``, or None."""
+        order = "DESC" if last else "ASC"
         rows = await self._read(
-            "SELECT seq, kind, data, created_at FROM records WHERE session_id = ? ORDER BY seq, id",
+            f"SELECT seq, kind, data, created_at FROM records WHERE session_id = ? AND kind = ? "
+            f"ORDER BY seq {order}, id {order} LIMIT 1",
+            (session_id, kind),
+        )
+        return DisplayRecord(seq=rows[0][0], kind=rows[0][1], data=load_data(rows[0][2]), created_at=rows[0][3]) if rows else None
+
+    async def record_counts(self, session_id: str) -> tuple[int, int]:
+        """(prompts the person typed, steering left out; tool calls) among the display records."""
+        rows = await self._read(
+            "SELECT COALESCE(SUM(kind = 'user' AND NOT COALESCE(CASE WHEN json_valid(data) "
+            "THEN json_extract(data, '$.steering') END, 0)), 0), COALESCE(SUM(kind = 'tool'), 0) "
+            "FROM records WHERE session_id = ?",
             (session_id,),
         )
-        return [DisplayRecord(seq=r[0], kind=r[1], data=load_data(r[2]), created_at=r[3]) for r in rows]
+        return int(rows[0][0]), int(rows[0][1])
 
     async def max_record_seq(self, session_id: str) -> int:
         rows = await self._read("SELECT COALESCE(MAX(seq), 0) FROM records WHERE session_id = ?", (session_id,))

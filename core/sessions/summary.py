@@ -9,8 +9,7 @@ import time
 from dataclasses import dataclass
 
 from stoa.core.cost import format_cost, format_tokens
-from stoa.core.sessions import records as rec
-from stoa.core.sessions.store import DisplayRecord, SessionInfo
+from stoa.core.sessions.store import SessionInfo
 
 
 def format_duration(seconds: float) -> str:
@@ -103,8 +102,10 @@ class AwaySummary:
 
 
 def away_summary(
-    info: SessionInfo, records: list[DisplayRecord], *, crashed: bool, now: float | None = None
+    info: SessionInfo, *, prompts: int, tool_calls: int, crashed: bool, now: float | None = None
 ) -> AwaySummary:
+    """``prompts`` (steering left out) and ``tool_calls`` are counted by the store
+    (``SessionStore.record_counts``)."""
     now = time.time() if now is None else now
     return AwaySummary(
         session_id=info.id,
@@ -112,8 +113,8 @@ def away_summary(
         away_seconds=max(0.0, now - info.updated_at),
         last_active=info.updated_at,
         messages=info.message_count,
-        prompts=sum(1 for r in records if r.kind == rec.USER and not r.data.get("steering")),
-        tool_calls=sum(1 for r in records if r.kind == rec.TOOL),
+        prompts=prompts,
+        tool_calls=tool_calls,
         tokens=info.usage.prompt_tokens + info.usage.output_tokens,
         cost_usd=info.cost_usd,
         interrupted=info.last_turn_interrupted,
