@@ -132,6 +132,30 @@ async def test_display_records_keep_order_and_bytes(store: SessionStore) -> None
     assert records[2].data["status"] == "ok"
 
 
+async def test_display_records_are_read_a_page_at_a_time(store: SessionStore) -> None:
+    """The last N records, pages before a seq (a seq shared by two records is never split
+    between pages), the first/last of a kind, and the counts an away summary needs."""
+    s = seed()
+    await store.save_message(s, user_text("hi"), records=[(1, "user", {"text": "first", "steering": False})])
+    for seq in range(2, 10):
+        await store.add_record(s, seq, "tool", {"name": "read_file", "n": seq})
+    await store.add_record(s, 5, "user", {"text": "typed mid-turn", "steering": True})  # shares seq 5
+    await store.add_record(s, 10, "plan", {"steps": []})
+    await store.add_record(s, 11, "user", {"text": "last"})
+    assert [r.seq for r in await store.load_records(s.id, last=3)] == [9, 10, 11]
+    assert [r.seq for r in await store.load_records(s.id, before_seq=9, last=3)] == [6, 7, 8]
+    assert [r.seq for r in await store.load_records(s.id, before_seq=6, last=1)] == [5, 5]
+    assert [r.seq for r in await store.load_records(s.id, before_seq=5)] == [1, 2, 3, 4]
+    assert await store.load_records(s.id, before_seq=1, last=5) == []
+    assert [r.seq for r in await store.load_records(s.id, last=100)] == [r.seq for r in await store.load_records(s.id)]
+    first = await store.edge_record(s.id, "user", last=False)
+    last_plan = await store.edge_record(s.id, "plan", last=True)
+    assert first is not None and first.data["text"] == "first"
+    assert last_plan is not None and last_plan.seq == 10
+    assert await store.edge_record(s.id, "compaction", last=True) is None
+    assert await store.record_counts(s.id) == (2, 8)  # steering is not a prompt
+
+
 async def test_title_from_the_first_prompt_is_kept_once_set(store: SessionStore) -> None:
     s = seed()
     await store.save_message(s, user_text("one"), title="one")
