@@ -1,0 +1,121 @@
+"""A disk cache of the code ``dataclasses`` generates, as ``.pyc`` files are for modules.
+
+Every ``@dataclass`` writes the source of its ``__init__``, ``__repr__``, ``__eq__``,
+``__setattr__``... and compiles it with ``exec``: about 1,000 compilations of generated text
+in a ``stoa -p`` (Stoa's ~150 dataclasses, pydantic's, anyio's...), a third of the
+instructions of the whole run. The text is the same from run to run, so the code compiled from
+it is kept in ``<data folder>/code/`` and reused: ``dataclasses``' one ``exec`` gets the code
+object compiled from the same text with the same flags (none inherited), so every class comes
+out the same; text not in the cache is compiled as before, and the file is rewritten at exit
+when there was any. A missing, unreadable or corrupt file is a cache miss, never an error.
+
+Trust: the file holds code Stoa runs, as the ``.pyc`` files of its modules do. It lives in the
+data folder, which the sandbox mounts read-only (the cache folder is writable by sandboxed
+commands, so it is not used), and it is read only when it belongs to this user and nobody
+else may write to it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import marshal
+import os
+import sys
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+# Past this many entries (dataclasses of many versions), the file keeps only this run's.
+MAX_ENTRIES = 20_000
+
+_builtin_exec = exec
+
+
+class _Cache:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._codes: dict[str, CodeType] | None = None  # read on first use
+        self.used: set[str] = set()
+        self.hits = 0
+        self.compiled = 0
+
+    def codes(self) -> dict[str, CodeType]:
+        if self._codes is None:
+            self._codes = _read(self.path)
+        return self._codes
+
+    def code_for(self, source: str) -> CodeType:
+        codes = self.codes()
+        code = codes.get(source)
+        if type(code) is CodeType:
+            self.hits += 1
+        else:
+            # As exec(source) compiles it in dataclasses: file name "<string>", no __future__
+            # flags (dont_inherit: not this module's).
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            codes[source] = code
+            self.compiled += 1
+        self.used.add(source)
+        return code
+
+    def save(self) -> None:
+        if not self.compiled:
+            return
+        codes = self.codes()
+        if len(codes) > MAX_ENTRIES:
+            codes = {source: codes[source] for source in self.used}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(marshal.dumps(codes))
+            os.replace(temporary, self.path)
+        except (OSError, ValueError):
+            pass  # a cache that cannot be written costs the next run its compilations only
+
+
+def _read(path: Path) -> dict[str, CodeType]:
+    try:
+        with open(path, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if status.st_uid != os.getuid() or status.st_mode & 0o022:
+                return {}  # another user's file, or one others may write: not run
+            data = marshal.loads(handle.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_cache: _Cache | None = None
+
+
+def _cached_exec(source: Any, globals: Any = None, locals: Any = None, /, *args: Any, **kwargs: Any) -> None:
+    if _cache is not None and isinstance(source, str) and not args and not kwargs:
+        source = _cache.code_for(source)
+    _builtin_exec(source, globals, locals, *args, **kwargs)
+
+
+def cache_file(data_dir: Path) -> Path:
+    """The file for this Python: its bytecode differs from version to version."""
+    from importlib.util import MAGIC_NUMBER
+
+    return data_dir / "code" / f"dataclasses-{sys.implementation.cache_tag}-{MAGIC_NUMBER.hex()}.marshal"
+
+
+def install(data_dir: Path) -> None:
+    """From now on, dataclasses take their generated code from the cache (once per process)."""
+    global _cache
+    if _cache is not None:
+        return
+    import dataclasses
+
+    _cache = _Cache(cache_file(data_dir))
+    # A module global named exec comes before the builtin for the ``exec`` in dataclasses.
+    dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
+    atexit.register(_cache.save)
+
+
+def stats() -> tuple[int, int]:
+    """(code objects taken from the cache, compiled) in this process."""
+    return (_cache.hits, _cache.compiled) if _cache is not None else (0, 0)
