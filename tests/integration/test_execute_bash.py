@@ -282,6 +282,32 @@ async def test_the_sandbox_confines_an_unknown_program(place: Path) -> None:
 
 
 @needs_bwrap
+async def test_a_sandboxed_command_cannot_touch_the_compiled_dataclass_code(place: Path) -> None:
+    """Stoa runs the code in its data folder's dataclass cache (stoa.core.dataclass_cache) outside
+    the sandbox: a sandboxed command may write the cache folder, never that file."""
+    from stoa.core.dataclass_cache import cache_file
+
+    (place / "home" / ".cache").mkdir(parents=True, exist_ok=True)
+    ws, ctx, _ = setup(place, sandbox=True)
+    code = cache_file(ctx.config.paths.data_dir)
+    code.parent.mkdir(parents=True)
+    code.write_bytes(b"kept")
+    home_cache = place / "home" / ".cache"
+    script = ws / "probe.sh"  # an unknown program: it runs in the sandbox
+    script.write_text(
+        "#!/bin/bash\n"
+        f"(echo x > {code}) 2>/dev/null && echo code-WRITTEN || echo code-refused\n"
+        f"rm -f {code} 2>/dev/null\n"
+        f"echo x > {home_cache}/probe && echo cache-ok\n"
+    )
+    script.chmod(0o755)
+    out = await run(ctx, "./probe.sh")
+    assert out.display is not None and out.display["sandboxed"] is True, out.text_content
+    assert "code-refused" in out.text_content and "cache-ok" in out.text_content, out.text_content
+    assert code.read_bytes() == b"kept"
+
+
+@needs_bwrap
 async def test_commands_that_need_the_real_machine_run_outside(place: Path) -> None:
     _, ctx, _ = setup(place, sandbox=True)
     out = await run(ctx, "ps -e | wc -l")
