@@ -303,8 +303,8 @@ def _main(raw: list[str]) -> int:
         return EXIT_USAGE
 
     from stoa.app.cli_flags import FlagError, command_line_layer, system_prompt_flags
+    from stoa.core.choices import Choices
     from stoa.core.config import ConfigError, load_config
-    from stoa.core.runtime import Choices
 
     choices = Choices(
         model=args.model,

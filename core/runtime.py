@@ -18,6 +18,7 @@ from stoa.core.agent.compaction import auto_compact_setting
 from stoa.core.agent.failures import RetryPolicy
 from stoa.core.agent.loop import Agent
 from stoa.core.catalog import Catalog, CatalogError, set_active_catalog
+from stoa.core.choices import Choices as Choices  # re-exported: the front ends build it here
 from stoa.core.config import KEYLESS_PROVIDERS, StoaConfig
 from stoa.core.keys import ADD_KEY_HINT, key_variable, no_key_message
 from stoa.core.models import (
@@ -61,27 +62,6 @@ class MissingKeyError(Exception):
 
 class NoLocalModelError(RuntimeError):
     """A local server was chosen without a model, and it listed none (or did not answer)."""
-
-
-@dataclass
-class Choices:
-    """What the person chose on the command line (None = use config / defaults)."""
-
-    model: str | None = None
-    effort: str | None = None
-    provider: str | None = None
-    base_url: str | None = None
-    mode: str | None = None
-    max_tokens: int | None = None
-    # Model requests with tool calls per turn (`--max-turns`); None: the config's max-iterations.
-    max_turns: int | None = None
-    # Run the project's shared hooks without asking (`--trust-project-hooks`).
-    trust_project_hooks: bool = False
-    # `--system-prompt-file` (replaces Stoa's system prompt) and `--append-system-prompt`.
-    system_prompt: str | None = None
-    append_system_prompt: str | None = None
-    # Run the main conversation as this agent (`--agent NAME`).
-    agent: str | None = None
 
 
 def choose_model(config: StoaConfig, choices: Choices, catalog: Catalog | None = None) -> ModelInfo:
