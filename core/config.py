@@ -17,9 +17,10 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 from stoa.core.paths import StoaPaths as StoaPaths  # where state lives (re-exported: its old home)
 
@@ -52,20 +53,97 @@ class ConfigError(Exception):
     """A configuration file that cannot be used; the message names the file and the fix."""
 
 
-class Settings(BaseModel):
-    """The plain settings of the top level of the TOML files."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+@dataclass
+class Settings:
+    """The plain settings of the top level of the TOML files (``settings_from``)."""
 
     model: str | None = None
     effort: str | None = None
     provider: str | None = None
-    base_url: str | None = Field(default=None, alias="base-url")
+    base_url: str | None = None
     mode: str = "auto"
-    max_tokens: int | None = Field(default=None, alias="max-tokens", gt=0)
-    max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, alias="max-iterations", gt=0)
+    max_tokens: int | None = None
+    max_iterations: int = DEFAULT_MAX_ITERATIONS
     theme: str | None = None
     vim: bool = False
+
+
+# Each setting: its TOML name, and the values taken as they are. Anything else (a number as a
+# string, a key given twice, a value out of range) goes through pydantic (``_validated``),
+# which converts what it can and words what it cannot. Plain values skip it: pydantic's first
+# model costs ~55 ms of CPU, which the TUI would otherwise spend before its first frame.
+_SETTINGS: dict[str, tuple[str, Any]] = {
+    "model": ("model", str),
+    "effort": ("effort", str),
+    "provider": ("provider", str),
+    "base_url": ("base-url", str),
+    "mode": ("mode", str),
+    "max_tokens": ("max-tokens", "positive"),
+    "max_iterations": ("max-iterations", "positive"),
+    "theme": ("theme", str),
+    "vim": ("vim", bool),
+}
+
+
+def _plain(value: Any, kind: Any) -> bool:
+    if kind == "positive":
+        return type(value) is int and value > 0
+    return type(value) is kind
+
+
+class InvalidSettings(ValueError):
+    """Settings values that cannot be used: ``field: what is wrong``, ``; `` between them."""
+
+
+def settings_from(merged: dict[str, Any]) -> Settings:
+    """The settings in a merged top level (keys by TOML name or field name; others ignored).
+    Raises ``InvalidSettings`` for values that cannot be used."""
+    values: dict[str, Any] = {}
+    for name, (alias, kind) in _SETTINGS.items():
+        given = [merged[key] for key in dict.fromkeys((alias, name)) if key in merged]
+        if len(given) > 1 or (given and not _plain(given[0], kind)):
+            return _validated(merged)
+        if given:
+            values[name] = given[0]
+    return Settings(**values)
+
+
+def _validated(merged: dict[str, Any]) -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        model = _settings_model().model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidSettings(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from exc
+    return Settings(**{name: getattr(model, name) for name in _SETTINGS})
+
+
+_MODEL: list[type[BaseModel]] = []
+
+
+def _settings_model() -> type[BaseModel]:
+    """The pydantic form of ``Settings``: conversions (``"5"`` -> 5, ``"yes"`` -> True) and the
+    words of a refusal, made the first time a value needs them."""
+    if not _MODEL:
+        from pydantic import BaseModel, ConfigDict, Field
+
+        class _Settings(BaseModel):
+            model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+            model: str | None = None
+            effort: str | None = None
+            provider: str | None = None
+            base_url: str | None = Field(default=None, alias="base-url")
+            mode: str = "auto"
+            max_tokens: int | None = Field(default=None, alias="max-tokens", gt=0)
+            max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, alias="max-iterations", gt=0)
+            theme: str | None = None
+            vim: bool = False
+
+        _MODEL.append(_Settings)
+    return _MODEL[0]
 
 
 # The tables a config file may hold, and the keys each takes. ``None``: the table's owner
@@ -88,12 +166,7 @@ CONFIG_TABLES: dict[str, frozenset[str] | None] = {
 
 def setting_keys() -> frozenset[str]:
     """The top-level settings a config file may set (each under its TOML name and field name)."""
-    names: set[str] = set()
-    for name, info in Settings.model_fields.items():
-        names.add(name)
-        if info.alias:
-            names.add(info.alias)
-    return frozenset(names)
+    return frozenset(key for name, (alias, _) in _SETTINGS.items() for key in (name, alias))
 
 
 @dataclass(frozen=True)
@@ -234,11 +307,10 @@ def load_config(
         if value is not None:
             merged[key] = value
     try:
-        settings = Settings.model_validate(merged)
-    except ValidationError as exc:
+        settings = settings_from(merged)
+    except InvalidSettings as exc:
         where = ", ".join(str(layer.path) for layer in layers) or "the command line"
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid settings ({problems}) in {where}") from exc
+        raise ConfigError(f"invalid settings ({exc}) in {where}") from exc
     return StoaConfig(
         paths=paths,
         workspace=workspace,
