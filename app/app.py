@@ -62,8 +62,9 @@ class StoaApp(App[int]):
     def __init__(
         self,
         config: StoaConfig,
-        runtime: Runtime,
+        runtime: Runtime | None,
         *,
+        build: Callable[[], Runtime] | None = None,
         clock: Callable[[], float] = time.monotonic,
         history: list[Message] | None = None,
         animations: bool = True,
@@ -75,8 +76,12 @@ class StoaApp(App[int]):
         detect_sandbox: bool = True,
     ) -> None:
         super().__init__()
+        if runtime is None and build is None:
+            raise ValueError("StoaApp needs a runtime, or how to build one after the first frame")
         self.config = config
-        self.runtime = runtime
+        # None until ``build`` (run in a thread after the first frame) has made it.
+        self.runtime: Runtime | None = runtime
+        self._build = build
         self.clock = clock
         self._history = history
         self.cursor_blink = cursor_blink
@@ -90,7 +95,7 @@ class StoaApp(App[int]):
         self._last_ctrl_c = -1e9
         # Lines to print after the terminal is restored (quit summary, shutdown warnings).
         self.exit_notes: list[str] = []
-        self.chat = ChatScreen(runtime, clock=clock, history=history)
+        self.chat = ChatScreen(runtime, config=config, clock=clock, history=history)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.chat
@@ -112,9 +117,10 @@ class StoaApp(App[int]):
         open_path(self, path, line)  # blocks while a terminal editor has the terminal
 
     def on_mount(self) -> None:
-        if not gc.isenabled():
+        if not gc.isenabled() and self.runtime is not None:
             # run_tui paused the collector for start-up: resume it once the first frame is out,
-            # moving everything allocated so far out of the collector's sight for good.
+            # moving everything allocated so far out of the collector's sight for good. (A
+            # runtime built after the first frame resumes it once built: ``_attach_runtime``.)
             self.call_after_refresh(_resume_gc)
         from stoa.app import themes
 
@@ -126,7 +132,7 @@ class StoaApp(App[int]):
             self.chat.composer.set_vim(True)
         if not self.cursor_blink:
             self.chat.composer.input.cursor_blink = False
-        if self.sessions:
+        if self.sessions or self.runtime is None:
             self.chat.ready = False
         from stoa.app import signals
 
@@ -149,6 +155,10 @@ class StoaApp(App[int]):
         import asyncio
         import importlib
 
+        if self.runtime is None and not await self._attach_runtime():
+            return
+        runtime = self.runtime
+        assert runtime is not None
         manager = None
         # The first request's HTTP client, made ready while the session opens: a prompt typed
         # at the first frame leaves as soon as the session is open.
@@ -158,11 +168,11 @@ class StoaApp(App[int]):
                 await asyncio.to_thread(importlib.import_module, "stoa.core.mcp")
                 from stoa.core.mcp import attach
 
-                manager = attach(self.runtime)
+                manager = attach(runtime)
                 await manager.start_all()
             if self.sessions:
                 await asyncio.to_thread(importlib.import_module, "stoa.core.sessions")
-            if self.detect_sandbox and self.runtime.sandbox is None:
+            if self.detect_sandbox and runtime.sandbox is None:
                 self.run_worker(self._detect_sandbox(), group="startup", exit_on_error=False)
             if self.sessions:
                 await self._open_session()
@@ -173,11 +183,39 @@ class StoaApp(App[int]):
                 for warning in manager.warnings:
                     self.chat.show_notice("warning", warning)
                 watch_manager(self.chat, manager)
-            for warning in self.runtime.catalog.warnings:
+            for warning in runtime.catalog.warnings:
                 self.chat.show_notice("warning", warning)
         finally:
             await self.chat.mark_ready()
         await self._warm_up()
+
+    async def _attach_runtime(self) -> bool:
+        """Build the runtime in a thread (the event loop goes on drawing and taking keys) and
+        give it to the chat screen. A failure ends the app with the words ``stoa`` printed
+        when it built the runtime before starting (``stoa.app.tui.StartupFailure``)."""
+        import asyncio
+
+        from stoa.app.tui import StartupFailure
+
+        assert self._build is not None
+        try:
+            runtime = await asyncio.to_thread(self._build)
+        except StartupFailure as exc:
+            self.exit_notes.append(exc.message)
+            self.exit(return_code=exc.code)
+            return False
+        except Exception:
+            import traceback
+
+            self.exit_notes.append(traceback.format_exc().rstrip())
+            self.exit(return_code=1)
+            return False
+        finally:
+            if not gc.isenabled():
+                _resume_gc()
+        self.runtime = runtime
+        await self.chat.attach(runtime)
+        return True
 
     async def _prepare_provider(self) -> None:
         """The current model's provider with its HTTP client, made in a thread (httpx2's import
@@ -185,11 +223,12 @@ class StoaApp(App[int]):
         import asyncio
         import importlib
 
-        model = self.runtime.agent.model
+        runtime = self.chat.runtime
+        model = runtime.agent.model
         try:
             module = PROVIDER_MODULES.get(model.provider, "stoa.core.providers.openai_chat")
             await asyncio.to_thread(importlib.import_module, module)
-            provider = self.runtime.provider_for(model)
+            provider = runtime.provider_for(model)
             prepare = getattr(provider, "prepare", None)
             if callable(prepare):
                 await asyncio.to_thread(prepare)
@@ -202,6 +241,10 @@ class StoaApp(App[int]):
         import asyncio
         import importlib
 
+        if self.chat.busy:
+            # A message typed at start-up is on its way: its request goes first (a thread
+            # importing meanwhile would take the interpreter from it half the time).
+            await self.chat.request_went.wait()
         try:
             await asyncio.to_thread(importlib.import_module, "stoa.widgets.assistant")
         except ImportError:
@@ -212,7 +255,7 @@ class StoaApp(App[int]):
         # to feel while typing, up to 100 ms.)
         gc.freeze()
         # The providers' model lists, once a day, in a thread: never before the first paint.
-        await self.runtime.catalog.refresh()
+        await self.chat.runtime.catalog.refresh()
 
     async def _detect_sandbox(self) -> None:
         import asyncio
@@ -220,8 +263,9 @@ class StoaApp(App[int]):
         from stoa.core.sandbox import status_for
 
         status = await asyncio.to_thread(status_for, self.config)
-        if self.runtime.sandbox is None:
-            self.runtime.sandbox = status
+        runtime = self.chat.runtime
+        if runtime.sandbox is None:
+            runtime.sandbox = status
         self.chat.refresh_status()
         self._offer_sandbox(status)
 
@@ -240,7 +284,7 @@ class StoaApp(App[int]):
 
     async def _start_hooks(self, source: str) -> None:
         """A project's shared hooks run once the person approved that set; then SessionStart."""
-        hooks = self.runtime.hooks
+        hooks = self.chat.runtime.hooks
         if hooks is None:
             return
         if hooks.untrusted:
@@ -266,7 +310,7 @@ class StoaApp(App[int]):
     async def _open_session(self) -> None:
         from stoa.core.sessions import SessionLockedError, SessionStoreError, open_session
 
-        runtime = self.runtime
+        runtime = self.chat.runtime
         resume, continue_latest = self.resume, self.continue_latest
         handle: Any = None
         try:
@@ -299,6 +343,8 @@ class StoaApp(App[int]):
     async def on_unmount(self) -> None:
         """Save the session and stop MCP servers and background jobs (no process outlives the app)."""
         runtime = self.runtime
+        if runtime is None:
+            return  # closed before the runtime was built: nothing was started
         try:
             await runtime.agent.jobs.aclose()
         except Exception as exc:
@@ -308,7 +354,7 @@ class StoaApp(App[int]):
             from stoa.core.sessions import close_session
 
             try:
-                await close_session(self.runtime)
+                await close_session(runtime)
             except Exception as exc:  # the terminal is being restored; say it after exit
                 self.exit_notes.append(f"warning: could not save the session: {exc}")
         manager = runtime.mcp

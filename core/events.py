@@ -12,10 +12,17 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from stoa.core.providers.types import Message, StopReason, Usage
-
 if TYPE_CHECKING:
+    # Types only: the chat screen imports this module before its first frame, and the
+    # conversation types are pydantic models (built after it).
     from stoa.core.permissions.approver import PermissionDecision, PermissionRequest
+    from stoa.core.providers.types import Message, StopReason, Usage
+
+
+def _no_usage() -> Usage:
+    from stoa.core.providers.types import Usage
+
+    return Usage()
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ class ContextCompacted:
     archived: int
     stages: int = 0
     cleared: int = 0
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=_no_usage)
     cost_usd: float = 0.0
     # The archive's id in the session database, once saved (None without a session).
     archive_id: int | None = None

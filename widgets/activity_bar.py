@@ -35,8 +35,9 @@ class ActivityBar(Static):
     }
     """
 
-    def __init__(self, source: Callable[[], tuple[Any, Any]] | None = None) -> None:
-        """``source``: the conversation's (background jobs, sub-agents), polled each second."""
+    def __init__(self, source: Callable[[], tuple[Any, Any] | None] | None = None) -> None:
+        """``source``: the conversation's (background jobs, sub-agents), polled each second
+        (None while there is no conversation yet)."""
         super().__init__(markup=False)
         self.items: list[ActivityItem] = []
         self._source = source
@@ -46,9 +47,9 @@ class ActivityBar(Static):
             self.set_interval(1.0, self.poll)
 
     def poll(self) -> None:
-        if self._source is not None:
-            jobs, subagents = self._source()
-            self.set_items(running(jobs, subagents))
+        found = self._source() if self._source is not None else None
+        if found is not None:
+            self.set_items(running(*found))
 
     def set_items(self, items: Sequence[ActivityItem]) -> None:
         if not items and not self.items:

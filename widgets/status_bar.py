@@ -144,6 +144,8 @@ class StatusBar(Static):
         """(priority, text) pairs in display order; lower priority numbers are kept longest."""
         info = self.info
         out: list[tuple[int, Text]] = []
+        if not info.model:  # starting: nothing is known but the folder (no mode guessed)
+            return [(5, Text(info.workspace))] if info.workspace else []
         model = Text(info.model, style=self._style("model"))
         if info.effort and info.effort != "off":
             model.append(f" · {info.effort}", style=self._style("dim"))

@@ -7,10 +7,12 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stoa.app.commands.registry import CommandContext, HeadlessContext, command, headless
-from stoa.core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from stoa.core.runtime import Runtime
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

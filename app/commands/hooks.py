@@ -3,8 +3,12 @@ wait for approval (``/hooks approve`` asks)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stoa.app.commands.registry import CommandContext, HeadlessContext, command, headless
-from stoa.core.hooks import Hooks
+
+if TYPE_CHECKING:
+    from stoa.core.hooks import Hooks
 
 
 def hooks_report(hooks: Hooks | None) -> list[str]:

@@ -9,14 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stoa.app.commands.registry import CommandContext, command
-from stoa.app.model_actions import (
-    apply_effort,
-    apply_model,
-    open_effort_picker,
-    open_key_manager,
-    open_model_picker,
-)
-from stoa.core.models import COMPATIBLE_PROVIDERS, UnknownModelError
+
+# The pickers and switches (``stoa.app.model_actions``, over ``stoa.core.switching``) load when a
+# command runs: the slash list is on screen at the first frame, before the runtime exists.
 
 if TYPE_CHECKING:
     from stoa.core.runtime import Runtime
@@ -26,6 +21,8 @@ async def _look_up(runtime: Runtime, name: str) -> None:
     """A cloud id nothing knows yet is looked up in a thread (the provider's list or the model
     itself), so the switch that follows never waits on the network in the event loop."""
     import asyncio
+
+    from stoa.core.models import COMPATIBLE_PROVIDERS, UnknownModelError
 
     catalog = runtime.catalog
     if "/" in name or catalog.find(name) is not None or runtime.agent.model.provider in COMPATIBLE_PROVIDERS:
@@ -40,12 +37,16 @@ async def _look_up(runtime: Runtime, name: str) -> None:
 async def _model_command(ctx: CommandContext) -> None:
     parts = ctx.args.split()
     if not parts:
+        from stoa.app.model_actions import open_model_picker
+
         await open_model_picker(ctx.screen)
         return
     if len(parts) > 2:
         ctx.error("usage: /model NAME [EFFORT]", hint="e.g. /model opus high; /model alone opens the picker")
         return
     await _look_up(ctx.screen.runtime, parts[0])
+    from stoa.app.model_actions import apply_model
+
     apply_model(ctx.screen, parts[0], parts[1] if len(parts) == 2 else None)
 
 
@@ -53,8 +54,12 @@ async def _model_command(ctx: CommandContext) -> None:
 async def _effort_command(ctx: CommandContext) -> None:
     level = ctx.args.strip()
     if not level:
+        from stoa.app.model_actions import open_effort_picker
+
         await open_effort_picker(ctx.screen)
         return
+    from stoa.app.model_actions import apply_effort
+
     apply_effort(ctx.screen, level)
 
 
@@ -67,6 +72,8 @@ async def _key_command(ctx: CommandContext) -> None:
     if provider is not None and provider not in ALL_PROVIDERS:
         ctx.error(f"unknown provider {provider!r}", hint="choose one of " + ", ".join(ALL_PROVIDERS))
         return
+    from stoa.app.model_actions import open_key_manager
+
     await open_key_manager(ctx.screen, provider)
 
 

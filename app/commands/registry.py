@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 class CommandHost(Protocol):
     """What slash commands may use of the chat screen (and nothing else of it)."""
 
-    runtime: Runtime
+    @property
+    def runtime(self) -> Runtime: ...
+
     # This screen's commands (built-ins plus what the session adds).
     commands: CommandRegistry
     # The MCP manager whose status the screen follows (``stoa.app.commands.mcp.watch_manager``).

@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any, cast
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -33,13 +32,11 @@ from stoa.app.notify import TURN_ENDED, notify_if_away
 from stoa.app.pacing import FrameBudget, Paced, StreamPacer, StreamRun, TurnOver
 from stoa.app.prompt_history import load_prompt_history, remember_prompt
 from stoa.app.replay import records_from_history, replay_records
+from stoa.app.screens.chat_events import ChatEvents
 from stoa.app.workspace_label import shorten_path
 from stoa.core import events as ev
-from stoa.core.agent.passthrough import shell_line
-from stoa.core.agent.turns import TurnController
+from stoa.core.agent.turns import TurnAgent, TurnController
 from stoa.core.memory import is_memory
-from stoa.core.mentions import mention_candidates
-from stoa.core.permissions.approver import PermissionDecision
 from stoa.widgets.activity_bar import ActivityBar
 from stoa.widgets.chat_log import ChatLog
 from stoa.widgets.composer import Composer, PromptInput
@@ -57,10 +54,10 @@ from stoa.widgets.records import (
     WelcomeRecord,
 )
 from stoa.widgets.status_bar import StatusBar
-from stoa.widgets.subagent_lines import show_subagent_event
 from stoa.widgets.tool_call import ToolCallView
 
 if TYPE_CHECKING:
+    from stoa.core.config import StoaConfig
     from stoa.core.providers.types import Message
     from stoa.core.runtime import Runtime
     from stoa.widgets.assistant import AssistantMessage
@@ -76,8 +73,22 @@ MODE_DESCRIPTIONS = {
 }
 
 
-class ChatScreen(Screen[None]):
-    """The default screen."""
+class _NoAgentYet:
+    """The turn controller's agent until the runtime is attached. Nothing reaches it: the
+    controller is not ready until then, so every message sent waits for the next turn."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"the agent is not built yet ({name})")
+
+
+class ChatScreen(ChatEvents):
+    """The default screen.
+
+    It can be shown before the runtime exists (``stoa`` paints first and builds the runtime
+    after the first frame): until ``attach``, the status bar shows the workspace only, messages
+    sent wait in the queue, and slash commands and keys that need the runtime run once it is
+    attached, in the order given.
+    """
 
     AUTO_FOCUS = "#prompt"
 
@@ -100,13 +111,27 @@ class ChatScreen(Screen[None]):
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Runtime | None,
         *,
+        config: StoaConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
         history: list[Message] | None = None,
     ) -> None:
         super().__init__(id="chat")
-        self.runtime = runtime
+        self._runtime = runtime
+        if runtime is not None:
+            config = runtime.config
+        if config is None:
+            raise ValueError("a ChatScreen needs a runtime or a config")
+        self.config: StoaConfig = config
+        # What waits for the runtime (slash commands, keys that need it), run by ``attach``.
+        self._until_attached: list[Callable[[], Any]] = []
+        self._attached = asyncio.Event()
+        # Set when a model request has gone out (or a turn ended): start-up's warm-up waits
+        # for it when a message typed at the first frame is on its way.
+        self.request_went = asyncio.Event()
+        if runtime is not None:
+            self._attached.set()
         self._initial_history = history
         self.clock = clock
         self.log_view = ChatLog(clock=clock, id="log")
@@ -115,22 +140,22 @@ class ChatScreen(Screen[None]):
         self.prompt_history: list[str] = []
         # This screen's slash commands: the built-ins, plus what the session adds.
         self.commands: CommandRegistry = builtin_registry()
-        self.custom_commands = add_custom_commands(self.commands, runtime.config)
+        self.custom_commands = add_custom_commands(self.commands, config)
         self.composer = Composer(
             slash_items=self.commands.slash_items,
             take_queued=self._pop_queued,
             take_all_queued=self._take_back_all,
             history=self.prompt_history,
-            mention_source=lambda: mention_candidates(runtime.config.workspace, runtime.policy, runtime.mcp),
-            attach_image=lambda path: attach_image_path(self, path),
+            mention_source=self._mention_candidates,
+            attach_image=lambda path: attach_image_path(self, path) if self.attached else path,
         )
         self.status_bar = StatusBar(clock=clock)
-        self.activity_bar = ActivityBar(lambda: (self.runtime.agent.jobs, self.runtime.subagents))
+        self.activity_bar = ActivityBar(self._activity)
         # The MCP manager whose status this screen follows (stoa.app.commands.mcp.watch_manager).
         self.watched_mcp: object | None = None
         # The turn lifecycle and the queue (stoa.core.agent.turns); this screen shows them.
         self.turns = TurnController(
-            runtime.agent,
+            runtime.agent if runtime is not None else cast(TurnAgent, _NoAgentYet()),
             start_job=lambda work: self.run_worker(
                 work, group="agent", exit_on_error=False, description="agent turn"
             ),
@@ -165,8 +190,51 @@ class ChatScreen(Screen[None]):
         yield self.status_bar
 
     @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the runtime is not attached yet")
+        return self._runtime
+
+    @property
+    def attached(self) -> bool:
+        """True once the runtime is there (at once, or after the first frame: ``attach``)."""
+        return self._runtime is not None
+
+    @property
     def agent(self) -> Any:
         return self.runtime.agent
+
+    def when_attached(self, action: Callable[[], Any]) -> bool:
+        """Run ``action`` once the runtime is attached. True if it was put off (not attached yet)."""
+        if self._runtime is not None:
+            return False
+        self._until_attached.append(action)
+        return True
+
+    async def attach(self, runtime: Runtime) -> None:
+        """The runtime is built: the status bar, the welcome (or the saved history), then what
+        waited for it. Messages sent meanwhile stay queued until ``mark_ready``."""
+        self._runtime = runtime
+        self.config = runtime.config
+        self.turns.agent = runtime.agent
+        self._attached.set()
+        await self._show_start()
+        waiting, self._until_attached = self._until_attached, []
+        for action in waiting:
+            result = action()
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _mention_candidates(self) -> list[str]:
+        await self._attached.wait()  # an @ typed before the runtime is built lists once it is
+        from stoa.core.mentions import mention_candidates
+
+        runtime = self.runtime
+        return await mention_candidates(runtime.config.workspace, runtime.policy, runtime.mcp)
+
+    def _activity(self) -> tuple[Any, Any] | None:
+        runtime = self._runtime
+        return (runtime.agent.jobs, runtime.subagents) if runtime is not None else None
 
     @property
     def busy(self) -> bool:
@@ -187,8 +255,14 @@ class ChatScreen(Screen[None]):
         return self.turns.steering
 
     async def on_mount(self) -> None:
-        self._refresh_status()
         self.composer.set_placeholder("Message Stoa…  (/ for commands)")
+        if self._runtime is None:
+            self.status_bar.set_info(workspace=self.workspace_label())  # the rest once attached
+            return
+        await self._show_start()
+
+    async def _show_start(self) -> None:
+        self._refresh_status()
         if self._initial_history:
             await self.load_history(self._initial_history)
             self._initial_history = None
@@ -238,7 +312,7 @@ class ChatScreen(Screen[None]):
         )
 
     def workspace_label(self) -> str:
-        config = self.runtime.config
+        config = self.config
         return shorten_path(config.workspace, config.env.get("HOME"))
 
     def _model_label(self) -> str:
@@ -291,21 +365,31 @@ class ChatScreen(Screen[None]):
     @on(Composer.Submitted)
     async def _submitted(self, event: Composer.Submitted) -> None:
         event.stop()
-        remember_prompt(self, event.text)
+        if self.attached:
+            remember_prompt(self, event.text)
+        else:
+            self.when_attached(lambda: remember_prompt(self, event.text))
         if parse_slash(event.text) is not None:
             self.run_slash(event.text)
             return
         if is_memory(event.text):  # "# note": saved to a memory file, no model request
-            from stoa.app.commands.memory import remember_from_composer
-
-            self.run_worker(remember_from_composer(self, event.text), group="command")
+            if self.when_attached(lambda: self._remember(event.text)):
+                return
+            self._remember(event.text)
             return
         text = event.text[1:] if event.text.startswith("//") else event.text
         display = event.display[1:] if event.display.startswith("//") else event.display
+        from stoa.core.agent.passthrough import shell_line
+
         if shell_line(text) is not None:
             await run_shell_line(self, text)
             return
         await self.send(text, display, lane=event.lane)
+
+    def _remember(self, text: str) -> None:
+        from stoa.app.commands.memory import remember_from_composer
+
+        self.run_worker(remember_from_composer(self, text), group="command")
 
     def on_key(self, event: events.Key) -> None:
         """Typing while the log (or a tool row) has focus goes to the composer."""
@@ -324,6 +408,8 @@ class ChatScreen(Screen[None]):
     @on(Composer.ImagePasteRequested)
     def _paste_image(self, event: Composer.ImagePasteRequested) -> None:
         event.stop()
+        if self.when_attached(lambda: self.run_worker(paste_clipboard_image(self), group="clipboard")):
+            return
         self.run_worker(paste_clipboard_image(self), group="clipboard")
 
     @on(Composer.QuitRequested)
@@ -344,7 +430,7 @@ class ChatScreen(Screen[None]):
 
     def run_slash(self, text: str) -> None:
         parsed = parse_slash(text)
-        if parsed is None:
+        if parsed is None or self.when_attached(lambda: self.run_slash(text)):
             return
         name, args = parsed
         cmd = self.commands.get(name)
@@ -452,6 +538,7 @@ class ChatScreen(Screen[None]):
                 await self._dispatch(item)
 
     async def _turn_ended(self, message: TurnOver) -> None:
+        self.request_went.set()
         await self._finish_streams()
         end = self.turns.finish(message.outcome)
         notify_if_away(self.app, "Stoa", TURN_ENDED.get(message.outcome, "the turn ended"))
@@ -467,319 +554,6 @@ class ChatScreen(Screen[None]):
         self._queue_changed()
         if end.follow_up:
             await self.start_turn(end.follow_up)
-
-    # ---- events --------------------------------------------------------------------------------
-
-    async def _stream_run(self, run: StreamRun) -> None:
-        if run.kind == "text":
-            await self._fold_thinking()
-            if self._assistant is None:
-                record = AssistantRecord()
-                self._assistant_record = record
-                self._attempt.append(record)
-                self._assistant = await self.log_view.add(record)  # type: ignore[assignment]
-            assert self._assistant is not None
-            await self._assistant.add_text(run.text)
-        elif run.kind == "thinking":
-            if self._thinking is None:
-                self._thinking = ThinkingRecord()
-                self._attempt.append(self._thinking)
-                await self.log_view.add(self._thinking)
-            self._append_thinking(run.text)
-        elif run.kind == "output" and run.call_id is not None:
-            # Shell output events are lines: keep their boundaries.
-            parts = run.parts
-            tool = self._tools.get(run.call_id)
-            if tool is None:
-                return
-            view = self.log_view.widget_of(tool)
-            if isinstance(view, ToolCallView):
-                view.add_output(parts)
-            else:
-                for part in parts:
-                    tool.output.extend(part.removesuffix("\n").split("\n"))
-
-    def _append_thinking(self, text: str) -> None:
-        if self._thinking is None:
-            return
-        widget = self.log_view.widget_of(self._thinking)
-        if isinstance(widget, ThinkingMessage):
-            widget.append(text)
-        else:
-            self._thinking.text += text
-
-    async def _fold_thinking(self) -> None:
-        if self._thinking is not None:
-            widget = self.log_view.widget_of(self._thinking)
-            if isinstance(widget, ThinkingMessage):
-                widget.finish()
-            else:
-                self._thinking.done = True
-                self._thinking.expanded = False
-            self._thinking = None
-
-    async def _finish_streams(self, final_text: str | None = None) -> None:
-        await self._fold_thinking()
-        if self._assistant is not None:
-            await self._assistant.finish(final_text)
-        elif self._assistant_record is not None:
-            self._assistant_record.done = True
-        self._assistant = None
-        self._assistant_record = None
-
-    async def _dispatch(self, event: ev.Event) -> None:
-        """One handler per event type, checked by mypy: a renamed event or handler is an error,
-        and a new event type fails ``assert_never`` until it is handled or listed as ignored."""
-        match event:
-            case ev.RequestStarted():
-                await self._on_request_started(event)
-            case ev.AssistantMessageCompleted():
-                await self._on_assistant_message_completed(event)
-            case ev.ToolCallStarted():
-                await self._on_tool_call_started(event)
-            case ev.ToolCallFinished():
-                await self._on_tool_call_finished(event)
-            case ev.ServerToolUsed():
-                await self._on_server_tool_used(event)
-            case ev.PermissionRequested():
-                notify_if_away(self.app, "Stoa needs you", f"approve {event.request.tool_name}?")
-                await self._on_permission_requested(event)
-            case ev.PlanUpdated():
-                await self._on_plan_updated(event)
-            case ev.UsageUpdated():
-                await self._on_usage_updated(event)
-            case ev.Notice():
-                await self._on_notice(event)
-            case ev.Retrying():
-                await self._on_retrying(event)
-            case ev.SteeringDelivered():
-                await self._on_steering_delivered(event)
-            case ev.TurnFinished():
-                await self._on_turn_finished(event)
-            case ev.TurnFailed():
-                await self._on_turn_failed(event)
-            case ev.TurnInterrupted():
-                await self._on_turn_interrupted(event)
-            case ev.CompactionStarted():
-                await self._on_compaction_started(event)
-            case ev.ContextCompacted():
-                await self._on_context_compacted(event)
-            case ev.SubagentEvent():
-                await show_subagent_event(self.log_view, self._tools.get(event.call_id), event)
-            case ev.TurnStarted():
-                pass  # the screen already shows the user's message
-            case ev.AssistantTextDelta() | ev.ThinkingDelta() | ev.ToolCallOutput():
-                pass  # streamed: these arrive merged, as StreamRun items (stoa.app.pacing)
-            case _:
-                assert_never(event)
-
-    async def _on_compaction_started(self, event: ev.CompactionStarted) -> None:
-        await self._finish_streams()
-        self._compacting = NoticeRecord("info", f"compacting the conversation ({event.tokens:,} tokens)…")
-        await self.log_view.add(self._compacting)
-
-    async def _on_context_compacted(self, event: ev.ContextCompacted) -> None:
-        from stoa.app.replay import compaction_record
-
-        await self._drop_compacting()
-        await self.log_view.add(compaction_record(event))
-
-    async def _drop_compacting(self) -> None:  # done, or failed (a notice)
-        if self._compacting is not None:
-            await self.log_view.remove_record(self._compacting)
-            self._compacting = None
-
-    async def _on_request_started(self, event: ev.RequestStarted) -> None:
-        await self._drop_compacting()
-        await self._finish_streams()
-        self._attempt = []
-
-    async def _on_assistant_message_completed(self, event: ev.AssistantMessageCompleted) -> None:
-        text = event.message.text
-        await self._finish_streams(text if self._assistant is not None else None)
-        if self._retry_notice is not None:
-            await self.log_view.remove_record(self._retry_notice)
-            self._retry_notice = None
-
-    async def _on_tool_call_started(self, event: ev.ToolCallStarted) -> None:
-        await self._finish_streams()
-        record = ToolRecord(
-            call_id=event.call_id,
-            name=event.name,
-            arguments=dict(event.arguments),
-            summary=event.summary,
-            server=event.server,
-            started_at=self.clock(),
-            expanded=self.tools_expanded,
-        )
-        self._tools[event.call_id] = record
-        await self.log_view.add(record)
-
-    async def _on_tool_call_finished(self, event: ev.ToolCallFinished) -> None:
-        record = self._tools.get(event.call_id)
-        if record is None:
-            record = ToolRecord(call_id=event.call_id, name=event.name, started_at=self.clock())
-            self._tools[event.call_id] = record
-            await self.log_view.add(record)
-        status = event.status or ("error" if event.is_error else "ok")
-        elapsed = max(0.0, self.clock() - record.started_at)
-        view = self.log_view.widget_of(record)
-        expand = True if self.tools_expanded else None
-        if isinstance(view, ToolCallView):
-            await view.finish(
-                status=status, result_text=event.result_text, display=event.display, elapsed=elapsed, expand=expand
-            )
-        else:
-            record.status = status  # type: ignore[assignment]
-            record.result_text = event.result_text
-            record.display = event.display
-            record.elapsed = elapsed
-            record.expanded = record.is_error if expand is None else expand
-
-    async def _on_server_tool_used(self, event: ev.ServerToolUsed) -> None:
-        await self._finish_streams()
-        await self.log_view.add(
-            ToolRecord(call_id="", name=event.name, summary=event.summary, status="ok", elapsed=None)
-        )
-
-    async def _on_permission_requested(self, event: ev.PermissionRequested) -> None:
-        await self._finish_streams()
-        self._mark_awaiting(event.request.call_id, True)
-        self._permission_worker = self._ask_permission(event)
-
-    def _mark_awaiting(self, call_id: str, waiting: bool) -> None:
-        record = self._tools.get(call_id)
-        if record is None:
-            return
-        if not waiting:  # answered: the row times the run from here, not the wait for the person
-            record.started_at = self.clock()
-        view = self.log_view.widget_of(record)
-        if isinstance(view, ToolCallView):
-            view.set_awaiting_approval(waiting)
-        else:
-            record.awaiting_approval = waiting
-
-    async def _on_plan_updated(self, event: ev.PlanUpdated) -> None:
-        self.plan_panel.update_plan(event.steps, event.explanation)
-        if not self._plan_hidden_by_user:
-            self.plan_panel.show(True)
-
-    async def _on_usage_updated(self, event: ev.UsageUpdated) -> None:
-        total = event.total
-        self.status_bar.set_info(
-            input_tokens=total.input_tokens + total.cache_write_tokens,
-            output_tokens=total.output_tokens,
-            cache_read_tokens=total.cache_read_tokens,
-            cost_usd=event.cost_usd,
-            context_tokens=event.context_tokens,
-            context_window=event.context_window,
-        )
-
-    async def _on_notice(self, event: ev.Notice) -> None:
-        await self._drop_compacting()
-        await self.log_view.add(NoticeRecord(event.level, event.text))
-
-    async def _on_retrying(self, event: ev.Retrying) -> None:
-        # The partial reply of the failed attempt is discarded; the next attempt streams anew.
-        self._assistant = None
-        self._assistant_record = None
-        self._thinking = None
-        for record in self._attempt:
-            await self.log_view.remove_record(record)
-        self._attempt = []
-        if self._retry_notice is not None:
-            await self.log_view.remove_record(self._retry_notice)
-        self._retry_notice = NoticeRecord(
-            "warning",
-            f"{event.reason}; retrying in {event.delay:.0f}s (attempt {event.attempt + 1} of {event.max_attempts})",
-        )
-        await self.log_view.add(self._retry_notice)
-
-    async def _on_steering_delivered(self, event: ev.SteeringDelivered) -> None:
-        self.turns.delivered(event.text)
-        self._queue_changed()
-        await self._finish_streams()
-        await self.log_view.add(UserRecord(event.text, steering=True))
-
-    async def _on_turn_finished(self, event: ev.TurnFinished) -> None:
-        await self._finish_streams()
-
-    async def _on_turn_failed(self, event: ev.TurnFailed) -> None:
-        await self._finish_streams()
-        restored = self._restore_failed_input()
-        hint = event.hint
-        if restored:
-            hint = (hint + "; " if hint else "") + "your message is back in the editor"
-        from stoa.core.sessions.records import failure_title
-
-        await self.log_view.add(NoticeRecord("error", event.error, hint=hint, title=failure_title(event.kind)))
-        from stoa.app.model_actions import after_turn_failed
-
-        after_turn_failed(self, event)  # a rejected key opens /key; a model without tools drops them
-
-    async def _on_turn_interrupted(self, event: ev.TurnInterrupted) -> None:
-        await self._finish_streams()
-        for record in self._tools.values():
-            if record.status == "running":
-                view = self.log_view.widget_of(record)
-                elapsed = max(0.0, self.clock() - record.started_at)
-                if isinstance(view, ToolCallView):
-                    await view.finish(
-                        status="interrupted", result_text="interrupted", display=None, elapsed=elapsed, expand=False
-                    )
-                else:
-                    record.status = "interrupted"
-                    record.elapsed = elapsed
-        from stoa.core.sessions.records import interrupted_notice
-
-        notice = interrupted_notice(event.reason)  # the same words the session keeps
-        await self.log_view.add(NoticeRecord("warning", notice["text"], title=notice["title"]))
-
-    def _restore_failed_input(self) -> bool:
-        """A first request that failed: take the message back from the history into the editor.
-
-        Only when nothing of this turn reached the model's reply (otherwise the message is part of
-        a conversation the provider accepted and stays there).
-        """
-        display = self.turns.take_back_failed_input()
-        if display is None:
-            return False
-        if not self.composer.text.strip():
-            self.composer.set_text(display)
-        return True
-
-    # ---- permission prompts --------------------------------------------------------------------
-
-    @work(group="permission", exclusive=False, exit_on_error=False, description="permission prompt")
-    async def _ask_permission(self, event: ev.PermissionRequested) -> None:
-        future = event.future
-        decision: PermissionDecision | None = None
-        try:
-            screen = _permission_screen(event.request, grace=self.permission_grace, type_ahead=self.composer)
-            if screen is None:
-                decision = PermissionDecision(
-                    "reject",
-                    feedback="Not run: this build has no permission prompt to ask the user with.",
-                    by_policy=True,
-                )
-            else:
-                self._permission_screen = screen
-                decision = await self.app.push_screen_wait(screen)
-        finally:
-            self._permission_screen = None
-            self._mark_awaiting(event.request.call_id, False)
-        if decision is not None and not future.done():
-            with suppress(asyncio.InvalidStateError):
-                future.set_result(decision)
-
-    def _close_permission_prompt(self) -> None:
-        screen = self._permission_screen
-        if self._permission_worker is not None:
-            self._permission_worker.cancel()
-            self._permission_worker = None
-        if screen is not None and screen.is_current:
-            self.app.pop_screen()
-        self._permission_screen = None
 
     # ---- actions -------------------------------------------------------------------------------
 
@@ -807,6 +581,8 @@ class ChatScreen(Screen[None]):
         self._plan_hidden_by_user = not visible
 
     def action_cycle_mode(self) -> None:
+        if self.when_attached(self.action_cycle_mode):
+            return
         current = self.runtime.policy.mode
         index = MODES_CYCLE.index(current) if current in MODES_CYCLE else -1
         self.set_mode(MODES_CYCLE[(index + 1) % len(MODES_CYCLE)])
@@ -836,16 +612,22 @@ class ChatScreen(Screen[None]):
     # ---- model, effort, keys (app/model_actions.py) ------------------------------------------
 
     def action_model_picker(self) -> None:
+        if self.when_attached(self.action_model_picker):
+            return
         from stoa.app.model_actions import open_model_picker
 
         self.run_worker(open_model_picker(self), group="picker", description="model picker", exit_on_error=False)
 
     def action_effort_picker(self) -> None:
+        if self.when_attached(self.action_effort_picker):
+            return
         from stoa.app.model_actions import open_effort_picker
 
         self.run_worker(open_effort_picker(self), group="picker", description="effort picker", exit_on_error=False)
 
     def action_cycle_effort(self) -> None:
+        if self.when_attached(self.action_cycle_effort):
+            return
         from stoa.app.model_actions import cycle_effort_now
 
         cycle_effort_now(self)
@@ -980,12 +762,3 @@ class ChatScreen(Screen[None]):
         for record in records:
             if isinstance(record, UserRecord) and not record.steering:
                 self.prompt_history.append(record.text)
-
-
-def _permission_screen(request: Any, *, grace: float | None, type_ahead: Any) -> Screen[PermissionDecision] | None:
-    try:
-        from stoa.app.screens.permission import GRACE_SECONDS, PermissionScreen
-    except ImportError:
-        return None
-    # Keys typed through the prompt go on into the composer (they belong to the message).
-    return PermissionScreen(request, grace=GRACE_SECONDS if grace is None else grace, type_ahead=type_ahead)

@@ -58,3 +58,17 @@ def test_a_conversation_in_tmux(tmp_path: Path, fake_server: FakeServer) -> None
         assert "resume it with: stoa -r" in app.screen()
     finally:
         app.stop()
+
+
+def test_an_unknown_model_is_said_after_the_terminal_is_restored(tmp_path: Path, fake_server: FakeServer) -> None:
+    """The runtime is built after the first frame; when it cannot be (an unknown model) the app
+    ends and the error is printed in the restored terminal, with exit code 2, as before."""
+    app = TmuxStoa(tmp_path, fake_server.base_url, args=("-m", "no-such-model"), hold=True)
+    app.start()
+    try:
+        app.wait_for_text("[exit 2]", timeout=WAIT)
+        screen = app.screen()
+        assert "stoa: error: unknown model 'no-such-model'" in screen
+        assert "Traceback" not in screen and "Message Stoa" not in screen
+    finally:
+        app.stop()
