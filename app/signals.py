@@ -46,6 +46,9 @@ def _received(app: StoaApp, code: int) -> None:
 
 
 async def _end(app: StoaApp, code: int) -> None:
+    if app.runtime is None:  # still starting (the runtime is built after the first frame)
+        app.exit(return_code=code)
+        return
     agent = app.runtime.agent
     try:
         app.chat.interrupt()  # what Esc does: the partial reply and the marker are saved
