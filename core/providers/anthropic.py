@@ -348,6 +348,8 @@ class _Accumulator:
     stopped: bool = False
     # The ``compaction`` entries of ``usage.iterations`` (not counted in the top-level usage).
     compaction_usage: Usage | None = None
+    # An error event of the stream: raised once what came before it in its read is passed on.
+    error: ProviderError | None = None
 
     def handle(self, event: Any) -> list[StreamEvent]:
         if not isinstance(event, dict):
@@ -661,6 +663,9 @@ class AnthropicProvider(HttpProvider):
                     async for batch in batches:
                         for out in self._handle_events(batch, acc):
                             yield out
+                        if acc.error is not None:
+                            # After the deltas read with it: a failed turn keeps what was said.
+                            raise acc.error
                         if acc.stopped:
                             break
             except ValueError as exc:
@@ -681,11 +686,12 @@ class AnthropicProvider(HttpProvider):
                 continue
             if event.get("type") == "error":
                 error = event.get("error")
-                raise stream_error(
+                acc.error = stream_error(
                     self.name,
                     _str(_field(error, "type")) or None,
                     _str(_field(error, "message")) or body_error_message(event) or "unknown error",
                 )
+                break
             out.extend(acc.handle(event))
             if acc.stopped:
                 break
