@@ -223,11 +223,13 @@ class ResumePickerScreen(FilterPickerScreen):
         and making their rows took 100-180 ms of CPU before the first frame."""
         self.all_read, self._counts, self.complete = False, None, False
         try:
-            first = [] if self.show_all else await self.store.list_sessions(self.project, limit=FIRST_PAGE)
-            counts = await self.store.count_listed(self.project) if first else None
-            if counts is not None and counts == (len(first), len(first)):
+            first: list[SessionInfo] = []
+            counts = (0, 0)
+            if not self.show_all:
+                first, counts = await self.store.newest_listed(self.project, FIRST_PAGE)
+            if first and counts == (len(first), len(first)):
                 self.sessions, self.all_read = first, True
-            elif counts is not None:
+            elif first:
                 self.sessions, self._counts = first, counts
             else:
                 self.sessions, self.all_read = await self.store.list_sessions(), True

@@ -764,13 +764,16 @@ class SessionStore:
             params.append(int(limit))
         return [_info(r) for r in await self._read(sql, params)]
 
-    async def count_listed(self, project: str | Path) -> tuple[int, int]:
-        """(sessions with at least one message, those of ``project``): one indexed count, for a
-        list shown before all of it is read."""
+    async def newest_listed(self, project: str | Path, limit: int) -> tuple[list[SessionInfo], tuple[int, int]]:
+        """``project``'s newest ``limit`` sessions, and (sessions listed, those of ``project``)
+        ((0, 0) when it has none), in one query: a list shown before all of it is read."""
         rows = await self._read(
-            "SELECT COUNT(*), COALESCE(SUM(project = ?), 0) FROM sessions WHERE message_count > 0", (str(project),)
+            f"SELECT {_COLUMNS}, c.every, c.here FROM sessions, (SELECT COUNT(*) AS every, COALESCE(SUM(project = ?1), "
+            "0) AS here FROM sessions WHERE message_count > 0) AS c WHERE message_count > 0 AND project = ?1 "
+            "ORDER BY updated_at DESC LIMIT ?2",
+            (str(project), int(limit)),
         )
-        return int(rows[0][0]), int(rows[0][1])
+        return [_info(r) for r in rows], ((int(rows[0][-2]), int(rows[0][-1])) if rows else (0, 0))
 
     async def search(self, text: str, project: str | Path | None = None, *, limit: int = 50) -> list[SessionInfo]:
         """Sessions whose title, preview, prompts or replies contain ``text``, newest first."""

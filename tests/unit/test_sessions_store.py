@@ -202,8 +202,9 @@ async def test_list_latest_and_search(tmp_path: Path) -> None:
         assert [i.id for i in await store.search("100%_DONE")] == [ids[1]]
         assert [i.id for i in await store.search("100%_done", "/a")] == []
         assert await store.count_sessions() == 3
-        assert await store.count_listed("/a") == (3, 2)  # the empty session is not counted
-        assert await store.count_listed("/nowhere") == (3, 0)
+        newest, counts = await store.newest_listed("/a", 1)
+        assert [i.id for i in newest] == [ids[2]] and counts == (3, 2)  # the empty session is not counted
+        assert await store.newest_listed("/nowhere", 5) == ([], (0, 0))
     finally:
         await store.aclose()
 
