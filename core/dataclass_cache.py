@@ -1,5 +1,7 @@
 """A disk cache of the code ``dataclasses`` generates, as ``.pyc`` files are for modules.
 
+(And of ``typing``'s forward references, compiled from annotation text the same way.)
+
 Every ``@dataclass`` writes the source of its ``__init__``, ``__repr__``, ``__eq__``,
 ``__setattr__``... and compiles it with ``exec``: about 1,000 compilations of generated text
 in a ``stoa -p`` (Stoa's ~150 dataclasses, pydantic's, anyio's...), a third of the
@@ -44,18 +46,19 @@ class _Cache:
             self._codes = _read(self.path)
         return self._codes
 
-    def code_for(self, source: str) -> CodeType:
+    def code_for(self, source: str, mode: str = "exec") -> CodeType:
+        key = source if mode == "exec" else f"\0{mode}\0{source}"
         codes = self.codes()
-        code = codes.get(source)
+        code = codes.get(key)
         if type(code) is CodeType:
             self.hits += 1
         else:
-            # As exec(source) compiles it in dataclasses: file name "<string>", no __future__
-            # flags (dont_inherit: not this module's).
-            code = compile(source, "<string>", "exec", dont_inherit=True)
-            codes[source] = code
+            # As exec(source) compiles it in dataclasses (compile(...) in typing): file name
+            # "<string>", no __future__ flags (dont_inherit: not this module's).
+            code = compile(source, "<string>", mode, dont_inherit=True)
+            codes[key] = code
             self.compiled += 1
-        self.used.add(source)
+        self.used.add(key)
         return code
 
     def save(self) -> None:
@@ -96,6 +99,18 @@ def _cached_exec(source: Any, globals: Any = None, locals: Any = None, /, *args:
     _builtin_exec(source, globals, locals, *args, **kwargs)
 
 
+_builtin_compile = compile
+
+
+def _cached_compile(source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
+    # typing's one call: a forward reference's text, compiled for eval (~860 in a stoa -p,
+    # most from pydantic and typing_extensions reading string annotations).
+    if _cache is not None and isinstance(source, str) and filename == "<string>" and mode == "eval" and not args \
+            and not kwargs:  # fmt: skip
+        return _cache.code_for(source, "eval")
+    return _builtin_compile(source, filename, mode, *args, **kwargs)
+
+
 def cache_file(data_dir: Path) -> Path:
     """The file for this Python: its bytecode differs from version to version."""
     from importlib.util import MAGIC_NUMBER
@@ -109,10 +124,13 @@ def install(data_dir: Path) -> None:
     if _cache is not None:
         return
     import dataclasses
+    import typing
 
     _cache = _Cache(cache_file(data_dir))
-    # A module global named exec comes before the builtin for the ``exec`` in dataclasses.
+    # A module global named exec (compile) comes before the builtin for the ``exec`` in
+    # dataclasses (the ``compile`` of typing.ForwardRef).
     dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
+    typing.compile = _cached_compile  # type: ignore[attr-defined]
     atexit.register(_cache.save)
 
 

@@ -1,5 +1,5 @@
 """The disk cache of dataclasses' generated code (stoa.core.dataclass_cache): classes made with
-the cache behave as classes made without it, a second process compiles nothing, and a file
+the cache behave as classes made without it (forward references too), a second process compiles nothing, and a file
 that is corrupt, or that others may write, is not used. Each case is a fresh interpreter (the
 cache patches the process's ``dataclasses``)."""
 
@@ -20,7 +20,7 @@ from pathlib import Path
 if sys.argv[1] == "cached":
     from stoa.core import dataclass_cache
     dataclass_cache.install(Path(sys.argv[2]))
-import dataclasses, inspect
+import dataclasses, inspect, typing
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 
 
@@ -56,6 +56,16 @@ seen = {
     "slots": Slotted.__slots__,
     "fields": [f.name for f in dataclasses.fields(Scaled)],
 }
+class Annotated:
+    a: "list[int]"
+    b: "Point | None"
+
+
+seen["hints"] = repr(typing.get_type_hints(Annotated, globals()))
+try:
+    typing.ForwardRef("1 +")
+except SyntaxError as exc:
+    seen["bad_reference"] = type(exc).__name__
 try:
     Point(1).x = 2
 except dataclasses.FrozenInstanceError as exc:
@@ -90,6 +100,7 @@ def test_classes_made_from_the_cache_are_the_classes_made_without_it(tmp_path: P
     second = run(tmp_path)  # takes everything from the file
     assert without_stats(first) == stock and without_stats(second) == stock
     assert stock["frozen"] == "FrozenInstanceError" and "kw_only" in stock
+    assert "list[int]" in str(stock["hints"]) and stock["bad_reference"] == "SyntaxError"
     hits, compiled = first["stats"]  # type: ignore[misc]
     assert compiled > 0
     hits, compiled = second["stats"]  # type: ignore[misc]
