@@ -170,7 +170,9 @@ async def fit_request(agent: Agent, request: pb.ProviderRequest, tool_choice: st
 
 def _due(agent: Agent, request: pb.ProviderRequest) -> bool:
     """Whether Stoa compacts before sending: at ``[context] auto-compact``, or, where the server
-    compacts inside replies at that threshold, only when the request would not fit the window."""
+    compacts inside replies at that threshold, only when the request would not fit the window
+    with room for a reply (the server sees every request past its threshold; a server that
+    reads past it without compacting is caught by ``server_compaction.after_reply``)."""
     keeper = agent.context
     model = agent.model
     if not server_compaction.compacts_in_reply(agent):

@@ -172,6 +172,7 @@ async def after_reply(agent: Agent, message: Message, complete: pb.MessageComple
 
     block = message.compaction
     if block is None or block.origin != agent.model.provider:
+        _check_it_compacts(agent, complete)
         return
     spent = complete.compaction_usage or Usage()
     cost = agent.ledger.add(agent.model.id, spent, agent.model) if complete.compaction_usage else 0.0
@@ -200,6 +201,24 @@ async def after_reply(agent: Agent, message: Message, complete: pb.MessageComple
             on_server=True,
         )
     )
+
+
+def _check_it_compacts(agent: Agent, complete: pb.MessageComplete) -> None:
+    """A server that took the threshold and still read more than it without compacting (a
+    compatible server that ignores the field) does not compact: Stoa does, from now on."""
+    limit = trigger_tokens(agent, agent.model)
+    if not compacts_in_reply(agent) or limit is None:
+        return
+    if complete.usage.prompt_tokens > limit * 1.05:
+        model = agent.model
+        agent.context.server_refused.add(model.id)
+        agent._emit(
+            ev.Notice(
+                "warning",
+                f"{model.id} read {complete.usage.prompt_tokens:,} tokens without compacting at {limit:,}; "
+                "Stoa compacts this conversation itself from here",
+            )
+        )
 
 
 # ---- on demand (Anthropic) ------------------------------------------------------------------

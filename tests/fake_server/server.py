@@ -565,6 +565,11 @@ class FakeServer:
             item = self._take(request)
         if isinstance(item, Respond):
             item = item.fn(request)
+        if compacted is None and isinstance(item, Reply) and item.usage is None and "context_management" in body:
+            # The input it reports is the count it held against the threshold.
+            item = replace(item, usage={
+                "input_tokens": compaction.input_tokens(fmt, body), "output_tokens": max(1, len(item.text or "") // 4),
+            })
         if compacted is not None and isinstance(item, Reply) and item.compaction is None:
             usage = item.usage or {
                 "input_tokens": compacted.tokens_after,

@@ -316,3 +316,21 @@ async def test_compact_with_a_focus_asks_the_server(world: World) -> None:
     await turn(agent, "turn 4: go on")
     sent = world.server.model_requests()[-1].body["messages"]
     assert sent[0]["content"][0]["type"] == "compaction" and sent[1]["content"][0]["text"] == kept.text
+
+
+async def test_a_server_that_ignores_the_threshold_gets_stoas_compaction(world: World) -> None:
+    """A compatible server that accepts context_management and never compacts: once a reply
+    says it read past the threshold, Stoa compacts itself; no request passes the window."""
+    world.server._compaction = lambda fmt, body: None  # type: ignore[method-assign]
+    runtime = world.runtime("gpt-tiny-srv", config_text=CONFIG)
+    agent = runtime.agent
+    events: list[ev.Event] = []
+    for n in range(24):
+        events += await turn(agent, prompt(n))
+    assert len([e for e in events if isinstance(e, ev.TurnFinished)]) == 24
+    notices = [e.text for e in events if isinstance(e, ev.Notice) and "without compacting" in e.text]
+    assert len(notices) == 1
+    compacted = [e for e in events if isinstance(e, ev.ContextCompacted)]
+    assert compacted and not any(c.on_server for c in compacted)
+    assert over_window(world.server) == []
+    assert "context_management" not in world.server.model_requests()[-1].body
