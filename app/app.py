@@ -52,7 +52,7 @@ def _teach_alt_enter() -> None:
 
 class StoaApp(App[int]):
     TITLE = "Stoa"
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "chat.tcss", STYLES / "help.tcss"]
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "chat.tcss"]
     COMMANDS = App.COMMANDS | {SlashCommandsProvider}
     BINDINGS = [
         Binding("ctrl+c", "ctrl_c", "Interrupt / copy / quit", show=False, priority=True),

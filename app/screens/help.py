@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from stoa.app.commands.registry import CommandRegistry
+from stoa.styles import STYLES
 
 KEY_HELP: tuple[tuple[str, str], ...] = (
     ("Enter", "send (while the agent works: steer it, delivered at the next tool result)"),
@@ -61,6 +62,7 @@ def help_tables(registry: CommandRegistry) -> tuple[Table, Table]:
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = STYLES / "help.tcss"  # parsed when /help first opens, not before the first frame
     BINDINGS = [
         Binding("escape,q,f1,question_mark", "dismiss", "Close", show=False),
     ]
