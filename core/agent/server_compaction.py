@@ -252,6 +252,10 @@ async def compact_on_server(agent: Agent, *, model: ModelInfo, budget: Budget, f
         raise CompactionError("the conversation is too short to compact: there is no earlier exchange to summarise")
     instructions = SUMMARY_INSTRUCTIONS + (f"\n\nThe user asked the summary to focus on: {focus.strip()}" if focus.strip() else "")
     base = agent._build_request("auto")
+    size = int((agent.context.fixed_tokens(base) + messages_tokens(head)) * agent.context.ratio)
+    if size > model.context_window - budget.summary:
+        # (A history another provider's opaque compaction left whole, say: summarised in stages.)
+        raise CompactionError(f"the conversation (about {size:,} tokens) is too large for one request to {model.id}")
     request = dataclasses.replace(
         base,
         model=model.id,

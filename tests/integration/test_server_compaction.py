@@ -216,14 +216,17 @@ async def test_switching_from_anthropic_to_openai_after_a_server_compaction(worl
     assert all(fact in first["content"][0]["text"] for fact in FACTS[:1])
 
 
-async def test_switching_from_openai_to_anthropic_compacts_the_history_client_side(world: World) -> None:
+@pytest.mark.parametrize("target", ["claude-edit-small", "claude-tiny-srv"])
+async def test_switching_from_openai_to_anthropic_compacts_the_history_client_side(world: World, target: str) -> None:
     runtime = world.runtime("gpt-tiny-srv", config_text=CONFIG)
     agent = runtime.agent
     n = 0
     while not any(m.compaction for m in agent.history.messages):
         await turn(agent, prompt(n))
         n += 1
-    switch_model(agent, "claude-edit-small", catalog=runtime.catalog)
+    for n in range(n, n + 6):  # more than one window of history behind the compaction
+        await turn(agent, prompt(n))
+    switch_model(agent, target, catalog=runtime.catalog)
     events = await turn(agent, "and now on Claude?")
     assert isinstance(events[-1], ev.TurnFinished)
     # The opaque OpenAI compaction cannot cross: Stoa summarised the whole history itself.
