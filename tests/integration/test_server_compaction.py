@@ -224,8 +224,8 @@ async def test_switching_from_openai_to_anthropic_compacts_the_history_client_si
     while not any(m.compaction for m in agent.history.messages):
         await turn(agent, prompt(n))
         n += 1
-    for n in range(n, n + 6):  # more than one window of history behind the compaction
-        await turn(agent, prompt(n))
+    for more in range(n, n + 6):  # more than one window of history behind the compaction
+        await turn(agent, prompt(more))
     switch_model(agent, target, catalog=runtime.catalog)
     events = await turn(agent, "and now on Claude?")
     assert isinstance(events[-1], ev.TurnFinished)
