@@ -137,7 +137,9 @@ class ModelPickerScreen(FilterPickerScreen):
     # ---- data -------------------------------------------------------------------------------
 
     def _rebuild_rows(self) -> None:
-        rows = [PickerRow(m, self.has_key(m.provider)) for m in self.registry_models]
+        # has_key once per provider (it may read the saved-keys file), not once per model.
+        keyed = {p: self.has_key(p) for p in {m.provider for m in self.registry_models}}
+        rows = [PickerRow(m, keyed[m.provider]) for m in self.registry_models]
         rows += [PickerRow(m, True) for m in local_model_infos(self.local_servers)]
         order = {p: i for i, p in enumerate(ALL_PROVIDERS)}
         rows.sort(key=lambda r: order.get(r.model.provider, len(order)))
