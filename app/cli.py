@@ -229,6 +229,9 @@ def resume_gc() -> None:
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
+    from stoa.core.dataclass_cache import save
+
+    save()
 
 
 def _main_guarded(argv: list[str] | None) -> int:

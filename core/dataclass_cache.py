@@ -40,6 +40,7 @@ class _Cache:
         self.used: set[str] = set()
         self.hits = 0
         self.compiled = 0
+        self.unsaved = 0
 
     def codes(self) -> dict[str, CodeType]:
         if self._codes is None:
@@ -58,12 +59,14 @@ class _Cache:
             code = compile(source, "<string>", mode, dont_inherit=True)
             codes[key] = code
             self.compiled += 1
+            self.unsaved += 1
         self.used.add(key)
         return code
 
     def save(self) -> None:
-        if not self.compiled:
+        if not self.unsaved:
             return
+        self.unsaved = 0
         codes = self.codes()
         if len(codes) > MAX_ENTRIES:
             codes = {source: codes[source] for source in self.used}
@@ -132,6 +135,13 @@ def install(data_dir: Path) -> None:
     dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
     typing.compile = _cached_compile  # type: ignore[attr-defined]
     atexit.register(_cache.save)
+
+
+def save() -> None:
+    """Write what was compiled so far (start-up is over: the file is complete for the next run,
+    and exit has nothing left to write unless later imports compile more)."""
+    if _cache is not None:
+        _cache.save()
 
 
 def stats() -> tuple[int, int]:

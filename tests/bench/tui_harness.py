@@ -184,8 +184,22 @@ class TmuxStoa:
             return {"frames": [], "events": {}}
         return dict(json.loads(self.frames_file.read_text()))
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the session, then wait (bounded) for the app to be gone: on SIGHUP it quits like
+        a person, saving its session and caches into its folder, which the caller may remove."""
+        try:
+            pid: int | None = self.pid()
+        except Exception:  # no session any more
+            pid = None
         tmux("kill-server", socket=self.socket)
+        deadline = time.perf_counter() + timeout
+        while pid is not None and Path(f"/proc/{pid}").exists() and time.perf_counter() < deadline:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            except OSError:
+                break
+            time.sleep(0.02)
 
     def quit(self, timeout: float = 20.0, keys: tuple[str, ...] = ("C-c",)) -> None:
         """Quit like a person (Ctrl+C twice; again if the first one interrupted a turn), so the
