@@ -18,10 +18,11 @@ widget) the rows above come back as the same ``Strip`` objects, so the composito
 the new text costs, whatever the height of the reply.
 
 A long code fence (over ``FENCE_CHUNK`` lines) is drawn in pieces of ``FENCE_CHUNK`` lines,
-each highlighted once and kept (``_render_code``): while it streams in, a frame highlights the
-piece that grows, not the whole fence again (that made a 20,000-token fence quadratic), and once
-finished it is a run of blocks joined without a blank line, rendered, like other blocks, only
-as they come into view. Pieces join exactly (Rich's Syntax renders line by line), but for a
+each highlighted once and kept (``_render_code``): while it streams in, its pieces but the last
+become finished blocks (the open block is the rest of the fence, parsed after the fence's
+opening line, ``_mv_tail_prefix``) and a frame highlights the piece that grows, not the whole
+fence again (that made a 20,000-token fence quadratic); the pieces are blocks joined without a
+blank line, rendered, like other blocks, only as they come into view. Pieces join exactly (Rich's Syntax renders line by line), but for a
 construct that spans two pieces (a string of several lines) the second piece's colours.
 """
 
@@ -124,18 +125,18 @@ class _Block:
         return len(self.lines) if self.lines is not None else self.estimate
 
 
-def _fence_pieces(token: Any, size: int) -> list[tuple[str, list[str]]] | None:
+def _fence_pieces(token: Any, size: int, *, always: bool = False) -> list[tuple[str, list[str]]] | None:
     """A fence token's language and its code in pieces of ``size`` lines, when it has more
-    than two pieces' worth (None otherwise: drawn whole)."""
+    than two pieces' worth or ``always`` (None otherwise: drawn whole)."""
     if token.type != "fence":
         return None
     code = token.content.split("\n")
     if code and code[-1] == "":
         code.pop()  # the newline that ends the last line
-    if len(code) <= 2 * size:
+    if len(code) <= 2 * size and not always:
         return None
     language = (token.info or "").partition(" ")[0] or "text"
-    return [(language, code[start : start + size]) for start in range(0, len(code), size)]
+    return [(language, code[start : start + size]) for start in range(0, len(code), size)] or [(language, [])]
 
 
 def _code_estimate(lines: list[str], width: int) -> int:
@@ -186,6 +187,9 @@ class MarkdownView(Widget):
         self._mv_blocks: list[_Block] = []
         # The open block at the end, parsed again on every append (its tokens kept for rendering).
         self._mv_tail = ""
+        # The opening line of a long fence whose first pieces are finished blocks already: the
+        # open block (``_mv_tail``) is the rest of that fence, parsed with this line before it.
+        self._mv_tail_prefix = ""
         self._mv_tail_tokens: list[Any] | None = None
         self._mv_tail_lines: list[Strip] | None = None
         self._mv_offsets: list[int] = []
@@ -222,7 +226,8 @@ class MarkdownView(Widget):
             old_count = self._line_count()
             old_start = old_count - len(previous or [])
         self._mv_tail += text
-        tokens = self._mv_parser.parse(self._mv_tail)
+        prefix = self._mv_tail_prefix
+        tokens = self._mv_parser.parse(prefix + self._mv_tail)
         openers = [
             i
             for i, token in enumerate(tokens)
@@ -230,19 +235,23 @@ class MarkdownView(Widget):
         ]
         if len(openers) > 1:
             # Every block but the last is followed by another one: it is finished.
-            lines = self._mv_tail.splitlines(keepends=True)
+            lines = (prefix + self._mv_tail).splitlines(keepends=True)
             width = self._mv_width or 80
             for first, after in itertools.pairwise(openers):
                 start, end = tokens[first].map[0], tokens[after].map[0]
-                pieces = _fence_pieces(tokens[first], self.FENCE_CHUNK) if after == first + 1 else None
+                continued = bool(prefix) and first == openers[0]  # the rest of a long fence
+                pieces = (
+                    _fence_pieces(tokens[first], self.FENCE_CHUNK, always=continued) if after == first + 1 else None
+                )
                 if pieces is not None:
-                    self._add_fence(pieces, lines[start:end], width)
+                    self._add_fence(pieces, lines[start:end], width, continued=continued)
                     continue
                 source = "".join(lines[start:end])
                 self._mv_blocks.append(_Block(source, tokens[first:after], estimate=estimate_height(source, width)))
             self._mv_tail = "".join(lines[tokens[openers[-1]].map[0] :])
+            self._mv_tail_prefix = ""
             tokens = tokens[openers[-1] :]
-        self._mv_tail_tokens = tokens
+        self._mv_tail_tokens = self._finish_fence_pieces(tokens)
         self._mv_tail_lines = None
         if not self.is_mounted:
             return
@@ -260,21 +269,49 @@ class MarkdownView(Widget):
             first += 1
         self._changed(first, layout=count != old_count)
 
-    def _add_fence(self, pieces: list[tuple[str, list[str]]], lines: list[str], width: int) -> None:
-        """A finished long fence as blocks of ``FENCE_CHUNK`` lines (their source: the fence's
-        lines, the opening one with the first piece, the closing one with the last)."""
+    def _add_fence(
+        self,
+        pieces: list[tuple[str, list[str]]],
+        lines: list[str],
+        width: int,
+        *,
+        continued: bool = False,
+        ends: bool = True,
+    ) -> None:
+        """Pieces of a long fence as blocks of ``FENCE_CHUNK`` lines. ``lines``: the fence's
+        source lines, its opening line first (only parsed, not kept, when ``continued``: the
+        rest of a fence begun in earlier blocks); the closing line goes with the last piece
+        (``ends``: the pieces reach the fence's end)."""
         at = 1
         last = len(pieces) - 1
         for index, (language, code) in enumerate(pieces):
-            source = "".join(lines[: at + len(code)] if index == 0 else lines[at : at + len(code)] if index < last else lines[at:])
+            begin = 0 if index == 0 and not continued else at
+            stop = None if index == last and ends else at + len(code)
             at += len(code)
-            block = _Block(source, None, estimate=_code_estimate(code, width))
-            block.code = (language, "\n".join(code), index == 0, index == last)
+            block = _Block("".join(lines[begin:stop]), None, estimate=_code_estimate(code, width))
+            block.code = (language, "\n".join(code), index == 0 and not continued, index == last and ends)
             self._mv_blocks.append(block)
+
+    def _finish_fence_pieces(self, tokens: list[Any]) -> list[Any]:
+        """An open block that is a long fence keeps only its last piece: the pieces before it
+        become finished blocks (drawn once, only when in view). Returns the open block's tokens."""
+        if len(tokens) != 1:
+            return tokens
+        pieces = _fence_pieces(tokens[0], self.FENCE_CHUNK, always=bool(self._mv_tail_prefix))
+        if pieces is None or len(pieces) < 3:
+            return tokens
+        done = pieces[:-1]
+        lines = (self._mv_tail_prefix + self._mv_tail).splitlines(keepends=True)
+        taken = 1 + sum(len(code) for _, code in done)
+        self._add_fence(done, lines[:taken], self._mv_width or 80, continued=bool(self._mv_tail_prefix), ends=False)
+        self._mv_tail_prefix = lines[0]
+        self._mv_tail = "".join(lines[taken:])
+        return list(self._mv_parser.parse(self._mv_tail_prefix + self._mv_tail))
 
     def set_source(self, text: str) -> None:
         self._mv_blocks.clear()
         self._mv_tail = ""
+        self._mv_tail_prefix = ""
         self._mv_tail_tokens = None
         self._mv_tail_lines = None
         self._invalidate(0)
@@ -334,6 +371,8 @@ class MarkdownView(Widget):
         cached = self._mv_code_cache.get(key)
         if cached is not None:
             return cached
+        if last and not code.strip():
+            return []  # the fence ended with its last piece
         console = self._check_theme()
         syntax = Syntax(
             code.rstrip() if last else code,
@@ -355,14 +394,15 @@ class MarkdownView(Widget):
 
     def _render_tail(self, width: int) -> list[Strip]:
         tokens = self._mv_tail_tokens
-        pieces = _fence_pieces(tokens[0], self.FENCE_CHUNK) if tokens and len(tokens) == 1 else None
+        continued = bool(self._mv_tail_prefix)
+        pieces = _fence_pieces(tokens[0], self.FENCE_CHUNK, always=continued) if tokens and len(tokens) == 1 else None
         if pieces is None:
             return self._render_source(self._mv_tail, tokens, width)
         # A long fence streaming in: only the piece that grows is drawn again.
         last = len(pieces) - 1
         lines: list[Strip] = []
         for index, (language, code) in enumerate(pieces):
-            lines += self._render_code(language, "\n".join(code), width, index == 0, index == last)
+            lines += self._render_code(language, "\n".join(code), width, index == 0 and not continued, index == last)
         return lines
 
     def _render_block(self, index: int) -> None:
@@ -444,7 +484,7 @@ class MarkdownView(Widget):
     def _line_count(self) -> int:
         done = self._done_height()
         tail = len(self._mv_tail_lines or [])
-        return done + (1 if done and tail else 0) + tail
+        return done + (1 if done and tail and not self._mv_tail_prefix else 0) + tail
 
     def _line(self, y: int) -> Strip | None:
         offsets = self._offsets()
@@ -463,7 +503,7 @@ class MarkdownView(Widget):
             assert block.lines is not None
             return block.lines[row] if row < len(block.lines) else Strip([])
         tail = self._mv_tail_lines or []
-        gap = 1 if done and tail else 0
+        gap = 1 if done and tail and not self._mv_tail_prefix else 0
         if gap and y == done:
             return Strip([])
         y -= done + gap

@@ -303,3 +303,22 @@ async def test_a_long_fence_streaming_in_is_highlighted_once_a_piece(monkeypatch
     assert sum(highlighted) < 60 * len(doc), f"{sum(highlighted):,} characters highlighted for {len(doc):,}"
     whole = await _drawn(Whole(doc), (70, 30))
     assert await _drawn(MarkdownView(doc), (70, 30)) == whole
+
+
+async def test_long_fences_streamed_in_any_pieces_look_as_drawn_whole() -> None:
+    doc = "Intro.\n\n" + _fence(130) + "\nBetween.\n\n" + _fence(95).replace("python", "text") + "\nEnd.\n"
+    whole = await _drawn(Whole(doc), (70, 40))
+    rng = random.Random(3)
+    for _ in range(3):
+        view = MarkdownView()
+        async with ViewApp(view).run_test(size=(70, 40)) as pilot:
+            position = 0
+            while position < len(doc):
+                size = rng.choice([1, 5, 40, 300, 2_000])
+                view.append(doc[position : position + size])
+                position += size
+                assert view.source == doc[:position]
+                if rng.random() < 0.3:
+                    await pilot.pause()
+            await _settle(pilot, view)
+            assert (view.plain_lines(), _rows(view)) == whole
