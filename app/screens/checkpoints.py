@@ -29,6 +29,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from stoa.app.screens.questions import ChoiceQuestion
 from stoa.app.screens.resume import STYLES
 from stoa.widgets.diff_view import DiffView
 
@@ -39,33 +40,10 @@ if TYPE_CHECKING:
 CSS: list[str | PurePath] = [STYLES / "pickers.tcss", STYLES / "checkpoints.tcss"]
 
 
-class _Choices(ModalScreen[Any]):
-    """A question answered from a list (arrows + Enter, or the option's digit)."""
+class _Choices(ChoiceQuestion):
+    """A checkpoint question (see ``questions.ChoiceQuestion``: guarded against type-ahead)."""
 
     CSS_PATH = CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    LIST_ID = "choices"
-
-    def on_mount(self) -> None:
-        choices = self.query_one(f"#{self.LIST_ID}", OptionList)
-        choices.focus()
-        choices.highlighted = None
-
-    def on_key(self, event: Any) -> None:
-        if event.character and event.character.isdigit():
-            choices = self.query_one(f"#{self.LIST_ID}", OptionList)
-            index = int(event.character) - 1
-            if 0 <= index < choices.option_count and not choices.get_option_at_index(index).disabled:
-                event.stop()
-                self.dismiss(choices.get_option_at_index(index).id)
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class UndoConflictScreen(_Choices):
@@ -85,8 +63,8 @@ class UndoConflictScreen(_Choices):
             )
             yield Static("↑↓ then Enter, or 1–3 · Esc cancels", classes="picker-hint")
 
-    def dismiss(self, result: Any = None) -> Any:
-        return super().dismiss(None if result == "cancel" else result)
+    def chosen(self, option_id: str | None) -> Any:
+        return None if option_id == "cancel" else option_id
 
 
 class RewindChoiceScreen(_Choices):

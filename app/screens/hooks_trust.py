@@ -1,5 +1,5 @@
 """The question before a project's shared hooks run: the exact commands, where they are written,
-and run them (remembered for this set) or not (asked again next time)."""
+and do not run them (asked again next time) or run them (remembered for this set)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.containers import VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
+from stoa.app.screens.questions import ChoiceQuestion
 from stoa.core.hooks import HookSpec
 from stoa.styles import STYLES
 
@@ -29,15 +29,15 @@ def hooks_table(specs: Sequence[HookSpec]) -> Table:
     return table
 
 
-class HooksTrustScreen(ModalScreen[bool]):
-    """Dismissed with True (run them, remember) or False (do not run them this session)."""
+class HooksTrustScreen(ChoiceQuestion):
+    """Dismissed with True (run them, remember) or False/None (do not run them this session).
+
+    Asked at start-up, when the person may already be typing: a numbered question guarded
+    against type-ahead (``questions.ChoiceQuestion``), so no keystroke of a message, a "y" of
+    "yes, fix it" least of all, can approve running a repository's commands."""
 
     CSS_PATH = STYLES / "hooks_trust.tcss"
-
-    BINDINGS = [
-        Binding("y", "answer(True)", "Run them", show=False),
-        Binding("n,escape", "answer(False)", "Do not run", show=False),
-    ]
+    LIST_ID = "hooks-answers"
 
     def __init__(self, specs: Sequence[HookSpec], workspace: Path | None = None) -> None:
         super().__init__()
@@ -50,7 +50,7 @@ class HooksTrustScreen(ModalScreen[bool]):
             source = source.relative_to(self.workspace)
         with VerticalScroll(id="hooks-trust-box") as box:
             box.border_title = "Project hooks"
-            box.border_subtitle = "y runs them · n or Esc does not"
+            box.border_subtitle = "↑↓ then Enter, or 1-2 · Esc does not run them"
             yield Static(
                 f"{source} asks Stoa to run these commands at moments of the session, outside the "
                 "permission system (they can do anything your account can):",
@@ -62,16 +62,14 @@ class HooksTrustScreen(ModalScreen[bool]):
                 "set; if the commands change, Stoa asks again.",
                 classes="hooks-trust-note",
             )
-            with Horizontal(classes="hooks-trust-buttons"):
-                yield Button("Run them (y)", id="hooks-yes", variant="warning")
-                yield Button("Do not run (n)", id="hooks-no", variant="primary")
+            yield OptionList(
+                Option(Text.assemble(("1  ", "bold"), "Do not run them", ("  (asked again next time)", "dim")), id="no"),
+                Option(Text.assemble(("2  ", "bold"), "Run them", ("  (remembered for this set)", "dim")), id="run"),
+                id=self.LIST_ID,
+            )
 
-    def on_mount(self) -> None:
-        self.query_one("#hooks-no", Button).focus()
+    def chosen(self, option_id: str | None) -> bool:
+        return option_id == "run"
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "hooks-yes")
-
-    def action_answer(self, run: bool) -> None:
-        self.dismiss(run)
+    def action_cancel(self) -> None:
+        self.dismiss(False)

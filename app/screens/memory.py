@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -30,6 +28,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from stoa.app.screens.questions import ChoiceQuestion
 from stoa.core.memory import MemoryFile, file_state
 from stoa.styles import STYLES
 
@@ -37,20 +36,11 @@ CSS: list[str | PurePath] = [STYLES / "pickers.tcss", STYLES / "memory.tcss"]
 SCOPE_TITLES = {"project": "Project", "personal": "Personal", "global": "Global"}
 
 
-def _digits(screen: ModalScreen[Any], event: Any, list_id: str) -> None:
-    if event.character and event.character.isdigit():
-        choices = screen.query_one(f"#{list_id}", OptionList)
-        index = int(event.character) - 1
-        if 0 <= index < choices.option_count and not choices.get_option_at_index(index).disabled:
-            event.stop()
-            screen.dismiss(choices.get_option_at_index(index).id)
-
-
-class MemoryScopeScreen(ModalScreen[str | None]):
-    """Where to save a ``#`` note."""
+class MemoryScopeScreen(ChoiceQuestion):
+    """Where to save a ``#`` note (guarded against type-ahead: ``questions.ChoiceQuestion``)."""
 
     CSS_PATH = CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    LIST_ID = "scopes"
 
     def __init__(self, note: str, files: Sequence[MemoryFile], default: str) -> None:
         super().__init__()
@@ -86,28 +76,12 @@ class MemoryScopeScreen(ModalScreen[str | None]):
                 f"↑↓ then Enter, or 1–{len(options)} · Esc: back to the editor", classes="picker-hint"
             )
 
-    def on_mount(self) -> None:
-        scopes = self.query_one("#scopes", OptionList)
-        scopes.focus()
-        scopes.highlighted = None
 
-    def on_key(self, event: Any) -> None:
-        _digits(self, event, "scopes")
-
-    @on(OptionList.OptionSelected, "#scopes")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class MemoryListScreen(ModalScreen[str | None]):
-    """``/memory``: choose an instruction file to open."""
+class MemoryListScreen(ChoiceQuestion):
+    """``/memory``: choose an instruction file to open (``questions.ChoiceQuestion``)."""
 
     CSS_PATH = CSS
-    BINDINGS = [Binding("escape", "cancel", "Close")]
+    LIST_ID = "memory-files"
 
     def __init__(
         self,
@@ -160,22 +134,6 @@ class MemoryListScreen(ModalScreen[str | None]):
                 f"↑↓ then Enter, or a digit: {how} · Esc close · a message starting with # saves a note",
                 classes="picker-hint",
             )
-
-    def on_mount(self) -> None:
-        files = self.query_one("#memory-files", OptionList)
-        files.focus()
-        files.highlighted = None
-
-    def on_key(self, event: Any) -> None:
-        _digits(self, event, "memory-files")
-
-    @on(OptionList.OptionSelected, "#memory-files")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class MemoryEditorScreen(ModalScreen[bool]):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, cast
+from typing import Literal, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -43,6 +43,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from stoa.app.screens.questions import GRACE_SECONDS, AnswerGuard, TypeAheadTarget
 from stoa.core.permissions.approver import Outcome, PermissionDecision, PermissionRequest
 from stoa.styles import STYLES
 from stoa.widgets.diff_view import DiffView
@@ -79,18 +80,8 @@ TARGET_LABELS = {
 
 ANSWER_HINT = "↑↓ Enter or 1-{n} answer · Esc no · PgUp/PgDn scroll"
 FEEDBACK_HINT = "Enter sends the feedback · Esc goes back"
-# How long the keyboard must be quiet, after the modal is painted, before a key can answer.
-GRACE_SECONDS = 0.4
 # Keys that scroll the preview (never answers).
 SCROLL_KEYS = frozenset({"pageup", "pagedown", "home", "end"})
-
-
-class TypeAheadTarget(Protocol):
-    """Where keys typed through the modal go (the chat's composer)."""
-
-    def take_key(self, key: str, character: str | None) -> bool: ...
-
-    def take_paste(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -149,16 +140,13 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
     ) -> None:
         super().__init__()
         self.request = request
-        self.grace = grace
+        self.guard = AnswerGuard(grace=grace, clock=clock)
         self.clock = clock
         self.type_ahead = type_ahead
         # Keys typed through the modal when there is no type-ahead target (key names or text).
         self.typed_ahead: list[str] = []
         self.answers = answers_for(request)
         self.feedback_open = False
-        self._painted = False
-        # When the keyboard last did something that was not an answer (the grace starts here).
-        self._last_typing = clock()
         self._forwarded = 0
 
     # ---- layout -------------------------------------------------------------------------------
@@ -218,8 +206,7 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
         self.call_after_refresh(self._first_paint)
 
     def _first_paint(self) -> None:
-        self._painted = True
-        self._last_typing = max(self._last_typing, self.clock())
+        self.guard.mark_painted()
         self._fit()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -245,7 +232,7 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
     @property
     def accepting_answers(self) -> bool:
         """True once the modal has been painted and the keyboard quiet for the grace period."""
-        return self._painted and self.clock() - self._last_typing >= self.grace
+        return self.guard.accepting
 
     async def on_key(self, event: events.Key) -> None:
         if self.feedback_open:
@@ -288,7 +275,7 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
             return
         event.stop()
         event.prevent_default()
-        self._last_typing = self.clock()
+        self.guard.typing()
         if self.type_ahead is not None:
             self.type_ahead.take_paste(event.text)
         else:
@@ -298,7 +285,7 @@ class PermissionScreen(ModalScreen[PermissionDecision]):
     def _typed_through(self, key: str, character: str | None) -> None:
         """A key that is not an answer: the person is typing their message. It goes to the
         message, and the modal waits for the keyboard to be quiet again."""
-        self._last_typing = self.clock()
+        self.guard.typing()
         if key == "escape" or key in ("up", "down", "left", "right", "tab", "shift+tab"):
             return  # not text, and never an answer while typing: dropped
         taken = self.type_ahead.take_key(key, character) if self.type_ahead is not None else False

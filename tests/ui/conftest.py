@@ -137,8 +137,12 @@ async def answer_permission(app: Any, pilot: Any, *keys: str) -> None:
     period), then press ``keys`` (a digit, Up/Down + Enter, or Esc)."""
     from stoa.app.screens.permission import PermissionScreen
 
-    await wait_for(
-        lambda: isinstance(app.screen, PermissionScreen) and app.screen.accepting_answers,
-        what="the permission modal to take answers",
-    )
+    await wait_for(lambda: isinstance(app.screen, PermissionScreen), what="the permission modal")
+    await answer_question(app, pilot, *keys)
+
+
+async def answer_question(app: Any, pilot: Any, *keys: str) -> None:
+    """Wait until the open question (the permission modal, a ``ChoiceQuestion``) takes answers,
+    then press ``keys``."""
+    await wait_for(lambda: getattr(app.screen, "accepting_answers", False), what="the question to take answers")
     await pilot.press(*keys)

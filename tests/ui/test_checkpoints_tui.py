@@ -19,7 +19,7 @@ from stoa.app.screens.checkpoints import (
 )
 from stoa.widgets.records import NoticeRecord, UserRecord
 from tests.fake_server import FakeServer, reply, tool_call
-from tests.ui.conftest import SIZE, AppFactory, wait_for, wait_idle
+from tests.ui.conftest import SIZE, AppFactory, answer_question, wait_for, wait_idle
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="checkpoints need git (apt-get install git)")
 
@@ -89,7 +89,7 @@ async def test_undo_in_the_tui_reverts_tools_and_shell_and_asks_about_a_conflict
 
         await slash(app, pilot, "/undo")
         await wait_for(lambda: isinstance(app.screen, UndoConflictScreen), what="the conflict question")
-        await pilot.press("2")  # skip that file, undo the rest
+        await answer_question(app, pilot, "2")  # skip that file, undo the rest
         await wait_for(lambda: notices(app, "Undo"), what="the undo report")
         await app.workers.wait_for_complete()
         assert (project / "app.py").read_text() == "print('hello')\n"
@@ -120,7 +120,7 @@ async def test_rewind_picker_goes_back_in_conversation_and_files(
         await wait_for(lambda: isinstance(app.screen, RewindPickerScreen), what="the rewind picker")
         await pilot.press("enter")  # the newest message: "make two"
         await wait_for(lambda: isinstance(app.screen, RewindChoiceScreen), what="what to rewind")
-        await pilot.press("1")  # the conversation and the files
+        await answer_question(app, pilot, "1")  # the conversation and the files
         await wait_for(lambda: notices(app, "Rewind"), what="the rewind report")
         await app.workers.wait_for_complete()
         assert (project / "one.txt").exists() and not (project / "two.txt").exists()

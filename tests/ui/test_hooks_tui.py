@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from stoa.core.config import load_config
 from stoa.widgets.records import NoticeRecord
 from tests.fake_server import FakeServer, reply
-from tests.ui.conftest import SIZE, AppFactory, make_env, wait_for, wait_idle
+from tests.ui.conftest import SIZE, AppFactory, answer_question, make_env, wait_for, wait_idle
 
 
 def project_config(tmp_path: Path, workspace: Path, log: Path) -> Any:
@@ -35,7 +35,7 @@ def test_project_hooks_question(snap_compare: Any, app_factory: AppFactory, tmp_
     """At start-up, a project's shared hooks: a centred box with a warning border naming
     .stoa/config.toml, a table of event, matcher and command (a PostToolUse ruff format on
     write_file|edit_file, a SessionStart cat), a note that the answer is remembered for this
-    set, and the buttons "Run them (y)" and "Do not run (n)" (focused)."""
+    set, and the numbered answers "1 Do not run them" and "2 Run them" (nothing highlighted)."""
     config = project_config(tmp_path, workspace, Path("/tmp/hooks.log"))
 
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -55,7 +55,7 @@ async def test_approving_runs_them_and_is_remembered(
     app = app_factory(config)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: type(app.screen).__name__ == "HooksTrustScreen", what="the question")
-        await pilot.press("y")
+        await answer_question(app, pilot, "2")
         await wait_for(lambda: log.exists(), what="SessionStart")
         assert json.loads(log.read_text())["source"] == "startup"
         await wait_for(lambda: app.chat.composer.input.has_focus, what="focus")
@@ -75,12 +75,38 @@ async def test_approving_runs_them_and_is_remembered(
         assert type(again.screen).__name__ != "HooksTrustScreen"
 
 
+async def test_typing_at_start_up_never_answers_the_hooks_question(
+    app_factory: AppFactory, tmp_path: Path, workspace: Path, fake_server: FakeServer
+) -> None:
+    """The question opens while the person already types: "yes 2 fix it" and Enter (a letter
+    and a digit that were answers) go to the message; nothing runs until they answer."""
+    from textual import events
+
+    log = tmp_path / "start.jsonl"
+    config = project_config(tmp_path, workspace, log)
+    config.env.update(make_env(tmp_path, fake_server))
+    app = app_factory(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: type(app.screen).__name__ == "HooksTrustScreen", what="the question")
+        for character in "yes 2 fix it":
+            app.post_message(events.Key("space" if character == " " else character, character))
+            await pilot.pause(0.05)  # a person typing: each key restarts the grace period
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert type(app.screen).__name__ == "HooksTrustScreen" and not log.exists()
+        assert app.chat.composer.text == "yes 2 fix it"  # kept, not sent
+        assert fake_server.model_requests() == []
+        await answer_question(app, pilot, "1")
+        await wait_for(lambda: any("do not run this session" in n for n in notices(app)), what="the notice")
+        assert not log.exists() and app.chat.composer.text == "yes 2 fix it"
+
+
 async def test_refusing_leaves_them_off(app_factory: AppFactory, tmp_path: Path, workspace: Path) -> None:
     log = tmp_path / "start.jsonl"
     app = app_factory(project_config(tmp_path, workspace, log))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: type(app.screen).__name__ == "HooksTrustScreen", what="the question")
-        await pilot.press("n")
+        await answer_question(app, pilot, "1")
         await wait_for(lambda: any("do not run this session" in n for n in notices(app)), what="the notice")
         assert not log.exists()
         assert app.runtime.hooks is not None and app.runtime.hooks.active == []

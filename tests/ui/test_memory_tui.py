@@ -15,7 +15,7 @@ from stoa.app.screens.memory import MemoryEditorScreen, MemoryListScreen, Memory
 from stoa.app.screens.permission import PermissionScreen
 from stoa.widgets.records import NoticeRecord
 from tests.fake_server import FakeServer, reply, tool_call
-from tests.ui.conftest import SIZE, AppFactory, answer_permission, wait_for, wait_idle
+from tests.ui.conftest import SIZE, AppFactory, answer_permission, answer_question, wait_for, wait_idle
 
 
 def notices(app: Any, title: str | None = None) -> list[NoticeRecord]:
@@ -31,8 +31,9 @@ async def type_and_send(app: Any, pilot: Any, text: str) -> None:
 
 
 async def scope_modal(app: Any, pilot: Any) -> MemoryScopeScreen:
+    """The open memory question, once it takes answers (painted, the keyboard quiet)."""
     await wait_for(lambda: isinstance(app.screen, MemoryScopeScreen), what="the memory modal")
-    await pilot.pause()
+    await wait_for(lambda: app.screen.accepting_answers, what="the memory modal to take answers")
     return app.screen  # type: ignore[no-any-return]
 
 
@@ -101,7 +102,7 @@ async def test_memory_lists_the_files_and_edits_one_in_stoas_editor(
         assert isinstance(listing, MemoryListScreen)
         assert [f.label for f in listing.files] == ["AGENTS.md", ".stoa/instructions.md", "~/stoa-home/AGENTS.md"]
         assert any("@docs/missing.md: no such file" in w for w in listing.warnings)
-        await pilot.press("1")
+        await answer_question(app, pilot, "1")
         await wait_for(lambda: isinstance(app.screen, MemoryEditorScreen), what="the editor")
         editor = app.screen
         assert isinstance(editor, MemoryEditorScreen) and editor.text == "# Rules\n@docs/missing.md\n"

@@ -175,7 +175,7 @@ async def test_answers_wait_for_the_first_paint() -> None:
     app = ModalApp(BASH, grace=0.0, clock=clock)
     async with app.run_test(size=SIZE):
         modal = app.modal
-        modal._painted = False  # as between mounting and the first frame
+        modal.guard.painted = False  # as between mounting and the first frame
         assert not modal.accepting_answers
         modal._first_paint()
         assert modal.accepting_answers
@@ -482,7 +482,7 @@ async def test_digits_and_answer_letters_typed_through_the_prompt_are_text(
         assert isinstance(modal, PermissionScreen)
         assert app.chat.composer.text == typed
         assert not (workspace / "made-by-the-agent").exists()
-        modal.grace = 0.0
+        modal.guard.grace = 0.0
         await answer_permission(app, pilot, "4")
         await wait_idle(app)
     assert not (workspace / "made-by-the-agent").exists()
