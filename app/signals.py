@@ -12,7 +12,10 @@ signal (143 for SIGTERM, 129 for SIGHUP). A second signal exits without waiting 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
+import time
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 EXIT_CODES: dict[int, int] = {signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGHUP: 128 + signal.SIGHUP}
 # How long the interrupted turn may take to save what it said before the app exits anyway.
 TURN_GRACE_SECONDS = 5.0
+# Then how long the app's own shutdown (session saved, jobs and MCP servers stopped, terminal
+# restored) may take before the process ends regardless.
+SHUTDOWN_SECONDS = 10.0
 
 
 def install(app: StoaApp) -> None:
@@ -42,7 +48,20 @@ def _received(app: StoaApp, code: int) -> None:
         app.exit(return_code=code)  # asked twice: no more waiting
         return
     app._ending_on_signal = True  # type: ignore[attr-defined]
+    _last_resort(code)
     app.run_worker(_end(app, code), group="signal", description="exit on a signal", exit_on_error=False)
+
+
+def _last_resort(code: int) -> None:
+    """If the clean exit hangs (a terminal that went away can leave Textual's shutdown writing to
+    it forever), the process still ends: once the turn's grace and the app's own shutdown have
+    had their time, it exits with the signal's code. Never an orphan that ignores SIGTERM."""
+
+    def wait_then_exit() -> None:
+        time.sleep(TURN_GRACE_SECONDS + SHUTDOWN_SECONDS)
+        os._exit(code)
+
+    threading.Thread(target=wait_then_exit, name="stoa-signal-deadline", daemon=True).start()
 
 
 async def _end(app: StoaApp, code: int) -> None:

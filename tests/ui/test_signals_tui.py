@@ -96,3 +96,50 @@ def test_a_signal_restores_the_terminal_and_saves_the_partial_reply(
         assert "interrupted" in screen_text, screen_text
     finally:
         again.stop()
+
+
+def test_a_terminal_that_goes_away_ends_stoa(tmp_path: Path, fake_server: FakeServer) -> None:
+    """The terminal is closed under a running turn (its window closed, ssh dropped: tmux's server
+    killed here). Stoa gets SIGHUP and writes to a terminal that is gone; it must still end,
+    with the partial reply saved, never linger as an orphan that ignores SIGTERM."""
+    fake_server.default_reply = reply(text="Sheep")
+    fake_server.script(reply(text=SLOW_TEXT, chunk_size=8, delay_per_event=0.15, match={"model": "claude-sonnet-5-5"}))
+    app = TmuxStoa(tmp_path, fake_server.base_url)
+    app.start()
+    try:
+        app.wait_for_text("Message Stoa", timeout=WAIT)
+        app.send_keys("count sheep", literal=True)
+        app.send_keys("Enter")
+        app.wait_for_text("five sheep", timeout=WAIT)
+        pid = app.app_pid()
+        tmux("kill-server", socket=app.socket)
+        deadline = time.monotonic() + WAIT
+        while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+            assert time.monotonic() < deadline, "Stoa outlived its terminal"
+            time.sleep(0.1)
+    finally:
+        app.stop()
+    again = TmuxStoa(tmp_path, fake_server.base_url, args=("-c",), hold=True)
+    again.start()
+    try:
+        screen_text = again.wait_for_text("five sheep", timeout=WAIT) and again.screen()
+        assert "interrupted" in screen_text, screen_text
+    finally:
+        again.stop()
+
+
+def test_a_hung_shutdown_after_a_signal_still_ends_the_process() -> None:
+    """The last resort: when the clean exit after a signal never finishes (a shutdown stuck on a
+    terminal that is gone), the process ends with the signal's code anyway."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading, time\n"
+        "from stoa.app import signals\n"
+        "signals.TURN_GRACE_SECONDS, signals.SHUTDOWN_SECONDS = 0.0, 0.2\n"
+        "signals._last_resort(129)\n"
+        "threading.Event().wait(60)  # a shutdown that never returns\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], timeout=30, capture_output=True, text=True)
+    assert done.returncode == 129, done.stderr
