@@ -334,11 +334,14 @@ class AcpSession:
     def _stream(self, kind: str, text: str) -> None:
         """Queue a delta; deltas that arrive while an update is being written go out merged
         (a fast model's hundreds of deltas a second become as many updates as the client
-        reads, each under ``MERGED_CHARS``), in order."""
-        if self._pending and self._pending[-1][0] == kind and len(self._pending[-1][1]) < MERGED_CHARS:
-            self._pending[-1] = (kind, self._pending[-1][1] + text)
-        else:
-            self._pending.append((kind, text))
+        reads, each under ``MERGED_CHARS``), in order. A long delta (a provider passes on what
+        one read of the body brought as one) goes out in pieces of ``MERGED_CHARS``."""
+        for start in range(0, len(text), MERGED_CHARS):
+            piece = text[start : start + MERGED_CHARS]
+            if self._pending and self._pending[-1][0] == kind and len(self._pending[-1][1]) < MERGED_CHARS:
+                self._pending[-1] = (kind, self._pending[-1][1] + piece)
+            else:
+                self._pending.append((kind, piece))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name=f"acp-stream-{self.id[:8]}")
 

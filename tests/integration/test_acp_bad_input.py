@@ -199,6 +199,31 @@ async def test_a_client_that_reads_slowly_gets_the_whole_reply_in_order(
     assert "".join(chunks) == words  # and every update fit the reader's 64 KB line limit
 
 
+async def test_a_reply_sent_in_one_delta_reaches_the_client_in_lines_it_can_read(
+    stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
+) -> None:
+    """300 KB of reply in one delta (or in one read of the body, which a provider passes on as
+    one delta) goes out in updates that each fit a 64 KB line reader."""
+    words = " ".join(f"wörd{i}" for i in range(40_000))
+    fake_server.script(reply(text=words, instant=True))
+    async with raw_agent(stoa_env, workspace) as agent:
+        await agent.request("initialize", INITIALIZE)
+        session_id = (await agent.request("session/new", {"cwd": str(workspace), "mcpServers": []}))["result"]["sessionId"]
+        agent.next_id += 1
+        prompt = {"sessionId": session_id, "prompt": [{"type": "text", "text": "talk a lot"}]}
+        await agent.write(json.dumps({"jsonrpc": "2.0", "id": agent.next_id, "method": "session/prompt", "params": prompt}).encode() + b"\n")
+        chunks: list[str] = []
+        while True:
+            message = await agent.read()
+            if message.get("id") == agent.next_id:
+                assert message["result"]["stopReason"] == "end_turn"
+                break
+            update = message.get("params", {}).get("update", {})
+            if update.get("sessionUpdate") == "agent_message_chunk":
+                chunks.append(update["content"]["text"])
+    assert "".join(chunks) == words and len(chunks) > 1
+
+
 async def test_a_client_that_goes_away_during_a_question_leaves_a_valid_saved_session(
     stoa_env: dict[str, str], fake_server: FakeServer, workspace: Path
 ) -> None:
