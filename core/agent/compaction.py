@@ -514,13 +514,14 @@ def summary_request(model: ModelInfo, transcript: str, *, previous: str, focus: 
     )
 
 
-async def _ask(provider: pb.Provider, request: pb.ProviderRequest) -> pb.MessageComplete:
+async def ask_complete(provider: pb.Provider, request: pb.ProviderRequest, what: str = "summary") -> pb.MessageComplete:
+    """The finished reply of one request that streams nothing to anyone (a summary, a compaction)."""
     complete: pb.MessageComplete | None = None
     async for item in provider.stream(request):
         if isinstance(item, pb.MessageComplete):
             complete = item
     if complete is None:
-        raise pb.ProviderError("stream_broken", "the summary reply ended before it was complete")
+        raise pb.ProviderError("stream_broken", f"the {what} reply ended before it was complete")
     return complete
 
 
@@ -576,7 +577,7 @@ async def compact_history(
             model, "\n\n".join(stage), previous=summary, focus=focus, max_tokens=budget.summary
         )
         try:
-            complete = await _ask(provider, request)
+            complete = await ask_complete(provider, request)
         except pb.ProviderError as exc:
             if exc.kind == "context_length" and transcript_budget > 500:
                 # The provider counts more than the estimate: smaller parts, from this one on.

@@ -264,7 +264,7 @@ async def compact_on_server(agent: Agent, *, model: ModelInfo, budget: Budget, f
         betas=(*base.betas, ON_DEMAND_BETA),
     )
     try:
-        complete = await _ask(agent.provider_for(model), request)
+        complete = await _ask_compaction(agent.provider_for(model), request)
     except pb.ProviderError as exc:
         if refused_on_server(agent, exc, model):
             raise CompactionError(f"{model.id} refused compaction on the server: {exc}") from exc
@@ -292,19 +292,15 @@ async def compact_on_server(agent: Agent, *, model: ModelInfo, budget: Budget, f
     )
 
 
+async def _ask_compaction(provider: pb.Provider, request: pb.ProviderRequest) -> pb.MessageComplete:
+    from stoa.core.agent.compaction import ask_complete
+
+    return await ask_complete(provider, request, "compaction")
+
+
 def _reply_free(wire: dict[str, Any]) -> dict[str, Any]:
     """The fields a compaction request keeps (it returns no reply: nothing that shapes one)."""
     return {k: v for k, v in wire.items() if k not in ("context_management", "stop_sequences", "output_format")}
-
-
-async def _ask(provider: pb.Provider, request: pb.ProviderRequest) -> pb.MessageComplete:
-    complete: pb.MessageComplete | None = None
-    async for item in provider.stream(request):
-        if isinstance(item, pb.MessageComplete):
-            complete = item
-    if complete is None:
-        raise pb.ProviderError("stream_broken", "the compaction reply ended before it was complete")
-    return complete
 
 
 # ---- when the server refuses ----------------------------------------------------------------
