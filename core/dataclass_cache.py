@@ -20,6 +20,7 @@ else may write to it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import marshal
 import os
 import sys
@@ -70,15 +71,18 @@ class _Cache:
         codes = self.codes()
         if len(codes) > MAX_ENTRIES:
             codes = {source: codes[source] for source in self.used}
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(marshal.dumps(codes))
             os.replace(temporary, self.path)
         except (OSError, ValueError):
-            pass  # a cache that cannot be written costs the next run its compilations only
+            # A cache that cannot be written (a full disk) costs the next run its compilations
+            # only, and leaves no half-written file behind.
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
 
 def _read(path: Path) -> dict[str, CodeType]:

@@ -567,14 +567,20 @@ class FakeServer:
             item = item.fn(request)
         if compacted is None and isinstance(item, Reply) and item.usage is None and "context_management" in body:
             # The input it reports is the count it held against the threshold.
-            item = replace(item, usage={
-                "input_tokens": compaction.input_tokens(fmt, body), "output_tokens": max(1, len(item.text or "") // 4),
-            })
+            # The input it reports is also what the prompt cache splits (with caching on).
+            prompt_tokens = compaction.input_tokens(fmt, body)
+            usage = {"input_tokens": prompt_tokens, "output_tokens": max(1, len(item.text or "") // 4)}
+            if self.cache is not None:
+                usage.update(self.cache.usage(fmt, body, prompt_tokens))
+            item = replace(item, usage=usage)
         if compacted is not None and isinstance(item, Reply) and item.compaction is None:
             usage = item.usage or {
                 "input_tokens": compacted.tokens_after,
                 "output_tokens": max(1, len(item.text or "") // 4),
             }
+            if self.cache is not None and item.usage is None:
+                # A compacted context is a new prefix: nothing of it is read from the cache.
+                usage |= {"cache_read_tokens": 0, "cache_write_tokens": 0}
             item = replace(
                 item,
                 compaction=compacted.block,

@@ -92,7 +92,10 @@ def main() -> None:
                 pass
             results.append(None)
         elif op == "list":
-            results.append(sorted(os.listdir(step["dir"])))
+            if step.get("missing_ok") and not os.path.isdir(step["dir"]):
+                results.append(None)
+            else:
+                results.append(sorted(os.listdir(step["dir"])))
         elif op == "hash":
             with open(step["path"], "rb") as handle:
                 results.append(hashlib.sha256(handle.read()).hexdigest())

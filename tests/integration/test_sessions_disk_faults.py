@@ -95,18 +95,24 @@ def test_a_full_disk_at_start_leaves_the_database_in_place(
             {"op": "fill", "dir": str(data)},
             stoa_step(["-p", "hello on a full disk"], stoa_env, workspace),
             {"op": "list", "dir": str(data)},
+            {"op": "list", "dir": str(data / "code"), "missing_ok": True},
             {"op": "hash", "path": str(data / "sessions.db")},
             {"op": "unfill", "dir": str(data)},
             stoa_step(["-c", "-p", "and now?"], stoa_env, workspace),
         ],
         tmpfs=data,
     )
-    full, names, after, _, freed = results[2:]
+    full, names, code_files, after, _, freed = results[2:]
     stderr = assert_not_saved(full, "is full", "Free some space", "kept in memory")
     assert "notice: Sessions are not being saved" in stderr
     # Untouched, nothing moved aside (SQLite's own -wal/-shm companions may have appeared).
     assert after == before
-    assert [n for n in names if not n.endswith(("-wal", "-shm"))] == [".fill", "locks", "sessions.db"]
+    # The code cache (core/dataclass_cache.py) may have made its folder, but it left no
+    # half-written file in it.
+    assert [n for n in names if not n.endswith(("-wal", "-shm"))] in (
+        [".fill", "locks", "sessions.db"], [".fill", "code", "locks", "sessions.db"]
+    )
+    assert not [n for n in code_files or [] if n.endswith(".tmp")], code_files
     # Space freed: the same database works again, and the earlier session is all there.
     assert freed["rc"] == 0, freed["stderr"]
     assert FIRST_PROMPT in str(fake_server.model_requests()[-1].body)

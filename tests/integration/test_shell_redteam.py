@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pytest
 
+from stoa.core.agent.loop import MAX_TOOL_CALLS_PER_MESSAGE
 from tests.fake_server import FakeServer, reply, tool_call
 
 STOA = [sys.executable, "-m", "stoa.app.cli"]
@@ -1299,7 +1300,13 @@ def run_tool_batch(
     world: World, fake_server: FakeServer, mode: str, calls: list[tuple[str, dict[str, object]]]
 ) -> list[Outcome]:
     scripted = [tool_call(name, _fill_args(world, args), id=f"call_{i:03d}") for i, (name, args) in enumerate(calls)]
-    fake_server.script(reply(tool_calls=scripted), reply(text="done"))
+    # One reply holds at most MAX_TOOL_CALLS_PER_MESSAGE calls (the loop drops the rest).
+    per_reply = MAX_TOOL_CALLS_PER_MESSAGE
+    fake_server.script(
+        *[reply(tool_calls=scripted[at : at + per_reply]) for at in range(0, len(scripted), per_reply)],
+        reply(text="done"),
+    )
+    earlier = len(fake_server.model_requests())
     result = subprocess.run(
         [*STOA, "--mode", mode, "-p", "use the tools"],
         env=world.env,
@@ -1310,7 +1317,7 @@ def run_tool_batch(
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    results = {r.id: r for r in fake_server.model_requests()[-1].tool_results}
+    results = {r.id: r for request in fake_server.model_requests()[earlier:] for r in request.tool_results}
     return [
         Outcome(json.dumps(args), name, results[f"call_{i:03d}"].text, results[f"call_{i:03d}"].is_error)
         for i, (name, args) in enumerate(calls)
