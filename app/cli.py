@@ -220,7 +220,10 @@ def _cache_dataclass_code() -> None:
     from stoa.core.dataclass_cache import install
     from stoa.core.paths import StoaPaths
 
-    install(StoaPaths.from_env().data_dir)
+    where = os.environ.get("STOA_CODE_CACHE", "").strip().lower()
+    if where == "off":
+        return
+    install(StoaPaths.from_env().data_dir, shared=where != "data")
 
 
 def resume_gc() -> None:

@@ -11,10 +11,18 @@ object compiled from the same text with the same flags (none inherited), so ever
 out the same; text not in the cache is compiled as before, and the file is rewritten at exit
 when there was any. A missing, unreadable or corrupt file is a cache miss, never an error.
 
-Trust: the file holds code Stoa runs, as the ``.pyc`` files of its modules do. It lives in the
-data folder, which the sandbox mounts read-only (the cache folder is writable by sandboxed
-commands, so it is not used), and it is read only when it belongs to this user and nobody
-else may write to it.
+Where: beside the ``.pyc`` files of Stoa's own modules (``stoa/core/__pycache__/``) when that
+folder is writable, as Python keeps bytecode, so every home on the machine starts warm (a new
+``HOME`` would otherwise compile it all again: 100 ms of CPU on the way to a TUI's first
+request); else in the data folder. ``STOA_CODE_CACHE=data`` keeps it in the data folder only,
+``STOA_CODE_CACHE=off`` turns it off.
+
+Trust: the file holds code Stoa runs, as the ``.pyc`` files of its modules do, and it is kept
+where they are, or in the data folder, which the sandbox mounts read-only (the cache folder is
+writable by sandboxed commands, so it is not used). A sandboxed command can write the package
+folder only when the workspace holds Stoa's own source (an editable install in the project),
+whose ``.py`` files it can then change anyway. The file is read only when it belongs to this
+user (or to root, for a system-wide install) and nobody else may write to it.
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ _builtin_exec = exec
 
 
 class _Cache:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fallback: Path | None = None) -> None:
         self.path = path
+        # Where to read and write when ``path``'s folder is not writable or its file not usable.
+        self.fallback = fallback
         self._codes: dict[str, CodeType] | None = None  # read on first use
         self.used: set[str] = set()
         self.hits = 0
@@ -45,7 +55,10 @@ class _Cache:
 
     def codes(self) -> dict[str, CodeType]:
         if self._codes is None:
-            self._codes = _read(self.path)
+            codes = _read(self.path)
+            if not codes and self.fallback is not None:
+                codes = _read(self.fallback)
+            self._codes = codes
         return self._codes
 
     def code_for(self, source: str, mode: str = "exec") -> CodeType:
@@ -71,25 +84,36 @@ class _Cache:
         codes = self.codes()
         if len(codes) > MAX_ENTRIES:
             codes = {source: codes[source] for source in self.used}
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(marshal.dumps(codes))
-            os.replace(temporary, self.path)
-        except (OSError, ValueError):
-            # A cache that cannot be written (a full disk) costs the next run its compilations
-            # only, and leaves no half-written file behind.
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
+            data = marshal.dumps(codes)
+        except ValueError:
+            return
+        if not _write(self.path, data) and self.fallback is not None:
+            _write(self.fallback, data)
+
+
+def _write(path: Path, data: bytes) -> bool:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        # A cache that cannot be written (a full disk, a read-only install) costs the next run
+        # its compilations only, and leaves no half-written file behind.
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        return False
 
 
 def _read(path: Path) -> dict[str, CodeType]:
     try:
         with open(path, "rb") as handle:
             status = os.fstat(handle.fileno())
-            if status.st_uid != os.getuid() or status.st_mode & 0o022:
+            if status.st_uid not in (os.getuid(), 0) or status.st_mode & 0o022:
                 return {}  # another user's file, or one others may write: not run
             data = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
@@ -118,22 +142,36 @@ def _cached_compile(source: Any, filename: Any, mode: str, *args: Any, **kwargs:
     return _builtin_compile(source, filename, mode, *args, **kwargs)
 
 
-def cache_file(data_dir: Path) -> Path:
-    """The file for this Python: its bytecode differs from version to version."""
+def _file_name() -> str:
+    """For this Python: its bytecode differs from version to version."""
     from importlib.util import MAGIC_NUMBER
 
-    return data_dir / "code" / f"dataclasses-{sys.implementation.cache_tag}-{MAGIC_NUMBER.hex()}.marshal"
+    return f"dataclasses-{sys.implementation.cache_tag}-{MAGIC_NUMBER.hex()}.marshal"
 
 
-def install(data_dir: Path) -> None:
-    """From now on, dataclasses take their generated code from the cache (once per process)."""
+def cache_file(data_dir: Path) -> Path:
+    """The file in the data folder."""
+    return data_dir / "code" / _file_name()
+
+
+def shared_cache_file() -> Path:
+    """The file beside the ``.pyc`` files of Stoa's modules (shared by every home)."""
+    return Path(__file__).resolve().parent / "__pycache__" / _file_name()
+
+
+def install(data_dir: Path, *, shared: bool = False) -> None:
+    """From now on, dataclasses take their generated code from the cache (once per process).
+
+    ``shared``: kept beside Stoa's ``.pyc`` files when that folder is writable, the data folder
+    being the fallback (for reading too, when the shared file is missing or not trusted)."""
     global _cache
     if _cache is not None:
         return
     import dataclasses
     import typing
 
-    _cache = _Cache(cache_file(data_dir))
+    own = cache_file(data_dir)
+    _cache = _Cache(shared_cache_file(), fallback=own) if shared else _Cache(own)
     # A module global named exec (compile) comes before the builtin for the ``exec`` in
     # dataclasses (the ``compile`` of typing.ForwardRef).
     dataclasses.exec = _cached_exec  # type: ignore[attr-defined]

@@ -285,7 +285,7 @@ async def test_the_sandbox_confines_an_unknown_program(place: Path) -> None:
 async def test_a_sandboxed_command_cannot_touch_the_compiled_dataclass_code(place: Path) -> None:
     """Stoa runs the code in its data folder's dataclass cache (stoa.core.dataclass_cache) outside
     the sandbox: a sandboxed command may write the cache folder, never that file."""
-    from stoa.core.dataclass_cache import cache_file
+    from stoa.core.dataclass_cache import cache_file, shared_cache_file
 
     (place / "home" / ".cache").mkdir(parents=True, exist_ok=True)
     ws, ctx, _ = setup(place, sandbox=True)
@@ -299,11 +299,14 @@ async def test_a_sandboxed_command_cannot_touch_the_compiled_dataclass_code(plac
         f"(echo x > {code}) 2>/dev/null && echo code-WRITTEN || echo code-refused\n"
         f"rm -f {code} 2>/dev/null\n"
         f"echo x > {home_cache}/probe && echo cache-ok\n"
+        # The shared file beside Stoa's .pyc files (outside this workspace): not writable either.
+        f"(echo x >> {shared_cache_file()}) 2>/dev/null && echo shared-WRITTEN || echo shared-refused\n"
     )
     script.chmod(0o755)
     out = await run(ctx, "./probe.sh")
     assert out.display is not None and out.display["sandboxed"] is True, out.text_content
     assert "code-refused" in out.text_content and "cache-ok" in out.text_content, out.text_content
+    assert "shared-refused" in out.text_content, out.text_content
     assert code.read_bytes() == b"kept"
 
 

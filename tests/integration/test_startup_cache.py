@@ -26,6 +26,7 @@ def test_the_second_run_takes_its_dataclass_code_from_the_data_folder(
     stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
 ) -> None:
     fake_server.add_rule(reply(text="Four."), {"path": "/v1/messages"})
+    stoa_env = {**stoa_env, "STOA_CODE_CACHE": "data"}  # the data folder's file, not the shared one
     path = cache_file(Path(stoa_env["STOA_HOME"]) / "data")
     ask(stoa_env, tmp_path)
     assert path.is_file()
@@ -35,3 +36,19 @@ def test_the_second_run_takes_its_dataclass_code_from_the_data_folder(
     path.write_bytes(b"garbage")
     ask(stoa_env, tmp_path)
     assert path.stat().st_mtime_ns != written and path.read_bytes() != b"garbage"
+
+
+def test_by_default_every_home_shares_the_file_beside_the_modules(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A new home starts warm: the file beside Stoa's .pyc files serves it (this checkout's
+    __pycache__ is writable), and nothing is written to the home's data folder."""
+    from stoa.core.dataclass_cache import shared_cache_file
+
+    fake_server.add_rule(reply(text="Four."), {"path": "/v1/messages"})
+    ask(stoa_env, tmp_path)
+    assert shared_cache_file().is_file()
+    assert not cache_file(Path(stoa_env["STOA_HOME"]) / "data").exists()
+    off = {**stoa_env, "STOA_HOME": str(tmp_path / "other-home"), "STOA_CODE_CACHE": "off"}
+    ask(off, tmp_path)
+    assert not cache_file(tmp_path / "other-home" / "data").exists()

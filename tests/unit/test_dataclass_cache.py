@@ -20,6 +20,10 @@ from pathlib import Path
 if sys.argv[1] == "cached":
     from stoa.core import dataclass_cache
     dataclass_cache.install(Path(sys.argv[2]))
+elif sys.argv[1] == "shared":  # the shared file at argv[3] stands for the one beside the .pyc files
+    from stoa.core import dataclass_cache
+    dataclass_cache.shared_cache_file = lambda: Path(sys.argv[3])
+    dataclass_cache.install(Path(sys.argv[2]), shared=True)
 import dataclasses, inspect, typing
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 
@@ -74,16 +78,18 @@ try:
     Slotted("positional")
 except TypeError as exc:
     seen["kw_only"] = str(exc)
-if sys.argv[1] == "cached":
+if sys.argv[1] != "stock":
     seen["stats"] = dataclass_cache.stats()
 print(json.dumps(seen))
 """
 
 
-def run(data_dir: Path, mode: str = "cached") -> dict[str, object]:
+def run(data_dir: Path, mode: str = "cached", shared: Path | None = None) -> dict[str, object]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    extra = [str(shared)] if shared is not None else []
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode, str(data_dir)], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", SCRIPT, mode, str(data_dir), *extra], capture_output=True, text=True, env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
@@ -134,3 +140,30 @@ def test_a_file_others_may_write_is_not_run(tmp_path: Path) -> None:
     _hits, compiled = run(tmp_path)["stats"]  # type: ignore[misc]
     assert compiled > 0  # not read: everything compiled again (and the file replaced, 0600)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_shared_file_serves_every_home(tmp_path: Path) -> None:
+    """Beside the package's .pyc files: a new home (data folder) starts warm and writes nothing."""
+    shared = tmp_path / "package" / "__pycache__" / "dataclasses.marshal"
+    first_home, second_home = tmp_path / "home1", tmp_path / "home2"
+    stock = run(first_home, "stock")
+    first = run(first_home, "shared", shared)
+    assert shared.is_file() and stat.S_IMODE(shared.stat().st_mode) == 0o600
+    assert not cache_file(first_home).exists()
+    second = run(second_home, "shared", shared)
+    assert without_stats(second) == stock
+    _hits, compiled = first["stats"]  # type: ignore[misc]
+    assert compiled > 0
+    hits, compiled = second["stats"]  # type: ignore[misc]
+    assert compiled == 0 and hits > 0
+    assert not cache_file(second_home).exists()
+
+
+def test_a_shared_folder_that_cannot_be_written_falls_back_to_the_data_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "package"
+    blocker.write_text("a file where the package folder would be\n")
+    shared = blocker / "__pycache__" / "dataclasses.marshal"
+    run(tmp_path / "home", "shared", shared)
+    assert cache_file(tmp_path / "home").is_file()
+    _hits, compiled = run(tmp_path / "home", "shared", shared)["stats"]  # type: ignore[misc]
+    assert compiled == 0  # read from the data folder
