@@ -248,7 +248,7 @@ async def _run(
     if isinstance(command, int):
         return command
     prompt, turn_mode, turn_options, after_turn = command
-    from stoa.core.agent.passthrough import shell_line
+    from stoa.core.agent.typed_shell import shell_line
 
     if shell_line(prompt) is not None:
         turn_options["shell"] = True

@@ -162,7 +162,7 @@ class AcpSession:
             self._turn = None
 
     async def _prompt(self, blocks: list[Any]) -> s.PromptResponse:
-        from stoa.core.agent.passthrough import shell_line
+        from stoa.core.agent.typed_shell import shell_line
 
         runtime = self.runtime
         content = to_content(blocks, runtime.config.workspace)

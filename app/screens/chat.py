@@ -379,7 +379,7 @@ class ChatScreen(ChatEvents):
             return
         text = event.text[1:] if event.text.startswith("//") else event.text
         display = event.display[1:] if event.display.startswith("//") else event.display
-        from stoa.core.agent.passthrough import shell_line
+        from stoa.core.agent.typed_shell import shell_line
 
         if shell_line(text) is not None:
             await run_shell_line(self, text)

@@ -15,21 +15,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from stoa.core import events as ev
+from stoa.core.agent.typed_shell import PREFIX as PREFIX
+from stoa.core.agent.typed_shell import shell_line as shell_line
 from stoa.core.providers.types import StopReason, TextBlock, ToolUseBlock
 from stoa.core.tools.base import ToolError, ToolOutput
 
 if TYPE_CHECKING:
     from stoa.core.agent.loop import Agent
-
-PREFIX = "!"
-
-
-def shell_line(text: str) -> str | None:
-    """The command of a ``!command`` message (None: not one, or nothing after the ``!``)."""
-    if not text.startswith(PREFIX) or text.startswith(PREFIX * 2):
-        return None
-    command = text[len(PREFIX) :].strip()
-    return command or None
 
 
 _OPENING = "<user-shell-command>\n"

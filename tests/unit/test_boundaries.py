@@ -88,6 +88,12 @@ def test_cli_module_is_import_light() -> None:
     assert not {"textual", "anthropic", "openai", "mcp", "pydantic", "acp"} & loaded
 
 
+def test_telling_a_shell_line_loads_nothing_of_the_agent() -> None:
+    """The TUI asks at Enter, maybe before the runtime is built: on the event loop, so light."""
+    loaded = _modules_after("import stoa.core.agent.typed_shell")
+    assert not {"pydantic", "stoa.core.providers.types", "stoa.core.events"} & loaded
+
+
 def test_the_acp_front_end_never_imports_textual() -> None:
     """`stoa acp` runs in editors: neither its modules nor the commands it offers load Textual."""
     offenders = {
