@@ -30,6 +30,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 MARKER_SUFFIX = ".damaged"
 # Lines of quick_check output kept in messages.
 _REPORT_LINES = 3
+# How long the damage check waits for another program's lock before it gives up (no verdict).
+CHECK_TIMEOUT = 5.0
 
 # SQLite primary result codes.
 SQLITE_BUSY = 5
@@ -84,7 +86,7 @@ def inspect_file(path: Path) -> str | None:
 def _quick_check(path: Path) -> str | None:
     uri = f"file:{quote(os.fspath(path))}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+        conn = sqlite3.connect(uri, uri=True, timeout=CHECK_TIMEOUT, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
