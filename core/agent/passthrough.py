@@ -67,7 +67,7 @@ async def run_passthrough(agent: Agent, command: str, turn_id: str) -> None:
     call = ToolUseBlock(id=f"user-{uuid.uuid4().hex[:12]}", name="execute_bash", input={"command": command})
     started = time.monotonic()
     agent._emit(ev.ToolCallStarted(call.id, call.name, dict(call.input), summary=command))
-    ctx = agent._context(call)
+    ctx = agent.tool_calls.context(call)
     refused = False
     try:
         if tool is None:
@@ -88,9 +88,9 @@ async def run_passthrough(agent: Agent, command: str, turn_id: str) -> None:
         output = ToolOutput.error(str(exc))
     except asyncio.CancelledError:
         cut = ctx.interrupted_output or ToolOutput.error("(interrupted before any output)")
-        result = agent._result(call, cut, started, status="interrupted")
+        result = agent.tool_calls.result(call, cut, started, status="interrupted")
         await agent._add_user([TextBlock(text=context_text(command, result.text))])
         raise
-    result = agent._result(call, output, started, status="denied" if refused else None)
+    result = agent.tool_calls.result(call, output, started, status="denied" if refused else None)
     await agent._add_user([TextBlock(text=context_text(command, result.text, refused=refused))])
     agent._emit(ev.TurnFinished(stop_reason=StopReason.END_TURN, text="", iterations=0))
