@@ -494,7 +494,7 @@ class ChatScreen(ChatEvents):
         await self.log_view.add(UserRecord(display))
         self.log_view.anchor()
         self._tools.clear()
-        self.composer.set_class(True, "-busy")
+        self.composer.set_busy(True)
         self.composer.set_placeholder("Enter: tell the agent now · Tab: queue for after the turn · Esc interrupts")
         self.status_bar.set_info(busy_since=self.clock())
         self.turns.start(text, display, StreamPacer(self, self.frame_budget), mode=mode, **options)
@@ -542,7 +542,7 @@ class ChatScreen(ChatEvents):
         await self._finish_streams()
         end = self.turns.finish(message.outcome)
         notify_if_away(self.app, "Stoa", TURN_ENDED.get(message.outcome, "the turn ended"))
-        self.composer.set_class(False, "-busy")
+        self.composer.set_busy(False)
         self.composer.set_placeholder("Message Stoa…  (/ for commands)")
         self.status_bar.set_info(busy_since=None)
         self.activity_bar.poll()  # the turn's sub-agents are over

@@ -61,7 +61,7 @@ async def test_no_in_the_modal_ends_the_turn_and_gives_back_the_queue(
         await wait_idle(app)
         # The turn is over and the composer is the person's again, with their queued words.
         assert app.screen is app.chat and not app.chat.busy
-        assert not app.chat.composer.has_class("-busy")
+        assert not app.chat.composer.busy
         assert app.chat.composer.text == "and the docs too" and app.chat.queued == []
         assert len(fake_server.model_requests()) == 1
         assert (workspace / "keep.txt").exists()
