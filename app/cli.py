@@ -223,7 +223,8 @@ def _cache_dataclass_code() -> None:
     where = os.environ.get("STOA_CODE_CACHE", "").strip().lower()
     if where == "off":
         return
-    install(StoaPaths.from_env().data_dir, shared=where != "data")
+    # Beside the .pyc files, unless the person asked Python not to write there.
+    install(StoaPaths.from_env().data_dir, shared=where != "data" and not sys.dont_write_bytecode)
 
 
 def resume_gc() -> None:

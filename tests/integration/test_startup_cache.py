@@ -52,3 +52,11 @@ def test_by_default_every_home_shares_the_file_beside_the_modules(
     off = {**stoa_env, "STOA_HOME": str(tmp_path / "other-home"), "STOA_CODE_CACHE": "off"}
     ask(off, tmp_path)
     assert not cache_file(tmp_path / "other-home" / "data").exists()
+
+
+def test_python_told_not_to_write_bytecode_keeps_it_in_the_data_folder(
+    stoa_env: dict[str, str], fake_server: FakeServer, tmp_path: Path
+) -> None:
+    fake_server.add_rule(reply(text="Four."), {"path": "/v1/messages"})
+    ask({**stoa_env, "PYTHONDONTWRITEBYTECODE": "1"}, tmp_path)
+    assert cache_file(Path(stoa_env["STOA_HOME"]) / "data").is_file()
