@@ -12,13 +12,17 @@ Messages SSE). Three scenarios, each run ``--runs`` times (default 5), interleav
    The same measure for other shapes of reply (``--only code,thinking,pause``): ``code``, the
    reply as four long Python fences (~20,000 characters each); ``thinking``, 40,000
    characters of thinking before the Markdown reply; ``pause``, the Markdown reply with the
-   stream silent for 2 s after its first 2,000 deltas (the rest then comes at once).
+   stream silent for 2 s after its first 2,000 deltas (the rest then comes at once);
+   ``bullets`` and ``ordered``, the reply as one long list (~20,000 tokens, ~800 items of a
+   line or two, some with nested items, some with inline code), bulleted or numbered.
 2. paced: a reply streamed at ~200 tokens/s (8 characters per delta, 10 ms apart). Over a
    window from 3 s to 11 s after Enter (the reply already taller than the screen): CPU % of a
    core used by the app (utime + stime from /proc/PID/stat) and CPU per frame (frames recorded
    by tests/bench/tui_launcher.py). Floor in the same run: a minimal Textual app streaming the
    same reply into Textual's own Markdown widget (tests/bench/stream_floor_app.py).
-   Targets (issue 14): <= 20 % of a core, <= 10 ms CPU a frame.
+   Targets (issue 14): <= 20 % of a core, <= 10 ms CPU a frame. The same measure for one long
+   list (``--only paced-bullets,paced-ordered``; no floor), best with a later window
+   (``--window 20,40``: the list is then ~600 items long).
 3. echo: a reply at ~2,000 tokens/s; keystroke echo while it streams (a key sent to tmux until
    it shows in the composer). Target (issue 3): < 50 ms.
 
@@ -126,6 +130,29 @@ def _send_prompt(app: TmuxStoa, ready_text: str) -> None:
     app.send_keys("Explain the loader in depth", literal=True)
 
 
+def list_reply(*, ordered: bool = False, target_chars: int = 80_000) -> str:
+    """One long list, as in "list every file and what it does"."""
+    parts = ["Every file of the project, and what it does:\n\n"]
+    size = len(parts[0])
+    n = 0
+    while size < target_chars:
+        n += 1
+        head = f"{n}. " if ordered else "- "
+        indent = " " * len(head)
+        if n % 4 == 1:
+            item = (f"{head}`core/module_{n}.py`: reads the **layers** of configuration and merges them,\n"
+                    f"{indent}later layers winning per key; each problem names the file and line ({n})\n")
+        elif n % 9 == 4:
+            item = (f"{head}`widgets/part_{n}/`: the widgets of part {n}\n"
+                    f"{indent}- `view_{n}.py`: draws the rows\n{indent}- `keys_{n}.py`: the key bindings\n")
+        else:
+            item = f"{head}`tests/test_{n}.py`: tests for module {n}, with real files and processes\n"
+        parts.append(item)
+        size += len(item)
+    parts.append(f"\nThe end.\n\n{END_MARKER}\n")
+    return "".join(parts)
+
+
 def code_reply(fences: int = 4, chars: int = 20_000) -> str:
     parts = []
     for fence in range(fences):
@@ -154,10 +181,14 @@ def instant_item(kind: str, text: str) -> Any:
         return reply(thinking=thought[:40_000], text=text, chunk_size=4, **usage)
     if kind == "pause":
         return fault("stall", after_events=2_000, seconds=2.0, reply=reply(text=text, chunk_size=4, **usage))
+    if kind in ("bullets", "ordered"):
+        return reply(text=list_reply(ordered=kind == "ordered"), chunk_size=4, **usage)
     return reply(text=text, chunk_size=4, **usage)
 
 
-INSTANT_KINDS = ("instant", "code", "thinking", "pause")
+INSTANT_KINDS = ("instant", "code", "thinking", "pause", "bullets", "ordered")
+# Paced scenarios: the reply of each.
+PACED_KINDS = ("paced", "paced-bullets", "paced-ordered")
 
 
 def run_instant(folder: Path, text: str, python: Path = PYTHON, kind: str = "instant") -> dict[str, float]:
@@ -277,7 +308,8 @@ def _medians(results: list[dict[str, float]]) -> dict[str, float]:
 def _print_instant(label: str, runs: list[dict[str, float]], chars: int, kind: str = "instant") -> None:
     m = _medians(runs)
     shape = {"instant": "", "code": " (four long code fences)", "thinking": " after 40,000 chars of thinking",
-             "pause": " (2 s pause after 2,000 deltas)"}[kind]
+             "pause": " (2 s pause after 2,000 deltas)", "bullets": " (one long bullet list)",
+             "ordered": " (one long ordered list)"}[kind]
     print(f"{label}{kind}: ~20k-token reply{shape} ({chars:,} chars, ~{chars // 4:,} deltas), "
           f"medians of {len(runs)} runs:")
     print(f"  last line drawn {ms(m['after_last_byte'])} after the server's last byte (target <= 300 ms; "
@@ -288,19 +320,27 @@ def _print_instant(label: str, runs: list[dict[str, float]], chars: int, kind: s
     print(f"  Enter to last line {m['enter_to_last_line']:.2f} s wall, {m['cpu_to_last_line']:.2f} s CPU of the app")
 
 
-def _print_paced(label: str, runs: list[dict[str, float]], floor: list[dict[str, float]], window: tuple[float, ...]) -> None:
-    s, f = _medians(runs), _medians(floor)
+def _print_paced(
+    label: str, runs: list[dict[str, float]], floor: list[dict[str, float]], window: tuple[float, ...],
+    kind: str = "paced",
+) -> None:
+    s = _medians(runs)
     ended = sum(1 for r in runs + floor if not r["streaming"])
-    print(f"{label}paced reply (~200 tokens/s, 120x40), window {window[0]:g}-{window[1]:g} s after Enter, "
-          f"medians of {len(runs)} runs:")
+    shape = {"paced": "", "paced-bullets": " as one long bullet list", "paced-ordered": " as one long ordered list"}
+    print(f"{label}paced reply{shape[kind]} (~200 tokens/s, 120x40), window {window[0]:g}-{window[1]:g} s after "
+          f"Enter, medians of {len(runs)} runs:")
     print(f"  stoa:  {s['cpu_pct']:.1f} % of a core, {s['cpu_per_frame'] * 1000:.1f} ms CPU a frame, "
           f"{s['fps']:.1f} frames/s (targets <= 20 %, <= 10 ms)")
+    each = ", ".join(f"{r['cpu_pct']:.0f} %/{r['cpu_per_frame'] * 1000:.1f} ms" for r in runs)
+    if not floor:
+        print(f"  stoa runs: {each}" + (f"  [{ended} runs ended streaming inside the window]" if ended else ""))
+        return
+    f = _medians(floor)
     print(f"  floor (Textual Markdown + get_stream): {f['cpu_pct']:.1f} % of a core, "
           f"{f['cpu_per_frame'] * 1000:.1f} ms CPU a frame, {f['fps']:.1f} frames/s")
     print(f"  ratio stoa/floor: CPU {s['cpu_pct'] / max(f['cpu_pct'], 0.01):.2f}x, "
           f"per frame {s['cpu_per_frame'] / max(f['cpu_per_frame'], 1e-6):.2f}x"
           + (f"  [{ended} runs ended streaming inside the window]" if ended else ""))
-    each = ", ".join(f"{r['cpu_pct']:.0f} %/{r['cpu_per_frame'] * 1000:.1f} ms" for r in runs)
     print(f"  stoa runs: {each}")
 
 
@@ -308,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument(
-        "--only", default="instant,paced,echo", help="comma-separated scenarios (also: code, thinking, pause)"
+        "--only", default="instant,paced,echo",
+        help="comma-separated scenarios (also: code, thinking, pause, bullets, ordered, paced-bullets, paced-ordered)"
     )
     parser.add_argument("--window", default=f"{WINDOW[0]:g},{WINDOW[1]:g}",
                         help="paced: seconds after Enter to measure between (default %(default)s)")
@@ -323,10 +364,13 @@ def main(argv: list[str] | None = None) -> int:
         stoas.append((f"other ({args.python}): ", args.python))
     long_text = markdown_reply()
     # Long enough to stream past the window (~800 characters a second).
-    paced_text = markdown_reply(int((window[1] + 6) * 800))
+    paced_chars = int((window[1] + 6) * 800)
+    paced_texts = {"paced": markdown_reply(paced_chars), "paced-bullets": list_reply(target_chars=paced_chars),
+                   "paced-ordered": list_reply(ordered=True, target_chars=paced_chars)}
     kinds = [kind for kind in INSTANT_KINDS if kind in only]
+    paced_kinds = [kind for kind in PACED_KINDS if kind in only]
     instant: dict[tuple[str, str], list[dict[str, float]]] = {(k, label): [] for k in kinds for label, _ in stoas}
-    paced: dict[str, list[dict[str, float]]] = {label: [] for label, _ in stoas}
+    paced: dict[tuple[str, str], list[dict[str, float]]] = {(k, label): [] for k in paced_kinds for label, _ in stoas}
     read_only: list[float] = []
     floor: list[dict[str, float]] = []
     echo: list[float] = []
@@ -341,24 +385,26 @@ def main(argv: list[str] | None = None) -> int:
                     instant[kind, label].append(run_instant(run / f"{kind}{index}", long_text, python, kind))
             if kinds:
                 read_only.append(run_read_only(long_text))
-            if "paced" in only:
+            for kind in paced_kinds:
                 for index, (label, python) in enumerate(order):
-                    paced[label].append(run_paced(run / f"paced{index}", paced_text, floor=False, window=window,
-                                                  python=python))
-                floor.append(run_paced(run / "floor", paced_text, floor=True, window=window))
+                    paced[kind, label].append(run_paced(run / f"{kind}{index}", paced_texts[kind], floor=False,
+                                                        window=window, python=python))
+            if "paced" in only:
+                floor.append(run_paced(run / "floor", paced_texts["paced"], floor=True, window=window))
             if "echo" in only:
                 echo.extend(run_echo(run / "echo", long_text))
             loads.append(Path("/proc/loadavg").read_text().split()[0])
     print(f"load average during the runs: {' '.join(loads)} (2 cores, shared with other work)")
     if read_only:
         for kind in kinds:
-            chars = len(code_reply()) if kind == "code" else len(long_text)
+            shaped = {"code": code_reply, "bullets": list_reply, "ordered": lambda: list_reply(ordered=True)}
+            chars = len(shaped[kind]()) if kind in shaped else len(long_text)
             for label, _ in stoas:
                 _print_instant(label, instant[kind, label], chars, kind)
         print(f"floor, a bare httpx reader: last read {ms(median(read_only))} after the last byte")
-    if floor:
+    for kind in paced_kinds:
         for label, _ in stoas:
-            _print_paced(label, paced[label], floor, window)
+            _print_paced(label, paced[kind, label], floor if kind == "paced" else [], window, kind)
     if echo:
         print(f"echo while streaming ~2,000 tokens/s over {len(echo)} keys: median {ms(median(echo))}, "
               f"max {ms(max(echo))} (target < 50 ms)")
