@@ -24,6 +24,17 @@ opening line, ``_mv_tail_prefix``) and a frame highlights the piece that grows, 
 fence again (that made a 20,000-token fence quadratic); the pieces are blocks joined without a
 blank line, rendered, like other blocks, only as they come into view. Pieces join exactly (Rich's Syntax renders line by line), but for a
 construct that spans two pieces (a string of several lines) the second piece's colours.
+
+A long list or block quote is drawn the same way, in pieces of ``LIST_CHUNK`` children (items,
+or the quote's blocks; ``_Run``, ``_Piece``): while it streams in, its children but the last few
+become finished blocks, and the open block is the rest of it (which parses alone as the rest of
+the list: items are independent of the items above them), so a frame draws the open item
+again, not the whole list (a reply that is one 800-item list was quadratic). Rich draws each
+item on its own, so the pieces join exactly; what an item owes the whole list is its number
+(``_List``: numbered on from the piece before, and as wide as the whole list's last number,
+``start + count``: when that gains a digit, the pieces drawn already are drawn again) and its
+blank rows (only the whole's first and last are stripped). A table is still drawn whole on every
+frame: its column widths depend on every row.
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Heading
+from rich.markdown import CodeBlock, Heading, ListElement
 from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from rich.syntax import Syntax
@@ -88,13 +99,41 @@ class _Fence(CodeBlock):
         )
 
 
+class _List(ListElement):
+    """A list; a piece of a long ordered list numbers its items as the whole list does: from
+    ``_StoaMarkdown.numbers`` (its first item's number, and the whole list's ``last_number``,
+    which sets the width of every number), for the top-level list only."""
+
+    last_number: int | None = None
+
+    @classmethod
+    def create(cls, markdown: Any, token: Any) -> ListElement:
+        numbers = getattr(markdown, "numbers", None)
+        if numbers is None or token.level != 0 or token.type != "ordered_list_open":
+            return super().create(markdown, token)
+        element = cls(token.type, numbers[0])
+        element.last_number = numbers[1]
+        return element
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.last_number is None or self.list_start is None:
+            yield from super().__rich_console__(console, options)
+            return
+        for index, item in enumerate(self.items):
+            yield from item.render_number(console, options, self.list_start + index, self.last_number)
+
+
 class _StoaMarkdown(RichMarkdown):
     elements: ClassVar[dict[str, Any]] = {
         **RichMarkdown.elements,
         "heading_open": _LeftHeading,
         "fence": _Fence,
         "code_block": _Fence,
+        "bullet_list_open": _List,
+        "ordered_list_open": _List,
     }
+    # (first number, last number) of an ordered list drawn in pieces (see ``_List``).
+    numbers: tuple[int, int] | None = None
 
 
 @functools.cache
@@ -106,6 +145,55 @@ def _parser() -> Any:
     return MarkdownIt().enable("strikethrough").enable("table")
 
 
+# Container blocks drawn in pieces of their children when long (``LIST_CHUNK``).
+_CONTAINERS = frozenset({"bullet_list_open", "ordered_list_open", "blockquote_open"})
+
+
+@dataclass(eq=False)
+class _Run:
+    """A long list or block quote drawn as pieces of ``LIST_CHUNK`` children (items, or a
+    quote's blocks), as it grows: what its pieces need to draw as the whole would."""
+
+    kind: str  # the container's opening token type
+    start: int  # the number of the first item (an ordered list's)
+    done: int = 0  # children in finished pieces
+    count: int = 0  # children so far (finished pieces and the open block)
+    first_block: int = -1  # the index of its first piece among the finished blocks
+
+    @property
+    def numbers(self) -> tuple[int, int] | None:
+        """The open block's numbers (``_List``): its first item's, and the whole list's last,
+        ``start + count`` as Rich's ``ListElement`` counts it (the width of every number)."""
+        if self.kind != "ordered_list_open":
+            return None
+        return self.start + self.done, self.start + self.count
+
+
+@dataclass(frozen=True)
+class _Piece:
+    run: _Run
+    number: int  # the number of its first item
+    first: bool  # the container's first piece (a gap before it)
+    last: bool  # the container's last piece (blank rows below stripped)
+
+    @property
+    def numbers(self) -> tuple[int, int] | None:
+        run = self.run
+        return (self.number, run.start + run.count) if run.kind == "ordered_list_open" else None
+
+
+def _children(tokens: list[Any]) -> list[int]:
+    """Where each child of a container block starts in its tokens (``tokens[0]`` opens it, at
+    level 0): the list's items, or the quote's blocks."""
+    return [
+        index
+        for index, token in enumerate(tokens)
+        if token.level == 1
+        and token.map is not None
+        and (token.type == "list_item_open" or token.type in _BLOCK_OPENERS)
+    ]
+
+
 @dataclass(eq=False)
 class _Block:
     source: str
@@ -115,9 +203,13 @@ class _Block:
     # A piece of a long code fence (language, code, first piece, last piece), joined to the
     # block before it without a blank line unless it is the fence's first piece.
     code: tuple[str, str, bool, bool] | None = None
+    # A piece of a long list or block quote, joined the same way.
+    piece: _Piece | None = None
 
     @property
     def joined(self) -> bool:
+        if self.piece is not None:
+            return not self.piece.first
         return self.code is not None and not self.code[2]
 
     @property
@@ -137,6 +229,11 @@ def _fence_pieces(token: Any, size: int, *, always: bool = False) -> list[tuple[
         return None
     language = (token.info or "").partition(" ")[0] or "text"
     return [(language, code[start : start + size]) for start in range(0, len(code), size)] or [(language, [])]
+
+
+def _start(token: Any) -> int:
+    """An ordered list's first number (as Rich reads it)."""
+    return int(token.attrs.get("start", 1))
 
 
 def _code_estimate(lines: list[str], width: int) -> int:
@@ -180,6 +277,8 @@ class MarkdownView(Widget):
     BACKGROUND_QUIET = 0.5
     # Lines of a long code fence drawn (and kept) together.
     FENCE_CHUNK = 40
+    # Items of a long list (blocks of a long block quote) drawn (and kept) together.
+    LIST_CHUNK = 4
 
     def __init__(self, source: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -190,6 +289,9 @@ class MarkdownView(Widget):
         # The opening line of a long fence whose first pieces are finished blocks already: the
         # open block (``_mv_tail``) is the rest of that fence, parsed with this line before it.
         self._mv_tail_prefix = ""
+        # The long list or quote whose first pieces are finished blocks already: the open block
+        # is the rest of it (its last children), drawn joined to them and numbered on from them.
+        self._mv_tail_run: _Run | None = None
         self._mv_tail_tokens: list[Any] | None = None
         self._mv_tail_lines: list[Strip] | None = None
         self._mv_offsets: list[int] = []
@@ -237,8 +339,16 @@ class MarkdownView(Widget):
             # Every block but the last is followed by another one: it is finished.
             lines = (prefix + self._mv_tail).splitlines(keepends=True)
             width = self._mv_width or 80
+            run = self._mv_tail_run
             for first, after in itertools.pairwise(openers):
                 start, end = tokens[first].map[0], tokens[after].map[0]
+                if tokens[first].type in _CONTAINERS:
+                    # The rest of a long list or quote begun in earlier blocks, or a long one.
+                    rest = run is not None and first == openers[0] and tokens[first].type == run.kind
+                    if rest or len(_children(tokens[first:after])) > 2 * self.LIST_CHUNK:
+                        piece_run = run if rest and run is not None else _Run(tokens[first].type, _start(tokens[first]))
+                        self._add_pieces(tokens[first:after], lines[start:end], piece_run, width)
+                        continue
                 continued = bool(prefix) and first == openers[0]  # the rest of a long fence
                 pieces = (
                     _fence_pieces(tokens[first], self.FENCE_CHUNK, always=continued) if after == first + 1 else None
@@ -250,8 +360,9 @@ class MarkdownView(Widget):
                 self._mv_blocks.append(_Block(source, tokens[first:after], estimate=estimate_height(source, width)))
             self._mv_tail = "".join(lines[tokens[openers[-1]].map[0] :])
             self._mv_tail_prefix = ""
+            self._mv_tail_run = None
             tokens = tokens[openers[-1] :]
-        self._mv_tail_tokens = self._finish_fence_pieces(tokens)
+        self._mv_tail_tokens = self._finish_pieces(self._finish_fence_pieces(tokens))
         self._mv_tail_lines = None
         if not self.is_mounted:
             return
@@ -308,10 +419,75 @@ class MarkdownView(Widget):
         self._mv_tail = "".join(lines[taken:])
         return list(self._mv_parser.parse(self._mv_tail_prefix + self._mv_tail))
 
+    def _finish_pieces(self, tokens: list[Any]) -> list[Any]:
+        """An open block that is a long list or block quote keeps only its last children (up to
+        ``LIST_CHUNK``, the last one open): the pieces before them become finished blocks (drawn
+        once, only when in view). Returns the open block's tokens."""
+        run = self._mv_tail_run
+        if not tokens or tokens[0].type not in _CONTAINERS or self._mv_tail_prefix:
+            self._mv_tail_run = None
+            return tokens
+        if run is not None and tokens[0].type != run.kind:
+            run = self._mv_tail_run = None  # (not expected: the rest of a list parses as a list)
+        children = _children(tokens)
+        take = (len(children) - 1) // self.LIST_CHUNK * self.LIST_CHUNK
+        if run is None:
+            if take <= 0:
+                return tokens
+            run = self._mv_tail_run = _Run(tokens[0].type, _start(tokens[0]))
+        lines = self._mv_tail.splitlines(keepends=True)
+        cut = self._add_pieces(tokens, lines, run, self._mv_width or 80, take=take)
+        if take <= 0:
+            return tokens
+        self._mv_tail = "".join(lines[cut:])
+        return [tokens[0], *tokens[children[take] :]]
+
+    def _add_pieces(
+        self, tokens: list[Any], lines: list[str], run: _Run, width: int, *, take: int | None = None
+    ) -> int:
+        """The first ``take`` children (all, the container's end, when None) of a list or quote
+        as finished blocks of ``LIST_CHUNK`` children. ``tokens``: the container's (its opening
+        token first, its closing one last), ``lines``: its source lines from its first line (or
+        the rest of it, for the rest of a run). Returns the line where the children not taken
+        begin."""
+        children = _children(tokens)
+        ends = take is None
+        taken = len(children) if take is None else take
+        self._count(run, run.done + len(children))
+        base = tokens[0].map[0]
+        for at in range(0, taken, self.LIST_CHUNK):
+            stop = min(at + self.LIST_CHUNK, taken)
+            begin = 0 if at == 0 else tokens[children[at]].map[0] - base
+            end = tokens[children[stop]].map[0] - base if stop < len(children) else len(lines)
+            after = children[stop] if stop < len(children) else len(tokens) - 1
+            source = "".join(lines[begin:end])
+            piece = _Piece(run, run.start + run.done, first=run.done == 0, last=ends and stop == len(children))
+            run.done += stop - at
+            if run.first_block < 0:
+                run.first_block = len(self._mv_blocks)
+            block_tokens = [tokens[0], *tokens[children[at] : after], tokens[-1]]
+            self._mv_blocks.append(_Block(source, block_tokens, estimate=estimate_height(source, width), piece=piece))
+        return tokens[children[taken]].map[0] - base if taken < len(children) else len(lines)
+
+    def _count(self, run: _Run, count: int) -> None:
+        """A run has ``count`` children so far. An ordered list's numbers are as wide as its
+        last number: when that gains a digit, its pieces drawn already are drawn again."""
+        before = run.numbers
+        run.count = count
+        after = run.numbers
+        if before is None or after is None or len(str(before[1])) == len(str(after[1])) or run.first_block < 0:
+            return
+        for block in self._mv_blocks[run.first_block :]:
+            if block.piece is not None and block.piece.run is run and block.lines is not None:
+                block.estimate = block.height
+                block.lines = None
+        self._invalidate(run.first_block)
+
     def set_source(self, text: str) -> None:
         self._mv_blocks.clear()
         self._mv_tail = ""
         self._mv_tail_prefix = ""
+        self._mv_tail_run = None
         self._mv_tail_tokens = None
         self._mv_tail_lines = None
         self._invalidate(0)
@@ -341,7 +517,19 @@ class MarkdownView(Widget):
             self._reset_rendering()
         return self._mv_console
 
-    def _render_source(self, source: str, tokens: list[Any] | None, width: int) -> list[Strip]:
+    def _render_source(
+        self,
+        source: str,
+        tokens: list[Any] | None,
+        width: int,
+        *,
+        numbers: tuple[int, int] | None = None,
+        bottom: bool = True,
+    ) -> list[Strip]:
+        """A block drawn by Rich, without the blank rows above it and, unless it is a piece of a
+        list or quote but the last (``bottom`` False: an item may end in blank rows), below it.
+        A piece of a long ordered list is numbered by ``numbers`` (``_List``). (Rich starts a
+        list or quote with a blank row; the first row of an item or quoted line never is.)"""
         console = self._check_theme()
         markdown = _StoaMarkdown.__new__(_StoaMarkdown)
         if tokens is None:
@@ -356,9 +544,10 @@ class MarkdownView(Widget):
             markdown.hyperlinks = False
             markdown.inline_code_lexer = None
             markdown.inline_code_theme = self._mv_code_theme
+        markdown.numbers = numbers
         options = console.options.update(width=width, height=None)
         lines = console.render_lines(markdown, options, pad=False)
-        while lines and not any(segment.text.strip() for segment in lines[-1]):
+        while bottom and lines and not any(segment.text.strip() for segment in lines[-1]):
             lines.pop()
         first = 0
         while first < len(lines) and not any(segment.text.strip() for segment in lines[first]):
@@ -394,6 +583,9 @@ class MarkdownView(Widget):
 
     def _render_tail(self, width: int) -> list[Strip]:
         tokens = self._mv_tail_tokens
+        run = self._mv_tail_run
+        if run is not None:  # the rest of a long list or quote
+            return self._render_source(self._mv_tail, tokens, width, numbers=run.numbers)
         continued = bool(self._mv_tail_prefix)
         pieces = _fence_pieces(tokens[0], self.FENCE_CHUNK, always=continued) if tokens and len(tokens) == 1 else None
         if pieces is None:
@@ -410,6 +602,11 @@ class MarkdownView(Widget):
         if block.code is not None:
             language, code, first, last = block.code
             block.lines = self._render_code(language, code, self._mv_width, first, last)
+        elif block.piece is not None:
+            piece = block.piece
+            block.lines = self._render_source(
+                block.source, block.tokens, self._mv_width, numbers=piece.numbers, bottom=piece.last
+            )
         else:
             block.lines = self._render_source(block.source, block.tokens, self._mv_width)
         block.tokens = None
@@ -484,7 +681,12 @@ class MarkdownView(Widget):
     def _line_count(self) -> int:
         done = self._done_height()
         tail = len(self._mv_tail_lines or [])
-        return done + (1 if done and tail and not self._mv_tail_prefix else 0) + tail
+        return done + (1 if done and tail and not self._tail_joined else 0) + tail
+
+    @property
+    def _tail_joined(self) -> bool:
+        """The open block goes on from the last finished one (a long fence, list or quote)."""
+        return bool(self._mv_tail_prefix) or self._mv_tail_run is not None
 
     def _line(self, y: int) -> Strip | None:
         offsets = self._offsets()
@@ -503,7 +705,7 @@ class MarkdownView(Widget):
             assert block.lines is not None
             return block.lines[row] if row < len(block.lines) else Strip([])
         tail = self._mv_tail_lines or []
-        gap = 1 if done and tail and not self._mv_tail_prefix else 0
+        gap = 1 if done and tail and not self._tail_joined else 0
         if gap and y == done:
             return Strip([])
         y -= done + gap
