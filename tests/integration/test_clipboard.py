@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,20 +22,20 @@ NEEDS_X = pytest.mark.skipif(
 
 @pytest.fixture
 def x_display(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An X server of this test's own; the environment to reach it."""
-    number = 90 + os.getpid() % 400
+    """An X server of this test's own; the environment to reach it. Xvfb picks a free display
+    number itself and says which (``-displayfd``) once it takes connections: a number made up
+    from the pid could be one another worker's server still held (xclip then failed)."""
+    read_end, write_end = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", f":{number}", "-nolisten", "tcp", "-screen", "0", "320x240x24"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", "320x240x24"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,),
     )  # fmt: skip
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DISPLAY": f":{number}", "HOME": str(tmp_path)}
-    for _ in range(100):
-        if subprocess.run(["xclip", "-selection", "clipboard", "-o"], env=env, capture_output=True).stderr.find(
-            b"Can't open display"
-        ) < 0:
-            break
-        time.sleep(0.05)
+    os.close(write_end)
     try:
+        with os.fdopen(read_end, "rb") as said:
+            number = said.readline().strip().decode()
+        assert number.isdigit(), f"Xvfb did not start (exit code {proc.poll()})"
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DISPLAY": f":{number}", "HOME": str(tmp_path)}
         yield env
     finally:
         proc.terminate()
