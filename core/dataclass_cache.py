@@ -55,9 +55,11 @@ class _Cache:
 
     def codes(self) -> dict[str, CodeType]:
         if self._codes is None:
-            codes = _read(self.path)
-            if not codes and self.fallback is not None:
-                codes = _read(self.fallback)
+            # Both files when there is a fallback: a shared folder that cannot be written keeps
+            # this run's additions in the data folder, which are then found there, not compiled
+            # again (and the fallback rewritten) at every run.
+            codes = _read(self.fallback) if self.fallback is not None else {}
+            codes.update(_read(self.path))
             self._codes = codes
         return self._codes
 

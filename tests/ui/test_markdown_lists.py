@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
 from stoa.widgets.markdown_view import MarkdownView
-from tests.ui.test_markdown_view import ViewApp, _drawn, _rows, _settle
+from tests.ui.test_markdown_view import ViewApp, _drawn, _rows, _settle, _stream
 
 
 class Whole(MarkdownView):
@@ -87,11 +87,7 @@ async def test_long_lists_and_quotes_streamed_look_as_drawn_whole() -> None:
         view = MarkdownView()
         whole = Whole()
         async with TwoViews(view, whole).run_test(size=(70, 60)) as pilot:
-            position = 0
-            while position < len(doc):
-                size = rng.choice([1, 2, 5, 8, 8, 30])
-                view.append(doc[position : position + size])
-                position += size
+            for position in _stream(view, doc, rng, [1, 2, 5, 8, 8, 30]):
                 if rng.random() < 0.08:
                     await pilot.pause()
                 if rng.random() < 0.05:

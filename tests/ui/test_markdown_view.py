@@ -4,6 +4,7 @@ and drawn rows kept across frames while a reply streams."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -137,6 +138,16 @@ LONG = "".join(
 )
 
 
+def _stream(view: MarkdownView, text: str, rng: random.Random, sizes: Sequence[int]) -> Iterator[int]:
+    """Append ``text`` to ``view`` in pieces of random ``sizes``; yields the position after each."""
+    position = 0
+    while position < len(text):
+        size = rng.choice(sizes)
+        view.append(text[position : position + size])
+        position += size
+        yield position
+
+
 def _rows(widget: Widget) -> list[Strip]:
     width, height = widget.outer_size
     return widget.render_lines(Region(0, 0, width, height))
@@ -213,11 +224,7 @@ async def test_rows_drawn_while_streaming_match_a_fresh_view() -> None:
         app = ViewApp(view)
         async with app.run_test(size=(70, 24)) as pilot:
             scroll = app.query_one(VerticalScroll)
-            position = 0
-            while position < len(LONG):
-                size = rng.choice([1, 3, 7, 20, 80, 400])
-                view.append(LONG[position : position + size])
-                position += size
+            for _ in _stream(view, LONG, rng, [1, 3, 7, 20, 80, 400]):
                 if rng.random() < 0.3:
                     await pilot.pause()
                     # Look around while it streams: rows drawn at other places, then the bottom.
@@ -312,11 +319,7 @@ async def test_long_fences_streamed_in_any_pieces_look_as_drawn_whole() -> None:
     for _ in range(3):
         view = MarkdownView()
         async with ViewApp(view).run_test(size=(70, 40)) as pilot:
-            position = 0
-            while position < len(doc):
-                size = rng.choice([1, 5, 40, 300, 2_000])
-                view.append(doc[position : position + size])
-                position += size
+            for position in _stream(view, doc, rng, [1, 5, 40, 300, 2_000]):
                 assert view.source == doc[:position]
                 if rng.random() < 0.3:
                     await pilot.pause()
