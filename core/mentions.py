@@ -412,7 +412,8 @@ def typed_text(content: list[ContentBlock]) -> str:
 
 
 def _list_files(workspace: Path, limit: int) -> list[str]:
-    from stoa.core.tools.search import find_rg, noise_excludes, walk_files
+    from stoa.core.tools.rg import find_rg
+    from stoa.core.tools.search import noise_excludes, walk_files
 
     rg = find_rg()
     if rg is not None:

@@ -15,13 +15,9 @@ from the search directory (``src/*.py`` = files directly in src, ``src/**/*.py``
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import heapq
 import os
 import re
-import shutil
 import stat
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +30,8 @@ from stoa.core.escapes import has_byte_escapes, unescape_bytes
 from stoa.core.permissions.paths import ResolvedPath, display_path, is_inside
 from stoa.core.tools import caps
 from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
-from stoa.core.tools.files import PathArgs, deny_filter, not_found, os_error_message, path_access, resolve_arg
+from stoa.core.tools.files import PathArgs, deny_filter, not_found, path_access, resolve_arg
+from stoa.core.tools.rg import find_rg, rg_error, run_rg, run_rg_listing
 
 NOISE_DIRS: tuple[str, ...] = (
     ".git",
@@ -55,30 +52,6 @@ NOISE_DIRS: tuple[str, ...] = (
 )
 _GLOB_META = set("*?[{")
 _IGNORE_FILES = (".gitignore", ".ignore", ".rgignore")
-
-# ---- finding rg -----------------------------------------------------------------------------
-
-_RG_UNSET = object()
-_rg_cache: Any = _RG_UNSET
-
-
-def find_rg() -> str | None:
-    """The ripgrep binary: next to the interpreter (the wheel's), else on PATH; None if absent.
-
-    ``STOA_RG`` overrides (a path, or ``none`` to force the pure-Python fallback).
-    """
-    global _rg_cache
-    override = os.environ.get("STOA_RG")
-    if override is not None:
-        if override.lower() in ("", "none", "0", "off"):
-            return None
-        return override if os.access(override, os.X_OK) else None
-    if _rg_cache is _RG_UNSET:
-        beside = Path(sys.executable).parent / ("rg.exe" if os.name == "nt" else "rg")
-        _rg_cache = str(beside) if os.access(beside, os.X_OK) else shutil.which("rg")
-    result: str | None = _rg_cache
-    return result
-
 
 # ---- glob syntax ----------------------------------------------------------------------------
 
@@ -357,86 +330,6 @@ def walk_files(
         stack.extend(reversed(subdirs))
 
 
-# ---- running rg ----------------------------------------------------------------------------
-
-
-@dataclass
-class _RgRun:
-    code: int | None  # None when stopped early
-    stderr: str
-    stopped: bool  # on_chunk asked to stop, or the time ran out
-    timed_out: bool = False
-
-
-async def _run_rg(
-    argv: list[str], cwd: Path, on_chunk: Callable[[bytes], bool], limit_seconds: float | None = None
-) -> _RgRun:
-    """Run rg, feeding stdout chunks to ``on_chunk`` until it returns False (then rg is
-    stopped), or until ``limit_seconds`` have passed (then rg is stopped too)."""
-    env = {k: v for k, v in os.environ.items() if k != "RIPGREP_CONFIG_PATH"}
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=str(cwd),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-        )
-    except OSError as exc:
-        if exc.filename is not None and os.fspath(exc.filename) == str(cwd):
-            # The directory may not be entered (no search permission), or is gone.
-            raise ToolError(os_error_message(exc, "search in", str(cwd))) from None
-        raise ToolError(f"cannot run ripgrep ({argv[0]}): {exc.strerror or exc}") from None
-    assert proc.stdout is not None and proc.stderr is not None
-    stderr_task = asyncio.ensure_future(_read_capped(proc.stderr, 64 * 1024))
-    stopped = timed_out = False
-    try:
-        try:
-            async with asyncio.timeout(limit_seconds):
-                while True:
-                    chunk = await proc.stdout.read(1 << 16)
-                    if not chunk:
-                        break
-                    if not on_chunk(chunk):
-                        stopped = True
-                        break
-        except TimeoutError:
-            stopped = timed_out = True
-    except BaseException:  # cancelled, or the parser failed: never leave rg running
-        _kill(proc)
-        stderr_task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(proc.wait())
-        raise
-    if stopped:
-        _kill(proc)
-    code = await proc.wait()
-    err = await stderr_task
-    return _RgRun(None if stopped else code, err.decode("utf-8", "replace"), stopped, timed_out)
-
-
-async def _read_capped(stream: asyncio.StreamReader, limit: int) -> bytes:
-    """Read a stream to its end, keeping the first ``limit`` bytes."""
-    kept = b""
-    while True:
-        chunk = await stream.read(1 << 16)
-        if not chunk:
-            return kept
-        if len(kept) < limit:
-            kept += chunk[: limit - len(kept)]
-
-
-def _kill(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-
-
-def _rg_error(stderr: str) -> str:
-    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-    return "\n".join(lines[:12])
-
-
 def _check_text(value: str, what: str) -> None:
     """Refuse text that cannot be passed on as UTF-8 (a lone surrogate from a broken escape)."""
     try:
@@ -531,53 +424,41 @@ class GlobFiles(Tool):
     async def _rg_files(
         self, rg: str, plan: _GlobPlan, keep: Callable[[str], bool] | None = None
     ) -> tuple[int, list[str]]:
-        """List with rg (parallel, ignore-aware) and stat the paths in a worker thread while
-        rg is still walking, then sort newest first. Cheaper than ``rg --sortr modified``,
-        which walks on one thread."""
+        """List with rg (parallel, ignore-aware) and stat each path in the thread that reads
+        rg's output, while rg is still walking; then sort newest first. Cheaper than
+        ``rg --sortr modified``, which walks on one thread."""
         argv = [rg, "--files", "--hidden", "--no-require-git", "--no-config", "--null", "--no-messages"]
         glob_args, python_filter = rg_glob_args(plan.glob)
         argv += glob_args
         for name in plan.excludes:
             argv += ["-g", f"!{name}"]
-        loop = asyncio.get_running_loop()
         base = os.fsencode(plan.root.canonical).rstrip(b"/") + b"/"
-        batches: list[asyncio.Future[list[tuple[int, bytes]]]] = []
-        pending = b""
+        found: list[tuple[int, bytes]] = []
 
-        def stat_batch(raws: list[bytes]) -> list[tuple[int, bytes]]:
+        def stat_batch(raws: list[bytes]) -> None:
             # Bytes all the way: only the paths shown are decoded.
-            out = []
-            lstat = os.lstat
+            lstat, add = os.lstat, found.append
             for raw in raws:
                 rel = raw[2:] if raw.startswith(b"./") else raw
-                if python_filter is not None and python_filter.matches(os.fsdecode(rel), False) == python_filter.negate:
+                if (
+                    python_filter is not None
+                    and python_filter.matches(os.fsdecode(rel), False) == python_filter.negate
+                ):
                     continue
                 if keep is not None and not keep(os.fsdecode(rel)):
                     continue
                 try:
-                    out.append((-lstat(base + rel).st_mtime_ns, rel))
+                    add((-lstat(base + rel).st_mtime_ns, rel))
                 except OSError:
                     continue  # gone since rg listed it
-            return out
 
-        def take(chunk: bytes) -> bool:
-            nonlocal pending
-            parts = (pending + chunk).split(b"\x00")
-            pending = parts.pop()
-            if parts:
-                batches.append(loop.run_in_executor(None, stat_batch, parts))
-            return True
-
-        ran = await _run_rg([*argv, "."], plan.root.canonical, take, caps.SEARCH_TIMEOUT)
-        if pending:
-            batches.append(loop.run_in_executor(None, stat_batch, [pending]))
-        found = [item for batch in await asyncio.gather(*batches) for item in batch]
+        ran = await run_rg_listing([*argv, "."], plan.root.canonical, stat_batch, caps.SEARCH_TIMEOUT)
         if ran.timed_out:
             raise _glob_timeout(plan)
         if ran.code not in (0, 1):
-            raise ToolError(f"glob_files failed: {_rg_error(ran.stderr) or f'rg exited with {ran.code}'}")
-        newest = heapq.nsmallest(caps.GLOB_MAX_RESULTS, found)
-        return len(found), [os.fsdecode(rel) for _, rel in newest]
+            raise ToolError(f"glob_files failed: {rg_error(ran.stderr) or f'rg exited with {ran.code}'}")
+        found.sort()
+        return len(found), [os.fsdecode(rel) for _, rel in found[: caps.GLOB_MAX_RESULTS]]
 
     def _walk(self, plan: _GlobPlan, workspace: Path, keep: Callable[[str], bool] | None = None) -> list[str]:
         include = GlobRule.parse(plan.glob) if plan.glob else None
@@ -842,14 +723,14 @@ class SearchCode(Tool):
                 return rule.matches(rel, False) != rule.negate and deny_keep(rel)
 
         parser = _RgParser(hits, keep)
-        ran = await _run_rg(argv, cwd, parser.feed, caps.SEARCH_TIMEOUT)
+        ran = await run_rg(argv, cwd, parser.feed, caps.SEARCH_TIMEOUT)
         if ran.timed_out:
             hits.notes.append(_search_timeout_note())
             return
         if ran.stopped or ran.code in (0, 1):
             return
         code = ran.code
-        message = _rg_error(ran.stderr)
+        message = rg_error(ran.stderr)
         if "regex parse error" in message or "error parsing" in message or "regex" in message.lower():
             raise ToolError(
                 f"invalid regular expression {args.pattern!r}:\n{message}\n"

@@ -48,7 +48,7 @@ def timed(fn, rounds: int) -> tuple[float, float]:  # type: ignore[no-untyped-de
 
 def main() -> None:
     from stoa.core.mentions import rank_paths, workspace_files
-    from stoa.core.tools.search import find_rg
+    from stoa.core.tools.rg import find_rg
 
     files = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from stoa.core.tools.base import ToolContext  # noqa: E402
-from stoa.core.tools.search import GlobFiles, SearchCode, find_rg  # noqa: E402
+from stoa.core.tools.rg import find_rg  # noqa: E402
+from stoa.core.tools.search import GlobFiles, SearchCode  # noqa: E402
 
 
 def _direct(argv: list[str], cwd: Path) -> tuple[float, int]:

@@ -10,7 +10,8 @@ import pytest
 from stoa.core.config import load_config
 from stoa.core.tools import caps
 from stoa.core.tools.base import ToolContext
-from stoa.core.tools.search import GlobFiles, GlobRule, SearchCode, find_rg, split_pattern
+from stoa.core.tools.rg import find_rg
+from stoa.core.tools.search import GlobFiles, GlobRule, SearchCode, split_pattern
 from tests.unit.tools_harness import Call, context_for
 from tests.unit.tools_harness import call as run_call
 
@@ -355,3 +356,50 @@ def test_searches_stop_at_the_time_limit(tree: Path, engine: str, monkeypatch: p
     )
     found = _run(search, ctx, pattern="hello")
     assert not found.is_error and "the search was stopped after 0 s" in found.text
+
+
+def _slow_rg(tmp_path: Path) -> tuple[str, Path]:
+    """A stand-in for rg (a real process) that lists one file, then never ends its output."""
+    pid_file = tmp_path / "rg.pid"
+    script = tmp_path / "slow-rg"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nprintf 'src/app.py\\0'\nexec sleep 1000\n")
+    script.chmod(0o755)
+    return str(script), pid_file
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_glob_that_runs_out_of_time_stops_rg(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rg, pid_file = _slow_rg(tmp_path)
+    monkeypatch.setattr(caps, "SEARCH_TIMEOUT", 0.5)
+    listed = _run(GlobFiles(rg=rg), ToolContext(workspace=tree), pattern="**/*.py")
+    assert listed.is_error and "glob_files was stopped after" in listed.text
+    assert not _alive(int(pid_file.read_text()))
+
+
+def test_a_cancelled_glob_stops_rg(tree: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    rg, pid_file = _slow_rg(tmp_path)
+    tool = GlobFiles(rg=rg)
+
+    async def go() -> None:
+        args = tool.parse_args({"pattern": "**/*.py"})
+        task = asyncio.ensure_future(tool.run(args, ToolContext(workspace=tree)))
+        for _ in range(500):
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    assert not _alive(int(pid_file.read_text()))
