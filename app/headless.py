@@ -320,7 +320,7 @@ async def _run(
 
         total = agent.ledger.total
         run_usage = {
-            name: getattr(total, name) - getattr(usage_before, name) for name in type(total).model_fields
+            name: getattr(total, name) - getattr(usage_before, name) for name in total.model_dump()
         }
         prompt = run_usage["input_tokens"] + run_usage["cache_read_tokens"] + run_usage["cache_write_tokens"]
         result: dict[str, Any] = {

@@ -90,11 +90,12 @@ class _Cache:
             data = marshal.dumps(codes)
         except ValueError:
             return
-        if not _write(self.path, data) and self.fallback is not None:
-            _write(self.fallback, data)
+        if not write_file(self.path, data) and self.fallback is not None:
+            write_file(self.fallback, data)
 
 
-def _write(path: Path, data: bytes) -> bool:
+def write_file(path: Path, data: bytes) -> bool:
+    """Write a cache file whole (a temporary file renamed over it); False if it could not be."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -111,19 +112,33 @@ def _write(path: Path, data: bytes) -> bool:
         return False
 
 
-def _read(path: Path) -> dict[str, CodeType]:
+def read_trusted(path: Path) -> bytes | None:
+    """The file's bytes if it belongs to this user (or root) and nobody else may write it."""
     try:
         with open(path, "rb") as handle:
             status = os.fstat(handle.fileno())
             if status.st_uid not in (os.getuid(), 0) or status.st_mode & 0o022:
-                return {}  # another user's file, or one others may write: not run
-            data = marshal.loads(handle.read())
-    except (OSError, EOFError, ValueError, TypeError):
+                return None  # another user's file, or one others may write: not used
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _read(path: Path) -> dict[str, CodeType]:
+    raw = read_trusted(path)
+    if raw is None:
+        return {}
+    try:
+        data = marshal.loads(raw)
+    except (EOFError, ValueError, TypeError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 _cache: _Cache | None = None
+# Where caches live in this process, first choice first (set by ``install``): other start-up
+# caches (core/tools/schemas.py) keep their files beside this one's, under the same rules.
+_folders: list[Path] = []
 
 
 def _cached_exec(source: Any, globals: Any = None, locals: Any = None, /, *args: Any, **kwargs: Any) -> None:
@@ -174,6 +189,7 @@ def install(data_dir: Path, *, shared: bool = False) -> None:
 
     own = cache_file(data_dir)
     _cache = _Cache(shared_cache_file(), fallback=own) if shared else _Cache(own)
+    _folders[:] = [shared_cache_file().parent, own.parent] if shared else [own.parent]
     # A module global named exec (compile) comes before the builtin for the ``exec`` in
     # dataclasses (the ``compile`` of typing.ForwardRef).
     dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
@@ -186,6 +202,11 @@ def save() -> None:
     and exit has nothing left to write unless later imports compile more)."""
     if _cache is not None:
         _cache.save()
+
+
+def cache_folders() -> list[Path]:
+    """Where start-up caches are kept, first choice first; empty: no caching in this process."""
+    return list(_folders)
 
 
 def stats() -> tuple[int, int]:

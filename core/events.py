@@ -3,7 +3,7 @@
 ``Agent.run_turn`` yields these, in order, as facts. The TUI hands them to its pacer
 (``app/pacing.py``), which passes them on to the chat screen in order, headless mode prints
 them, and nothing else reaches into the agent's state. They are immutable; payloads are plain
-values (strings, dicts, pydantic value types).
+values (strings, dicts, the conversation types of ``core/providers/types.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     # Types only: the chat screen imports this module before its first frame, and the
-    # conversation types are pydantic models (built after it).
+    # conversation types are built after it.
     from stoa.core.permissions.approver import PermissionDecision, PermissionRequest
     from stoa.core.providers.types import Message, StopReason, Usage
 
@@ -251,10 +251,9 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of an event (stream-json output, logs). Futures are left out."""
     from dataclasses import fields
 
-    from pydantic import BaseModel
-
     def plain(value: Any) -> Any:
-        if isinstance(value, BaseModel):
+        # The conversation types, and any pydantic model a payload holds.
+        if hasattr(value, "model_dump") and not isinstance(value, type):
             return value.model_dump(mode="json", exclude_none=True)
         if isinstance(value, asyncio.Future):
             return None

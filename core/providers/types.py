@@ -5,28 +5,216 @@ of these. Provider modules translate them to and from their wire formats at the 
 provider-specific leaks past them except opaque carry-forward fields (thinking signatures,
 encrypted reasoning) tagged with the provider that produced them.
 
-The models are pydantic so a whole history round-trips through JSON (the session store saves
-``Message.model_dump_json()`` and loads with ``Message.model_validate_json``).
+They are plain dataclasses, not pydantic models: pydantic's import and the building of these
+models cost ~70 ms of CPU on the way to a TUI's first request (issue 14). They keep the
+pydantic method names their callers and generic serializers use (``model_dump``,
+``model_dump_json``, ``model_validate``, ``model_validate_json``, ``model_copy``) and the same
+JSON: the session store saves ``Message.model_dump_json()`` and loads with
+``Message.model_validate_json``, and rows written by either read the same. Construction checks
+every field's type (a wrong one raises ``ValueError``, as pydantic's ``ValidationError`` was),
+so nothing is saved that could not be read back; unknown keys are refused on load.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Literal, Self
 
 
-class _Block(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Value:
+    """The pydantic-like surface of the neutral types (see the module's docstring)."""
+
+    __slots__ = ()
+    # Field name -> checker (which may return a converted value), built on first use.
+    _checks: ClassVar[dict[str, Callable[[Any], Any]] | None]
+
+    def __post_init__(self) -> None:
+        checks = type(self).__dict__.get("_checks") or _make_checks(type(self))
+        for name, check in checks.items():
+            value = getattr(self, name)
+            try:
+                checked = check(value)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{type(self).__name__}.{name}: {exc}") from None
+            if checked is not value:
+                object.__setattr__(self, name, checked)
+
+    def model_dump(
+        self, *, mode: str = "python", exclude_none: bool = False, include: set[str] | None = None
+    ) -> dict[str, Any]:
+        """The fields as a dict, nested values dumped too (``mode="json"``: enums as strings)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            if include is not None and f.name not in include:
+                continue
+            value = _dump(getattr(self, f.name), mode, exclude_none)
+            if value is None and exclude_none:
+                continue
+            out[f.name] = value
+        return out
+
+    def model_dump_json(self, *, include: set[str] | None = None, exclude_none: bool = False) -> str:
+        """Compact JSON, as pydantic writes it (non-ASCII kept as is)."""
+        data = self.model_dump(mode="json", include=include, exclude_none=exclude_none)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Self:
+        """One from a dict (as ``model_dump`` gives); a wrong or unknown field raises ValueError."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = [k for k in data if k not in known]
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(map(str, unknown))}")
+        try:
+            return cls(**data)
+        except TypeError as exc:  # a required field missing
+            raise ValueError(f"{cls.__name__}: {exc}") from None
+
+    @classmethod
+    def model_validate_json(cls, text: str | bytes) -> Self:
+        return cls.model_validate(json.loads(text))
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
+        """A copy with ``update``'s fields changed (checked like any construction)."""
+        return replace(self, **update) if update else replace(self)  # type: ignore[type-var]
 
 
-class TextBlock(_Block):
+def _dump(value: Any, mode: str, exclude_none: bool) -> Any:
+    if isinstance(value, _Value):
+        return value.model_dump(mode=mode, exclude_none=exclude_none)
+    if isinstance(value, list):
+        return [_dump(v, mode, exclude_none) for v in value]
+    if isinstance(value, dict):  # plain data: ``exclude_none`` is for fields only, as pydantic's
+        return {k: _dump(v, mode, False) for k, v in value.items()}
+    if mode == "json" and isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+# Checkers, by the annotation text of a field (``from __future__ import annotations``).
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int):
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    def check(value: Any) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list, got {type(value).__name__}")
+        items = [item(v) for v in value]
+        return value if isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True)) else items
+
+    return check
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else check(value)
+
+
+def _literal(expected: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value != expected:
+            raise ValueError(f"expected {expected!r}, got {value!r}")
+        return expected
+
+    return check
+
+
+def _block(value: Any) -> ContentBlock:
+    if isinstance(value, _BLOCK_TYPES):
+        return value
+    if isinstance(value, dict):
+        kind = _BLOCKS.get(value.get("type", ""))
+        if kind is None:
+            raise ValueError(f"unknown content block type {value.get('type')!r}")
+        return kind.model_validate(value)  # type: ignore[return-value]
+    raise ValueError(f"expected a content block, got {type(value).__name__}")
+
+
+def _result_part(value: Any) -> TextBlock | ImageBlock:
+    block = _block(value)
+    if not isinstance(block, TextBlock | ImageBlock):
+        raise ValueError(f"a tool result holds text and images, not {block.type!r}")
+    return block
+
+
+def _stop_reason(value: Any) -> StopReason:
+    return value if isinstance(value, StopReason) else StopReason(value)
+
+
+def _usage(value: Any) -> Usage:
+    return Usage.model_validate(value)
+
+
+_BY_ANNOTATION: dict[str, Callable[[Any], Any]] = {
+    "str": _str,
+    "str | None": _optional(_str),
+    "int": _int,
+    "bool": _bool,
+    "dict[str, Any]": _dict,
+    "list[dict[str, Any]] | None": _optional(_list_of(_dict)),
+    "list[ContentBlock]": _list_of(_block),
+    "list[TextBlock | ImageBlock]": _list_of(_result_part),
+    "StopReason | None": _optional(_stop_reason),
+    "Usage | None": _optional(_usage),
+    "Literal['user', 'assistant']": lambda v: v if v in ("user", "assistant") else _literal("user or assistant")(v),
+}
+
+
+def _make_checks(cls: type) -> dict[str, Callable[[Any], Any]]:
+    checks: dict[str, Callable[[Any], Any]] = {}
+    for f in fields(cls):
+        annotation = str(f.type)
+        if f.name == "type" and annotation.startswith("Literal["):
+            checks[f.name] = _literal(f.default)  # type: ignore[arg-type]
+        elif annotation in _BY_ANNOTATION:
+            checks[f.name] = _BY_ANNOTATION[annotation]
+        else:  # a field of a type the table does not know: a mistake here, caught by the tests
+            raise TypeError(f"{cls.__name__}.{f.name}: no check for {annotation!r}")
+    cls._checks = checks  # type: ignore[attr-defined]
+    return checks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextBlock(_Value):
     type: Literal["text"] = "text"
     text: str
 
 
-class ThinkingBlock(_Block):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThinkingBlock(_Value):
     """Model reasoning. ``origin`` names the provider whose opaque fields are valid.
 
     Anthropic: ``thinking`` text plus ``signature`` (must be sent back unchanged).
@@ -43,13 +231,15 @@ class ThinkingBlock(_Block):
     encrypted_content: str | None = None
 
 
-class RedactedThinkingBlock(_Block):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedactedThinkingBlock(_Value):
     type: Literal["redacted_thinking"] = "redacted_thinking"
     data: str
     origin: str | None = "anthropic"
 
 
-class ImageBlock(_Block):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageBlock(_Value):
     """An image: base64 ``data`` with ``media_type``, or a remote ``url``."""
 
     type: Literal["image"] = "image"
@@ -58,7 +248,8 @@ class ImageBlock(_Block):
     url: str | None = None
 
 
-class ToolUseBlock(_Block):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolUseBlock(_Value):
     """A tool call made by the model.
 
     ``input`` is the parsed argument object. If the model sent arguments that are not a JSON
@@ -69,16 +260,17 @@ class ToolUseBlock(_Block):
     type: Literal["tool_use"] = "tool_use"
     id: str
     name: str
-    input: dict[str, Any] = Field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
     input_error: str | None = None
     # Provider-side item id (OpenAI Responses function_call item ``id``), kept for carry-forward.
     item_id: str | None = None
 
 
-class ToolResultBlock(_Block):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolResultBlock(_Value):
     type: Literal["tool_result"] = "tool_result"
     tool_use_id: str
-    content: list[TextBlock | ImageBlock] = Field(default_factory=list)
+    content: list[TextBlock | ImageBlock] = field(default_factory=list)
     is_error: bool = False
 
     @property
@@ -86,7 +278,8 @@ class ToolResultBlock(_Block):
         return "\n".join(b.text for b in self.content if isinstance(b, TextBlock))
 
 
-class CompactionBlock(_Block):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompactionBlock(_Value):
     """The earlier conversation as a provider compacted it on its server; it stands in for
     every message before it. ``origin`` names the provider whose opaque fields are valid, and
     they are kept exactly as that provider returned them, to be sent back unchanged.
@@ -106,10 +299,12 @@ class CompactionBlock(_Block):
     item_id: str | None = None
 
 
-ContentBlock = Annotated[
-    TextBlock | ThinkingBlock | RedactedThinkingBlock | ImageBlock | ToolUseBlock | ToolResultBlock | CompactionBlock,
-    Field(discriminator="type"),
-]
+ContentBlock = (
+    TextBlock | ThinkingBlock | RedactedThinkingBlock | ImageBlock | ToolUseBlock | ToolResultBlock | CompactionBlock
+)
+_BLOCK_TYPES = (TextBlock, ThinkingBlock, RedactedThinkingBlock, ImageBlock, ToolUseBlock, ToolResultBlock, CompactionBlock)
+# By ``type`` (the first field's default: slots leave no class attribute for it).
+_BLOCKS: dict[str, type[_Value]] = {fields(kind)[0].default: kind for kind in _BLOCK_TYPES}  # type: ignore[misc]
 
 
 class StopReason(StrEnum):
@@ -124,14 +319,13 @@ class StopReason(StrEnum):
     ERROR = "error"
 
 
-class Usage(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Usage(_Value):
     """Token usage. ``input_tokens`` counts uncached input only, on every provider.
 
     Anthropic reports it that way; OpenAI includes cached tokens in its input count, so its
     provider subtracts them. Total prompt size is ``prompt_tokens``.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -153,17 +347,16 @@ class Usage(BaseModel):
         )
 
 
-class Message(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Message(_Value):
     """One provider-facing message. ``role`` is ``user`` or ``assistant``.
 
     Tool results travel in ``user`` messages as ``ToolResultBlock``s, Anthropic style; the
     OpenAI providers split them into their own items at the edge.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
     role: Literal["user", "assistant"]
-    content: list[ContentBlock] = Field(default_factory=list)
+    content: list[ContentBlock] = field(default_factory=list)
     # Assistant metadata: which model produced it, why it stopped, what it cost.
     model: str | None = None
     provider: str | None = None
@@ -189,10 +382,9 @@ class Message(BaseModel):
         return found[-1] if found else None
 
 
-class ToolSpec(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSpec(_Value):
     """What the model is told about one tool: name, description, JSON schema of its input."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     description: str

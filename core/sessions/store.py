@@ -1,7 +1,7 @@
 """The session store: one SQLite database (aiosqlite, WAL) holding every saved conversation.
 
 Three tables: ``sessions`` (one row per conversation: project, title, model, mode, effort,
-counters, cost), ``messages`` (the provider-facing history, one pydantic JSON body per message,
+counters, cost), ``messages`` (the provider-facing history, one JSON body per message,
 in order) and ``records`` (what the person saw: prompts, replies, thinking, tool calls with
 their display payload, notices), which the TUI replays on resume without calling the model.
 
@@ -290,10 +290,11 @@ def dump_data(data: dict[str, Any]) -> str:
 
 def message_json(message: Message) -> str:
     """A message's JSON body; text that is not valid Unicode is saved in the escape form."""
-    try:
-        return message.model_dump_json()
-    except ValueError:  # pydantic's serialization error: a lone surrogate in some text
-        return Message.model_validate(clean(message.model_dump())).model_dump_json()
+    text = message.model_dump_json()
+    if _encodable(text):
+        return text
+    # A lone surrogate in some text (a file name that is not UTF-8): its escape form instead.
+    return Message.model_validate(clean(message.model_dump())).model_dump_json()
 
 
 def _encodable(text: str) -> bool:

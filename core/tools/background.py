@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from stoa.core.tools.base import Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Effect, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.watchdog import WATCHDOG
 
 if TYPE_CHECKING:
@@ -386,7 +386,7 @@ def _jobs(ctx: ToolContext) -> BackgroundJobs:
 
 
 class JobIdArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     id: str = Field(description="The background job's id, as execute_bash returned it (e.g. b1).", min_length=1)
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from stoa.core.diffs import diff_counts, unified_diff
 from stoa.core.permissions.paths import ResolvedPath
 from stoa.core.tools import caps
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.editor import editor_bytes, editor_write
 from stoa.core.tools.files import (
     PathArgs,
@@ -59,7 +59,7 @@ _FORM_FIELDS = frozenset({"old_string", "new_string", "replace_all", "edits"})
 class Edit(BaseModel):
     """One replacement of a multi-edit call."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     old_string: str = Field(description=OLD_STRING_HELP)
     new_string: str = Field(description=NEW_STRING_HELP)

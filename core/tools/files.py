@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from stoa.core.diffs import diff_counts, unified_diff
 from stoa.core.escapes import escape_surrogates
@@ -38,6 +38,7 @@ from stoa.core.permissions.paths import (
 )
 from stoa.core.tools import caps
 from stoa.core.tools.base import (
+    ARGS_CONFIG,
     Access,
     Effect,
     ReadStamp,
@@ -72,7 +73,7 @@ PathText = Annotated[str, AfterValidator(_valid_path)]
 class PathArgs(BaseModel):
     """Base of argument models that name paths: forbids unknown arguments."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
 
 def resolve_arg(

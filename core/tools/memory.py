@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from stoa.core.memory import (
     MemoryFile,
@@ -23,14 +23,14 @@ from stoa.core.memory import (
     memory_files,
     preview_diff,
 )
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 from stoa.core.tools.files import in_thread, path_access, resolve_arg
 
 MAX_NOTE_CHARS = 2_000
 
 
 class RememberArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     note: str = Field(description="What to remember, as one short instruction (e.g. 'Run tests with make check').")
     scope: MemoryScope | None = Field(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from stoa.core.events import PlanStep, PlanUpdated
-from stoa.core.tools.base import Effect, Tool, ToolContext, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Effect, Tool, ToolContext, ToolOutput
 
 MAX_STEPS = 50
 MAX_STEP_CHARS = 500
@@ -21,7 +21,7 @@ Status = Literal["pending", "in_progress", "completed"]
 
 
 class PlanStepArg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     step: str = Field(description="What to do, in a short imperative sentence.")
     status: Status = Field(description="pending, in_progress (at most one step at a time) or completed.")
@@ -38,7 +38,7 @@ class PlanStepArg(BaseModel):
 
 
 class UpdatePlanArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     steps: list[PlanStepArg] = Field(
         description=(

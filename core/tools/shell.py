@@ -24,12 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from stoa.core import processes
 from stoa.core.events import ToolCallOutput
 from stoa.core.processes import exited, group_alive, signal_group
-from stoa.core.tools.base import Access, Effect, Terminals, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import (
+    ARGS_CONFIG,
+    Access,
+    Effect,
+    Terminals,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+)
 from stoa.core.tools.watchdog import WATCHDOG
 
 if TYPE_CHECKING:
@@ -57,7 +66,7 @@ Stream = Literal["stdout", "stderr"]
 
 
 class ExecuteBashArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     command: str = Field(
         description=(

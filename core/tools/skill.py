@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from stoa.core.skills import MAX_LISTED_FILES, Skills, read_skill, skill_files
-from stoa.core.tools.base import Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 
 class LoadSkillArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     name: str = Field(description="The skill's name, as the system prompt lists it.", min_length=1)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from stoa.core.tools.base import Effect, Tool, ToolContext, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Effect, Tool, ToolContext, ToolOutput
 
 if TYPE_CHECKING:
     from stoa.core.agents.subagents import Subagents
@@ -25,7 +25,7 @@ BASE_DESCRIPTION = (
 
 
 class TaskArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     description: str = Field(description="A short (3-5 word) label for the task, shown to the user.", min_length=1)
     prompt: str = Field(

@@ -32,10 +32,10 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from stoa.core.tools import caps
-from stoa.core.tools.base import Access, Effect, Tool, ToolContext, ToolError, ToolOutput
+from stoa.core.tools.base import ARGS_CONFIG, Access, Effect, Tool, ToolContext, ToolError, ToolOutput
 
 if TYPE_CHECKING:
     from stoa.core.config import StoaConfig
@@ -435,7 +435,7 @@ def _looks_like_html(text: str) -> bool:
 
 
 class WebFetchArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ARGS_CONFIG
 
     url: str = Field(
         description="The full http or https URL to fetch, e.g. https://docs.python.org/3/library/os.html"
