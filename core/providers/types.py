@@ -28,17 +28,22 @@ class _Value:
     """The pydantic-like surface of the neutral types (see the module's docstring)."""
 
     __slots__ = ()
-    # Field name -> checker (which may return a converted value), built on first use.
-    _checks: ClassVar[dict[str, Callable[[Any], Any]] | None]
+    # (field name, the types taken as they are, checker) per field, built on first use; the
+    # checker may return a converted value (a dict made a block, a string a StopReason).
+    _checks: ClassVar[tuple[tuple[str, frozenset[type], Callable[[Any], Any]], ...]]
+    _names: ClassVar[tuple[str, ...]]
 
     def __post_init__(self) -> None:
-        checks = type(self).__dict__.get("_checks") or _make_checks(type(self))
-        for name, check in checks.items():
+        cls = type(self)
+        checks = cls.__dict__.get("_checks") or _make_checks(cls)
+        for name, ok, check in checks:
             value = getattr(self, name)
+            if type(value) in ok:
+                continue
             try:
                 checked = check(value)
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"{type(self).__name__}.{name}: {exc}") from None
+                raise ValueError(f"{cls.__name__}.{name}: {exc}") from None
             if checked is not value:
                 object.__setattr__(self, name, checked)
 
@@ -46,14 +51,18 @@ class _Value:
         self, *, mode: str = "python", exclude_none: bool = False, include: set[str] | None = None
     ) -> dict[str, Any]:
         """The fields as a dict, nested values dumped too (``mode="json"``: enums as strings)."""
+        cls = type(self)
+        names = _names_of(cls)
         out: dict[str, Any] = {}
-        for f in fields(self):  # type: ignore[arg-type]
-            if include is not None and f.name not in include:
+        for name in names:
+            if include is not None and name not in include:
                 continue
-            value = _dump(getattr(self, f.name), mode, exclude_none)
+            value = getattr(self, name)
+            if type(value) not in _PLAIN:
+                value = _dump(value, mode, exclude_none)
             if value is None and exclude_none:
                 continue
-            out[f.name] = value
+            out[name] = value
         return out
 
     def model_dump_json(self, *, include: set[str] | None = None, exclude_none: bool = False) -> str:
@@ -68,7 +77,7 @@ class _Value:
             return data
         if not isinstance(data, dict):
             raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        known = _names_of(cls)
         unknown = [k for k in data if k not in known]
         if unknown:
             raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(map(str, unknown))}")
@@ -84,6 +93,18 @@ class _Value:
     def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
         """A copy with ``update``'s fields changed (checked like any construction)."""
         return replace(self, **update) if update else replace(self)  # type: ignore[type-var]
+
+
+def _names_of(cls: type) -> tuple[str, ...]:
+    names: tuple[str, ...] | None = cls.__dict__.get("_names")
+    if names is None:
+        _make_checks(cls)
+        names = cls.__dict__["_names"]
+    return names
+
+
+# Values dumped as they are.
+_PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
 def _dump(value: Any, mode: str, exclude_none: bool) -> Any:
@@ -129,10 +150,14 @@ def _dict(value: Any) -> dict[str, Any]:
     return value
 
 
-def _list_of(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+def _list_of(item: Callable[[Any], Any], ok: frozenset[type] = frozenset()) -> Callable[[Any], list[Any]]:
+    """A list of ``item``s (items of a type in ``ok`` are taken as they are)."""
+
     def check(value: Any) -> list[Any]:
         if not isinstance(value, list | tuple):
             raise ValueError(f"expected a list, got {type(value).__name__}")
+        if type(value) is list and all(type(v) in ok for v in value):
+            return value
         items = [item(v) for v in value]
         return value if isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True)) else items
 
@@ -178,33 +203,19 @@ def _usage(value: Any) -> Usage:
     return Usage.model_validate(value)
 
 
-_BY_ANNOTATION: dict[str, Callable[[Any], Any]] = {
-    "str": _str,
-    "str | None": _optional(_str),
-    "int": _int,
-    "bool": _bool,
-    "dict[str, Any]": _dict,
-    "list[dict[str, Any]] | None": _optional(_list_of(_dict)),
-    "list[ContentBlock]": _list_of(_block),
-    "list[TextBlock | ImageBlock]": _list_of(_result_part),
-    "StopReason | None": _optional(_stop_reason),
-    "Usage | None": _optional(_usage),
-    "Literal['user', 'assistant']": lambda v: v if v in ("user", "assistant") else _literal("user or assistant")(v),
-}
-
-
-def _make_checks(cls: type) -> dict[str, Callable[[Any], Any]]:
-    checks: dict[str, Callable[[Any], Any]] = {}
+def _make_checks(cls: type) -> tuple[tuple[str, frozenset[type], Callable[[Any], Any]], ...]:
+    checks: list[tuple[str, frozenset[type], Callable[[Any], Any]]] = []
     for f in fields(cls):
         annotation = str(f.type)
         if f.name == "type" and annotation.startswith("Literal["):
-            checks[f.name] = _literal(f.default)  # type: ignore[arg-type]
+            checks.append((f.name, frozenset(), _literal(f.default)))  # type: ignore[arg-type]
         elif annotation in _BY_ANNOTATION:
-            checks[f.name] = _BY_ANNOTATION[annotation]
+            checks.append((f.name, _TAKEN.get(annotation, frozenset()), _BY_ANNOTATION[annotation]))
         else:  # a field of a type the table does not know: a mistake here, caught by the tests
             raise TypeError(f"{cls.__name__}.{f.name}: no check for {annotation!r}")
-    cls._checks = checks  # type: ignore[attr-defined]
-    return checks
+    cls._checks = tuple(checks)  # type: ignore[attr-defined]
+    cls._names = tuple(f.name for f in fields(cls))  # type: ignore[attr-defined]
+    return cls._checks  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -397,3 +408,30 @@ def user_text(text: str) -> Message:
 
 def error_result(tool_use_id: str, text: str) -> ToolResultBlock:
     return ToolResultBlock(tool_use_id=tool_use_id, content=[TextBlock(text=text)], is_error=True)
+
+
+# The checks by annotation text (after the classes they name).
+_BY_ANNOTATION: dict[str, Callable[[Any], Any]] = {
+    "str": _str,
+    "str | None": _optional(_str),
+    "int": _int,
+    "bool": _bool,
+    "dict[str, Any]": _dict,
+    "list[dict[str, Any]] | None": _optional(_list_of(_dict)),
+    "list[ContentBlock]": _list_of(_block, frozenset(_BLOCK_TYPES)),
+    "list[TextBlock | ImageBlock]": _list_of(_result_part, frozenset({TextBlock, ImageBlock})),
+    "StopReason | None": _optional(_stop_reason),
+    "Usage | None": _optional(_usage),
+    "Literal['user', 'assistant']": lambda v: v if v in ("user", "assistant") else _literal("user or assistant")(v),
+}
+
+
+# The types a field of that annotation takes without a call to its checker.
+_TAKEN: dict[str, frozenset[type]] = {
+    "str": frozenset({str}),
+    "str | None": frozenset({str, type(None)}),
+    "int": frozenset({int}),
+    "bool": frozenset({bool}),
+    "dict[str, Any]": frozenset({dict}),
+    "list[dict[str, Any]] | None": frozenset({type(None)}),
+}
