@@ -100,7 +100,7 @@ def make_app(
     ``detect_sandbox``: probe bubblewrap (in a thread) for the status bar.
     """
     from stoa.app.app import StoaApp, _teach_alt_enter
-    from stoa.app.textual_fixes import free_removed_widgets
+    from stoa.app.textual_fixes import free_removed_widgets, writes_survive_a_lost_terminal
 
     build: Callable[[], Runtime] | None = None
     if runtime is None and build_after_paint:
@@ -118,6 +118,7 @@ def make_app(
         runtime.agent.history = History(history)
     _teach_alt_enter()
     free_removed_widgets()
+    writes_survive_a_lost_terminal()
     return StoaApp(
         config,
         runtime,
