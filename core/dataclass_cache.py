@@ -136,9 +136,6 @@ def _read(path: Path) -> dict[str, CodeType]:
 
 
 _cache: _Cache | None = None
-# Where caches live in this process, first choice first (set by ``install``): other start-up
-# caches (core/tools/schemas.py) keep their files beside this one's, under the same rules.
-_folders: list[Path] = []
 
 
 def _cached_exec(source: Any, globals: Any = None, locals: Any = None, /, *args: Any, **kwargs: Any) -> None:
@@ -189,7 +186,6 @@ def install(data_dir: Path, *, shared: bool = False) -> None:
 
     own = cache_file(data_dir)
     _cache = _Cache(shared_cache_file(), fallback=own) if shared else _Cache(own)
-    _folders[:] = [shared_cache_file().parent, own.parent] if shared else [own.parent]
     # A module global named exec (compile) comes before the builtin for the ``exec`` in
     # dataclasses (the ``compile`` of typing.ForwardRef).
     dataclasses.exec = _cached_exec  # type: ignore[attr-defined]
@@ -205,8 +201,12 @@ def save() -> None:
 
 
 def cache_folders() -> list[Path]:
-    """Where start-up caches are kept, first choice first; empty: no caching in this process."""
-    return list(_folders)
+    """Where start-up caches are kept, first choice first: other start-up caches
+    (core/tools/schemas.py) keep their files beside this one's, under the same rules. Empty:
+    no caching in this process (``install`` was not called)."""
+    if _cache is None:
+        return []
+    return [p.parent for p in (_cache.path, _cache.fallback) if p is not None]
 
 
 def stats() -> tuple[int, int]:

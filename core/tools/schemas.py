@@ -35,6 +35,7 @@ _lock = threading.Lock()
 _schemas: dict[str, dict[str, Any]] | None = None  # this run's, by model (module:qualname)
 _stamp: str | None = None
 _unsaved = False
+_save_at_exit = False
 
 
 def _file_name() -> str:
@@ -55,17 +56,18 @@ def source_stamp() -> str:
 
 
 def _load() -> dict[str, dict[str, Any]]:
-    global _schemas, _stamp
+    global _schemas, _stamp, _save_at_exit
     if _schemas is not None:
         return _schemas
     from stoa.core.dataclass_cache import cache_folders, read_trusted
 
     _stamp = source_stamp()
     _schemas = {}
-    if cache_folders():
+    if cache_folders() and not _save_at_exit:  # once, though tests read the file again
         import atexit
 
         atexit.register(save)
+        _save_at_exit = True
     for folder in cache_folders():
         raw = read_trusted(folder / _file_name())
         if raw is None:

@@ -52,7 +52,8 @@ def test_writes_to_a_terminal_that_went_away_never_block() -> None:
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # its thread dies of EIO
 def test_textuals_own_writer_blocks_there() -> None:
-    """Why the subclass exists: if this starts passing, Textual fixed it and ours can go."""
+    """Why the subclass exists: when this fails, Textual's writer survives a lost terminal and
+    ours can go."""
     returned, _ = _write_to_a_terminal_that_went_away(WriterThread, wait=1.0)
     assert not returned
 
