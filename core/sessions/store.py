@@ -945,14 +945,30 @@ async def _prepare(db: aiosqlite.Connection, path: Path) -> None:
         raise SchemaTooNewError(path, version)
     # Touch the schema so a damaged file fails here, not on the first save.
     await db.execute_fetchall("SELECT count(*) FROM sqlite_master")
-    mode = await _scalar(db, "PRAGMA journal_mode")
-    if str(mode).lower() != "wal":
-        await db.execute_fetchall("PRAGMA journal_mode=WAL")
+    await _use_wal(db)
     # NORMAL in WAL mode: a commit survives the process being killed (only a power cut can
     # lose the last commits), and a save costs no fsync.
     await db.execute("PRAGMA synchronous=NORMAL")
     if version < SCHEMA_VERSION:
         await _migrate(db, path)
+
+
+async def _use_wal(db: aiosqlite.Connection) -> None:
+    """Put the database in WAL mode (once per file: the mode is kept in it).
+
+    Two processes opening a new database at once both find it in rollback mode; the second one's
+    switch can fail with "database is locked" at once, without SQLite's busy wait, while the
+    first holds its lock (seen 1 run in 8 of two Stoas starting together). It tries again until
+    the busy timeout, and is done when it finds the other process has switched the file."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while str(await _scalar(db, "PRAGMA journal_mode")).lower() != "wal":
+        try:
+            await db.execute_fetchall("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.02)
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
@@ -974,19 +990,3 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
             await db.execute("ROLLBACK")
         raise
 
-
-async def migrate_to(path: Path, version: int) -> None:
-    """Create a database at an older schema ``version`` (tests of upgrades use this)."""
-    db = await _connect(path)
-    try:
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("BEGIN IMMEDIATE")
-        for migration in MIGRATIONS:
-            if migration.version > version:
-                break
-            for statement in statements(migration.script):
-                await db.execute(statement)
-            await db.execute(f"PRAGMA user_version = {int(migration.version)}")
-        await db.execute("COMMIT")
-    finally:
-        await db.close()

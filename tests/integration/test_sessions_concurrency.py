@@ -8,9 +8,10 @@ from pathlib import Path
 from stoa.core.agent.history import repair_messages
 from stoa.core.config import StoaPaths
 from stoa.core.sessions.schema import SCHEMA_VERSION
-from stoa.core.sessions.store import SessionStore, migrate_to
+from stoa.core.sessions.store import SessionStore
 from tests.fake_server import FakeServer, reply, tool_call
 from tests.integration.sessions_procs import Driver
+from tests.sessions_schema import migrate_to
 
 
 def start_pair(args: list[str], env: dict[str, str], cwd: Path, go: Path) -> list[Driver]:

@@ -13,7 +13,7 @@ from stoa.core.providers.types import Message, TextBlock, user_text
 from stoa.core.runtime import Choices, build_runtime
 from stoa.core.sessions import DatabaseUnusableError, SessionStore, close_session, open_session
 from stoa.core.sessions.schema import SCHEMA_VERSION
-from stoa.core.sessions.store import migrate_to
+from tests.sessions_schema import migrate_to
 
 SESSION = "0f0f0f0f-1111-4222-8333-444455556666"
 

@@ -7,7 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from stoa.core.sessions.prompts import add_prompt, load_prompts
-from stoa.core.sessions.store import SessionStore, migrate_to
+from stoa.core.sessions.store import SessionStore
+from tests.sessions_schema import migrate_to
 
 
 async def test_prompts_come_back_oldest_first_per_project(tmp_path: Path) -> None:
